@@ -1,0 +1,183 @@
+# SPDX-License-Identifier: MIT
+# flakehunter: one plain GNU Makefile. `make help` lists the targets.
+#
+# Sources are found by wildcard, so adding a module means adding a file:
+#   analyzer/*.c + report/*.c  -> build/fh-analyze   (analyzer/main.c holds main())
+#   report/assets/*            -> embedded as C strings (build/gen/assets.c, see tools/embed.c)
+#   preload/*.c                -> build/libfhtrace.so
+#   tests/c/test_*.c           -> build/tests/test_*  (Check; each case forks, with a timeout)
+#   tests/preload/*.c          -> build/tests/preload/* (plain programs run under the preload)
+
+PYTHON  ?= /usr/bin/python3
+CC      ?= gcc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+PKG_CONFIG ?= pkg-config
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wvla
+ifneq ($(CI),)
+WARN += -Werror
+endif
+OPT     ?= -O2 -g
+CFLAGS  ?=
+BASEFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -fno-strict-aliasing
+SAN     ?=
+
+# Debian packages that provide what the build, the tests and the demo need.
+DEB_PKGS := gcc make pkg-config libcjson-dev libcurl4-openssl-dev libunwind-dev libdw-dev \
+	libelf-dev check libsubunit-dev python3 python3-pytest python3-pytest-xdist \
+	python3-pytest-timeout python3-pytest-repeat python3-setuptools chromium strace xxd
+PKGS := libcjson libcurl libdw check
+
+CJSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcjson libcurl libdw 2>/dev/null)
+CJSON_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson libcurl libdw 2>/dev/null)
+CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+ANALYZER_SRC := $(sort $(wildcard analyzer/*.c) $(wildcard report/*.c))
+ANALYZER_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(ANALYZER_SRC))
+ASSETS       := $(sort $(wildcard report/assets/*))
+ASSETS_OBJ   := $(BUILD)/obj/gen/assets.o
+LIB_OBJ      := $(filter-out $(BUILD)/obj/analyzer/main.o,$(ANALYZER_OBJ)) $(ASSETS_OBJ)
+
+PRELOAD_SRC  := $(sort $(wildcard preload/*.c))
+PRELOAD_OBJ  := $(patsubst %.c,$(BUILD)/obj/pic/%.o,$(PRELOAD_SRC))
+# libunwind is linked statically and kept private (--exclude-libs,ALL): an exported
+# _Unwind_RaiseException would hijack C++ exceptions of extension modules.
+UNWIND_LIBS  := -Wl,-Bstatic -lunwind -Wl,-Bdynamic -llzma
+PRELOAD_LIBS ?= -ldl -lpthread
+PRELOAD_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--version-script=preload/exports.map
+
+C_TESTS      := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/c/test_*.c)))
+PRELOAD_TESTS := $(patsubst tests/preload/%.c,$(BUILD)/tests/preload/%,$(sort $(wildcard tests/preload/*.c)))
+
+FH_ANALYZE := $(BUILD)/fh-analyze
+FH_LIB     := $(if $(PRELOAD_SRC),$(BUILD)/libfhtrace.so)
+
+.PHONY: all help deps check-deps test test-c test-py test-browser asan bench demo install \
+	uninstall clean fuzz
+.DEFAULT_GOAL := all
+
+all: check-deps $(FH_ANALYZE) $(FH_LIB) $(C_TESTS) $(PRELOAD_TESTS)
+
+help:
+	@echo "flakehunter make targets:"
+	@echo "  make            build build/fh-analyze and build/libfhtrace.so"
+	@echo "  make deps       install missing Debian packages (as root), or print the apt-get command"
+	@echo "  make demo       run the demo suite under the preload with --fh and write the report"
+	@echo "  make test       C unit tests, preload tests, pytest integration and browser tests"
+	@echo "  make asan       C unit tests under AddressSanitizer and UBSan"
+	@echo "  make bench      benchmarks, printed as side-by-side ratios"
+	@echo "  make fuzz       build the libFuzzer targets (clang) and run each briefly"
+	@echo "  make install    install (PREFIX=$(PREFIX), DESTDIR honoured)"
+	@echo "  make clean      remove build/"
+	@echo "variables: PYTHON=$(PYTHON) CC=$(CC) PREFIX=$(PREFIX) BUILD=$(BUILD)"
+
+# `make deps`: install what is missing (root), or say exactly what to run.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	echo "deps: missing:" $$missing; \
+	if [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+		echo "deps: run as root:  apt-get update && apt-get install -y $$missing"; exit 1; \
+	fi
+
+check-deps:
+	@$(PKG_CONFIG) --exists $(PKGS) || { echo "missing libraries; run 'make deps' (as root) or: apt-get install -y $(DEB_PKGS)"; exit 1; }
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SAN) $(CJSON_CFLAGS) -Ianalyzer -Ireport -Ipreload -MMD -MP $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) -fPIC -fvisibility=hidden -fno-omit-frame-pointer -Ipreload -MMD -MP $(CFLAGS) -c $< -o $@
+
+$(BUILD)/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $< -o $@
+
+$(BUILD)/gen/assets.c: $(ASSETS) $(BUILD)/embed
+	@mkdir -p $(dir $@)
+	$(BUILD)/embed $@ $(ASSETS)
+
+$(ASSETS_OBJ): $(BUILD)/gen/assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SAN) -c $< -o $@
+
+$(FH_ANALYZE): $(ANALYZER_OBJ) $(ASSETS_OBJ)
+	$(CC) $(SAN) $^ $(CJSON_LIBS) -lm -o $@
+
+$(BUILD)/libfhtrace.so: $(PRELOAD_OBJ) preload/exports.map
+	$(CC) $(PRELOAD_LDFLAGS) $(PRELOAD_OBJ) $(UNWIND_LIBS) $(PRELOAD_LIBS) -o $@
+
+$(BUILD)/tests/%: tests/c/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SAN) $(CJSON_CFLAGS) $(CHECK_CFLAGS) -Ianalyzer -Ireport -Ipreload $(CFLAGS) \
+		$< $(LIB_OBJ) $(CJSON_LIBS) $(CHECK_LIBS) -lm -o $@
+
+$(BUILD)/tests/preload/%: tests/preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Ipreload $< -o $@ -lpthread -lrt
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- tests ----
+PYTEST := $(PYTHON) -m pytest
+TEST_ENV := FH_BUILD=$(abspath $(BUILD)) FH_ANALYZE=$(abspath $(FH_ANALYZE)) \
+	FH_LIB=$(abspath $(BUILD)/libfhtrace.so) PYTHONPATH=$(abspath plugin) PYTHONDONTWRITEBYTECODE=1
+
+test: deps all test-c test-py
+
+test-c: $(C_TESTS)
+	@set -e; for t in $(C_TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=20 $$t; done
+
+# pytest runs last so its closing line is the last thing printed.
+test-py: all
+	$(TEST_ENV) $(PYTEST) -p no:cacheprovider -q tests/py
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		build-asan/fh-analyze $(patsubst $(BUILD)/%,build-asan/%,$(C_TESTS))
+	@set -e; for t in $(patsubst $(BUILD)/%,build-asan/%,$(C_TESTS)); do echo "== $$t"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_DEFAULT_TIMEOUT=60 $$t; done
+
+bench: deps all
+	$(TEST_ENV) $(PYTHON) bench/run.py
+
+demo: deps all
+	$(TEST_ENV) $(PYTHON) demo/run_demo.py
+
+fuzz:
+	@set -e; mkdir -p $(BUILD)/fuzz; for f in $(wildcard tests/fuzz/fuzz_*.c); do \
+		n=$$(basename $$f .c); \
+		clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(CJSON_CFLAGS) \
+			-Ianalyzer -Ireport -Ipreload $$f $(filter-out analyzer/main.c,$(ANALYZER_SRC)) \
+			$(BUILD)/gen/assets.c $(CJSON_LIBS) -lm -o $(BUILD)/fuzz/$$n; \
+		$(BUILD)/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} tests/fuzz/corpus/$$n 2>&1 | tail -2; \
+	done
+
+# ---- install ----
+LIBDIR ?= $(PREFIX)/lib
+BINDIR ?= $(PREFIX)/bin
+PY_SITE ?= $(PREFIX)/lib/python3/dist-packages
+
+install: deps all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PY_SITE)
+	install -m 0755 $(FH_ANALYZE) $(DESTDIR)$(BINDIR)/fh-analyze
+	$(if $(FH_LIB),install -m 0755 $(FH_LIB) $(DESTDIR)$(LIBDIR)/libfhtrace.so)
+	$(PYTHON) plugin/install_plugin.py --dest $(DESTDIR)$(PY_SITE)
+	@if [ -z "$(DESTDIR)" ]; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/fh-analyze $(DESTDIR)$(LIBDIR)/libfhtrace.so
+	rm -rf $(DESTDIR)$(PY_SITE)/pytest_flakehunter $(DESTDIR)$(PY_SITE)/pytest_flakehunter-*.dist-info
+	@if [ -z "$(DESTDIR)" ]; then ldconfig; fi
+
+clean:
+	rm -rf build build-asan

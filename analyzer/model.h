@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The analyzer's in-memory model of one run: what every stage fills in and what the report and
+ * the JSON summary draw from. The pipeline (analyzer/main.c, `fh-analyze report`):
+ *
+ *   run_load()        records.c   meta.json + attempts-*.jsonl  -> run, tests, attempts
+ *   run_compute()     stats.c     counts, flake rate + Wilson CI, verdict, durations, order
+ *   run_cluster()     cluster.c   failure fingerprints and clusters
+ *   evidence_attach() evidence.c  trace files -> attempt->trace        (NULL when no traces)
+ *   diagnose_run()    diagnose.c  test->diag, test->perf
+ *   history_*()       history.c   test->hist from the CSV history; appends this run
+ *   ai_run()          ai.c        test->ai                             (only with --ai)
+ *   summary_write()   summary.c   flakehunter_report.json
+ *   report_write()    report/     flakehunter_report.html
+ *
+ * Ownership: every string and array reachable from a struct fh_run is allocated from
+ * run->arena and freed by run_free(). Stages never free parts of the model. Pointers to
+ * strings are never NULL unless documented ("may be NULL").
+ */
+#ifndef FH_MODEL_H
+#define FH_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define FH_VERSION "0.1.0"
+
+enum fh_outcome { FH_PASSED, FH_FAILED, FH_ERROR, FH_SKIPPED, FH_OUTCOME_COUNT };
+extern const char *const fh_outcome_names[FH_OUTCOME_COUNT]; /* "passed", ... */
+
+enum fh_verdict { FH_STABLE, FH_FLAKY, FH_BROKEN, FH_SKIPPED_ALL, FH_VERDICT_COUNT };
+extern const char *const fh_verdict_names[FH_VERDICT_COUNT]; /* "stable", "flaky", "broken", "skipped" */
+
+/* Time categories of blocking calls (DESIGN.md `time_s` keys). */
+enum fh_category {
+	FH_CAT_NET, FH_CAT_DNS, FH_CAT_SLEEP, FH_CAT_LOCK, FH_CAT_POLL, FH_CAT_PROC,
+	FH_CAT_FILE, FH_CAT_OTHER, FH_CAT_COUNT
+};
+extern const char *const fh_category_names[FH_CAT_COUNT]; /* "net", "dns", ... */
+
+/* One frame of a Python traceback from the attempt record. */
+struct fh_frame {
+	const char *path;     /* relative to rootdir where possible */
+	int line;
+	const char *function;
+	const char *source;   /* the source line, stripped; may be NULL */
+};
+
+/* One frame of a captured stack (issue 6): kind "python" or "native". */
+struct fh_stack_frame {
+	const char *kind;
+	const char *module;   /* native: "libc.so.6"; may be NULL */
+	const char *function; /* may be NULL when unknown */
+	const char *path;     /* may be NULL */
+	int line;             /* 0 when unknown */
+	uint64_t addr;        /* native: module-relative address; 0 for python */
+};
+
+struct fh_stack {
+	struct fh_stack_frame *frames;
+	size_t nframes;
+};
+
+/* ---- evidence from traces (issue 5); times in seconds ---- */
+
+struct fh_err_count {
+	const char *call, *errno_name; /* "connect", "ECONNREFUSED" (or "EAI_NONAME") */
+	const char *target;            /* may be NULL */
+	int count;
+};
+
+struct fh_signal_ev {
+	const char *signal;      /* "SIGALRM" */
+	double at_s;             /* since attempt start */
+	int sender_pid;          /* 0 when unknown */
+	const char *interrupted; /* call it interrupted; may be NULL */
+	struct fh_stack stack;
+};
+
+enum fh_block_end { FH_END_RETURNED, FH_END_TIMEOUT, FH_END_SIGNAL, FH_END_ERROR, FH_END_IN_FLIGHT,
+	FH_END_COUNT };
+extern const char *const fh_block_end_names[FH_END_COUNT]; /* "returned", "timeout", ... */
+
+struct fh_block {
+	const char *call;
+	enum fh_category category;
+	const char *target;   /* may be NULL */
+	double start_s;       /* since attempt start */
+	double waited_s;
+	enum fh_block_end ended;
+	const char *errno_name; /* may be NULL */
+	int pid, tid;
+	struct fh_stack stack;
+};
+
+struct fh_inflight {
+	int pid, tid;
+	const char *call;
+	enum fh_category category;
+	const char *target; /* may be NULL */
+	double elapsed_s;
+	struct fh_stack stack;
+};
+
+struct fh_child {
+	int pid;
+	const char *exe;     /* may be NULL */
+	int exit_code;       /* -1 when it did not exit normally or is unknown */
+	const char *signal;  /* "SIGKILL" when killed by a signal; may be NULL */
+	double start_s, duration_s; /* duration < 0: still running at attempt end */
+};
+
+/* A bar on the attempt timeline: one blocking call of one lane (thread or child process). */
+struct fh_span {
+	int lane;             /* index into fh_attempt_trace.lanes */
+	double start_s, dur_s;
+	enum fh_category category;
+	const char *call;
+	const char *target;   /* may be NULL */
+	const char *result;   /* "0", "-1 ECONNREFUSED", "timeout", ... */
+};
+
+struct fh_lane {
+	int pid, tid;
+	const char *label;    /* "pytest main", "thread 1234", "child 99 /usr/bin/sleep" */
+};
+
+struct fh_attempt_trace {
+	double cpu_s;
+	double time_s[FH_CAT_COUNT];
+	struct fh_err_count *errors; size_t nerrors;
+	struct fh_signal_ev *signals; size_t nsignals;
+	struct fh_block *last_block;  /* may be NULL */
+	struct fh_inflight *in_flight; size_t nin_flight;
+	struct fh_child *children; size_t nchildren;
+	int fds, threads;             /* at attempt start; -1 unknown */
+	/* Timeline (report only): lanes and the longest blocking calls, bounded in number. */
+	struct fh_lane *lanes; size_t nlanes;
+	struct fh_span *spans; size_t nspans;
+	double fail_at_s;             /* failure point since attempt start; < 0 none */
+	uint64_t events;              /* events attributed to the attempt */
+};
+
+/* ---- attempts, clusters, tests ---- */
+
+struct fh_attempt {
+	int attempt;                 /* 1-based */
+	enum fh_outcome outcome;
+	bool xfail;                  /* an expected failure (counts as skipped) */
+	const char *when;            /* phase that decided a failure: "setup", "call", "teardown"; may be NULL */
+	double duration_s;
+	double setup_s, call_s, teardown_s;
+	int64_t start_ns, stop_ns;   /* CLOCK_MONOTONIC */
+	double wall_start;           /* Unix seconds, display only */
+	int pid, tid;
+	const char *worker;          /* "gw0", or "main" */
+	const char *error_type;      /* may be NULL */
+	const char *error_message;   /* may be NULL */
+	struct fh_frame *frames;     /* outermost first, innermost last */
+	size_t nframes;
+	const char *fingerprint;     /* 12 hex digits; NULL when not failed */
+	const char *stack_fingerprint; /* from the last blocking call's stack; may be NULL */
+	struct fh_attempt_trace *trace; /* NULL when the attempt has no trace */
+	const char *record_file;     /* where it came from, for messages */
+	unsigned record_line;
+};
+
+struct fh_cluster {
+	const char *fingerprint;
+	const char *stack_fingerprint; /* may be NULL */
+	int count;
+	int *attempts;               /* attempt numbers, ascending */
+	const char *error_type, *message; /* from the first attempt; may be NULL */
+	const struct fh_frame *frames; /* borrowed from the first attempt: innermost FH_CLUSTER_FRAMES */
+	size_t nframes;
+};
+#define FH_CLUSTER_FRAMES 5
+
+struct fh_diagnosis {
+	const char *kind;            /* DESIGN.md kinds: "stable", "timeout", ... */
+	const char *blocked_on;      /* may be NULL */
+	const char *summary;
+	const char **evidence; size_t nevidence;
+};
+
+struct fh_named_value {
+	const char *name;
+	double value;
+};
+
+struct fh_perf {
+	bool unstable;
+	int *slow_attempts; size_t nslow;
+	struct fh_named_value *by_category; size_t nby_category;
+	struct fh_named_value *by_call; size_t nby_call;
+	const char *summary;         /* may be NULL */
+};
+
+struct fh_ai {
+	bool ok;
+	const char *text;            /* the hypothesis; may be NULL */
+	const char *model;           /* may be NULL */
+	const char *reason;          /* one line when !ok; may be NULL */
+	bool redacted;               /* something was redacted from the prompt */
+	bool cached;
+};
+
+/* History rows aggregated for one test (issue 2 CSV; the report's trends and heatmap). */
+struct fh_hist_run {
+	const char *run_id, *timestamp; /* ISO 8601 UTC */
+	const char *host, *branch, *week; /* week: "2026-W47" */
+	int attempts, failed;
+};
+
+struct fh_hist_group {
+	const char *key;
+	int runs, attempts, failed;
+};
+
+struct fh_history {
+	struct fh_hist_run *runs; size_t nruns; /* oldest first, current run included */
+	struct fh_hist_group *by_host; size_t nby_host;
+	struct fh_hist_group *by_branch; size_t nby_branch;
+	struct fh_hist_group *by_week; size_t nby_week;
+	struct fh_hist_group *by_params; size_t nby_params;
+	struct fh_hist_group *locations; size_t nlocations; /* "file:line in func", failed = count */
+	int total_attempts, total_failed;
+	const char *trend;           /* "rising", "falling", "flat" or "n/a" */
+	int skipped_rows;            /* corrupt rows skipped while reading */
+};
+
+struct fh_test {
+	const char *nodeid;
+	const char *file, *function;
+	const char *param_id;        /* may be NULL */
+	const char **fixtures; size_t nfixtures;
+	struct fh_attempt *attempts; size_t nattempts; /* by attempt number */
+	int passed, failed, skipped; /* failed counts outcome failed + error */
+	double flake_rate, ci_lo, ci_hi;
+	enum fh_verdict verdict;
+	double mean_s, median_s, p95_s, max_s;
+	struct fh_cluster *clusters; size_t nclusters; /* biggest first */
+	struct fh_diagnosis *diag;   /* may be NULL */
+	struct fh_perf *perf;        /* may be NULL */
+	struct fh_ai *ai;            /* may be NULL */
+	struct fh_history *hist;     /* may be NULL */
+};
+
+struct fh_run_meta {
+	const char *run_id;
+	const char *started_utc;     /* ISO 8601 */
+	const char *host, *os, *python, *pytest, *plugin_version;
+	const char *branch, *commit; /* may be NULL */
+	bool dirty;
+	int cpu_count;
+	int64_t ram_bytes;
+	int runs_per_test;
+	bool isolate, xdist;
+	bool tracing;                /* the preload library was active */
+	const char *rootdir;         /* may be NULL */
+};
+
+struct fh_run {
+	struct arena arena;
+	const char *run_dir;
+	struct fh_run_meta meta;
+	struct fh_test *tests; size_t ntests; /* report order: flaky/broken first, worst first */
+	int nflaky, nstable, nbroken, nskipped;
+	double avg_flake_rate;
+	uint64_t trace_events, trace_dropped; /* totals over all trace files */
+	int malformed_records;       /* records skipped with a warning */
+	bool history_enabled;
+	bool ai_requested;
+};
+
+/* records.c: loads RUN_DIR/meta.json and every RUN_DIR/attempts-*.jsonl. */
+int run_load(const char *run_dir, struct fh_run *run);
+void run_free(struct fh_run *run);
+/* stats.c */
+void run_compute(struct fh_run *run);
+void wilson_interval(int failed, int n, double *lo, double *hi);
+/* cluster.c */
+void run_cluster(struct fh_run *run);
+
+#endif

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading trace files written by libfhtrace.so (format: preload/fhtrace_format.h) into decoded
+ * events. This is the only place the analyzer touches the on-disk trace format; evidence.c,
+ * `fh-analyze dump` and the stacks code work on struct fh_event.
+ *
+ * Trace files are hostile input: trace_load() checks the magic, the version range, the header
+ * size, the record size and every count against the bytes present. A truncated or damaged file
+ * yields the events that are intact plus a one-line warning naming the file and the offset.
+ */
+#ifndef FH_TRACE_H
+#define FH_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model.h"
+
+enum fh_ev_type {
+	FH_EV_CALL,        /* a wrapped call (in flight when !done) */
+	FH_EV_SIGNAL,      /* a signal delivered to the process (trampoline) */
+	FH_EV_MARK,        /* attempt/phase marker from the plugin */
+	FH_EV_TARGET,      /* fd -> target string (connect, accept, open, ...) */
+	FH_EV_PROC,        /* process start/exec (exe) */
+	FH_EV_TYPE_COUNT
+};
+
+enum fh_mark_kind {
+	FH_MARK_ATTEMPT_BEGIN, FH_MARK_ATTEMPT_END, FH_MARK_PHASE_BEGIN, FH_MARK_PHASE_END,
+	FH_MARK_KIND_COUNT
+};
+
+struct fh_event {
+	enum fh_ev_type type;
+	int pid, tid;
+	int64_t start_ns;           /* CLOCK_MONOTONIC */
+	int64_t end_ns;             /* 0 while in flight */
+	bool done;
+	/* FH_EV_CALL */
+	int call;                   /* id from preload/calls.def */
+	const char *call_name;      /* borrowed: static table */
+	enum fh_category category;
+	int64_t result;             /* in the call's own convention */
+	int err;                    /* errno, returned error number or EAI code; 0 none */
+	const char *err_name;       /* "ECONNREFUSED", "EAI_NONAME", NULL when none; static */
+	int fd;                     /* -1 when none */
+	int64_t timeout_ns;         /* asked-for timeout; -1 none (infinite), 0 non-blocking */
+	int64_t arg;                /* call-specific (signal number for kill, child pid for wait, ...) */
+	const char *target;         /* peer address, path, exe; may be NULL; borrowed from the file */
+	/* FH_EV_SIGNAL */
+	int signo, si_code, sender_pid;
+	int interrupted_call;       /* call id the delivery interrupted, -1 none */
+	/* FH_EV_MARK */
+	enum fh_mark_kind mark;
+	const char *nodeid;         /* borrowed from the file; may be NULL for phase marks */
+	int attempt, phase, outcome;
+	int64_t cpu_ns;             /* thread CPU time at the marker; -1 unknown */
+	int fds, threads;           /* counts at the marker; -1 unknown */
+	/* stacks (issue 6): raw native addresses and python frames; may be empty */
+	const uint64_t *stack; int nstack;
+	const struct fh_stack_frame *pystack; int npystack;
+};
+
+struct fh_trace_file {
+	const char *path;
+	int pid, ppid, tid;
+	const char *exe;            /* may be NULL */
+	int64_t mono_anchor_ns;     /* CLOCK_MONOTONIC at process start ... */
+	int64_t real_anchor_ns;     /* ... and CLOCK_REALTIME at the same moment */
+	struct fh_event *events; size_t nevents;
+	uint64_t dropped;           /* events the library could not write (file full) */
+	bool truncated;             /* the file ended early or a record was damaged */
+	void *priv;                 /* reader-owned storage (mapping, strings) */
+};
+
+/* Loads one trace file. 0 on success (possibly with truncated set and a warning printed),
+ * negative errno when nothing could be read. Free with trace_free(). */
+int trace_load(const char *path, struct fh_trace_file *out);
+void trace_free(struct fh_trace_file *tf);
+
+/* Lists RUN_DIR/trace/ *.fht sorted by name; caller frees each string and the array. */
+int trace_list(const char *trace_dir, char ***paths, size_t *n);
+
+/* `fh-analyze dump FILE...`: strace-like text, one event per line. */
+int trace_dump(const char *path, FILE *out);
+
+#endif

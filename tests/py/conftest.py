@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: MIT
+"""Shared fixtures of the integration tests.
+
+Paths to the built artifacts come from the Makefile (FH_ANALYZE, FH_LIB, FH_BUILD); the plugin
+is imported from plugin/ through PYTHONPATH. Everything a test writes goes under tmp_path.
+Area-specific helpers live in their own modules (tests/py/fh_*.py), not here.
+"""
+import os
+import pathlib
+import shutil
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("FH_BUILD", ROOT / "build"))
+FH_ANALYZE = pathlib.Path(os.environ.get("FH_ANALYZE", BUILD / "fh-analyze"))
+FH_LIB = pathlib.Path(os.environ.get("FH_LIB", BUILD / "libfhtrace.so"))
+
+
+@pytest.fixture
+def fh_paths():
+    """Paths of the built artifacts; skips nothing: a missing build is a failure."""
+    assert FH_ANALYZE.exists(), f"{FH_ANALYZE} missing: run make"
+    return {"root": ROOT, "build": BUILD, "analyze": FH_ANALYZE, "lib": FH_LIB}
+
+
+@pytest.fixture
+def fh_env(tmp_path):
+    """Environment for a child pytest that loads the plugin from plugin/ (no preload)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("FH_TRACE_DIR", None)
+    env["PYTHONPATH"] = str(ROOT / "plugin")
+    env["FH_ANALYZE"] = str(FH_ANALYZE)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["HOME"] = str(tmp_path / "home")
+    return env
+
+
+@pytest.fixture
+def chromium():
+    path = shutil.which("chromium")
+    assert path, "chromium missing: run make deps"
+    return path
