@@ -7,6 +7,7 @@
  * Exit status: 0 written; 1 could not read the run or write the report or JSON; 2 usage.
  * Only this file exits.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,19 @@ static void terminal_summary(const struct fh_run *run, const char *html, const c
 		printf("flakehunter: json: %s\n", json);
 }
 
+/* FH_TIMING=1 prints how long each stage took on stderr (benchmarks use it for the split). */
+static int64_t stage_t0;
+static bool timing;
+
+static void stage_done(const char *name)
+{
+	int64_t t = now_ns();
+
+	if (timing)
+		fprintf(stderr, "fh-analyze: timing: %-8s %8.1f ms\n", name, (t - stage_t0) / 1e6);
+	stage_t0 = t;
+}
+
 static int cmd_report(int argc, char **argv)
 {
 	struct report_opts o = { 0 };
@@ -186,23 +200,36 @@ static int cmd_report(int argc, char **argv)
 	if (!o.history_dir)
 		o.history_dir = ".flakehunter/history";
 	fh_quiet = o.quiet;
+	timing = getenv("FH_TIMING") && strcmp(getenv("FH_TIMING"), "0");
+	stage_t0 = now_ns();
 
 	if (run_load(o.run_dir, &run) < 0) {
 		free(json);
 		return 1;
 	}
+	stage_done("load");
 	run.history_enabled = !o.no_history;
 	run.ai_requested = o.ai;
 	run_compute(&run);
+	stage_done("compute");
 	run_cluster(&run);
+	stage_done("cluster");
 	evidence_attach(&run);
+	stage_done("evidence");
 	diagnose_run(&run);
-	if (run.history_enabled)
+	stage_done("diagnose");
+	if (run.history_enabled) {
 		history_update(&run, o.history_dir);
-	if (o.ai)
+		stage_done("history");
+	}
+	if (o.ai) {
 		ai_run(&run, &o.ai_opt);
+		stage_done("ai");
+	}
 	json_r = summary_write(&run, o.json);
+	stage_done("json");
 	html_r = report_write(&run, o.out);
+	stage_done("html");
 	if (json_r || html_r)
 		status = 1;
 	terminal_summary(&run, o.out, o.json, html_r == 0, json_r == 0);
