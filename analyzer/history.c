@@ -193,18 +193,25 @@ void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf 
 
 /* ---- reading: an RFC 4180 row splitter over a buffer ---- */
 
-struct csv {
-	const char *p, *end;
-	unsigned line;          /* line number where the current row starts */
-	unsigned next_line;
-	struct buf cells;       /* unescaped cells, each NUL-terminated */
-	size_t *off;            /* offsets of the cells in `cells` */
-	size_t ncells, cap;
-};
+void csv_init(struct fh_csv *c, const char *data, size_t len)
+{
+	memset(c, 0, sizeof(*c));
+	c->p = data;
+	c->end = data + len;
+	c->line = c->next_line = 1;
+	buf_init(&c->cells, FH_HISTORY_MAX_FILE);
+}
+
+void csv_free(struct fh_csv *c)
+{
+	buf_free(&c->cells);
+	free(c->off);
+	c->off = NULL;
+}
 
 /* Reads one row; returns 1 with a row, 0 at the end, -1 for an unterminated quote (the rest of
  * the buffer is consumed). */
-static int csv_row(struct csv *c)
+int csv_row(struct fh_csv *c)
 {
 	const char *p = c->p;
 
@@ -270,7 +277,7 @@ static int csv_row(struct csv *c)
 	}
 }
 
-static const char *csv_cell(const struct csv *c, int idx)
+const char *csv_cell(const struct fh_csv *c, int idx)
 {
 	return idx >= 0 && (size_t)idx < c->ncells ? c->cells.data + c->off[idx] : "";
 }
@@ -407,11 +414,12 @@ static int parse_uint(const char *s, int *out)
 int hist_acc_add_buffer(struct fh_hist_acc *acc, const char *name, const char *data, size_t len,
 			const char *skip_run_id)
 {
-	struct csv c = { data, data + len, 1, 1, BUF_INIT(FH_HISTORY_MAX_FILE), NULL, 0, 0 };
+	struct fh_csv c;
 	int idx[C_NEED], used = 0, r;
 	size_t ncols, i, k;
 
 	/* Header row: find the columns by name. */
+	csv_init(&c, data, len);
 	r = csv_row(&c);
 	if (r <= 0) {
 		if (r < 0) {
@@ -467,8 +475,7 @@ int hist_acc_add_buffer(struct fh_hist_acc *acc, const char *name, const char *d
 		used++;
 	}
 out:
-	buf_free(&c.cells);
-	free(c.off);
+	csv_free(&c);
 	return used;
 }
 

@@ -43,6 +43,24 @@ void history_file_name(struct buf *b, const char *nodeid);
 /* Appends the CSV rows of test t in this run to b, with the header row first when header. */
 void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf *b, bool header);
 
+/* An RFC 4180 reader over a buffer (hostile input: never reads past len). A quoted cell that
+ * starts with an apostrophe loses it (the writer's neutralisation); "\r\n" ends a row too. */
+struct fh_csv {
+	const char *p, *end;
+	unsigned line;          /* line number where the current row starts */
+	unsigned next_line;
+	struct buf cells;       /* unescaped cells, each NUL-terminated */
+	size_t *off;            /* offsets of the cells in `cells` */
+	size_t ncells, cap;
+};
+void csv_init(struct fh_csv *c, const char *data, size_t len);
+/* Reads the next row: 1 with a row (c->ncells cells), 0 at the end, -1 for an unterminated
+ * quote (the rest of the buffer is consumed). */
+int csv_row(struct fh_csv *c);
+/* Cell idx of the current row, "" when out of range; borrowed, valid until the next csv_row(). */
+const char *csv_cell(const struct fh_csv *c, int idx);
+void csv_free(struct fh_csv *c);
+
 /* Accumulates trends of one test. */
 struct fh_hist_acc;
 struct fh_hist_acc *hist_acc_new(const char *nodeid);
