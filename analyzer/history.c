@@ -217,6 +217,7 @@ int csv_row(struct fh_csv *c)
 
 	if (p >= c->end)
 		return 0;
+	c->row_start = p;
 	c->line = c->next_line;
 	buf_reset(&c->cells);
 	c->ncells = 0;
@@ -275,6 +276,18 @@ int csv_row(struct fh_csv *c)
 		}
 		p++; /* ',' */
 	}
+}
+
+void csv_resync(struct fh_csv *c)
+{
+	const char *nl;
+
+	if (!c->row_start)
+		return;
+	nl = memchr(c->row_start, '\n', (size_t)(c->end - c->row_start));
+	c->p = nl ? nl + 1 : c->end;
+	c->next_line = c->line + 1;
+	c->row_start = NULL;
 }
 
 const char *csv_cell(const struct fh_csv *c, int idx)
@@ -462,6 +475,8 @@ int hist_acc_add_buffer(struct fh_hist_acc *acc, const char *name, const char *d
 		if (why) {
 			warning("%s:%u: corrupt history row (%s); skipped", name, c.line, why);
 			acc->skipped_rows++;
+			if (r < 0 || c.ncells != ncols)
+				csv_resync(&c);
 			continue;
 		}
 		if (skip_run_id && !strcmp(csv_cell(&c, idx[C_RUN]), skip_run_id))
