@@ -207,12 +207,15 @@ class Hunter:
         if self.writer is None:
             self.writer = records.Writer(self.run_dir)
         monotonic_ns = time.monotonic_ns
+        rearm = self._timeout_rearm(item)
         for attempt in range(1, runs + 1):
             last = attempt == runs
             st = _Attempt(item, attempt)
             self.cur = st
             if attempt > 1:
                 item._report_sections = []
+                if rearm:
+                    rearm()
             wall = time.time()
             t0 = monotonic_ns()
             if pl:
@@ -237,6 +240,23 @@ class Hunter:
         self.cur = None
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
+
+    def _timeout_rearm(self, item):
+        """pytest-timeout arms one timer around the whole run-test protocol (unless
+        func_only); re-arm it per attempt so --fh-runs does not multiply into a timeout."""
+        mod = self.config.pluginmanager.get_plugin("timeout")
+        get = getattr(mod, "_get_item_settings", None)
+        hook = self.config.hook
+        if get is None or not hasattr(hook, "pytest_timeout_set_timer"):
+            return None
+        settings = get(item)
+        if not settings.timeout or settings.timeout <= 0 or settings.func_only is not False:
+            return None
+
+        def rearm():
+            hook.pytest_timeout_cancel_timer(item=item)
+            hook.pytest_timeout_set_timer(item=item, settings=settings)
+        return rearm
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
