@@ -143,7 +143,7 @@ FH_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct fh_call c;
-	if (!act || !fh_begin(&c, FH_ID_sigaction, -1))
+	if (!act || !fh_on || fh_raw_getpid() != fh_pid || !fh_begin(&c, FH_ID_sigaction, -1))
 		return fh_sigaction_impl(sig, act, old);
 	c.rec->arg = sig;
 	c.rec->arg2 = (int64_t)(uintptr_t)act->sa_handler;
@@ -167,7 +167,7 @@ sighandler_t signal(int sig, sighandler_t h)
 		errno = EINVAL;
 		return SIG_ERR;
 	}
-	bool rec = fh_begin(&c, FH_ID_signal, -1);
+	bool rec = fh_on && fh_raw_getpid() == fh_pid && fh_begin(&c, FH_ID_signal, -1);
 	if (rec) {
 		c.rec->arg = sig;
 		c.rec->arg2 = (int64_t)(uintptr_t)h;
