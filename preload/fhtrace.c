@@ -377,8 +377,13 @@ bool fh_thr_grow(struct fh_thr *t, uint64_t idx)
 {
 	int saved = errno;
 	bool ok = false;
-	if (t->growing || idx >= t->cap)
+	if (t->growing)
 		return false;
+	if (idx >= t->cap) {
+		if (!(t->hdr->flags & FHT_H_FULL))
+			__atomic_or_fetch(&t->hdr->flags, FHT_H_FULL, __ATOMIC_RELAXED);
+		return false;
+	}
 	t->growing = 1;
 	uint64_t want = (idx / FH_CHUNK_RECS + 1) * FH_CHUNK_RECS;
 	if (want > t->cap)
