@@ -22,7 +22,7 @@
 
 /* Seconds and rates: fixed point with up to 6 decimals, trailing zeros trimmed; much cheaper
  * than printf("%g") for the ~10 numbers of each of 100,000 attempts. */
-static void num(struct buf *b, double v)
+void buf_num6(struct buf *b, double v)
 {
 	char tmp[48], *p = tmp + sizeof(tmp);
 	long long m, ip, fp;
@@ -57,6 +57,11 @@ static void num(struct buf *b, double v)
 	if (neg && (m != 0))
 		*--p = '-';
 	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static void num(struct buf *b, double v)
+{
+	buf_num6(b, v);
 }
 
 static void inum(struct buf *b, long long v)
