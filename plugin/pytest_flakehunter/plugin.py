@@ -23,6 +23,7 @@ import time
 import unittest
 
 import pytest
+from _pytest._code.code import ReprFileLocation, TerminalRepr
 from _pytest.outcomes import Skipped
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
@@ -281,8 +282,12 @@ class Hunter:
         if len(msg) > 160:
             msg = msg[:160] + "..."
         where = f" at {frames[-1]['path']}:{frames[-1]['line']}" if frames else ""
-        longrepr = (f"same failure as attempt {first} (attempt {st.number} of {self.runs}): "
-                    f"{error['type']}: {msg}{where}")
+        longrepr = _SameFailure(
+            f"same failure as attempt {first} (attempt {st.number} of {self.runs}): "
+            f"{error['type']}: {msg}{where}",
+            frames[-1]["path"] if frames else item.location[0],
+            frames[-1]["line"] if frames else 0,
+            f"{error['type']}: {msg} (same as attempt {first})")
         sections = [(f"Captured {k} {rwhen}", content)
                     for rwhen, k, content in item._report_sections]
         return TestReport(item.nodeid, item.location, {x: 1 for x in item.keywords},
@@ -312,6 +317,20 @@ class Hunter:
         terminalreporter.write_sep("=", "flakehunter")
         for line in self.analysis:
             terminalreporter.write_line(line)
+
+
+class _SameFailure(TerminalRepr):
+    """The one-line longrepr of a failing attempt that repeats an earlier one of its test.
+
+    It has a `reprcrash`, so pytest's short summary, junitxml and others show the message,
+    but no `reprtraceback`, so xdist ships it as plain text."""
+
+    def __init__(self, line, path, lineno, message):
+        self.line = line
+        self.reprcrash = ReprFileLocation(path, lineno, message)
+
+    def toterminal(self, tw):
+        tw.line(self.line)
 
 
 def _summarize(reports, st):
