@@ -169,12 +169,15 @@ class Hunter:
         os.environ["FH_TRACE_DIR"] = trace_dir
         if opts["stack_ms"] is not None:
             os.environ["FH_STACK_MS"] = str(opts["stack_ms"])
-        self.preload.start(trace_dir)
+        self.start_error = self.preload.start(trace_dir)
 
     # ---- reporting at the start ----
     def pytest_report_header(self, config):
         tracing = ("on" if self.preload.active else
                    "off (run under LD_PRELOAD=libfhtrace.so to trace system calls)")
+        if self.start_error:
+            tracing = (f"failed to start in {self.run_dir}/trace "
+                       f"({os.strerror(-self.start_error)})")
         mode = "isolated" if self.isolate else "fixtures kept across attempts"
         return [f"flakehunter: {self.runs} runs per test, {mode}; tracing {tracing}",
                 f"flakehunter: run directory {self.run_dir}"]
