@@ -263,7 +263,13 @@ void card_body(struct rep *r, const struct fh_test *t, size_t idx)
 	box_ai(r, t);
 	if (t->nattempts) {
 		buf_puts(b, "<section><h3>Durations</h3><div class=\"row\"><div>");
-		svg_scatter(r, t);
+		if (r->lazy && t->verdict == FH_STABLE && !traced)
+			buf_puts(b, "<div class=\"sc-lazy\"><p class=\"muted\">In a run this big, the duration "
+				    "scatter of a stable test is drawn by the page script when the card is "
+				    "opened.</p></div><div class=\"legend\"><span class=\"lp\">\xe2\x97\x8f passed</span>"
+				    "<span class=\"lf\">\xe2\x9c\x95 failed</span><span>- - p95</span></div>");
+		else
+			svg_scatter(r, t);
 		buf_puts(b, "</div>");
 		if (traced) {
 			buf_puts(b, "<div><h4>Where each attempt's time went</h4>");

@@ -388,10 +388,10 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 	if (tr->fail_at_s >= 0 && (a->outcome == FH_FAILED || a->outcome == FH_ERROR)) {
 		double x = L + pw * tr->fail_at_s / xmax;
 
-		buf_printf(b, "<path class=\"failat\" d=\"M%.1f 18V%.0f\"><title>failure at ", x, H - 20);
+		buf_printf(b, "<path class=\"failat\" d=\"M%.1f 4V%.0f\"><title>failure at ", x, H - 20);
 		fmt_secs(b, tr->fail_at_s);
-		buf_printf(b, "</title></path><text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">\xe2\x9c\x95 failed "
-			   "here</text>", x, H - 8);
+		buf_printf(b, "</title></path><text class=\"fx\" x=\"%.1f\" y=\"13\" text-anchor=\"end\">\xe2\x9c\x95 failed "
+			   "here</text>", x - 4);
 	}
 	buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\">0 s</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">",
 		   L, H - 8, W - 10, H - 8);

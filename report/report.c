@@ -186,8 +186,9 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 			buf_puts(b, "<span class=\"chip perf\">unstable duration</span>");
 		buf_puts(b, "</span>");
 	}
-	buf_printf(b, "</span><span class=\"counts\"><span class=\"p\">%d passed</span> \xc2\xb7 "
-		   "<span class=\"f\">%d failed</span>", t->passed, t->failed);
+	buf_printf(b, "</span><span class=\"counts\"><span class=\"%s\">%d passed</span> \xc2\xb7 "
+		   "<span class=\"%s\">%d failed</span>", t->passed ? "p" : "muted", t->passed,
+		   t->failed ? "f" : "muted", t->failed);
 	if (errors)
 		buf_printf(b, " <span class=\"muted\">(%d errors)</span>", errors);
 	if (t->skipped)

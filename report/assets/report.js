@@ -56,10 +56,12 @@
   /* Rows: [attempt, outcome, total_ms, setup_ms, call_ms, teardown_ms, when, where]. */
   function buildLog(card) {
     var t = card.querySelector("table.alog[data-lazy]");
-    if (!t) return;
     var src = card.querySelector("script.fhj");
     var data;
+    if (!src || (!t && !card.querySelector(".sc-lazy"))) return;
     try { data = JSON.parse(src.textContent); } catch (e) { return; }
+    buildScatter(card, data);
+    if (!t) return;
     var tb = d.createElement("tbody");
     (data.a || []).forEach(function (a) {
       var tr = d.createElement("tr"), o = a[1] | 0;
@@ -75,6 +77,55 @@
     t.removeAttribute("data-lazy");
     var note = card.querySelector(".lazy-note");
     if (note) note.hidden = true;
+  }
+
+  function niceMax(v) {
+    if (!(v > 0)) return 1;
+    var p = Math.pow(10, Math.floor(Math.log10(v))), m = v / p;
+    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
+  }
+
+  /* The duration scatter of a big run's stable test, the same drawing as svg_scatter() in C.
+   * The markup is built from numbers only (Number + toFixed), never from data strings. */
+  function buildScatter(card, data) {
+    var host = card.querySelector(".sc-lazy");
+    if (!host) return;
+    var W = 540, H = 190, L = 54, R = 12, T = 12, B = 34, pw = W - L - R, ph = H - T - B;
+    var a = data.a || [], n = a.length, max = 0, i, k;
+    for (i = 0; i < n; i++) max = Math.max(max, +a[i][2] / 1000 || 0);
+    var ymax = niceMax(max), f = function (v) { return Number(v).toFixed(0); };
+    var s = '<svg class="sc" width="540" height="190" role="img" aria-label="Duration of each attempt in seconds; passed are circles, failed are crosses">';
+    s += '<path class="grid" d="';
+    for (k = 0; k < 4; k++) s += "M" + L + " " + f(T + ph * k / 4) + "H" + (W - R);
+    s += '"/><path class="ax" d="M' + L + " " + T + "V" + f(T + ph) + "H" + (W - R) + '"/>';
+    for (k = 0; k <= 4; k++)
+      s += '<text x="' + (L - 5) + '" y="' + f(T + ph - ph * k / 4 + 3.5) + '" text-anchor="end">' + Number((ymax * k / 4).toPrecision(3)) + "</text>";
+    s += '<text x="12" y="' + f(T + ph / 2) + '" transform="rotate(-90 12 ' + f(T + ph / 2) + ')" text-anchor="middle">duration (s)</text>';
+    var p95 = num(card, "data-p95");
+    if (p95 > 0 && p95 <= ymax) {
+      var yp = f(T + ph - ph * p95 / ymax);
+      s += '<path class="p95" d="M' + L + " " + yp + "H" + (W - R) + '"/><text x="' + (W - R - 2) + '" y="' + (yp - 3) + '" text-anchor="end">p95</text>';
+    }
+    var d = ["", "", "", ""];
+    for (i = 0; i < n; i++) {
+      var o = a[i][1] | 0, x = +f(L + 6 + (n > 1 ? (pw - 12) * i / (n - 1) : pw / 2 - 6));
+      var y = +f(T + ph - ph * Math.max(0, +a[i][2] / 1000 || 0) / ymax);
+      if (o < 0 || o > 3) o = 3;
+      if (o === 0) d[0] += "M" + x + " " + y + "h0";
+      else if (o === 3) d[3] += "M" + (x - 4) + " " + y + "h8";
+      else d[o] += "M" + (x - 4) + " " + (y - 4) + "l8 8m0 -8l-8 8";
+    }
+    if (d[0]) s += '<path class="p" stroke-width="6.5" stroke-linecap="round" d="' + d[0] + '"/>';
+    ["", "f", "e", "s"].forEach(function (c, o) {
+      if (o && d[o]) s += '<path class="' + c + '" stroke-width="1.8" stroke-linecap="round" fill="none" d="' + d[o] + '"/>';
+    });
+    if (n) {
+      s += '<text x="' + (L + 6) + '" y="' + f(T + ph + 14) + '" text-anchor="middle">' + (a[0][0] | 0) + "</text>";
+      if (n > 1) s += '<text x="' + (L + pw - 6) + '" y="' + f(T + ph + 14) + '" text-anchor="middle">' + (a[n - 1][0] | 0) + "</text>";
+    }
+    s += '<text x="' + f(L + pw / 2) + '" y="' + (H - 4) + '" text-anchor="middle">attempt</text></svg>';
+    host.innerHTML = s;
+    host.classList.remove("sc-lazy");
   }
 
   function sortTable(th) {
@@ -103,6 +154,15 @@
   q.addEventListener("input", update);
   hs.addEventListener("change", update);
   sort.addEventListener("change", resort);
+  /* A link to #t<N> (or #all) opens that card. */
+  function openFromHash() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    if (id === "all") list.forEach(function (c) { c.open = true; });
+    var c = id && d.getElementById(id);
+    if (c && c.tagName === "DETAILS") c.open = true;
+  }
+  window.addEventListener("hashchange", openFromHash);
+  openFromHash();
   list.forEach(function (c) { if (c.open) buildLog(c); });
   update();
 })();
