@@ -26,6 +26,7 @@
 #define HOSTILE_NAME "tests/test_x.py::test_x[<script>alert(1)</script>]"
 #define HOSTILE_MSG "</script><img src=x onerror=alert(1)>"
 #define HOSTILE_ATTR "\" onmouseover=\"document.title='pwned'\" x=\""
+#define HOSTILE_IMG "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
 
 enum { F_HISTORY = 1, F_TRACES = 2, F_AI = 4, F_HOSTILE = 8 };
 
@@ -195,7 +196,7 @@ static void mktest(struct fh_run *run, struct fh_test *t, const char *nodeid, co
 		a->worker = "main";
 		if (fail[i]) {
 			a->when = "call";
-			a->error_type = "TimeoutError";
+			a->error_type = (flags & F_HOSTILE) ? HOSTILE_IMG : "TimeoutError";
 			a->error_message = (flags & F_HOSTILE) ? HOSTILE_MSG : "timed out after 0.25 s";
 			a->frames = frames(ar, (flags & F_HOSTILE) ? "app/<i>net</i>.py" : "app/net.py",
 					   10 + (i % 2), &a->nframes);
@@ -288,7 +289,7 @@ static void mktest(struct fh_run *run, struct fh_test *t, const char *nodeid, co
 		h->nlocations = 1;
 		h->locations = arena_alloc(ar, sizeof(*h->locations));
 		h->locations[0] = (struct fh_hist_group){ "app/net.py:10 in recv_exact", 5, 0, 7 };
-		h->trend = "rising";
+		h->trend = (flags & F_HOSTILE) ? HOSTILE_ATTR : "rising";
 		t->hist = h;
 	}
 }
