@@ -186,6 +186,7 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 			buf_puts(b, "<span class=\"chip perf\">unstable duration</span>");
 		buf_puts(b, "</span>");
 	}
+	svg_dots(r, t);
 	buf_printf(b, "</span><span class=\"counts\"><span class=\"%s\">%d passed</span> \xc2\xb7 "
 		   "<span class=\"%s\">%d failed</span>", t->passed ? "p" : "muted", t->passed,
 		   t->failed ? "f" : "muted", t->failed);
@@ -197,9 +198,7 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 	fmt_secs(b, t->mean_s);
 	buf_puts(b, "</b> \xc2\xb7 p95 <b>");
 	fmt_secs(b, t->p95_s);
-	buf_puts(b, "</b></span>");
-	svg_dots(r, t);
-	buf_puts(b, "</summary><div class=\"body\">");
+	buf_puts(b, "</b></span></summary><div class=\"body\">");
 	card_body(r, t, idx);
 	if (r->lazy)
 		card_json(r, t);

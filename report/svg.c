@@ -200,7 +200,15 @@ void svg_scatter(struct rep *r, const struct fh_test *t)
 	buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">attempt</text></svg>",
 		   L + pw / 2, H - 4);
 	buf_puts(b, "<div class=\"legend\"><span class=\"lp\">\xe2\x97\x8f passed</span>"
-		    "<span class=\"lf\">\xe2\x9c\x95 failed</span><span>- - p95</span></div>");
+		    "<span class=\"lf\">\xe2\x9c\x95 failed</span>");
+	for (i = 0; i < n; i++)
+		if (t->attempts[i].outcome == FH_ERROR) {
+			buf_puts(b, "<span class=\"le\">\xe2\x9c\x95 error (setup or teardown)</span>");
+			break;
+		}
+	if (t->skipped)
+		buf_puts(b, "<span>\xe2\x80\x93 skipped</span>");
+	buf_puts(b, "<span>- - p95</span></div>");
 }
 
 void svg_sparkline(struct rep *r, const struct fh_history *h)
