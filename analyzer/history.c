@@ -191,7 +191,9 @@ void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf 
 	buf_free(&ts);
 }
 
-/* ---- reading: an RFC 4180 row splitter over a buffer ---- */
+/* ---- reading: an RFC 4180 row splitter over a buffer ----
+ * csv_row() only finds the cells (spans into the input); csv_cell() unescapes a cell into the
+ * row's scratch space the first time it is asked for, so unused columns cost a scan only. */
 
 void csv_init(struct fh_csv *c, const char *data, size_t len)
 {
@@ -199,35 +201,36 @@ void csv_init(struct fh_csv *c, const char *data, size_t len)
 	c->p = data;
 	c->end = data + len;
 	c->line = c->next_line = 1;
-	buf_init(&c->cells, FH_HISTORY_MAX_FILE);
 }
 
 void csv_free(struct fh_csv *c)
 {
-	buf_free(&c->cells);
-	free(c->off);
-	c->off = NULL;
+	free(c->span);
+	free(c->scratch);
+	c->span = NULL;
+	c->scratch = NULL;
 }
 
-/* Reads one row; returns 1 with a row, 0 at the end, -1 for an unterminated quote (the rest of
- * the buffer is consumed). */
 int csv_row(struct fh_csv *c)
 {
 	const char *p = c->p;
 
 	if (p >= c->end)
 		return 0;
+	c->row_start = p;
 	c->line = c->next_line;
-	buf_reset(&c->cells);
 	c->ncells = 0;
+	c->used = 0;
 	for (;;) {
-		int quoted = 0;
-		size_t start = c->cells.len;
+		struct fh_csv_span *sp;
 
-		GROW(c->off, c->cap, c->ncells + 1);
-		c->off[c->ncells++] = start;
-		if (p < c->end && *p == '"') {
-			quoted = 1;
+		if (c->ncells >= c->cap)
+			GROW(c->span, c->cap, c->ncells + 1);
+		sp = &c->span[c->ncells++];
+		sp->s = p;
+		sp->quoted = p < c->end && *p == '"';
+		sp->copy = 0;
+		if (sp->quoted) {
 			p++;
 			for (;;) {
 				const char *q = memchr(p, '"', (size_t)(c->end - p));
@@ -239,47 +242,90 @@ int csv_row(struct fh_csv *c)
 				}
 				for (nl = p; (nl = memchr(nl, '\n', (size_t)(q - nl))); nl++)
 					c->next_line++;
-				buf_add(&c->cells, p, (size_t)(q - p));
 				p = q + 1;
 				if (p < c->end && *p == '"') {
-					buf_putc(&c->cells, '"');
 					p++;
 					continue;
 				}
 				break;
 			}
-			/* Anything between the closing quote and the separator is kept verbatim. */
 		}
-		{
-			const char *s = p;
-
-			while (p < c->end && *p != ',' && *p != '\n')
-				p++;
-			buf_add(&c->cells, s, (size_t)(p - s));
-		}
-		if (quoted && c->cells.len > start && c->cells.data[start] == '\'') {
-			memmove(c->cells.data + start, c->cells.data + start + 1,
-				c->cells.len - start - 1);
-			c->cells.len--;
-		}
-		if (c->cells.len > start && c->cells.data[c->cells.len - 1] == '\r' &&
-		    (p >= c->end || *p == '\n'))
-			c->cells.len--;
-		buf_putc(&c->cells, '\0');
+		while (p < c->end && *p != ',' && *p != '\n')
+			p++;
+		sp->n = (size_t)(p - sp->s);
 		if (p >= c->end || *p == '\n') {
 			if (p < c->end)
 				p++;
 			c->next_line++;
 			c->p = p;
-			return 1;
+			break;
 		}
 		p++; /* ',' */
 	}
+	/* Unescaped cells are never longer than the row: one allocation per row at most. */
+	if ((size_t)(c->p - c->row_start) + c->ncells + 1 > c->scratch_cap) {
+		c->scratch_cap = (size_t)(c->p - c->row_start) + c->ncells + 1024;
+		free(c->scratch);
+		c->scratch = xmalloc(c->scratch_cap);
+	}
+	return 1;
 }
 
-const char *csv_cell(const struct fh_csv *c, int idx)
+void csv_resync(struct fh_csv *c)
 {
-	return idx >= 0 && (size_t)idx < c->ncells ? c->cells.data + c->off[idx] : "";
+	const char *nl;
+
+	if (!c->row_start)
+		return;
+	nl = memchr(c->row_start, '\n', (size_t)(c->end - c->row_start));
+	c->p = nl ? nl + 1 : c->end;
+	c->next_line = c->line + 1;
+	c->row_start = NULL;
+}
+
+const char *csv_cell(const struct fh_csv *cc, int idx)
+{
+	struct fh_csv *c = (struct fh_csv *)cc;
+	struct fh_csv_span *sp;
+	const char *p, *e;
+	char *out, *start;
+
+	if (idx < 0 || (size_t)idx >= c->ncells)
+		return "";
+	sp = &c->span[idx];
+	if (sp->copy)
+		return c->scratch + sp->copy - 1;
+	start = out = c->scratch + c->used;
+	p = sp->s;
+	e = sp->s + sp->n;
+	if (sp->quoted) {
+		p++;
+		while (p < e) {
+			if (*p == '"') {
+				if (p + 1 < e && p[1] == '"') {
+					*out++ = '"';
+					p += 2;
+					continue;
+				}
+				p++;
+				break;
+			}
+			*out++ = *p++;
+		}
+		/* Anything between the closing quote and the separator is kept verbatim. */
+	}
+	while (p < e)
+		*out++ = *p++;
+	if (sp->quoted && out > start && *start == '\'') {
+		memmove(start, start + 1, (size_t)(out - start - 1));
+		out--;
+	}
+	if ((size_t)idx + 1 == c->ncells && out > start && out[-1] == '\r')
+		out--;
+	*out++ = '\0';
+	sp->copy = (size_t)(start - c->scratch) + 1;
+	c->used = (size_t)(out - c->scratch);
+	return start;
 }
 
 /* ---- accumulating trends ---- */
@@ -462,6 +508,8 @@ int hist_acc_add_buffer(struct fh_hist_acc *acc, const char *name, const char *d
 		if (why) {
 			warning("%s:%u: corrupt history row (%s); skipped", name, c.line, why);
 			acc->skipped_rows++;
+			if (r < 0 || c.ncells != ncols)
+				csv_resync(&c);
 			continue;
 		}
 		if (skip_run_id && !strcmp(csv_cell(&c, idx[C_RUN]), skip_run_id))

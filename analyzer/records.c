@@ -324,7 +324,7 @@ static struct tbuild *find_test(struct fh_records *rec, const char *nodeid, bool
 	GROW(rec->tests, rec->cap, rec->ntests + 1);
 	t = &rec->tests[rec->ntests];
 	memset(t, 0, sizeof(*t));
-	t->nodeid = dup_capped(&rec->run->arena, nodeid, 4096);
+	t->nodeid = arena_strdup(&rec->run->arena, nodeid);
 	t->hash = h;
 	rec->slots[s] = ++rec->ntests;
 	*created = true;
