@@ -341,10 +341,8 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 		double y = 20 + LH * (double)k;
 
 		buf_printf(b, "<rect class=\"lane\" x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\"/>"
-			   "<text class=\"lab\" x=\"0\" y=\"%.0f\"><title>", L, y + 1, pw, LH - 2, y + 14);
-		esc_html(b, tr->lanes[k].label);
-		buf_puts(b, "</title>");
-		esc_html_n(b, tr->lanes[k].label, 30);
+			   "<text class=\"lab\" x=\"0\" y=\"%.0f\">", L, y + 1, pw, LH - 2, y + 14);
+		esc_html_short(b, tr->lanes[k].label, 32);
 		buf_puts(b, "</text>");
 	}
 	for (i = 0; i < tr->nspans && i < REP_MAX_SPANS; i++) {

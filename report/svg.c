@@ -130,21 +130,48 @@ void svg_dots(struct rep *r, const struct fh_test *t)
 	buf_puts(r->b, "</svg>");
 }
 
-/* A "nice" axis maximum at or above v: 1, 2, 2.5 or 5 times a power of ten. */
-static double nice_max(double v)
+/* A "nice" axis maximum at or above v (1, 2, 2.5, 5 or 10 times a power of ten) and the
+ * number of equal steps that gives round tick labels (0.25 ... not 0.0625). */
+static double nice_max_ticks(double v, int *ticks)
 {
 	double p, m;
 
+	*ticks = 4;
 	if (!(v > 0) || !isfinite(v))
 		return 1;
 	p = pow(10, floor(log10(v)));
 	m = v / p;
-	return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
+	if (m <= 1)
+		return p;
+	if (m <= 2)
+		return 2 * p;
+	*ticks = 5;
+	if (m <= 2.5)
+		return 2.5 * p;
+	if (m <= 5)
+		return 5 * p;
+	return 10 * p;
 }
 
 static void secs_label(struct buf *b, double s)
 {
 	buf_printf(b, "%.3g", s);
+}
+
+/* Grid lines, the axes and the tick labels (seconds) of a chart's y axis. */
+static void y_axis(struct buf *b, double x0, double x1, double top, double ph, double ymax, int nt)
+{
+	int k;
+
+	buf_puts(b, "<path class=\"grid\" d=\"");
+	for (k = 1; k <= nt; k++)
+		buf_printf(b, "M%.0f %.0fH%.0f", x0, top + ph - ph * k / nt, x1);
+	buf_printf(b, "\"/><path class=\"ax\" d=\"M%.0f %.0fV%.0fH%.0f\"/>", x0, top, top + ph, x1);
+	for (k = 0; k <= nt; k++) {
+		buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">", x0 - 5, top + ph - ph * k / nt + 3.5);
+		secs_label(b, ymax * k / nt);
+		buf_puts(b, "</text>");
+	}
 }
 
 void svg_scatter(struct rep *r, const struct fh_test *t)
@@ -154,23 +181,16 @@ void svg_scatter(struct rep *r, const struct fh_test *t)
 	struct marks m[FH_OUTCOME_COUNT];
 	size_t n = t->nattempts, i;
 	double ymax = 0, pw = W - L - R, ph = H - T - B;
-	int k;
+	int nt;
 
 	for (i = 0; i < n; i++)
 		if (t->attempts[i].duration_s > ymax)
 			ymax = t->attempts[i].duration_s;
-	ymax = nice_max(ymax);
+	ymax = nice_max_ticks(ymax, &nt);
 	marks_init(m);
 	buf_printf(b, "<svg class=\"sc\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"Duration of "
 		   "each attempt in seconds; passed are circles, failed are crosses\">", W, H);
-	buf_printf(b, "<path class=\"grid\" d=\"M%.0f %.0fH%.0fM%.0f %.0fH%.0fM%.0f %.0fH%.0fM%.0f %.0fH%.0f\"/>"
-		   "<path class=\"ax\" d=\"M%.0f %.0fV%.0fH%.0f\"/>", L, T, W - R, L, T + ph / 4, W - R, L,
-		   T + ph / 2, W - R, L, T + ph * 3 / 4, W - R, L, T, T + ph, W - R);
-	for (k = 0; k <= 4; k++) {
-		buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">", L - 5, T + ph - ph * k / 4 + 3.5);
-		secs_label(b, ymax * k / 4);
-		buf_puts(b, "</text>");
-	}
+	y_axis(b, L, W - R, T, ph, ymax, nt);
 	buf_printf(b, "<text x=\"12\" y=\"%.0f\" transform=\"rotate(-90 12 %.0f)\" text-anchor=\"middle\">"
 		   "duration (s)</text>", T + ph / 2, T + ph / 2);
 	if (t->p95_s > 0 && t->p95_s <= ymax) {
@@ -178,8 +198,7 @@ void svg_scatter(struct rep *r, const struct fh_test *t)
 
 		buf_printf(b, "<path class=\"p95\" d=\"M%.0f %.1fH%.0f\"><title>p95 ", L, y, W - R);
 		fmt_secs(b, t->p95_s);
-		buf_printf(b, "</title></path><text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">p95</text>",
-			   W - R - 2, y - 3);
+		buf_printf(b, "</title></path><text x=\"%.0f\" y=\"%.1f\">p95</text>", L + 3, y - 3);
 	}
 	for (i = 0; i < n; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
@@ -299,7 +318,7 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 	size_t n = t->nattempts < REP_MAX_BARS ? t->nattempts : REP_MAX_BARS, i;
 	double ymax = 0, bw, W, ph = H - T - B;
 	bool used[NSEG] = { false };
-	int s, k;
+	int s, nt;
 
 	for (i = 0; i < n; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
@@ -316,10 +335,11 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 		if (sum > ymax)
 			ymax = sum;
 	}
-	ymax = nice_max(ymax);
+	ymax = nice_max_ticks(ymax, &nt);
 	bw = 560.0 / (double)(n ? n : 1);
 	bw = bw > 16 ? 16 : bw < 4 ? 4 : bw;
 	W = L + bw * (double)n + 12;
+	W = W < 300 ? 300 : W;
 	for (s = 0; s < NSEG; s++)
 		buf_init(&segs[s], 1 << 20);
 	for (i = 0; i < n; i++) {
@@ -342,14 +362,7 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 	}
 	buf_printf(b, "<svg class=\"bars\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"Where each "
 		   "attempt's time went, stacked by category\">", W, H);
-	for (k = 0; k <= 4; k++) {
-		double y = T + ph - ph * k / 4;
-
-		buf_printf(b, "<path class=\"%s\" d=\"M%.0f %.1fH%.0f\"/><text x=\"%.0f\" y=\"%.1f\" "
-			   "text-anchor=\"end\">", k ? "grid" : "ax", L, y, W - 4, L - 5, y + 3.5);
-		secs_label(b, ymax * k / 4);
-		buf_puts(b, "</text>");
-	}
+	y_axis(b, L, W - 4, T, ph, ymax, nt);
 	buf_printf(b, "<text x=\"12\" y=\"%.0f\" transform=\"rotate(-90 12 %.0f)\" text-anchor=\"middle\">"
 		   "seconds</text>", T + ph / 2, T + ph / 2);
 	for (s = 0; s < NSEG; s++) {

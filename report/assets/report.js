@@ -83,10 +83,13 @@
     if (note) note.hidden = true;
   }
 
+  /* [axis maximum, tick steps], as nice_max_ticks() in C. */
   function niceMax(v) {
-    if (!(v > 0)) return 1;
+    if (!(v > 0) || !isFinite(v)) return [1, 4];
     var p = Math.pow(10, Math.floor(Math.log10(v))), m = v / p;
-    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
+    if (m <= 1) return [p, 4];
+    if (m <= 2) return [2 * p, 4];
+    return [(m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p, 5];
   }
 
   /* The duration scatter of a big run's stable test, the same drawing as svg_scatter() in C.
@@ -97,18 +100,18 @@
     var W = 540, H = 190, L = 54, R = 12, T = 12, B = 34, pw = W - L - R, ph = H - T - B;
     var a = data.a || [], n = a.length, max = 0, i, k;
     for (i = 0; i < n; i++) max = Math.max(max, +a[i][1] / 10000 || 0);
-    var ymax = niceMax(max), f = function (v) { return Number(v).toFixed(0); };
+    var nm = niceMax(max), ymax = nm[0], nt = nm[1], f = function (v) { return Number(v).toFixed(0); };
     var s = '<svg class="sc" width="540" height="190" role="img" aria-label="Duration of each attempt in seconds; passed are circles, failed are crosses">';
     s += '<path class="grid" d="';
-    for (k = 0; k < 4; k++) s += "M" + L + " " + f(T + ph * k / 4) + "H" + (W - R);
+    for (k = 1; k <= nt; k++) s += "M" + L + " " + f(T + ph - ph * k / nt) + "H" + (W - R);
     s += '"/><path class="ax" d="M' + L + " " + T + "V" + f(T + ph) + "H" + (W - R) + '"/>';
-    for (k = 0; k <= 4; k++)
-      s += '<text x="' + (L - 5) + '" y="' + f(T + ph - ph * k / 4 + 3.5) + '" text-anchor="end">' + Number((ymax * k / 4).toPrecision(3)) + "</text>";
+    for (k = 0; k <= nt; k++)
+      s += '<text x="' + (L - 5) + '" y="' + f(T + ph - ph * k / nt + 3.5) + '" text-anchor="end">' + Number((ymax * k / nt).toPrecision(3)) + "</text>";
     s += '<text x="12" y="' + f(T + ph / 2) + '" transform="rotate(-90 12 ' + f(T + ph / 2) + ')" text-anchor="middle">duration (s)</text>';
     var p95 = num(card, "data-p95");
     if (p95 > 0 && p95 <= ymax) {
       var yp = f(T + ph - ph * p95 / ymax);
-      s += '<path class="p95" d="M' + L + " " + yp + "H" + (W - R) + '"/><text x="' + (W - R - 2) + '" y="' + (yp - 3) + '" text-anchor="end">p95</text>';
+      s += '<path class="p95" d="M' + L + " " + yp + "H" + (W - R) + '"/><text x="' + (L + 3) + '" y="' + (yp - 3) + '">p95</text>';
     }
     var d = ["", "", "", ""];
     for (i = 0; i < n; i++) {
