@@ -108,7 +108,7 @@ void fmt_secs(struct buf *b, double s)
 {
 	if (!isfinite(s) || s < 0)
 		buf_puts(b, "?");
-	else if (s == 0)
+	else if (s < 5e-6)
 		buf_puts(b, "0 s");
 	else if (s < 0.001)
 		buf_printf(b, "%.2f ms", s * 1e3);

@@ -60,8 +60,9 @@ static void named_values(struct buf *b, const struct fh_named_value *v, size_t n
 	for (i = 0; i < n; i++) {
 		buf_puts(b, "<tr><td class=\"mono\">");
 		esc_html(b, v[i].name);
-		buf_puts(b, "</td><td class=\"num\">+");
-		fmt_secs(b, v[i].value);
+		buf_puts(b, "</td><td class=\"num\">");
+		buf_puts(b, v[i].value < 0 ? "\xe2\x88\x92" : "+");
+		fmt_secs(b, fabs(v[i].value));
 		buf_puts(b, "</td></tr>");
 	}
 	buf_puts(b, "</tbody></table>");
@@ -191,12 +192,13 @@ static void block_line(struct rep *r, const struct fh_block *lb)
 static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 {
 	const struct fh_attempt_trace *tr = a->trace;
+	const char *oname = (unsigned)a->outcome < FH_OUTCOME_COUNT ? fh_outcome_names[a->outcome] : "?";
 	struct buf *b = r->b;
 	size_t i;
 
 	buf_printf(b, "<div class=\"cl o-%s\"><div class=\"cl-h\"><b>attempt #%d</b><span class=\"oc\">%s %s</span>"
-		   "<span class=\"muted\">%llu events \xc2\xb7 on CPU ", fh_outcome_names[a->outcome], a->attempt,
-		   outcome_glyph(a->outcome), fh_outcome_names[a->outcome], (unsigned long long)tr->events);
+		   "<span class=\"muted\">%llu events \xc2\xb7 on CPU ", oname, a->attempt,
+		   outcome_glyph(a->outcome), oname, (unsigned long long)tr->events);
 	fmt_secs(b, tr->cpu_s);
 	if (tr->fds >= 0 || tr->threads >= 0)
 		buf_printf(b, " \xc2\xb7 at start: %d fds, %d threads", tr->fds, tr->threads);
@@ -276,38 +278,60 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 	buf_puts(b, "</div>");
 }
 
+static bool is_slow(const struct fh_test *t, int attempt)
+{
+	size_t i;
+
+	if (!t->perf || !t->perf->unstable)
+		return false;
+	for (i = 0; i < t->perf->nslow; i++)
+		if (t->perf->slow_attempts[i] == attempt)
+			return true;
+	return false;
+}
+
+static bool is_fail(const struct fh_attempt *a)
+{
+	return a->outcome == FH_FAILED || a->outcome == FH_ERROR;
+}
+
 void sect_trace_evidence(struct rep *r, const struct fh_test *t)
 {
-	const struct fh_attempt *pass = NULL;
-	size_t i, shown = 0, nfail_tr = 0;
+	const struct fh_attempt *pass = NULL, *fast = NULL;
+	size_t i, shown = 0, nfail_tr = 0, nslow_tr = 0;
 
 	for (i = 0; i < t->nattempts; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 
 		if (!a->trace)
 			continue;
-		if (a->outcome == FH_FAILED || a->outcome == FH_ERROR)
+		if (is_fail(a))
 			nfail_tr++;
+		else if (a->outcome == FH_PASSED && is_slow(t, a->attempt))
+			nslow_tr++;
 		else if (a->outcome == FH_PASSED && !pass)
 			pass = a;
+		if (a->outcome == FH_PASSED && !is_slow(t, a->attempt) && !fast)
+			fast = a;
 	}
-	if (!nfail_tr && !(t->perf && t->perf->unstable))
+	if (!nfail_tr && !nslow_tr)
 		return;
 	buf_puts(r->b, "<section class=\"trace-ev\"><h3>Trace evidence</h3>");
 	for (i = 0; i < t->nattempts && shown < REP_MAX_EVIDENCE; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 
-		if (a->trace && (a->outcome == FH_FAILED || a->outcome == FH_ERROR)) {
+		if (a->trace && (nfail_tr ? is_fail(a) : a->outcome == FH_PASSED && is_slow(t, a->attempt))) {
 			attempt_evidence(r, a);
 			shown++;
 		}
 	}
-	if (nfail_tr > shown)
-		buf_printf(r->b, "<p class=\"muted\">%zu more failed attempts with traces are not listed; "
-			   "the heatmap above counts all of them.</p>", nfail_tr - shown);
-	if (pass) {
-		buf_puts(r->b, "<p class=\"muted\">For contrast, the first passing attempt:</p>");
-		attempt_evidence(r, pass);
+	if ((nfail_tr ? nfail_tr : nslow_tr) > shown)
+		buf_printf(r->b, "<p class=\"muted\">%zu more %s attempts with traces are not listed.</p>",
+			   (nfail_tr ? nfail_tr : nslow_tr) - shown, nfail_tr ? "failed" : "slow");
+	if (nfail_tr ? pass != NULL : fast != NULL) {
+		buf_printf(r->b, "<p class=\"muted\">For contrast, the first %s attempt:</p>",
+			   nfail_tr ? "passing" : "fast passing");
+		attempt_evidence(r, nfail_tr ? pass : fast);
 	}
 	buf_puts(r->b, "</section>");
 }
@@ -399,7 +423,7 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 
 void sect_timeline(struct rep *r, const struct fh_test *t)
 {
-	const struct fh_attempt *fail = NULL, *pass = NULL;
+	const struct fh_attempt *fail = NULL, *pass = NULL, *slow = NULL, *fast = NULL, *a1, *a2;
 	struct buf title = BUF_INIT(256);
 	double xmax = 0;
 	size_t i;
@@ -410,25 +434,34 @@ void sect_timeline(struct rep *r, const struct fh_test *t)
 
 		if (!a->trace || !a->trace->nspans)
 			continue;
-		if (!fail && (a->outcome == FH_FAILED || a->outcome == FH_ERROR))
+		if (!fail && is_fail(a))
 			fail = a;
 		if (!pass && a->outcome == FH_PASSED)
 			pass = a;
+		if (!slow && a->outcome == FH_PASSED && is_slow(t, a->attempt))
+			slow = a;
+		if (!fast && a->outcome == FH_PASSED && !is_slow(t, a->attempt))
+			fast = a;
 	}
-	if (!fail)
+	/* A failing attempt next to a passing one; for a performance flake, slow next to fast. */
+	a1 = fail ? fail : slow;
+	a2 = fail ? pass : fast;
+	if (!a1)
 		return;
-	xmax = attempt_span_end(fail);
-	if (pass && attempt_span_end(pass) > xmax)
-		xmax = attempt_span_end(pass);
-	buf_puts(r->b, "<section class=\"timeline\"><h3>Timeline: a failing attempt next to a passing one</h3>");
-	buf_printf(&title, "failing attempt #%d", fail->attempt);
-	timeline_one(r, fail, xmax, buf_str(&title));
-	if (pass) {
+	xmax = attempt_span_end(a1);
+	if (a2 && attempt_span_end(a2) > xmax)
+		xmax = attempt_span_end(a2);
+	buf_printf(r->b, "<section class=\"timeline\"><h3>Timeline: %s</h3>", fail ?
+		   "a failing attempt next to a passing one" : "a slow attempt next to a fast one");
+	buf_printf(&title, "%s attempt #%d", fail ? "failing" : "slow", a1->attempt);
+	timeline_one(r, a1, xmax, buf_str(&title));
+	if (a2) {
 		buf_reset(&title);
-		buf_printf(&title, "passing attempt #%d", pass->attempt);
-		timeline_one(r, pass, xmax, buf_str(&title));
+		buf_printf(&title, "%s attempt #%d", fail ? "passing" : "fast", a2->attempt);
+		timeline_one(r, a2, xmax, buf_str(&title));
 	} else {
-		buf_puts(r->b, "<p class=\"muted\">No passing attempt has a trace to compare with.</p>");
+		buf_printf(r->b, "<p class=\"muted\">No %s attempt has a trace to compare with.</p>",
+			   fail ? "passing" : "fast");
 	}
 	buf_free(&title);
 	buf_puts(r->b, "<div class=\"legend\">");

@@ -203,7 +203,8 @@ void svg_scatter(struct rep *r, const struct fh_test *t)
 	for (i = 0; i < n; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 		double x = L + 6 + (n > 1 ? (pw - 12) * (double)i / (double)(n - 1) : pw / 2 - 6);
-		double y = T + ph - ph * (a->duration_s > 0 ? a->duration_s : 0) / ymax;
+		double v = isfinite(a->duration_s) && a->duration_s > 0 ? a->duration_s : 0;
+		double y = T + ph - ph * (v < ymax ? v : ymax) / ymax;
 
 		mark(&m[a->outcome < FH_OUTCOME_COUNT ? a->outcome : FH_SKIPPED], a->outcome, lround(x),
 		     lround(y), 4);
@@ -281,6 +282,18 @@ bool test_has_traces(const struct fh_test *t)
 	return false;
 }
 
+static bool slow_attempt(const struct fh_test *t, int attempt)
+{
+	size_t i;
+
+	if (!t->perf || !t->perf->unstable)
+		return false;
+	for (i = 0; i < t->perf->nslow; i++)
+		if (t->perf->slow_attempts[i] == attempt)
+			return true;
+	return false;
+}
+
 #define NSEG (FH_CAT_COUNT + 2) /* categories, on-CPU, rest of the attempt */
 
 static const char *seg_class(int s)
@@ -314,7 +327,7 @@ static double seg_value(const struct fh_attempt *a, int s)
 void svg_time_bars(struct rep *r, const struct fh_test *t)
 {
 	const double H = 170, L = 54, T = 10, B = 30;
-	struct buf *b = r->b, segs[NSEG], fx = BUF_INIT(1 << 20);
+	struct buf *b = r->b, segs[NSEG], fx = BUF_INIT(1 << 20), slow = BUF_INIT(1 << 20);
 	size_t n = t->nattempts < REP_MAX_BARS ? t->nattempts : REP_MAX_BARS, i;
 	double ymax = 0, bw, W, ph = H - T - B;
 	bool used[NSEG] = { false };
@@ -346,6 +359,8 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 		const struct fh_attempt *a = &t->attempts[i];
 		double x = L + 4 + bw * (double)i, y = T + ph;
 
+		if (a->outcome == FH_PASSED && slow_attempt(t, a->attempt))
+			buf_printf(&slow, "M%.1f %.1fl3 5h-6z", x + bw * 0.4, T + ph + 4);
 		if (a->outcome == FH_FAILED || a->outcome == FH_ERROR)
 			buf_printf(&fx, "M%.1f %.1fl%.1f %.1fm0 -%.1fl-%.1f %.1f", x + bw / 2 - 2.5, T + ph + 4, 5.0,
 				   5.0, 5.0, 5.0, 5.0);
@@ -376,6 +391,10 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 		buf_printf(b, "<path class=\"f\" stroke-width=\"1.6\" fill=\"none\" d=\"%s\">"
 			   "<title>failed attempt</title></path>", buf_str(&fx));
 	buf_free(&fx);
+	if (slow.len)
+		buf_printf(b, "<path class=\"slow\" d=\"%s\"><title>slow attempt (performance flake)</title></path>",
+			   buf_str(&slow));
+	buf_free(&slow);
 	buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\">attempts 1\xe2\x80\x93%zu in order</text></svg>", L,
 		   H - 4, n);
 	buf_puts(b, "<div class=\"legend\">");
@@ -385,6 +404,9 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 				   s < FH_CAT_COUNT ? fh_category_names[s] : s == FH_CAT_COUNT ? "on CPU" :
 				   "unaccounted");
 	buf_puts(b, "<span class=\"lf\">\xe2\x9c\x95 under a bar: failed</span>");
+	if (t->perf && t->perf->unstable && t->perf->nslow)
+		buf_puts(b, "<span class=\"le\">\xe2\x96\xb2 under a bar: slow</span>");
+	buf_puts(b, "<span>threads that wait at the same time can stack above the attempt's duration</span>");
 	if (t->nattempts > n)
 		buf_printf(b, "<span>showing the first %zu of %zu attempts</span>", n, t->nattempts);
 	buf_puts(b, "</div>");
