@@ -40,6 +40,25 @@ def test_hostile_fixture_runs_no_data_script(tmp_path, chromium):
         assert png.exists()
 
 
+def test_works_with_javascript_off(tmp_path, chromium):
+    reports = R.fixture_reports(tmp_path)
+    # Without the script everything is in the page already: expanding is <details>, hiding
+    # stable tests a CSS rule on a checkbox, and (small run) the attempt logs are complete.
+    root = R.parse(reports["full"])
+    cards = [c for c in root.find_all("details") if "card" in c.cls()]
+    assert len(cards) == 6 and all(c.find("summary") is not None for c in cards)
+    for c in cards:
+        table = c.find("table", "alog")
+        assert "data-lazy" not in table.attrs and len(table.find("tbody").find_all("tr")) == 10
+    assert ".hs:checked ~ #cards .v-stable" in root.find("style").text()
+    assert root.find("input").attrs.get("type") == "checkbox"
+    # Chromium renders it with scripting disabled (--dump-dom needs script, so a screenshot).
+    png = tmp_path / "nojs.png"
+    R.chromium(chromium, reports["full"].resolve().as_uri(), f"--screenshot={png}",
+               "--window-size=1400,1200", "--blink-settings=scriptEnabled=false")
+    assert png.stat().st_size > 10000
+
+
 def test_hostile_generated_run_in_chromium(tmp_path, chromium):
     run = R.gen_run(tmp_path / "run", tests=30, runs=10, fail_rate=0.2, hostile=True,
                     extra=["--run-id", "20261123T222031Z-abc123"])

@@ -118,6 +118,11 @@ def test_flaky_card_sections_with_traces_history_ai(fixtures):
     tl = card.find("svg", "tl")
     assert "pytest main" in tl.text() and "failed here" in tl.text()
     assert card.find("path", "failat") is not None and card.find("path", "sig") is not None
+    # A performance flake without failures: slow attempt next to a fast one, slow markers.
+    perf = next(c for c in cards(root) if "test_slow_sometimes" in c.attrs["data-name"])
+    assert "a slow attempt next to a fast one" in perf.text()
+    assert "slow attempt #3" in perf.find("section", "timeline").text()
+    assert perf.find("svg", "bars").find("path", "slow") is not None
     # Diagnosis above clusters; AI box marked as a model's hypothesis with the model name.
     body = "".join(section_titles(card))
     assert body.index("Diagnosis") < body.index("Failure clusters")
@@ -142,6 +147,7 @@ def test_stable_and_parametrized_cards(fixtures):
     assert b2.find("section", "clusters") is None and b2.find("svg", "sc") is not None
     perf = cs["tests/test_ok.py::test_slow_sometimes"].find("div", "perf")
     assert "getaddrinfo" in perf.text() and "#3" in perf.text()
+    assert "+800 ms" in perf.text()
     assert "Parameter sets that fail most" in a1.text()
 
 
