@@ -55,7 +55,7 @@ def test_works_with_javascript_off(tmp_path, chromium):
     # Chromium renders it with scripting disabled (--dump-dom needs script, so a screenshot).
     png = tmp_path / "nojs.png"
     R.chromium(chromium, reports["full"].resolve().as_uri(), f"--screenshot={png}",
-               "--window-size=1400,1200", "--blink-settings=scriptEnabled=false")
+               "--window-size=1400,1200", "--disable-javascript")
     assert png.stat().st_size > 10000
 
 
