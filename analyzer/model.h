@@ -128,6 +128,16 @@ struct fh_lane {
 	const char *label;    /* "pytest main", "thread 1234", "child 99 /usr/bin/sleep" */
 };
 
+/* Blocking calls of one attempt grouped by (call, target): the contrast and perf features of
+ * diagnose.c (issue 5). Bounded per attempt; overflow folds into target NULL. */
+struct fh_call_stat {
+	const char *call;
+	enum fh_category category;
+	const char *target;   /* may be NULL */
+	int count, timeouts, errors;
+	double total_s, max_s;
+};
+
 struct fh_attempt_trace {
 	double cpu_s;
 	double time_s[FH_CAT_COUNT];
@@ -142,6 +152,9 @@ struct fh_attempt_trace {
 	struct fh_span *spans; size_t nspans;
 	double fail_at_s;             /* failure point since attempt start; < 0 none */
 	uint64_t events;              /* events attributed to the attempt */
+	struct fh_call_stat *calls; size_t ncalls; /* by total time, longest first */
+	bool unfinished;              /* no attempt-end marker: its process died during it */
+	int kills_sent;               /* kill()-family calls with a terminating signal */
 };
 
 /* ---- attempts, clusters, tests ---- */

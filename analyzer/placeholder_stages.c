@@ -21,12 +21,6 @@ int history_update(struct fh_run *run, const char *dir)
 	return 0;
 }
 
-int evidence_attach(struct fh_run *run)
-{
-	run->meta.tracing = false;
-	return 0;
-}
-
 void diagnose_run(struct fh_run *run)
 {
 	(void)run;
