@@ -21,11 +21,6 @@ int history_update(struct fh_run *run, const char *dir)
 	return 0;
 }
 
-void diagnose_run(struct fh_run *run)
-{
-	(void)run;
-}
-
 int ai_run(struct fh_run *run, const struct fh_ai_options *opt)
 {
 	(void)run; (void)opt;
