@@ -222,6 +222,7 @@ struct acc {
 	struct fh_block *lb;
 	int kills;
 	uint64_t events;
+	int cache_pid, cache_tid, cache_lane; /* lane_of() of the last event */
 };
 
 struct join {
@@ -758,9 +759,15 @@ static int lane_of(struct join *j, struct acc *c, int pid, int tid)
 	struct fh_lane *l;
 	const char *exe;
 
+	if (c->nlanes && c->cache_pid == pid && c->cache_tid == tid)
+		return c->cache_lane;
 	for (size_t i = 0; i < c->nlanes; i++)
-		if (c->lanes[i].pid == pid && c->lanes[i].tid == tid)
+		if (c->lanes[i].pid == pid && c->lanes[i].tid == tid) {
+			c->cache_pid = pid;
+			c->cache_tid = tid;
+			c->cache_lane = (int)i;
 			return (int)i;
+		}
 	if (c->nlanes >= FH_EV_MAX_LANES)
 		return NONE;
 	GROW(c->lanes, c->clanes, c->nlanes + 1);
@@ -907,16 +914,19 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e)
 	struct acc *c = &j->acc[a];
 	int64_t end = e->done ? e->end_ns : c->end;
 	int64_t clip = end < c->end ? end : c->end;
+	int64_t ref = c->fail_ns < c->end ? c->fail_ns : c->end;
 	int64_t dur = clip > e->start_ns ? clip - e->start_ns : 0;
 	enum fh_block_end how = evidence_call_end(e);
 	const char *call = e->call_name ? e->call_name : "?";
 	const char *target = NULL;
 	bool resolved = false;
+	int lane;
 	int cat = e->category >= 0 && e->category < FH_CAT_COUNT ? (int)e->category : FH_CAT_OTHER;
 
 #define TARGET() (resolved ? target : (resolved = true, target = ev_target(j, pi, e)))
 	c->time_ns[cat] += (double)dur;
-	if ((!e->done || e->end_ns > c->end) && c->ninfl < FH_EV_MAX_INFLIGHT) {
+	/* In flight at the failure (failing attempts) or at the end (the others). */
+	if (e->start_ns < ref && (!e->done || e->end_ns > ref) && c->ninfl < FH_EV_MAX_INFLIGHT) {
 		struct fh_inflight *f;
 
 		GROW(c->infl, c->cinfl, c->ninfl + 1);
@@ -926,16 +936,17 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e)
 		f->call = call;
 		f->category = (enum fh_category)cat;
 		f->target = TARGET();
-		f->elapsed_s = (double)(c->end > e->start_ns ? c->end - e->start_ns : 0) / 1e9;
+		f->elapsed_s = (double)(ref > e->start_ns ? ref - e->start_ns : 0) / 1e9;
 		f->stack = copy_stack(j, e);
 	}
 	if (e->done && is_listed_error(e))
 		add_error(c, error_call(e), e->err_name, TARGET());
+	lane = lane_of(j, c, e->pid, e->tid);
 	if (is_blocking(e) || dur >= 1000000) {
 		struct span s = { 0 };
 
 		add_stat(c, call, (enum fh_category)cat, TARGET(), dur, how);
-		s.lane = lane_of(j, c, e->pid, e->tid);
+		s.lane = lane;
 		if (s.lane != NONE) {
 			s.start = e->start_ns;
 			s.dur = dur;
