@@ -218,6 +218,7 @@ struct acc {
 	struct span *spans; size_t nspans, cspans; /* min-heap by dur */
 	struct fh_lane *lanes; size_t nlanes, clanes;
 	const struct fh_event *lb_ev; /* candidate in the current file */
+	const char *lb_target;
 	bool lb_pending;
 	struct fh_block *lb;
 	int kills;
@@ -434,6 +435,13 @@ static const char *ev_target(struct join *j, int pi, const struct fh_event *e)
 	return fd_target(j, pi, e->fd, e->start_ns);
 }
 
+/* Calls whose result is the fd their target belongs to. */
+static bool returns_fd(const char *n)
+{
+	return n && (!strncmp(n, "accept", 6) || !strncmp(n, "open", 4) ||
+		     !strncmp(n, "__open", 6) || !strcmp(n, "creat") || !strcmp(n, "socket"));
+}
+
 /* ---- pass 1: markers, processes, targets, child exits ---- */
 
 struct waitrec {
@@ -529,6 +537,16 @@ static void pass1_file(struct join *j, struct pass1 *p1, const struct fh_trace_f
 		case FH_EV_CALL:
 			if (e->call >= 0 && e->call < MAX_CALL_IDS && e->call_name)
 				j->call_names[e->call] = e->call_name;
+			if (e->target && e->target[0] && e->done) {
+				int fd = returns_fd(e->call_name) ? (int)e->result : e->fd;
+
+				if (fd >= 0 && (e->result >= 0 || e->fd >= 0) &&
+				    (!p->ntg || p->tg[p->ntg - 1].fd != fd ||
+				     strcmp(p->tg[p->ntg - 1].target, e->target))) {
+					GROW(p->tg, p->ctg, p->ntg + 1);
+					p->tg[p->ntg++] = (struct tgt){ fd, e->start_ns, intern(j, e->target) };
+				}
+			}
 			if (e->done && e->result > 0 && e->result <= INT_MAX && is_wait_call(e->call_name)
 			    && e->arg >= 0 && e->arg <= INT_MAX) {
 				GROW(p1->w, p1->cw, p1->nw + 1);
@@ -909,7 +927,8 @@ static struct fh_stack copy_stack(struct join *j, const struct fh_event *e)
 	return st;
 }
 
-static void call_event(struct join *j, int pi, int a, const struct fh_event *e)
+static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
+		       const char **last_net)
 {
 	struct acc *c = &j->acc[a];
 	int64_t end = e->done ? e->end_ns : c->end;
@@ -924,6 +943,12 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e)
 	int cat = e->category >= 0 && e->category < FH_CAT_COUNT ? (int)e->category : FH_CAT_OTHER;
 
 #define TARGET() (resolved ? target : (resolved = true, target = ev_target(j, pi, e)))
+	if (cat == FH_CAT_NET && e->fd >= 0 && TARGET())
+		*last_net = target;
+	/* A wait on one fd without a target (poll after send/connect): the socket the thread
+	 * just used, as Python's socket timeouts do. */
+	if (cat == FH_CAT_POLL && e->arg <= 1 && !TARGET())
+		target = *last_net;
 	c->time_ns[cat] += (double)dur;
 	/* In flight at the failure (failing attempts) or at the end (the others). */
 	if (e->start_ns < ref && (!e->done || e->end_ns > ref) && c->ninfl < FH_EV_MAX_INFLIGHT) {
@@ -962,6 +987,7 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e)
 	if (e->pid == c->pid && e->tid == c->tid && e->start_ns < c->fail_ns && is_blocking(e) &&
 	    (!c->lb_ev || c->lb_ev->start_ns <= e->start_ns)) {
 		c->lb_ev = e;
+		c->lb_target = TARGET();
 		if (!c->lb_pending) {
 			c->lb_pending = true;
 			GROW(j->touched, j->ctouched, j->ntouched + 1);
@@ -994,7 +1020,7 @@ static void signal_event(struct join *j, int a, const struct fh_event *e)
 }
 
 /* Materializes the last-block candidates found in the file that is about to be released. */
-static void commit_last_blocks(struct join *j, int pi)
+static void commit_last_blocks(struct join *j)
 {
 	for (size_t k = 0; k < j->ntouched; k++) {
 		struct acc *c = &j->acc[j->touched[k]];
@@ -1010,7 +1036,7 @@ static void commit_last_blocks(struct join *j, int pi)
 		end = e->done ? e->end_ns : (c->fail_ns < INT64_MAX ? c->fail_ns : c->end);
 		b->call = e->call_name ? e->call_name : "?";
 		b->category = e->category < FH_CAT_COUNT ? e->category : FH_CAT_OTHER;
-		b->target = ev_target(j, pi, e);
+		b->target = c->lb_target;
 		b->start_s = (double)(e->start_ns - c->begin) / 1e9;
 		b->waited_s = end > e->start_ns ? (double)(end - e->start_ns) / 1e9 : 0;
 		b->ended = evidence_call_end(e);
@@ -1026,6 +1052,7 @@ static void commit_last_blocks(struct join *j, int pi)
 static void pass2_file(struct join *j, const struct fh_trace_file *tf)
 {
 	struct cursor cur = { NONE, 0 };
+	const char *last_net = NULL;
 
 	for (size_t i = 0; i < tf->nevents; i++) {
 		const struct fh_event *e = &tf->events[i];
@@ -1038,11 +1065,11 @@ static void pass2_file(struct join *j, const struct fh_trace_file *tf)
 			continue;
 		j->acc[a].events++;
 		if (e->type == FH_EV_CALL)
-			call_event(j, cur.pi, a, e);
+			call_event(j, cur.pi, a, e, &last_net);
 		else
 			signal_event(j, a, e);
 	}
-	commit_last_blocks(j, imap_get(&j->pid2proc, tf->pid));
+	commit_last_blocks(j);
 }
 
 /* ---- results ---- */

@@ -32,12 +32,16 @@ START_TEST(test_markers_targets_last_block)
 	const struct fh_attempt_trace *tr;
 
 	mf_init(&f, 100, 1, 100, "/usr/bin/python3");
-	mf_target(&f, 7, "127.0.0.1:5432", T0 - SEC);
-	mf_attempt(&f, NODE, 1, T0, T0 + 400 * MS, 5 * MS, 25 * MS, 12);
-	e = mf_call(&f, ID_WRITE, "write", FH_CAT_FILE, T0 + 2 * MS, 10000, 5, NULL);
-	e->fd = 1;
-	e = mf_call(&f, ID_POLL, "poll", FH_CAT_POLL, T0 + 10 * MS, 250 * MS, 0, NULL);
+	/* the session fixture connects fd 7 (the preload names the peer on connect only) */
+	e = mf_call(&f, ID_CONNECT, "connect", FH_CAT_NET, T0 - SEC, MS, 0, NULL);
 	e->fd = 7;
+	e->target = "127.0.0.1:5432";
+	mf_attempt(&f, NODE, 1, T0, T0 + 400 * MS, 5 * MS, 25 * MS, 12);
+	e = mf_call(&f, ID_WRITE, "send", FH_CAT_NET, T0 + 2 * MS, 10000, 5, NULL);
+	e->fd = 7;
+	/* Python's socket timeout: poll(1 fd) without a target of its own */
+	e = mf_call(&f, ID_POLL, "poll", FH_CAT_POLL, T0 + 10 * MS, 250 * MS, 0, NULL);
+	e->arg = 1;
 	e->timeout_ns = 250 * MS;
 	e = mf_call(&f, ID_WRITE, "write", FH_CAT_FILE, T0 + 395 * MS, 10000, 5, NULL); /* teardown */
 	e->fd = 1;
@@ -62,6 +66,9 @@ START_TEST(test_markers_targets_last_block)
 	ck_assert(tr->fail_at_s > 0.39 && tr->fail_at_s < 0.4);
 	ck_assert_int_eq((int)tr->events, 3);
 	ck_assert_int_eq((int)tr->nlanes, 1);
+	ck_assert_str_eq(tr->calls[0].call, "poll");
+	ck_assert_str_eq(tr->calls[0].target, "127.0.0.1:5432");
+	ck_assert_int_eq(tr->calls[0].timeouts, 1);
 	ck_assert_str_eq(tr->lanes[0].label, "pytest main");
 	ck_assert(tr->nspans >= 1);
 	ck_assert_int_eq(tr->nin_flight, 0);
