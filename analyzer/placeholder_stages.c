@@ -9,18 +9,6 @@
 #include "stages.h"
 #include "trace.h"
 
-int summary_write(const struct fh_run *run, const char *json_path)
-{
-	(void)run; (void)json_path;
-	return error("JSON summary not built yet");
-}
-
-int history_update(struct fh_run *run, const char *dir)
-{
-	(void)run; (void)dir;
-	return 0;
-}
-
 int ai_run(struct fh_run *run, const struct fh_ai_options *opt)
 {
 	(void)run; (void)opt;
