@@ -238,6 +238,7 @@ struct join {
 	int *touched; size_t ntouched, ctouched;
 	size_t *test_first;       /* first acc of each test (recorded attempts are contiguous) */
 	int *orphans; size_t norphans, corphans; /* accs of markers without a record */
+	bool synthesized;
 };
 
 static const char *intern(struct join *j, const char *s)
@@ -1145,10 +1146,7 @@ static struct fh_attempt *synthesize(struct join *j, struct acc *c)
 	}
 	t->attempts = arr;
 	t->nattempts++;
-	t->failed++;
-	if (t->passed + t->failed > 0)
-		t->flake_rate = (double)t->failed / (t->passed + t->failed);
-	t->verdict = t->passed ? FH_FLAKY : FH_BROKEN;
+	j->synthesized = true;
 	return &arr[pos];
 }
 
@@ -1297,6 +1295,10 @@ int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 	for (size_t i = 0; i < j.nacc; i++)
 		finish_attempt(&j, i);
 	join_free(&j);
+	if (j.synthesized) { /* counts, verdicts, order and clusters include the new attempts */
+		run_compute(run);
+		run_cluster(run);
+	}
 	return 0;
 }
 
