@@ -38,13 +38,16 @@ static bool is_pass(const struct fh_attempt *a)
 	return a->outcome == FH_PASSED;
 }
 
+/* Two significant digits: "0.25 s", "0.075 s", "1.5 s", "0.06 ms". */
 static const char *fmt_s(struct arena *A, double s)
 {
-	if (s >= 1)
-		return arena_printf(A, "%.2f s", s);
-	if (s >= 0.0005)
-		return arena_printf(A, "%.3g s", s);
-	return arena_printf(A, "%.1g s", s);
+	if (s < 0)
+		s = 0;
+	if (s > 0 && s < 0.001)
+		return arena_printf(A, "%.2g ms", s * 1000);
+	if (s >= 100)
+		return arena_printf(A, "%.0f s", s);
+	return arena_printf(A, "%.2g s", s);
 }
 
 struct dctx {
@@ -528,15 +531,26 @@ static const struct fh_inflight *other_in_flight(const struct fh_attempt *a)
 	return NULL;
 }
 
+/* A sleep of the test thread that ended while another thread or process was still busy. */
+static const struct fh_inflight *busy_after_sleep(const struct fh_attempt *a)
+{
+	const struct fh_attempt_trace *tr = a->trace;
+
+	if (!tr || !tr->last_sleep || !tr->nbusy_after_sleep)
+		return NULL;
+	return &tr->busy_after_sleep[0];
+}
+
 static bool rule_race(struct dctx *c)
 {
 	int fc = 0, pc = 0, sleeps = 0;
 	const struct fh_inflight *first = NULL;
-	const struct fh_attempt *fa = NULL;
+	const struct fh_attempt *fa = NULL, *sa = NULL;
 
 	for (size_t i = 0; i < c->t->nattempts; i++) {
 		const struct fh_attempt *a = &c->t->attempts[i];
-		const struct fh_inflight *f = other_in_flight(a);
+		const struct fh_inflight *s = busy_after_sleep(a);
+		const struct fh_inflight *f = s ? s : other_in_flight(a);
 
 		if (!f)
 			continue;
@@ -546,25 +560,38 @@ static bool rule_race(struct dctx *c)
 				first = f;
 				fa = a;
 			}
-			if (a->trace->last_block && a->trace->last_block->category == FH_CAT_SLEEP &&
-			    a->trace->last_block->ended == FH_END_RETURNED)
+			if (s) {
 				sleeps++;
+				if (!sa)
+					sa = a;
+			}
 		} else if (is_pass(a)) {
 			pc++;
 		}
 	}
 	if (!separates(fc, c->nf, pc, c->np))
 		return false;
+	if (sa) {
+		const struct fh_inflight *b = busy_after_sleep(sa);
+		const struct fh_block *sl = sa->trace->last_sleep;
+
+		add_ev(c, arena_printf(c->A, "%d/%d failing attempts: the test thread slept a fixed "
+				       "%s (%s) and went on while %s %d/%d was still in %s%s; %d/%d "
+				       "passing attempts had anything still running after their sleep "
+				       "or at their end", sleeps, c->nf, fmt_s(c->A, sl->waited_s),
+				       sl->call, b->pid == sa->pid ? "thread" : "process", b->pid,
+				       b->tid, b->call, target_sfx(c->A, b->target), pc, c->np));
+		decide(c, "race", NULL, arena_printf(c->A, "A fixed sleep is used as synchronization: "
+			"the failing attempts went on after %s while another %s was still in %s.",
+			sl->call, b->pid == sa->pid ? "thread" : "process", b->call));
+		return true;
+	}
 	add_ev(c, arena_printf(c->A, "%d/%d failing attempts: %s %d/%d was still in %s%s when the "
 			       "test failed (%s in); %d/%d passing attempts had another thread or "
 			       "process still busy at their end", fc, c->nf,
 			       first->pid == fa->pid ? "thread" : "process", first->pid, first->tid,
 			       first->call, target_sfx(c->A, first->target),
 			       fmt_s(c->A, first->elapsed_s), pc, c->np));
-	if (sleeps)
-		add_ev(c, arena_printf(c->A, "%d/%d failing attempts: the test thread's last wait "
-				       "was a fixed %s that ran its course (a sleep used as "
-				       "synchronization)", sleeps, c->nf, fa->trace->last_block->call));
 	decide(c, "race", NULL, arena_printf(c->A, "The test failed while another %s of the attempt "
 					     "had not finished (%s).",
 					     first->pid == fa->pid ? "thread" : "process", first->call));
@@ -759,7 +786,8 @@ static void perf_test(struct fh_run *run, struct fh_test *t)
 	double *d = xcalloc(t->nattempts + 1, sizeof(double));
 	double med, mx, cut = INFINITY;
 	double cat_slow[FH_CAT_COUNT + 1] = { 0 }, cat_fast[FH_CAT_COUNT + 1] = { 0 };
-	struct named *calls = NULL;
+	struct named *calls = NULL, *mains = NULL;
+	size_t nmains = 0, cmains = 0;
 	bool any_trace = false;
 
 	t->perf = p;
@@ -800,9 +828,12 @@ static void perf_test(struct fh_run *run, struct fh_test *t)
 		for (int k = 0; k < FH_CAT_COUNT; k++)
 			(slow ? cat_slow : cat_fast)[k] += a->trace->time_s[k];
 		(slow ? cat_slow : cat_fast)[FH_CAT_COUNT] += a->trace->cpu_s;
-		for (size_t k = 0; k < a->trace->ncalls; k++)
+		for (size_t k = 0; k < a->trace->ncalls; k++) {
 			add_named(&calls, &ncalls, &ccalls, a->trace->calls[k].call,
 				  a->trace->calls[k].total_s, slow);
+			add_named(&mains, &nmains, &cmains, a->trace->calls[k].call,
+				  a->trace->calls[k].main_s, slow);
+		}
 	}
 	if (any_trace && nslow && nfast) {
 		for (int k = 0; k <= FH_CAT_COUNT; k++)
@@ -822,7 +853,22 @@ static void perf_test(struct fh_run *run, struct fh_test *t)
 
 		buf_printf(&b, "Passing attempts vary in duration: slowest %s vs median %s",
 			   fmt_s(A, mx), fmt_s(A, med));
-		if (p->nby_call && p->by_call[0].value > 0) {
+		/* Name the call the test thread itself spent the extra time in when there is one
+		 * (what the user waited on), else the biggest over all threads and processes. */
+		const struct named *best = NULL;
+		double best_extra = 0.005;
+
+		for (size_t k = 0; nslow && nfast && k < nmains; k++) {
+			double x = mains[k].slow / (double)nslow - mains[k].fast / (double)nfast;
+			if (x > best_extra || (x == best_extra && best && strcmp(mains[k].name, best->name) < 0)) {
+				best_extra = x;
+				best = &mains[k];
+			}
+		}
+		if (best) {
+			buf_printf(&b, "; slow attempts spent +%s in %s, fast ones %s",
+				   fmt_s(A, best_extra), best->name, fmt_s(A, best->fast / (double)nfast));
+		} else if (p->nby_call && p->by_call[0].value > 0) {
 			double fast = 0;
 			for (size_t k = 0; k < ncalls; k++)
 				if (!strcmp(calls[k].name, p->by_call[0].name))
@@ -845,6 +891,7 @@ out:
 	if (!p->by_call)
 		p->by_call = arena_alloc(A, sizeof(*p->by_call));
 	free(calls);
+	free(mains);
 	free(d);
 }
 

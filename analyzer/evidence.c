@@ -165,6 +165,8 @@ struct interval {
 	int64_t cpu_begin, cpu_end;
 	int fds, threads;
 	int64_t phase_begin[NPHASE], phase_end[NPHASE];
+	int64_t sleep_start, sleep_end; /* the test thread's last completed sleep in the call phase */
+	const char *sleep_call;
 };
 
 struct tgt { /* fd -> target from time t on */
@@ -219,11 +221,16 @@ struct acc {
 	struct fh_lane *lanes; size_t nlanes, clanes;
 	const struct fh_event *lb_ev; /* candidate in the current file */
 	const char *lb_target;
+	const struct fh_event *lbx_ev; /* ... the last one that did not simply return */
+	const char *lbx_target;
 	bool lb_pending;
 	struct fh_block *lb;
 	int kills;
 	uint64_t events;
 	int cache_pid, cache_tid, cache_lane; /* lane_of() of the last event */
+	int64_t sleep_start, sleep_end;
+	const char *sleep_call;
+	struct fh_inflight *busy; size_t nbusy, cbusy;
 };
 
 struct join {
@@ -538,6 +545,16 @@ static void pass1_file(struct join *j, struct pass1 *p1, const struct fh_trace_f
 		case FH_EV_CALL:
 			if (e->call >= 0 && e->call < MAX_CALL_IDS && e->call_name)
 				j->call_names[e->call] = e->call_name;
+			if (e->category == FH_CAT_SLEEP && e->done && !e->err_name && p->niv) {
+				struct interval *iv = &p->iv[p->niv - 1];
+
+				if (!iv->ended && iv->tid == e->tid && iv->phase_begin[1] >= 0 &&
+				    iv->phase_end[1] < 0 && e->start_ns >= iv->begin) {
+					iv->sleep_start = e->start_ns;
+					iv->sleep_end = e->end_ns;
+					iv->sleep_call = e->call_name;
+				}
+			}
 			if (e->target && e->target[0] && e->done) {
 				int fd = returns_fd(e->call_name) ? (int)e->result : e->fd;
 
@@ -687,6 +704,9 @@ static void finish_pass1(struct join *j, struct pass1 *p1)
 			c->cpu_end = iv->cpu_end;
 			c->fds = iv->fds;
 			c->threads = iv->threads;
+			c->sleep_start = iv->sleep_start;
+			c->sleep_end = iv->sleep_end;
+			c->sleep_call = iv->sleep_call;
 			/* The failure point: end of the failing phase. */
 			if (!c->att || c->att->outcome == FH_FAILED || c->att->outcome == FH_ERROR) {
 				int ph = when_phase(c->att ? c->att->when : NULL);
@@ -704,6 +724,8 @@ static void finish_pass1(struct join *j, struct pass1 *p1)
 					f = iv->end;
 				c->fail_ns = f;
 			}
+			if (c->sleep_end > c->fail_ns)
+				c->sleep_end = 0;
 		}
 	}
 	for (size_t i = 0; i < j->nprocs; i++)
@@ -831,7 +853,7 @@ static void add_error(struct acc *c, const char *call, const char *err, const ch
 }
 
 static void add_stat(struct acc *c, const char *call, enum fh_category cat, const char *target,
-		     int64_t dur, enum fh_block_end end)
+		     int64_t dur, enum fh_block_end end, bool main_thread)
 {
 	struct fh_call_stat *s = NULL;
 
@@ -863,6 +885,8 @@ static void add_stat(struct acc *c, const char *call, enum fh_category cat, cons
 	else if (end == FH_END_ERROR)
 		s->errors++;
 	s->total_s += (double)dur / 1e9;
+	if (main_thread)
+		s->main_s += (double)dur / 1e9;
 	if ((double)dur / 1e9 > s->max_s)
 		s->max_s = (double)dur / 1e9;
 }
@@ -965,13 +989,29 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		f->elapsed_s = (double)(ref > e->start_ns ? ref - e->start_ns : 0) / 1e9;
 		f->stack = copy_stack(j, e);
 	}
+	if (c->sleep_end && (e->pid != c->pid || e->tid != c->tid) && e->start_ns < c->sleep_end &&
+	    (!e->done || e->end_ns > c->sleep_end) && c->nbusy < 8) {
+		struct fh_inflight *f;
+
+		GROW(c->busy, c->cbusy, c->nbusy + 1);
+		f = &c->busy[c->nbusy++];
+		f->pid = e->pid;
+		f->tid = e->tid;
+		f->call = call;
+		f->category = (enum fh_category)cat;
+		f->target = TARGET();
+		f->elapsed_s = (double)(c->sleep_end - e->start_ns) / 1e9;
+		f->stack.frames = NULL;
+		f->stack.nframes = 0;
+	}
 	if (e->done && is_listed_error(e))
 		add_error(c, error_call(e), e->err_name, TARGET());
 	lane = lane_of(j, c, e->pid, e->tid);
 	if (is_blocking(e) || dur >= 1000000) {
 		struct span s = { 0 };
 
-		add_stat(c, call, (enum fh_category)cat, TARGET(), dur, how);
+		add_stat(c, call, (enum fh_category)cat, TARGET(), dur, how,
+			 e->pid == c->pid && e->tid == c->tid);
 		s.lane = lane;
 		if (s.lane != NONE) {
 			s.start = e->start_ns;
@@ -989,6 +1029,10 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 	    (!c->lb_ev || c->lb_ev->start_ns <= e->start_ns)) {
 		c->lb_ev = e;
 		c->lb_target = TARGET();
+		if (how != FH_END_RETURNED) {
+			c->lbx_ev = e;
+			c->lbx_target = c->lb_target;
+		}
 		if (!c->lb_pending) {
 			c->lb_pending = true;
 			GROW(j->touched, j->ctouched, j->ntouched + 1);
@@ -1026,18 +1070,26 @@ static void commit_last_blocks(struct join *j)
 	for (size_t k = 0; k < j->ntouched; k++) {
 		struct acc *c = &j->acc[j->touched[k]];
 		const struct fh_event *e = c->lb_ev;
+		const char *target = c->lb_target;
 		struct fh_block *b;
 		int64_t end;
 
+		/* A failing attempt: the last wait that ran out (or failed) is what it failed on,
+		 * even when cleanup (a join in `finally`) blocked again before the phase ended. */
+		if (c->fail_ns < INT64_MAX && c->lbx_ev) {
+			e = c->lbx_ev;
+			target = c->lbx_target;
+		}
 		c->lb_pending = false;
 		c->lb_ev = NULL;
+		c->lbx_ev = NULL;
 		if (!e || (c->lb && c->lb->start_s > (double)(e->start_ns - c->begin) / 1e9))
 			continue;
 		b = c->lb ? c->lb : arena_alloc(j->A, sizeof(*b));
 		end = e->done ? e->end_ns : (c->fail_ns < INT64_MAX ? c->fail_ns : c->end);
 		b->call = e->call_name ? e->call_name : "?";
 		b->category = e->category < FH_CAT_COUNT ? e->category : FH_CAT_OTHER;
-		b->target = c->lb_target;
+		b->target = target;
 		b->start_s = (double)(e->start_ns - c->begin) / 1e9;
 		b->waited_s = end > e->start_ns ? (double)(end - e->start_ns) / 1e9 : 0;
 		b->ended = evidence_call_end(e);
@@ -1226,6 +1278,21 @@ static void finish_attempt(struct join *j, size_t ai)
 	tr->ncalls = c->nstats;
 	qsort(tr->calls, tr->ncalls, sizeof(*tr->calls), cmp_stat);
 	tr->unfinished = !c->ended;
+	if (c->sleep_end) {
+		struct fh_block *b = arena_alloc(j->A, sizeof(*b));
+
+		b->call = c->sleep_call ? c->sleep_call : "sleep";
+		b->category = FH_CAT_SLEEP;
+		b->start_s = (double)(c->sleep_start - c->begin) / 1e9;
+		b->waited_s = (double)(c->sleep_end - c->sleep_start) / 1e9;
+		b->ended = FH_END_RETURNED;
+		b->pid = c->pid;
+		b->tid = c->tid;
+		tr->last_sleep = b;
+		tr->busy_after_sleep = arena_alloc(j->A, sizeof(*tr->busy_after_sleep) * (c->nbusy + 1));
+		memcpy(tr->busy_after_sleep, c->busy, sizeof(*c->busy) * c->nbusy);
+		tr->nbusy_after_sleep = c->nbusy;
+	}
 	tr->kills_sent = c->kills;
 	c->att->trace = tr;
 }
@@ -1240,6 +1307,7 @@ static void join_free(struct join *j)
 		free(c->stats);
 		free(c->spans);
 		free(c->lanes);
+		free(c->busy);
 	}
 	for (size_t i = 0; i < j->nprocs; i++) {
 		free(j->procs[i].iv);

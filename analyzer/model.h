@@ -136,6 +136,7 @@ struct fh_call_stat {
 	const char *target;   /* may be NULL */
 	int count, timeouts, errors;
 	double total_s, max_s;
+	double main_s;        /* the part spent in the attempt's own (test) thread */
 };
 
 struct fh_attempt_trace {
@@ -155,6 +156,11 @@ struct fh_attempt_trace {
 	struct fh_call_stat *calls; size_t ncalls; /* by total time, longest first */
 	bool unfinished;              /* no attempt-end marker: its process died during it */
 	int kills_sent;               /* kill()-family calls with a terminating signal */
+	/* The test thread's last sleep that ran its course in the call phase (before the failure)
+	 * and the calls other threads or processes of the attempt were still in when it ended:
+	 * a sleep used as synchronization (race evidence). last_sleep may be NULL. */
+	struct fh_block *last_sleep;
+	struct fh_inflight *busy_after_sleep; size_t nbusy_after_sleep;
 };
 
 /* ---- attempts, clusters, tests ---- */

@@ -47,7 +47,7 @@ static void stat1(struct fh_run *r, struct fh_attempt *a, const char *call, enum
 {
 	struct fh_call_stat *s = arena_alloc(&r->arena, sizeof(*s));
 
-	*s = (struct fh_call_stat){ call, cat, target, 1, timeouts, 0, total, total };
+	*s = (struct fh_call_stat){ call, cat, target, 1, timeouts, 0, total, total, total };
 	a->trace->calls = s;
 	a->trace->ncalls = 1;
 	a->trace->time_s[cat] += total;
@@ -125,7 +125,7 @@ START_TEST(test_timeout_net)
 	KIND(t, "timeout");
 	ck_assert_str_eq(t->diag->blocked_on, "net");
 	ck_assert(has_line(t->diag, "3/3 failing attempts: poll on 127.0.0.1:5432 waited 0.25 s and "
-			   "timed out; 0/7 passing attempts waited over 0.125 s"));
+			   "timed out; 0/7 passing attempts waited over 0.12 s"));
 	freerun(r);
 }
 END_TEST
@@ -244,19 +244,39 @@ START_TEST(test_crash)
 }
 END_TEST
 
+/* A fixed sleep as synchronization: the worker was still sleeping when the test went on
+ * (the test joins it afterwards, so nothing is in flight at the failure itself). */
 START_TEST(test_race)
 {
-	struct fh_run *r = mkrun(1);
+	struct fh_run *r = mkrun(2);
 	struct fh_test *t = mktest(r, 0, "t", "PPFPPF", 1);
+	struct fh_test *v = mktest(r, 1, "v", "PFPF", 1); /* variant: still in flight at failure */
 
 	trace_all(r, t);
+	trace_all(r, v);
 	for (size_t i = 0; i < t->nattempts; i++) {
 		struct fh_attempt *a = &t->attempts[i];
 
-		block(r, a, "clock_nanosleep", FH_CAT_SLEEP, NULL, 0.05, FH_END_RETURNED);
+		block(r, a, "sem_wait", FH_CAT_LOCK, NULL, 0.2, FH_END_RETURNED); /* the join */
+		a->trace->last_sleep = arena_alloc(&r->arena, sizeof(struct fh_block));
+		*a->trace->last_sleep = *a->trace->last_block;
+		a->trace->last_sleep->call = "clock_nanosleep";
+		a->trace->last_sleep->waited_s = 0.08;
 		if (a->outcome == FH_FAILED) {
 			struct fh_inflight *f = arena_alloc(&r->arena, sizeof(*f));
-			*f = (struct fh_inflight){ 1, 77, "clock_nanosleep", FH_CAT_SLEEP, NULL, 0.05,
+			*f = (struct fh_inflight){ 1, 77, "clock_nanosleep", FH_CAT_SLEEP, NULL, 0.08,
+				{ NULL, 0 } };
+			a->trace->busy_after_sleep = f;
+			a->trace->nbusy_after_sleep = 1;
+		}
+	}
+	for (size_t i = 0; i < v->nattempts; i++) {
+		struct fh_attempt *a = &v->attempts[i];
+
+		block(r, a, "recv", FH_CAT_NET, NULL, 0.001, FH_END_RETURNED);
+		if (a->outcome == FH_FAILED) {
+			struct fh_inflight *f = arena_alloc(&r->arena, sizeof(*f));
+			*f = (struct fh_inflight){ 9, 9, "write", FH_CAT_FILE, "/tmp/x", 0.05,
 				{ NULL, 0 } };
 			a->trace->in_flight = f;
 			a->trace->nin_flight = 1;
@@ -264,8 +284,11 @@ START_TEST(test_race)
 	}
 	diagnose_run(r);
 	KIND(t, "race");
-	ck_assert(has_line(t->diag, "2/2 failing attempts: thread 1/77 was still in clock_nanosleep"));
-	ck_assert(has_line(t->diag, "sleep used as synchronization"));
+	ck_assert(has_line(t->diag, "2/2 failing attempts: the test thread slept a fixed 0.08 s "
+			   "(clock_nanosleep) and went on while thread 1/77 was still in clock_nanosleep; "
+			   "0/4 passing"));
+	KIND(v, "race");
+	ck_assert(has_line(v->diag, "2/2 failing attempts: process 9/9 was still in write on /tmp/x"));
 	freerun(r);
 }
 END_TEST
@@ -286,7 +309,7 @@ START_TEST(test_cpu)
 	}
 	diagnose_run(r);
 	KIND(t, "cpu");
-	ck_assert(has_line(t->diag, "2/2 failing attempts used over 0.225 s of CPU"));
+	ck_assert(has_line(t->diag, "2/2 failing attempts used over 0.23 s of CPU"));
 	KIND(w, "unexplained");
 	freerun(r);
 }
