@@ -454,7 +454,7 @@ static bool returns_fd(const char *n)
 
 struct waitrec {
 	int parent, child, status;
-	int64_t t;
+	int64_t t0, t;
 };
 
 struct pass1 {
@@ -569,7 +569,7 @@ static void pass1_file(struct join *j, struct pass1 *p1, const struct fh_trace_f
 			    && e->arg >= 0 && e->arg <= INT_MAX) {
 				GROW(p1->w, p1->cw, p1->nw + 1);
 				p1->w[p1->nw++] = (struct waitrec){ e->pid, (int)e->result, (int)e->arg,
-					e->end_ns };
+					e->start_ns, e->end_ns };
 			}
 			break;
 		default:
@@ -728,17 +728,25 @@ static void finish_pass1(struct join *j, struct pass1 *p1)
 				c->sleep_end = 0;
 		}
 	}
-	for (size_t i = 0; i < j->nprocs; i++)
-		if (!j->procs[i].marks && !j->procs[i].niv)
-			resolve_owner(j, (int)i);
+	/* Children known only from their parent's wait (never traced: static, or exited before
+	 * writing anything) start at the wait's start, as far as we can tell. */
 	for (size_t k = 0; k < p1->nw; k++) {
 		int ci = imap_get(&j->pid2proc, p1->w[k].child);
 
+		if (ci == NONE && imap_get(&j->pid2proc, p1->w[k].parent) != NONE) {
+			ci = proc_get(j, p1->w[k].child, p1->w[k].parent);
+			j->procs[ci].start = j->procs[ci].last = p1->w[k].t0;
+		}
 		if (ci != NONE && j->procs[ci].ppid == p1->w[k].parent) {
 			j->procs[ci].exit_status = p1->w[k].status;
 			j->procs[ci].exit_ns = p1->w[k].t;
+			if (j->procs[ci].last < p1->w[k].t0)
+				j->procs[ci].last = p1->w[k].t0;
 		}
 	}
+	for (size_t i = 0; i < j->nprocs; i++)
+		if (!j->procs[i].marks && !j->procs[i].niv)
+			resolve_owner(j, (int)i);
 }
 
 /* ---- pass 2: attribution ---- */
