@@ -40,6 +40,9 @@ struct fh_trace_source {
 	int (*load)(void *ctx, size_t i, struct fh_trace_file *out);
 	void (*release)(void *ctx, size_t i, struct fh_trace_file *tf);
 	void *ctx;
+	/* Optional (may be NULL): file i's pid and tid without loading it (0 or -errno), used
+	 * only to choose the reading order. */
+	int (*peek)(void *ctx, size_t i, int *pid, int *tid);
 };
 
 /* Joins the files with the run's attempts and fills attempt->trace (allocated from

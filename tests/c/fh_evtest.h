@@ -168,9 +168,18 @@ static inline void mf_release(void *ctx, size_t i, struct fh_trace_file *tf)
 	(void)tf;
 }
 
+static inline int mf_peek(void *ctx, size_t i, int *pid, int *tid)
+{
+	struct memfile *files = ctx;
+
+	*pid = files[i].tf.pid;
+	*tid = files[i].tf.tid;
+	return 0;
+}
+
 static inline int join_files(struct fh_run *r, struct memfile *files, size_t n)
 {
-	struct fh_trace_source src = { n, mf_load, mf_release, files };
+	struct fh_trace_source src = { n, mf_load, mf_release, files, mf_peek };
 
 	return evidence_join(r, &src);
 }
