@@ -248,6 +248,7 @@ struct join {
 	struct smap tests;        /* nodeid -> test index */
 	struct smap strings;      /* interned strings (values unused) */
 	const char *call_names[MAX_CALL_IDS];
+	unsigned char call_flags[MAX_CALL_IDS]; /* CF_* by call id, computed on first sight */
 	int *touched; size_t ntouched, ctouched;
 	size_t *test_first;       /* first acc of each test (recorded attempts are contiguous) */
 	int *orphans; size_t norphans, corphans; /* accs of markers without a record */
@@ -467,6 +468,33 @@ static bool returns_fd(const char *n)
 {
 	return n && (!strncmp(n, "accept", 6) || !strncmp(n, "open", 4) ||
 		     !strncmp(n, "__open", 6) || !strcmp(n, "creat") || !strcmp(n, "socket"));
+}
+
+/* Per call id facts, so the hot loop compares no strings. */
+enum { CF_KNOWN = 1, CF_KILL = 2, CF_WAIT = 4, CF_RETFD = 8 };
+
+static unsigned call_flags(struct join *j, const struct fh_event *e)
+{
+	unsigned f;
+
+	if (e->call < 0 || e->call >= MAX_CALL_IDS)
+		f = 0;
+	else if ((f = j->call_flags[e->call]))
+		return f;
+	f = CF_KNOWN;
+	if (name_is(e->call_name, "kill") || name_is(e->call_name, "tgkill") ||
+	    name_is(e->call_name, "killpg") || name_is(e->call_name, "pidfd_send_signal"))
+		f |= CF_KILL;
+	if (is_wait_call(e->call_name))
+		f |= CF_WAIT;
+	if (returns_fd(e->call_name))
+		f |= CF_RETFD;
+	if (e->call >= 0 && e->call < MAX_CALL_IDS) {
+		j->call_flags[e->call] = (unsigned char)f;
+		if (e->call_name)
+			j->call_names[e->call] = e->call_name;
+	}
+	return f;
 }
 
 /* ---- markers, processes, records ---- */
@@ -961,8 +989,7 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 			j->touched[j->ntouched++] = a;
 		}
 	}
-	if ((name_is(call, "kill") || name_is(call, "tgkill") || name_is(call, "killpg") ||
-	     name_is(call, "pidfd_send_signal")) &&
+	if ((call_flags(j, e) & CF_KILL) &&
 	    (e->arg == SIGKILL || e->arg == SIGTERM || e->arg == SIGINT || e->arg == SIGQUIT))
 		c->kills++;
 #undef TARGET
@@ -1035,6 +1062,7 @@ static void process_file(struct join *j, struct pass1 *p1, const struct fh_trace
 
 	for (size_t i = 0; i < tf->nevents; i++) {
 		const struct fh_event *e = &tf->events[i];
+		unsigned cf;
 		int a;
 
 		if (e->start_ns > p->last)
@@ -1055,16 +1083,15 @@ static void process_file(struct join *j, struct pass1 *p1, const struct fh_trace
 				p->exe = intern(j, e->target);
 			continue;
 		case FH_EV_CALL:
-			if (e->call >= 0 && e->call < MAX_CALL_IDS && e->call_name)
-				j->call_names[e->call] = e->call_name;
+			cf = call_flags(j, e);
 			if (e->target && e->target[0] && e->done && e->pid == p->pid) {
-				int fd = returns_fd(e->call_name) ? (int)e->result : e->fd;
+				int fd = (cf & CF_RETFD) ? (int)e->result : e->fd;
 
 				if (fd >= 0 && (e->result >= 0 || e->fd >= 0))
 					add_target(j, p, fd, e->start_ns, e->target);
 			}
 			if (e->done && e->result > 0 && e->result <= INT_MAX &&
-			    is_wait_call(e->call_name) && e->arg >= 0 && e->arg <= INT_MAX) {
+			    (cf & CF_WAIT) && e->arg >= 0 && e->arg <= INT_MAX) {
 				GROW(p1->w, p1->cw, p1->nw + 1);
 				p1->w[p1->nw++] = (struct waitrec){ e->pid, (int)e->result, (int)e->arg,
 					e->start_ns, e->end_ns };
