@@ -3,7 +3,8 @@
 """Preload benchmarks (`make bench`), printed side by side; no assertions on time.
 
 1. ns per call for 1,000,000 write(1 byte) to /dev/null and 1,000,000 poll(NULL, 0, 0):
-   plain, under the preload, and under `strace -f` (100,000 calls: strace is slow), best of
+   plain, under the preload, and under `strace -f` (100,000 calls: strace is slow; wall
+   time, since a traced process's cost is the time it is stopped), best of
    REPS runs, in thread CPU time; "added" is preload minus plain (goal: at most 50 ns).
 2. A Python loop of 1,000,000 os.write to /dev/null, plain and preloaded.
 3. A syscall-heavy pytest suite run with `pytest --fh` (plugin/ on PYTHONPATH) with and
@@ -44,7 +45,7 @@ def loop(kind, n, trace=None, strace=False):
     for _ in range(REPS if not strace else 1):
         argv = [str(LOOP), kind, str(n)]
         if strace:
-            argv = ["strace", "-f", "-o", "/dev/null"] + argv
+            argv = ["strace", "-f", "-o", "/dev/null"] + argv + ["wall"]
         out = subprocess.run(argv, env=env(trace), capture_output=True, text=True, check=True)
         v = float(out.stdout.split()[-1])
         best = v if best is None else min(best, v)
