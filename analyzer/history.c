@@ -238,6 +238,7 @@ int csv_row(struct fh_csv *c)
 
 				if (!q) {
 					c->p = c->end;
+					c->ncells = 0;
 					return -1;
 				}
 				for (nl = p; (nl = memchr(nl, '\n', (size_t)(q - nl))); nl++)
