@@ -97,6 +97,8 @@ static void log_row(struct buf *b, const struct fh_attempt *a)
 		   a->teardown_s);
 	if (a->outcome == FH_FAILED || a->outcome == FH_ERROR)
 		esc_html(b, a->when);
+	if (a->trace && a->trace->unfinished)
+		buf_puts(b, " (process died)");
 	buf_puts(b, "<td>");
 	if ((a->outcome == FH_FAILED || a->outcome == FH_ERROR) && a->nframes) {
 		const struct fh_frame *f = &a->frames[a->nframes - 1];

@@ -189,6 +189,39 @@ static void block_line(struct rep *r, const struct fh_block *lb)
 	render_stack(r, &lb->stack, "stack of the last blocking call");
 }
 
+/* The attempt's blocking calls grouped by call and target, longest total first. */
+static void call_table(struct rep *r, const struct fh_attempt_trace *tr)
+{
+	struct buf *b = r->b;
+	size_t i, n = tr->ncalls < 8 ? tr->ncalls : 8;
+
+	buf_printf(b, "<details class=\"stk\"><summary>where its waiting time went (%zu calls and targets)</summary>"
+		   "<table><thead><tr><th>call</th><th>target</th><th class=\"num\">count</th>"
+		   "<th class=\"num\">timed out</th><th class=\"num\">errors</th><th class=\"num\">total</th>"
+		   "<th class=\"num\">longest</th><th class=\"num\">test thread</th></tr></thead><tbody>",
+		   tr->ncalls);
+	for (i = 0; i < n; i++) {
+		const struct fh_call_stat *c = &tr->calls[i];
+
+		buf_puts(b, "<tr><td class=\"mono\">");
+		esc_html(b, c->call);
+		buf_puts(b, "</td><td class=\"mono\">");
+		esc_html(b, c->target ? c->target : "");
+		buf_printf(b, "</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td>"
+			   "<td class=\"num\">", c->count, c->timeouts, c->errors);
+		fmt_secs(b, c->total_s);
+		buf_puts(b, "</td><td class=\"num\">");
+		fmt_secs(b, c->max_s);
+		buf_puts(b, "</td><td class=\"num\">");
+		fmt_secs(b, c->main_s);
+		buf_puts(b, "</td></tr>");
+	}
+	buf_puts(b, "</tbody></table>");
+	if (tr->ncalls > n)
+		buf_printf(b, "<div class=\"muted\">and %zu more</div>", tr->ncalls - n);
+	buf_puts(b, "</details>");
+}
+
 static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 {
 	const struct fh_attempt_trace *tr = a->trace;
@@ -203,6 +236,12 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 	if (tr->fds >= 0 || tr->threads >= 0)
 		buf_printf(b, " \xc2\xb7 at start: %d fds, %d threads", tr->fds, tr->threads);
 	buf_puts(b, "</span></div>");
+	if (tr->unfinished)
+		buf_puts(b, "<div class=\"died\"><b>The process died during this attempt</b> (no end marker was "
+			    "written); what it was doing is below.</div>");
+	if (tr->kills_sent > 0)
+		buf_printf(b, "<div>The attempt sent %d terminating signal%s (kill).</div>", tr->kills_sent,
+			   tr->kills_sent == 1 ? "" : "s");
 	if (tr->last_block)
 		block_line(r, tr->last_block);
 	for (i = 0; i < tr->nerrors; i++) {
@@ -255,6 +294,26 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		buf_puts(b, "</span></div>");
 		render_stack(r, &f->stack, "stack of the call in flight");
 	}
+	if (tr->last_sleep) {
+		const struct fh_block *sl = tr->last_sleep;
+
+		buf_puts(b, "<div>Last sleep of the test thread: <code>");
+		esc_html(b, sl->call ? sl->call : "?");
+		buf_puts(b, "</code> for <span class=\"num\">");
+		fmt_secs(b, sl->waited_s);
+		buf_puts(b, "</span>");
+		if (tr->nbusy_after_sleep) {
+			buf_puts(b, "; still running after it:");
+			for (i = 0; i < tr->nbusy_after_sleep && i < 8; i++) {
+				const struct fh_inflight *f = &tr->busy_after_sleep[i];
+
+				buf_printf(b, "%s <code>", i ? "," : "");
+				esc_html(b, f->call);
+				buf_printf(b, "</code> <span class=\"muted\">(pid %d tid %d)</span>", f->pid, f->tid);
+			}
+		}
+		buf_puts(b, "</div>");
+	}
 	for (i = 0; i < tr->nchildren; i++) {
 		const struct fh_child *c = &tr->children[i];
 
@@ -275,6 +334,8 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		}
 		buf_puts(b, "</div>");
 	}
+	if (tr->ncalls)
+		call_table(r, tr);
 	buf_puts(b, "</div>");
 }
 
