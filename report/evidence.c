@@ -421,7 +421,13 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 
 	buf_printf(b, "<svg class=\"tl\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"", W, H);
 	esc_html(b, title);
-	buf_printf(b, "\"><text class=\"ttl\" x=\"0\" y=\"13\">%s</text>", title);
+	buf_printf(b, "\"><text class=\"ttl\" x=\"0\" y=\"13\">%s", title);
+	if (tr->fail_at_s >= 0 && (a->outcome == FH_FAILED || a->outcome == FH_ERROR)) {
+		buf_puts(b, "<tspan class=\"fx\"> \xe2\x80\x94 \xe2\x9c\x95 failed at ");
+		fmt_secs(b, tr->fail_at_s);
+		buf_puts(b, " (red line)</tspan>");
+	}
+	buf_puts(b, "</text>");
 	for (k = 0; k < tr->nlanes; k++) {
 		double y = 20 + LH * (double)k;
 
@@ -458,7 +464,7 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 		const struct fh_signal_ev *s = &tr->signals[i];
 		double x = L + pw * (s->at_s > 0 ? s->at_s : 0) / xmax;
 
-		buf_printf(b, "<path class=\"sig\" d=\"M%.1f 14l-5 -8h10z\"><title>", x);
+		buf_printf(b, "<path class=\"sig\" d=\"M%.1f 20l-5 -7h10z\"><title>", x);
 		esc_html(b, s->signal);
 		buf_puts(b, " at ");
 		fmt_secs(b, s->at_s);
@@ -471,10 +477,9 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 	if (tr->fail_at_s >= 0 && (a->outcome == FH_FAILED || a->outcome == FH_ERROR)) {
 		double x = L + pw * tr->fail_at_s / xmax;
 
-		buf_printf(b, "<path class=\"failat\" d=\"M%.1f 4V%.0f\"><title>failure at ", x, H - 20);
+		buf_printf(b, "<path class=\"failat\" d=\"M%.1f 18V%.0f\"><title>failure at ", x, H - 20);
 		fmt_secs(b, tr->fail_at_s);
-		buf_printf(b, "</title></path><text class=\"fx\" x=\"%.1f\" y=\"13\" text-anchor=\"end\">\xe2\x9c\x95 failed "
-			   "here</text>", x - 4);
+		buf_puts(b, "</title></path>");
 	}
 	buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\">0 s</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">",
 		   L, H - 8, W - 10, H - 8);
