@@ -264,7 +264,7 @@ void card_body(struct rep *r, const struct fh_test *t, size_t idx)
 	box_perf(r, t);
 	box_ai(r, t);
 	if (t->nattempts) {
-		buf_puts(b, "<section><h3>Durations</h3><div class=\"row\"><div>");
+		buf_puts(b, "<section><h3>Durations</h3><div class=\"row charts\"><div>");
 		if (r->lazy && t->verdict != FH_FLAKY && t->verdict != FH_BROKEN && !traced)
 			buf_puts(b, "<div class=\"sc-lazy\"><p class=\"muted\">In a run this big, the duration "
 				    "scatter of a stable test is drawn by the page script when the card is "
