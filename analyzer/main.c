@@ -50,6 +50,10 @@ static const char help_text[] =
 "  -h, --help            this help\n"
 "  --version             print the version\n"
 "\n"
+"Environment:\n"
+"  FH_TIMING=1           print the time each stage of report took on stderr\n"
+"  FH_THREADS=N          threads for parsing big record files (default: CPUs online)\n"
+"\n"
 "Exit status: 0 written; 1 could not read the run or write the report or JSON; 2 usage.\n";
 
 struct report_opts {

@@ -3,6 +3,7 @@
 summary has every field DESIGN.md documents with the right type, its numbers agree with an
 independent reading of the records, hostile records are skipped with FILE:LINE warnings, and
 the command line behaves as docs/FORMATS.md says."""
+import os
 import re
 import subprocess
 
@@ -118,6 +119,11 @@ def test_cli_usage(fh_paths, tmp_path):
                          text=True, cwd=tmp_path)
     assert out.returncode == 1
     assert "cannot open run directory" in out.stderr
+    out = subprocess.run([exe, "report", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--history-dir" in out.stdout
+    out = subprocess.run([exe, "dump", str(tmp_path / "missing.fht")], capture_output=True,
+                         text=True)
+    assert out.returncode == 1 and "missing.fht" in out.stderr
 
 
 def test_json_path_options(fh_paths, tmp_path):
@@ -132,3 +138,21 @@ def test_json_path_options(fh_paths, tmp_path):
     # Defaults: flakehunter_report.html and .json in the working directory.
     subprocess.run([exe, "report", str(run), "--no-history"], capture_output=True, cwd=tmp_path)
     validate_summary(load_json(tmp_path / "flakehunter_report.json"))
+
+
+def test_threads_give_the_same_result(fh_paths, tmp_path):
+    # Over 4 MB of records are parsed on several threads; the summary, the order of the
+    # warnings and their line numbers must be exactly those of a single-threaded parse.
+    run = gen_run(tmp_path / "run", tests=400, runs=30, fail_rate=0.1, seed=11, hostile=True)
+    assert sum(p.stat().st_size for p in run.glob("attempts-*.jsonl")) > 5 << 20
+    results = []
+    for threads in ("1", "3"):
+        env = dict(os.environ, FH_THREADS=threads)
+        out = tmp_path / f"t{threads}.html"
+        proc = subprocess.run([str(fh_paths["analyze"]), "report", str(run), "--no-history",
+                               "--out", str(out)], capture_output=True, text=True, env=env,
+                              cwd=tmp_path)
+        warnings = [ln for ln in proc.stderr.splitlines() if "line skipped" in ln]
+        results.append((out.with_suffix(".json").read_bytes(), warnings))
+    assert results[0][1] and len(results[0][1]) >= 10
+    assert results[0] == results[1]
