@@ -39,6 +39,36 @@ void esc_html_n(struct buf *b, const char *s, size_t max)
 	buf_printf(b, "\xe2\x80\xa6 (%zu more bytes)", n - max);
 }
 
+void esc_html_short(struct buf *b, const char *s, size_t max)
+{
+	size_t n, head, tail;
+	char *tmp;
+
+	if (!s)
+		return;
+	n = strlen(s);
+	if (n <= max || max < 8) {
+		esc_html(b, s);
+		return;
+	}
+	buf_puts(b, "<title>");
+	esc_html(b, s);
+	buf_puts(b, "</title>");
+	head = max / 3;
+	tail = max - head - 1;
+	while (head > 0 && ((unsigned char)s[head] & 0xc0) == 0x80)
+		head--;
+	while (tail > 0 && ((unsigned char)s[n - tail] & 0xc0) == 0x80)
+		tail--;
+	tmp = xmalloc(head + 1);
+	memcpy(tmp, s, head);
+	tmp[head] = '\0';
+	esc_html(b, tmp);
+	free(tmp);
+	buf_puts(b, "\xe2\x80\xa6");
+	esc_html(b, s + n - tail);
+}
+
 void esc_json(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -78,7 +108,7 @@ void fmt_secs(struct buf *b, double s)
 {
 	if (!isfinite(s) || s < 0)
 		buf_puts(b, "?");
-	else if (s == 0)
+	else if (s < 5e-6)
 		buf_puts(b, "0 s");
 	else if (s < 0.001)
 		buf_printf(b, "%.2f ms", s * 1e3);

@@ -60,8 +60,9 @@ static void named_values(struct buf *b, const struct fh_named_value *v, size_t n
 	for (i = 0; i < n; i++) {
 		buf_puts(b, "<tr><td class=\"mono\">");
 		esc_html(b, v[i].name);
-		buf_puts(b, "</td><td class=\"num\">+");
-		fmt_secs(b, v[i].value);
+		buf_puts(b, "</td><td class=\"num\">");
+		buf_puts(b, v[i].value < 0 ? "\xe2\x88\x92" : "+");
+		fmt_secs(b, fabs(v[i].value));
 		buf_puts(b, "</td></tr>");
 	}
 	buf_puts(b, "</tbody></table>");
@@ -188,19 +189,59 @@ static void block_line(struct rep *r, const struct fh_block *lb)
 	render_stack(r, &lb->stack, "stack of the last blocking call");
 }
 
+/* The attempt's blocking calls grouped by call and target, longest total first. */
+static void call_table(struct rep *r, const struct fh_attempt_trace *tr)
+{
+	struct buf *b = r->b;
+	size_t i, n = tr->ncalls < 8 ? tr->ncalls : 8;
+
+	buf_printf(b, "<details class=\"stk\"><summary>where its waiting time went (%zu calls and targets)</summary>"
+		   "<table><thead><tr><th>call</th><th>target</th><th class=\"num\">count</th>"
+		   "<th class=\"num\">timed out</th><th class=\"num\">errors</th><th class=\"num\">total</th>"
+		   "<th class=\"num\">longest</th><th class=\"num\">test thread</th></tr></thead><tbody>",
+		   tr->ncalls);
+	for (i = 0; i < n; i++) {
+		const struct fh_call_stat *c = &tr->calls[i];
+
+		buf_puts(b, "<tr><td class=\"mono\">");
+		esc_html(b, c->call);
+		buf_puts(b, "</td><td class=\"mono\">");
+		esc_html(b, c->target ? c->target : "");
+		buf_printf(b, "</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td>"
+			   "<td class=\"num\">", c->count, c->timeouts, c->errors);
+		fmt_secs(b, c->total_s);
+		buf_puts(b, "</td><td class=\"num\">");
+		fmt_secs(b, c->max_s);
+		buf_puts(b, "</td><td class=\"num\">");
+		fmt_secs(b, c->main_s);
+		buf_puts(b, "</td></tr>");
+	}
+	buf_puts(b, "</tbody></table>");
+	if (tr->ncalls > n)
+		buf_printf(b, "<div class=\"muted\">and %zu more</div>", tr->ncalls - n);
+	buf_puts(b, "</details>");
+}
+
 static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 {
 	const struct fh_attempt_trace *tr = a->trace;
+	const char *oname = (unsigned)a->outcome < FH_OUTCOME_COUNT ? fh_outcome_names[a->outcome] : "?";
 	struct buf *b = r->b;
 	size_t i;
 
 	buf_printf(b, "<div class=\"cl o-%s\"><div class=\"cl-h\"><b>attempt #%d</b><span class=\"oc\">%s %s</span>"
-		   "<span class=\"muted\">%llu events \xc2\xb7 on CPU ", fh_outcome_names[a->outcome], a->attempt,
-		   outcome_glyph(a->outcome), fh_outcome_names[a->outcome], (unsigned long long)tr->events);
+		   "<span class=\"muted\">%llu events \xc2\xb7 on CPU ", oname, a->attempt,
+		   outcome_glyph(a->outcome), oname, (unsigned long long)tr->events);
 	fmt_secs(b, tr->cpu_s);
 	if (tr->fds >= 0 || tr->threads >= 0)
 		buf_printf(b, " \xc2\xb7 at start: %d fds, %d threads", tr->fds, tr->threads);
 	buf_puts(b, "</span></div>");
+	if (tr->unfinished)
+		buf_puts(b, "<div class=\"died\"><b>The process died during this attempt</b> (no end marker was "
+			    "written); what it was doing is below.</div>");
+	if (tr->kills_sent > 0)
+		buf_printf(b, "<div>The attempt sent %d terminating signal%s (kill).</div>", tr->kills_sent,
+			   tr->kills_sent == 1 ? "" : "s");
 	if (tr->last_block)
 		block_line(r, tr->last_block);
 	for (i = 0; i < tr->nerrors; i++) {
@@ -253,6 +294,26 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		buf_puts(b, "</span></div>");
 		render_stack(r, &f->stack, "stack of the call in flight");
 	}
+	if (tr->last_sleep) {
+		const struct fh_block *sl = tr->last_sleep;
+
+		buf_puts(b, "<div>Last sleep of the test thread: <code>");
+		esc_html(b, sl->call ? sl->call : "?");
+		buf_puts(b, "</code> for <span class=\"num\">");
+		fmt_secs(b, sl->waited_s);
+		buf_puts(b, "</span>");
+		if (tr->nbusy_after_sleep) {
+			buf_puts(b, "; still running after it:");
+			for (i = 0; i < tr->nbusy_after_sleep && i < 8; i++) {
+				const struct fh_inflight *f = &tr->busy_after_sleep[i];
+
+				buf_printf(b, "%s <code>", i ? "," : "");
+				esc_html(b, f->call);
+				buf_printf(b, "</code> <span class=\"muted\">(pid %d tid %d)</span>", f->pid, f->tid);
+			}
+		}
+		buf_puts(b, "</div>");
+	}
 	for (i = 0; i < tr->nchildren; i++) {
 		const struct fh_child *c = &tr->children[i];
 
@@ -273,41 +334,65 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		}
 		buf_puts(b, "</div>");
 	}
+	if (tr->ncalls)
+		call_table(r, tr);
 	buf_puts(b, "</div>");
+}
+
+static bool is_slow(const struct fh_test *t, int attempt)
+{
+	size_t i;
+
+	if (!t->perf || !t->perf->unstable)
+		return false;
+	for (i = 0; i < t->perf->nslow; i++)
+		if (t->perf->slow_attempts[i] == attempt)
+			return true;
+	return false;
+}
+
+static bool is_fail(const struct fh_attempt *a)
+{
+	return a->outcome == FH_FAILED || a->outcome == FH_ERROR;
 }
 
 void sect_trace_evidence(struct rep *r, const struct fh_test *t)
 {
-	const struct fh_attempt *pass = NULL;
-	size_t i, shown = 0, nfail_tr = 0;
+	const struct fh_attempt *pass = NULL, *fast = NULL;
+	size_t i, shown = 0, nfail_tr = 0, nslow_tr = 0;
 
 	for (i = 0; i < t->nattempts; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 
 		if (!a->trace)
 			continue;
-		if (a->outcome == FH_FAILED || a->outcome == FH_ERROR)
+		if (is_fail(a))
 			nfail_tr++;
+		else if (a->outcome == FH_PASSED && is_slow(t, a->attempt))
+			nslow_tr++;
 		else if (a->outcome == FH_PASSED && !pass)
 			pass = a;
+		if (a->outcome == FH_PASSED && !is_slow(t, a->attempt) && !fast)
+			fast = a;
 	}
-	if (!nfail_tr && !(t->perf && t->perf->unstable))
+	if (!nfail_tr && !nslow_tr)
 		return;
 	buf_puts(r->b, "<section class=\"trace-ev\"><h3>Trace evidence</h3>");
 	for (i = 0; i < t->nattempts && shown < REP_MAX_EVIDENCE; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 
-		if (a->trace && (a->outcome == FH_FAILED || a->outcome == FH_ERROR)) {
+		if (a->trace && (nfail_tr ? is_fail(a) : a->outcome == FH_PASSED && is_slow(t, a->attempt))) {
 			attempt_evidence(r, a);
 			shown++;
 		}
 	}
-	if (nfail_tr > shown)
-		buf_printf(r->b, "<p class=\"muted\">%zu more failed attempts with traces are not listed; "
-			   "the heatmap above counts all of them.</p>", nfail_tr - shown);
-	if (pass) {
-		buf_puts(r->b, "<p class=\"muted\">For contrast, the first passing attempt:</p>");
-		attempt_evidence(r, pass);
+	if ((nfail_tr ? nfail_tr : nslow_tr) > shown)
+		buf_printf(r->b, "<p class=\"muted\">%zu more %s attempts with traces are not listed.</p>",
+			   (nfail_tr ? nfail_tr : nslow_tr) - shown, nfail_tr ? "failed" : "slow");
+	if (nfail_tr ? pass != NULL : fast != NULL) {
+		buf_printf(r->b, "<p class=\"muted\">For contrast, the first %s attempt:</p>",
+			   nfail_tr ? "passing" : "fast passing");
+		attempt_evidence(r, nfail_tr ? pass : fast);
 	}
 	buf_puts(r->b, "</section>");
 }
@@ -336,15 +421,19 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 
 	buf_printf(b, "<svg class=\"tl\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"", W, H);
 	esc_html(b, title);
-	buf_printf(b, "\"><text class=\"ttl\" x=\"0\" y=\"13\">%s</text>", title);
+	buf_printf(b, "\"><text class=\"ttl\" x=\"0\" y=\"13\">%s", title);
+	if (tr->fail_at_s >= 0 && (a->outcome == FH_FAILED || a->outcome == FH_ERROR)) {
+		buf_puts(b, "<tspan class=\"fx\"> \xe2\x80\x94 \xe2\x9c\x95 failed at ");
+		fmt_secs(b, tr->fail_at_s);
+		buf_puts(b, " (red line)</tspan>");
+	}
+	buf_puts(b, "</text>");
 	for (k = 0; k < tr->nlanes; k++) {
 		double y = 20 + LH * (double)k;
 
 		buf_printf(b, "<rect class=\"lane\" x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\"/>"
-			   "<text class=\"lab\" x=\"0\" y=\"%.0f\"><title>", L, y + 1, pw, LH - 2, y + 14);
-		esc_html(b, tr->lanes[k].label);
-		buf_puts(b, "</title>");
-		esc_html_n(b, tr->lanes[k].label, 30);
+			   "<text class=\"lab\" x=\"0\" y=\"%.0f\">", L, y + 1, pw, LH - 2, y + 14);
+		esc_html_short(b, tr->lanes[k].label, 32);
 		buf_puts(b, "</text>");
 	}
 	for (i = 0; i < tr->nspans && i < REP_MAX_SPANS; i++) {
@@ -375,7 +464,7 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 		const struct fh_signal_ev *s = &tr->signals[i];
 		double x = L + pw * (s->at_s > 0 ? s->at_s : 0) / xmax;
 
-		buf_printf(b, "<path class=\"sig\" d=\"M%.1f 14l-5 -8h10z\"><title>", x);
+		buf_printf(b, "<path class=\"sig\" d=\"M%.1f 20l-5 -7h10z\"><title>", x);
 		esc_html(b, s->signal);
 		buf_puts(b, " at ");
 		fmt_secs(b, s->at_s);
@@ -388,10 +477,9 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 	if (tr->fail_at_s >= 0 && (a->outcome == FH_FAILED || a->outcome == FH_ERROR)) {
 		double x = L + pw * tr->fail_at_s / xmax;
 
-		buf_printf(b, "<path class=\"failat\" d=\"M%.1f 4V%.0f\"><title>failure at ", x, H - 20);
+		buf_printf(b, "<path class=\"failat\" d=\"M%.1f 18V%.0f\"><title>failure at ", x, H - 20);
 		fmt_secs(b, tr->fail_at_s);
-		buf_printf(b, "</title></path><text class=\"fx\" x=\"%.1f\" y=\"13\" text-anchor=\"end\">\xe2\x9c\x95 failed "
-			   "here</text>", x - 4);
+		buf_puts(b, "</title></path>");
 	}
 	buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\">0 s</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">",
 		   L, H - 8, W - 10, H - 8);
@@ -401,7 +489,7 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 
 void sect_timeline(struct rep *r, const struct fh_test *t)
 {
-	const struct fh_attempt *fail = NULL, *pass = NULL;
+	const struct fh_attempt *fail = NULL, *pass = NULL, *slow = NULL, *fast = NULL, *a1, *a2;
 	struct buf title = BUF_INIT(256);
 	double xmax = 0;
 	size_t i;
@@ -412,25 +500,34 @@ void sect_timeline(struct rep *r, const struct fh_test *t)
 
 		if (!a->trace || !a->trace->nspans)
 			continue;
-		if (!fail && (a->outcome == FH_FAILED || a->outcome == FH_ERROR))
+		if (!fail && is_fail(a))
 			fail = a;
 		if (!pass && a->outcome == FH_PASSED)
 			pass = a;
+		if (!slow && a->outcome == FH_PASSED && is_slow(t, a->attempt))
+			slow = a;
+		if (!fast && a->outcome == FH_PASSED && !is_slow(t, a->attempt))
+			fast = a;
 	}
-	if (!fail)
+	/* A failing attempt next to a passing one; for a performance flake, slow next to fast. */
+	a1 = fail ? fail : slow;
+	a2 = fail ? pass : fast;
+	if (!a1)
 		return;
-	xmax = attempt_span_end(fail);
-	if (pass && attempt_span_end(pass) > xmax)
-		xmax = attempt_span_end(pass);
-	buf_puts(r->b, "<section class=\"timeline\"><h3>Timeline: a failing attempt next to a passing one</h3>");
-	buf_printf(&title, "failing attempt #%d", fail->attempt);
-	timeline_one(r, fail, xmax, buf_str(&title));
-	if (pass) {
+	xmax = attempt_span_end(a1);
+	if (a2 && attempt_span_end(a2) > xmax)
+		xmax = attempt_span_end(a2);
+	buf_printf(r->b, "<section class=\"timeline\"><h3>Timeline: %s</h3>", fail ?
+		   "a failing attempt next to a passing one" : "a slow attempt next to a fast one");
+	buf_printf(&title, "%s attempt #%d", fail ? "failing" : "slow", a1->attempt);
+	timeline_one(r, a1, xmax, buf_str(&title));
+	if (a2) {
 		buf_reset(&title);
-		buf_printf(&title, "passing attempt #%d", pass->attempt);
-		timeline_one(r, pass, xmax, buf_str(&title));
+		buf_printf(&title, "%s attempt #%d", fail ? "passing" : "fast", a2->attempt);
+		timeline_one(r, a2, xmax, buf_str(&title));
 	} else {
-		buf_puts(r->b, "<p class=\"muted\">No passing attempt has a trace to compare with.</p>");
+		buf_printf(r->b, "<p class=\"muted\">No %s attempt has a trace to compare with.</p>",
+			   fail ? "passing" : "fast");
 	}
 	buf_free(&title);
 	buf_puts(r->b, "<div class=\"legend\">");

@@ -77,34 +77,6 @@ static int by_count_desc(const void *a, const void *b)
 	return (y->count > x->count) - (y->count < x->count);
 }
 
-/* Short label for an SVG text: at most max characters (bytes), middle cut on a UTF-8 boundary. */
-static void short_label(struct buf *b, const char *s, size_t max)
-{
-	size_t n = strlen(s), head, tail;
-	char *tmp;
-
-	if (n <= max) {
-		esc_html(b, s);
-		return;
-	}
-	buf_puts(b, "<title>");
-	esc_html(b, s);
-	buf_puts(b, "</title>");
-	head = max / 3;
-	tail = max - head - 1;
-	while (head > 0 && ((unsigned char)s[head] & 0xc0) == 0x80)
-		head--;
-	while (tail > 0 && ((unsigned char)s[n - tail] & 0xc0) == 0x80)
-		tail--;
-	tmp = xmalloc(n + 1);
-	memcpy(tmp, s, head);
-	tmp[head] = '\0';
-	esc_html(b, tmp);
-	buf_puts(b, "\xe2\x80\xa6");
-	esc_html(b, s + n - tail);
-	free(tmp);
-}
-
 #define LABW 360.0
 #define CW 18.0
 #define RH 18.0
@@ -149,7 +121,7 @@ static void draw(struct rep *r, struct heat *h, const char *caption, const int *
 				any = true;
 			}
 			buf_printf(b, "<text class=\"lab\" x=\"10\" y=\"%.0f\">", y + 12);
-			short_label(b, row->label, 54);
+			esc_html_short(b, row->label, 54);
 			buf_printf(b, "</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">", LABW + 40, y + 12);
 			fmt_pct(b, share);
 			buf_printf(b, "</text><path class=\"on\" fill-opacity=\"%.2f\" d=\"", share < 0.12 ? 0.12 : share);
@@ -341,7 +313,7 @@ void heat_history(struct rep *r, const struct fh_test *t)
 				any = true;
 			}
 			buf_printf(b, "<text class=\"lab\" x=\"10\" y=\"%.0f\">", y + 12);
-			short_label(b, row->label, 54);
+			esc_html_short(b, row->label, 54);
 			buf_printf(b, "</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%d</text>", LABW + 40,
 				   y + 12, row->count);
 			for (c = 0; c < h.ncols; c++) {

@@ -43,6 +43,9 @@ struct rep {
 void esc_html(struct buf *b, const char *s);
 /* Like esc_html but stops after max bytes (on a UTF-8 boundary) and appends an ellipsis. */
 void esc_html_n(struct buf *b, const char *s, size_t max);
+/* For SVG <text>: at most max bytes, cut in the middle on UTF-8 boundaries, with the whole
+ * string in a <title> child when cut (so call it right after the <text ...> tag). */
+void esc_html_short(struct buf *b, const char *s, size_t max);
 /* A JSON string for <script type="application/json">: also escapes < > & as \u00XX so
  * nothing inside can close the element or start markup. NULL gives null. */
 void esc_json(struct buf *b, const char *s);

@@ -114,26 +114,43 @@ static const char *verdict_name(enum fh_verdict v)
 	return (unsigned)v < FH_VERDICT_COUNT ? fh_verdict_names[v] : "unknown";
 }
 
-/* The compact per-attempt data the page script builds a lazy attempt log from. */
+/* Tenths of a millisecond, the unit of the compact JSON (the log shows milliseconds). */
+static long tenth_ms(double s)
+{
+	return isfinite(s) && s > 0 ? lround(s * 1e4) : 0;
+}
+
+/* The compact per-attempt data the page script builds a lazy attempt log and scatter from:
+ * {"a": [[outcome, total, setup, call, teardown (, when, where)], ...] (, "n": [numbers])},
+ * durations in tenths of a millisecond; "n" only when attempts are not numbered 1, 2, ... */
 static void card_json(struct rep *r, const struct fh_test *t)
 {
 	struct buf *b = r->b;
+	bool numbered = true;
 	size_t i;
 
 	buf_puts(b, "<script type=\"application/json\" class=\"fhj\">{\"a\":[");
 	for (i = 0; i < t->nattempts; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 
-		buf_printf(b, "%s[%d,%d,%.3g,%.3g,%.3g,%.3g", i ? "," : "", a->attempt,
-			   (int)a->outcome, a->duration_s * 1e3, a->setup_s * 1e3, a->call_s * 1e3,
-			   a->teardown_s * 1e3);
+		numbered &= a->attempt == (int)i + 1;
+		buf_printf(b, "%s[%d,%ld,%ld,%ld,%ld", i ? "," : "", (int)a->outcome, tenth_ms(a->duration_s),
+			   tenth_ms(a->setup_s), tenth_ms(a->call_s), tenth_ms(a->teardown_s));
 		if (a->outcome == FH_FAILED || a->outcome == FH_ERROR) {
 			buf_putc(b, ',');
-			esc_json(b, a->when);
+			if (a->trace && a->trace->unfinished) {
+				struct buf w = BUF_INIT(1 << 12);
+
+				buf_printf(&w, "%s (process died)", a->when ? a->when : "");
+				esc_json(b, buf_str(&w));
+				buf_free(&w);
+			} else {
+				esc_json(b, a->when);
+			}
 			buf_putc(b, ',');
 			if (a->nframes) {
 				const struct fh_frame *f = &a->frames[a->nframes - 1];
-				struct buf loc = BUF_INIT(4096);
+				struct buf loc = BUF_INIT(1 << 16);
 
 				buf_printf(&loc, "%s:%d in %s", f->path ? f->path : "?", f->line,
 					   f->function ? f->function : "?");
@@ -145,7 +162,14 @@ static void card_json(struct rep *r, const struct fh_test *t)
 		}
 		buf_putc(b, ']');
 	}
-	buf_puts(b, "]}</script>");
+	buf_putc(b, ']');
+	if (!numbered) {
+		buf_puts(b, ",\"n\":[");
+		for (i = 0; i < t->nattempts; i++)
+			buf_printf(b, "%s%d", i ? "," : "", t->attempts[i].attempt);
+		buf_putc(b, ']');
+	}
+	buf_puts(b, "}</script>");
 }
 
 static void card(struct rep *r, const struct fh_test *t, size_t idx)
@@ -186,6 +210,7 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 			buf_puts(b, "<span class=\"chip perf\">unstable duration</span>");
 		buf_puts(b, "</span>");
 	}
+	svg_dots(r, t);
 	buf_printf(b, "</span><span class=\"counts\"><span class=\"%s\">%d passed</span> \xc2\xb7 "
 		   "<span class=\"%s\">%d failed</span>", t->passed ? "p" : "muted", t->passed,
 		   t->failed ? "f" : "muted", t->failed);
@@ -197,9 +222,7 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 	fmt_secs(b, t->mean_s);
 	buf_puts(b, "</b> \xc2\xb7 p95 <b>");
 	fmt_secs(b, t->p95_s);
-	buf_puts(b, "</b></span>");
-	svg_dots(r, t);
-	buf_puts(b, "</summary><div class=\"body\">");
+	buf_puts(b, "</b></span></summary><div class=\"body\">");
 	card_body(r, t, idx);
 	if (r->lazy)
 		card_json(r, t);
@@ -241,7 +264,7 @@ static void page(struct rep *r)
 		m += 2;
 		if (n == 3 && !memcmp(m, "CSP", 3))
 			buf_printf(b, "default-src 'none'; script-src 'sha256-%s'; style-src 'unsafe-inline'; "
-				   "img-src data:; base-uri 'none'; form-action 'none'", hash);
+				   "base-uri 'none'; form-action 'none'", hash);
 		else if (n == 7 && !memcmp(m, "VERSION", 7))
 			buf_puts(b, FH_VERSION);
 		else if (n == 5 && !memcmp(m, "TITLE", 5)) {

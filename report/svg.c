@@ -130,21 +130,48 @@ void svg_dots(struct rep *r, const struct fh_test *t)
 	buf_puts(r->b, "</svg>");
 }
 
-/* A "nice" axis maximum at or above v: 1, 2, 2.5 or 5 times a power of ten. */
-static double nice_max(double v)
+/* A "nice" axis maximum at or above v (1, 2, 2.5, 5 or 10 times a power of ten) and the
+ * number of equal steps that gives round tick labels (0.25 ... not 0.0625). */
+static double nice_max_ticks(double v, int *ticks)
 {
 	double p, m;
 
+	*ticks = 4;
 	if (!(v > 0) || !isfinite(v))
 		return 1;
 	p = pow(10, floor(log10(v)));
 	m = v / p;
-	return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
+	if (m <= 1)
+		return p;
+	if (m <= 2)
+		return 2 * p;
+	*ticks = 5;
+	if (m <= 2.5)
+		return 2.5 * p;
+	if (m <= 5)
+		return 5 * p;
+	return 10 * p;
 }
 
 static void secs_label(struct buf *b, double s)
 {
 	buf_printf(b, "%.3g", s);
+}
+
+/* Grid lines, the axes and the tick labels (seconds) of a chart's y axis. */
+static void y_axis(struct buf *b, double x0, double x1, double top, double ph, double ymax, int nt)
+{
+	int k;
+
+	buf_puts(b, "<path class=\"grid\" d=\"");
+	for (k = 1; k <= nt; k++)
+		buf_printf(b, "M%.0f %.0fH%.0f", x0, top + ph - ph * k / nt, x1);
+	buf_printf(b, "\"/><path class=\"ax\" d=\"M%.0f %.0fV%.0fH%.0f\"/>", x0, top, top + ph, x1);
+	for (k = 0; k <= nt; k++) {
+		buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">", x0 - 5, top + ph - ph * k / nt + 3.5);
+		secs_label(b, ymax * k / nt);
+		buf_puts(b, "</text>");
+	}
 }
 
 void svg_scatter(struct rep *r, const struct fh_test *t)
@@ -154,23 +181,16 @@ void svg_scatter(struct rep *r, const struct fh_test *t)
 	struct marks m[FH_OUTCOME_COUNT];
 	size_t n = t->nattempts, i;
 	double ymax = 0, pw = W - L - R, ph = H - T - B;
-	int k;
+	int nt;
 
 	for (i = 0; i < n; i++)
 		if (t->attempts[i].duration_s > ymax)
 			ymax = t->attempts[i].duration_s;
-	ymax = nice_max(ymax);
+	ymax = nice_max_ticks(ymax, &nt);
 	marks_init(m);
 	buf_printf(b, "<svg class=\"sc\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"Duration of "
 		   "each attempt in seconds; passed are circles, failed are crosses\">", W, H);
-	buf_printf(b, "<path class=\"grid\" d=\"M%.0f %.0fH%.0fM%.0f %.0fH%.0fM%.0f %.0fH%.0fM%.0f %.0fH%.0f\"/>"
-		   "<path class=\"ax\" d=\"M%.0f %.0fV%.0fH%.0f\"/>", L, T, W - R, L, T + ph / 4, W - R, L,
-		   T + ph / 2, W - R, L, T + ph * 3 / 4, W - R, L, T, T + ph, W - R);
-	for (k = 0; k <= 4; k++) {
-		buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">", L - 5, T + ph - ph * k / 4 + 3.5);
-		secs_label(b, ymax * k / 4);
-		buf_puts(b, "</text>");
-	}
+	y_axis(b, L, W - R, T, ph, ymax, nt);
 	buf_printf(b, "<text x=\"12\" y=\"%.0f\" transform=\"rotate(-90 12 %.0f)\" text-anchor=\"middle\">"
 		   "duration (s)</text>", T + ph / 2, T + ph / 2);
 	if (t->p95_s > 0 && t->p95_s <= ymax) {
@@ -178,13 +198,13 @@ void svg_scatter(struct rep *r, const struct fh_test *t)
 
 		buf_printf(b, "<path class=\"p95\" d=\"M%.0f %.1fH%.0f\"><title>p95 ", L, y, W - R);
 		fmt_secs(b, t->p95_s);
-		buf_printf(b, "</title></path><text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">p95</text>",
-			   W - R - 2, y - 3);
+		buf_printf(b, "</title></path><text x=\"%.0f\" y=\"%.1f\">p95</text>", L + 3, y - 3);
 	}
 	for (i = 0; i < n; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 		double x = L + 6 + (n > 1 ? (pw - 12) * (double)i / (double)(n - 1) : pw / 2 - 6);
-		double y = T + ph - ph * (a->duration_s > 0 ? a->duration_s : 0) / ymax;
+		double v = isfinite(a->duration_s) && a->duration_s > 0 ? a->duration_s : 0;
+		double y = T + ph - ph * (v < ymax ? v : ymax) / ymax;
 
 		mark(&m[a->outcome < FH_OUTCOME_COUNT ? a->outcome : FH_SKIPPED], a->outcome, lround(x),
 		     lround(y), 4);
@@ -200,7 +220,15 @@ void svg_scatter(struct rep *r, const struct fh_test *t)
 	buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">attempt</text></svg>",
 		   L + pw / 2, H - 4);
 	buf_puts(b, "<div class=\"legend\"><span class=\"lp\">\xe2\x97\x8f passed</span>"
-		    "<span class=\"lf\">\xe2\x9c\x95 failed</span><span>- - p95</span></div>");
+		    "<span class=\"lf\">\xe2\x9c\x95 failed</span>");
+	for (i = 0; i < n; i++)
+		if (t->attempts[i].outcome == FH_ERROR) {
+			buf_puts(b, "<span class=\"le\">\xe2\x9c\x95 error (setup or teardown)</span>");
+			break;
+		}
+	if (t->skipped)
+		buf_puts(b, "<span>\xe2\x80\x93 skipped</span>");
+	buf_puts(b, "<span>- - p95</span></div>");
 }
 
 void svg_sparkline(struct rep *r, const struct fh_history *h)
@@ -254,6 +282,18 @@ bool test_has_traces(const struct fh_test *t)
 	return false;
 }
 
+static bool slow_attempt(const struct fh_test *t, int attempt)
+{
+	size_t i;
+
+	if (!t->perf || !t->perf->unstable)
+		return false;
+	for (i = 0; i < t->perf->nslow; i++)
+		if (t->perf->slow_attempts[i] == attempt)
+			return true;
+	return false;
+}
+
 #define NSEG (FH_CAT_COUNT + 2) /* categories, on-CPU, rest of the attempt */
 
 static const char *seg_class(int s)
@@ -287,11 +327,11 @@ static double seg_value(const struct fh_attempt *a, int s)
 void svg_time_bars(struct rep *r, const struct fh_test *t)
 {
 	const double H = 170, L = 54, T = 10, B = 30;
-	struct buf *b = r->b, segs[NSEG], fx = BUF_INIT(1 << 20);
+	struct buf *b = r->b, segs[NSEG], fx = BUF_INIT(1 << 20), slow = BUF_INIT(1 << 20);
 	size_t n = t->nattempts < REP_MAX_BARS ? t->nattempts : REP_MAX_BARS, i;
 	double ymax = 0, bw, W, ph = H - T - B;
 	bool used[NSEG] = { false };
-	int s, k;
+	int s, nt;
 
 	for (i = 0; i < n; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
@@ -308,16 +348,19 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 		if (sum > ymax)
 			ymax = sum;
 	}
-	ymax = nice_max(ymax);
+	ymax = nice_max_ticks(ymax, &nt);
 	bw = 560.0 / (double)(n ? n : 1);
 	bw = bw > 16 ? 16 : bw < 4 ? 4 : bw;
 	W = L + bw * (double)n + 12;
+	W = W < 300 ? 300 : W;
 	for (s = 0; s < NSEG; s++)
 		buf_init(&segs[s], 1 << 20);
 	for (i = 0; i < n; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 		double x = L + 4 + bw * (double)i, y = T + ph;
 
+		if (a->outcome == FH_PASSED && slow_attempt(t, a->attempt))
+			buf_printf(&slow, "M%.1f %.1fl3 5h-6z", x + bw * 0.4, T + ph + 4);
 		if (a->outcome == FH_FAILED || a->outcome == FH_ERROR)
 			buf_printf(&fx, "M%.1f %.1fl%.1f %.1fm0 -%.1fl-%.1f %.1f", x + bw / 2 - 2.5, T + ph + 4, 5.0,
 				   5.0, 5.0, 5.0, 5.0);
@@ -334,14 +377,7 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 	}
 	buf_printf(b, "<svg class=\"bars\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"Where each "
 		   "attempt's time went, stacked by category\">", W, H);
-	for (k = 0; k <= 4; k++) {
-		double y = T + ph - ph * k / 4;
-
-		buf_printf(b, "<path class=\"%s\" d=\"M%.0f %.1fH%.0f\"/><text x=\"%.0f\" y=\"%.1f\" "
-			   "text-anchor=\"end\">", k ? "grid" : "ax", L, y, W - 4, L - 5, y + 3.5);
-		secs_label(b, ymax * k / 4);
-		buf_puts(b, "</text>");
-	}
+	y_axis(b, L, W - 4, T, ph, ymax, nt);
 	buf_printf(b, "<text x=\"12\" y=\"%.0f\" transform=\"rotate(-90 12 %.0f)\" text-anchor=\"middle\">"
 		   "seconds</text>", T + ph / 2, T + ph / 2);
 	for (s = 0; s < NSEG; s++) {
@@ -355,6 +391,10 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 		buf_printf(b, "<path class=\"f\" stroke-width=\"1.6\" fill=\"none\" d=\"%s\">"
 			   "<title>failed attempt</title></path>", buf_str(&fx));
 	buf_free(&fx);
+	if (slow.len)
+		buf_printf(b, "<path class=\"slow\" d=\"%s\"><title>slow attempt (performance flake)</title></path>",
+			   buf_str(&slow));
+	buf_free(&slow);
 	buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\">attempts 1\xe2\x80\x93%zu in order</text></svg>", L,
 		   H - 4, n);
 	buf_puts(b, "<div class=\"legend\">");
@@ -364,6 +404,9 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 				   s < FH_CAT_COUNT ? fh_category_names[s] : s == FH_CAT_COUNT ? "on CPU" :
 				   "unaccounted");
 	buf_puts(b, "<span class=\"lf\">\xe2\x9c\x95 under a bar: failed</span>");
+	if (t->perf && t->perf->unstable && t->perf->nslow)
+		buf_puts(b, "<span class=\"le\">\xe2\x96\xb2 under a bar: slow</span>");
+	buf_puts(b, "<span>threads that wait at the same time can stack above the attempt's duration</span>");
 	if (t->nattempts > n)
 		buf_printf(b, "<span>showing the first %zu of %zu attempts</span>", n, t->nattempts);
 	buf_puts(b, "</div>");

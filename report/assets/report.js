@@ -42,7 +42,7 @@
 
   function secs(v) {
     if (v == null || isNaN(v)) return "";
-    return (v / 1000).toFixed(3);
+    return (v / 10000).toFixed(3);
   }
 
   function cell(tr, text, cls) {
@@ -53,7 +53,10 @@
     return td;
   }
 
-  /* Rows: [attempt, outcome, total_ms, setup_ms, call_ms, teardown_ms, when, where]. */
+  /* data.a rows: [outcome, total, setup, call, teardown (, when, where)] in tenths of a
+   * millisecond; data.n the attempt numbers when they are not 1, 2, ... */
+  function attemptNo(data, i) { return data.n ? data.n[i] | 0 : i + 1; }
+
   function buildLog(card) {
     var t = card.querySelector("table.alog[data-lazy]");
     var src = card.querySelector("script.fhj");
@@ -63,14 +66,15 @@
     buildScatter(card, data);
     if (!t) return;
     var tb = d.createElement("tbody");
-    (data.a || []).forEach(function (a) {
-      var tr = d.createElement("tr"), o = a[1] | 0;
+    (data.a || []).forEach(function (a, k) {
+      var tr = d.createElement("tr"), o = a[0] | 0;
+      if (o < 0 || o > 3) o = 3;
       tr.className = "o-" + OUT[o];
-      cell(tr, String(a[0]));
+      cell(tr, String(attemptNo(data, k)));
       cell(tr, GLYPH[o] + " " + OUT[o], "oc");
-      for (var i = 2; i < 6; i++) cell(tr, secs(a[i]));
+      for (var i = 1; i < 5; i++) cell(tr, secs(a[i]));
+      cell(tr, a[5] || "");
       cell(tr, a[6] || "");
-      cell(tr, a[7] || "");
       tb.appendChild(tr);
     });
     t.replaceChild(tb, t.tBodies[0]);
@@ -79,10 +83,13 @@
     if (note) note.hidden = true;
   }
 
+  /* [axis maximum, tick steps], as nice_max_ticks() in C. */
   function niceMax(v) {
-    if (!(v > 0)) return 1;
+    if (!(v > 0) || !isFinite(v)) return [1, 4];
     var p = Math.pow(10, Math.floor(Math.log10(v))), m = v / p;
-    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
+    if (m <= 1) return [p, 4];
+    if (m <= 2) return [2 * p, 4];
+    return [(m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p, 5];
   }
 
   /* The duration scatter of a big run's stable test, the same drawing as svg_scatter() in C.
@@ -92,24 +99,24 @@
     if (!host) return;
     var W = 540, H = 190, L = 54, R = 12, T = 12, B = 34, pw = W - L - R, ph = H - T - B;
     var a = data.a || [], n = a.length, max = 0, i, k;
-    for (i = 0; i < n; i++) max = Math.max(max, +a[i][2] / 1000 || 0);
-    var ymax = niceMax(max), f = function (v) { return Number(v).toFixed(0); };
+    for (i = 0; i < n; i++) max = Math.max(max, +a[i][1] / 10000 || 0);
+    var nm = niceMax(max), ymax = nm[0], nt = nm[1], f = function (v) { return Number(v).toFixed(0); };
     var s = '<svg class="sc" width="540" height="190" role="img" aria-label="Duration of each attempt in seconds; passed are circles, failed are crosses">';
     s += '<path class="grid" d="';
-    for (k = 0; k < 4; k++) s += "M" + L + " " + f(T + ph * k / 4) + "H" + (W - R);
+    for (k = 1; k <= nt; k++) s += "M" + L + " " + f(T + ph - ph * k / nt) + "H" + (W - R);
     s += '"/><path class="ax" d="M' + L + " " + T + "V" + f(T + ph) + "H" + (W - R) + '"/>';
-    for (k = 0; k <= 4; k++)
-      s += '<text x="' + (L - 5) + '" y="' + f(T + ph - ph * k / 4 + 3.5) + '" text-anchor="end">' + Number((ymax * k / 4).toPrecision(3)) + "</text>";
+    for (k = 0; k <= nt; k++)
+      s += '<text x="' + (L - 5) + '" y="' + f(T + ph - ph * k / nt + 3.5) + '" text-anchor="end">' + Number((ymax * k / nt).toPrecision(3)) + "</text>";
     s += '<text x="12" y="' + f(T + ph / 2) + '" transform="rotate(-90 12 ' + f(T + ph / 2) + ')" text-anchor="middle">duration (s)</text>';
     var p95 = num(card, "data-p95");
     if (p95 > 0 && p95 <= ymax) {
       var yp = f(T + ph - ph * p95 / ymax);
-      s += '<path class="p95" d="M' + L + " " + yp + "H" + (W - R) + '"/><text x="' + (W - R - 2) + '" y="' + (yp - 3) + '" text-anchor="end">p95</text>';
+      s += '<path class="p95" d="M' + L + " " + yp + "H" + (W - R) + '"/><text x="' + (L + 3) + '" y="' + (yp - 3) + '">p95</text>';
     }
     var d = ["", "", "", ""];
     for (i = 0; i < n; i++) {
-      var o = a[i][1] | 0, x = +f(L + 6 + (n > 1 ? (pw - 12) * i / (n - 1) : pw / 2 - 6));
-      var y = +f(T + ph - ph * Math.max(0, +a[i][2] / 1000 || 0) / ymax);
+      var o = a[i][0] | 0, x = +f(L + 6 + (n > 1 ? (pw - 12) * i / (n - 1) : pw / 2 - 6));
+      var y = +f(T + ph - ph * Math.max(0, +a[i][1] / 10000 || 0) / ymax);
       if (o < 0 || o > 3) o = 3;
       if (o === 0) d[0] += "M" + x + " " + y + "h0";
       else if (o === 3) d[3] += "M" + (x - 4) + " " + y + "h8";
@@ -120,8 +127,8 @@
       if (o && d[o]) s += '<path class="' + c + '" stroke-width="1.8" stroke-linecap="round" fill="none" d="' + d[o] + '"/>';
     });
     if (n) {
-      s += '<text x="' + (L + 6) + '" y="' + f(T + ph + 14) + '" text-anchor="middle">' + (a[0][0] | 0) + "</text>";
-      if (n > 1) s += '<text x="' + (L + pw - 6) + '" y="' + f(T + ph + 14) + '" text-anchor="middle">' + (a[n - 1][0] | 0) + "</text>";
+      s += '<text x="' + (L + 6) + '" y="' + f(T + ph + 14) + '" text-anchor="middle">' + attemptNo(data, 0) + "</text>";
+      if (n > 1) s += '<text x="' + (L + pw - 6) + '" y="' + f(T + ph + 14) + '" text-anchor="middle">' + attemptNo(data, n - 1) + "</text>";
     }
     s += '<text x="' + f(L + pw / 2) + '" y="' + (H - 4) + '" text-anchor="middle">attempt</text></svg>';
     host.innerHTML = s;
