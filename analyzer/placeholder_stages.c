@@ -32,12 +32,6 @@ void diagnose_run(struct fh_run *run)
 	(void)run;
 }
 
-int ai_run(struct fh_run *run, const struct fh_ai_options *opt)
-{
-	(void)run; (void)opt;
-	return error("AI hypotheses not built yet");
-}
-
 int report_write(const struct fh_run *run, const char *html_path)
 {
 	(void)run; (void)html_path;
