@@ -9,12 +9,6 @@
 #include "stages.h"
 #include "trace.h"
 
-int summary_write(const struct fh_run *run, const char *json_path)
-{
-	(void)run; (void)json_path;
-	return error("JSON summary not built yet");
-}
-
 int history_update(struct fh_run *run, const char *dir)
 {
 	(void)run; (void)dir;
