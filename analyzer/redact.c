@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model.h"
 #include "redact.h"
 
 struct scan {
@@ -324,4 +325,40 @@ char *redact_dup(const char *in, const char *const *literals, int *count)
 	if (count)
 		*count = n < 0 ? 0 : n;
 	return buf_detach(&b);
+}
+
+static int redact_field(struct fh_run *run, const char **field, const char *const *lits)
+{
+	struct buf b = BUF_INIT(1 << 24);
+	int n;
+
+	if (!*field)
+		return 0;
+	n = redact(&b, *field, lits);
+	if (n > 0)
+		*field = arena_strndup(&run->arena, buf_str(&b), b.len);
+	buf_free(&b);
+	return n > 0 ? n : 0;
+}
+
+int redact_run(struct fh_run *run)
+{
+	const char *key = getenv("ANTHROPIC_API_KEY");
+	const char *lits[2] = { key && strlen(key) >= 8 ? key : NULL, NULL };
+	size_t t, a;
+	int n = 0;
+
+	for (t = 0; t < run->ntests; t++) {
+		struct fh_test *ft = &run->tests[t];
+
+		for (a = 0; a < ft->nattempts; a++) {
+			n += redact_field(run, &ft->attempts[a].error_message, lits);
+			n += redact_field(run, &ft->attempts[a].error_type, lits);
+		}
+		for (a = 0; a < ft->nclusters; a++) {
+			n += redact_field(run, &ft->clusters[a].message, lits);
+			n += redact_field(run, &ft->clusters[a].error_type, lits);
+		}
+	}
+	return n;
 }

@@ -35,4 +35,14 @@ int redact(struct buf *out, const char *in, const char *const *literals);
  * when count is not NULL. Never NULL. */
 char *redact_dup(const char *in, const char *const *literals, int *count);
 
+/*
+ * Redacts, in the model, the strings that come from what tests printed or raised (attempt
+ * error messages and types, which clusters borrow), so no writer (JSON, HTML, history, prompt)
+ * sees a secret from a failure message. ANTHROPIC_API_KEY from the environment is redacted as a
+ * literal too. Call it right after run_load(). Replaced strings are allocated from run->arena.
+ * Returns the number of redactions.
+ */
+struct fh_run;
+int redact_run(struct fh_run *run);
+
 #endif
