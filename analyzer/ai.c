@@ -15,9 +15,10 @@
  * are freed; every reason line is passed through redact() with the key as a literal, so the key
  * cannot reach the report, the JSON, the cache or stderr.
  *
- * Test knobs (environment): FH_AI_TIMEOUT_MS (total per request, default 60000),
+ * Knobs (environment; docs/AI.md): FH_AI_TIMEOUT_MS (total per request, default 60000),
  * FH_AI_BACKOFF_MS (first retry delay without retry-after, default 1000), FH_AI_MAX_TRIES
- * (default 4), FH_AI_BUDGET_MS (whole stage, default 180000).
+ * (default 4), FH_AI_BUDGET_MS (whole stage, default 180000), FH_AI_MAX_TESTS (tests asked
+ * per run, worst first, default 30: a cost bound).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -46,6 +47,7 @@
 #define AI_BACKOFF_MS 1000L
 #define AI_MAX_TRIES 4
 #define AI_BUDGET_MS 180000L
+#define AI_MAX_TESTS 30
 #define AI_RETRY_AFTER_MAX_MS 60000L
 #define AI_MAX_RESPONSE (1024 * 1024)
 #define AI_MAX_TEXT (16 * 1024)
@@ -78,7 +80,7 @@ struct ai_ctx {
 	char *url;               /* owned */
 	struct curl_slist *headers;
 	long timeout_ms, backoff_ms, budget_ms;
-	int max_tries, concurrency;
+	int max_tries, concurrency, max_tests;
 	int64_t deadline;
 	struct job *jobs;
 	size_t njobs;
@@ -679,11 +681,17 @@ static void on_done(struct ai_ctx *c, CURLM *multi, struct job *j, CURLcode rc)
 static void run_jobs(struct ai_ctx *c)
 {
 	CURLM *multi = curl_multi_init();
-	size_t k, left = c->njobs;
+	size_t k, left = 0;
 
+	for (k = 0; k < c->njobs; k++)
+		if (c->jobs[k].state == JOB_QUEUED)
+			left++;
 	if (!multi) {
 		for (k = 0; k < c->njobs; k++)
-			fail(c, c->jobs[k].test, "cannot start libcurl");
+			if (c->jobs[k].state == JOB_QUEUED) {
+				c->jobs[k].state = JOB_DONE;
+				fail(c, c->jobs[k].test, "cannot start libcurl");
+			}
 		return;
 	}
 	while (left) {
@@ -762,6 +770,7 @@ int ai_run(struct fh_run *run, const struct fh_ai_options *opt)
 		env_long("FH_AI_TIMEOUT_MS", AI_TIMEOUT_MS, 1, 3600000);
 	c.backoff_ms = env_long("FH_AI_BACKOFF_MS", AI_BACKOFF_MS, 0, 600000);
 	c.max_tries = (int)env_long("FH_AI_MAX_TRIES", AI_MAX_TRIES, 1, 10);
+	c.max_tests = (int)env_long("FH_AI_MAX_TESTS", AI_MAX_TESTS, 0, 100000);
 	c.budget_ms = env_long("FH_AI_BUDGET_MS", AI_BUDGET_MS, 1, 86400000);
 
 	for (k = 0; k < run->ntests; k++)
@@ -800,6 +809,11 @@ int ai_run(struct fh_run *run, const struct fh_ai_options *opt)
 			continue;
 		if (!c.key) {
 			fail(&c, t, "not asked: %s", key_why);
+			continue;
+		}
+		if ((int)nask >= c.max_tests) {
+			fail(&c, t, "not asked: only the first %d flaky or broken tests (worst first) are "
+			     "asked; FH_AI_MAX_TESTS changes it", c.max_tests);
 			continue;
 		}
 		j->state = JOB_QUEUED;

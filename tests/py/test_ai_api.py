@@ -183,13 +183,17 @@ def test_no_secret_in_any_file(fh_paths, tmp_path):
 
 
 def test_cache_answers_a_rerender(fh_paths, tmp_path):
-    write_run(tmp_path / "run", [("tests/test_c.py::test_scn_good", "pfpf", "boom")])
+    write_run(tmp_path / "run", [("tests/test_c.py::test_scn_good", "pfpf", "boom"),
+                                 ("tests/test_c.py::test_scn_malformed", "pfff", "boom")])
     with FakeMessagesAPI() as api:
         env = run_env(tmp_path, api)
         _, first = analyze(fh_paths, tmp_path, env, "--ai-model", MODEL)
-        assert len(api.requests) == 1
+        assert len(api.by_scenario("good")) == 1
+        # Failures are not cached: the malformed one is asked again, the good one is not.
         _, second = analyze(fh_paths, tmp_path, env, "--ai-model", MODEL)
-        assert len(api.requests) == 1
+        assert len(api.by_scenario("good")) == 1
+        assert len(api.by_scenario("malformed")) == 2
+        assert second["tests/test_c.py::test_scn_malformed"]["ai"]["ok"] is False
         a1 = first["tests/test_c.py::test_scn_good"]
         a2 = second["tests/test_c.py::test_scn_good"]
         assert a1["ai"]["cached"] is False and a2["ai"]["cached"] is True
@@ -201,7 +205,7 @@ def test_cache_answers_a_rerender(fh_paths, tmp_path):
         assert third["tests/test_c.py::test_scn_good"]["ai"]["cached"] is True
         # Another model is another question.
         _, fourth = analyze(fh_paths, tmp_path, env, "--ai-model", "claude-other-model")
-        assert len(api.requests) == 2
+        assert len(api.by_scenario("good")) == 2
         assert fourth["tests/test_c.py::test_scn_good"]["ai"]["cached"] is False
     cache = list((tmp_path / "run" / "ai-cache").glob("*.json"))
     assert len(cache) == 2 and all(len(c.stem) == 64 for c in cache)
@@ -210,7 +214,7 @@ def test_cache_answers_a_rerender(fh_paths, tmp_path):
         c.write_text('{"model": 5, "text": ')
     with FakeMessagesAPI() as api:
         _, fifth = analyze(fh_paths, tmp_path, run_env(tmp_path, api), "--ai-model", MODEL)
-        assert len(api.requests) == 1
+        assert len(api.by_scenario("good")) == 1
         assert fifth["tests/test_c.py::test_scn_good"]["ai"]["ok"] is True
 
 
@@ -287,3 +291,33 @@ def test_hostile_response_types(fh_paths, tmp_path):
     report_ok(p)
     ai = tests["tests/test_h.py::test_scn_badtypes"]["ai"]
     assert ai["ok"] is False and "no text content" in ai["reason"]
+
+
+def test_time_budget_and_test_bound(fh_paths, tmp_path):
+    write_run(tmp_path / "run", [("tests/test_b.py::test_scn_stall", "ffff", "boom"),
+                                 ("tests/test_b.py::test_scn_good", "fpfp", "boom"),
+                                 ("tests/test_b.py::test_scn_good2", "fppp", "boom")])
+    with FakeMessagesAPI() as api:
+        env = run_env(tmp_path, api)
+        env["FH_AI_TIMEOUT_MS"] = "20000"
+        env["FH_AI_BUDGET_MS"] = "1500"
+        env["FH_AI_MAX_TESTS"] = "2"
+        p, tests = analyze(fh_paths, tmp_path, env)
+    report_ok(p)
+    # Report order is worst first: the broken stall, then the 50% test; the third is not asked.
+    stall = tests["tests/test_b.py::test_scn_stall"]["ai"]
+    assert stall["ok"] is False and "time budget of 1500 ms" in stall["reason"]
+    assert tests["tests/test_b.py::test_scn_good"]["ai"]["ok"] is True
+    third = tests["tests/test_b.py::test_scn_good2"]["ai"]
+    assert third["ok"] is False and "only the first 2" in third["reason"]
+    assert {r["scenario"] for r in api.requests} == {"stall", "good"}
+
+
+def test_invalid_model_id(fh_paths, tmp_path):
+    write_run(tmp_path / "run", [("tests/test_m.py::test_scn_good", "pfpf", "boom")])
+    with FakeMessagesAPI() as api:
+        p, tests = analyze(fh_paths, tmp_path, run_env(tmp_path, api), "--ai-model",
+                           "bad model\r\nx-injected: 1")
+        assert api.requests == []
+    report_ok(p)
+    assert "invalid model id" in tests["tests/test_m.py::test_scn_good"]["ai"]["reason"]
