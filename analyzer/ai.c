@@ -36,6 +36,7 @@
 #include "prompt.h"
 #include "redact.h"
 #include "sha256.h"
+#include "ai.h"
 #include "stages.h"
 
 #define AI_DEFAULT_MODEL "claude-sonnet-5-5"
@@ -126,36 +127,12 @@ static bool key_valid(const char *k, size_t n)
 	return true;
 }
 
-/* ANTHROPIC_API_KEY from ./.env, parsed as hostile input: a regular file of at most
- * DOTENV_MAX bytes, lines of [export ]NAME=VALUE with optional quotes and # comments. The
- * last assignment wins. Returns a malloc'd key, or NULL with *why set. */
-static char *dotenv_key(const char **why)
+char *ai_dotenv_parse(const char *data, size_t len, const char **why)
 {
-	char *data = NULL, *key = NULL;
-	struct stat st;
-	size_t len = 0, i = 0;
-	int fd;
+	char *key = NULL;
+	size_t i = 0;
 
 	*why = "no ANTHROPIC_API_KEY in the environment or in ./.env";
-	fd = open(".env", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > DOTENV_MAX) {
-		*why = "./.env is not a regular file of at most 64 KiB; not read";
-		close(fd);
-		return NULL;
-	}
-	data = xmalloc((size_t)st.st_size + 1);
-	while (len < (size_t)st.st_size) {
-		ssize_t r = read(fd, data + len, (size_t)st.st_size - len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
 	while (i < len) {
 		size_t eol = i, p, vs, ve;
 
@@ -193,16 +170,48 @@ static char *dotenv_key(const char **why)
 			       data[ve] != '#')
 				ve++;
 		}
-		wipe_free(key);
-		key = NULL;
 		if (!key_valid(data + vs, ve - vs)) {
 			*why = "./.env: ANTHROPIC_API_KEY is empty or has characters a key cannot have";
 			continue;
 		}
+		wipe_free(key);
 		key = xmalloc(ve - vs + 1);
 		memcpy(key, data + vs, ve - vs);
 		key[ve - vs] = '\0';
 	}
+	return key;
+}
+
+/* ANTHROPIC_API_KEY from ./.env: a regular file (never a FIFO or device: opened non-blocking
+ * and checked) of at most DOTENV_MAX bytes, parsed by ai_dotenv_parse(). */
+static char *dotenv_key(const char **why)
+{
+	char *data, *key;
+	struct stat st;
+	size_t len = 0;
+	int fd;
+
+	*why = "no ANTHROPIC_API_KEY in the environment or in ./.env";
+	fd = open(".env", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > DOTENV_MAX) {
+		*why = "./.env is not a regular file of at most 64 KiB; not read";
+		close(fd);
+		return NULL;
+	}
+	data = xmalloc((size_t)st.st_size + 1);
+	while (len < (size_t)st.st_size) {
+		ssize_t r = read(fd, data + len, (size_t)st.st_size - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	key = ai_dotenv_parse(data, len, why);
 	explicit_bzero(data, len);
 	free(data);
 	return key;
@@ -529,10 +538,9 @@ static void job_finish(CURLM *multi, struct job *j, enum job_state next)
 	j->state = next;
 }
 
-/* The error object of a non-200 answer: "type: message", or "" when there is none. */
-static void api_error(const struct job *j, char *out, size_t outsz)
+/* The error object of an answer: "type: message", or "" when there is none. */
+static void error_object(const cJSON *root, char *out, size_t outsz)
 {
-	cJSON *root = cJSON_ParseWithLength(j->resp.data ? j->resp.data : "", j->resp.len);
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(err, "type");
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
@@ -541,28 +549,36 @@ static void api_error(const struct job *j, char *out, size_t outsz)
 	if (cJSON_IsObject(err))
 		snprintf(out, outsz, "%.60s%s%.160s", cJSON_IsString(type) ? type->valuestring : "",
 			 cJSON_IsString(msg) ? ": " : "", cJSON_IsString(msg) ? msg->valuestring : "");
+}
+
+static void api_error(const struct job *j, char *out, size_t outsz)
+{
+	cJSON *root = cJSON_ParseWithLength(j->resp.data ? j->resp.data : "", j->resp.len);
+
+	error_object(root, out, outsz);
 	cJSON_Delete(root);
 }
 
-/* A 200 answer: {"model": str, "content": [{"type": "text", "text": str}, ...], ...}. */
-static void parse_answer(struct ai_ctx *c, struct job *j)
+int ai_parse_response(const char *data, size_t len, struct ai_answer *out, char *why,
+		      size_t whysz)
 {
-	cJSON *root = cJSON_ParseWithLength(j->resp.data ? j->resp.data : "", j->resp.len);
+	cJSON *root = cJSON_ParseWithLength(data ? data : "", data ? len : 0);
 	const cJSON *content, *item, *model, *stop, *type;
-	struct buf text = BUF_INIT(AI_MAX_TEXT * 4);
-	const char *answered = c->model;
-	char *clean;
+	struct buf text = BUF_INIT(AI_MAX_TEXT + 1);
+	int ret = -EBADMSG;
 
+	out->text = out->model = NULL;
+	why[0] = '\0';
 	if (!root || !cJSON_IsObject(root)) {
-		fail(c, j->test, "malformed JSON in the API response (%zu bytes)", j->resp.len);
+		snprintf(why, whysz, "malformed JSON in the API response (%zu bytes)", len);
 		goto out;
 	}
 	type = cJSON_GetObjectItemCaseSensitive(root, "type");
 	if (cJSON_IsString(type) && !strcmp(type->valuestring, "error")) {
 		char e[256];
 
-		api_error(j, e, sizeof(e));
-		fail(c, j->test, "the API answered with an error: %s", e);
+		error_object(root, e, sizeof(e));
+		snprintf(why, whysz, "the API answered with an error: %s", e);
 		goto out;
 	}
 	content = cJSON_GetObjectItemCaseSensitive(root, "content");
@@ -571,31 +587,52 @@ static void parse_answer(struct ai_ctx *c, struct job *j)
 	cJSON_ArrayForEach(item, content) {
 		const cJSON *it = cJSON_GetObjectItemCaseSensitive(item, "type");
 		const cJSON *tx = cJSON_GetObjectItemCaseSensitive(item, "text");
+		size_t n, room;
 
-		if (cJSON_IsObject(item) && cJSON_IsString(it) && !strcmp(it->valuestring, "text") &&
-		    cJSON_IsString(tx)) {
-			if (text.len)
-				buf_putc(&text, '\n');
-			buf_puts(&text, tx->valuestring);
-		}
+		if (!cJSON_IsObject(item) || !cJSON_IsString(it) || strcmp(it->valuestring, "text") ||
+		    !cJSON_IsString(tx))
+			continue;
+		if (text.len)
+			buf_putc(&text, '\n');
+		n = strlen(tx->valuestring);
+		room = text.len < AI_MAX_TEXT ? AI_MAX_TEXT - text.len : 0;
+		buf_add(&text, tx->valuestring, n < room ? n : room);
 	}
-	clean = clean_text(buf_str(&text), AI_MAX_TEXT);
-	if (!*clean) {
+	out->text = clean_text(buf_str(&text), AI_MAX_TEXT);
+	if (!out->text[0]) {
 		stop = cJSON_GetObjectItemCaseSensitive(root, "stop_reason");
-		fail(c, j->test, "the API response has no text content (stop_reason: %.40s)",
-		     cJSON_IsString(stop) ? stop->valuestring : "none");
-		free(clean);
+		snprintf(why, whysz, "the API response has no text content (stop_reason: %.40s)",
+			 cJSON_IsString(stop) ? stop->valuestring : "none");
+		free(out->text);
+		out->text = NULL;
 		goto out;
 	}
 	model = cJSON_GetObjectItemCaseSensitive(root, "model");
 	if (cJSON_IsString(model) && model_valid(model->valuestring))
-		answered = model->valuestring;
-	succeed(c, j->test, clean, answered, false);
-	cache_write(c, j, clean, answered);
-	free(clean);
+		out->model = xstrdup(model->valuestring);
+	ret = 0;
 out:
+	for (char *w = why; *w; w++)
+		if ((unsigned char)*w < 0x20 || *w == 0x7f)
+			*w = ' ';
 	buf_free(&text);
 	cJSON_Delete(root);
+	return ret;
+}
+
+static void parse_answer(struct ai_ctx *c, struct job *j)
+{
+	struct ai_answer a;
+	char why[256];
+
+	if (ai_parse_response(j->resp.data, j->resp.len, &a, why, sizeof(why))) {
+		fail(c, j->test, "%s", why);
+		return;
+	}
+	succeed(c, j->test, a.text, a.model ? a.model : c->model, false);
+	cache_write(c, j, a.text, a.model ? a.model : c->model);
+	free(a.text);
+	free(a.model);
 }
 
 static bool retryable(long status)
