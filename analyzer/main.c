@@ -7,6 +7,7 @@
  * Exit status: 0 written; 1 could not read the run or write the report or JSON; 2 usage.
  * Only this file exits.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,21 @@ static char *json_beside(const char *html)
 	return buf_detach(&b);
 }
 
+/* Prints s with control characters escaped, so a hostile nodeid cannot forge terminal lines. */
+static void print_safe(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
 static void terminal_summary(const struct fh_run *run, const char *html, const char *json,
 			     bool html_ok, bool json_ok)
 {
@@ -155,19 +171,40 @@ static void terminal_summary(const struct fh_run *run, const char *html, const c
 
 		if (t->verdict != FH_FLAKY && t->verdict != FH_BROKEN)
 			continue;
-		printf("  %-6s %5.1f%% [%4.1f-%5.1f%%] %d/%d failed  %s\n",
+		printf("  %-6s %5.1f%% [%4.1f-%5.1f%%] %d/%d failed  ",
 		       fh_verdict_names[t->verdict], 100 * t->flake_rate, 100 * t->ci_lo,
-		       100 * t->ci_hi, t->failed, t->passed + t->failed, t->nodeid);
+		       100 * t->ci_hi, t->failed, t->passed + t->failed);
+		print_safe(t->nodeid);
+		putchar('\n');
 		listed++;
 	}
 	if (bad > listed)
 		printf("  ... and %zu more flaky or broken tests (see the report)\n", bad - listed);
 	if (run->malformed_records)
 		printf("flakehunter: %d malformed attempt records skipped\n", run->malformed_records);
-	if (html_ok)
-		printf("flakehunter: report: %s\n", html);
-	if (json_ok)
-		printf("flakehunter: json: %s\n", json);
+	if (html_ok) {
+		fputs("flakehunter: report: ", stdout);
+		print_safe(html);
+		putchar('\n');
+	}
+	if (json_ok) {
+		fputs("flakehunter: json: ", stdout);
+		print_safe(json);
+		putchar('\n');
+	}
+}
+
+/* FH_TIMING=1 prints how long each stage took on stderr (benchmarks use it for the split). */
+static int64_t stage_t0;
+static bool timing;
+
+static void stage_done(const char *name)
+{
+	int64_t t = now_ns();
+
+	if (timing)
+		fprintf(stderr, "fh-analyze: timing: %-8s %8.1f ms\n", name, (t - stage_t0) / 1e6);
+	stage_t0 = t;
 }
 
 static int cmd_report(int argc, char **argv)
@@ -187,24 +224,37 @@ static int cmd_report(int argc, char **argv)
 	if (!o.history_dir)
 		o.history_dir = ".flakehunter/history";
 	fh_quiet = o.quiet;
+	timing = getenv("FH_TIMING") && strcmp(getenv("FH_TIMING"), "0");
+	stage_t0 = now_ns();
 
 	if (run_load(o.run_dir, &run) < 0) {
 		free(json);
 		return 1;
 	}
+	stage_done("load");
 	redact_run(&run); /* no writer below sees a secret from a failure message */
 	run.history_enabled = !o.no_history;
 	run.ai_requested = o.ai;
 	run_compute(&run);
+	stage_done("compute");
 	run_cluster(&run);
+	stage_done("cluster");
 	evidence_attach(&run);
+	stage_done("evidence");
 	diagnose_run(&run);
-	if (run.history_enabled)
+	stage_done("diagnose");
+	if (run.history_enabled) {
 		history_update(&run, o.history_dir);
-	if (o.ai)
+		stage_done("history");
+	}
+	if (o.ai) {
 		ai_run(&run, &o.ai_opt);
+		stage_done("ai");
+	}
 	json_r = summary_write(&run, o.json);
+	stage_done("json");
 	html_r = report_write(&run, o.out);
+	stage_done("html");
 	if (json_r || html_r)
 		status = 1;
 	terminal_summary(&run, o.out, o.json, html_r == 0, json_r == 0);

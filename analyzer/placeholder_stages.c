@@ -9,12 +9,6 @@
 #include "stages.h"
 #include "trace.h"
 
-int history_update(struct fh_run *run, const char *dir)
-{
-	(void)run; (void)dir;
-	return 0;
-}
-
 int evidence_attach(struct fh_run *run)
 {
 	run->meta.tracing = false;

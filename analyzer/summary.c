@@ -7,18 +7,22 @@
  * details) are added, never renamed. Times are seconds, written with microsecond resolution.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "stages.h"
 #include "summary.h"
 
-#define SUMMARY_MAX ((size_t)2 << 30)
+#define SUMMARY_MAX ((size_t)2 << 30) /* in memory (summary_render) */
+#define FLUSH_AT (1u << 20)             /* summary_write streams in chunks this big */
 
 /* Seconds and rates: fixed point with up to 6 decimals, trailing zeros trimmed; much cheaper
  * than printf("%g") for the ~10 numbers of each of 100,000 attempts. */
-static void num(struct buf *b, double v)
+void buf_num6(struct buf *b, double v)
 {
 	char tmp[48], *p = tmp + sizeof(tmp);
 	long long m, ip, fp;
@@ -53,6 +57,11 @@ static void num(struct buf *b, double v)
 	if (neg && (m != 0))
 		*--p = '-';
 	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static void num(struct buf *b, double v)
+{
+	buf_num6(b, v);
 }
 
 static void inum(struct buf *b, long long v)
@@ -559,10 +568,34 @@ static void test_obj(struct buf *b, const struct fh_test *t)
 	buf_putc(b, '}');
 }
 
-int summary_render(const struct fh_run *run, struct buf *b)
+/* Writes b out to fd and empties it; fd < 0 keeps everything in b. */
+static int flush_to(struct buf *b, int fd)
+{
+	const char *p = b->data;
+	size_t n = b->len;
+
+	if (fd < 0 || b->failed)
+		return 0;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	buf_reset(b);
+	return 0;
+}
+
+static int render(const struct fh_run *run, struct buf *b, int fd)
 {
 	const struct fh_run_meta *m = &run->meta;
 	size_t i;
+	int r;
 
 	buf_putc(b, '{');
 	kstr(b, "schema", "flakehunter-summary/1");
@@ -608,22 +641,48 @@ int summary_render(const struct fh_run *run, struct buf *b)
 		if (i)
 			buf_puts(b, ",\n");
 		test_obj(b, &run->tests[i]);
+		if (b->len > FLUSH_AT && (r = flush_to(b, fd)))
+			return r;
 	}
 	buf_puts(b, "]}\n");
-	return b->failed ? -ENOBUFS : 0;
+	if (b->failed)
+		return -ENOBUFS;
+	return flush_to(b, fd);
+}
+
+int summary_render(const struct fh_run *run, struct buf *b)
+{
+	return render(run, b, -1);
 }
 
 int summary_write(const struct fh_run *run, const char *json_path)
 {
 	struct buf b = BUF_INIT(SUMMARY_MAX);
-	int r;
+	struct buf tmp = BUF_INIT(PATH_MAX + 32);
+	int fd, r;
 
-	if (summary_render(run, &b)) {
-		buf_free(&b);
-		return error("%s: JSON summary too large (over %zu bytes)", json_path, SUMMARY_MAX);
+	buf_printf(&tmp, "%s.tmp.%ld", json_path, (long)getpid());
+	if (tmp.failed) {
+		r = -ENAMETOOLONG;
+		goto out;
 	}
-	r = write_file_atomic(json_path, b.data, b.len);
+	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = render(run, &b, fd);
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && rename(buf_str(&tmp), json_path) < 0)
+		r = -errno;
+	if (r)
+		unlink(buf_str(&tmp));
+out:
 	buf_free(&b);
+	buf_free(&tmp);
+	if (r == -ENOBUFS)
+		return error("%s: JSON summary too large (over %zu bytes)", json_path, SUMMARY_MAX);
 	if (r)
 		return error("cannot write '%s': %s", json_path, strerror(-r));
 	return 0;

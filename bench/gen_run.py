@@ -14,6 +14,7 @@ CSV and formula injection, quotes, newlines and non-ASCII text, plus malformed a
 record lines. Deterministic for a given seed. Python 3 standard library only.
 """
 import argparse
+import datetime
 import json
 import os
 import pathlib
@@ -152,7 +153,7 @@ def attempt_record(args, rng, test, attempt, pid, worker, clock):
     rec.update({
         "outcome": outcome, "xfail": False, "when": when,
         "start_ns": start, "stop_ns": start + int(dur * 1e9),
-        "wall": 1763936431.25 + start / 1e9,
+        "wall": args.wall0 + start / 1e9,
         "duration_s": round(dur, 6),
         "phases": {"setup": round(setup, 6), "call": round(call, 6),
                    "teardown": round(teardown, 6)},
@@ -179,6 +180,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.tests < 0 or args.runs < 1 or not 0 <= args.fail_rate <= 1 or args.workers < 1:
         ap.error("need --tests >= 0, --runs >= 1, 0 <= --fail-rate <= 1, --workers >= 1")
+    try:
+        args.wall0 = datetime.datetime.strptime(args.started, "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+    except ValueError:
+        ap.error("--started must look like 2026-11-23T22:20:31Z")
     rng = random.Random(args.seed)
     out = pathlib.Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
