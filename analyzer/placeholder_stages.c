@@ -20,12 +20,6 @@ void diagnose_run(struct fh_run *run)
 	(void)run;
 }
 
-int report_write(const struct fh_run *run, const char *html_path)
-{
-	(void)run; (void)html_path;
-	return error("HTML report not built yet");
-}
-
 int trace_load(const char *path, struct fh_trace_file *out)
 {
 	(void)path; (void)out;

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: MIT
+"""The report in Debian's headless Chromium: hostile test names and messages execute no script
+(the page's own script runs under the CSP, the title and DOM markers stay as written), light
+and dark screenshots are written under tmp_path, and the 1,000 x 100 report finishes loading
+with its lazy parts buildable."""
+import re
+
+import pytest
+
+import fh_report as R
+
+TITLE = "flakehunter report — 20261123T222031Z-abc123"
+
+
+def check_dom_untouched(dom, title):
+    root = R.parse(dom)
+    html = root.find("html")
+    assert "js" in html.cls(), "the page's own script did not run (CSP hash?)"
+    assert root.find("title").text() == title
+    body = root.find("body")
+    assert body.attrs.get("data-fh") == "report" and "data-pwned" not in body.attrs
+    assert root.find_all("img") == [] and root.find_all("iframe") == []
+    assert "pwned" not in title
+    return root
+
+
+def test_hostile_fixture_runs_no_data_script(tmp_path, chromium):
+    reports = R.fixture_reports(tmp_path)
+    dom = R.dump_dom(chromium, reports["full"])
+    root = check_dom_untouched(dom, TITLE)
+    names = [c.attrs["data-name"] for c in root.find_all("details") if "card" in c.cls()]
+    assert "tests/test_x.py::test_x[<script>alert(1)</script>]" in names
+    assert "</script><img src=x onerror=alert(1)>" in root.text()
+    assert "6 of 6 tests shown" in root.text()
+    # The only executable script is the page's; the data's <script> stayed text.
+    assert len([s for s in root.find_all("script") if s.attrs.get("type") != "application/json"]) == 1
+    for dark in (False, True):
+        png = tmp_path / f"report-{'dark' if dark else 'light'}.png"
+        R.screenshot(chromium, reports["full"], png, dark=dark, fragment="#t2")
+        assert png.exists()
+
+
+def test_hostile_generated_run_in_chromium(tmp_path, chromium):
+    run = R.gen_run(tmp_path / "run", tests=30, runs=10, fail_rate=0.2, hostile=True,
+                    extra=["--run-id", "20261123T222031Z-abc123"])
+    html, summary = R.analyze(run, tmp_path / "r.html")
+    dom = R.dump_dom(chromium, html)
+    root = check_dom_untouched(dom, TITLE)
+    assert f"{len(summary['tests'])} of {len(summary['tests'])} tests shown" in root.text()
+    R.screenshot(chromium, html, tmp_path / "generated.png", fragment="#t0")
+
+
+def test_big_report_finishes_loading(tmp_path, chromium):
+    run = R.gen_run(tmp_path / "run", tests=1000, runs=100, fail_rate=0.05)
+    html, summary = R.analyze(run, tmp_path / "big.html")
+    assert html.stat().st_size < 10 * 1024 * 1024
+    # Opening a card through the URL fragment builds its lazy attempt log from the JSON.
+    dom = R.chromium(chromium, html.resolve().as_uri() + "#t0", "--dump-dom", timeout=300)
+    root = R.parse(dom)
+    assert "1000 of 1000 tests shown" in root.text()
+    cards = [c for c in root.find_all("details") if "card" in c.cls()]
+    assert len(cards) == 1000
+    first = cards[0]
+    assert "open" in first.attrs
+    table = first.find("table", "alog")
+    assert "data-lazy" not in table.attrs
+    assert len(table.find("tbody").find_all("tr")) == summary["tests"][0]["attempts"]
+    # A stable card opened the same way gets its scatter drawn by the script.
+    idx = next(i for i, t in enumerate(summary["tests"]) if t["verdict"] == "stable")
+    dom = R.chromium(chromium, html.resolve().as_uri() + f"#t{idx}", "--dump-dom", timeout=300)
+    card = next(c for c in R.parse(dom).find_all("details") if c.attrs.get("id") == f"t{idx}")
+    sc = card.find("svg", "sc")
+    assert sc is not None and "duration (s)" in sc.text()
+    assert len(card.find("table", "alog").find("tbody").find_all("tr")) == summary["tests"][idx]["attempts"]
