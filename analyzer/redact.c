@@ -352,8 +352,13 @@ int redact_run(struct fh_run *run)
 		struct fh_test *ft = &run->tests[t];
 
 		for (a = 0; a < ft->nattempts; a++) {
-			n += redact_field(run, &ft->attempts[a].error_message, lits);
-			n += redact_field(run, &ft->attempts[a].error_type, lits);
+			struct fh_attempt *at = &ft->attempts[a];
+			size_t f;
+
+			n += redact_field(run, &at->error_message, lits);
+			n += redact_field(run, &at->error_type, lits);
+			for (f = 0; f < at->nframes; f++)
+				n += redact_field(run, &at->frames[f].source, lits);
 		}
 		for (a = 0; a < ft->nclusters; a++) {
 			n += redact_field(run, &ft->clusters[a].message, lits);
