@@ -8,6 +8,8 @@ scenario: the scenario is the word after "scn_" in the test id that the prompt n
 
     good       200 with a text answer
     r429       429 with retry-after: 1 the first time, then a good answer
+    r429ms     the same with retry-after-ms: 300
+    r429date   the same with retry-after as an HTTP date 2 s ahead
     o529       529 overloaded_error, always
     e500       500 api_error, always
     stall      sends nothing until the client gives up (or the server stops)
@@ -21,6 +23,7 @@ client's concurrency: with expect_concurrency, the first request waits (up to 3 
 second one is in flight; the largest number of requests in flight at once is kept in
 max_in_flight.
 """
+import email.utils
 import http.server
 import json
 import os
@@ -132,14 +135,17 @@ class FakeMessagesAPI:
                    headers=headers)
 
     def _answer(self, h, scenario):
-        if scenario == "r429":
-            key = "r429"
+        if scenario in ("r429", "r429ms", "r429date"):
             with self.lock:
-                first = key not in self.seen_429
-                self.seen_429.add(key)
+                first = scenario not in self.seen_429
+                self.seen_429.add(scenario)
             if first:
+                hdr = {"r429": ("retry-after", "1"),
+                       "r429ms": ("retry-after-ms", "300"),
+                       "r429date": ("retry-after", email.utils.formatdate(time.time() + 2,
+                                                                          usegmt=True))}
                 return self._error(h, 429, "rate_limit_error", "slow down",
-                                   headers=[("retry-after", "1")])
+                                   headers=[hdr[scenario]])
             return self._good(h)
         if scenario == "o529":
             return self._error(h, 529, "overloaded_error", "Overloaded")

@@ -325,3 +325,18 @@ def test_invalid_model_id(fh_paths, tmp_path):
         assert api.requests == []
     report_ok(p)
     assert "invalid model id" in tests["tests/test_m.py::test_scn_good"]["ai"]["reason"]
+
+
+def test_retry_after_forms(fh_paths, tmp_path):
+    write_run(tmp_path / "run", [("tests/test_r.py::test_scn_r429ms", "pfpf", "boom"),
+                                 ("tests/test_r.py::test_scn_r429date", "pfpf", "boom")])
+    with FakeMessagesAPI() as api:
+        env = run_env(tmp_path, api)
+        env["FH_AI_BACKOFF_MS"] = "0"
+        p, tests = analyze(fh_paths, tmp_path, env)
+    report_ok(p)
+    for s, gap in (("r429ms", 0.28), ("r429date", 0.9)):
+        assert tests[f"tests/test_r.py::test_scn_{s}"]["ai"]["ok"] is True
+        reqs = api.by_scenario(s)
+        assert len(reqs) == 2
+        assert reqs[1]["t"] - reqs[0]["t"] >= gap, s
