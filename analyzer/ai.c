@@ -667,12 +667,20 @@ static const char *transport_kind(CURLcode rc)
 static void on_done(struct ai_ctx *c, CURLM *multi, struct job *j, CURLcode rc)
 {
 	long status = 0;
+	long sent = 0;
+	bool past_budget = false;
 
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+	/* Bytes of request sent: 0 means the connection was never made (reused ones count). */
+	curl_easy_getinfo(j->easy, CURLINFO_REQUEST_SIZE, &sent);
 	job_finish(multi, j, JOB_DONE);
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
-		fail(c, j->test, "timed out after %ld ms waiting for the API (try %d)",
-		     c->timeout_ms, j->tries);
+		if (!sent)
+			fail(c, j->test, "timed out connecting to the API (connect timeout %ld ms)",
+			     c->timeout_ms < AI_CONNECT_TIMEOUT_MS ? c->timeout_ms : AI_CONNECT_TIMEOUT_MS);
+		else
+			fail(c, j->test, "timed out after %ld ms waiting for the API (try %d)",
+			     c->timeout_ms, j->tries);
 		return;
 	}
 	if (rc == CURLE_WRITE_ERROR && j->overflow) {
@@ -690,26 +698,25 @@ static void on_done(struct ai_ctx *c, CURLM *multi, struct job *j, CURLcode rc)
 		if (delay < 0) {
 			delay = c->backoff_ms << (j->tries - 1);
 			delay += rand() % (c->backoff_ms / 2 + 1);
+			if (delay > AI_RETRY_AFTER_MAX_MS)
+				delay = AI_RETRY_AFTER_MAX_MS;
 		}
 		if (now_ns() + delay * 1000000LL < c->deadline) {
 			j->not_before = now_ns() + delay * 1000000LL;
 			j->state = JOB_QUEUED;
 			return;
 		}
+		past_budget = true;
 	}
 	if (status != 200) {
-		char e[256];
+		char e[256], tries[64] = "";
 
 		api_error(j, e, sizeof(e));
-		fail(c, j->test, "HTTP %ld from the API%s%s%s", status,
-		     retryable(status) ? (j->tries > 1 ? " after retries" : "") : "",
+		if (j->tries > 1)
+			snprintf(tries, sizeof(tries), " after %d tries", j->tries);
+		fail(c, j->test, "HTTP %ld from the API%s%s%s%s", status, tries,
+		     past_budget ? " (the next try would pass the time budget)" : "",
 		     e[0] ? ": " : "", e);
-		if (retryable(status) && j->tries > 1) {
-			/* Say how many tries, without losing the error text. */
-			const char *r = j->test->ai->reason;
-
-			j->test->ai->reason = arena_printf(&c->run->arena, "%s (%d tries)", r, j->tries);
-		}
 		return;
 	}
 	parse_answer(c, j);

@@ -94,8 +94,8 @@ def test_ten_tests_every_answer_concurrently(fh_paths, tmp_path):
         for w in words:
             assert w in reason, (s, reason)
 
-    failed("o529", "HTTP 529", "overloaded_error", "3 tries")
-    failed("e500", "HTTP 500", "api_error", "3 tries")
+    failed("o529", "HTTP 529 from the API after 3 tries: overloaded_error: Overloaded")
+    failed("e500", "HTTP 500 from the API after 3 tries: api_error")
     failed("stall", "timed out after 1500 ms")
     failed("malformed", "malformed JSON")
     failed("notext", "no text content", "tool_use")
