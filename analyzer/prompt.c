@@ -6,6 +6,7 @@
  * one line, and every list is capped, so a pathological run cannot blow up the request.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,6 +198,99 @@ static void put_attempt(struct buf *b, const struct fh_attempt *a)
 		buf_puts(b, "  (no trace for this attempt)\n");
 }
 
+/* Counted short strings ("poll (net) timeout"), at most 8 distinct, for the contrast. */
+struct tally {
+	char keys[8][96];
+	int counts[8];
+	int n, other;
+};
+
+static void tally_add(struct tally *t, const char *key)
+{
+	int i;
+
+	for (i = 0; i < t->n; i++)
+		if (!strcmp(t->keys[i], key)) {
+			t->counts[i]++;
+			return;
+		}
+	if (t->n == 8) {
+		t->other++;
+		return;
+	}
+	snprintf(t->keys[t->n], sizeof(t->keys[0]), "%s", key);
+	t->counts[t->n++] = 1;
+}
+
+static void tally_put(struct buf *b, const char *what, const struct tally *t, int traced)
+{
+	int i;
+
+	buf_printf(b, "  %s:", what);
+	if (!t->n)
+		buf_puts(b, " none");
+	for (i = 0; i < t->n; i++) {
+		buf_puts(b, i ? "; " : " ");
+		put_str(b, t->keys[i], sizeof(t->keys[0]));
+		buf_printf(b, " in %d/%d", t->counts[i], traced);
+	}
+	if (t->other)
+		buf_printf(b, "; %d more", t->other);
+	buf_putc(b, '\n');
+}
+
+/* Last blocking calls, signals and failed calls of failing versus passing attempts. */
+static void put_contrast(struct buf *b, const struct fh_test *t)
+{
+	int side;
+
+	for (side = 0; side < 2; side++) {
+		struct tally lb = { 0 }, sig = { 0 }, err = { 0 };
+		int traced = 0, all = 0;
+		size_t k, e;
+		char key[96];
+
+		for (k = 0; k < t->nattempts; k++) {
+			const struct fh_attempt *a = &t->attempts[k];
+			const struct fh_attempt_trace *tr = a->trace;
+			bool failed = a->outcome == FH_FAILED || a->outcome == FH_ERROR;
+
+			if (side ? a->outcome != FH_PASSED : !failed)
+				continue;
+			all++;
+			if (!tr)
+				continue;
+			traced++;
+			if (tr->last_block) {
+				const struct fh_block *l = tr->last_block;
+
+				snprintf(key, sizeof(key), "%.40s (%s) %s", l->call ? l->call : "?",
+					 fh_category_names[l->category < FH_CAT_COUNT ? l->category : FH_CAT_OTHER],
+					 fh_block_end_names[l->ended < FH_END_COUNT ? l->ended : FH_END_RETURNED]);
+				tally_add(&lb, key);
+			}
+			for (e = 0; e < tr->nsignals; e++) {
+				snprintf(key, sizeof(key), "%.40s", tr->signals[e].signal ? tr->signals[e].signal : "?");
+				tally_add(&sig, key);
+			}
+			for (e = 0; e < tr->nerrors; e++) {
+				snprintf(key, sizeof(key), "%.40s %.40s", tr->errors[e].call ? tr->errors[e].call : "?",
+					 tr->errors[e].errno_name ? tr->errors[e].errno_name : "?");
+				tally_add(&err, key);
+			}
+		}
+		if (!all)
+			continue;
+		buf_printf(b, "%s attempts: %d, %d with a trace\n", side ? "Passing" : "Failing", all,
+			   traced);
+		if (!traced)
+			continue;
+		tally_put(b, "last blocking call, how it ended", &lb, traced);
+		tally_put(b, "signals", &sig, traced);
+		tally_put(b, "failed calls", &err, traced);
+	}
+}
+
 /* A few failing and passing attempts, traced ones first. */
 static void put_attempts(struct buf *b, const struct fh_test *t)
 {
@@ -374,6 +468,10 @@ int prompt_build(const struct fh_run *run, const struct fh_test *t, struct buf *
 	}
 	if (t->perf)
 		put_perf(out, t->perf);
+	if (run->meta.tracing) {
+		buf_puts(out, "\nContrast of traced attempts (failing vs passing):\n");
+		put_contrast(out, t);
+	}
 	buf_puts(out, "\nAttempts (failing vs passing):\n");
 	put_attempts(out, t);
 	if (t->hist)

@@ -188,6 +188,12 @@ static const char *const expected[] = {
 	"History: 2 runs, 2/8 attempts failed overall, trend rising",
 	"ci-runner-3 2/8 failed in 2 runs",
 	"system-call tracing on",
+	"Failing attempts: 2, 1 with a trace",
+	"last blocking call, how it ended: poll (net) timeout in 1/1",
+	"signals: SIGALRM in 1/1",
+	"failed calls: connect ECONNREFUSED in 1/1",
+	"Passing attempts: 2, 1 with a trace",
+	"signals: none",
 };
 
 START_TEST(test_prompt_has_the_evidence)
