@@ -18,7 +18,7 @@
  * Knobs (environment; docs/AI.md): FH_AI_TIMEOUT_MS (total per request, default 60000),
  * FH_AI_BACKOFF_MS (first retry delay without retry-after, default 1000), FH_AI_MAX_TRIES
  * (default 4), FH_AI_BUDGET_MS (whole stage, default 180000), FH_AI_MAX_TESTS (tests asked
- * per run, worst first, default 30: a cost bound).
+ * per run, worst first, default 30: a cost bound), FH_AI_CONCURRENCY (default 4).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -741,6 +741,7 @@ static void run_jobs(struct ai_ctx *c)
 	while (left) {
 		int64_t now = now_ns(), wake = now + 1000000000LL;
 		int running = 0, inq;
+		bool finished = false;
 		CURLMsg *m;
 
 		if (now >= c->deadline)
@@ -780,9 +781,12 @@ static void run_jobs(struct ai_ctx *c)
 			on_done(c, multi, j, m->data.result);
 			if (j->state == JOB_DONE)
 				left--;
+			finished = true;
 		}
 		if (!left)
 			break;
+		if (finished)
+			continue; /* a slot is free: start the next request before waiting */
 		now = now_ns();
 		curl_multi_poll(multi, NULL, 0, wake > now ? (int)((wake - now) / 1000000 + 1) : 0,
 				NULL);
@@ -809,7 +813,8 @@ int ai_run(struct fh_run *run, const struct fh_ai_options *opt)
 	c.run = run;
 	run->ai_requested = true;
 	c.model = opt && opt->model && *opt->model ? opt->model : AI_DEFAULT_MODEL;
-	c.concurrency = opt && opt->concurrency > 0 ? opt->concurrency : AI_CONCURRENCY;
+	c.concurrency = opt && opt->concurrency > 0 ? opt->concurrency :
+		(int)env_long("FH_AI_CONCURRENCY", AI_CONCURRENCY, 1, 16);
 	c.timeout_ms = opt && opt->timeout_ms > 0 ? opt->timeout_ms :
 		env_long("FH_AI_TIMEOUT_MS", AI_TIMEOUT_MS, 1, 3600000);
 	c.backoff_ms = env_long("FH_AI_BACKOFF_MS", AI_BACKOFF_MS, 0, 600000);
