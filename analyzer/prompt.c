@@ -101,7 +101,7 @@ static void put_trace(struct buf *b, const struct fh_attempt_trace *tr)
 
 	buf_printf(b, "  time by category (s): cpu %.3f", tr->cpu_s);
 	for (c = 0; c < FH_CAT_COUNT; c++)
-		if (tr->time_s[c] > 0)
+		if (tr->time_s[c] >= 0.0005)
 			buf_printf(b, ", %s %.3f", fh_category_names[c], tr->time_s[c]);
 	buf_putc(b, '\n');
 	if (tr->fds >= 0 || tr->threads >= 0)
@@ -109,7 +109,7 @@ static void put_trace(struct buf *b, const struct fh_attempt_trace *tr)
 	if (tr->last_block) {
 		const struct fh_block *lb = tr->last_block;
 
-		buf_printf(b, "  last blocking call of the failing thread: %s (%s)", lb->call ? lb->call : "?",
+		buf_printf(b, "  last blocking call of the test's thread: %s (%s)", lb->call ? lb->call : "?",
 			   fh_category_names[lb->category < FH_CAT_COUNT ? lb->category : FH_CAT_OTHER]);
 		if (lb->target) {
 			buf_puts(b, " on ");

@@ -171,7 +171,7 @@ static const char *const expected[] = {
 	"Diagnosis (deterministic, from the evidence): kind timeout, blocked on net",
 	"evidence: 3/3 failing attempts: poll on 127.0.0.1:5432 waited 0.25 s and timed out; "
 	"0/7 passing attempts waited over 0.01 s",
-	"last blocking call of the failing thread: poll (net) on 127.0.0.1:5432",
+	"last blocking call of the test's thread: poll (net) on 127.0.0.1:5432",
 	"waited 0.250 s, ended: timeout",
 	"py fetch_rows at src/app/client.py:88",
 	"c  libc.so.6 __poll",
