@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "redact.h"
 #include "stages.h"
 #include "trace.h"
 
@@ -49,6 +50,10 @@ static const char help_text[] =
 "Other options:\n"
 "  -h, --help            this help\n"
 "  --version             print the version\n"
+"\n"
+"Environment:\n"
+"  FH_TIMING=1           print the time each stage of report took on stderr\n"
+"  FH_THREADS=N          threads for parsing big record files (default: CPUs online)\n"
 "\n"
 "Exit status: 0 written; 1 could not read the run or write the report or JSON; 2 usage.\n";
 
@@ -231,6 +236,7 @@ static int cmd_report(int argc, char **argv)
 		return 1;
 	}
 	stage_done("load");
+	redact_run(&run); /* no writer below sees a secret from a failure message */
 	run.history_enabled = !o.no_history;
 	run.ai_requested = o.ai;
 	run_compute(&run);

@@ -35,6 +35,7 @@ struct fh_records {
 	size_t ntests, cap;
 	size_t *slots;        /* open addressing: index + 1, 0 = empty */
 	size_t nslots;
+	size_t last;          /* index + 1 of the last test found: attempts come in runs */
 	int max_runs;
 };
 
@@ -311,15 +312,21 @@ static void rehash(struct fh_records *rec)
 
 static struct tbuild *find_test(struct fh_records *rec, const char *nodeid, bool *created)
 {
-	uint64_t h = fnv64(FNV64_INIT, nodeid, strlen(nodeid));
-	size_t s = h & (rec->nslots - 1);
+	uint64_t h;
+	size_t s;
 	struct tbuild *t;
 
 	*created = false;
+	if (rec->last && !strcmp(rec->tests[rec->last - 1].nodeid, nodeid))
+		return &rec->tests[rec->last - 1];
+	h = fnv64(FNV64_INIT, nodeid, strlen(nodeid));
+	s = h & (rec->nslots - 1);
 	while (rec->slots[s]) {
 		t = &rec->tests[rec->slots[s] - 1];
-		if (t->hash == h && !strcmp(t->nodeid, nodeid))
+		if (t->hash == h && !strcmp(t->nodeid, nodeid)) {
+			rec->last = rec->slots[s];
 			return t;
+		}
 		s = (s + 1) & (rec->nslots - 1);
 	}
 	GROW(rec->tests, rec->cap, rec->ntests + 1);
@@ -328,6 +335,7 @@ static struct tbuild *find_test(struct fh_records *rec, const char *nodeid, bool
 	t->nodeid = arena_strdup(&rec->run->arena, nodeid);
 	t->hash = h;
 	rec->slots[s] = ++rec->ntests;
+	rec->last = rec->ntests;
 	*created = true;
 	if (rec->ntests * 2 > rec->nslots)
 		rehash(rec);

@@ -9,12 +9,14 @@
 Four configurations: --no-history; a fresh history dir (creates 1,000 CSV files: mostly the
 file system's inode allocation); a history that already has the files (reads them, appends
 100,000 rows: the steady state); re-rendering the same run (reads, appends nothing).
-Median of K runs each.
+Median of K runs each, with the CPU time (user + sys, less sensitive to a busy machine) and
+the split per stage; "1 thread" sets FH_THREADS=1 (records parsed on one thread).
 """
 import argparse
 import os
 import pathlib
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,15 +30,21 @@ SEED_S = 2.2
 GOAL_S = 0.5
 
 
-def timed(cmd, cwd):
+def timed(cmd, cwd, threads=None):
     env = dict(os.environ, FH_TIMING="1")
+    if threads:
+        env["FH_THREADS"] = threads
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if proc.returncode not in (0, 1):
         sys.exit(f"fh-analyze failed ({proc.returncode}): {proc.stderr[-2000:]}")
     stages = {m.group(1): float(m.group(2)) / 1000 for m in
               re.finditer(r"timing: (\S+)\s+([\d.]+) ms", proc.stderr)}
+    stages["cpu"] = cpu
     return wall, stages, proc
 
 
@@ -64,6 +72,8 @@ def main():
         configs = []
         results = [timed(base + ["--no-history"], tmp) for _ in range(args.repeat)]
         configs.append(("no history", results))
+        results = [timed(base + ["--no-history"], tmp, threads="1") for _ in range(args.repeat)]
+        configs.append(("no history, 1 thread", results))
         results = []
         for i in range(args.repeat):
             marker = run / "history-appended"
@@ -88,7 +98,9 @@ def main():
             walls = [w for w, _, _ in res]
             med = statistics.median(walls)
             stages = res[walls.index(med)][1]
-            split = " ".join(f"{k}={v:.3f}" for k, v in stages.items() if v >= 0.0005)
+            split = " ".join(f"{k}={v:.3f}" for k, v in stages.items()
+                             if v >= 0.0005 and k != "cpu")
+            split = f"cpu={stages['cpu']:.3f} | " + split
             print(f"{name:<24}{med:>9.3f}{med / GOAL_S:>8.2f}x{med / SEED_S:>8.2f}x   {split}")
         print(f"\ngoal {GOAL_S} s (analysis + rendering); seed's Python report {SEED_S} s")
         print(f"JSON summary: {js.stat().st_size / 1e6:.1f} MB" if js.exists() else

@@ -97,6 +97,8 @@ static void log_row(struct buf *b, const struct fh_attempt *a)
 		   a->teardown_s);
 	if (a->outcome == FH_FAILED || a->outcome == FH_ERROR)
 		esc_html(b, a->when);
+	if (a->trace && a->trace->unfinished)
+		buf_puts(b, " (process died)");
 	buf_puts(b, "<td>");
 	if ((a->outcome == FH_FAILED || a->outcome == FH_ERROR) && a->nframes) {
 		const struct fh_frame *f = &a->frames[a->nframes - 1];
@@ -262,7 +264,7 @@ void card_body(struct rep *r, const struct fh_test *t, size_t idx)
 	box_perf(r, t);
 	box_ai(r, t);
 	if (t->nattempts) {
-		buf_puts(b, "<section><h3>Durations</h3><div class=\"row\"><div>");
+		buf_puts(b, "<section><h3>Durations</h3><div class=\"row charts\"><div>");
 		if (r->lazy && t->verdict != FH_FLAKY && t->verdict != FH_BROKEN && !traced)
 			buf_puts(b, "<div class=\"sc-lazy\"><p class=\"muted\">In a run this big, the duration "
 				    "scatter of a stable test is drawn by the page script when the card is "

@@ -189,6 +189,39 @@ static void block_line(struct rep *r, const struct fh_block *lb)
 	render_stack(r, &lb->stack, "stack of the last blocking call");
 }
 
+/* The attempt's blocking calls grouped by call and target, longest total first. */
+static void call_table(struct rep *r, const struct fh_attempt_trace *tr)
+{
+	struct buf *b = r->b;
+	size_t i, n = tr->ncalls < 8 ? tr->ncalls : 8;
+
+	buf_printf(b, "<details class=\"stk\"><summary>where its waiting time went (%zu calls and targets)</summary>"
+		   "<table><thead><tr><th>call</th><th>target</th><th class=\"num\">count</th>"
+		   "<th class=\"num\">timed out</th><th class=\"num\">errors</th><th class=\"num\">total</th>"
+		   "<th class=\"num\">longest</th><th class=\"num\">test thread</th></tr></thead><tbody>",
+		   tr->ncalls);
+	for (i = 0; i < n; i++) {
+		const struct fh_call_stat *c = &tr->calls[i];
+
+		buf_puts(b, "<tr><td class=\"mono\">");
+		esc_html(b, c->call);
+		buf_puts(b, "</td><td class=\"mono\">");
+		esc_html(b, c->target ? c->target : "");
+		buf_printf(b, "</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td>"
+			   "<td class=\"num\">", c->count, c->timeouts, c->errors);
+		fmt_secs(b, c->total_s);
+		buf_puts(b, "</td><td class=\"num\">");
+		fmt_secs(b, c->max_s);
+		buf_puts(b, "</td><td class=\"num\">");
+		fmt_secs(b, c->main_s);
+		buf_puts(b, "</td></tr>");
+	}
+	buf_puts(b, "</tbody></table>");
+	if (tr->ncalls > n)
+		buf_printf(b, "<div class=\"muted\">and %zu more</div>", tr->ncalls - n);
+	buf_puts(b, "</details>");
+}
+
 static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 {
 	const struct fh_attempt_trace *tr = a->trace;
@@ -203,6 +236,12 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 	if (tr->fds >= 0 || tr->threads >= 0)
 		buf_printf(b, " \xc2\xb7 at start: %d fds, %d threads", tr->fds, tr->threads);
 	buf_puts(b, "</span></div>");
+	if (tr->unfinished)
+		buf_puts(b, "<div class=\"died\"><b>The process died during this attempt</b> (no end marker was "
+			    "written); what it was doing is below.</div>");
+	if (tr->kills_sent > 0)
+		buf_printf(b, "<div>The attempt sent %d terminating signal%s (kill).</div>", tr->kills_sent,
+			   tr->kills_sent == 1 ? "" : "s");
 	if (tr->last_block)
 		block_line(r, tr->last_block);
 	for (i = 0; i < tr->nerrors; i++) {
@@ -255,6 +294,26 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		buf_puts(b, "</span></div>");
 		render_stack(r, &f->stack, "stack of the call in flight");
 	}
+	if (tr->last_sleep) {
+		const struct fh_block *sl = tr->last_sleep;
+
+		buf_puts(b, "<div>Last sleep of the test thread: <code>");
+		esc_html(b, sl->call ? sl->call : "?");
+		buf_puts(b, "</code> for <span class=\"num\">");
+		fmt_secs(b, sl->waited_s);
+		buf_puts(b, "</span>");
+		if (tr->nbusy_after_sleep) {
+			buf_puts(b, "; still running after it:");
+			for (i = 0; i < tr->nbusy_after_sleep && i < 8; i++) {
+				const struct fh_inflight *f = &tr->busy_after_sleep[i];
+
+				buf_printf(b, "%s <code>", i ? "," : "");
+				esc_html(b, f->call);
+				buf_printf(b, "</code> <span class=\"muted\">(pid %d tid %d)</span>", f->pid, f->tid);
+			}
+		}
+		buf_puts(b, "</div>");
+	}
 	for (i = 0; i < tr->nchildren; i++) {
 		const struct fh_child *c = &tr->children[i];
 
@@ -275,6 +334,8 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		}
 		buf_puts(b, "</div>");
 	}
+	if (tr->ncalls)
+		call_table(r, tr);
 	buf_puts(b, "</div>");
 }
 
@@ -360,7 +421,13 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 
 	buf_printf(b, "<svg class=\"tl\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"", W, H);
 	esc_html(b, title);
-	buf_printf(b, "\"><text class=\"ttl\" x=\"0\" y=\"13\">%s</text>", title);
+	buf_printf(b, "\"><text class=\"ttl\" x=\"0\" y=\"13\">%s", title);
+	if (tr->fail_at_s >= 0 && (a->outcome == FH_FAILED || a->outcome == FH_ERROR)) {
+		buf_puts(b, "<tspan class=\"fx\"> \xe2\x80\x94 \xe2\x9c\x95 failed at ");
+		fmt_secs(b, tr->fail_at_s);
+		buf_puts(b, " (red line)</tspan>");
+	}
+	buf_puts(b, "</text>");
 	for (k = 0; k < tr->nlanes; k++) {
 		double y = 20 + LH * (double)k;
 
@@ -397,7 +464,7 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 		const struct fh_signal_ev *s = &tr->signals[i];
 		double x = L + pw * (s->at_s > 0 ? s->at_s : 0) / xmax;
 
-		buf_printf(b, "<path class=\"sig\" d=\"M%.1f 14l-5 -8h10z\"><title>", x);
+		buf_printf(b, "<path class=\"sig\" d=\"M%.1f 20l-5 -7h10z\"><title>", x);
 		esc_html(b, s->signal);
 		buf_puts(b, " at ");
 		fmt_secs(b, s->at_s);
@@ -410,10 +477,9 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 	if (tr->fail_at_s >= 0 && (a->outcome == FH_FAILED || a->outcome == FH_ERROR)) {
 		double x = L + pw * tr->fail_at_s / xmax;
 
-		buf_printf(b, "<path class=\"failat\" d=\"M%.1f 4V%.0f\"><title>failure at ", x, H - 20);
+		buf_printf(b, "<path class=\"failat\" d=\"M%.1f 18V%.0f\"><title>failure at ", x, H - 20);
 		fmt_secs(b, tr->fail_at_s);
-		buf_printf(b, "</title></path><text class=\"fx\" x=\"%.1f\" y=\"13\" text-anchor=\"end\">\xe2\x9c\x95 failed "
-			   "here</text>", x - 4);
+		buf_puts(b, "</title></path>");
 	}
 	buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\">0 s</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">",
 		   L, H - 8, W - 10, H - 8);

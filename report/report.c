@@ -138,7 +138,15 @@ static void card_json(struct rep *r, const struct fh_test *t)
 			   tenth_ms(a->setup_s), tenth_ms(a->call_s), tenth_ms(a->teardown_s));
 		if (a->outcome == FH_FAILED || a->outcome == FH_ERROR) {
 			buf_putc(b, ',');
-			esc_json(b, a->when);
+			if (a->trace && a->trace->unfinished) {
+				struct buf w = BUF_INIT(1 << 12);
+
+				buf_printf(&w, "%s (process died)", a->when ? a->when : "");
+				esc_json(b, buf_str(&w));
+				buf_free(&w);
+			} else {
+				esc_json(b, a->when);
+			}
 			buf_putc(b, ',');
 			if (a->nframes) {
 				const struct fh_frame *f = &a->frames[a->nframes - 1];
@@ -256,7 +264,7 @@ static void page(struct rep *r)
 		m += 2;
 		if (n == 3 && !memcmp(m, "CSP", 3))
 			buf_printf(b, "default-src 'none'; script-src 'sha256-%s'; style-src 'unsafe-inline'; "
-				   "img-src data:; base-uri 'none'; form-action 'none'", hash);
+				   "base-uri 'none'; form-action 'none'", hash);
 		else if (n == 7 && !memcmp(m, "VERSION", 7))
 			buf_puts(b, FH_VERSION);
 		else if (n == 5 && !memcmp(m, "TITLE", 5)) {

@@ -164,6 +164,19 @@ static struct fh_attempt_trace *mktrace(struct arena *ar, const struct fh_attemp
 		tr->in_flight = arena_alloc(ar, sizeof(*tr->in_flight));
 		tr->in_flight[0] = (struct fh_inflight){ 100, 101, "clock_nanosleep", FH_CAT_SLEEP, NULL, 0.1,
 			mkstack(ar) };
+		tr->unfinished = a->attempt == 9;
+		tr->kills_sent = 1;
+		tr->ncalls = 2;
+		tr->calls = arena_alloc(ar, 2 * sizeof(*tr->calls));
+		tr->calls[0] = (struct fh_call_stat){ "poll", FH_CAT_NET, hostile ? "<u>t</u>" : "127.0.0.1:5432",
+			3, 1, 0, 0.25, 0.25, 0.25 };
+		tr->calls[1] = (struct fh_call_stat){ "connect", FH_CAT_NET, NULL, 2, 0, 2, 0.001, 0.0006, 0.001 };
+		tr->last_sleep = arena_alloc(ar, sizeof(*tr->last_sleep));
+		*tr->last_sleep = (struct fh_block){ "clock_nanosleep", FH_CAT_SLEEP, NULL, 0.01, 0.08,
+			FH_END_RETURNED, NULL, 100, 100, { NULL, 0 } };
+		tr->nbusy_after_sleep = 1;
+		tr->busy_after_sleep = arena_alloc(ar, sizeof(*tr->busy_after_sleep));
+		tr->busy_after_sleep[0] = (struct fh_inflight){ 100, 101, "read", FH_CAT_FILE, NULL, 0.02, { NULL, 0 } };
 		tr->nchildren = 1;
 		tr->children = arena_alloc(ar, sizeof(*tr->children));
 		tr->children[0] = (struct fh_child){ 150, "/usr/bin/sleep", -1, "SIGKILL", 0.01, 0.3 };
@@ -415,6 +428,7 @@ START_TEST(test_full_report_escapes_hostile_strings)
 	ck_assert_ptr_null(strstr(html, "<img"));
 	ck_assert_ptr_null(strstr(html, "<svg onload"));
 	ck_assert_ptr_null(strstr(html, "<b>bold"));
+	ck_assert_ptr_null(strstr(html, "<u>t"));
 	ck_assert_ptr_null(strstr(html, "<b>markup"));
 	/* Only the page script and the JSON blocks are <script> elements. */
 	ck_assert_int_eq(count(html, "<script"), 1 + count(html, "<script type=\"application/json\""));
@@ -446,6 +460,10 @@ START_TEST(test_sections_present)
 	ck_assert_ptr_nonnull(strstr(html, "class=\"spark\""));
 	ck_assert_ptr_nonnull(strstr(html, "__poll"));
 	ck_assert_ptr_nonnull(strstr(html, "HTTP 529 overloaded"));
+	ck_assert_ptr_nonnull(strstr(html, "The process died during this attempt"));
+	ck_assert_ptr_nonnull(strstr(html, "call (process died)"));
+	ck_assert_ptr_nonnull(strstr(html, "where its waiting time went"));
+	ck_assert_ptr_nonnull(strstr(html, "Last sleep of the test thread"));
 	ck_assert_ptr_null(strstr(html, "id=\"tracing-off\""));
 	/* Broken first (the model's order), and the first card is the broken test. */
 	ck_assert_ptr_nonnull(strstr(html, "<details class=\"card v-broken\" id=\"t0\""));

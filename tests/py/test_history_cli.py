@@ -124,3 +124,33 @@ def test_no_history(fh_paths, tmp_path):
     assert not hist.exists()
     assert not (run / "history-appended").exists()
     assert all(t["history"] is None for t in load_json(js)["tests"])
+
+
+def test_threads_give_the_same_history(fh_paths, tmp_path):
+    # With 64 tests or more the history files are read and appended on several threads; files,
+    # trends and warnings must be exactly those of one thread.
+    import os
+    import subprocess
+    results = []
+    for threads in ("1", "3"):
+        hist = tmp_path / f"hist{threads}"
+        warnings = []
+        for i in range(3):
+            run = gen_run(tmp_path / f"run{threads}-{i}", tests=100, runs=5, fail_rate=0.2,
+                          seed=20 + i, run_id=f"R{i}", hostile=True)
+            if i == 2:
+                for n, path in enumerate(sorted(hist.glob("*.csv"))[::7]):
+                    with open(path, "a", encoding="utf-8") as f:
+                        f.write(f"R9,broken row {n}\n")
+            out = tmp_path / f"r{threads}-{i}.html"
+            proc = subprocess.run(
+                [str(fh_paths["analyze"]), "report", str(run), "--history-dir", str(hist),
+                 "--out", str(out)], capture_output=True, text=True, cwd=tmp_path,
+                env=dict(os.environ, FH_THREADS=threads))
+            warnings += [ln.replace(f"hist{threads}", "HIST")
+                         for ln in proc.stderr.splitlines() if "history" in ln]
+        doc = load_json(out.with_suffix(".json"))
+        files = {p.name: p.read_bytes() for p in hist.glob("*.csv")}
+        results.append(([t["history"] for t in doc["tests"]], files, warnings))
+    assert sum("corrupt history row" in w for w in results[0][2]) >= 10
+    assert results[0] == results[1]

@@ -133,3 +133,32 @@ def test_calls_before_constructor_and_static_children(tmp_path):
                            timeout=60)
         assert p.returncode == 0 and p.stdout == "static ok\n"
         assert set(fp.trace_files(trace)) == before
+
+
+CLOCK = """
+import ctypes, sys, time
+lib = ctypes.CDLL(None)
+time.sleep(0.03)                     # past the TSC calibration of the first 10 ms
+for i in range(3):
+    lib.fh_phase_begin(i)            # markers read CLOCK_MONOTONIC directly
+    time.sleep(0.05)                 # the wrapper's time stamps come from the TSC
+    lib.fh_phase_end(i, 0)
+print(time.monotonic_ns())
+"""
+
+
+def test_wrapper_time_stamps_agree_with_clock_monotonic(tmp_path):
+    trace = tmp_path / "trace"
+    trace.mkdir()
+    fp.run([fp.PYTHON, "-c", CLOCK], trace)
+    files = [f for f in fp.dump_dir(trace) if any(e["kind"] == "mark" for e in f["events"])]
+    assert len(files) == 1
+    ev = files[0]["events"]
+    for i, e in enumerate(ev):
+        if e["kind"] == "mark" and e["mark"] == "phase_begin":
+            sleep = ev[i + 1]
+            end = next(x for x in ev[i + 2:] if x["kind"] == "mark")
+            assert sleep["name"] == "clock_nanosleep"
+            assert e["t"] <= sleep["t"]
+            assert sleep["t"] + sleep["dur"] <= end["t"] + 2e-6
+            assert 0.05 <= sleep["dur"] + 2e-6

@@ -116,7 +116,7 @@ def test_flaky_card_sections_with_traces_history_ai(fixtures):
     assert "timeout" in ev
     # Timeline: lanes, bars with hover text, signal and failure point.
     tl = card.find("svg", "tl")
-    assert "pytest main" in tl.text() and "failed here" in tl.text()
+    assert "pytest main" in tl.text() and "failed at" in tl.text()
     assert card.find("path", "failat") is not None and card.find("path", "sig") is not None
     # A performance flake without failures: slow attempt next to a fast one, slow markers.
     perf = next(c for c in cards(root) if "test_slow_sometimes" in c.attrs["data-name"])

@@ -119,6 +119,11 @@ def test_cli_usage(fh_paths, tmp_path):
                          text=True, cwd=tmp_path)
     assert out.returncode == 1
     assert "cannot open run directory" in out.stderr
+    out = subprocess.run([exe, "report", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--history-dir" in out.stdout
+    out = subprocess.run([exe, "dump", str(tmp_path / "missing.fht")], capture_output=True,
+                         text=True)
+    assert out.returncode == 1 and "missing.fht" in out.stderr
 
 
 def test_json_path_options(fh_paths, tmp_path):
