@@ -119,12 +119,10 @@ static void attempt_log(struct rep *r, const struct fh_test *t)
 		nfail += t->attempts[i].outcome == FH_FAILED || t->attempts[i].outcome == FH_ERROR;
 	buf_printf(b, "<section><h3>Attempt log (%zu attempts)</h3>", t->nattempts);
 	if (r->lazy)
-		buf_printf(b, "<p class=\"muted lazy-note\">This big run lists the %zu failed attempts here; "
-			   "with JavaScript on, all attempts are listed when the card is opened.</p>", nfail);
-	buf_printf(b, "<div class=\"scroll\"><table class=\"alog sortable\"%s><thead><tr><th class=\"num\">#</th>"
-		   "<th>outcome</th><th class=\"num\">total s</th><th class=\"num\">setup s</th>"
-		   "<th class=\"num\">call s</th><th class=\"num\">teardown s</th><th>phase</th>"
-		   "<th>where it failed</th></tr></thead><tbody>", r->lazy ? " data-lazy=\"1\"" : "");
+		buf_printf(b, "<p class=\"muted lazy-note\">Big run: the %zu failed attempts are listed; with "
+			   "JavaScript on, all of them once the card is open.</p>", nfail);
+	buf_printf(b, "<div class=\"scroll\"><table class=\"alog sortable\"%s><thead><tr><th>#<th>outcome"
+		   "<th>total s<th>setup s<th>call s<th>teardown s<th>phase<th>where it failed</tr></thead><tbody>", r->lazy ? " data-lazy=\"1\"" : "");
 	for (i = 0; i < t->nattempts; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 
