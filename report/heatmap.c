@@ -267,7 +267,8 @@ void heat_history(struct rep *r, const struct fh_test *t)
 	double W, y = 24;
 	size_t nlines = 0;
 
-	if (!hist || !hist->nruns)
+	if (!hist || !hist->nruns || hist->total_failed <= 0 ||
+	    (r->lazy && t->verdict != FH_FLAKY && t->verdict != FH_BROKEN))
 		return;
 	first = hist->nruns > REP_MAX_HIST_COLS ? hist->nruns - REP_MAX_HIST_COLS : 0;
 	h.ncols = hist->nruns - first;
@@ -349,9 +350,7 @@ void heat_history(struct rep *r, const struct fh_test *t)
 		buf_printf(b, "<rect x=\"%.0f\" y=\"20\" width=\"%.0f\" height=\"%.0f\" fill=\"transparent\"><title>",
 			   LABW + 48 + CW * (double)c, CW, y - 20);
 		esc_html(b, hr->run_id);
-		buf_puts(b, " ");
-		esc_html(b, hr->timestamp);
-		buf_printf(b, ": %d of %d attempts failed</title></rect>", hr->failed, hr->attempts);
+		buf_printf(b, ": %d of %d failed</title></rect>", hr->failed, hr->attempts);
 	}
 	buf_puts(b, "</svg>");
 	heat_free(&h);
