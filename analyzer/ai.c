@@ -852,7 +852,8 @@ int ai_run(struct fh_run *run, const struct fh_ai_options *opt)
 			fail(&c, t, "the prompt would exceed %d bytes", PROMPT_MAX_BYTES);
 			continue;
 		}
-		t->ai->redacted = nred > 0;
+		/* Also what redact_run() replaced while loading: the marker is in the prompt. */
+		t->ai->redacted = nred > 0 || strstr(j->prompt, REDACT_MARK) != NULL;
 		cache_name(&c, j);
 		if (cache_read(&c, j))
 			continue;
