@@ -26,8 +26,11 @@ def check_dom_untouched(dom, title):
 
 def test_hostile_fixture_runs_no_data_script(tmp_path, chromium):
     reports = R.fixture_reports(tmp_path)
-    dom = R.dump_dom(chromium, reports["full"])
+    dom, log = R.chromium(chromium, reports["full"].resolve().as_uri() + "#t2", "--dump-dom", want_log=True)
     root = check_dom_untouched(dom, TITLE)
+    # No script error and nothing the CSP had to refuse: no data ever became markup.
+    assert not re.search(r"Uncaught|Refused to|Content Security Policy", log), log[-2000:]
+    assert "open" in next(c for c in root.find_all("details") if c.attrs.get("id") == "t2").attrs
     names = [c.attrs["data-name"] for c in root.find_all("details") if "card" in c.cls()]
     assert "tests/test_x.py::test_x[<script>alert(1)</script>]" in names
     assert "</script><img src=x onerror=alert(1)>" in root.text()
