@@ -366,10 +366,11 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 		if (!a->trace)
 			continue;
 		for (s = 0; s < NSEG; s++) {
-			double h = ph * seg_value(a, s) / ymax;
+			double v = seg_value(a, s), h = isfinite(v) ? ph * v / ymax : 0;
 
 			if (h < 0.05)
 				continue;
+			h = h > y - T ? y - T : h;
 			y -= h;
 			buf_printf(&segs[s], "M%.1f %.1fh%.1fv%.1fh-%.1fz", x, y, bw * 0.8, h, bw * 0.8);
 		}
