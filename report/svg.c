@@ -371,6 +371,8 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 			if (h < 0.05)
 				continue;
 			h = h > y - T ? y - T : h;
+			if (h <= 0)
+				continue;
 			y -= h;
 			buf_printf(&segs[s], "M%.1f %.1fh%.1fv%.1fh-%.1fz", x, y, bw * 0.8, h, bw * 0.8);
 		}
