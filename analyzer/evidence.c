@@ -545,8 +545,8 @@ static void fail_fallback(struct acc *c)
 			s += c->att->call_s;
 		if (c->when >= 2)
 			s += c->att->teardown_s;
-		f = c->begin + (int64_t)(s * 1e9);
-		if (s > 0 && f <= c->end) {
+		f = s > 0 && s < 1e6 ? c->begin + (int64_t)(s * 1e9) : INT64_MAX;
+		if (f <= c->end) {
 			c->fail_ns = f;
 			return;
 		}
@@ -1072,6 +1072,11 @@ static void process_file(struct join *j, struct pass1 *p1, const struct fh_trace
 		unsigned cf;
 		int a;
 
+		/* hostile times: nothing before the clock's start, nothing ending before it began,
+		 * nothing near the end of int64 (differences stay in range) */
+		if (e->start_ns <= 0 || e->start_ns > INT64_MAX / 4 ||
+		    (e->done && (e->end_ns < e->start_ns || e->end_ns > INT64_MAX / 4)))
+			continue;
 		if (e->start_ns > p->last)
 			p->last = e->start_ns;
 		if (e->done && e->end_ns > p->last)
