@@ -23,6 +23,13 @@
 #define MAX_CALL_IDS 4096
 #define NONE (-1)
 
+/* memcpy that accepts (NULL, 0): empty arrays are NULL here. */
+static void copy_bytes(void *dst, const void *src, size_t n)
+{
+	if (n)
+		memcpy(dst, src, n);
+}
+
 /* ---- small hash maps ---- */
 
 struct smap { /* string -> int; keys borrowed */
@@ -165,25 +172,26 @@ struct interval {
 	int64_t cpu_begin, cpu_end;
 	int fds, threads;
 	int64_t phase_begin[NPHASE], phase_end[NPHASE];
-	int64_t sleep_start, sleep_end; /* the test thread's last completed sleep in the call phase */
-	const char *sleep_call;
 };
 
-struct tgt { /* fd -> target from time t on */
-	int fd;
+struct tgt { /* fd -> target from time t on; chained newest first per fd */
 	int64_t t;
 	const char *target; /* interned */
+	int next;           /* older entry of the same fd, NONE */
 };
 
 struct proc {
 	int pid, ppid;
 	int64_t start, last;  /* first and last event time */
 	const char *exe;      /* interned; may be NULL */
-	struct interval *iv; size_t niv, civ;
+	struct interval *iv; size_t niv, civ;       /* from markers */
+	struct interval *riv; size_t nriv, criv;    /* from attempt records */
 	struct tgt *tg; size_t ntg, ctg;
+	struct imap fd2tg;    /* fd -> newest tg entry */
 	bool marks;           /* has attempt markers */
 	int owner;            /* acc of a child process; NONE */
 	int resolving;        /* 0 new, 1 in progress, 2 done */
+	bool loaded;          /* a trace file of it was read */
 	int exit_status;      /* raw wait status; -1 unknown */
 	int64_t exit_ns;
 };
@@ -210,12 +218,17 @@ struct acc {
 	int64_t begin, end, fail_ns;
 	int pid, tid;
 	bool have_iv, ended;
+	bool failing;             /* the record says failed/error (or no record: the process died) */
+	int when;                 /* phase that decided the failure */
 	int64_t cpu_begin, cpu_end;
 	int fds, threads;
 	double time_ns[FH_CAT_COUNT];
 	struct errc *errs; size_t nerrs, cerrs;
 	struct fh_signal_ev *sigs; size_t nsigs, csigs;
 	struct fh_inflight *infl; size_t ninfl, cinfl;
+	int64_t *infl_start; size_t cinfl_start;
+	bool *infl_open;          /* the call never completed: its time runs to the reference */
+	size_t cinfl_open;
 	struct fh_call_stat *stats; size_t nstats, cstats;
 	struct span *spans; size_t nspans, cspans; /* min-heap by dur */
 	struct fh_lane *lanes; size_t nlanes, clanes;
@@ -242,6 +255,7 @@ struct join {
 	struct smap tests;        /* nodeid -> test index */
 	struct smap strings;      /* interned strings (values unused) */
 	const char *call_names[MAX_CALL_IDS];
+	unsigned char call_flags[MAX_CALL_IDS]; /* CF_* by call id, computed on first sight */
 	int *touched; size_t ntouched, ctouched;
 	size_t *test_first;       /* first acc of each test (recorded attempts are contiguous) */
 	int *orphans; size_t norphans, corphans; /* accs of markers without a record */
@@ -417,23 +431,36 @@ static const char *fd_target(struct join *j, int pi, int fd, int64_t t)
 {
 	for (int depth = 0; pi != NONE && depth < 8 && fd >= 0; depth++) {
 		struct proc *p = &j->procs[pi];
-		size_t lo = 0, hi = p->ntg;
+		int k = imap_get(&p->fd2tg, fd);
 
-		while (lo < hi) { /* first entry > (fd, t) */
-			size_t mid = (lo + hi) / 2;
-			if (p->tg[mid].fd < fd || (p->tg[mid].fd == fd && p->tg[mid].t <= t))
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo > 0 && p->tg[lo - 1].fd == fd)
-			return p->tg[lo - 1].target;
+		for (; k != NONE; k = p->tg[k].next)
+			if (p->tg[k].t <= t)
+				return p->tg[k].target;
 		t = p->start;
-		pi = imap_get(&j->pid2proc, p->ppid);
+		pi = p->ppid > 0 ? imap_get(&j->pid2proc, p->ppid) : NONE;
 		if (pi != NONE && j->procs[pi].start > t)
 			pi = NONE;
 	}
 	return NULL;
+}
+
+static void add_target(struct join *j, struct proc *p, int fd, int64_t t, const char *target)
+{
+	int head = imap_get(&p->fd2tg, fd), k, prev = NONE;
+
+	if (head != NONE && !strcmp(p->tg[head].target, target) && p->tg[head].t <= t)
+		return;
+	GROW(p->tg, p->ctg, p->ntg + 1);
+	p->tg[p->ntg] = (struct tgt){ t, intern(j, target), NONE };
+	/* keep the chain newest first (threads are read one file at a time) */
+	for (k = head; k != NONE && p->tg[k].t > t; k = p->tg[k].next)
+		prev = k;
+	p->tg[p->ntg].next = k;
+	if (prev == NONE)
+		imap_put(&p->fd2tg, fd, (int)p->ntg);
+	else
+		p->tg[prev].next = (int)p->ntg;
+	p->ntg++;
 }
 
 static const char *ev_target(struct join *j, int pi, const struct fh_event *e)
@@ -450,7 +477,34 @@ static bool returns_fd(const char *n)
 		     !strncmp(n, "__open", 6) || !strcmp(n, "creat") || !strcmp(n, "socket"));
 }
 
-/* ---- pass 1: markers, processes, targets, child exits ---- */
+/* Per call id facts, so the hot loop compares no strings. */
+enum { CF_KNOWN = 1, CF_KILL = 2, CF_WAIT = 4, CF_RETFD = 8 };
+
+static unsigned call_flags(struct join *j, const struct fh_event *e)
+{
+	unsigned f;
+
+	if (e->call < 0 || e->call >= MAX_CALL_IDS)
+		f = 0;
+	else if ((f = j->call_flags[e->call]))
+		return f;
+	f = CF_KNOWN;
+	if (name_is(e->call_name, "kill") || name_is(e->call_name, "tgkill") ||
+	    name_is(e->call_name, "killpg") || name_is(e->call_name, "pidfd_send_signal"))
+		f |= CF_KILL;
+	if (is_wait_call(e->call_name))
+		f |= CF_WAIT;
+	if (returns_fd(e->call_name))
+		f |= CF_RETFD;
+	if (e->call >= 0 && e->call < MAX_CALL_IDS) {
+		j->call_flags[e->call] = (unsigned char)f;
+		if (e->call_name)
+			j->call_names[e->call] = e->call_name;
+	}
+	return f;
+}
+
+/* ---- markers, processes, records ---- */
 
 struct waitrec {
 	int parent, child, status;
@@ -461,9 +515,49 @@ struct pass1 {
 	struct waitrec *w; size_t nw, cw;
 };
 
+static int cmp_iv(const void *a, const void *b)
+{
+	const struct interval *x = a, *y = b;
+
+	return (x->begin > y->begin) - (x->begin < y->begin);
+}
+
+static int when_phase(const char *when)
+{
+	if (name_is(when, "setup"))
+		return 0;
+	if (name_is(when, "teardown"))
+		return 2;
+	return 1;
+}
+
+/* The failure point when the failing phase's end marker is missing: from the record's phase
+ * durations, else the attempt's end. */
+static void fail_fallback(struct acc *c)
+{
+	if (!c->failing || c->fail_ns < INT64_MAX)
+		return;
+	if (c->att && c->end < INT64_MAX) {
+		double s = c->att->setup_s;
+		int64_t f;
+
+		if (c->when >= 1)
+			s += c->att->call_s;
+		if (c->when >= 2)
+			s += c->att->teardown_s;
+		f = s > 0 && s < 1e6 ? c->begin + (int64_t)(s * 1e9) : INT64_MAX;
+		if (f <= c->end) {
+			c->fail_ns = f;
+			return;
+		}
+	}
+	c->fail_ns = c->end;
+}
+
 static void mark_event(struct join *j, struct proc *p, const struct fh_event *e)
 {
 	struct interval *iv = p->niv ? &p->iv[p->niv - 1] : NULL;
+	struct acc *c = iv ? &j->acc[iv->acc] : NULL;
 	int ph = e->phase;
 
 	switch (e->mark) {
@@ -472,6 +566,8 @@ static void mark_event(struct join *j, struct proc *p, const struct fh_event *e)
 
 		if (a == NONE)
 			return;
+		if (iv && !iv->ended && iv->end > e->start_ns)
+			iv->end = e->start_ns; /* the previous attempt never ended */
 		GROW(p->iv, p->civ, p->niv + 1);
 		iv = &p->iv[p->niv++];
 		memset(iv, 0, sizeof(*iv));
@@ -479,20 +575,34 @@ static void mark_event(struct join *j, struct proc *p, const struct fh_event *e)
 		iv->end = INT64_MAX;
 		iv->acc = a;
 		iv->tid = e->tid;
-		iv->cpu_begin = e->cpu_ns;
-		iv->cpu_end = -1;
-		iv->fds = e->fds;
-		iv->threads = e->threads;
 		for (int k = 0; k < NPHASE; k++)
 			iv->phase_begin[k] = iv->phase_end[k] = -1;
 		p->marks = true;
+		c = &j->acc[a];
+		if (!c->have_iv) { /* the first interval of an attempt defines it */
+			c->have_iv = true;
+			c->begin = e->start_ns;
+			c->end = INT64_MAX;
+			c->ended = false;
+			c->fail_ns = INT64_MAX;
+			c->pid = p->pid;
+			c->tid = e->tid;
+			c->cpu_begin = e->cpu_ns;
+			c->fds = e->fds;
+			c->threads = e->threads;
+		}
 		break;
 	}
 	case FH_MARK_ATTEMPT_END:
 		if (iv && !iv->ended) {
 			iv->end = e->start_ns;
 			iv->ended = true;
-			iv->cpu_end = e->cpu_ns;
+			if (c->pid == p->pid && c->begin == iv->begin) {
+				c->end = e->start_ns;
+				c->ended = true;
+				c->cpu_end = e->cpu_ns;
+				fail_fallback(c);
+			}
 		}
 		break;
 	case FH_MARK_PHASE_BEGIN:
@@ -500,103 +610,54 @@ static void mark_event(struct join *j, struct proc *p, const struct fh_event *e)
 			iv->phase_begin[ph] = e->start_ns;
 		break;
 	case FH_MARK_PHASE_END:
-		if (iv && !iv->ended && ph >= 0 && ph < NPHASE)
+		if (iv && !iv->ended && ph >= 0 && ph < NPHASE) {
 			iv->phase_end[ph] = e->start_ns;
+			if (c->failing && ph == c->when && c->fail_ns == INT64_MAX &&
+			    c->pid == p->pid && c->begin == iv->begin)
+				c->fail_ns = e->start_ns;
+		}
 		break;
 	default:
 		break;
 	}
 }
 
-static void pass1_file(struct join *j, struct pass1 *p1, const struct fh_trace_file *tf)
+/* Record intervals for every process (used while it has no markers). */
+static void prepare_records(struct join *j)
 {
-	int pi = proc_get(j, tf->pid, tf->ppid);
-	struct proc *p = &j->procs[pi];
+	for (size_t a = 0; a < j->nacc; a++) {
+		struct acc *c = &j->acc[a];
+		struct interval *iv;
+		struct proc *p;
+		int pi;
 
-	if (!p->ppid)
-		p->ppid = tf->ppid;
-	if (tf->exe && !p->exe)
-		p->exe = intern(j, tf->exe);
-	j->run->trace_events += tf->nevents;
-	j->run->trace_dropped += tf->dropped;
-	for (size_t i = 0; i < tf->nevents; i++) {
-		const struct fh_event *e = &tf->events[i];
-
-		if (e->start_ns < p->start)
-			p->start = e->start_ns;
-		if (e->start_ns > p->last)
-			p->last = e->start_ns;
-		if (e->done && e->end_ns > p->last)
-			p->last = e->end_ns;
-		switch (e->type) {
-		case FH_EV_MARK:
-			mark_event(j, p, e);
-			break;
-		case FH_EV_TARGET:
-			if (e->fd >= 0 && e->target) {
-				GROW(p->tg, p->ctg, p->ntg + 1);
-				p->tg[p->ntg++] = (struct tgt){ e->fd, e->start_ns, intern(j, e->target) };
-			}
-			break;
-		case FH_EV_PROC:
-			if (e->target)
-				p->exe = intern(j, e->target);
-			break;
-		case FH_EV_CALL:
-			if (e->call >= 0 && e->call < MAX_CALL_IDS && e->call_name)
-				j->call_names[e->call] = e->call_name;
-			if (e->category == FH_CAT_SLEEP && e->done && !e->err_name && p->niv) {
-				struct interval *iv = &p->iv[p->niv - 1];
-
-				if (!iv->ended && iv->tid == e->tid && iv->phase_begin[1] >= 0 &&
-				    iv->phase_end[1] < 0 && e->start_ns >= iv->begin) {
-					iv->sleep_start = e->start_ns;
-					iv->sleep_end = e->end_ns;
-					iv->sleep_call = e->call_name;
-				}
-			}
-			if (e->target && e->target[0] && e->done) {
-				int fd = returns_fd(e->call_name) ? (int)e->result : e->fd;
-
-				if (fd >= 0 && (e->result >= 0 || e->fd >= 0) &&
-				    (!p->ntg || p->tg[p->ntg - 1].fd != fd ||
-				     strcmp(p->tg[p->ntg - 1].target, e->target))) {
-					GROW(p->tg, p->ctg, p->ntg + 1);
-					p->tg[p->ntg++] = (struct tgt){ fd, e->start_ns, intern(j, e->target) };
-				}
-			}
-			if (e->done && e->result > 0 && e->result <= INT_MAX && is_wait_call(e->call_name)
-			    && e->arg >= 0 && e->arg <= INT_MAX) {
-				GROW(p1->w, p1->cw, p1->nw + 1);
-				p1->w[p1->nw++] = (struct waitrec){ e->pid, (int)e->result, (int)e->arg,
-					e->start_ns, e->end_ns };
-			}
-			break;
-		default:
-			break;
-		}
+		c->failing = !c->att || ((c->att->outcome == FH_FAILED || c->att->outcome == FH_ERROR) &&
+					 !c->att->xfail);
+		c->when = when_phase(c->att ? c->att->when : NULL);
+		if (!c->att || c->att->start_ns <= 0 || c->att->stop_ns < c->att->start_ns)
+			continue;
+		pi = proc_get(j, c->att->pid, 0);
+		p = &j->procs[pi];
+		GROW(p->riv, p->criv, p->nriv + 1);
+		iv = &p->riv[p->nriv++];
+		memset(iv, 0, sizeof(*iv));
+		iv->begin = c->att->start_ns;
+		iv->end = c->att->stop_ns;
+		iv->ended = true;
+		iv->acc = (int)a;
+		iv->tid = c->att->tid;
+		c->begin = iv->begin;
+		c->end = iv->end;
+		c->ended = true;
+		c->pid = c->att->pid;
+		c->tid = c->att->tid;
+		fail_fallback(c);
 	}
-	if (tf->mono_anchor_ns > 0 && tf->mono_anchor_ns < p->start)
-		p->start = tf->mono_anchor_ns;
+	for (size_t i = 0; i < j->nprocs; i++)
+		qsort(j->procs[i].riv, j->procs[i].nriv, sizeof(struct interval), cmp_iv);
 }
 
-static int cmp_iv(const void *a, const void *b)
-{
-	const struct interval *x = a, *y = b;
-
-	return (x->begin > y->begin) - (x->begin < y->begin);
-}
-
-static int cmp_tgt(const void *a, const void *b)
-{
-	const struct tgt *x = a, *y = b;
-
-	if (x->fd != y->fd)
-		return (x->fd > y->fd) - (x->fd < y->fd);
-	return (x->t > y->t) - (x->t < y->t);
-}
-
-/* Owner attempt of a process without markers: its parent's attempt at its start. */
+/* Owner attempt of a process without intervals: its parent's attempt at its start. */
 static int resolve_owner(struct join *j, int pi)
 {
 	struct proc *p = &j->procs[pi];
@@ -610,14 +671,15 @@ static int resolve_owner(struct join *j, int pi)
 	qi = p->ppid > 0 ? imap_get(&j->pid2proc, p->ppid) : NONE;
 	if (qi != NONE && qi != pi) {
 		struct proc *q = &j->procs[qi];
+		const struct interval *ivs = q->marks ? q->iv : q->riv;
+		size_t n = q->marks ? q->niv : q->nriv;
 
-		if (q->niv) {
-			for (size_t k = 0; k < q->niv; k++)
-				if (q->iv[k].begin <= p->start && p->start < q->iv[k].end)
-					owner = q->iv[k].acc;
+		if (n) {
+			for (size_t k = 0; k < n; k++)
+				if (ivs[k].begin <= p->start && p->start < ivs[k].end)
+					owner = ivs[k].acc;
 		} else {
 			owner = resolve_owner(j, qi);
-			p = &j->procs[pi];
 			if (owner != NONE && p->start >= j->acc[owner].end)
 				owner = NONE;
 		}
@@ -628,133 +690,41 @@ static int resolve_owner(struct join *j, int pi)
 	return owner;
 }
 
-static int64_t phase_time(const struct interval *iv, int ph, bool end)
-{
-	return end ? iv->phase_end[ph] : iv->phase_begin[ph];
-}
-
-static int when_phase(const char *when)
-{
-	if (name_is(when, "setup"))
-		return 0;
-	if (name_is(when, "teardown"))
-		return 2;
-	return 1;
-}
-
-static void finish_pass1(struct join *j, struct pass1 *p1)
-{
-	/* Records give intervals to processes without markers. */
-	for (size_t a = 0; a < j->nacc; a++) {
-		struct acc *c = &j->acc[a];
-		int pi;
-
-		if (!c->att || c->att->start_ns <= 0 || c->att->stop_ns < c->att->start_ns)
-			continue;
-		pi = imap_get(&j->pid2proc, c->att->pid);
-		if (pi == NONE || j->procs[pi].marks)
-			continue;
-		{
-			struct proc *p = &j->procs[pi];
-			struct interval *iv;
-
-			GROW(p->iv, p->civ, p->niv + 1);
-			iv = &p->iv[p->niv++];
-			memset(iv, 0, sizeof(*iv));
-			iv->begin = c->att->start_ns;
-			iv->end = c->att->stop_ns;
-			iv->ended = true;
-			iv->acc = (int)a;
-			iv->tid = c->att->tid;
-			iv->cpu_begin = iv->cpu_end = -1;
-			iv->fds = iv->threads = -1;
-			for (int k = 0; k < NPHASE; k++)
-				iv->phase_begin[k] = iv->phase_end[k] = -1;
-		}
-	}
-	for (size_t i = 0; i < j->nprocs; i++) {
-		struct proc *p = &j->procs[i];
-
-		qsort(p->iv, p->niv, sizeof(*p->iv), cmp_iv);
-		qsort(p->tg, p->ntg, sizeof(*p->tg), cmp_tgt);
-		for (size_t k = 0; k < p->niv; k++) {
-			struct interval *iv = &p->iv[k];
-			struct acc *c = &j->acc[iv->acc];
-
-			if (!iv->ended) {
-				int64_t end = p->last + 1;
-
-				if (k + 1 < p->niv && p->iv[k + 1].begin < end)
-					end = p->iv[k + 1].begin;
-				if (c->att && c->att->stop_ns > iv->begin && c->att->stop_ns < end)
-					end = c->att->stop_ns;
-				iv->end = end > iv->begin ? end : iv->begin;
-			}
-			if (c->have_iv)
-				continue; /* the first interval of an attempt defines it */
-			c->have_iv = true;
-			c->begin = iv->begin;
-			c->end = iv->end;
-			c->ended = iv->ended;
-			c->pid = p->pid;
-			c->tid = (c->att && c->att->tid) ? c->att->tid : iv->tid;
-			if (c->att && c->att->pid && c->att->pid != p->pid)
-				c->tid = iv->tid;
-			c->cpu_begin = iv->cpu_begin;
-			c->cpu_end = iv->cpu_end;
-			c->fds = iv->fds;
-			c->threads = iv->threads;
-			c->sleep_start = iv->sleep_start;
-			c->sleep_end = iv->sleep_end;
-			c->sleep_call = iv->sleep_call;
-			/* The failure point: end of the failing phase. */
-			if (!c->att || c->att->outcome == FH_FAILED || c->att->outcome == FH_ERROR) {
-				int ph = when_phase(c->att ? c->att->when : NULL);
-				int64_t f = phase_time(iv, ph, true);
-
-				if (f < 0 && c->att) {
-					double s = c->att->setup_s;
-					if (ph >= 1)
-						s += c->att->call_s;
-					if (ph >= 2)
-						s += c->att->teardown_s;
-					f = iv->begin + (int64_t)(s * 1e9);
-				}
-				if (f < 0 || f > iv->end || !iv->ended)
-					f = iv->end;
-				c->fail_ns = f;
-			}
-			if (c->sleep_end > c->fail_ns)
-				c->sleep_end = 0;
-		}
-	}
-	/* Children known only from their parent's wait (never traced: static, or exited before
-	 * writing anything) start at the wait's start, as far as we can tell. */
-	for (size_t k = 0; k < p1->nw; k++) {
-		int ci = imap_get(&j->pid2proc, p1->w[k].child);
-
-		if (ci == NONE && imap_get(&j->pid2proc, p1->w[k].parent) != NONE) {
-			ci = proc_get(j, p1->w[k].child, p1->w[k].parent);
-			j->procs[ci].start = j->procs[ci].last = p1->w[k].t0;
-		}
-		if (ci != NONE && j->procs[ci].ppid == p1->w[k].parent) {
-			j->procs[ci].exit_status = p1->w[k].status;
-			j->procs[ci].exit_ns = p1->w[k].t;
-			if (j->procs[ci].last < p1->w[k].t0)
-				j->procs[ci].last = p1->w[k].t0;
-		}
-	}
-	for (size_t i = 0; i < j->nprocs; i++)
-		if (!j->procs[i].marks && !j->procs[i].niv)
-			resolve_owner(j, (int)i);
-}
-
 /* ---- pass 2: attribution ---- */
 
 struct cursor {
 	int pi;
 	size_t k;
 };
+
+/* The interval of ivs[0..n) (sorted by begin) holding t; cur->k is the last hit. */
+static int interval_at(const struct interval *ivs, size_t n, struct cursor *cur, int64_t t)
+{
+	size_t k = cur->k < n ? cur->k : 0;
+
+	if (!n)
+		return NONE;
+	if (t < ivs[k].begin || (k + 1 < n && t >= ivs[k + 1].begin)) {
+		if (k + 1 < n && t >= ivs[k + 1].begin && (k + 2 >= n || t < ivs[k + 2].begin)) {
+			k++;
+		} else {
+			size_t lo = 0, hi = n;
+
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (ivs[mid].begin <= t)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (!lo)
+				return NONE;
+			k = lo - 1;
+		}
+		cur->k = k;
+	}
+	return t >= ivs[k].begin && t < ivs[k].end ? ivs[k].acc : NONE;
+}
 
 static int attempt_of(struct join *j, struct cursor *cur, const struct fh_event *e)
 {
@@ -769,35 +739,10 @@ static int attempt_of(struct join *j, struct cursor *cur, const struct fh_event 
 			return NONE;
 	}
 	p = &j->procs[pi];
-	if (p->niv) {
-		size_t k = cur->k < p->niv ? cur->k : 0;
-		const struct interval *iv = &p->iv[k];
-
-		if (e->start_ns < iv->begin || (k + 1 < p->niv && e->start_ns >= p->iv[k + 1].begin)) {
-			/* out of the cursor's interval: the next one, else binary search */
-			if (k + 1 < p->niv && e->start_ns >= p->iv[k + 1].begin &&
-			    (k + 2 >= p->niv || e->start_ns < p->iv[k + 2].begin)) {
-				k++;
-			} else {
-				size_t lo = 0, hi = p->niv;
-				while (lo < hi) {
-					size_t mid = (lo + hi) / 2;
-					if (p->iv[mid].begin <= e->start_ns)
-						lo = mid + 1;
-					else
-						hi = mid;
-				}
-				if (!lo)
-					return NONE;
-				k = lo - 1;
-			}
-			cur->k = k;
-			iv = &p->iv[k];
-		}
-		if (e->start_ns >= iv->begin && e->start_ns < iv->end)
-			return iv->acc;
-		return NONE;
-	}
+	if (p->marks)
+		return interval_at(p->iv, p->niv, cur, e->start_ns);
+	if (p->nriv)
+		return interval_at(p->riv, p->nriv, cur, e->start_ns);
 	if (p->owner != NONE && e->start_ns < j->acc[p->owner].end)
 		return p->owner;
 	return NONE;
@@ -964,7 +909,8 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		       const char **last_net)
 {
 	struct acc *c = &j->acc[a];
-	int64_t end = e->done ? e->end_ns : c->end;
+	/* A call that never completed: its time is added at the end, up to the reference. */
+	int64_t end = e->done ? e->end_ns : e->start_ns;
 	int64_t clip = end < c->end ? end : c->end;
 	int64_t ref = c->fail_ns < c->end ? c->fail_ns : c->end;
 	int64_t dur = clip > e->start_ns ? clip - e->start_ns : 0;
@@ -988,13 +934,16 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		struct fh_inflight *f;
 
 		GROW(c->infl, c->cinfl, c->ninfl + 1);
+		GROW(c->infl_start, c->cinfl_start, c->ninfl + 1);
+		GROW(c->infl_open, c->cinfl_open, c->ninfl + 1);
+		c->infl_start[c->ninfl] = e->start_ns;
+		c->infl_open[c->ninfl] = !e->done;
 		f = &c->infl[c->ninfl++];
 		f->pid = e->pid;
 		f->tid = e->tid;
 		f->call = call;
 		f->category = (enum fh_category)cat;
 		f->target = TARGET();
-		f->elapsed_s = (double)(ref > e->start_ns ? ref - e->start_ns : 0) / 1e9;
 		f->stack = copy_stack(j, e);
 	}
 	if (c->sleep_end && (e->pid != c->pid || e->tid != c->tid) && e->start_ns < c->sleep_end &&
@@ -1047,8 +996,7 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 			j->touched[j->ntouched++] = a;
 		}
 	}
-	if ((name_is(call, "kill") || name_is(call, "tgkill") || name_is(call, "killpg") ||
-	     name_is(call, "pidfd_send_signal")) &&
+	if ((call_flags(j, e) & CF_KILL) &&
 	    (e->arg == SIGKILL || e->arg == SIGTERM || e->arg == SIGINT || e->arg == SIGQUIT))
 		c->kills++;
 #undef TARGET
@@ -1110,25 +1058,82 @@ static void commit_last_blocks(struct join *j)
 	j->ntouched = 0;
 }
 
-static void pass2_file(struct join *j, const struct fh_trace_file *tf)
+/* Reads one file's events in order: markers define intervals as they come (the marker
+ * thread's file is read before the other files of its process), targets and child exits feed
+ * state, calls and signals are attributed. */
+static void process_file(struct join *j, struct pass1 *p1, const struct fh_trace_file *tf, int pi)
 {
 	struct cursor cur = { NONE, 0 };
 	const char *last_net = NULL;
+	struct proc *p = &j->procs[pi];
 
 	for (size_t i = 0; i < tf->nevents; i++) {
 		const struct fh_event *e = &tf->events[i];
+		unsigned cf;
 		int a;
 
-		if (e->type != FH_EV_CALL && e->type != FH_EV_SIGNAL)
+		/* hostile times: nothing before the clock's start, nothing ending before it began,
+		 * nothing near the end of int64 (differences stay in range) */
+		if (e->start_ns <= 0 || e->start_ns > INT64_MAX / 4 ||
+		    (e->done && (e->end_ns < e->start_ns || e->end_ns > INT64_MAX / 4)))
 			continue;
+		if (e->start_ns > p->last)
+			p->last = e->start_ns;
+		if (e->done && e->end_ns > p->last)
+			p->last = e->end_ns;
+		switch (e->type) {
+		case FH_EV_MARK:
+			if (e->pid == p->pid)
+				mark_event(j, p, e);
+			continue;
+		case FH_EV_TARGET:
+			if (e->fd >= 0 && e->target && e->pid == p->pid)
+				add_target(j, p, e->fd, e->start_ns, e->target);
+			continue;
+		case FH_EV_PROC:
+			if (e->target && e->pid == p->pid)
+				p->exe = intern(j, e->target);
+			continue;
+		case FH_EV_CALL:
+			cf = call_flags(j, e);
+			if (e->target && e->target[0] && e->done && e->pid == p->pid) {
+				int fd = (cf & CF_RETFD) ? (int)e->result : e->fd;
+
+				if (fd >= 0 && (e->result >= 0 || e->fd >= 0))
+					add_target(j, p, fd, e->start_ns, e->target);
+			}
+			if (e->done && e->result > 0 && e->result <= INT_MAX &&
+			    (cf & CF_WAIT) && e->arg >= 0 && e->arg <= INT_MAX) {
+				GROW(p1->w, p1->cw, p1->nw + 1);
+				p1->w[p1->nw++] = (struct waitrec){ e->pid, (int)e->result, (int)e->arg,
+					e->start_ns, e->end_ns };
+			}
+			break;
+		case FH_EV_SIGNAL:
+			break;
+		default:
+			continue;
+		}
 		a = attempt_of(j, &cur, e);
 		if (a == NONE)
 			continue;
 		j->acc[a].events++;
-		if (e->type == FH_EV_CALL)
+		if (e->type == FH_EV_CALL) {
+			struct acc *c = &j->acc[a];
+
+			/* the test thread's last sleep that ran its course in the call phase */
+			if (e->category == FH_CAT_SLEEP && e->done && !e->err_name && e->pid == c->pid &&
+			    e->tid == c->tid && p->marks && p->niv &&
+			    p->iv[p->niv - 1].acc == a && p->iv[p->niv - 1].phase_begin[1] >= 0 &&
+			    p->iv[p->niv - 1].phase_end[1] < 0) {
+				c->sleep_start = e->start_ns;
+				c->sleep_end = e->end_ns;
+				c->sleep_call = e->call_name;
+			}
 			call_event(j, cur.pi, a, e, &last_net);
-		else
+		} else {
 			signal_event(j, a, e);
+		}
 	}
 	commit_last_blocks(j);
 }
@@ -1178,8 +1183,8 @@ static struct fh_attempt *synthesize(struct join *j, struct acc *c)
 
 	while (pos < t->nattempts && t->attempts[pos].attempt < c->attempt_no)
 		pos++;
-	memcpy(arr, t->attempts, sizeof(*arr) * pos);
-	memcpy(arr + pos + 1, t->attempts + pos, sizeof(*arr) * (t->nattempts - pos));
+	copy_bytes(arr, t->attempts, sizeof(*arr) * pos);
+	copy_bytes(arr + pos + 1, t->attempts + pos, sizeof(*arr) * (t->nattempts - pos));
 	{
 		struct fh_attempt *a = &arr[pos];
 
@@ -1216,13 +1221,31 @@ static void finish_attempt(struct join *j, size_t ai)
 	struct fh_attempt_trace *tr;
 	double span0 = (double)c->begin;
 
-	if (!c->have_iv)
-		return;
+	if (!c->have_iv) {
+		int pi = c->att ? imap_get(&j->pid2proc, c->pid) : NONE;
+
+		/* record intervals only count for a traced process without markers */
+		if (pi == NONE || j->procs[pi].marks || !j->procs[pi].loaded)
+			return;
+	}
 	if (!c->att) {
 		if (!c->test)
 			return;
 		c->att = synthesize(j, c);
 		c->fail_ns = c->end;
+	}
+	{
+		int64_t ref = c->fail_ns < c->end ? c->fail_ns : c->end;
+
+		for (size_t i = 0; i < c->ninfl; i++) {
+			int64_t el = ref > c->infl_start[i] ? ref - c->infl_start[i] : 0;
+
+			c->infl[i].elapsed_s = (double)el / 1e9;
+			if (c->infl_open[i])
+				c->time_ns[c->infl[i].category] += (double)el;
+		}
+		if (c->sleep_end > ref)
+			c->sleep_end = 0;
 	}
 	tr = arena_alloc(j->A, sizeof(*tr));
 	tr->cpu_s = (c->cpu_begin >= 0 && c->cpu_end >= c->cpu_begin) ?
@@ -1236,18 +1259,18 @@ static void finish_attempt(struct join *j, size_t ai)
 	tr->nerrors = c->nerrs;
 	qsort(tr->errors, tr->nerrors, sizeof(*tr->errors), cmp_err);
 	tr->signals = arena_alloc(j->A, sizeof(*tr->signals) * (c->nsigs + 1));
-	memcpy(tr->signals, c->sigs, sizeof(*tr->signals) * c->nsigs);
+	copy_bytes(tr->signals, c->sigs, sizeof(*tr->signals) * c->nsigs);
 	tr->nsignals = c->nsigs;
 	tr->last_block = c->lb;
 	tr->in_flight = arena_alloc(j->A, sizeof(*tr->in_flight) * (c->ninfl + 1));
-	memcpy(tr->in_flight, c->infl, sizeof(*tr->in_flight) * c->ninfl);
+	copy_bytes(tr->in_flight, c->infl, sizeof(*tr->in_flight) * c->ninfl);
 	tr->nin_flight = c->ninfl;
 	tr->children = arena_alloc(j->A, sizeof(*tr->children) * FH_EV_MAX_CHILDREN);
 	for (size_t i = 0; i < j->nprocs && tr->nchildren < FH_EV_MAX_CHILDREN; i++) {
 		struct proc *p = &j->procs[i];
 		struct fh_child *ch;
 
-		if (p->owner != (int)ai || p->niv)
+		if (p->owner != (int)ai || p->marks || p->nriv)
 			continue;
 		ch = &tr->children[tr->nchildren++];
 		ch->pid = p->pid;
@@ -1269,7 +1292,7 @@ static void finish_attempt(struct join *j, size_t ai)
 	tr->fds = c->fds;
 	tr->threads = c->threads;
 	tr->lanes = arena_alloc(j->A, sizeof(*tr->lanes) * (c->nlanes + 1));
-	memcpy(tr->lanes, c->lanes, sizeof(*tr->lanes) * c->nlanes);
+	copy_bytes(tr->lanes, c->lanes, sizeof(*tr->lanes) * c->nlanes);
 	tr->nlanes = c->nlanes;
 	tr->spans = arena_alloc(j->A, sizeof(*tr->spans) * (c->nspans + 1));
 	for (size_t i = 0; i < c->nspans; i++) {
@@ -1282,7 +1305,7 @@ static void finish_attempt(struct join *j, size_t ai)
 	tr->fail_at_s = c->fail_ns < INT64_MAX ? (double)(c->fail_ns - c->begin) / 1e9 : -1;
 	tr->events = c->events;
 	tr->calls = arena_alloc(j->A, sizeof(*tr->calls) * (c->nstats + 1));
-	memcpy(tr->calls, c->stats, sizeof(*tr->calls) * c->nstats);
+	copy_bytes(tr->calls, c->stats, sizeof(*tr->calls) * c->nstats);
 	tr->ncalls = c->nstats;
 	qsort(tr->calls, tr->ncalls, sizeof(*tr->calls), cmp_stat);
 	tr->unfinished = !c->ended;
@@ -1298,7 +1321,7 @@ static void finish_attempt(struct join *j, size_t ai)
 		b->tid = c->tid;
 		tr->last_sleep = b;
 		tr->busy_after_sleep = arena_alloc(j->A, sizeof(*tr->busy_after_sleep) * (c->nbusy + 1));
-		memcpy(tr->busy_after_sleep, c->busy, sizeof(*c->busy) * c->nbusy);
+		copy_bytes(tr->busy_after_sleep, c->busy, sizeof(*c->busy) * c->nbusy);
 		tr->nbusy_after_sleep = c->nbusy;
 	}
 	tr->kills_sent = c->kills;
@@ -1316,10 +1339,14 @@ static void join_free(struct join *j)
 		free(c->spans);
 		free(c->lanes);
 		free(c->busy);
+		free(c->infl_start);
+		free(c->infl_open);
 	}
 	for (size_t i = 0; i < j->nprocs; i++) {
 		free(j->procs[i].iv);
+		free(j->procs[i].riv);
 		free(j->procs[i].tg);
+		imap_free(&j->procs[i].fd2tg);
 	}
 	free(j->acc);
 	free(j->procs);
@@ -1331,10 +1358,114 @@ static void join_free(struct join *j)
 	smap_free(&j->strings);
 }
 
+/* After the last file: attempts whose process died get an end, children known only from
+ * their parent's wait get an entry, every process without intervals gets an owner. */
+static void finish_join(struct join *j, struct pass1 *p1)
+{
+	for (size_t i = 0; i < j->nprocs; i++) {
+		struct proc *p = &j->procs[i];
+
+		for (size_t k = 0; k < p->niv; k++) {
+			struct interval *iv = &p->iv[k];
+			struct acc *c = &j->acc[iv->acc];
+
+			if (iv->ended || iv->end < INT64_MAX)
+				goto fix_acc;
+			iv->end = p->last + 1 > iv->begin ? p->last + 1 : iv->begin;
+			if (c->att && c->att->stop_ns > iv->begin && c->att->stop_ns < iv->end)
+				iv->end = c->att->stop_ns;
+fix_acc:
+			if (!iv->ended && c->pid == p->pid && c->begin == iv->begin && c->end == INT64_MAX) {
+				c->end = iv->end;
+				fail_fallback(c);
+			}
+		}
+	}
+	for (size_t k = 0; k < p1->nw; k++) {
+		int ci = imap_get(&j->pid2proc, p1->w[k].child);
+
+		if (ci == NONE && imap_get(&j->pid2proc, p1->w[k].parent) != NONE) {
+			ci = proc_get(j, p1->w[k].child, p1->w[k].parent);
+			j->procs[ci].start = j->procs[ci].last = p1->w[k].t0;
+		}
+		if (ci != NONE && j->procs[ci].ppid == p1->w[k].parent) {
+			j->procs[ci].exit_status = p1->w[k].status;
+			j->procs[ci].exit_ns = p1->w[k].t;
+			if (j->procs[ci].last < p1->w[k].t0)
+				j->procs[ci].last = p1->w[k].t0;
+		}
+	}
+	for (size_t i = 0; i < j->nprocs; i++)
+		if (!j->procs[i].marks && !j->procs[i].nriv)
+			resolve_owner(j, (int)i);
+}
+
+struct order {
+	size_t i;
+	int group, pid, tid;
+};
+
+static int cmp_order(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group - y->group;
+	if (x->pid != y->pid)
+		return (x->pid > y->pid) - (x->pid < y->pid);
+	if (x->tid != y->tid)
+		return (x->tid > y->tid) - (x->tid < y->tid);
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Loads file i and reads it; returns false when it must wait for its parent's file. */
+static bool read_file_at(struct join *j, struct pass1 *p1, const struct fh_trace_source *src,
+			 size_t i, bool may_defer)
+{
+	struct fh_trace_file tf;
+	struct proc *p;
+	int pi;
+
+	memset(&tf, 0, sizeof(tf));
+	if (src->load(src->ctx, i, &tf) < 0)
+		return true;
+	pi = proc_get(j, tf.pid, tf.ppid);
+	p = &j->procs[pi];
+	if (!p->ppid)
+		p->ppid = tf.ppid;
+	if (tf.proc_start_ns > 0 && tf.proc_start_ns < p->start)
+		p->start = tf.proc_start_ns;
+	if (tf.mono_anchor_ns > 0 && tf.mono_anchor_ns < p->start)
+		p->start = tf.mono_anchor_ns;
+	if (tf.nevents && tf.events[0].start_ns < p->start)
+		p->start = tf.events[0].start_ns;
+	if (!p->marks && !p->nriv && p->resolving != 2) {
+		int qi = p->ppid > 0 ? imap_get(&j->pid2proc, p->ppid) : NONE;
+
+		if (may_defer && (qi == NONE || (!j->procs[qi].loaded && !j->procs[qi].nriv))) {
+			src->release(src->ctx, i, &tf);
+			return false;
+		}
+	}
+	if (tf.exe && tf.exe[0] && (!p->exe || tf.main_file))
+		p->exe = intern(j, tf.exe);
+	p->loaded = true;
+	j->run->trace_events += tf.nevents;
+	j->run->trace_dropped += tf.dropped;
+	if (!p->marks && !p->nriv && p->resolving != 2)
+		resolve_owner(j, pi);
+	process_file(j, p1, &tf, pi);
+	src->release(src->ctx, i, &tf);
+	return true;
+}
+
 int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 {
 	struct join j;
 	struct pass1 p1 = { NULL, 0, 0 };
+	struct order *ord = xcalloc(src->nfiles + 1, sizeof(*ord));
+	size_t *deferred = xcalloc(src->nfiles + 1, sizeof(*deferred)), ndef = 0;
+	struct imap test_tid = { 0 };
 
 	memset(&j, 0, sizeof(j));
 	j.run = run;
@@ -1345,31 +1476,38 @@ int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 
 		j.test_first[t] = j.nacc;
 		smap_put(&j.tests, test->nodeid, (int)t);
-		for (size_t k = 0; k < test->nattempts; k++)
+		for (size_t k = 0; k < test->nattempts; k++) {
 			acc_new(&j, test, &test->attempts[k], test->attempts[k].attempt);
+			imap_put(&test_tid, test->attempts[k].pid, test->attempts[k].tid);
+		}
 	}
+	prepare_records(&j);
+	/* The threads that ran tests (and wrote the markers) first, then every other file by
+	 * pid (parents usually before children); a child read before its parent waits. */
 	for (size_t i = 0; i < src->nfiles; i++) {
-		struct fh_trace_file tf;
+		int pid = 0, tid = 0;
 
-		memset(&tf, 0, sizeof(tf));
-		if (src->load(src->ctx, i, &tf) < 0)
-			continue;
-		pass1_file(&j, &p1, &tf);
-		src->release(src->ctx, i, &tf);
+		ord[i].i = i;
+		ord[i].group = 2;
+		if (src->peek && src->peek(src->ctx, i, &pid, &tid) == 0) {
+			ord[i].pid = pid;
+			ord[i].tid = tid;
+			ord[i].group = imap_get(&test_tid, pid) == tid ? 0 : 1;
+		}
 	}
-	finish_pass1(&j, &p1);
-	free(p1.w);
-	for (size_t i = 0; i < src->nfiles; i++) {
-		struct fh_trace_file tf;
-
-		memset(&tf, 0, sizeof(tf));
-		if (src->load(src->ctx, i, &tf) < 0)
-			continue;
-		pass2_file(&j, &tf);
-		src->release(src->ctx, i, &tf);
-	}
+	qsort(ord, src->nfiles, sizeof(*ord), cmp_order);
+	for (size_t k = 0; k < src->nfiles; k++)
+		if (!read_file_at(&j, &p1, src, ord[k].i, true))
+			deferred[ndef++] = ord[k].i;
+	for (size_t k = 0; k < ndef; k++)
+		read_file_at(&j, &p1, src, deferred[k], false);
+	finish_join(&j, &p1);
 	for (size_t i = 0; i < j.nacc; i++)
 		finish_attempt(&j, i);
+	free(p1.w);
+	free(ord);
+	free(deferred);
+	imap_free(&test_tid);
 	join_free(&j);
 	if (j.synthesized) { /* counts, verdicts, order and clusters include the new attempts */
 		run_compute(run);
@@ -1391,6 +1529,27 @@ static int dir_load(void *ctx, size_t i, struct fh_trace_file *out)
 	return trace_load(d->paths[i], out);
 }
 
+/* "<pid>-<tid>[-n].fht": a hint for the reading order only (the header is the truth). */
+static int dir_peek(void *ctx, size_t i, int *pid, int *tid)
+{
+	struct dir_source *d = ctx;
+	const char *base = strrchr(d->paths[i], '/');
+	char *end;
+	long a, b;
+
+	base = base ? base + 1 : d->paths[i];
+	a = strtol(base, &end, 10);
+	if (end == base || *end != '-')
+		return -EINVAL;
+	base = end + 1;
+	b = strtol(base, &end, 10);
+	if (end == base || a <= 0 || b <= 0 || a > INT_MAX || b > INT_MAX)
+		return -EINVAL;
+	*pid = (int)a;
+	*tid = (int)b;
+	return 0;
+}
+
 static void dir_release(void *ctx, size_t i, struct fh_trace_file *tf)
 {
 	(void)ctx;
@@ -1402,7 +1561,7 @@ int evidence_attach(struct fh_run *run)
 {
 	char *dir = arena_printf(&run->arena, "%s/trace", run->run_dir);
 	struct dir_source d = { NULL };
-	struct fh_trace_source src = { 0, dir_load, dir_release, &d };
+	struct fh_trace_source src = { 0, dir_load, dir_release, &d, dir_peek };
 	int ret;
 
 	ret = trace_list(dir, &d.paths, &src.nfiles);

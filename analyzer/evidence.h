@@ -4,9 +4,9 @@
  * evidence_attach() (stages.h) reads RUN_DIR/trace through trace.h and calls evidence_join();
  * the unit tests call evidence_join() with in-memory files of synthetic events.
  *
- * The join streams: every file is loaded twice, one at a time (pass 1 collects attempt
- * markers, process headers, fd targets and child exits; pass 2 attributes calls and signals),
- * so memory stays bounded by the largest file plus the per-attempt summaries.
+ * The join streams: one pass, one file at a time (the threads that ran tests first, then the
+ * other files by pid; a child whose parent is not read yet waits for the end), so memory stays
+ * bounded by the largest file plus the per-attempt summaries.
  *
  * Attribution rules (ARCHITECTURE.md "Evidence: the join"):
  *  - a process with attempt markers: each event goes to the attempt whose [begin, end)
@@ -40,6 +40,9 @@ struct fh_trace_source {
 	int (*load)(void *ctx, size_t i, struct fh_trace_file *out);
 	void (*release)(void *ctx, size_t i, struct fh_trace_file *tf);
 	void *ctx;
+	/* Optional (may be NULL): file i's pid and tid without loading it (0 or -errno), used
+	 * only to choose the reading order. */
+	int (*peek)(void *ctx, size_t i, int *pid, int *tid);
 };
 
 /* Joins the files with the run's attempts and fills attempt->trace (allocated from

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "redact.h"
 #include "stages.h"
 #include "trace.h"
 
@@ -235,6 +236,7 @@ static int cmd_report(int argc, char **argv)
 		return 1;
 	}
 	stage_done("load");
+	redact_run(&run); /* no writer below sees a secret from a failure message */
 	run.history_enabled = !o.no_history;
 	run.ai_requested = o.ai;
 	run_compute(&run);

@@ -58,10 +58,10 @@ def main():
     print(f"\n{'test':45} {'kind':12} blocked_on  summary")
     for t in sorted(summary["tests"], key=lambda t: t["nodeid"]):
         d = t.get("diagnosis") or {}
-        fname = t["nodeid"].split("::")[0]
-        want = EXPECTED.get(fname)
+        fname = t["nodeid"].split("::")[0].rsplit("/", 1)[-1]
+        want = EXPECTED.get(fname, ("?", None))
         got = (d.get("kind"), d.get("blocked_on"))
-        ok = want is None or got == want
+        ok = got == want
         if fname == "test_perf.py":
             ok = ok and bool((t.get("perf") or {}).get("unstable"))
         bad += not ok
@@ -73,6 +73,8 @@ def main():
         if perf.get("unstable"):
             print(f"{'':45}   perf: {perf.get('summary')}")
     kinds = {(t.get("diagnosis") or {}).get("kind") for t in summary["tests"]}
+    missing = {k for k, _ in EXPECTED.values()} - kinds
+    bad += len(missing) + (len(summary["tests"]) != len(EXPECTED))
     print(f"\nkinds diagnosed: {', '.join(sorted(k for k in kinds if k))}")
     print(f"report: {html}")
     if bad:

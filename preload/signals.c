@@ -48,7 +48,7 @@ static void fh_trampoline(int sig, siginfo_t *si, void *uc)
 		r->err = si ? si->si_code : 0;
 		r->arg = si ? si->si_pid : 0;
 		r->arg2 = si ? si->si_uid : 0;
-		r->start_ns = fh_now();
+		r->start_ns = fh_now_t(t);
 		r->flags = 0;
 		__atomic_store_n(&r->type, FHT_REC_SIGNAL, __ATOMIC_RELEASE);
 	}
@@ -64,7 +64,7 @@ static void fh_trampoline(int sig, siginfo_t *si, void *uc)
 		saved = errno;
 	}
 	if (r) {
-		r->end_ns = fh_now();
+		r->end_ns = fh_now_t(t);
 		__atomic_or_fetch(&r->flags, FHT_F_DONE, __ATOMIC_RELEASE);
 	}
 	errno = saved;
@@ -143,7 +143,7 @@ FH_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct fh_call c;
-	if (!act || !fh_begin(&c, FH_ID_sigaction, -1))
+	if (!act || !fh_on || fh_raw_getpid() != fh_pid || !fh_begin(&c, FH_ID_sigaction, -1))
 		return fh_sigaction_impl(sig, act, old);
 	c.rec->arg = sig;
 	c.rec->arg2 = (int64_t)(uintptr_t)act->sa_handler;
@@ -167,7 +167,7 @@ sighandler_t signal(int sig, sighandler_t h)
 		errno = EINVAL;
 		return SIG_ERR;
 	}
-	bool rec = fh_begin(&c, FH_ID_signal, -1);
+	bool rec = fh_on && fh_raw_getpid() == fh_pid && fh_begin(&c, FH_ID_signal, -1);
 	if (rec) {
 		c.rec->arg = sig;
 		c.rec->arg2 = (int64_t)(uintptr_t)h;

@@ -23,6 +23,7 @@ import time
 import unittest
 
 import pytest
+from _pytest._code.code import ReprFileLocation, TerminalRepr
 from _pytest.outcomes import Skipped
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
@@ -168,12 +169,15 @@ class Hunter:
         os.environ["FH_TRACE_DIR"] = trace_dir
         if opts["stack_ms"] is not None:
             os.environ["FH_STACK_MS"] = str(opts["stack_ms"])
-        self.preload.start(trace_dir)
+        self.start_error = self.preload.start(trace_dir)
 
     # ---- reporting at the start ----
     def pytest_report_header(self, config):
         tracing = ("on" if self.preload.active else
                    "off (run under LD_PRELOAD=libfhtrace.so to trace system calls)")
+        if self.start_error:
+            tracing = (f"failed to start in {self.run_dir}/trace "
+                       f"({os.strerror(-self.start_error)})")
         mode = "isolated" if self.isolate else "fixtures kept across attempts"
         return [f"flakehunter: {self.runs} runs per test, {mode}; tracing {tracing}",
                 f"flakehunter: run directory {self.run_dir}"]
@@ -207,12 +211,15 @@ class Hunter:
         if self.writer is None:
             self.writer = records.Writer(self.run_dir)
         monotonic_ns = time.monotonic_ns
+        rearm = self._timeout_rearm(item)
         for attempt in range(1, runs + 1):
             last = attempt == runs
             st = _Attempt(item, attempt)
             self.cur = st
             if attempt > 1:
                 item._report_sections = []
+                if rearm:
+                    rearm()
             wall = time.time()
             t0 = monotonic_ns()
             if pl:
@@ -238,6 +245,23 @@ class Hunter:
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
 
+    def _timeout_rearm(self, item):
+        """pytest-timeout arms one timer around the whole run-test protocol (unless
+        func_only); re-arm it per attempt so --fh-runs does not multiply into a timeout."""
+        mod = self.config.pluginmanager.get_plugin("timeout")
+        get = getattr(mod, "_get_item_settings", None)
+        hook = self.config.hook
+        if get is None or not hasattr(hook, "pytest_timeout_set_timer"):
+            return None
+        settings = get(item)
+        if not settings.timeout or settings.timeout <= 0 or settings.func_only is not False:
+            return None
+
+        def rearm():
+            hook.pytest_timeout_cancel_timer(item=item)
+            hook.pytest_timeout_set_timer(item=item, settings=settings)
+        return rearm
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
         st = self.cur
@@ -261,8 +285,12 @@ class Hunter:
         if len(msg) > 160:
             msg = msg[:160] + "..."
         where = f" at {frames[-1]['path']}:{frames[-1]['line']}" if frames else ""
-        longrepr = (f"same failure as attempt {first} (attempt {st.number} of {self.runs}): "
-                    f"{error['type']}: {msg}{where}")
+        longrepr = _SameFailure(
+            f"same failure as attempt {first} (attempt {st.number} of {self.runs}): "
+            f"{error['type']}: {msg}{where}",
+            frames[-1]["path"] if frames else item.location[0],
+            frames[-1]["line"] if frames else 0,
+            f"{error['type']}: {msg} (same as attempt {first})")
         sections = [(f"Captured {k} {rwhen}", content)
                     for rwhen, k, content in item._report_sections]
         return TestReport(item.nodeid, item.location, {x: 1 for x in item.keywords},
@@ -292,6 +320,20 @@ class Hunter:
         terminalreporter.write_sep("=", "flakehunter")
         for line in self.analysis:
             terminalreporter.write_line(line)
+
+
+class _SameFailure(TerminalRepr):
+    """The one-line longrepr of a failing attempt that repeats an earlier one of its test.
+
+    It has a `reprcrash`, so pytest's short summary, junitxml and others show the message,
+    but no `reprtraceback`, so xdist ships it as plain text."""
+
+    def __init__(self, line, path, lineno, message):
+        self.line = line
+        self.reprcrash = ReprFileLocation(path, lineno, message)
+
+    def toterminal(self, tw):
+        tw.line(self.line)
 
 
 def _summarize(reports, st):

@@ -71,6 +71,7 @@ static inline struct fh_test *mktest(struct fh_run *r, size_t idx, const char *n
 struct memfile {
 	struct fh_trace_file tf;
 	size_t cap;
+	bool keep_order;   /* join as written (default: sorted by time, as the preload writes) */
 };
 
 static inline void mf_init(struct memfile *m, int pid, int ppid, int tid, const char *exe)
@@ -168,9 +169,37 @@ static inline void mf_release(void *ctx, size_t i, struct fh_trace_file *tf)
 	(void)tf;
 }
 
+static inline int mf_peek(void *ctx, size_t i, int *pid, int *tid)
+{
+	struct memfile *files = ctx;
+
+	*pid = files[i].tf.pid;
+	*tid = files[i].tf.tid;
+	return 0;
+}
+
+static inline void mf_sort(struct memfile *m)
+{
+	struct fh_event *ev = m->tf.events;
+
+	for (size_t i = 1; i < m->tf.nevents; i++) { /* stable insertion sort by start */
+		struct fh_event x = ev[i];
+		size_t k = i;
+
+		while (k > 0 && ev[k - 1].start_ns > x.start_ns) {
+			ev[k] = ev[k - 1];
+			k--;
+		}
+		ev[k] = x;
+	}
+}
+
 static inline int join_files(struct fh_run *r, struct memfile *files, size_t n)
 {
-	struct fh_trace_source src = { n, mf_load, mf_release, files };
+	for (size_t i = 0; i < n; i++)
+		if (!files[i].keep_order)
+			mf_sort(&files[i]);
+	struct fh_trace_source src = { n, mf_load, mf_release, files, mf_peek };
 
 	return evidence_join(r, &src);
 }

@@ -256,6 +256,7 @@ START_TEST(test_spans_bounded_and_unordered)
 	const struct fh_attempt_trace *tr;
 
 	mf_init(&f, 100, 1, 100, NULL);
+	f.keep_order = true;
 	mf_attempt(&f, NODE, 1, T0, T0 + 900 * MS, 0, 0, 5);
 	mf_attempt(&f, NODE, 2, T0 + SEC, T0 + SEC + 900 * MS, 0, 0, 5);
 	for (int i = 0; i < 200; i++) /* attempt 2 first, then attempt 1: out of order */
@@ -295,9 +296,84 @@ START_TEST(test_hostile)
 	mf_init(&f[2], 600, 500, 600, NULL);
 	mf_call(&f[1], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, MS, 0, NULL);
 	mf_call(&f[2], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, MS, 0, NULL);
+	/* extreme times in the pytest process itself */
+	mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, INT64_MIN, 5, 0, NULL);
+	mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + MS, INT64_MAX / 2 - T0, 0, NULL);
+	mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, INT64_MAX - 1, -1, 0, NULL);
+	e = mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 2 * MS, 0, 0, NULL);
+	e->end_ns = T0;
 	ck_assert_int_eq(join_files(r, f, 3), 0);
 	ck_assert_int_eq((int)t->attempts[0].trace->events, 0);
+	ck_assert(t->attempts[0].trace->time_s[FH_CAT_SLEEP] == 0);
 	ck_assert_int_eq((int)t->nattempts, 1);
+	for (size_t i = 0; i < 3; mf_free(&f[i++]))
+		;
+	freerun(r);
+}
+END_TEST
+
+
+/* A fixed sleep in the call phase while a worker thread still sleeps: race evidence. The
+ * worker's file comes first in the list; the marker thread is still read first. */
+START_TEST(test_sleep_sync_and_order)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "PF", 100);
+	struct memfile f[2];
+	const struct fh_attempt_trace *tr;
+
+	mf_init(&f[0], 100, 1, 101, NULL); /* the worker thread */
+	mf_call(&f[0], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + 5 * MS, 10 * MS, 0, NULL);
+	mf_call(&f[0], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + SEC + 5 * MS, 300 * MS, 0, NULL);
+	mf_init(&f[1], 100, 1, 100, NULL);
+	mf_attempt(&f[1], NODE, 1, T0, T0 + 200 * MS, 0, 0, 5);
+	mf_call(&f[1], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + 4 * MS, 80 * MS, 0, NULL);
+	mf_attempt(&f[1], NODE, 2, T0 + SEC, T0 + SEC + 400 * MS, 0, 0, 5);
+	mf_call(&f[1], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + SEC + 4 * MS, 80 * MS, 0, NULL);
+	mf_call(&f[1], ID_WAIT, "sem_wait", FH_CAT_LOCK, T0 + SEC + 90 * MS, 220 * MS, 0, NULL);
+	ck_assert_int_eq(join_files(r, f, 2), 0);
+	tr = t->attempts[0].trace;
+	ck_assert_ptr_nonnull(tr->last_sleep);
+	ck_assert_int_eq((int)tr->nbusy_after_sleep, 0);
+	tr = t->attempts[1].trace;
+	ck_assert_ptr_nonnull(tr->last_sleep);
+	ck_assert(tr->last_sleep->waited_s > 0.079 && tr->last_sleep->waited_s < 0.081);
+	ck_assert_int_eq((int)tr->nbusy_after_sleep, 1);
+	ck_assert_int_eq(tr->busy_after_sleep[0].tid, 101);
+	/* the failing thread's last block: the join, which returned */
+	ck_assert_str_eq(tr->last_block->call, "sem_wait");
+	ck_assert_int_eq((int)tr->events, 3);
+	mf_free(&f[0]);
+	mf_free(&f[1]);
+	freerun(r);
+}
+END_TEST
+
+/* A child never traced (static binary) known only from the parent's wait; a grandchild whose
+ * file comes before its parent's (pids wrapped) still joins the attempt. */
+START_TEST(test_untraced_child_and_deferred_grandchild)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "F", 100);
+	struct memfile f[3];
+	struct fh_event *e;
+	const struct fh_attempt_trace *tr;
+
+	mf_init(&f[0], 100, 1, 100, NULL);
+	mf_attempt(&f[0], NODE, 1, T0, T0 + 500 * MS, 0, 0, 5);
+	e = mf_call(&f[0], ID_WAIT, "waitpid", FH_CAT_PROC, T0 + 10 * MS, 50 * MS, 4242, NULL);
+	e->arg = 6; /* SIGABRT */
+	mf_init(&f[1], 50, 900, 50, "/bin/grandchild"); /* pid 50 < 900: read before its parent */
+	mf_call(&f[1], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 100 * MS, 10 * MS, 0, NULL);
+	mf_init(&f[2], 900, 100, 900, "/bin/child");
+	mf_call(&f[2], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 90 * MS, 30 * MS, 0, NULL);
+	ck_assert_int_eq(join_files(r, f, 3), 0);
+	tr = t->attempts[0].trace;
+	ck_assert_int_eq((int)tr->events, 3);
+	ck_assert_int_eq((int)tr->nchildren, 3);
+	for (size_t i = 0; i < tr->nchildren; i++)
+		if (tr->children[i].pid == 4242)
+			ck_assert_str_eq(tr->children[i].signal, "SIGABRT");
 	for (size_t i = 0; i < 3; mf_free(&f[i++]))
 		;
 	freerun(r);
@@ -317,6 +393,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_signals);
 	tcase_add_test(tc, test_spans_bounded_and_unordered);
 	tcase_add_test(tc, test_hostile);
+	tcase_add_test(tc, test_sleep_sync_and_order);
+	tcase_add_test(tc, test_untraced_child_and_deferred_grandchild);
 	suite_add_tcase(s, tc);
 	return s;
 }

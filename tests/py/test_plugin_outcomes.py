@@ -94,6 +94,7 @@ def test_one_traceback_per_cluster(fh):
             x = 41
             assert x == 42
     """)
+    fh.mp.setenv("COLUMNS", "200")
     r = fh.run("--fh", "--fh-runs", "6")
     r.assert_outcomes(failed=12)
     assert r.ret == 1
@@ -109,6 +110,8 @@ def test_one_traceback_per_cluster(fh):
     assert "same failure as attempt 1 (attempt 6 of 6): AssertionError: assert 41 == 42" in out
     # pytest's short summary still lists every failing attempt.
     assert out.count("FAILED test_c.py::test_always") == 6
+    assert out.count("FAILED test_c.py::test_always - AssertionError: assert 41 == 42 "
+                     "(same as attempt 1)") == 5
     recs = fh.by_test()["test_c.py::test_two_clusters"]
     assert [x["error"]["type"] for x in recs] == ["ValueError", "KeyError"] * 3
     assert [x["frames"][-1]["function"] for x in recs] == ["helper"] * 6

@@ -55,3 +55,19 @@ def test_killed_worker_keeps_earlier_attempts(fh):
     # The other tests all ran (on the surviving or the replacement worker).
     assert sum(len(v) for k, v in tests.items() if "test_many" in k) == 8 * 5
     assert len(fh.analyzer_calls()) == 1
+
+
+def test_one_traceback_per_cluster_under_xdist(fh):
+    fh.pytester.makepyfile(test_c="""
+        def test_always():
+            x = 41
+            assert x == 42
+    """, test_many=MANY)
+    r = fh.run("--fh", "--fh-runs=5", "-n", "2")
+    r.assert_outcomes(failed=5, passed=40)
+    out = r.stdout.str()
+    assert out.count("    def test_always():") == 1
+    assert out.count("same failure as attempt 1 (attempt") == 4
+    recs = fh.by_test()["test_c.py::test_always"]
+    assert [x["outcome"] for x in recs] == ["failed"] * 5
+    assert all(x["frames"][-1]["source"] == "assert x == 42" for x in recs)
