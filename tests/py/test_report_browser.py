@@ -39,7 +39,7 @@ def test_hostile_fixture_runs_no_data_script(tmp_path, chromium):
     assert len([s for s in root.find_all("script") if s.attrs.get("type") != "application/json"]) == 1
     for dark in (False, True):
         png = tmp_path / f"report-{'dark' if dark else 'light'}.png"
-        R.screenshot(chromium, reports["full"], png, dark=dark, fragment="#t2")
+        R.screenshot(chromium, reports["full"], png, dark=dark, fragment="#open=t2")
         assert png.exists()
 
 
@@ -73,7 +73,7 @@ def test_hostile_generated_run_in_chromium(tmp_path, chromium):
     dom = R.dump_dom(chromium, html)
     root = check_dom_untouched(dom, TITLE)
     assert f"{len(summary['tests'])} of {len(summary['tests'])} tests shown" in root.text()
-    R.screenshot(chromium, html, tmp_path / "generated.png", fragment="#t0")
+    R.screenshot(chromium, html, tmp_path / "generated.png", fragment="#open=t0,t1")
 
 
 def test_big_report_finishes_loading(tmp_path, chromium):
