@@ -496,7 +496,10 @@ START_TEST(test_big_run_is_lazy_and_compact)
 	char *html;
 
 	build_big(&run, 100, 100, 0.05);
+	run.tests[0].attempts[0].attempt = 7; /* a lost attempt: numbers go into "n" */
 	html = render(&run);
+	ck_assert_ptr_nonnull(strstr(html, "\"n\":[7,2,3,"));
+	ck_assert_int_eq(count(html, "\"n\":["), 1);
 	ck_assert_int_eq(count(html, "class=\"fhj\""), 100);
 	ck_assert_int_eq(count(html, "data-lazy=\"1\""), 100);
 	/* Only failed attempts are rows in the HTML. */
