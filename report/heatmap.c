@@ -264,7 +264,7 @@ void heat_history(struct rep *r, const struct fh_test *t)
 	struct heat h = { 0 };
 	struct buf *b = r->b, lvl[11];
 	size_t first, i, c, k;
-	double W, y = 24;
+	double W, y = 24, maxrate = 0;
 	size_t nlines = 0;
 
 	if (!hist || !hist->nruns || hist->total_failed <= 0 ||
@@ -290,15 +290,24 @@ void heat_history(struct rep *r, const struct fh_test *t)
 			m += h.rows[i].group == groups[k];
 		nlines += m ? m + 1 : 0;
 	}
+	for (i = first; i < hist->nruns; i++) {
+		const struct fh_hist_run *hr = &hist->runs[i];
+		double rate = hr->attempts > 0 ? (double)hr->failed / hr->attempts : 0;
+
+		maxrate = rate > maxrate ? rate : maxrate;
+	}
+	maxrate = maxrate > 0 ? maxrate : 1;
 	for (k = 0; k < 11; k++)
 		buf_init(&lvl[k], 1 << 20);
 	W = LABW + 48 + CW * (double)h.ncols + 8;
 	buf_puts(b, "<h4>Past runs <span class=\"muted\">(columns: runs, oldest to newest; a filled cell "
 		    "means the run had that host, branch or week, its strength is that run's flake "
-		    "rate, a dashed cell a run without failures)</span></h4>");
+		    "rate, solid = the worst run's ");
+	fmt_pct(b, maxrate);
+	buf_puts(b, "; a dashed cell is a run without failures)</span></h4>");
 	buf_printf(b, "<svg class=\"heat\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"Historical "
 		   "failure heatmap\"><text class=\"lab\" x=\"%.0f\" y=\"14\" text-anchor=\"end\">runs</text>",
-		   W, 24 + RH * (double)nlines + 6, LABW + 40);
+		   W, 24 + RH * (double)(nlines + 1) + 6, LABW + 40);
 	for (k = 0; k < 3; k++) {
 		bool any = false;
 
@@ -320,7 +329,7 @@ void heat_history(struct rep *r, const struct fh_test *t)
 			for (c = 0; c < h.ncols; c++) {
 				const struct fh_hist_run *hr = &hist->runs[first + c];
 				double rate = hr->attempts > 0 ? (double)hr->failed / hr->attempts : 0;
-				int q = (int)lround(rate * 10);
+				int q = (int)lround(rate / maxrate * 10);
 
 				if (!row->on[c])
 					continue;
@@ -343,7 +352,11 @@ void heat_history(struct rep *r, const struct fh_test *t)
 				   buf_str(&lvl[k]));
 		buf_free(&lvl[k]);
 	}
-	/* One hover target per column with the run's facts. */
+	/* Oldest and newest run under the columns, then one hover target per column. */
+	buf_printf(b, "<text class=\"lab\" x=\"%.0f\" y=\"%.0f\">oldest</text>", LABW + 48, y + 12);
+	if (h.ncols > 3)
+		buf_printf(b, "<text class=\"lab\" x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">newest</text>",
+			   LABW + 48 + CW * (double)h.ncols, y + 12);
 	for (c = 0; c < h.ncols; c++) {
 		const struct fh_hist_run *hr = &hist->runs[first + c];
 
