@@ -117,6 +117,40 @@ def analyze(run_dir, out_html, history_dir=None, env=None):
     return pathlib.Path(out_html), json.loads(pathlib.Path(out_html).with_suffix(".json").read_text())
 
 
+HOSTILE_TEST = '''
+import itertools
+
+import pytest
+
+_calls = itertools.count()
+
+
+@pytest.mark.parametrize("x", ["<script>alert(1)</script>"])
+def test_x(x):
+    if next(_calls) % 2:
+        raise AssertionError("</script><img src=x onerror=alert(1)>")
+'''
+
+
+def demo_run(work, lib, runs=6):
+    """Runs a piece of the demo suite (a real timeout flake against a local server) plus a test
+    with the hostile name and message under the preload with --fh; returns the report path."""
+    suite = ROOT / "demo" / "suite"
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("conftest.py", "pytest.ini", "test_timeout.py"):
+        (work / name).write_text((suite / name).read_text())
+    (work / "test_hostile.py").write_text(HOSTILE_TEST)
+    html = work / "flakehunter_report.html"
+    env = dict(os.environ, LD_PRELOAD=str(lib), FH_ANALYZE=str(FH_ANALYZE), PYTHONDONTWRITEBYTECODE="1",
+               PYTHONPATH=str(ROOT / "plugin"), HOME=str(work))
+    env.pop("FH_TRACE_DIR", None)
+    subprocess.run([PYTHON, "-m", "pytest", "-p", "pytest_flakehunter", "-p", "no:cacheprovider", "-q",
+                    "--fh", "--fh-runs", str(runs), "--fh-report", str(html), "--fh-no-history", "."],
+                   cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    assert html.exists(), "the demo run wrote no report"
+    return html
+
+
 def external_urls(root, raw):
     """Everything in the page that could make a browser fetch or send something."""
     bad = []

@@ -3,6 +3,7 @@
 (the page's own script runs under the CSP, the title and DOM markers stay as written), light
 and dark screenshots are written under tmp_path, and the 1,000 x 100 report finishes loading
 with its lazy parts buildable."""
+import json
 import re
 
 import pytest
@@ -64,6 +65,24 @@ def test_works_with_javascript_off(tmp_path, chromium):
     assert "js" not in dom.find("html").cls() and "tests shown" not in dom.text()
     assert len([c for c in dom.find_all("details") if "card" in c.cls()]) == 6
     R.screenshot(chromium, nojs, tmp_path / "nojs.png", size="1400,1200")
+
+
+def test_demo_run_with_hostile_names_in_chromium(tmp_path, chromium, fh_paths):
+    """The real path: pytest --fh under the preload, the plugin, fh-analyze, Chromium."""
+    html = R.demo_run(tmp_path / "demo", fh_paths["lib"])
+    summary = json.loads(html.with_suffix(".json").read_text())
+    title = "flakehunter report — " + summary["run_id"]
+    dom, log = R.chromium(chromium, html.resolve().as_uri() + "#open=t0,t1", "--dump-dom", want_log=True)
+    root = check_dom_untouched(dom, title)
+    assert not re.search(r"Uncaught|Refused to|Content Security Policy", log), log[-2000:]
+    names = [c.attrs["data-name"] for c in root.find_all("details") if "card" in c.cls()]
+    assert "test_hostile.py::test_x[<script>alert(1)</script>]" in names
+    assert "</script><img src=x onerror=alert(1)>" in root.text()
+    assert summary["tracing"] and any("timeout" in (t.get("diagnosis") or {}).get("kind", "")
+                                      for t in summary["tests"])
+    for dark in (False, True):
+        R.screenshot(chromium, html, tmp_path / f"demo-{'dark' if dark else 'light'}.png", dark=dark,
+                     fragment="#open=t0,t1")
 
 
 def test_hostile_generated_run_in_chromium(tmp_path, chromium):
