@@ -23,6 +23,13 @@
 #define MAX_CALL_IDS 4096
 #define NONE (-1)
 
+/* memcpy that accepts (NULL, 0): empty arrays are NULL here. */
+static void copy_bytes(void *dst, const void *src, size_t n)
+{
+	if (n)
+		memcpy(dst, src, n);
+}
+
 /* ---- small hash maps ---- */
 
 struct smap { /* string -> int; keys borrowed */
@@ -538,8 +545,8 @@ static void fail_fallback(struct acc *c)
 			s += c->att->call_s;
 		if (c->when >= 2)
 			s += c->att->teardown_s;
-		f = c->begin + (int64_t)(s * 1e9);
-		if (s > 0 && f <= c->end) {
+		f = s > 0 && s < 1e6 ? c->begin + (int64_t)(s * 1e9) : INT64_MAX;
+		if (f <= c->end) {
 			c->fail_ns = f;
 			return;
 		}
@@ -1065,6 +1072,11 @@ static void process_file(struct join *j, struct pass1 *p1, const struct fh_trace
 		unsigned cf;
 		int a;
 
+		/* hostile times: nothing before the clock's start, nothing ending before it began,
+		 * nothing near the end of int64 (differences stay in range) */
+		if (e->start_ns <= 0 || e->start_ns > INT64_MAX / 4 ||
+		    (e->done && (e->end_ns < e->start_ns || e->end_ns > INT64_MAX / 4)))
+			continue;
 		if (e->start_ns > p->last)
 			p->last = e->start_ns;
 		if (e->done && e->end_ns > p->last)
@@ -1171,8 +1183,8 @@ static struct fh_attempt *synthesize(struct join *j, struct acc *c)
 
 	while (pos < t->nattempts && t->attempts[pos].attempt < c->attempt_no)
 		pos++;
-	memcpy(arr, t->attempts, sizeof(*arr) * pos);
-	memcpy(arr + pos + 1, t->attempts + pos, sizeof(*arr) * (t->nattempts - pos));
+	copy_bytes(arr, t->attempts, sizeof(*arr) * pos);
+	copy_bytes(arr + pos + 1, t->attempts + pos, sizeof(*arr) * (t->nattempts - pos));
 	{
 		struct fh_attempt *a = &arr[pos];
 
@@ -1247,11 +1259,11 @@ static void finish_attempt(struct join *j, size_t ai)
 	tr->nerrors = c->nerrs;
 	qsort(tr->errors, tr->nerrors, sizeof(*tr->errors), cmp_err);
 	tr->signals = arena_alloc(j->A, sizeof(*tr->signals) * (c->nsigs + 1));
-	memcpy(tr->signals, c->sigs, sizeof(*tr->signals) * c->nsigs);
+	copy_bytes(tr->signals, c->sigs, sizeof(*tr->signals) * c->nsigs);
 	tr->nsignals = c->nsigs;
 	tr->last_block = c->lb;
 	tr->in_flight = arena_alloc(j->A, sizeof(*tr->in_flight) * (c->ninfl + 1));
-	memcpy(tr->in_flight, c->infl, sizeof(*tr->in_flight) * c->ninfl);
+	copy_bytes(tr->in_flight, c->infl, sizeof(*tr->in_flight) * c->ninfl);
 	tr->nin_flight = c->ninfl;
 	tr->children = arena_alloc(j->A, sizeof(*tr->children) * FH_EV_MAX_CHILDREN);
 	for (size_t i = 0; i < j->nprocs && tr->nchildren < FH_EV_MAX_CHILDREN; i++) {
@@ -1280,7 +1292,7 @@ static void finish_attempt(struct join *j, size_t ai)
 	tr->fds = c->fds;
 	tr->threads = c->threads;
 	tr->lanes = arena_alloc(j->A, sizeof(*tr->lanes) * (c->nlanes + 1));
-	memcpy(tr->lanes, c->lanes, sizeof(*tr->lanes) * c->nlanes);
+	copy_bytes(tr->lanes, c->lanes, sizeof(*tr->lanes) * c->nlanes);
 	tr->nlanes = c->nlanes;
 	tr->spans = arena_alloc(j->A, sizeof(*tr->spans) * (c->nspans + 1));
 	for (size_t i = 0; i < c->nspans; i++) {
@@ -1293,7 +1305,7 @@ static void finish_attempt(struct join *j, size_t ai)
 	tr->fail_at_s = c->fail_ns < INT64_MAX ? (double)(c->fail_ns - c->begin) / 1e9 : -1;
 	tr->events = c->events;
 	tr->calls = arena_alloc(j->A, sizeof(*tr->calls) * (c->nstats + 1));
-	memcpy(tr->calls, c->stats, sizeof(*tr->calls) * c->nstats);
+	copy_bytes(tr->calls, c->stats, sizeof(*tr->calls) * c->nstats);
 	tr->ncalls = c->nstats;
 	qsort(tr->calls, tr->ncalls, sizeof(*tr->calls), cmp_stat);
 	tr->unfinished = !c->ended;
@@ -1309,7 +1321,7 @@ static void finish_attempt(struct join *j, size_t ai)
 		b->tid = c->tid;
 		tr->last_sleep = b;
 		tr->busy_after_sleep = arena_alloc(j->A, sizeof(*tr->busy_after_sleep) * (c->nbusy + 1));
-		memcpy(tr->busy_after_sleep, c->busy, sizeof(*c->busy) * c->nbusy);
+		copy_bytes(tr->busy_after_sleep, c->busy, sizeof(*c->busy) * c->nbusy);
 		tr->nbusy_after_sleep = c->nbusy;
 	}
 	tr->kills_sent = c->kills;

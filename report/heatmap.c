@@ -44,13 +44,11 @@ static struct hrow *row_get(struct heat *h, const char *group, const char *label
 
 /* Marks value (group, label) for failed attempt number col (col < 0: not shown). Counts each
  * attempt at most once per row. */
-static void row_mark(struct heat *h, const char *group, const char *label, long col, size_t seen_key,
-		     size_t *seen)
+static void row_mark(struct heat *h, const char *group, const char *label, long col, size_t *seen)
 {
 	struct hrow *r = row_get(h, group, label);
 	size_t idx = (size_t)(r - h->rows);
 
-	(void)seen_key;
 	if (seen[idx])
 		return;
 	seen[idx] = 1;
@@ -191,14 +189,14 @@ void heat_current(struct rep *r, const struct fh_test *t)
 		/* seen[] is sized for rows that may be added while marking this attempt. */
 		seen = xcalloc(h.nrows + a->nframes + 8 + (tr ? tr->nerrors + tr->nsignals : 0), sizeof(*seen));
 		dur_bucket(t, a->duration_s, &bucket);
-		row_mark(&h, G_DUR, bucket, col, 0, seen);
+		row_mark(&h, G_DUR, bucket, col, seen);
 		for (k = 0; k < a->nframes; k++) {
 			const struct fh_frame *f = &a->frames[k];
 
 			buf_reset(&lab);
 			buf_printf(&lab, "%s:%d in %s", f->path ? f->path : "?", f->line,
 				   f->function ? f->function : "?");
-			row_mark(&h, G_FRAME, buf_str(&lab), col, 0, seen);
+			row_mark(&h, G_FRAME, buf_str(&lab), col, seen);
 		}
 		if (tr) {
 			ntrace++;
@@ -208,10 +206,10 @@ void heat_current(struct rep *r, const struct fh_test *t)
 					   tr->errors[k].errno_name ? tr->errors[k].errno_name : "");
 				if (tr->errors[k].target)
 					buf_printf(&lab, " (%s)", tr->errors[k].target);
-				row_mark(&h, G_ERR, buf_str(&lab), col, 0, seen);
+				row_mark(&h, G_ERR, buf_str(&lab), col, seen);
 			}
 			for (k = 0; k < tr->nsignals; k++)
-				row_mark(&h, G_SIG, tr->signals[k].signal ? tr->signals[k].signal : "?", col, 0, seen);
+				row_mark(&h, G_SIG, tr->signals[k].signal ? tr->signals[k].signal : "?", col, seen);
 			if (tr->last_block) {
 				const struct fh_block *lb = tr->last_block;
 
@@ -219,21 +217,23 @@ void heat_current(struct rep *r, const struct fh_test *t)
 				buf_printf(&lab, "%s (%s)",
 					   (unsigned)lb->ended < FH_END_COUNT ? fh_block_end_names[lb->ended] : "?",
 					   lb->call ? lb->call : "?");
-				row_mark(&h, G_END, buf_str(&lab), col, 0, seen);
+				row_mark(&h, G_END, buf_str(&lab), col, seen);
 				row_mark(&h, G_ON, (unsigned)lb->category < FH_CAT_COUNT ?
-					 fh_category_names[lb->category] : "?", col, 0, seen);
+					 fh_category_names[lb->category] : "?", col, seen);
 			}
 		}
 		free(seen);
 	}
 	buf_free(&lab);
-	/* Biggest shares first within each group; frame rows are capped. */
+	/* Biggest shares first within each group; each group keeps its REP_MAX_HEAT_ROWS biggest. */
 	qsort(h.rows, h.nrows, sizeof(*h.rows), by_count_desc);
 	{
-		size_t nfr = 0, j = 0;
+		size_t kept[ARRAY_SIZE(groups)] = { 0 }, j = 0, g;
 
 		for (i = 0; i < h.nrows; i++) {
-			if (h.rows[i].group == G_FRAME && ++nfr > REP_MAX_HEAT_ROWS) {
+			for (g = 0; g < ARRAY_SIZE(groups) && groups[g] != h.rows[i].group; g++)
+				;
+			if (g < ARRAY_SIZE(groups) && ++kept[g] > REP_MAX_HEAT_ROWS) {
 				free(h.rows[i].label);
 				free(h.rows[i].on);
 				continue;
@@ -264,7 +264,7 @@ void heat_history(struct rep *r, const struct fh_test *t)
 	struct heat h = { 0 };
 	struct buf *b = r->b, lvl[11];
 	size_t first, i, c, k;
-	double W, y = 24;
+	double W, y = 24, maxrate = 0;
 	size_t nlines = 0;
 
 	if (!hist || !hist->nruns || hist->total_failed <= 0 ||
@@ -290,15 +290,24 @@ void heat_history(struct rep *r, const struct fh_test *t)
 			m += h.rows[i].group == groups[k];
 		nlines += m ? m + 1 : 0;
 	}
+	for (i = first; i < hist->nruns; i++) {
+		const struct fh_hist_run *hr = &hist->runs[i];
+		double rate = hr->attempts > 0 ? (double)hr->failed / hr->attempts : 0;
+
+		maxrate = rate > maxrate ? rate : maxrate;
+	}
+	maxrate = maxrate > 0 ? maxrate : 1;
 	for (k = 0; k < 11; k++)
 		buf_init(&lvl[k], 1 << 20);
 	W = LABW + 48 + CW * (double)h.ncols + 8;
 	buf_puts(b, "<h4>Past runs <span class=\"muted\">(columns: runs, oldest to newest; a filled cell "
 		    "means the run had that host, branch or week, its strength is that run's flake "
-		    "rate, a dashed cell a run without failures)</span></h4>");
+		    "rate, solid = the worst run's ");
+	fmt_pct(b, maxrate);
+	buf_puts(b, "; a dashed cell is a run without failures)</span></h4>");
 	buf_printf(b, "<svg class=\"heat\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"Historical "
 		   "failure heatmap\"><text class=\"lab\" x=\"%.0f\" y=\"14\" text-anchor=\"end\">runs</text>",
-		   W, 24 + RH * (double)nlines + 6, LABW + 40);
+		   W, 24 + RH * (double)(nlines + 1) + 6, LABW + 40);
 	for (k = 0; k < 3; k++) {
 		bool any = false;
 
@@ -320,7 +329,7 @@ void heat_history(struct rep *r, const struct fh_test *t)
 			for (c = 0; c < h.ncols; c++) {
 				const struct fh_hist_run *hr = &hist->runs[first + c];
 				double rate = hr->attempts > 0 ? (double)hr->failed / hr->attempts : 0;
-				int q = (int)lround(rate * 10);
+				int q = (int)lround(rate / maxrate * 10);
 
 				if (!row->on[c])
 					continue;
@@ -343,7 +352,11 @@ void heat_history(struct rep *r, const struct fh_test *t)
 				   buf_str(&lvl[k]));
 		buf_free(&lvl[k]);
 	}
-	/* One hover target per column with the run's facts. */
+	/* Oldest and newest run under the columns, then one hover target per column. */
+	buf_printf(b, "<text class=\"lab\" x=\"%.0f\" y=\"%.0f\">oldest</text>", LABW + 48, y + 12);
+	if (h.ncols > 3)
+		buf_printf(b, "<text class=\"lab\" x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">newest</text>",
+			   LABW + 48 + CW * (double)h.ncols, y + 12);
 	for (c = 0; c < h.ncols; c++) {
 		const struct fh_hist_run *hr = &hist->runs[first + c];
 

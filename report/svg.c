@@ -209,6 +209,21 @@ void svg_scatter(struct rep *r, const struct fh_test *t)
 		     lround(y), 4);
 	}
 	mark_paths(b, m, 6.5, 1.8);
+	/* Small runs: one hover target per attempt with its number, outcome and duration. */
+	if (!r->lazy && n > 0 && n <= 400) {
+		double cw = n > 1 ? (pw - 12) / (double)(n - 1) : pw;
+
+		for (i = 0; i < n; i++) {
+			const struct fh_attempt *a = &t->attempts[i];
+			double x = L + 6 + (n > 1 ? (pw - 12) * (double)i / (double)(n - 1) : pw / 2 - 6);
+
+			buf_printf(b, "<rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" fill=\"transparent\">"
+				   "<title>attempt #%d: %s, ", x - cw / 2, T, cw, ph, a->attempt,
+				   (unsigned)a->outcome < FH_OUTCOME_COUNT ? fh_outcome_names[a->outcome] : "?");
+			fmt_secs(b, a->duration_s);
+			buf_puts(b, "</title></rect>");
+		}
+	}
 	if (n) {
 		buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%d</text>", L + 6,
 			   T + ph + 14, t->attempts[0].attempt);
@@ -366,9 +381,12 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 		if (!a->trace)
 			continue;
 		for (s = 0; s < NSEG; s++) {
-			double h = ph * seg_value(a, s) / ymax;
+			double v = seg_value(a, s), h = isfinite(v) ? ph * v / ymax : 0;
 
 			if (h < 0.05)
+				continue;
+			h = h > y - T ? y - T : h;
+			if (h <= 0)
 				continue;
 			y -= h;
 			buf_printf(&segs[s], "M%.1f %.1fh%.1fv%.1fh-%.1fz", x, y, bw * 0.8, h, bw * 0.8);

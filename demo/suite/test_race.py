@@ -12,11 +12,11 @@ def test_worker_result():
     result = {}
 
     def worker():
-        time.sleep(0.25 if slow else 0.01)
+        time.sleep(0.4 if slow else 0.001)
         result["value"] = 42
     t = threading.Thread(target=worker)
     t.start()
-    time.sleep(0.08)               # "enough" time for the worker
+    time.sleep(0.15)               # "enough" time for the worker
     try:
         assert result.get("value") == 42
     finally:

@@ -296,8 +296,15 @@ START_TEST(test_hostile)
 	mf_init(&f[2], 600, 500, 600, NULL);
 	mf_call(&f[1], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, MS, 0, NULL);
 	mf_call(&f[2], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, MS, 0, NULL);
+	/* extreme times in the pytest process itself */
+	mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, INT64_MIN, 5, 0, NULL);
+	mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + MS, INT64_MAX / 2 - T0, 0, NULL);
+	mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, INT64_MAX - 1, -1, 0, NULL);
+	e = mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 2 * MS, 0, 0, NULL);
+	e->end_ns = T0;
 	ck_assert_int_eq(join_files(r, f, 3), 0);
 	ck_assert_int_eq((int)t->attempts[0].trace->events, 0);
+	ck_assert(t->attempts[0].trace->time_s[FH_CAT_SLEEP] == 0);
 	ck_assert_int_eq((int)t->nattempts, 1);
 	for (size_t i = 0; i < 3; mf_free(&f[i++]))
 		;

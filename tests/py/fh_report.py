@@ -117,6 +117,40 @@ def analyze(run_dir, out_html, history_dir=None, env=None):
     return pathlib.Path(out_html), json.loads(pathlib.Path(out_html).with_suffix(".json").read_text())
 
 
+HOSTILE_TEST = '''
+import itertools
+
+import pytest
+
+_calls = itertools.count()
+
+
+@pytest.mark.parametrize("x", ["<script>alert(1)</script>"])
+def test_x(x):
+    if next(_calls) % 2:
+        raise AssertionError("</script><img src=x onerror=alert(1)>")
+'''
+
+
+def demo_run(work, lib, runs=6):
+    """Runs a piece of the demo suite (a real timeout flake against a local server) plus a test
+    with the hostile name and message under the preload with --fh; returns the report path."""
+    suite = ROOT / "demo" / "suite"
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("conftest.py", "pytest.ini", "test_timeout.py"):
+        (work / name).write_text((suite / name).read_text())
+    (work / "test_hostile.py").write_text(HOSTILE_TEST)
+    html = work / "flakehunter_report.html"
+    env = dict(os.environ, LD_PRELOAD=str(lib), FH_ANALYZE=str(FH_ANALYZE), PYTHONDONTWRITEBYTECODE="1",
+               PYTHONPATH=str(ROOT / "plugin"), HOME=str(work))
+    env.pop("FH_TRACE_DIR", None)
+    subprocess.run([PYTHON, "-m", "pytest", "-p", "pytest_flakehunter", "-p", "no:cacheprovider", "-q",
+                    "--fh", "--fh-runs", str(runs), "--fh-report", str(html), "--fh-no-history", "."],
+                   cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    assert html.exists(), "the demo run wrote no report"
+    return html
+
+
 def external_urls(root, raw):
     """Everything in the page that could make a browser fetch or send something."""
     bad = []
@@ -143,13 +177,15 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run
                   "--disable-extensions", "--mute-audio"]
 
 
-def chromium(chrome, url, *extra, timeout=120):
-    """Runs headless Chromium on url with its own throw-away profile; returns stdout."""
+def chromium(chrome, url, *extra, timeout=120, want_log=False):
+    """Runs headless Chromium on url with its own throw-away profile; returns stdout (and the
+    browser log with console messages and CSP reports when want_log)."""
+    logging = ["--enable-logging=stderr", "--v=0"] if want_log else []
     with tempfile.TemporaryDirectory() as prof:
-        r = subprocess.run([chrome, *CHROMIUM_FLAGS, f"--user-data-dir={prof}", *extra, url],
+        r = subprocess.run([chrome, *CHROMIUM_FLAGS, f"--user-data-dir={prof}", *logging, *extra, url],
                            capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr[-2000:]
-    return r.stdout
+    return (r.stdout, r.stderr) if want_log else r.stdout
 
 
 def dump_dom(chrome, path, timeout=120):

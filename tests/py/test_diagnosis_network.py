@@ -25,7 +25,7 @@ SUITE = """
         return s, t
 
     def test_health():
-        s, t = start(0.1 if next(runs) % 2 == 0 else 0)
+        s, t = start(0.5 if next(runs) % 2 == 0 else 0)
         try:
             port = s.getsockname()[1]
             if TIMEOUT is None:

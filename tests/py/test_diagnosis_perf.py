@@ -12,7 +12,7 @@ def test_perf_flake_names_the_wait(tmp_path):
 
         @pytest.fixture(scope="module")
         def srv():
-            return Server(every=3, delay=0.3)
+            return Server(every=3, delay=0.5)
 
         def test_report(srv):
             assert ask(srv.port, timeout=3) == b"ok\\n"
@@ -24,8 +24,9 @@ def test_perf_flake_names_the_wait(tmp_path):
     assert t["verdict"] == "stable" and t["diagnosis"]["kind"] == "stable"
     p = t["perf"]
     assert p["unstable"] is True, p
-    assert p["slow_attempts"] == [3, 6]
-    assert p["extra_s_by_call"]["poll"] > 0.25, p
-    assert p["extra_s_by_category"]["poll"] > 0.25, p
-    assert "slow attempts spent +0.3 s in poll" in p["summary"], p["summary"]
+    assert {3, 6} <= set(p["slow_attempts"]), p
+    assert p["extra_s_by_call"]["poll"] > 0.3, p
+    assert p["extra_s_by_category"]["poll"] > 0.3, p
+    assert "slow attempts spent +0.5 s in poll" in p["summary"] or \
+        "slow attempts spent +0.4 s in poll" in p["summary"], p["summary"]
     assert r.test("::test_steady")["perf"]["unstable"] is False

@@ -13,11 +13,11 @@ THREAD = """
         slow = next(runs) % 3 == 0
         box = {}
         def work():
-            time.sleep(0.3 if slow else 0.01)
+            time.sleep(0.5 if slow else 0.001)
             box["v"] = 1
         t = threading.Thread(target=work)
         t.start()
-        time.sleep(0.1)
+        time.sleep(0.2)
         try:
             assert box.get("v") == 1
         finally:
@@ -31,9 +31,9 @@ PROCESS = """
     def test_sync(tmp_path):
         slow = next(runs) % 3 == 0
         flag = tmp_path / "ready"
-        code = f"import time; time.sleep({1.2 if slow else 0.01}); open({str(flag)!r}, 'w')"
+        code = f"import time; time.sleep({1.8 if slow else 0}); open({str(flag)!r}, 'w')"
         p = subprocess.Popen([sys.executable, "-c", code])
-        time.sleep(0.6)
+        time.sleep(0.9)
         try:
             assert flag.exists()
         finally:

@@ -3,6 +3,7 @@
 (the page's own script runs under the CSP, the title and DOM markers stay as written), light
 and dark screenshots are written under tmp_path, and the 1,000 x 100 report finishes loading
 with its lazy parts buildable."""
+import json
 import re
 
 import pytest
@@ -26,8 +27,11 @@ def check_dom_untouched(dom, title):
 
 def test_hostile_fixture_runs_no_data_script(tmp_path, chromium):
     reports = R.fixture_reports(tmp_path)
-    dom = R.dump_dom(chromium, reports["full"])
+    dom, log = R.chromium(chromium, reports["full"].resolve().as_uri() + "#t2", "--dump-dom", want_log=True)
     root = check_dom_untouched(dom, TITLE)
+    # No script error and nothing the CSP had to refuse: no data ever became markup.
+    assert not re.search(r"Uncaught|Refused to|Content Security Policy", log), log[-2000:]
+    assert "open" in next(c for c in root.find_all("details") if c.attrs.get("id") == "t2").attrs
     names = [c.attrs["data-name"] for c in root.find_all("details") if "card" in c.cls()]
     assert "tests/test_x.py::test_x[<script>alert(1)</script>]" in names
     assert "</script><img src=x onerror=alert(1)>" in root.text()
@@ -36,7 +40,7 @@ def test_hostile_fixture_runs_no_data_script(tmp_path, chromium):
     assert len([s for s in root.find_all("script") if s.attrs.get("type") != "application/json"]) == 1
     for dark in (False, True):
         png = tmp_path / f"report-{'dark' if dark else 'light'}.png"
-        R.screenshot(chromium, reports["full"], png, dark=dark, fragment="#t2")
+        R.screenshot(chromium, reports["full"], png, dark=dark, fragment="#open=t2")
         assert png.exists()
 
 
@@ -63,6 +67,24 @@ def test_works_with_javascript_off(tmp_path, chromium):
     R.screenshot(chromium, nojs, tmp_path / "nojs.png", size="1400,1200")
 
 
+def test_demo_run_with_hostile_names_in_chromium(tmp_path, chromium, fh_paths):
+    """The real path: pytest --fh under the preload, the plugin, fh-analyze, Chromium."""
+    html = R.demo_run(tmp_path / "demo", fh_paths["lib"])
+    summary = json.loads(html.with_suffix(".json").read_text())
+    title = "flakehunter report — " + summary["run_id"]
+    dom, log = R.chromium(chromium, html.resolve().as_uri() + "#open=t0,t1", "--dump-dom", want_log=True)
+    root = check_dom_untouched(dom, title)
+    assert not re.search(r"Uncaught|Refused to|Content Security Policy", log), log[-2000:]
+    names = [c.attrs["data-name"] for c in root.find_all("details") if "card" in c.cls()]
+    assert "test_hostile.py::test_x[<script>alert(1)</script>]" in names
+    assert "</script><img src=x onerror=alert(1)>" in root.text()
+    assert summary["tracing"] and any("timeout" in (t.get("diagnosis") or {}).get("kind", "")
+                                      for t in summary["tests"])
+    for dark in (False, True):
+        R.screenshot(chromium, html, tmp_path / f"demo-{'dark' if dark else 'light'}.png", dark=dark,
+                     fragment="#open=t0,t1")
+
+
 def test_hostile_generated_run_in_chromium(tmp_path, chromium):
     run = R.gen_run(tmp_path / "run", tests=30, runs=10, fail_rate=0.2, hostile=True,
                     extra=["--run-id", "20261123T222031Z-abc123"])
@@ -70,7 +92,7 @@ def test_hostile_generated_run_in_chromium(tmp_path, chromium):
     dom = R.dump_dom(chromium, html)
     root = check_dom_untouched(dom, TITLE)
     assert f"{len(summary['tests'])} of {len(summary['tests'])} tests shown" in root.text()
-    R.screenshot(chromium, html, tmp_path / "generated.png", fragment="#t0")
+    R.screenshot(chromium, html, tmp_path / "generated.png", fragment="#open=t0,t1")
 
 
 def test_big_report_finishes_loading(tmp_path, chromium):
