@@ -28,7 +28,7 @@ from _pytest.outcomes import Skipped
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
-from . import analyzer, records, rundir
+from . import analyzer, fastrepr, records, rundir
 from .preload import OUTCOMES, PHASES, Preload
 
 PLUGIN_VERSION = "0.1.0"
@@ -144,6 +144,7 @@ class Hunter:
         self.runs = opts["runs"]
         self.isolate = opts["isolate"]
         self.paths = records.Paths(config.rootpath)
+        fastrepr.install()
         self.preload = Preload()
         self.cur = None
         self.seen = {}
