@@ -2,6 +2,7 @@
 """Outcomes as pytest reports them and as the attempt records carry them: passes, failures,
 skips, xfails, parametrized ids; one full traceback per failure cluster; truthful counts."""
 import os
+import re
 
 from fh_plugin import fh  # noqa: F401
 
@@ -155,3 +156,33 @@ def test_records_survive_sigkill_without_xdist(fh):
     assert [(x["nodeid"].split("::")[1], x["attempt"]) for x in recs] == \
         [("test_a", i) for i in range(1, 6)] + [("test_killer", 1), ("test_killer", 2)]
     assert os.path.getsize(fh.run_dir() / f"attempts-{recs[0]['pid']}.jsonl") > 0
+
+
+def test_full_traceback_is_pytests_own(fh):
+    """The first failure of a cluster is formatted by pytest exactly as without --fh."""
+    fh.pytester.makepyfile(test_t="""
+        import pytest
+        def helper(d):
+            return d["missing"]
+        @pytest.fixture
+        def data():
+            return {"a": 1}
+        def test_multi_line(data):
+            x = [1,
+                 2]
+            assert helper(
+                data) == x
+        class TestK:
+            def test_assert(self):
+                assert {"a": 1} == {"a": 2}
+    """)
+
+    def failures(r):
+        out = re.sub(r" at 0x[0-9a-f]+>", " at 0x?>", r.stdout.str())
+        return out.split("= FAILURES =", 1)[1].split("short test summary", 1)[0] \
+            .split("= flakehunter =", 1)[0]
+
+    plain = failures(fh.run())
+    hunted = failures(fh.run("--fh", "--fh-runs=1"))
+    assert "KeyError" in plain and "def test_multi_line(data):" in plain
+    assert hunted.rstrip("= \n") == plain.rstrip("= \n")
