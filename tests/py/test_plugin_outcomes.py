@@ -186,3 +186,33 @@ def test_full_traceback_is_pytests_own(fh):
     hunted = failures(fh.run("--fh", "--fh-runs=1"))
     assert "KeyError" in plain and "def test_multi_line(data):" in plain
     assert hunted.rstrip("= \n") == plain.rstrip("= \n")
+
+
+def test_unittest_and_doctest_items(fh):
+    fh.pytester.makepyfile(test_u='''
+        import unittest
+        N = [0]
+        class T(unittest.TestCase):
+            @classmethod
+            def setUpClass(cls):
+                N.append("class-up")
+            def test_a(self):
+                N[0] += 1
+                self.assertEqual(N[0] % 2, 0)
+            @unittest.skip("no")
+            def test_s(self):
+                pass
+        def f():
+            """
+            >>> 1 + 1
+            2
+            """
+        def test_class_set_up_once():
+            assert N.count("class-up") == 1
+    ''')
+    r = fh.run("--fh", "--fh-runs=4", "--doctest-modules")
+    r.assert_outcomes(passed=2 + 4 + 4, failed=2, skipped=4)
+    tests = fh.by_test()
+    assert [x["outcome"] for x in tests["test_u.py::T::test_a"]] == ["failed", "passed"] * 2
+    assert {x["outcome"] for x in tests["test_u.py::T::test_s"]} == {"skipped"}
+    assert len(tests["test_u.py::test_u.f"]) == 4
