@@ -82,15 +82,16 @@ class Writer:
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
         self._dumps = json.JSONEncoder(separators=(",", ":")).encode
 
-    def write(self, rec):
+    def write(self, rec, pid=None, tid=None):
+        """Append one record; pid/tid default to the writing process and thread."""
         if self.fd < 0:
             return
         if os.getpid() != self.pid:
             # A forked child (a test that forks and returns into pytest) gets its own file.
             os.close(self.fd)
             self.__init__(os.path.dirname(self.path))
-        rec["pid"] = self.pid
-        rec["tid"] = threading.get_native_id()
+        rec["pid"] = self.pid if pid is None else pid
+        rec["tid"] = threading.get_native_id() if tid is None else tid
         data = (self._dumps(rec) + "\n").encode("ascii")
         while data:
             n = os.write(self.fd, data)
