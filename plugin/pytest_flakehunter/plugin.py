@@ -160,13 +160,23 @@ class Hunter:
                 raise pytest.UsageError("flakehunter: xdist worker started without a run directory")
         else:
             runs_root = os.path.join(str(config.rootpath), ".flakehunter", "runs")
-            self.run_id, self.run_dir = rundir.create(runs_root)
+            try:
+                self.run_id, self.run_dir = rundir.create(runs_root)
+            except OSError as e:
+                raise pytest.UsageError(f"flakehunter: cannot create a run directory under "
+                                        f"{runs_root}: {e.strerror or e}")
             rundir.prune(runs_root, opts["keep_runs"], current=self.run_dir)
             xdist = (config.getoption("dist", "no") or "no") != "no"
-            rundir.write_meta(self.run_dir, self.run_id, runs=self.runs, isolate=self.isolate,
-                              xdist=xdist, tracing=self.preload.active,
-                              rootdir=config.rootpath, args=config.invocation_params.args,
-                              pytest_version=pytest.__version__, plugin_version=PLUGIN_VERSION)
+            try:
+                rundir.write_meta(self.run_dir, self.run_id, runs=self.runs,
+                                  isolate=self.isolate, xdist=xdist,
+                                  tracing=self.preload.active, rootdir=config.rootpath,
+                                  args=config.invocation_params.args,
+                                  pytest_version=pytest.__version__,
+                                  plugin_version=PLUGIN_VERSION)
+            except OSError as e:
+                raise pytest.UsageError(f"flakehunter: cannot write {self.run_dir}/meta.json: "
+                                        f"{e.strerror or e}")
         trace_dir = os.path.join(self.run_dir, "trace")
         os.environ["FH_TRACE_DIR"] = trace_dir
         if opts["stack_ms"] is not None:
