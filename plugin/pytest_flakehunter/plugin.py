@@ -216,7 +216,9 @@ class Hunter:
         session = item.session
         pl = self.preload if self.preload.active else None
         file, function, param_id, fixtures, nodeid_b = self._item_static(item)
-        worker = self.worker or "main"
+        head, tail = records.item_parts(item.nodeid, self.runs,
+                                        self.worker or "main", file, function, param_id,
+                                        fixtures, self.isolate)
         runs = self.runs
         between = None if self.isolate else item.parent
         self.seen = {}
@@ -241,16 +243,8 @@ class Hunter:
             outcome, when, xfail, error, frames, phases = _summarize(reports, st)
             if pl:
                 pl.attempt_end(nodeid_b, attempt, OUTCOMES[outcome])
-            self.writer.write({
-                "v": 1, "nodeid": item.nodeid, "attempt": attempt, "runs": runs,
-                "outcome": outcome, "xfail": xfail, "when": when,
-                "start_ns": t0, "stop_ns": t1, "wall": wall,
-                "duration_s": (t1 - t0) / 1e9, "phases": phases,
-                "pid": 0, "tid": 0, "worker": worker,
-                "file": file, "function": function, "param_id": param_id,
-                "fixtures": fixtures, "error": error, "frames": frames,
-                "isolate": self.isolate,
-            })
+            self.writer.write_attempt(head, attempt, outcome, xfail, when, t0, t1, wall, phases,
+                                      error, frames, tail)
             if not last and (session.shouldfail or session.shouldstop):
                 break
         self.cur = None

@@ -216,3 +216,20 @@ def test_unittest_and_doctest_items(fh):
     assert [x["outcome"] for x in tests["test_u.py::T::test_a"]] == ["failed", "passed"] * 2
     assert {x["outcome"] for x in tests["test_u.py::T::test_s"]} == {"skipped"}
     assert len(tests["test_u.py::test_u.f"]) == 4
+
+
+def test_hostile_strings_in_records(fh):
+    fh.pytester.makepyfile(test_h='''
+        import pytest
+        @pytest.mark.parametrize("s", ["100%d", 'q"uo\\\\te', "ünï\\ncode", "%s%%"])
+        def test_h(s):
+            raise ValueError(f"bad {s} 100% \\x00")
+    ''')
+    r = fh.run("--fh", "--fh-runs=2")
+    r.assert_outcomes(failed=8)
+    recs = fh.records()
+    assert len(recs) == 8
+    msgs = sorted({x["error"]["message"] for x in recs})
+    assert msgs == sorted({f"bad {s} 100% \x00" for s in
+                           ["100%d", 'q"uo\\te', "ünï\ncode", "%s%%"]})
+    assert {x["param_id"] for x in recs} >= {"100%d", "%s%%"}
