@@ -74,15 +74,29 @@ static void civil(long long days, int *y, int *m, int *d)
 	*y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
+static void digits(char *p, long long v, int width)
+{
+	while (width-- > 0) {
+		p[width] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* unix_s must be in [0, 253402300800): years 1970 to 9999. */
 static void put_utc(struct buf *b, double unix_s)
 {
-	long long s = (long long)floor(unix_s), days = s >= 0 ? s / 86400 : (s - 86399) / 86400;
-	long long sod = s - days * 86400;
+	long long s = (long long)floor(unix_s), days = s / 86400, sod = s - days * 86400;
+	char out[21] = "0000-00-00T00:00:00Z";
 	int y, m, d;
 
 	civil(days, &y, &m, &d);
-	buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(sod / 3600),
-		   (int)(sod / 60 % 60), (int)(sod % 60));
+	digits(out, y, 4);
+	digits(out + 5, m, 2);
+	digits(out + 8, d, 2);
+	digits(out + 11, sod / 3600, 2);
+	digits(out + 14, sod / 60 % 60, 2);
+	digits(out + 17, sod % 60, 2);
+	buf_add(b, out, 20);
 }
 
 /* "2026-11-23T..." -> "2026-W48"; "" when the timestamp is not ISO 8601. */
@@ -116,7 +130,17 @@ static void cell(struct buf *b, const char *s)
 
 static void cell_int(struct buf *b, long long v)
 {
-	buf_printf(b, "%lld,", v);
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	*--p = ',';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 static void cell_num(struct buf *b, double v)
@@ -148,7 +172,7 @@ void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf 
 		bool failed = a->outcome == FH_FAILED || a->outcome == FH_ERROR;
 
 		buf_reset(&ts);
-		if (a->wall_start > 0 && a->wall_start < 253402300800.0)
+		if (a->wall_start >= 0 && a->wall_start < 253402300800.0 && a->wall_start != 0)
 			put_utc(&ts, a->wall_start);
 		else
 			buf_puts(&ts, m->started_utc ? m->started_utc : "");
