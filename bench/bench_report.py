@@ -41,6 +41,20 @@ def main():
               f"pytest-flakehunter 1.0.1 {ORIG_S} s ({ORIG_S / secs:.0f}x faster)")
         print(f"  size     {size_mb:7.2f} MB  goal {GOAL_MB:.0f} MB ({size_mb / GOAL_MB:.2f}x goal)  "
               f"pytest-flakehunter 1.0.1 {ORIG_MB:.0f} MB ({ORIG_MB / size_mb:.1f}x smaller)")
+        # The same size with a history of earlier runs (each a different synthetic suite run).
+        for i in (1, 2, 3, 4):
+            subprocess.run([sys.executable, str(ROOT / "bench" / "gen_run.py"), str(tmp / f"h{i}"), "--tests",
+                            "1000", "--runs", "100", "--fail-rate", "0.05", "--seed", str(10 + i),
+                            "--run-id", f"2026112{i}T120000Z-00000{i}"], check=True, stdout=subprocess.DEVNULL)
+            r = subprocess.run([str(FH_ANALYZE), "report", str(tmp / f"h{i}"), "--out", str(tmp / "h.html"),
+                                "--history-dir", str(tmp / "hist"), "--quiet"], capture_output=True, text=True,
+                               env=dict(os.environ, FH_TIMING="1"))
+            if r.returncode:
+                print(r.stderr)
+                return 1
+        m = re.search(r"timing: html\s+([\d.]+) ms", r.stderr)
+        print(f"  with 4 runs of history: render {float(m.group(1)) / 1000:.3f} s, "
+              f"{(tmp / 'h.html').stat().st_size / 1e6:.2f} MB")
         tool = BUILD / "tests" / "test_report"
         if tool.exists():
             r = subprocess.run([str(tool), "--big", "1000", "100", "0.05", str(tmp / "worst.html")],

@@ -119,12 +119,10 @@ static void attempt_log(struct rep *r, const struct fh_test *t)
 		nfail += t->attempts[i].outcome == FH_FAILED || t->attempts[i].outcome == FH_ERROR;
 	buf_printf(b, "<section><h3>Attempt log (%zu attempts)</h3>", t->nattempts);
 	if (r->lazy)
-		buf_printf(b, "<p class=\"muted lazy-note\">This big run lists the %zu failed attempts here; "
-			   "with JavaScript on, all attempts are listed when the card is opened.</p>", nfail);
-	buf_printf(b, "<div class=\"scroll\"><table class=\"alog sortable\"%s><thead><tr><th class=\"num\">#</th>"
-		   "<th>outcome</th><th class=\"num\">total s</th><th class=\"num\">setup s</th>"
-		   "<th class=\"num\">call s</th><th class=\"num\">teardown s</th><th>phase</th>"
-		   "<th>where it failed</th></tr></thead><tbody>", r->lazy ? " data-lazy=\"1\"" : "");
+		buf_printf(b, "<p class=\"muted lazy-note\">Big run: the %zu failed attempts are listed; with "
+			   "JavaScript on, all of them once the card is open.</p>", nfail);
+	buf_printf(b, "<div class=\"scroll\"><table class=\"alog sortable\"%s><thead><tr><th>#<th>outcome"
+		   "<th>total s<th>setup s<th>call s<th>teardown s<th>phase<th>where it failed</tr></thead><tbody>", r->lazy ? " data-lazy=\"1\"" : "");
 	for (i = 0; i < t->nattempts; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 
@@ -185,12 +183,20 @@ static void history(struct rep *r, const struct fh_test *t)
 {
 	const struct fh_history *h = t->hist;
 	struct buf *b = r->b;
-	size_t i, first;
+	size_t i, first, maxrows = r->lazy ? 10 : REP_MAX_HIST_COLS;
+	bool compact = r->lazy && t->verdict != FH_FLAKY && t->verdict != FH_BROKEN;
 
 	if (!h) {
 		if (r->run->history_enabled)
 			buf_puts(b, "<section class=\"hist\"><h3>History</h3><p class=\"muted\">No earlier runs "
 				    "of this test in the history yet.</p></section>");
+		return;
+	}
+	if (h->total_failed == 0) {
+		/* Nothing ever failed: the trend charts and tables would only repeat zeros. */
+		buf_printf(b, "<section class=\"hist\"><h3>Historical trends</h3><p><b class=\"num\">%zu</b> runs "
+			   "\xc2\xb7 <b class=\"num\">%d</b> attempts \xc2\xb7 no failure in the history.</p></section>",
+			   h->nruns, h->total_attempts);
 		return;
 	}
 	buf_printf(b, "<section class=\"hist\"><h3>Historical trends</h3><div class=\"row\"><div><div>"
@@ -214,11 +220,16 @@ static void history(struct rep *r, const struct fh_test *t)
 	buf_puts(b, "</div><div>");
 	svg_sparkline(r, h);
 	buf_puts(b, "</div></div>");
+	if (compact) {
+		buf_puts(b, "<p class=\"muted\">Big run: the history tables and heatmap are shown for flaky and "
+			    "broken tests.</p></section>");
+		return;
+	}
 
-	first = h->nruns > REP_MAX_HIST_COLS ? h->nruns - REP_MAX_HIST_COLS : 0;
+	first = h->nruns > maxrows ? h->nruns - maxrows : 0;
 	buf_puts(b, "<div class=\"row\"><div><h4>Per run");
 	if (first)
-		buf_printf(b, " <span class=\"muted\">(newest %d of %zu)</span>", REP_MAX_HIST_COLS, h->nruns);
+		buf_printf(b, " <span class=\"muted\">(newest %zu of %zu)</span>", maxrows, h->nruns);
 	buf_puts(b, "</h4><div class=\"scroll\"><table class=\"sortable\"><thead><tr><th>run</th><th>when</th>"
 		    "<th>host</th><th>branch</th><th class=\"num\">attempts</th><th class=\"num\">failed</th>"
 		    "<th class=\"num\">rate</th></tr></thead><tbody>");
@@ -283,7 +294,8 @@ void card_body(struct rep *r, const struct fh_test *t, size_t idx)
 	if (traced)
 		sect_timeline(r, t);
 	clusters(r, t);
-	if (t->failed > 0 || (t->hist && t->hist->nruns)) {
+	if (t->failed > 0 || (t->hist && t->hist->nruns && t->hist->total_failed > 0 &&
+			      (!r->lazy || t->verdict == FH_FLAKY || t->verdict == FH_BROKEN))) {
 		buf_puts(b, "<section class=\"heatmaps\"><h3>Failure commonality</h3>");
 		heat_current(r, t);
 		heat_history(r, t);

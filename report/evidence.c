@@ -405,9 +405,14 @@ static double attempt_span_end(const struct fh_attempt *a)
 	double end = a->duration_s;
 	size_t i;
 
-	for (i = 0; i < tr->nspans; i++)
-		if (tr->spans[i].start_s + tr->spans[i].dur_s > end)
-			end = tr->spans[i].start_s + tr->spans[i].dur_s;
+	if (!isfinite(end))
+		end = 0;
+	for (i = 0; i < tr->nspans; i++) {
+		double e = tr->spans[i].start_s + tr->spans[i].dur_s;
+
+		if (isfinite(e) && e > end)
+			end = e;
+	}
 	return end > 0 ? end : 1e-3;
 }
 
@@ -442,8 +447,9 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 
 		if (s->lane < 0 || (size_t)s->lane >= tr->nlanes)
 			continue;
-		x = L + pw * (s->start_s > 0 ? s->start_s : 0) / xmax;
+		x = L + pw * (s->start_s > 0 && s->start_s < xmax ? s->start_s : s->start_s >= xmax ? xmax : 0) / xmax;
 		w = pw * (s->dur_s > 0 ? s->dur_s : 0) / xmax;
+		w = !isfinite(w) || w > L + pw - x ? L + pw - x : w;
 		w = w < 1.5 ? 1.5 : w;
 		y = 20 + LH * (double)s->lane + 3;
 		buf_printf(b, "<rect class=\"cat-%s\" x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\"><title>",
@@ -462,7 +468,7 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 	}
 	for (i = 0; i < tr->nsignals; i++) {
 		const struct fh_signal_ev *s = &tr->signals[i];
-		double x = L + pw * (s->at_s > 0 ? s->at_s : 0) / xmax;
+		double x = L + pw * (s->at_s > 0 && s->at_s < xmax ? s->at_s : s->at_s >= xmax ? xmax : 0) / xmax;
 
 		buf_printf(b, "<path class=\"sig\" d=\"M%.1f 20l-5 -7h10z\"><title>", x);
 		esc_html(b, s->signal);
@@ -475,7 +481,7 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 		buf_puts(b, "</title></path>");
 	}
 	if (tr->fail_at_s >= 0 && (a->outcome == FH_FAILED || a->outcome == FH_ERROR)) {
-		double x = L + pw * tr->fail_at_s / xmax;
+		double x = L + pw * (tr->fail_at_s < xmax ? tr->fail_at_s : xmax) / xmax;
 
 		buf_printf(b, "<path class=\"failat\" d=\"M%.1f 18V%.0f\"><title>failure at ", x, H - 20);
 		fmt_secs(b, tr->fail_at_s);

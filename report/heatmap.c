@@ -44,13 +44,11 @@ static struct hrow *row_get(struct heat *h, const char *group, const char *label
 
 /* Marks value (group, label) for failed attempt number col (col < 0: not shown). Counts each
  * attempt at most once per row. */
-static void row_mark(struct heat *h, const char *group, const char *label, long col, size_t seen_key,
-		     size_t *seen)
+static void row_mark(struct heat *h, const char *group, const char *label, long col, size_t *seen)
 {
 	struct hrow *r = row_get(h, group, label);
 	size_t idx = (size_t)(r - h->rows);
 
-	(void)seen_key;
 	if (seen[idx])
 		return;
 	seen[idx] = 1;
@@ -191,14 +189,14 @@ void heat_current(struct rep *r, const struct fh_test *t)
 		/* seen[] is sized for rows that may be added while marking this attempt. */
 		seen = xcalloc(h.nrows + a->nframes + 8 + (tr ? tr->nerrors + tr->nsignals : 0), sizeof(*seen));
 		dur_bucket(t, a->duration_s, &bucket);
-		row_mark(&h, G_DUR, bucket, col, 0, seen);
+		row_mark(&h, G_DUR, bucket, col, seen);
 		for (k = 0; k < a->nframes; k++) {
 			const struct fh_frame *f = &a->frames[k];
 
 			buf_reset(&lab);
 			buf_printf(&lab, "%s:%d in %s", f->path ? f->path : "?", f->line,
 				   f->function ? f->function : "?");
-			row_mark(&h, G_FRAME, buf_str(&lab), col, 0, seen);
+			row_mark(&h, G_FRAME, buf_str(&lab), col, seen);
 		}
 		if (tr) {
 			ntrace++;
@@ -208,10 +206,10 @@ void heat_current(struct rep *r, const struct fh_test *t)
 					   tr->errors[k].errno_name ? tr->errors[k].errno_name : "");
 				if (tr->errors[k].target)
 					buf_printf(&lab, " (%s)", tr->errors[k].target);
-				row_mark(&h, G_ERR, buf_str(&lab), col, 0, seen);
+				row_mark(&h, G_ERR, buf_str(&lab), col, seen);
 			}
 			for (k = 0; k < tr->nsignals; k++)
-				row_mark(&h, G_SIG, tr->signals[k].signal ? tr->signals[k].signal : "?", col, 0, seen);
+				row_mark(&h, G_SIG, tr->signals[k].signal ? tr->signals[k].signal : "?", col, seen);
 			if (tr->last_block) {
 				const struct fh_block *lb = tr->last_block;
 
@@ -219,21 +217,23 @@ void heat_current(struct rep *r, const struct fh_test *t)
 				buf_printf(&lab, "%s (%s)",
 					   (unsigned)lb->ended < FH_END_COUNT ? fh_block_end_names[lb->ended] : "?",
 					   lb->call ? lb->call : "?");
-				row_mark(&h, G_END, buf_str(&lab), col, 0, seen);
+				row_mark(&h, G_END, buf_str(&lab), col, seen);
 				row_mark(&h, G_ON, (unsigned)lb->category < FH_CAT_COUNT ?
-					 fh_category_names[lb->category] : "?", col, 0, seen);
+					 fh_category_names[lb->category] : "?", col, seen);
 			}
 		}
 		free(seen);
 	}
 	buf_free(&lab);
-	/* Biggest shares first within each group; frame rows are capped. */
+	/* Biggest shares first within each group; each group keeps its REP_MAX_HEAT_ROWS biggest. */
 	qsort(h.rows, h.nrows, sizeof(*h.rows), by_count_desc);
 	{
-		size_t nfr = 0, j = 0;
+		size_t kept[ARRAY_SIZE(groups)] = { 0 }, j = 0, g;
 
 		for (i = 0; i < h.nrows; i++) {
-			if (h.rows[i].group == G_FRAME && ++nfr > REP_MAX_HEAT_ROWS) {
+			for (g = 0; g < ARRAY_SIZE(groups) && groups[g] != h.rows[i].group; g++)
+				;
+			if (g < ARRAY_SIZE(groups) && ++kept[g] > REP_MAX_HEAT_ROWS) {
 				free(h.rows[i].label);
 				free(h.rows[i].on);
 				continue;
@@ -267,7 +267,8 @@ void heat_history(struct rep *r, const struct fh_test *t)
 	double W, y = 24;
 	size_t nlines = 0;
 
-	if (!hist || !hist->nruns)
+	if (!hist || !hist->nruns || hist->total_failed <= 0 ||
+	    (r->lazy && t->verdict != FH_FLAKY && t->verdict != FH_BROKEN))
 		return;
 	first = hist->nruns > REP_MAX_HIST_COLS ? hist->nruns - REP_MAX_HIST_COLS : 0;
 	h.ncols = hist->nruns - first;
@@ -349,9 +350,7 @@ void heat_history(struct rep *r, const struct fh_test *t)
 		buf_printf(b, "<rect x=\"%.0f\" y=\"20\" width=\"%.0f\" height=\"%.0f\" fill=\"transparent\"><title>",
 			   LABW + 48 + CW * (double)c, CW, y - 20);
 		esc_html(b, hr->run_id);
-		buf_puts(b, " ");
-		esc_html(b, hr->timestamp);
-		buf_printf(b, ": %d of %d attempts failed</title></rect>", hr->failed, hr->attempts);
+		buf_printf(b, ": %d of %d failed</title></rect>", hr->failed, hr->attempts);
 	}
 	buf_puts(b, "</svg>");
 	heat_free(&h);

@@ -31,7 +31,7 @@ struct rep {
 
 #define REP_LAZY_ATTEMPTS 5000   /* total attempts of a run above which attempt logs are lazy */
 #define REP_MAX_HEAT_COLS 40     /* failed attempts shown as heatmap columns */
-#define REP_MAX_HEAT_ROWS 14     /* traceback-frame rows of the current-run heatmap */
+#define REP_MAX_HEAT_ROWS 14     /* rows per group (frames, failed calls...) of a heatmap */
 #define REP_MAX_HIST_COLS 30     /* past runs shown in the historical heatmap and table */
 #define REP_MAX_BARS 120         /* attempts in the stacked time chart */
 #define REP_MAX_SPANS 400        /* timeline bars per attempt */

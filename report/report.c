@@ -184,7 +184,8 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 
 	buf_printf(b, "<details class=\"card v-%s\" id=\"t%zu\" data-order=\"%zu\" data-rate=\"%.4f\" "
 		   "data-mean=\"%.6f\" data-p95=\"%.6f\" data-name=\"", v, idx, idx,
-		   isfinite(t->flake_rate) ? t->flake_rate : 0, t->mean_s, t->p95_s);
+		   isfinite(t->flake_rate) ? t->flake_rate : 0, isfinite(t->mean_s) ? t->mean_s : 0,
+		   isfinite(t->p95_s) ? t->p95_s : 0);
 	esc_html(b, t->nodeid);
 	buf_printf(b, "\"><summary><span class=\"rate\"><span class=\"badge b-%s\">%s</span><b>", v, v);
 	fmt_pct(b, t->flake_rate);

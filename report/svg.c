@@ -117,11 +117,10 @@ void svg_dots(struct rep *r, const struct fh_test *t)
 		mark(&m[a->outcome < FH_OUTCOME_COUNT ? a->outcome : FH_SKIPPED], a->outcome, x, y, 3);
 		i++;
 	}
-	buf_printf(r->b, "<svg class=\"dots\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %zu %zu\" role=\"img\" "
-		   "aria-label=\"%d passed, %d failed, %d skipped of %zu attempts, in attempt order\"><title>"
-		   "attempts in order: %d passed (circles), %d failed (crosses), %d skipped (dashes)</title>",
-		   (double)cols * step, (double)(rows * 12) * step / 10, cols * 10, rows * 12, t->passed,
-		   t->failed, t->skipped, n, t->passed, t->failed, t->skipped);
+	buf_printf(r->b, "<svg class=\"dots\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %zu %zu\" role=\"img\">"
+		   "<title>%zu attempts in order: %d passed (circles), %d failed (crosses), %d skipped (dashes)"
+		   "</title>", (double)cols * step, (double)(rows * 12) * step / 10, cols * 10, rows * 12, n,
+		   t->passed, t->failed, t->skipped);
 	if (run.len)
 		buf_printf(r->b, "<path class=\"p\" stroke-width=\"6.4\" stroke-linecap=\"round\" "
 			   "stroke-dasharray=\"0 10\" d=\"%s\"/>", buf_str(&run));
@@ -367,9 +366,12 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 		if (!a->trace)
 			continue;
 		for (s = 0; s < NSEG; s++) {
-			double h = ph * seg_value(a, s) / ymax;
+			double v = seg_value(a, s), h = isfinite(v) ? ph * v / ymax : 0;
 
 			if (h < 0.05)
+				continue;
+			h = h > y - T ? y - T : h;
+			if (h <= 0)
 				continue;
 			y -= h;
 			buf_printf(&segs[s], "M%.1f %.1fh%.1fv%.1fh-%.1fz", x, y, bw * 0.8, h, bw * 0.8);

@@ -161,12 +161,16 @@
   q.addEventListener("input", update);
   hs.addEventListener("change", update);
   sort.addEventListener("change", resort);
-  /* A link to #t<N> (or #all) opens that card. */
+  /* A link to #t<N> opens (and shows) that card; #all opens every card; #open=t1,t4 opens
+   * those cards without scrolling (for screenshots). */
   function openFromHash() {
     var id = decodeURIComponent(location.hash.slice(1));
     if (id === "all") list.forEach(function (c) { c.open = true; });
-    var c = id && d.getElementById(id);
-    if (c && c.tagName === "DETAILS") c.open = true;
+    var ids = id.indexOf("open=") === 0 ? id.slice(5).split(",") : [id];
+    ids.forEach(function (x) {
+      var c = x && d.getElementById(x);
+      if (c && c.tagName === "DETAILS") c.open = true;
+    });
   }
   window.addEventListener("hashchange", openFromHash);
   openFromHash();

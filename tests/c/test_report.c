@@ -496,12 +496,53 @@ START_TEST(test_big_run_is_lazy_and_compact)
 	char *html;
 
 	build_big(&run, 100, 100, 0.05);
+	run.tests[0].attempts[0].attempt = 7; /* a lost attempt: numbers go into "n" */
 	html = render(&run);
+	ck_assert_ptr_nonnull(strstr(html, "\"n\":[7,2,3,"));
+	ck_assert_int_eq(count(html, "\"n\":["), 1);
 	ck_assert_int_eq(count(html, "class=\"fhj\""), 100);
 	ck_assert_int_eq(count(html, "data-lazy=\"1\""), 100);
 	/* Only failed attempts are rows in the HTML. */
 	ck_assert_int_eq(count(html, "<tr class=\"o-passed\""), 0);
 	ck_assert_int_lt(strlen(html), 100 * 12000);
+	free(html);
+	arena_free(&run.arena);
+}
+END_TEST
+
+/* Absurd numbers (NaN, infinities, negatives) never reach SVG geometry. */
+START_TEST(test_absurd_numbers)
+{
+	struct fh_run run;
+	struct fh_test *t;
+	char *html, *p;
+
+	build_fixture(&run, F_HISTORY | F_TRACES);
+	t = &run.tests[1];
+	t->attempts[0].duration_s = INFINITY;
+	t->attempts[1].duration_s = NAN;
+	t->attempts[2].duration_s = -5;
+	t->attempts[2].trace->time_s[FH_CAT_NET] = INFINITY;
+	t->attempts[3].trace->time_s[FH_CAT_DNS] = NAN;
+	t->attempts[2].trace->spans[0].start_s = NAN;
+	t->attempts[2].trace->spans[1].dur_s = INFINITY;
+	t->attempts[2].trace->fail_at_s = NAN;
+	t->p95_s = NAN;
+	t->mean_s = INFINITY;
+	t->flake_rate = NAN;
+	html = render(&run);
+	for (p = html; (p = strstr(p, " d=\"")); p += 4) {
+		const char *end = strchr(p + 4, '"');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char *d = strndup(p, n);
+
+		ck_assert_msg(!strstr(d, "nan") && !strstr(d, "inf"), "bad path %s", d);
+		free(d);
+	}
+	for (p = html; (p = strstr(p, "nan\"")) || (p = strstr(html, "inf\"")); ) {
+		ck_assert_msg(0, "non-finite number near: %.120s", p > html + 100 ? p - 100 : html);
+		break;
+	}
 	free(html);
 	arena_free(&run.arena);
 }
@@ -634,6 +675,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_sections_present);
 	tcase_add_test(tc, test_plain_run_says_tracing_off);
 	tcase_add_test(tc, test_big_run_is_lazy_and_compact);
+	tcase_add_test(tc, test_absurd_numbers);
 	tcase_add_test(tc, test_empty_run);
 	tcase_add_test(tc, test_unwritable_path_fails_cleanly);
 	tcase_add_test(tc, test_json_escaper);

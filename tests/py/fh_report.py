@@ -143,13 +143,15 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run
                   "--disable-extensions", "--mute-audio"]
 
 
-def chromium(chrome, url, *extra, timeout=120):
-    """Runs headless Chromium on url with its own throw-away profile; returns stdout."""
+def chromium(chrome, url, *extra, timeout=120, want_log=False):
+    """Runs headless Chromium on url with its own throw-away profile; returns stdout (and the
+    browser log with console messages and CSP reports when want_log)."""
+    logging = ["--enable-logging=stderr", "--v=0"] if want_log else []
     with tempfile.TemporaryDirectory() as prof:
-        r = subprocess.run([chrome, *CHROMIUM_FLAGS, f"--user-data-dir={prof}", *extra, url],
+        r = subprocess.run([chrome, *CHROMIUM_FLAGS, f"--user-data-dir={prof}", *logging, *extra, url],
                            capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr[-2000:]
-    return r.stdout
+    return (r.stdout, r.stderr) if want_log else r.stdout
 
 
 def dump_dom(chrome, path, timeout=120):

@@ -26,8 +26,11 @@ def check_dom_untouched(dom, title):
 
 def test_hostile_fixture_runs_no_data_script(tmp_path, chromium):
     reports = R.fixture_reports(tmp_path)
-    dom = R.dump_dom(chromium, reports["full"])
+    dom, log = R.chromium(chromium, reports["full"].resolve().as_uri() + "#t2", "--dump-dom", want_log=True)
     root = check_dom_untouched(dom, TITLE)
+    # No script error and nothing the CSP had to refuse: no data ever became markup.
+    assert not re.search(r"Uncaught|Refused to|Content Security Policy", log), log[-2000:]
+    assert "open" in next(c for c in root.find_all("details") if c.attrs.get("id") == "t2").attrs
     names = [c.attrs["data-name"] for c in root.find_all("details") if "card" in c.cls()]
     assert "tests/test_x.py::test_x[<script>alert(1)</script>]" in names
     assert "</script><img src=x onerror=alert(1)>" in root.text()
@@ -36,7 +39,7 @@ def test_hostile_fixture_runs_no_data_script(tmp_path, chromium):
     assert len([s for s in root.find_all("script") if s.attrs.get("type") != "application/json"]) == 1
     for dark in (False, True):
         png = tmp_path / f"report-{'dark' if dark else 'light'}.png"
-        R.screenshot(chromium, reports["full"], png, dark=dark, fragment="#t2")
+        R.screenshot(chromium, reports["full"], png, dark=dark, fragment="#open=t2")
         assert png.exists()
 
 
@@ -70,7 +73,7 @@ def test_hostile_generated_run_in_chromium(tmp_path, chromium):
     dom = R.dump_dom(chromium, html)
     root = check_dom_untouched(dom, TITLE)
     assert f"{len(summary['tests'])} of {len(summary['tests'])} tests shown" in root.text()
-    R.screenshot(chromium, html, tmp_path / "generated.png", fragment="#t0")
+    R.screenshot(chromium, html, tmp_path / "generated.png", fragment="#open=t0,t1")
 
 
 def test_big_report_finishes_loading(tmp_path, chromium):

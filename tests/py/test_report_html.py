@@ -52,8 +52,9 @@ def check_card_summary(card):
     assert re.search(r"\d+ passed · \d+ failed", counts)
     assert re.search(r"mean .+ · p95 ", summ.find("span", "durs").text())
     dots = summ.find("svg", "dots")
-    assert dots is not None and "passed" in dots.attrs["aria-label"]
-    assert dots.find("title") is not None
+    assert dots is not None and dots.attrs.get("role") == "img"
+    assert re.search(r"\d+ attempts in order: \d+ passed \(circles\), \d+ failed \(crosses\)",
+                     dots.find("title").text())
     return badge.text()
 
 
@@ -104,6 +105,12 @@ def test_flaky_card_sections_with_traces_history_ai(fixtures):
                 "host", "branch", "week"):
         assert row in text, row
     assert len(heat.find_all("svg", "heat")) == 2
+    # Shares: failures at attempts 3, 6, 9 fail at net.py:10 (3 and 9) or net.py:11 (6).
+    texts = [t.text() for t in heat.find_all("svg", "heat")[0].find_all("text")]
+    assert texts[texts.index("app/net.py:10 in recv_exact") + 1] == "67%"
+    assert texts[texts.index("app/net.py:11 in recv_exact") + 1] == "33%"
+    assert texts[texts.index("tests/test_db.py:40 in test_fetch") + 1] == "100%"
+    assert [t for t in texts if t.isdigit()][:3] == ["3", "6", "9"]  # columns: failed attempts
     # History: sparkline with direction, per run, by host/branch, params, locations.
     hist = card.find("section", "hist")
     ht = hist.text()
