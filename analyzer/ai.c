@@ -362,7 +362,9 @@ static void cache_name(struct ai_ctx *c, struct job *j)
 		hex[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
 	}
 	hex[64] = '\0';
-	snprintf(j->cache_path, sizeof(j->cache_path), "%s/ai-cache/%s.json", c->run->run_dir, hex);
+	if ((size_t)snprintf(j->cache_path, sizeof(j->cache_path), "%s/ai-cache/%s.json",
+			     c->run->run_dir, hex) >= sizeof(j->cache_path))
+		j->cache_path[0] = '\0'; /* a path too long: no cache for this run */
 }
 
 /* A cached answer (hostile: someone may have edited it): {"model": str, "text": str}. */
@@ -374,7 +376,7 @@ static bool cache_read(struct ai_ctx *c, struct job *j)
 	const cJSON *text, *model;
 	bool ok = false;
 
-	if (read_file(j->cache_path, AI_MAX_RESPONSE, &data, &len))
+	if (!j->cache_path[0] || read_file(j->cache_path, AI_MAX_RESPONSE, &data, &len))
 		return false;
 	root = cJSON_ParseWithLength(data, len);
 	text = cJSON_GetObjectItemCaseSensitive(root, "text");
@@ -402,7 +404,7 @@ static void cache_write(struct ai_ctx *c, struct job *j, const char *text, const
 	char *json = NULL, dir[PATH_MAX];
 	int r;
 
-	if (!root || !cJSON_AddStringToObject(root, "model", model) ||
+	if (!j->cache_path[0] || !root || !cJSON_AddStringToObject(root, "model", model) ||
 	    !cJSON_AddStringToObject(root, "requested_model", c->model) ||
 	    !cJSON_AddStringToObject(root, "text", text) ||
 	    !(json = cJSON_Print(root)))
@@ -852,7 +854,8 @@ int ai_run(struct fh_run *run, const struct fh_ai_options *opt)
 			fail(&c, t, "the prompt would exceed %d bytes", PROMPT_MAX_BYTES);
 			continue;
 		}
-		t->ai->redacted = nred > 0;
+		/* Also what redact_run() replaced while loading: the marker is in the prompt. */
+		t->ai->redacted = nred > 0 || strstr(j->prompt, REDACT_MARK) != NULL;
 		cache_name(&c, j);
 		if (cache_read(&c, j))
 			continue;
@@ -905,8 +908,8 @@ int ai_run(struct fh_run *run, const struct fh_ai_options *opt)
 		}
 	}
 	if (c.failed)
-		warning("AI: %d of %zu hypotheses not available (reasons are in the report)", c.failed,
-			c.njobs);
+		warning("AI: %d of %zu hypotheses not available, %d answered, %d from the cache "
+			"(reasons are in the report)", c.failed, c.njobs, c.answered, c.cached);
 	for (k = 0; k < c.njobs; k++) {
 		free(c.jobs[k].prompt);
 		free(c.jobs[k].body);
