@@ -445,6 +445,10 @@ static void dump_call(FILE *out, const struct fh_event *e)
 		if (name_is(e, "kill") || name_is(e, "killpg"))
 			fprintf(out, ", pid=%lld", (long long)e->arg2);
 	}
+	if (name_is(e, "waitpid") || name_is(e, "wait4") || name_is(e, "waitid")) {
+		SEP();
+		fprintf(out, "pid=%lld", (long long)e->arg2);
+	}
 	if (e->timeout_ns > 0 || (e->timeout_ns == 0 && (e->category == FH_CAT_POLL ||
 	    e->category == FH_CAT_SLEEP || e->category == FH_CAT_LOCK))) {
 		SEP();

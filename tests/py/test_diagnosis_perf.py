@@ -2,6 +2,8 @@
 """Performance flakes under the real preload: a test that always passes but sometimes waits
 much longer for a local service; the perf object names the slow attempts and where the extra
 time went. A steady test is not flagged."""
+import re
+
 from fh_diag import SERVER, run_fh
 
 
@@ -27,6 +29,6 @@ def test_perf_flake_names_the_wait(tmp_path):
     assert {3, 6} <= set(p["slow_attempts"]), p
     assert p["extra_s_by_call"]["poll"] > 0.3, p
     assert p["extra_s_by_category"]["poll"] > 0.3, p
-    assert "slow attempts spent +0.5 s in poll" in p["summary"] or \
-        "slow attempts spent +0.4 s in poll" in p["summary"], p["summary"]
+    assert re.search(r"slow attempts spent \+0\.[3-6]\d* s in poll, fast ones", p["summary"]), \
+        p["summary"]
     assert r.test("::test_steady")["perf"]["unstable"] is False

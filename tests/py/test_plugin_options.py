@@ -171,3 +171,11 @@ def test_help_lists_every_option(fh):
         assert ini in out, ini
     assert "flakehunter: hunt flaky tests" in out
     assert os.environ.get("FH_TRACE_DIR") is None
+
+
+def test_unwritable_run_dir_is_a_usage_error(fh):
+    fh.pytester.makepyfile(test_e=ENV_SUITE)
+    (fh.path / ".flakehunter").write_text("a file where the directory should be")
+    r = fh.run("--fh", "--fh-runs=1")
+    assert r.ret == 4
+    assert "flakehunter: cannot create a run directory under" in r.stderr.str()

@@ -95,12 +95,18 @@ def test_python_operations_use_the_named_calls(tmp_path):
 
 
 CTOR_LIB = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
-#include <signal.h>
 static void h(int s) { (void)s; }
 __attribute__((constructor)) static void early(void)
 {
+	int (*active)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "fh_active");
+	if (active && !active())
+		fprintf(stderr, "early: libfhtrace constructor not run yet\n");
 	struct timespec ts = { 0, 1000 };
 	nanosleep(&ts, NULL);
 	signal(SIGUSR1, h);
@@ -115,7 +121,7 @@ def test_calls_before_constructor_and_static_children(tmp_path):
     src = tmp_path / "ctor.c"
     src.write_text(CTOR_LIB)
     so = tmp_path / "libctor.so"
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(so), str(src)], check=True)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(so), str(src), "-ldl"], check=True)
     stat_src = tmp_path / "static.c"
     stat_src.write_text('#include <stdio.h>\nint main(void){puts("static ok");return 0;}\n')
     static = tmp_path / "static"
@@ -123,10 +129,15 @@ def test_calls_before_constructor_and_static_children(tmp_path):
     trace = tmp_path / "trace"
     trace.mkdir()
     e = fp.env(trace)
-    e["LD_PRELOAD"] = f"{so} {fp.FH_LIB}"
+    # Listed after libfhtrace.so, libctor.so is initialised first: its constructor's calls
+    # reach the wrappers before the library's own constructor has run.
+    e["LD_PRELOAD"] = f"{fp.FH_LIB} {so}"
     p = subprocess.run([str(fp.PROGS / "stress"), "many", "10"], env=e, capture_output=True,
                        text=True, timeout=60)
     assert p.returncode == 0 and "many 10 ok" in p.stdout
+    assert "early: libfhtrace constructor not run yet" in p.stderr
+    files = fp.dump_dir(trace)
+    assert sum(1 for ev in fp.all_events(files, "call") if ev["name"] == "write") == 10
     if r.returncode == 0:
         before = set(fp.trace_files(trace))
         p = subprocess.run([str(static)], env=fp.env(trace), capture_output=True, text=True,
