@@ -151,7 +151,6 @@ class Hunter:
         self.seen = {}
         self.writer = None
         self.analysis = None
-        self._static = {}
         workerinput = getattr(config, "workerinput", None)
         self.worker = workerinput["workerid"] if workerinput else None
         if workerinput is not None:
