@@ -811,6 +811,7 @@ struct hist_ctx {
 	const char *dir;
 	struct hist_job *jobs;
 	bool append;
+	bool read;              /* the history dir is usable */
 	size_t next;            /* next test to take (atomic) */
 	int write_failed;       /* atomic: stop appending after the first failure */
 };
@@ -830,6 +831,10 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 	job->acc = hist_acc_new(t->nodeid);
 	buf_init(&job->warn, 1u << 24);
 	job->acc->warn = &job->warn;
+	if (!ctx->read) {
+		hist_acc_add_run(job->acc, run, t);
+		return;
+	}
 	buf_reset(path);
 	buf_printf(path, "%s/", ctx->dir);
 	history_file_name(path, t->nodeid);
@@ -885,7 +890,8 @@ static int hist_threads(size_t ntests)
 int history_update(struct fh_run *run, const char *dir)
 {
 	struct buf marker = BUF_INIT(PATH_MAX);
-	struct hist_ctx ctx = { run, dir, NULL, false, 0, 0 };
+	struct hist_ctx ctx = { run, dir, NULL, false, true, 0, 0 };
+	struct stat st;
 	pthread_t threads[HIST_MAX_THREADS];
 	bool started[HIST_MAX_THREADS] = { false };
 	int nthreads = hist_threads(run->ntests), k, r, ret = 0;
@@ -894,9 +900,12 @@ int history_update(struct fh_run *run, const char *dir)
 	buf_printf(&marker, "%s/history-appended", run->run_dir ? run->run_dir : ".");
 	ctx.append = access(buf_str(&marker), F_OK) != 0;
 	r = mkdir_p(dir, 0755);
+	if (!r && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
+		r = -ENOTDIR;
 	if (r) {
-		warning("cannot create history dir '%s': %s; history not kept", dir, strerror(-r));
+		warning("cannot use history dir '%s': %s; history not kept", dir, strerror(-r));
 		ctx.append = false;
+		ctx.read = false;
 	}
 	ctx.jobs = xcalloc(run->ntests ? run->ntests : 1, sizeof(*ctx.jobs));
 	for (k = 1; k < nthreads; k++)

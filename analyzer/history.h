@@ -24,7 +24,16 @@
  *               attempts: "rising" when it climbs 5 points or more across that window,
  *               "falling" when it drops 5 points or more, "flat" otherwise, "n/a" under 3 runs.
  * A corrupt row (wrong cell count, unterminated quote, bad attempt number or outcome, another
- * test's nodeid) is skipped with a warning "FILE:LINE: ..." and counted in hist->skipped_rows.
+ * test's nodeid) is skipped with a warning "FILE:LINE: ..." and counted in hist->skipped_rows;
+ * after a row with the wrong shape reading resumes at the next physical line, so a stray quote
+ * never swallows the rows after it.
+ *
+ * Appending: one write() of all of a test's rows on an O_APPEND descriptor (header first into an
+ * empty file; a newline first when the file does not end with one). RUN_DIR/history-appended is
+ * created after a complete append, and while it exists the run's rows are not appended again
+ * (rows of the current run id found in a file are ignored when reading: the model supplies
+ * them). With 64 tests or more, files are processed on several threads (FH_THREADS); warnings
+ * and trends are assembled in test order, identical to one thread.
  */
 #ifndef FH_HISTORY_H
 #define FH_HISTORY_H

@@ -154,3 +154,16 @@ def test_threads_give_the_same_history(fh_paths, tmp_path):
         results.append(([t["history"] for t in doc["tests"]], files, warnings))
     assert sum("corrupt history row" in w for w in results[0][2]) >= 10
     assert results[0] == results[1]
+
+
+def test_unusable_history_dir(fh_paths, tmp_path):
+    run = gen_run(tmp_path / "run", tests=70, runs=3, seed=6)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    proc, _, js = run_report(fh_paths["analyze"], run, tmp_path, "--history-dir", str(blocker))
+    lines = [ln for ln in proc.stderr.splitlines() if "history" in ln]
+    assert len(lines) == 1 and "cannot use history dir" in lines[0], proc.stderr
+    doc = load_json(js)
+    assert all([r["run_id"] for r in t["history"]["runs"]] == [doc["run_id"]]
+               for t in doc["tests"])
+    assert not (run / "history-appended").exists()
