@@ -210,3 +210,11 @@ def test_meta_git_fields(fh):
     assert set(meta) == {"schema", "run_id", "started_utc", "runs_per_test", "isolate", "xdist",
                          "tracing", "host", "os", "python", "pytest", "plugin_version",
                          "cpu_count", "ram_bytes", "git", "rootdir", "args"}
+
+
+@pytest.mark.parametrize("arg", ["--help", "--co", "--markers", "--fixtures"])
+def test_nothing_written_when_nothing_runs(fh, arg):
+    fh.pytester.makepyfile(test_e=ENV_SUITE)
+    r = fh.run("--fh", arg)
+    assert r.ret == 0
+    assert not (fh.path / ".flakehunter").exists() and fh.analyzer_calls() == []
