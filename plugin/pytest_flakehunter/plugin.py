@@ -116,6 +116,10 @@ def pytest_configure(config):
     opts = _resolve(config)
     if not opts["enabled"]:
         return
+    o = config.option
+    if any(getattr(o, name, False) for name in ("help", "version", "collectonly", "markers",
+                                                 "showfixtures", "show_fixtures_per_test")):
+        return  # nothing will run: no run directory, no analyzer
     hunter = Hunter(config, opts)
     config.stash[HUNTER_KEY] = hunter
     config.pluginmanager.register(hunter, "flakehunter-hunter")
@@ -151,7 +155,6 @@ class Hunter:
         self.seen = {}
         self.writer = None
         self.analysis = None
-        self._static = {}
         workerinput = getattr(config, "workerinput", None)
         self.worker = workerinput["workerid"] if workerinput else None
         if workerinput is not None:

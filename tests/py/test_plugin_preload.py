@@ -145,3 +145,19 @@ def test_start_failure_is_shown(fh, fake_lib, tmp_path):
     r = fh.run("--fh", "--fh-runs=2")
     r.assert_outcomes(passed=2)
     assert f"tracing failed to start in {fh.run_dir()}/trace (Permission denied)" in r.stdout.str()
+
+
+def test_analyzer_found_in_install_layout(fh, fake_lib, tmp_path):
+    """PREFIX/lib/libfhtrace.so preloaded -> PREFIX/bin/fh-analyze (the `make install` layout)."""
+    prefix = tmp_path / "prefix"
+    (prefix / "lib").mkdir(parents=True)
+    (prefix / "bin").mkdir()
+    lib = prefix / "lib" / "libfhtrace.so"
+    lib.write_bytes(fake_lib.read_bytes())
+    (prefix / "bin" / "fh-analyze").symlink_to(fh.fake)
+    fh.mp.delenv("FH_ANALYZE")
+    fh.mp.setenv("PATH", "/usr/bin:/bin")
+    fh.mp.setenv("LD_PRELOAD", str(lib))
+    fh.pytester.makepyfile(test_ok="def test_a():\n    pass\n")
+    fh.run("--fh", "--fh-runs=1")
+    assert len(fh.analyzer_calls()) == 1
