@@ -56,6 +56,7 @@ struct dctx {
 	struct fh_diagnosis *d;
 	int nf, np;              /* failing and passing attempts */
 	int nf_traced, np_traced;
+	int nf_all, np_all;
 	const char *ev[16];
 	size_t nev;
 };
@@ -709,7 +710,11 @@ static void diagnose_test(struct fh_run *run, struct fh_test *t)
 			c.np_traced += a->trace != NULL;
 		}
 	}
-	traced = c.nf_traced > 0;
+	/* Trace rules compare traced attempts only: an attempt without a trace (tracing stopped,
+	 * e.g. at the fd limit) neither has nor lacks a feature. */
+	c.nf_all = c.nf;
+	c.np_all = c.np;
+	traced = c.nf_traced > 0 && c.np_traced > 0;
 	if (!c.nf) {
 		decide(&c, "stable", NULL, c.np ? arena_printf(c.A, "No attempt failed (%d/%d passed).",
 							       c.np, c.np) :
@@ -723,6 +728,8 @@ static void diagnose_test(struct fh_run *run, struct fh_test *t)
 						cl->error_type ? cl->error_type : "failure",
 						cl->message ? ": " : "", cl->message ? cl->message : ""));
 		decide(&c, "broken", NULL, "Every attempt failed: this is a real failure, not a flake.");
+	} else if ((c.nf = c.nf_traced, c.np = c.np_traced, false)) {
+		/* from here on, counts over traced attempts (rule_state counts outcomes itself) */
 	} else if ((traced && rule_crash(&c)) || (traced && rule_resource(&c)) || rule_state(&c) ||
 		   (traced && rule_timeout(&c)) || (traced && rule_network(&c)) ||
 		   (traced && rule_race(&c)) || (traced && rule_cpu(&c))) {
@@ -743,6 +750,11 @@ static void diagnose_test(struct fh_run *run, struct fh_test *t)
 			       "tracing was off.");
 		}
 	}
+	if (run->meta.tracing && (c.nf_traced < c.nf_all || c.np_traced < c.np_all) && c.nf && c.np)
+		add_ev(&c, arena_printf(c.A, "%d of %d attempts have no trace (tracing stopped or was "
+					"off for them); trace counts above are over traced attempts",
+					c.nf_all + c.np_all - c.nf_traced - c.np_traced,
+					c.nf_all + c.np_all));
 	finish_evidence(&c);
 	t->diag = c.d;
 }

@@ -192,6 +192,7 @@ struct proc {
 	int owner;            /* acc of a child process; NONE */
 	int resolving;        /* 0 new, 1 in progress, 2 done */
 	bool loaded;          /* a trace file of it was read */
+	bool stopped;         /* a file of it stopped early (full, dropped events) */
 	int exit_status;      /* raw wait status; -1 unknown */
 	int64_t exit_ns;
 };
@@ -1220,6 +1221,7 @@ static void finish_attempt(struct join *j, size_t ai)
 	struct acc *c = &j->acc[ai];
 	struct fh_attempt_trace *tr;
 	double span0 = (double)c->begin;
+	bool died = false;
 
 	if (!c->have_iv) {
 		int pi = c->att ? imap_get(&j->pid2proc, c->pid) : NONE;
@@ -1233,6 +1235,11 @@ static void finish_attempt(struct join *j, size_t ai)
 			return;
 		c->att = synthesize(j, c);
 		c->fail_ns = c->end;
+		died = !c->ended;
+	} else if (!c->ended && c->have_iv) {
+		int pi = imap_get(&j->pid2proc, c->pid);
+
+		died = pi == NONE || !j->procs[pi].stopped;
 	}
 	{
 		int64_t ref = c->fail_ns < c->end ? c->fail_ns : c->end;
@@ -1308,7 +1315,15 @@ static void finish_attempt(struct join *j, size_t ai)
 	copy_bytes(tr->calls, c->stats, sizeof(*tr->calls) * c->nstats);
 	tr->ncalls = c->nstats;
 	qsort(tr->calls, tr->ncalls, sizeof(*tr->calls), cmp_stat);
-	tr->unfinished = !c->ended;
+	/* No end marker: the process died during the attempt, unless its trace stopped early
+	 * (the file could not grow, e.g. at the fd limit) while it lived on. */
+	tr->unfinished = died;
+	if (c->lb && c->lb->ended == FH_END_IN_FLIGHT) {
+		int64_t ref = c->fail_ns < c->end ? c->fail_ns : c->end;
+		int64_t st = c->begin + (int64_t)(c->lb->start_s * 1e9);
+
+		c->lb->waited_s = ref > st ? (double)(ref - st) / 1e9 : 0;
+	}
 	if (c->sleep_end) {
 		struct fh_block *b = arena_alloc(j->A, sizeof(*b));
 
@@ -1450,6 +1465,8 @@ static bool read_file_at(struct join *j, struct pass1 *p1, const struct fh_trace
 	if (tf.exe && tf.exe[0] && (!p->exe || tf.main_file))
 		p->exe = intern(j, tf.exe);
 	p->loaded = true;
+	if (tf.dropped || tf.full)
+		p->stopped = true;
 	j->run->trace_events += tf.nevents;
 	j->run->trace_dropped += tf.dropped;
 	if (!p->marks && !p->nriv && p->resolving != 2)

@@ -154,7 +154,7 @@ struct fh_attempt_trace {
 	double fail_at_s;             /* failure point since attempt start; < 0 none */
 	uint64_t events;              /* events attributed to the attempt */
 	struct fh_call_stat *calls; size_t ncalls; /* by total time, longest first */
-	bool unfinished;              /* no attempt-end marker: its process died during it */
+	bool unfinished;              /* its process died during it (no end marker, trace intact) */
 	int kills_sent;               /* kill()-family calls with a terminating signal */
 	/* The test thread's last sleep that ran its course in the call phase (before the failure)
 	 * and the calls other threads or processes of the attempt were still in when it ended:

@@ -68,10 +68,11 @@ def test_worker_sigkilled_mid_attempt(tmp_path):
     killed = [a for a in t["attempt_log"] if a["attempt"] == 3]
     assert len(killed) == 1, t["attempt_log"]
     a = killed[0]
-    assert a["outcome"] == "error"
+    assert a["outcome"] in ("error", "failed")   # the plugin may record the crash itself
     lb = a["trace"]["last_block"]
     assert lb["call"] in ("recv", "recvfrom", "poll") and lb["ended"] == "in_flight", lb
     assert lb["target"] and lb["target"].startswith("127.0.0.1:"), lb
+    assert 0.2 < lb["waited_s"] < 30, lb          # blocked from its start until the kill
     assert any(f["call"] == lb["call"] for f in a["trace"]["in_flight"])
     d = t["diagnosis"]
     assert d["kind"] == "crash", d

@@ -38,10 +38,15 @@ def test_leak_until_emfile(tmp_path, opener, call):
     assert d["kind"] == "resource", d
     assert "failed with EMFILE" in d["evidence"][0]
     assert any(line.startswith("open fds at attempt start grew") for line in d["evidence"])
-    # At the limit the preload itself cannot open /proc/self/fd to count: null there.
-    fds = [a["trace"]["resources"]["fds"] for a in r.test("::test_leak")["attempt_log"]]
+    # At the limit the preload cannot grow its trace file (it holds no fds and must reopen it):
+    # later attempts may have no trace at all, and counts go over traced attempts.
+    attempts = r.test("::test_leak")["attempt_log"]
+    fds = [a["trace"]["resources"]["fds"] for a in attempts if a.get("trace")]
     known = [n for n in fds if n is not None]
     assert len(known) >= 3 and known == sorted(known) and known[-1] - known[0] >= 80, fds
-    for a in r.failing("::test_leak"):
-        assert any(e["errno"] == "EMFILE" and e["call"].startswith(call)
-                   for e in a["trace"]["errors"]), a["trace"]["errors"]
+    traced_failing = [a for a in r.failing("::test_leak") if a.get("trace")]
+    assert traced_failing
+    for a in traced_failing:
+        assert any(e["errno"] == "EMFILE" for e in a["trace"]["errors"]), a["trace"]["errors"]
+    assert any(e["errno"] == "EMFILE" and e["call"].startswith(call)
+               for a in traced_failing for e in a["trace"]["errors"])
