@@ -445,7 +445,11 @@ bool fh_thr_grow(struct fh_thr *t, uint64_t idx)
 		want = (idx / step + 1) * step;
 	if (want > t->cap)
 		want = t->cap;
-	long fd = syscall(SYS_openat, AT_FDCWD, fh_thr_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	/* The program may have lowered RLIMIT_FSIZE since: growing past it would raise SIGXFSZ. */
+	uint64_t lim = fsize_limit_recs(want);
+	if (lim < want)
+		want = lim > t->alloc ? lim : t->alloc;
+	long fd = want > t->alloc ? syscall(SYS_openat, AT_FDCWD, fh_thr_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW) : -1;
 	if (fd >= 0) {
 		if (!syscall(SYS_fallocate, fd, 0, (long)(FHT_HEADER_SIZE + t->alloc * FHT_REC_SIZE),
 			     (long)((want - t->alloc) * FHT_REC_SIZE))) {
@@ -690,10 +694,16 @@ static void mark(int kind, const char *nodeid, int attempt, int phase, int resul
 	r->start_ns = fh_now();
 	r->timeout_ns = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) ? -1 :
 		(int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	r->fd = count_dir("/proc/self/fd");
-	if (r->fd > 0)
-		r->fd--;   /* the directory fd count_dir itself held */
-	r->err = count_dir("/proc/self/task");
+	if (kind == FHT_MARK_ATTEMPT_BEGIN) {
+		/* ~10 us of /proc reading: only where the analyzer uses it (counts at attempt start). */
+		r->fd = count_dir("/proc/self/fd");
+		if (r->fd > 0)
+			r->fd--;   /* the directory fd count_dir itself held */
+		r->err = count_dir("/proc/self/task");
+	} else {
+		r->fd = -1;
+		r->err = -1;
+	}
 	r->arg = attempt;
 	r->arg2 = phase;
 	r->result = result;
