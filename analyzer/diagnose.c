@@ -6,7 +6,8 @@
  * ARCHITECTURE.md, "Diagnosis rules") and the first that separates failing from passing
  * attempts decides; each evidence line gives counts on both sides. Nothing separates: the kind
  * is `unexplained`, never a guess. Without traces only stable, broken, state and unexplained
- * can be decided.
+ * can be decided. `state` also uses the test's history (test->hist, filled by history_update()
+ * before this stage; NULL with --no-history): earlier runs with --fh-isolate that never failed.
  */
 #include <math.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ static const char *fmt_s(struct arena *A, double s)
 
 struct dctx {
 	struct arena *A;
+	const struct fh_run *run;
 	struct fh_test *t;
 	struct fh_diagnosis *d;
 	int nf, np;              /* failing and passing attempts */
@@ -265,6 +267,78 @@ static bool rule_resource(struct dctx *c)
 
 /* ---- state (needs no traces) ---- */
 
+/* Attempts and failures of the test's earlier runs (test->hist without this run) that did, or
+ * did not, use --fh-isolate. */
+struct past { int runs, attempts, failed; };
+
+static struct past past_runs(const struct dctx *c, bool isolated)
+{
+	const struct fh_history *h = c->t->hist;
+	struct past p = { 0, 0, 0 };
+
+	for (size_t i = 0; h && i < h->nruns; i++) {
+		const struct fh_hist_run *r = &h->runs[i];
+
+		if (r->isolate != isolated || !r->attempts || streq(r->run_id, c->run->meta.run_id))
+			continue;
+		p.runs++;
+		p.attempts += r->attempts;
+		p.failed += r->failed;
+	}
+	return p;
+}
+
+/* In a run without --fh-isolate: earlier isolated runs of the test never failed, and that is
+ * improbable at this run's flake rate p: (1-p)^n < 0.05 over their n attempts. Adds the
+ * evidence lines when so. */
+static bool isolate_clears(struct dctx *c)
+{
+	struct past iso;
+	double p, chance;
+
+	if (c->run->meta.isolate || !c->t->hist || !c->nf_all || !c->np_all)
+		return false;
+	iso = past_runs(c, true);
+	if (!iso.attempts || iso.failed)
+		return false;
+	p = (double)c->nf_all / (c->nf_all + c->np_all);
+	chance = pow(1 - p, iso.attempts);
+	if (chance >= 0.05)
+		return false;
+	add_ev(c, arena_printf(c->A, "with --fh-isolate: 0/%d attempts failed (%d run%s); without it "
+			       "in this run: %d/%d failed", iso.attempts, iso.runs,
+			       iso.runs == 1 ? "" : "s", c->nf_all, c->nf_all + c->np_all));
+	add_ev(c, arena_printf(c->A, "at this run's flake rate (%.0f%%) %d isolated attempts without "
+			       "a failure had a %.2g%% chance: isolation, not luck, made them pass",
+			       100 * p, iso.attempts, 100 * chance));
+	return true;
+}
+
+/* The converse, for a stable run with --fh-isolate: earlier runs without it failed. */
+static void isolate_stable_note(struct dctx *c)
+{
+	struct past plain;
+
+	if (!c->run->meta.isolate || !c->t->hist || c->nf_all || !c->np_all)
+		return;
+	plain = past_runs(c, false);
+	if (!plain.failed)
+		return;
+	add_ev(c, arena_printf(c->A, "with --fh-isolate in this run: 0/%d attempts failed; without it "
+			       "in earlier runs: %d/%d failed (%d run%s): the test may depend on state "
+			       "left by earlier attempts", c->np_all, plain.failed, plain.attempts,
+			       plain.runs, plain.runs == 1 ? "" : "s"));
+}
+
+static bool rule_state_isolate(struct dctx *c)
+{
+	if (!isolate_clears(c))
+		return false;
+	decide(c, "state", NULL, "The outcome depends on what ran before: the failures go away when "
+	       "every fixture is torn down between attempts (--fh-isolate).");
+	return true;
+}
+
 static bool rule_state(struct dctx *c)
 {
 	int k = 0, m = 0, first_fail = 0, last = 0;
@@ -293,6 +367,7 @@ static bool rule_state(struct dctx *c)
 			       "attempt %d to %d failed", k, k, first_fail, m, m, first_fail, last));
 	add_ev(c, "failures start after earlier runs of the test in the same process and never "
 	       "recover: something the test (or its fixtures) leaves behind accumulates");
+	isolate_clears(c);
 	decide(c, "state", NULL, arena_printf(c->A, "The outcome depends on what ran before: the "
 					      "first %d attempt%s passed, every later one failed.",
 					      k, k == 1 ? "" : "s"));
@@ -698,6 +773,7 @@ static void diagnose_test(struct fh_run *run, struct fh_test *t)
 
 	memset(&c, 0, sizeof(c));
 	c.A = &run->arena;
+	c.run = run;
 	c.t = t;
 	c.d = arena_alloc(c.A, sizeof(*c.d));
 	for (size_t i = 0; i < t->nattempts; i++) {
@@ -719,6 +795,7 @@ static void diagnose_test(struct fh_run *run, struct fh_test *t)
 		decide(&c, "stable", NULL, c.np ? arena_printf(c.A, "No attempt failed (%d/%d passed).",
 							       c.np, c.np) :
 		       "No attempt ran to an outcome (all skipped).");
+		isolate_stable_note(&c);
 	} else if (!c.np) {
 		const struct fh_cluster *cl = t->nclusters ? &t->clusters[0] : NULL;
 
@@ -731,7 +808,7 @@ static void diagnose_test(struct fh_run *run, struct fh_test *t)
 	} else if ((c.nf = c.nf_traced, c.np = c.np_traced, false)) {
 		/* from here on, counts over traced attempts (rule_state counts outcomes itself) */
 	} else if ((traced && rule_crash(&c)) || (traced && rule_resource(&c)) || rule_state(&c) ||
-		   (traced && rule_timeout(&c)) || (traced && rule_network(&c)) ||
+		   rule_state_isolate(&c) || (traced && rule_timeout(&c)) || (traced && rule_network(&c)) ||
 		   (traced && rule_race(&c)) || (traced && rule_cpu(&c))) {
 		/* decided */
 	} else {

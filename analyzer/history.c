@@ -31,15 +31,16 @@ static const char *const columns[] = {
 	"nodeid", "file", "function", "param_id", "fixtures", "runs_requested", "attempt",
 	"outcome", "duration_s", "setup_s", "call_s", "teardown_s", "error_type", "error_message",
 	"failure_function", "failure_file", "failure_line", "fingerprint", "failure_depth", "worker",
+	"isolate",
 };
 #define NCOLS ARRAY_SIZE(columns)
 
 /* Columns the reader needs. */
 enum { C_RUN, C_TS, C_HOST, C_BRANCH, C_NODEID, C_PARAM, C_ATTEMPT, C_OUTCOME, C_FFUNC, C_FFILE,
-	C_FLINE, C_NEED };
+	C_FLINE, C_ISOLATE, C_NEED };
 static const char *const needed[C_NEED] = {
 	"run_id", "timestamp_utc", "hostname", "git_branch", "nodeid", "param_id", "attempt",
-	"outcome", "failure_function", "failure_file", "failure_line",
+	"outcome", "failure_function", "failure_file", "failure_line", "isolate",
 };
 
 #define MAX_LOCATIONS 10
@@ -149,7 +150,46 @@ static void cell_num(struct buf *b, double v)
 	buf_putc(b, ',');
 }
 
+/* Cuts the row that starts at b->data + start (ending with '\n') to its first ncols cells. */
+static void cut_row(struct buf *b, size_t start, size_t ncols)
+{
+	struct fh_csv c;
+
+	if (b->failed || b->len <= start)
+		return;
+	csv_init(&c, b->data + start, b->len - start);
+	if (csv_row(&c) == 1 && c.ncells > ncols) {
+		const struct fh_csv_span *sp = &c.span[ncols - 1];
+
+		b->len = (size_t)(sp->s + sp->n - b->data);
+		buf_putc(b, '\n');
+	}
+	csv_free(&c);
+}
+
 void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf *b, bool header)
+{
+	history_rows_cols(run, t, b, header, 0);
+}
+
+size_t history_header_prefix(const char *data, size_t len)
+{
+	struct fh_csv c;
+	size_t i, n = 0;
+
+	csv_init(&c, data, len);
+	if (csv_row(&c) == 1 && c.ncells < NCOLS) {
+		for (i = 0; i < c.ncells && !strcmp(csv_cell(&c, (int)i), columns[i]); i++)
+			;
+		if (i == c.ncells)
+			n = i;
+	}
+	csv_free(&c);
+	return n;
+}
+
+void history_rows_cols(const struct fh_run *run, const struct fh_test *t, struct buf *b,
+		       bool header, size_t ncols)
 {
 	const struct fh_run_meta *m = &run->meta;
 	struct buf fixtures = BUF_INIT(1 << 16), ts = BUF_INIT(64);
@@ -170,6 +210,7 @@ void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf 
 		const struct fh_attempt *a = &t->attempts[i];
 		const struct fh_frame *f = a->nframes ? &a->frames[a->nframes - 1] : NULL;
 		bool failed = a->outcome == FH_FAILED || a->outcome == FH_ERROR;
+		size_t start = b->len;
 
 		buf_reset(&ts);
 		if (a->wall_start >= 0 && a->wall_start < 253402300800.0 && a->wall_start != 0)
@@ -210,8 +251,11 @@ void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf 
 			buf_putc(b, ',');
 		cell(b, a->fingerprint);
 		cell_int(b, failed ? (long long)a->nframes : 0);
-		buf_csv_cell(b, a->worker);
+		cell(b, a->worker);
+		buf_puts(b, m->isolate ? "true" : "false");
 		buf_putc(b, '\n');
+		if (ncols && ncols < NCOLS)
+			cut_row(b, start, ncols);
 	}
 	buf_free(&fixtures);
 	buf_free(&ts);
@@ -445,6 +489,7 @@ struct acc_run {
 	char *run_id, *timestamp, *host, *branch;
 	char week[16];
 	int attempts, failed;
+	bool isolate;           /* any row of the run says --fh-isolate */
 };
 
 struct fh_hist_acc {
@@ -516,8 +561,8 @@ static void group_count(struct group_list *l, const char *key, const char *run_i
 }
 
 static void acc_row(struct fh_hist_acc *acc, const char *run_id, const char *ts, const char *host,
-		    const char *branch, enum fh_outcome outcome, const char *ffile, int fline,
-		    const char *ffunc)
+		    const char *branch, bool isolate, enum fh_outcome outcome, const char *ffile,
+		    int fline, const char *ffunc)
 {
 	struct acc_run *r = acc->nruns ? &acc->runs[acc->nruns - 1] : NULL;
 	bool failed = outcome == FH_FAILED || outcome == FH_ERROR;
@@ -539,6 +584,7 @@ static void acc_row(struct fh_hist_acc *acc, const char *run_id, const char *ts,
 			iso_week(ts, r->week);
 		}
 	}
+	r->isolate |= isolate;
 	if (outcome == FH_SKIPPED)
 		return;
 	r->attempts++;
@@ -643,7 +689,7 @@ int hist_acc_add_buffer(struct fh_hist_acc *acc, const char *name, const char *d
 			fline = 0;
 		acc_row(acc, csv_cell(&c, idx[C_RUN]), csv_cell(&c, idx[C_TS]),
 			csv_cell(&c, idx[C_HOST]), csv_cell(&c, idx[C_BRANCH]),
-			(enum fh_outcome)outcome, csv_cell(&c, idx[C_FFILE]), fline,
+			!strcmp(csv_cell(&c, idx[C_ISOLATE]), "true"), (enum fh_outcome)outcome, csv_cell(&c, idx[C_FFILE]), fline,
 			csv_cell(&c, idx[C_FFUNC]));
 		used++;
 	}
@@ -662,12 +708,12 @@ void hist_acc_add_run(struct fh_hist_acc *acc, const struct fh_run *run, const s
 		const struct fh_frame *f = a->nframes ? &a->frames[a->nframes - 1] : NULL;
 
 		acc_row(acc, m->run_id, m->started_utc ? m->started_utc : "", m->host ? m->host : "",
-			m->branch ? m->branch : "", a->outcome, f ? f->path : "", f ? f->line : 0,
+			m->branch ? m->branch : "", m->isolate, a->outcome, f ? f->path : "", f ? f->line : 0,
 			f ? f->function : "");
 	}
 	if (!t->nattempts)
 		acc_row(acc, m->run_id, m->started_utc ? m->started_utc : "", m->host ? m->host : "",
-			m->branch ? m->branch : "", FH_SKIPPED, "", 0, "");
+			m->branch ? m->branch : "", m->isolate, FH_SKIPPED, "", 0, "");
 }
 
 static int cmp_loc(const void *a, const void *b)
@@ -753,6 +799,7 @@ void hist_acc_finish(struct fh_hist_acc *acc, struct fh_run *run, struct fh_test
 		h->runs[i - first].week = arena_strdup(ar, r->week);
 		h->runs[i - first].attempts = r->attempts;
 		h->runs[i - first].failed = r->failed;
+		h->runs[i - first].isolate = r->isolate;
 		free(r->run_id);
 		free(r->timestamp);
 		free(r->host);
@@ -838,7 +885,7 @@ static void fill_params(struct fh_run *run)
 
 /* Appends rows to path, writing the header into a new or empty file. */
 static int append_rows(const struct fh_run *run, const struct fh_test *t, const char *path,
-		       struct buf *rows)
+		       struct buf *rows, size_t ncols)
 {
 	struct stat st;
 	char last = '\n';
@@ -865,7 +912,7 @@ static int append_rows(const struct fh_run *run, const struct fh_test *t, const 
 		if (last != '\n')
 			buf_putc(rows, '\n');
 	}
-	history_rows(run, t, rows, st.st_size == 0);
+	history_rows_cols(run, t, rows, st.st_size == 0, st.st_size == 0 ? 0 : ncols);
 	if (rows->failed) {
 		ret = -ENOBUFS;
 		goto out;
@@ -916,7 +963,7 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 	struct fh_test *t = &run->tests[i];
 	struct hist_job *job = &ctx->jobs[i];
 	char *data = NULL;
-	size_t len;
+	size_t len, ncols = 0;
 	int r;
 
 	job->acc = hist_acc_new(t->nodeid);
@@ -932,13 +979,14 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 	r = read_file(buf_str(path), FH_HISTORY_MAX_FILE, &data, &len);
 	if (r == 0) {
 		hist_acc_add_buffer(job->acc, buf_str(path), data, len, run->meta.run_id);
+		ncols = history_header_prefix(data, len);
 		free(data);
 	} else if (r != -ENOENT) {
 		acc_warn(job->acc, "%s: cannot read history: %s", buf_str(path), strerror(-r));
 	}
 	hist_acc_add_run(job->acc, run, t);
 	if (ctx->append && !__atomic_load_n(&ctx->write_failed, __ATOMIC_RELAXED)) {
-		r = append_rows(run, t, buf_str(path), rows);
+		r = append_rows(run, t, buf_str(path), rows, ncols);
 		if (r) {
 			acc_warn(job->acc, "%s: cannot append history: %s", buf_str(path),
 				 strerror(-r));

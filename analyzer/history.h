@@ -30,10 +30,12 @@
  * never swallows the rows after it.
  *
  * Appending: one write() of all of a test's rows on an O_APPEND descriptor (header first into an
- * empty file; a newline first when the file does not end with one). RUN_DIR/history-appended is
- * created after a complete append, and while it exists the run's rows are not appended again
- * (rows of the current run id found in a file are ignored when reading: the model supplies
- * them). With 64 tests or more, files are processed on several threads (FH_THREADS); warnings
+ * empty file; a newline first when the file does not end with one). A file whose header is a
+ * strict prefix of the columns above (written before later columns were added) gets rows cut
+ * to its own columns, so it stays readable; the cut columns read as missing.
+ * RUN_DIR/history-appended is created after a complete append, and while it exists the run's
+ * rows are not appended again (rows of the current run id found in a file are ignored when
+ * reading: the model supplies them). With 64 tests or more, files are processed on several threads (FH_THREADS); warnings
  * and trends are assembled in test order, identical to one thread.
  */
 #ifndef FH_HISTORY_H
@@ -53,6 +55,13 @@ void history_file_name(struct buf *b, const char *nodeid);
 
 /* Appends the CSV rows of test t in this run to b, with the header row first when header. */
 void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf *b, bool header);
+/* The same with only the first ncols cells of each row (0: all of them), for appending to a
+ * file an older version wrote: its header has fewer columns and its rows must keep its shape. */
+void history_rows_cols(const struct fh_run *run, const struct fh_test *t, struct buf *b,
+		       bool header, size_t ncols);
+/* When the first row of data (a history file) is a strict prefix of this version's header (a
+ * file written before columns were added), the number of its cells; else 0. */
+size_t history_header_prefix(const char *data, size_t len);
 
 /* An RFC 4180 reader over a buffer (hostile input: never reads past len). A quoted cell that
  * starts with an apostrophe loses it (the writer's neutralisation); "\r\n" ends a row too. */

@@ -245,12 +245,12 @@ static int cmd_report(int argc, char **argv)
 	stage_done("cluster");
 	evidence_attach(&run);
 	stage_done("evidence");
-	diagnose_run(&run);
-	stage_done("diagnose");
-	if (run.history_enabled) {
+	if (run.history_enabled) { /* before diagnose: the `state` rule reads test->hist */
 		history_update(&run, o.history_dir);
 		stage_done("history");
 	}
+	diagnose_run(&run);
+	stage_done("diagnose");
 	if (o.ai) {
 		ai_run(&run, &o.ai_opt);
 		stage_done("ai");

@@ -7,8 +7,8 @@
  *   run_compute()     stats.c     counts, flake rate + Wilson CI, verdict, durations, order
  *   run_cluster()     cluster.c   failure fingerprints and clusters
  *   evidence_attach() evidence.c  trace files -> attempt->trace        (NULL when no traces)
- *   diagnose_run()    diagnose.c  test->diag, test->perf
  *   history_*()       history.c   test->hist from the CSV history; appends this run
+ *   diagnose_run()    diagnose.c  test->diag, test->perf (uses test->hist when there is one)
  *   ai_run()          ai.c        test->ai                             (only with --ai)
  *   summary_write()   summary.c   flakehunter_report.json
  *   report_write()    report/     flakehunter_report.html
@@ -232,6 +232,7 @@ struct fh_hist_run {
 	const char *run_id, *timestamp; /* ISO 8601 UTC */
 	const char *host, *branch, *week; /* week: "2026-W47" */
 	int attempts, failed;
+	bool isolate;                /* ran with --fh-isolate (false when unknown: older rows) */
 };
 
 struct fh_hist_group {

@@ -427,6 +427,7 @@ static void history_obj(struct buf *b, const struct fh_history *h)
 		kstr(b, "week", r->week);
 		kint(b, "attempts", r->attempts);
 		kint(b, "failed", r->failed);
+		kbool(b, "isolate", r->isolate);
 		knum(b, "flake_rate", r->attempts ? (double)r->failed / r->attempts : 0);
 		close_with(b, '}');
 		buf_putc(b, ',');
