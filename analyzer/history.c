@@ -196,9 +196,11 @@ void history_rows_cols(const struct fh_run *run, const struct fh_test *t, struct
 	size_t i;
 
 	if (header) {
-		for (i = 0; i < NCOLS; i++) {
+		size_t n = ncols && ncols < NCOLS ? ncols : NCOLS;
+
+		for (i = 0; i < n; i++) {
 			buf_puts(b, columns[i]);
-			buf_putc(b, i + 1 < NCOLS ? ',' : '\n');
+			buf_putc(b, i + 1 < n ? ',' : '\n');
 		}
 	}
 	for (i = 0; i < t->nfixtures; i++) {

@@ -55,8 +55,9 @@ void history_file_name(struct buf *b, const char *nodeid);
 
 /* Appends the CSV rows of test t in this run to b, with the header row first when header. */
 void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf *b, bool header);
-/* The same with only the first ncols cells of each row (0: all of them), for appending to a
- * file an older version wrote: its header has fewer columns and its rows must keep its shape. */
+/* The same with only the first ncols cells of each row and of the header (0: all of them), for
+ * appending to a file an older version wrote: its header has fewer columns and its rows must
+ * keep its shape. */
 void history_rows_cols(const struct fh_run *run, const struct fh_test *t, struct buf *b,
 		       bool header, size_t ncols);
 /* When the first row of data (a history file) is a strict prefix of this version's header (a

@@ -4,6 +4,7 @@
  * near misses that must not be diagnosed as it), and performance flakes.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -347,6 +348,117 @@ START_TEST(test_perf)
 }
 END_TEST
 
+/* A history for t: "I10/0" is a past run with --fh-isolate, 10 attempts, 0 failed; "N10/3" one
+ * without; the current run (run id "now", as r->meta) comes last. */
+static void mkhist(struct fh_run *r, struct fh_test *t, const char *const *past, size_t npast)
+{
+	struct fh_history *h = arena_alloc(&r->arena, sizeof(*h));
+
+	h->runs = arena_alloc(&r->arena, sizeof(*h->runs) * (npast + 1));
+	for (size_t i = 0; i < npast; i++) {
+		struct fh_hist_run *hr = &h->runs[h->nruns++];
+
+		hr->run_id = arena_printf(&r->arena, "past%zu", i);
+		hr->isolate = past[i][0] == 'I';
+		ck_assert_int_eq(sscanf(past[i] + 1, "%d/%d", &hr->attempts, &hr->failed), 2);
+	}
+	h->runs[h->nruns].run_id = "now";
+	h->runs[h->nruns].isolate = r->meta.isolate;
+	h->runs[h->nruns].attempts = t->passed + t->failed;
+	h->runs[h->nruns].failed = t->failed;
+	h->nruns++;
+	t->hist = h;
+}
+
+/* `state` from the history: the failures of this run (without --fh-isolate, interleaved, so
+ * not the pass-then-fail pattern) never happened in earlier isolated runs. */
+START_TEST(test_state_isolate_history)
+{
+	static const char *const two_clean[] = { "N10/4", "I10/0", "I10/0" };
+	static const char *const few[] = { "I5/0" };
+	static const char *const dirty[] = { "I10/0", "I10/1" };
+	struct fh_run *r = mkrun(6);
+	struct fh_test *imp = mktest(r, 0, "imp", "PPFPPFPFPP", 1);
+	struct fh_test *prob = mktest(r, 1, "prob", "PPFPPFPFPP", 1);
+	struct fh_test *none = mktest(r, 2, "none", "PPFPPFPFPP", 1);
+	struct fh_test *dirt = mktest(r, 3, "dirt", "PPFPPFPFPP", 1);
+	struct fh_test *trend = mktest(r, 4, "trend", "PPFFFFFFFF", 1); /* pattern + isolate */
+	struct fh_test *edge = mktest(r, 5, "edge", "PPFPPFPFPP", 1);
+	static const char *const edge9[] = { "I9/0" }; /* 0.7^9 = 0.040 */
+	static const char *const edge8[] = { "I8/0" }; /* 0.7^8 = 0.058 */
+
+	r->meta.tracing = false;
+	r->meta.run_id = "now";
+	mkhist(r, imp, two_clean, 3);
+	mkhist(r, prob, few, 1);
+	mkhist(r, dirt, dirty, 2);
+	mkhist(r, trend, two_clean, 3);
+	mkhist(r, edge, edge9, 1);
+	diagnose_run(r);
+	KIND(imp, "state");
+	ck_assert(has_line(imp->diag, "with --fh-isolate: 0/20 attempts failed (2 runs); without it "
+			   "in this run: 3/10 failed"));
+	ck_assert_ptr_nonnull(strstr(imp->diag->summary, "torn down between attempts"));
+	KIND(prob, "unexplained");
+	ck_assert(!has_line(prob->diag, "--fh-isolate"));
+	KIND(none, "unexplained");
+	KIND(dirt, "unexplained");
+	KIND(trend, "state");
+	ck_assert(has_line(trend->diag, "2/2 attempts before attempt 3 passed"));
+	ck_assert(has_line(trend->diag, "with --fh-isolate: 0/20 attempts failed (2 runs); without "
+			   "it in this run: 8/10 failed"));
+	KIND(edge, "state");
+	freerun(r);
+
+	r = mkrun(1);
+	edge = mktest(r, 0, "edge", "PPFPPFPFPP", 1);
+	r->meta.tracing = false;
+	r->meta.run_id = "now";
+	mkhist(r, edge, edge8, 1);
+	diagnose_run(r);
+	KIND(edge, "unexplained");
+	freerun(r);
+
+	/* This run is itself isolated: the rule is for runs without isolation. */
+	r = mkrun(1);
+	imp = mktest(r, 0, "imp", "PPFPPFPFPP", 1);
+	r->meta.tracing = false;
+	r->meta.run_id = "now";
+	r->meta.isolate = true;
+	mkhist(r, imp, two_clean, 3);
+	diagnose_run(r);
+	KIND(imp, "unexplained");
+	freerun(r);
+}
+END_TEST
+
+/* The converse: this run is isolated and stable, earlier runs without isolation failed. */
+START_TEST(test_stable_isolated_note)
+{
+	static const char *const past[] = { "N10/3", "I10/0", "N10/2" };
+	static const char *const clean[] = { "N10/0" };
+	struct fh_run *r = mkrun(3);
+	struct fh_test *s = mktest(r, 0, "s", "PPPPPPPPPP", 1);
+	struct fh_test *c = mktest(r, 1, "c", "PPPPPPPPPP", 1);
+	struct fh_test *n = mktest(r, 2, "n", "PPPPPPPPPP", 1);
+
+	r->meta.run_id = "now";
+	r->meta.isolate = true;
+	mkhist(r, s, past, 3);
+	mkhist(r, c, clean, 1);
+	diagnose_run(r);
+	KIND(s, "stable");
+	ck_assert_uint_eq(s->diag->nevidence, 1);
+	ck_assert(has_line(s->diag, "with --fh-isolate in this run: 0/10 attempts failed; without it "
+			   "in earlier runs: 5/20 failed (2 runs)"));
+	KIND(c, "stable");
+	ck_assert_uint_eq(c->diag->nevidence, 0);
+	KIND(n, "stable");
+	ck_assert_uint_eq(n->diag->nevidence, 0);
+	freerun(r);
+}
+END_TEST
+
 /* Deterministic: the same input gives the same diagnosis text. */
 START_TEST(test_deterministic)
 {
@@ -389,6 +501,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_cpu);
 	tcase_add_test(tc, test_perf);
 	tcase_add_test(tc, test_deterministic);
+	tcase_add_test(tc, test_state_isolate_history);
+	tcase_add_test(tc, test_stable_isolated_note);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -343,6 +343,101 @@ START_TEST(test_many_runs)
 }
 END_TEST
 
+/* The isolate column: written per run, read back into hist->runs[].isolate; a file written
+ * before the column existed keeps its shape when appended to, and reads as not isolated. */
+START_TEST(test_isolate_column)
+{
+	char tmp[] = "/tmp/fh-hist-XXXXXX";
+	struct buf hist = BUF_INIT(4096), rdir = BUF_INIT(4096), path = BUF_INIT(4096);
+	struct buf old = BUF_INIT(1 << 20);
+	struct fh_run run;
+	const struct fh_history *h;
+	const char *rec = FAILED(1) PASSED(2) PASSED(3) PASSED(4);
+	size_t full;
+	FILE *f;
+	int i;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	buf_printf(&hist, "%s/history", tmp);
+	ck_assert_int_eq(mkdir_p(buf_str(&hist), 0755), 0);
+	/* The header of this version, and one cut before its last column (an older file). */
+	make_run(&run, NULL, "R0", "h", "2026-11-02T10:00:00Z", rec);
+	run.meta.isolate = true;
+	history_rows(&run, &run.tests[0], &old, true);
+	ck_assert_ptr_nonnull(strstr(old.data, ",worker,isolate\n"));
+	ck_assert_ptr_nonnull(strstr(old.data, ",main,true\n"));
+	full = history_header_prefix(old.data, old.len);
+	ck_assert_uint_eq(full, 0); /* complete: nothing to cut */
+	ck_assert_uint_eq(history_header_prefix("run_id,timestamp_utc\n", 21), 2);
+	ck_assert_uint_eq(history_header_prefix("run_id,bogus\n", 13), 0);
+	ck_assert_uint_eq(history_header_prefix("", 0), 0);
+	buf_reset(&old);
+	history_rows_cols(&run, &run.tests[0], &old, true, 32);
+	ck_assert_ptr_nonnull(strstr(old.data, ",worker\n"));
+	ck_assert_ptr_null(strstr(old.data, "isolate"));
+	ck_assert_ptr_null(strstr(old.data, "true\n"));
+	ck_assert_uint_eq(history_header_prefix(old.data, old.len), 32);
+	history_path(&path, buf_str(&hist), run.tests[0].nodeid);
+	f = fopen(buf_str(&path), "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(old.data, 1, old.len, f), old.len);
+	fclose(f);
+	run_free(&run);
+
+	/* Two more runs, isolated then not: the old file keeps 32 cells per row. */
+	for (i = 1; i <= 2; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "R%d", i);
+		buf_reset(&rdir);
+		buf_printf(&rdir, "%s/run%d", tmp, i);
+		ck_assert_int_eq(mkdir_p(buf_str(&rdir), 0755), 0);
+		make_run(&run, buf_str(&rdir), id, "h", "2026-11-03T10:00:00Z", rec);
+		run.meta.isolate = i == 1;
+		ck_assert_int_eq(history_update(&run, buf_str(&hist)), 0);
+		h = run.tests[0].hist;
+		ck_assert_int_eq(h->skipped_rows, 0);
+		ck_assert_uint_eq(h->nruns, (size_t)i + 1);
+		ck_assert(!h->runs[0].isolate); /* the old file cannot say */
+		ck_assert(h->runs[i].isolate == (i == 1));
+		if (i == 2)
+			ck_assert(!h->runs[1].isolate); /* cut from the old file's rows */
+		run_free(&run);
+	}
+	ck_assert_int_eq(count_rows(buf_str(&path)), 12);
+
+	/* A file of this version keeps the column. */
+	buf_reset(&hist);
+	buf_printf(&hist, "%s/history2", tmp);
+	for (i = 1; i <= 3; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "S%d", i);
+		buf_reset(&rdir);
+		buf_printf(&rdir, "%s/srun%d", tmp, i);
+		ck_assert_int_eq(mkdir_p(buf_str(&rdir), 0755), 0);
+		make_run(&run, buf_str(&rdir), id, "h", "2026-11-03T10:00:00Z", rec);
+		run.meta.isolate = i != 2;
+		ck_assert_int_eq(history_update(&run, buf_str(&hist)), 0);
+		h = run.tests[0].hist;
+		if (i == 3) {
+			ck_assert_uint_eq(h->nruns, 3);
+			ck_assert(h->runs[0].isolate && !h->runs[1].isolate && h->runs[2].isolate);
+			ck_assert_int_eq(h->skipped_rows, 0);
+		}
+		run_free(&run);
+	}
+
+	buf_reset(&path);
+	buf_printf(&path, "rm -rf '%s'", tmp);
+	ck_assert_int_eq(system(buf_str(&path)), 0);
+	buf_free(&hist);
+	buf_free(&rdir);
+	buf_free(&path);
+	buf_free(&old);
+}
+END_TEST
+
 static Suite *history_suite(void)
 {
 	Suite *s = suite_create("history");
@@ -354,6 +449,7 @@ static Suite *history_suite(void)
 	tcase_add_test(tc, test_three_runs);
 	tcase_add_test(tc, test_corrupt_rows);
 	tcase_add_test(tc, test_many_runs);
+	tcase_add_test(tc, test_isolate_column);
 	suite_add_tcase(s, tc);
 	return s;
 }
