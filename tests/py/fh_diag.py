@@ -34,8 +34,9 @@ class FhRun:
         return [a for a in self.test(name)["attempt_log"] if a["outcome"] == "passed"]
 
 
-def run_fh(tmp_path, files, *args, preload=True, runs=6, timeout=180):
-    """Writes files ({name: source}) into tmp_path/suite and runs pytest --fh there."""
+def run_fh(tmp_path, files, *args, preload=True, runs=6, timeout=180, history=None):
+    """Writes files ({name: source}) into tmp_path/suite and runs pytest --fh there; with
+    `history` (a directory) the CSV history is read and appended there, else it is off."""
     suite = tmp_path / "suite"
     suite.mkdir(exist_ok=True)
     for name, src in files.items():
@@ -52,8 +53,8 @@ def run_fh(tmp_path, files, *args, preload=True, runs=6, timeout=180):
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["HOME"] = str(tmp_path / "home")
     cmd = ["/usr/bin/python3", "-m", "pytest", "-p", "pytest_flakehunter", "-p", "no:cacheprovider",
-           "-q", "--fh", "--fh-runs", str(runs), "--fh-report", str(html), "--fh-no-history",
-           *args]
+           "-q", "--fh", "--fh-runs", str(runs), "--fh-report", str(html),
+           *(["--fh-history-dir", str(history)] if history else ["--fh-no-history"]), *args]
     proc = subprocess.run(cmd, cwd=suite, env=env, capture_output=True, text=True,
                           timeout=timeout)
     jpath = html.with_suffix(".json")
