@@ -274,6 +274,8 @@ struct fh_run {
 	int malformed_records;       /* records skipped with a warning */
 	bool history_enabled;
 	bool ai_requested;
+	struct run_syms *symbols;    /* symbolize.c: libdw sessions and module maps; NULL until
+	                                used, freed by symbolize_run_done() */
 };
 
 /* records.c: loads RUN_DIR/meta.json and every RUN_DIR/attempts-*.jsonl. */
