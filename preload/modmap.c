@@ -42,6 +42,12 @@ static void put_s(struct line *l, const char *s)
 		l->b[l->n++] = (*s == '\n' || *s == '\r') ? '?' : *s;
 }
 
+static void put_raw(struct line *l, const char *s)
+{
+	for (; *s && l->n < sizeof(l->b) - 2; s++)
+		l->b[l->n++] = *s;
+}
+
 static void put_u(struct line *l, unsigned long long v, unsigned base)
 {
 	char t[24];
@@ -193,13 +199,13 @@ static int write_header(void)
 {
 	struct line l = { .n = 0 };
 
-	put_s(&l, "fhmaps 1\npid ");
+	put_raw(&l, "fhmaps 1\npid ");
 	put_u(&l, (unsigned long long)syscall(SYS_getpid), 10);
 	put_s(&l, " ");
 	put_u(&l, (unsigned long long)syscall(SYS_getppid), 10);
-	put_s(&l, "\nstack ");
+	put_raw(&l, "\nstack ");
 	put_s(&l, fh_stack_status());
-	put_s(&l, "\npystack ");
+	put_raw(&l, "\npystack ");
 	put_s(&l, fh_pystack_status());
 	l.b[l.n++] = '\n';
 	return file_write(&l, true);
