@@ -51,6 +51,8 @@ PRELOAD_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--version-scrip
 
 C_TESTS      := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/c/test_*.c)))
 PRELOAD_TESTS := $(patsubst tests/preload/%.c,$(BUILD)/tests/preload/%,$(sort $(wildcard tests/preload/*.c)))
+# C++ test shared objects (issue 6: exceptions under the preload): tests/preload/x.cpp -> libx.so
+CXX_TEST_SOS := $(patsubst tests/preload/%.cpp,$(BUILD)/tests/preload/lib%.so,$(sort $(wildcard tests/preload/*.cpp)))
 
 FH_ANALYZE := $(BUILD)/fh-analyze
 FH_LIB     := $(if $(PRELOAD_SRC),$(BUILD)/libfhtrace.so)
@@ -59,7 +61,7 @@ FH_LIB     := $(if $(PRELOAD_SRC),$(BUILD)/libfhtrace.so)
 	uninstall clean fuzz
 .DEFAULT_GOAL := all
 
-all: check-deps $(FH_ANALYZE) $(FH_LIB) $(C_TESTS) $(PRELOAD_TESTS)
+all: check-deps $(FH_ANALYZE) $(FH_LIB) $(C_TESTS) $(PRELOAD_TESTS) $(CXX_TEST_SOS)
 
 help:
 	@echo "flakehunter make targets:"
@@ -123,6 +125,10 @@ $(BUILD)/tests/%: tests/c/%.c $(LIB_OBJ)
 $(BUILD)/tests/preload/%: tests/preload/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Ipreload $< -o $@ -lpthread -lrt
+
+$(BUILD)/tests/preload/lib%.so: tests/preload/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -O1 -g -fPIC -shared $< -o $@
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
