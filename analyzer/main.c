@@ -1,35 +1,284 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fh-analyze: the command-line entry point. Subcommands:
+ * fh-analyze: the command-line entry point (docs/FORMATS.md). Subcommands:
  *   report RUN_DIR   analyse a run directory, write the JSON summary and the HTML report
  *   dump FILE...     print trace files one event per line
- * Only this file (and subcommand entry points) exit.
+ * `report` runs the pipeline of model.h in order and prints the terminal summary on stdout.
+ * Exit status: 0 written; 1 could not read the run or write the report or JSON; 2 usage.
+ * Only this file exits.
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
+#include "stages.h"
+#include "trace.h"
 
-static void usage(FILE *f)
+#define TERMINAL_MAX_LISTED 30
+
+static const char usage_text[] =
+"usage: fh-analyze report RUN_DIR [--out HTML] [--json JSON] [--history-dir DIR]\n"
+"                         [--no-history] [--ai] [--ai-model MODEL] [--ai-dotenv] [--quiet]\n"
+"       fh-analyze dump FILE...\n"
+"       fh-analyze --help | --version\n";
+
+static const char help_text[] =
+"\n"
+"Analyses the attempts recorded by `pytest --fh` (pytest-flakehunter) and renders them.\n"
+"\n"
+"Commands:\n"
+"  report RUN_DIR        Read RUN_DIR (meta.json, attempts-*.jsonl, trace/), compute flake\n"
+"                        rates with 95% Wilson intervals and verdicts, cluster failures,\n"
+"                        join traces, diagnose, append to the history, and write the HTML\n"
+"                        report and the JSON summary. Prints the flaky tests, worst first.\n"
+"  dump FILE...          Print trace files (.fht) as text, one event per line.\n"
+"\n"
+"Options of report:\n"
+"  --out HTML            HTML report path (default: flakehunter_report.html)\n"
+"  --json JSON           JSON summary path (default: the HTML path with .json)\n"
+"  --history-dir DIR     per-test CSV history (default: .flakehunter/history)\n"
+"  --no-history          neither read nor append the history\n"
+"  --ai                  ask an LLM (Anthropic Messages API, ANTHROPIC_API_KEY) for a root\n"
+"                        cause hypothesis per flaky or broken test\n"
+"  --ai-model MODEL      model for --ai (default: a current Claude Sonnet)\n"
+"  --ai-dotenv           also read ANTHROPIC_API_KEY from ./.env\n"
+"  --quiet               no warnings on stderr (errors are still printed)\n"
+"\n"
+"Other options:\n"
+"  -h, --help            this help\n"
+"  --version             print the version\n"
+"\n"
+"Exit status: 0 written; 1 could not read the run or write the report or JSON; 2 usage.\n";
+
+struct report_opts {
+	const char *run_dir, *out, *json, *history_dir;
+	bool no_history, ai, quiet;
+	struct fh_ai_options ai_opt;
+};
+
+static int usage_error(const char *msg, const char *arg)
 {
-	fprintf(f, "usage: fh-analyze <command> [options]\n"
-		   "       fh-analyze --help | --version\n");
+	fprintf(stderr, "fh-analyze: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+	fputs(usage_text, stderr);
+	return 2;
+}
+
+/* Matches "--name VALUE" or "--name=VALUE"; advances *i past a separate value. */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (strncmp(a, name, n))
+		return 0;
+	if (a[n] == '=') {
+		*val = a + n + 1;
+		return 1;
+	}
+	if (a[n])
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*val = argv[++*i];
+	return 1;
+}
+
+static int parse_report(int argc, char **argv, struct report_opts *o)
+{
+	static const char *const names[] = { "--out", "--json", "--history-dir", "--ai-model" };
+	const char **slots[] = { &o->out, &o->json, &o->history_dir, &o->ai_opt.model };
+	int i, k, r;
+
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
+			exit(0);
+		}
+		for (k = 0; k < (int)ARRAY_SIZE(names); k++) {
+			r = opt_value(argc, argv, &i, names[k], slots[k]);
+			if (r < 0)
+				return usage_error("option needs a value", a);
+			if (r)
+				break;
+		}
+		if (k < (int)ARRAY_SIZE(names))
+			continue;
+		if (!strcmp(a, "--no-history"))
+			o->no_history = true;
+		else if (!strcmp(a, "--ai"))
+			o->ai = true;
+		else if (!strcmp(a, "--ai-dotenv"))
+			o->ai_opt.use_dotenv = true;
+		else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
+			o->quiet = true;
+		else if (a[0] == '-' && a[1])
+			return usage_error("unknown option", a);
+		else if (o->run_dir)
+			return usage_error("more than one RUN_DIR", a);
+		else
+			o->run_dir = a;
+	}
+	if (!o->run_dir)
+		return usage_error("report needs RUN_DIR", NULL);
+	return 0;
+}
+
+static char *json_beside(const char *html)
+{
+	size_t n = strlen(html);
+	struct buf b = BUF_INIT(n + 16);
+
+	if (n > 5 && !strcmp(html + n - 5, ".html"))
+		n -= 5;
+	else if (n > 4 && !strcmp(html + n - 4, ".htm"))
+		n -= 4;
+	buf_add(&b, html, n);
+	buf_puts(&b, ".json");
+	return buf_detach(&b);
+}
+
+static void terminal_summary(const struct fh_run *run, const char *html, const char *json,
+			     bool html_ok, bool json_ok)
+{
+	size_t i, listed = 0, bad = (size_t)run->nflaky + (size_t)run->nbroken;
+
+	printf("flakehunter: %zu tests x %d runs: %d flaky, %d broken, %d stable, %d skipped\n",
+	       run->ntests, run->meta.runs_per_test, run->nflaky, run->nbroken, run->nstable,
+	       run->nskipped);
+	for (i = 0; i < run->ntests && listed < TERMINAL_MAX_LISTED; i++) {
+		const struct fh_test *t = &run->tests[i];
+
+		if (t->verdict != FH_FLAKY && t->verdict != FH_BROKEN)
+			continue;
+		printf("  %-6s %5.1f%% [%4.1f-%5.1f%%] %d/%d failed  %s\n",
+		       fh_verdict_names[t->verdict], 100 * t->flake_rate, 100 * t->ci_lo,
+		       100 * t->ci_hi, t->failed, t->passed + t->failed, t->nodeid);
+		listed++;
+	}
+	if (bad > listed)
+		printf("  ... and %zu more flaky or broken tests (see the report)\n", bad - listed);
+	if (run->malformed_records)
+		printf("flakehunter: %d malformed attempt records skipped\n", run->malformed_records);
+	if (html_ok)
+		printf("flakehunter: report: %s\n", html);
+	if (json_ok)
+		printf("flakehunter: json: %s\n", json);
+}
+
+/* FH_TIMING=1 prints how long each stage took on stderr (benchmarks use it for the split). */
+static int64_t stage_t0;
+static bool timing;
+
+static void stage_done(const char *name)
+{
+	int64_t t = now_ns();
+
+	if (timing)
+		fprintf(stderr, "fh-analyze: timing: %-8s %8.1f ms\n", name, (t - stage_t0) / 1e6);
+	stage_t0 = t;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	struct report_opts o = { 0 };
+	struct fh_run run;
+	char *json = NULL;
+	int r, status = 0, html_r, json_r;
+
+	r = parse_report(argc, argv, &o);
+	if (r)
+		return r;
+	if (!o.out)
+		o.out = "flakehunter_report.html";
+	if (!o.json)
+		o.json = json = json_beside(o.out);
+	if (!o.history_dir)
+		o.history_dir = ".flakehunter/history";
+	fh_quiet = o.quiet;
+	timing = getenv("FH_TIMING") && strcmp(getenv("FH_TIMING"), "0");
+	stage_t0 = now_ns();
+
+	if (run_load(o.run_dir, &run) < 0) {
+		free(json);
+		return 1;
+	}
+	stage_done("load");
+	run.history_enabled = !o.no_history;
+	run.ai_requested = o.ai;
+	run_compute(&run);
+	stage_done("compute");
+	run_cluster(&run);
+	stage_done("cluster");
+	evidence_attach(&run);
+	stage_done("evidence");
+	diagnose_run(&run);
+	stage_done("diagnose");
+	if (run.history_enabled) {
+		history_update(&run, o.history_dir);
+		stage_done("history");
+	}
+	if (o.ai) {
+		ai_run(&run, &o.ai_opt);
+		stage_done("ai");
+	}
+	json_r = summary_write(&run, o.json);
+	stage_done("json");
+	html_r = report_write(&run, o.out);
+	stage_done("html");
+	if (json_r || html_r)
+		status = 1;
+	terminal_summary(&run, o.out, o.json, html_r == 0, json_r == 0);
+	run_free(&run);
+	free(json);
+	return status;
+}
+
+static int cmd_dump(int argc, char **argv)
+{
+	int i, status = 0;
+
+	if (argc < 3)
+		return usage_error("dump needs at least one FILE", NULL);
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
+			return 0;
+		}
+	}
+	for (i = 2; i < argc; i++) {
+		int r = trace_dump(argv[i], stdout);
+
+		if (r < 0) {
+			error("cannot dump '%s': %s", argv[i], strerror(-r));
+			status = 1;
+		}
+	}
+	fflush(stdout);
+	return status;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage(stdout);
+	if (argc < 2)
+		return usage_error("missing command", NULL);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage_text, stdout);
+		fputs(help_text, stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
 		printf("fh-analyze %s\n", FH_VERSION);
 		return 0;
 	}
-	usage(stderr);
-	return 2;
+	if (!strcmp(argv[1], "report"))
+		return cmd_report(argc, argv);
+	if (!strcmp(argv[1], "dump"))
+		return cmd_dump(argc, argv);
+	return usage_error("unknown command", argv[1]);
 }

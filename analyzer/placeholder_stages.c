@@ -4,22 +4,7 @@
  * owner deletes its function from this file when the real module lands; the file is deleted
  * when empty. Nothing here may ship.
  */
-#include <errno.h>
-
 #include "stages.h"
-#include "trace.h"
-
-int summary_write(const struct fh_run *run, const char *json_path)
-{
-	(void)run; (void)json_path;
-	return error("JSON summary not built yet");
-}
-
-int history_update(struct fh_run *run, const char *dir)
-{
-	(void)run; (void)dir;
-	return 0;
-}
 
 int evidence_attach(struct fh_run *run)
 {
@@ -42,29 +27,4 @@ int report_write(const struct fh_run *run, const char *html_path)
 {
 	(void)run; (void)html_path;
 	return error("HTML report not built yet");
-}
-
-int trace_load(const char *path, struct fh_trace_file *out)
-{
-	(void)path; (void)out;
-	return -ENOSYS;
-}
-
-void trace_free(struct fh_trace_file *tf)
-{
-	(void)tf;
-}
-
-int trace_list(const char *trace_dir, char ***paths, size_t *n)
-{
-	(void)trace_dir;
-	*paths = NULL;
-	*n = 0;
-	return 0;
-}
-
-int trace_dump(const char *path, FILE *out)
-{
-	(void)path; (void)out;
-	return -ENOSYS;
 }

@@ -61,6 +61,13 @@ struct fh_event {
 	/* stacks (issue 6): raw native addresses and python frames; may be empty */
 	const uint64_t *stack; int nstack;
 	const struct fh_stack_frame *pystack; int npystack;
+	/* Added by the preload issue: raw record fields for readers that need them. */
+	int raw_category;           /* enum fht_category of preload/fhtrace_format.h */
+	int fdkind;                 /* enum fht_fdkind: what the fd was (socket, file, other) */
+	int conv;                   /* enum fht_conv: how the call reports failure */
+	int64_t arg2;               /* call-specific second argument (see fhtrace_format.h) */
+	unsigned flags;             /* FHT_F_* of the record */
+	uint32_t stack_ref;         /* 0: none (issue 6) */
 };
 
 struct fh_trace_file {
@@ -72,6 +79,10 @@ struct fh_trace_file {
 	struct fh_event *events; size_t nevents;
 	uint64_t dropped;           /* events the library could not write (file full) */
 	bool truncated;             /* the file ended early or a record was damaged */
+	bool full;                  /* the writer stopped (file or disk full) */
+	bool main_file;             /* the process's first file (holds the FH_EV_PROC event) */
+	int version;                /* format version of the writer */
+	int64_t proc_start_ns;      /* CLOCK_MONOTONIC when the process started tracing */
 	void *priv;                 /* reader-owned storage (mapping, strings) */
 };
 

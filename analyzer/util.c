@@ -289,8 +289,10 @@ int buf_csv_cell(struct buf *b, const char *s)
 
 	if (!s)
 		return 0;
+	/* A leading apostrophe is escaped the same way, so a reader can strip exactly one
+	 * apostrophe from every quoted cell that starts with one and get the value back. */
 	lead = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
-	       s[0] == '\r';
+	       s[0] == '\r' || s[0] == '\'';
 	/* A plain negative number is data, not a formula. */
 	if (s[0] == '-' && s[1] && strspn(s + 1, "0123456789.eE") == strlen(s + 1))
 		lead = 0;

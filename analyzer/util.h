@@ -58,7 +58,8 @@ const char *buf_str(const struct buf *b); /* "" when empty; borrowed, valid unti
 
 /* Escapers append to b. json: a quoted JSON string (NULL gives null). html: element text and
  * attribute values (& < > " ' escaped). csv: one cell, quoted when needed, with a leading
- * = + - @ (or tab/CR) neutralised by a leading apostrophe. */
+ * = + - @ (or tab/CR, or an apostrophe) neutralised by a leading apostrophe inside quotes; a
+ * reader strips one apostrophe from a quoted cell that starts with one. */
 int buf_json_str(struct buf *b, const char *s);
 int buf_html(struct buf *b, const char *s);
 int buf_csv_cell(struct buf *b, const char *s);

@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run_load(): reads RUN_DIR/meta.json and every RUN_DIR/attempts-*.jsonl (docs/FORMATS.md)
+ * into the model, grouping attempts per test by nodeid. Each record line is parsed with cJSON
+ * and copied into run->arena at once; the cJSON tree never leaves this file. Everything read is
+ * hostile (see records.h for what is skipped and what is capped).
+ */
+#include "records.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+struct tbuild {
+	const char *nodeid;
+	uint64_t hash;
+	struct fh_attempt *att;
+	size_t n, cap;
+	struct fh_test proto; /* file, function, param_id, fixtures from the first record */
+};
+
+struct fh_records {
+	struct fh_run *run;
+	struct tbuild *tests;
+	size_t ntests, cap;
+	size_t *slots;        /* open addressing: index + 1, 0 = empty */
+	size_t nslots;
+	int max_runs;
+};
+
+/* ---- a per-line scratch allocator for cJSON ----
+ * Each record line is parsed into a throwaway tree; bump-allocating its nodes from one reused
+ * block (reset after each line) instead of malloc/free per node halves the parse time. The hooks
+ * are installed only while records_add_buffer() runs. */
+
+#define SCRATCH_SIZE (1u << 20)
+
+struct scratch_big {
+	struct scratch_big *next;
+	_Alignas(16) unsigned char mem[];
+};
+
+static struct {
+	unsigned char *mem;
+	size_t used;
+	struct scratch_big *big;
+} scratch;
+
+static void *scratch_malloc(size_t n)
+{
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!scratch.mem)
+		scratch.mem = xmalloc(SCRATCH_SIZE);
+	if (n <= SCRATCH_SIZE - scratch.used) {
+		p = scratch.mem + scratch.used;
+		scratch.used += n;
+		return p;
+	}
+	{
+		struct scratch_big *b = malloc(sizeof(*b) + n);
+
+		if (!b)
+			return NULL;
+		b->next = scratch.big;
+		scratch.big = b;
+		return b->mem;
+	}
+}
+
+static void scratch_free(void *p)
+{
+	(void)p;
+}
+
+static void scratch_reset(void)
+{
+	while (scratch.big) {
+		struct scratch_big *next = scratch.big->next;
+
+		free(scratch.big);
+		scratch.big = next;
+	}
+	scratch.used = 0;
+}
+
+static void scratch_release(void)
+{
+	scratch_reset();
+	free(scratch.mem);
+	scratch.mem = NULL;
+}
+
+/* ---- small cJSON accessors that never trust types ----
+ * v*() read a value (NULL or the wrong type gives the default); get() finds a member.
+ * A struct jcur looks members up starting after the previous hit, wrapping around: records
+ * list their keys in the order this file asks for them, so most lookups take one compare. */
+
+struct jcur {
+	const cJSON *obj, *last;
+};
+
+static const cJSON *get(const cJSON *o, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+static int key_is(const cJSON *c, const char *key)
+{
+	return c->string && c->string[0] == key[0] && !strcmp(c->string, key);
+}
+
+static const cJSON *cget(struct jcur *cur, const char *key)
+{
+	const cJSON *start = cur->last && cur->last->next ? cur->last->next : cur->obj->child;
+	const cJSON *c;
+
+	for (c = start; c; c = c->next)
+		if (key_is(c, key))
+			return cur->last = c;
+	for (c = cur->obj->child; c && c != start; c = c->next)
+		if (key_is(c, key))
+			return cur->last = c;
+	return NULL;
+}
+
+static const char *vstr(const cJSON *v)
+{
+	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
+}
+
+static double vnum(const cJSON *v, double dflt)
+{
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return dflt;
+	d = v->valuedouble;
+	return d == d ? d : dflt;
+}
+
+static int clamp_int(double d, int dflt)
+{
+	if (!(d == d))
+		return dflt;
+	if (d > INT_MAX)
+		return INT_MAX;
+	if (d < INT_MIN)
+		return INT_MIN;
+	return (int)d;
+}
+
+static int vint(const cJSON *v, int dflt)
+{
+	return cJSON_IsNumber(v) ? clamp_int(v->valuedouble, dflt) : dflt;
+}
+
+static int64_t vi64(const cJSON *v)
+{
+	double d = vnum(v, 0);
+
+	if (d >= 9.2e18 || d <= -9.2e18)
+		return 0;
+	return (int64_t)d;
+}
+
+static double vdur(const cJSON *v)
+{
+	double d = vnum(v, 0);
+
+	return d >= 0 && d < 1e9 ? d : 0;
+}
+
+static bool vbool(const cJSON *v, bool dflt)
+{
+	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
+}
+
+#define get_str(o, k) vstr(get((o), (k)))
+#define get_int(o, k, d) vint(get((o), (k)), (d))
+#define get_i64(o, k) vi64(get((o), (k)))
+#define get_bool(o, k, d) vbool(get((o), (k)), (d))
+#define get_dur(o, k) vdur(get((o), (k)))
+
+/* Copies a string into the arena, capped at max bytes (cut on a UTF-8 boundary). */
+static const char *dup_capped(struct arena *a, const char *s, size_t max)
+{
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strnlen(s, max + 1);
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return arena_strndup(a, s, n);
+}
+
+/* ---- meta.json ---- */
+
+static void meta_defaults(struct fh_run *run)
+{
+	struct fh_run_meta *m = &run->meta;
+	const char *base = NULL;
+
+	if (run->run_dir) {
+		const char *end = run->run_dir + strlen(run->run_dir);
+
+		while (end > run->run_dir && end[-1] == '/')
+			end--;
+		base = end;
+		while (base > run->run_dir && base[-1] != '/')
+			base--;
+		m->run_id = arena_strndup(&run->arena, base, (size_t)(end - base));
+	}
+	if (!m->run_id || !*m->run_id)
+		m->run_id = "unknown";
+	m->started_utc = "";
+	m->host = m->os = m->python = m->pytest = m->plugin_version = "";
+	m->cpu_count = 0;
+	m->runs_per_test = 0;
+	m->tracing = false;
+}
+
+static const char *meta_str(struct fh_run *run, const cJSON *o, const char *key, const char *dflt)
+{
+	const char *s = get_str(o, key);
+
+	return s ? dup_capped(&run->arena, s, 1024) : dflt;
+}
+
+int meta_parse_buffer(struct fh_run *run, const char *name, const char *data, size_t len)
+{
+	struct fh_run_meta *m = &run->meta;
+	const cJSON *git;
+	cJSON *root;
+
+	root = cJSON_ParseWithLength(data, len);
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		warning("%s:1: not a JSON object; using defaults", name);
+		return -EINVAL;
+	}
+	m->run_id = meta_str(run, root, "run_id", m->run_id);
+	m->started_utc = meta_str(run, root, "started_utc", m->started_utc);
+	m->host = meta_str(run, root, "host", m->host);
+	m->os = meta_str(run, root, "os", m->os);
+	m->python = meta_str(run, root, "python", m->python);
+	m->pytest = meta_str(run, root, "pytest", m->pytest);
+	m->plugin_version = meta_str(run, root, "plugin_version", m->plugin_version);
+	m->rootdir = meta_str(run, root, "rootdir", m->rootdir);
+	m->runs_per_test = get_int(root, "runs_per_test", m->runs_per_test);
+	if (m->runs_per_test < 0)
+		m->runs_per_test = 0;
+	m->cpu_count = get_int(root, "cpu_count", m->cpu_count);
+	m->ram_bytes = get_i64(root, "ram_bytes");
+	m->isolate = get_bool(root, "isolate", m->isolate);
+	m->xdist = get_bool(root, "xdist", m->xdist);
+	m->tracing = get_bool(root, "tracing", m->tracing);
+	git = get(root, "git");
+	if (cJSON_IsObject(git)) {
+		m->branch = meta_str(run, git, "branch", NULL);
+		m->commit = meta_str(run, git, "commit", NULL);
+		m->dirty = get_bool(git, "dirty", false);
+	}
+	cJSON_Delete(root);
+	return 0;
+}
+
+/* ---- attempt records ---- */
+
+struct fh_records *records_begin(struct fh_run *run)
+{
+	struct fh_records *rec = xcalloc(1, sizeof(*rec));
+
+	rec->run = run;
+	rec->nslots = 1024;
+	rec->slots = xcalloc(rec->nslots, sizeof(*rec->slots));
+	return rec;
+}
+
+static void rehash(struct fh_records *rec)
+{
+	size_t i, nslots = rec->nslots * 2;
+	size_t *slots = xcalloc(nslots, sizeof(*slots));
+
+	for (i = 0; i < rec->ntests; i++) {
+		size_t s = rec->tests[i].hash & (nslots - 1);
+
+		while (slots[s])
+			s = (s + 1) & (nslots - 1);
+		slots[s] = i + 1;
+	}
+	free(rec->slots);
+	rec->slots = slots;
+	rec->nslots = nslots;
+}
+
+static struct tbuild *find_test(struct fh_records *rec, const char *nodeid, bool *created)
+{
+	uint64_t h = fnv64(FNV64_INIT, nodeid, strlen(nodeid));
+	size_t s = h & (rec->nslots - 1);
+	struct tbuild *t;
+
+	*created = false;
+	while (rec->slots[s]) {
+		t = &rec->tests[rec->slots[s] - 1];
+		if (t->hash == h && !strcmp(t->nodeid, nodeid))
+			return t;
+		s = (s + 1) & (rec->nslots - 1);
+	}
+	GROW(rec->tests, rec->cap, rec->ntests + 1);
+	t = &rec->tests[rec->ntests];
+	memset(t, 0, sizeof(*t));
+	t->nodeid = dup_capped(&rec->run->arena, nodeid, 4096);
+	t->hash = h;
+	rec->slots[s] = ++rec->ntests;
+	*created = true;
+	if (rec->ntests * 2 > rec->nslots)
+		rehash(rec);
+	return &rec->tests[rec->ntests - 1];
+}
+
+static int parse_outcome(const char *s)
+{
+	int i;
+
+	if (!s)
+		return -1;
+	for (i = 0; i < FH_OUTCOME_COUNT; i++)
+		if (!strcmp(s, fh_outcome_names[i]))
+			return i;
+	return -1;
+}
+
+static void parse_frames(struct arena *a, const cJSON *arr, struct fh_attempt *at)
+{
+	const cJSON *f;
+	struct jcur fc;
+	size_t n = 0, skip, i = 0;
+
+	if (!cJSON_IsArray(arr))
+		return;
+	cJSON_ArrayForEach(f, arr)
+		if (cJSON_IsObject(f))
+			n++;
+	if (!n)
+		return;
+	skip = n > FH_MAX_FRAMES ? n - FH_MAX_FRAMES : 0;
+	at->nframes = n - skip;
+	at->frames = arena_alloc(a, at->nframes * sizeof(*at->frames));
+	n = 0;
+	cJSON_ArrayForEach(f, arr) {
+		struct fh_frame *fr;
+		const char *p, *fn;
+
+		if (!cJSON_IsObject(f) || n++ < skip)
+			continue;
+		fr = &at->frames[i++];
+		fc.obj = f;
+		fc.last = NULL;
+		p = vstr(cget(&fc, "path"));
+		fr->line = vint(cget(&fc, "line"), 0);
+		fn = vstr(cget(&fc, "function"));
+		fr->source = dup_capped(a, vstr(cget(&fc, "source")), 512);
+		fr->path = p ? dup_capped(a, p, 1024) : "?";
+		fr->function = fn ? dup_capped(a, fn, 512) : "?";
+		if (fr->line < 0)
+			fr->line = 0;
+	}
+}
+
+static void fill_test_proto(struct fh_records *rec, struct tbuild *t, struct jcur *o)
+{
+	struct arena *a = &rec->run->arena;
+	const char *s;
+	const cJSON *fx, *it;
+	size_t n = 0;
+
+	s = vstr(cget(o, "file"));
+	if (!s) {
+		const char *sep = strstr(t->nodeid, "::");
+
+		t->proto.file = sep ? arena_strndup(a, t->nodeid, (size_t)(sep - t->nodeid)) : t->nodeid;
+	} else {
+		t->proto.file = dup_capped(a, s, 1024);
+	}
+	s = vstr(cget(o, "function"));
+	if (!s) {
+		const char *sep = strrchr(t->nodeid, ':');
+		const char *br;
+
+		s = sep ? sep + 1 : t->nodeid;
+		br = strchr(s, '[');
+		t->proto.function = br ? arena_strndup(a, s, (size_t)(br - s)) : arena_strdup(a, s);
+	} else {
+		t->proto.function = dup_capped(a, s, 1024);
+	}
+	t->proto.param_id = dup_capped(a, vstr(cget(o, "param_id")), 1024);
+	fx = cget(o, "fixtures");
+	if (cJSON_IsArray(fx)) {
+		cJSON_ArrayForEach(it, fx)
+			if (cJSON_IsString(it) && n < 256)
+				n++;
+		if (n) {
+			t->proto.fixtures = arena_alloc(a, n * sizeof(*t->proto.fixtures));
+			cJSON_ArrayForEach(it, fx) {
+				if (!cJSON_IsString(it) || t->proto.nfixtures >= n)
+					continue;
+				t->proto.fixtures[t->proto.nfixtures++] = dup_capped(a, it->valuestring, 256);
+			}
+		}
+	}
+}
+
+/* Parses one line; returns 0 or a static reason for the warning. */
+static const char *parse_record(struct fh_records *rec, const char *name, unsigned lineno,
+				const char *line, size_t len)
+{
+	struct arena *a = &rec->run->arena;
+	const char *nodeid, *end = NULL, *reason = NULL;
+	const cJSON *v, *err, *at_v, *runs_v;
+	struct fh_attempt *at;
+	struct tbuild *t;
+	bool created;
+	struct jcur c;
+	cJSON *o;
+	int outcome;
+
+	o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+	if (!o)
+		return "not valid JSON";
+	if (end != line + len) {
+		reason = "trailing data after the JSON object";
+		goto out;
+	}
+	if (!cJSON_IsObject(o)) {
+		reason = "not a JSON object";
+		goto out;
+	}
+	c.obj = o;
+	c.last = NULL;
+	v = cget(&c, "v");
+	if (cJSON_IsNumber(v) && v->valuedouble > 1) {
+		reason = "record version newer than this analyzer";
+		goto out;
+	}
+	nodeid = vstr(cget(&c, "nodeid"));
+	if (!nodeid || !*nodeid) {
+		reason = "record without \"nodeid\"";
+		goto out;
+	}
+	at_v = cget(&c, "attempt");
+	runs_v = cget(&c, "runs");
+	outcome = parse_outcome(vstr(cget(&c, "outcome")));
+	if (outcome < 0) {
+		reason = "record without a known \"outcome\"";
+		goto out;
+	}
+	t = find_test(rec, nodeid, &created);
+	if (created)
+		fill_test_proto(rec, t, &c);
+	GROW(t->att, t->cap, t->n + 1);
+	at = &t->att[t->n++];
+	memset(at, 0, sizeof(*at));
+	at->attempt = vint(at_v, (int)t->n);
+	if (at->attempt < 1)
+		at->attempt = (int)t->n;
+	at->outcome = (enum fh_outcome)outcome;
+	at->xfail = vbool(cget(&c, "xfail"), false);
+	at->when = dup_capped(a, vstr(cget(&c, "when")), 32);
+	at->start_ns = vi64(cget(&c, "start_ns"));
+	at->stop_ns = vi64(cget(&c, "stop_ns"));
+	at->wall_start = vnum(cget(&c, "wall"), 0);
+	at->duration_s = vdur(cget(&c, "duration_s"));
+	v = cget(&c, "phases");
+	if (cJSON_IsObject(v)) {
+		at->setup_s = get_dur(v, "setup");
+		at->call_s = get_dur(v, "call");
+		at->teardown_s = get_dur(v, "teardown");
+	}
+	if (!at->duration_s)
+		at->duration_s = at->setup_s + at->call_s + at->teardown_s;
+	at->pid = vint(cget(&c, "pid"), 0);
+	at->tid = vint(cget(&c, "tid"), 0);
+	at->worker = dup_capped(a, vstr(cget(&c, "worker")), 64);
+	if (!at->worker)
+		at->worker = "main";
+	err = cget(&c, "error");
+	if (cJSON_IsObject(err)) {
+		at->error_type = dup_capped(a, get_str(err, "type"), 256);
+		at->error_message = dup_capped(a, get_str(err, "message"), FH_MAX_MESSAGE);
+	}
+	parse_frames(a, cget(&c, "frames"), at);
+	at->record_file = name;
+	at->record_line = lineno;
+	if (cJSON_IsNumber(runs_v) && runs_v->valuedouble > rec->max_runs &&
+	    runs_v->valuedouble < 1e7)
+		rec->max_runs = (int)runs_v->valuedouble;
+out:
+	/* Nodes live in the scratch block: scratch_reset() frees them all at once. */
+	return reason;
+}
+
+int records_add_buffer(struct fh_records *rec, const char *name, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	const char *fname = arena_strdup(&rec->run->arena, name);
+	cJSON_Hooks hooks = { scratch_malloc, scratch_free };
+	unsigned lineno = 0;
+	int accepted = 0;
+
+	cJSON_InitHooks(&hooks);
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		const char *s = p, *e = le, *reason;
+
+		lineno++;
+		p = nl ? nl + 1 : end;
+		while (s < e && (*s == ' ' || *s == '\t' || *s == '\r'))
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			e--;
+		if (s == e)
+			continue;
+		if (memchr(s, '\0', (size_t)(e - s))) {
+			reason = "NUL byte in record";
+		} else {
+			reason = parse_record(rec, fname, lineno, s, (size_t)(e - s));
+			scratch_reset();
+			if (reason && !nl)
+				reason = "truncated record (no newline at end of file)";
+		}
+		if (reason) {
+			rec->run->malformed_records++;
+			warning("%s:%u: %s; line skipped", name, lineno, reason);
+		} else {
+			accepted++;
+		}
+	}
+	cJSON_InitHooks(NULL);
+	scratch_release();
+	return accepted;
+}
+
+static int cmp_attempt(const void *a, const void *b)
+{
+	const struct fh_attempt *x = a, *y = b;
+
+	if (x->attempt != y->attempt)
+		return x->attempt < y->attempt ? -1 : 1;
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	return 0;
+}
+
+void records_finish(struct fh_records *rec)
+{
+	struct fh_run *run = rec->run;
+	size_t i;
+
+	run->ntests = rec->ntests;
+	run->tests = arena_alloc(&run->arena, (rec->ntests ? rec->ntests : 1) * sizeof(*run->tests));
+	for (i = 0; i < rec->ntests; i++) {
+		struct tbuild *tb = &rec->tests[i];
+		struct fh_test *t = &run->tests[i];
+
+		*t = tb->proto;
+		t->nodeid = tb->nodeid;
+		t->nattempts = tb->n;
+		t->attempts = arena_alloc(&run->arena, tb->n * sizeof(*t->attempts));
+		memcpy(t->attempts, tb->att, tb->n * sizeof(*t->attempts));
+		qsort(t->attempts, t->nattempts, sizeof(*t->attempts), cmp_attempt);
+		free(tb->att);
+	}
+	if (run->meta.runs_per_test <= 0)
+		run->meta.runs_per_test = rec->max_runs;
+	free(rec->tests);
+	free(rec->slots);
+	free(rec);
+}
+
+/* ---- the run directory ---- */
+
+static int is_records_file(const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(name, "attempts-", 9) && n > 15 && !strcmp(name + n - 6, ".jsonl");
+}
+
+/* Maps a records file read-only (no copy of 50 MB through read()); *data is NULL for an empty
+ * file. Caller unmaps with munmap(*data, *len) when *data is not NULL. */
+static int map_file(const char *path, const char **data, size_t *len)
+{
+	struct stat st;
+	void *p;
+	int fd, ret = 0;
+
+	*data = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > FH_MAX_RECORD_FILE) {
+		ret = -EFBIG;
+		goto out;
+	}
+	if (st.st_size == 0)
+		goto out;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		goto out;
+	}
+	*data = p;
+	*len = (size_t)st.st_size;
+out:
+	close(fd);
+	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int run_load(const char *run_dir, struct fh_run *run)
+{
+	struct fh_records *rec;
+	struct buf path = BUF_INIT(PATH_MAX);
+	char **names = NULL, *data;
+	const char *map;
+	size_t n = 0, cap = 0, i, len;
+	struct dirent *de;
+	DIR *d;
+	int r;
+
+	memset(run, 0, sizeof(*run));
+	run->run_dir = arena_strdup(&run->arena, run_dir);
+	run->history_enabled = true;
+	meta_defaults(run);
+
+	d = opendir(run_dir);
+	if (!d)
+		return error("cannot open run directory '%s': %s", run_dir, strerror(errno));
+	while ((de = readdir(d))) {
+		if (!is_records_file(de->d_name))
+			continue;
+		GROW(names, cap, n + 1);
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+
+	buf_printf(&path, "%s/meta.json", run_dir);
+	r = read_file(buf_str(&path), 16 << 20, &data, &len);
+	if (r == 0) {
+		meta_parse_buffer(run, buf_str(&path), data, len);
+		free(data);
+	} else if (r != -ENOENT) {
+		warning("%s: cannot read: %s; using defaults", buf_str(&path), strerror(-r));
+	}
+
+	rec = records_begin(run);
+	for (i = 0; i < n; i++) {
+		buf_reset(&path);
+		buf_printf(&path, "%s/%s", run_dir, names[i]);
+		r = map_file(buf_str(&path), &map, &len);
+		if (r) {
+			warning("%s: cannot read: %s; file skipped", buf_str(&path), strerror(-r));
+		} else if (map) {
+			records_add_buffer(rec, buf_str(&path), map, len);
+			munmap((void *)map, len);
+		}
+		free(names[i]);
+	}
+	free(names);
+	records_finish(rec);
+	if (!n)
+		warning("%s: no attempts-*.jsonl records", run_dir);
+	buf_free(&path);
+	return 0;
+}
+
+void run_free(struct fh_run *run)
+{
+	arena_free(&run->arena);
+	memset(run, 0, sizeof(*run));
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Loading a run directory (docs/FORMATS.md) into the model: meta.json and the attempt records
+ * of every pytest process. run_load() (declared in model.h) is the whole job; the functions
+ * below expose its parts so that tests and the fuzz targets can feed buffers directly.
+ *
+ * Input is hostile: a line that is not a JSON object, lacks "nodeid" or has an unknown
+ * "outcome" is skipped with a one-line warning "FILE:LINE: ..." and counted in
+ * run->malformed_records. A missing or unreadable meta.json gives defaults (run id from the
+ * directory name, runs_per_test from the records). Strings are capped (messages at
+ * FH_MAX_MESSAGE bytes, frames at the innermost FH_MAX_FRAMES), never trusted for length.
+ */
+#ifndef FH_RECORDS_H
+#define FH_RECORDS_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+#define FH_MAX_MESSAGE 8192
+#define FH_MAX_FRAMES 100
+#define FH_MAX_RECORD_FILE (1u << 30) /* bytes per attempts-*.jsonl */
+
+/* Accumulates attempts of one run; run->tests is built by records_finish(). */
+struct fh_records;
+
+/* Starts loading into run (which must be zeroed or freshly run_free()d). Caller finishes with
+ * records_finish(), which frees the loader. */
+struct fh_records *records_begin(struct fh_run *run);
+/* Parses one attempts-*.jsonl content (need not be NUL-terminated); name is used in warnings.
+ * Returns the number of records accepted. */
+int records_add_buffer(struct fh_records *rec, const char *name, const char *data, size_t len);
+/* Groups the attempts into run->tests (attempts sorted by number) and frees rec. */
+void records_finish(struct fh_records *rec);
+
+/* Parses meta.json content into run->meta; 0, or -EINVAL (with a warning) when it is not a JSON
+ * object (run->meta keeps its defaults then). */
+int meta_parse_buffer(struct fh_run *run, const char *name, const char *data, size_t len);
+
+#endif

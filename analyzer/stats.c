@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run_compute(): per-test counts, flake rate with its 95% Wilson score interval, verdict and
+ * duration statistics, the run totals, and the report order of the tests.
+ *
+ * Definitions: failed = outcome failed or error; skipped = outcome skipped (xfail included);
+ * the flake rate is failed / (passed + failed), skipped attempts excluded. Verdict: no
+ * non-skipped attempt -> skipped; no failure -> stable; no pass -> broken; else flaky.
+ * Durations (mean, median, 95th percentile by nearest rank, max) are over the non-skipped
+ * attempts, or over all attempts when every one was skipped. Order: flaky and broken tests
+ * first, worst first (rate, then failures, then nodeid), then stable tests by nodeid, then
+ * skipped ones by nodeid. avg_flake_rate is the mean rate over tests that are not skipped.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+void wilson_interval(int failed, int n, double *lo, double *hi)
+{
+	const double z = 1.959963984540054;
+	double p, z2, denom, centre, half;
+
+	if (n <= 0) {
+		*lo = 0;
+		*hi = 1;
+		return;
+	}
+	if (failed < 0)
+		failed = 0;
+	if (failed > n)
+		failed = n;
+	p = (double)failed / n;
+	z2 = z * z;
+	denom = 1 + z2 / n;
+	centre = (p + z2 / (2.0 * n)) / denom;
+	half = z * sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / denom;
+	*lo = centre - half < 0 ? 0 : centre - half;
+	*hi = centre + half > 1 ? 1 : centre + half;
+	if (failed == 0)
+		*lo = 0;
+	if (failed == n)
+		*hi = 1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void durations(struct fh_test *t, double *scratch)
+{
+	size_t i, n = 0;
+	bool all = t->passed + t->failed == 0;
+	double sum = 0;
+
+	for (i = 0; i < t->nattempts; i++) {
+		const struct fh_attempt *a = &t->attempts[i];
+
+		if (!all && a->outcome == FH_SKIPPED)
+			continue;
+		scratch[n++] = a->duration_s;
+		sum += a->duration_s;
+	}
+	if (!n) {
+		t->mean_s = t->median_s = t->p95_s = t->max_s = 0;
+		return;
+	}
+	qsort(scratch, n, sizeof(*scratch), cmp_double);
+	t->mean_s = sum / n;
+	t->median_s = n % 2 ? scratch[n / 2] : (scratch[n / 2 - 1] + scratch[n / 2]) / 2;
+	t->p95_s = scratch[(size_t)ceil(0.95 * n) - 1];
+	t->max_s = scratch[n - 1];
+}
+
+static int rank(const struct fh_test *t)
+{
+	switch (t->verdict) {
+	case FH_FLAKY:
+	case FH_BROKEN:
+		return 0;
+	case FH_STABLE:
+		return 1;
+	default:
+		return 2;
+	}
+}
+
+static int cmp_test(const void *a, const void *b)
+{
+	const struct fh_test *x = a, *y = b;
+	int rx = rank(x), ry = rank(y);
+
+	if (rx != ry)
+		return rx - ry;
+	if (rx == 0) {
+		if (x->flake_rate != y->flake_rate)
+			return x->flake_rate > y->flake_rate ? -1 : 1;
+		if (x->failed != y->failed)
+			return x->failed > y->failed ? -1 : 1;
+	}
+	return strcmp(x->nodeid, y->nodeid);
+}
+
+void run_compute(struct fh_run *run)
+{
+	size_t i, j, maxn = 1;
+	double *scratch, rates = 0;
+	int counted = 0;
+
+	for (i = 0; i < run->ntests; i++)
+		if (run->tests[i].nattempts > maxn)
+			maxn = run->tests[i].nattempts;
+	scratch = xmalloc(maxn * sizeof(*scratch));
+	run->nflaky = run->nstable = run->nbroken = run->nskipped = 0;
+	for (i = 0; i < run->ntests; i++) {
+		struct fh_test *t = &run->tests[i];
+		int n;
+
+		t->passed = t->failed = t->skipped = 0;
+		for (j = 0; j < t->nattempts; j++) {
+			switch (t->attempts[j].outcome) {
+			case FH_PASSED: t->passed++; break;
+			case FH_FAILED:
+			case FH_ERROR: t->failed++; break;
+			default: t->skipped++; break;
+			}
+		}
+		n = t->passed + t->failed;
+		t->flake_rate = n ? (double)t->failed / n : 0;
+		wilson_interval(t->failed, n, &t->ci_lo, &t->ci_hi);
+		if (!n) {
+			t->verdict = FH_SKIPPED_ALL;
+			run->nskipped++;
+		} else if (!t->failed) {
+			t->verdict = FH_STABLE;
+			run->nstable++;
+		} else if (!t->passed) {
+			t->verdict = FH_BROKEN;
+			run->nbroken++;
+		} else {
+			t->verdict = FH_FLAKY;
+			run->nflaky++;
+		}
+		if (n) {
+			rates += t->flake_rate;
+			counted++;
+		}
+		durations(t, scratch);
+	}
+	free(scratch);
+	run->avg_flake_rate = counted ? rates / counted : 0;
+	if (run->ntests > 1)
+		qsort(run->tests, run->ntests, sizeof(*run->tests), cmp_test);
+}

@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * summary_write(): the JSON summary of DESIGN.md ("flakehunter-summary/1"), streamed into one
+ * struct buf and written atomically. Every contract field is always present: values the model
+ * lacks are null (diagnosis, perf, ai_hypothesis) and an attempt's "trace" object appears only
+ * when the attempt has one. Fields beyond the contract (durations, history, run metadata, ai
+ * details) are added, never renamed. Times are seconds, written with microsecond resolution.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stages.h"
+#include "summary.h"
+
+#define SUMMARY_MAX ((size_t)2 << 30) /* in memory (summary_render) */
+#define FLUSH_AT (1u << 20)             /* summary_write streams in chunks this big */
+
+/* Seconds and rates: fixed point with up to 6 decimals, trailing zeros trimmed; much cheaper
+ * than printf("%g") for the ~10 numbers of each of 100,000 attempts. */
+void buf_num6(struct buf *b, double v)
+{
+	char tmp[48], *p = tmp + sizeof(tmp);
+	long long m, ip, fp;
+	int neg, i, trim;
+
+	if (!isfinite(v) || fabs(v) >= 1e12) {
+		buf_json_num(b, v);
+		return;
+	}
+	m = llround(v * 1e6);
+	neg = m < 0;
+	if (neg)
+		m = -m;
+	ip = m / 1000000;
+	fp = m % 1000000;
+	if (fp) {
+		trim = 0;
+		while (fp % 10 == 0) {
+			fp /= 10;
+			trim++;
+		}
+		for (i = 0; i < 6 - trim; i++) {
+			*--p = (char)('0' + fp % 10);
+			fp /= 10;
+		}
+		*--p = '.';
+	}
+	do {
+		*--p = (char)('0' + ip % 10);
+		ip /= 10;
+	} while (ip);
+	if (neg && (m != 0))
+		*--p = '-';
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static void num(struct buf *b, double v)
+{
+	buf_num6(b, v);
+}
+
+static void inum(struct buf *b, long long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static void key(struct buf *b, const char *k)
+{
+	buf_putc(b, '"');
+	buf_puts(b, k);
+	buf_puts(b, "\":");
+}
+
+static void kstr(struct buf *b, const char *k, const char *v)
+{
+	key(b, k);
+	buf_json_str(b, v);
+	buf_putc(b, ',');
+}
+
+static void knum(struct buf *b, const char *k, double v)
+{
+	key(b, k);
+	num(b, v);
+	buf_putc(b, ',');
+}
+
+static void kint(struct buf *b, const char *k, long long v)
+{
+	key(b, k);
+	inum(b, v);
+	buf_putc(b, ',');
+}
+
+static void kbool(struct buf *b, const char *k, bool v)
+{
+	key(b, k);
+	buf_puts(b, v ? "true," : "false,");
+}
+
+/* Replaces a trailing ',' by c (or appends c). */
+static void close_with(struct buf *b, char c)
+{
+	if (b->len && b->data[b->len - 1] == ',')
+		b->data[b->len - 1] = c;
+	else
+		buf_putc(b, c);
+}
+
+static void stack(struct buf *b, const struct fh_stack *s)
+{
+	size_t i;
+
+	buf_putc(b, '[');
+	for (i = 0; i < s->nframes; i++) {
+		const struct fh_stack_frame *f = &s->frames[i];
+
+		buf_putc(b, '{');
+		kstr(b, "kind", f->kind ? f->kind : "native");
+		kstr(b, "module", f->module);
+		kstr(b, "function", f->function);
+		kstr(b, "path", f->path);
+		key(b, "line");
+		if (f->line > 0)
+			inum(b, f->line);
+		else
+			buf_puts(b, "null");
+		buf_puts(b, "},");
+	}
+	close_with(b, ']');
+}
+
+static const char *cat_name(enum fh_category c)
+{
+	return (unsigned)c < FH_CAT_COUNT ? fh_category_names[c] : "other";
+}
+
+static void trace_obj(struct buf *b, const struct fh_attempt_trace *tr)
+{
+	size_t i;
+	int c;
+
+	key(b, "trace");
+	buf_putc(b, '{');
+	knum(b, "cpu_s", tr->cpu_s);
+	key(b, "time_s");
+	buf_putc(b, '{');
+	for (c = 0; c < FH_CAT_COUNT; c++)
+		knum(b, fh_category_names[c], tr->time_s[c]);
+	close_with(b, '}');
+	buf_putc(b, ',');
+
+	key(b, "errors");
+	buf_putc(b, '[');
+	for (i = 0; i < tr->nerrors; i++) {
+		const struct fh_err_count *e = &tr->errors[i];
+
+		buf_putc(b, '{');
+		kstr(b, "call", e->call);
+		kstr(b, "errno", e->errno_name);
+		kint(b, "count", e->count);
+		kstr(b, "target", e->target);
+		close_with(b, '}');
+		buf_putc(b, ',');
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+
+	key(b, "signals");
+	buf_putc(b, '[');
+	for (i = 0; i < tr->nsignals; i++) {
+		const struct fh_signal_ev *s = &tr->signals[i];
+
+		buf_putc(b, '{');
+		kstr(b, "signal", s->signal);
+		knum(b, "at_s", s->at_s);
+		key(b, "sender_pid");
+		if (s->sender_pid)
+			inum(b, s->sender_pid);
+		else
+			buf_puts(b, "null");
+		buf_putc(b, ',');
+		kstr(b, "interrupted", s->interrupted);
+		if (s->stack.nframes) {
+			key(b, "stack");
+			stack(b, &s->stack);
+			buf_putc(b, ',');
+		}
+		close_with(b, '}');
+		buf_putc(b, ',');
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+
+	key(b, "last_block");
+	if (tr->last_block) {
+		const struct fh_block *lb = tr->last_block;
+
+		buf_putc(b, '{');
+		kstr(b, "call", lb->call);
+		kstr(b, "category", cat_name(lb->category));
+		kstr(b, "target", lb->target);
+		knum(b, "start_s", lb->start_s);
+		knum(b, "waited_s", lb->waited_s);
+		kstr(b, "ended", (unsigned)lb->ended < FH_END_COUNT ?
+			 fh_block_end_names[lb->ended] : "returned");
+		kstr(b, "errno", lb->errno_name);
+		kint(b, "pid", lb->pid);
+		kint(b, "tid", lb->tid);
+		key(b, "stack");
+		stack(b, &lb->stack);
+		buf_puts(b, "},");
+	} else {
+		buf_puts(b, "null,");
+	}
+
+	key(b, "in_flight");
+	buf_putc(b, '[');
+	for (i = 0; i < tr->nin_flight; i++) {
+		const struct fh_inflight *f = &tr->in_flight[i];
+
+		buf_putc(b, '{');
+		kint(b, "pid", f->pid);
+		kint(b, "tid", f->tid);
+		kstr(b, "call", f->call);
+		kstr(b, "category", cat_name(f->category));
+		kstr(b, "target", f->target);
+		knum(b, "elapsed_s", f->elapsed_s);
+		if (f->stack.nframes) {
+			key(b, "stack");
+			stack(b, &f->stack);
+			buf_putc(b, ',');
+		}
+		close_with(b, '}');
+		buf_putc(b, ',');
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+
+	key(b, "children");
+	buf_putc(b, '[');
+	for (i = 0; i < tr->nchildren; i++) {
+		const struct fh_child *c2 = &tr->children[i];
+
+		buf_putc(b, '{');
+		kint(b, "pid", c2->pid);
+		kstr(b, "exe", c2->exe);
+		key(b, "exit_code");
+		if (c2->exit_code >= 0)
+			inum(b, c2->exit_code);
+		else
+			buf_puts(b, "null");
+		buf_putc(b, ',');
+		kstr(b, "signal", c2->signal);
+		key(b, "duration_s");
+		if (c2->duration_s >= 0)
+			num(b, c2->duration_s);
+		else
+			buf_puts(b, "null");
+		buf_puts(b, "},");
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+
+	key(b, "resources");
+	buf_putc(b, '{');
+	key(b, "fds");
+	if (tr->fds >= 0)
+		inum(b, tr->fds);
+	else
+		buf_puts(b, "null");
+	buf_putc(b, ',');
+	key(b, "threads");
+	if (tr->threads >= 0)
+		inum(b, tr->threads);
+	else
+		buf_puts(b, "null");
+	buf_puts(b, "},");
+	kint(b, "events", (long long)tr->events);
+	close_with(b, '}');
+	buf_putc(b, ',');
+}
+
+static void frame_obj(struct buf *b, const struct fh_frame *f, bool with_source)
+{
+	buf_putc(b, '{');
+	kstr(b, "path", f->path);
+	kint(b, "line", f->line);
+	kstr(b, "function", f->function);
+	if (with_source)
+		kstr(b, "source", f->source);
+	close_with(b, '}');
+}
+
+static void attempt_obj(struct buf *b, const struct fh_attempt *a)
+{
+	buf_putc(b, '{');
+	kint(b, "attempt", a->attempt);
+	kstr(b, "outcome", (unsigned)a->outcome < FH_OUTCOME_COUNT ?
+		 fh_outcome_names[a->outcome] : "failed");
+	knum(b, "duration_s", a->duration_s);
+	key(b, "phases");
+	buf_puts(b, "{\"setup\":");
+	num(b, a->setup_s);
+	buf_puts(b, ",\"call\":");
+	num(b, a->call_s);
+	buf_puts(b, ",\"teardown\":");
+	num(b, a->teardown_s);
+	buf_puts(b, "},");
+	key(b, "failed_at");
+	if (a->fingerprint && a->nframes)
+		frame_obj(b, &a->frames[a->nframes - 1], false);
+	else
+		buf_puts(b, "null");
+	buf_putc(b, ',');
+	kstr(b, "fingerprint", a->fingerprint);
+	if (a->xfail)
+		kbool(b, "xfail", true);
+	kstr(b, "when", a->when);
+	kstr(b, "worker", a->worker);
+	if (a->error_type || a->error_message) {
+		kstr(b, "error_type", a->error_type);
+		kstr(b, "message", a->error_message);
+	}
+	if (a->trace)
+		trace_obj(b, a->trace);
+	close_with(b, '}');
+}
+
+static void cluster_obj(struct buf *b, const struct fh_cluster *c)
+{
+	size_t i;
+	int k;
+
+	buf_putc(b, '{');
+	kstr(b, "fingerprint", c->fingerprint);
+	kint(b, "count", c->count);
+	key(b, "attempts");
+	buf_putc(b, '[');
+	for (k = 0; k < c->count; k++) {
+		if (k)
+			buf_putc(b, ',');
+		inum(b, c->attempts[k]);
+	}
+	buf_puts(b, "],");
+	kstr(b, "error_type", c->error_type);
+	kstr(b, "message", c->message);
+	if (c->stack_fingerprint)
+		kstr(b, "stack_fingerprint", c->stack_fingerprint);
+	key(b, "frames");
+	buf_putc(b, '[');
+	for (i = 0; i < c->nframes; i++) {
+		if (i)
+			buf_putc(b, ',');
+		frame_obj(b, &c->frames[i], true);
+	}
+	buf_puts(b, "]}");
+}
+
+static void named_values(struct buf *b, const struct fh_named_value *v, size_t n)
+{
+	size_t i;
+
+	buf_putc(b, '{');
+	for (i = 0; i < n; i++) {
+		buf_json_str(b, v[i].name ? v[i].name : "?");
+		buf_putc(b, ':');
+		num(b, v[i].value);
+		buf_putc(b, ',');
+	}
+	close_with(b, '}');
+}
+
+static void groups(struct buf *b, const char *k, const struct fh_hist_group *g, size_t n)
+{
+	size_t i;
+
+	key(b, k);
+	buf_putc(b, '[');
+	for (i = 0; i < n; i++) {
+		buf_putc(b, '{');
+		kstr(b, "key", g[i].key);
+		kint(b, "runs", g[i].runs);
+		kint(b, "attempts", g[i].attempts);
+		kint(b, "failed", g[i].failed);
+		knum(b, "flake_rate", g[i].attempts ? (double)g[i].failed / g[i].attempts : 0);
+		close_with(b, '}');
+		buf_putc(b, ',');
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+}
+
+static void history_obj(struct buf *b, const struct fh_history *h)
+{
+	size_t i;
+
+	buf_putc(b, '{');
+	kint(b, "total_attempts", h->total_attempts);
+	kint(b, "total_failed", h->total_failed);
+	kstr(b, "trend", h->trend ? h->trend : "n/a");
+	kint(b, "skipped_rows", h->skipped_rows);
+	key(b, "runs");
+	buf_putc(b, '[');
+	for (i = 0; i < h->nruns; i++) {
+		const struct fh_hist_run *r = &h->runs[i];
+
+		buf_putc(b, '{');
+		kstr(b, "run_id", r->run_id);
+		kstr(b, "timestamp", r->timestamp);
+		kstr(b, "host", r->host);
+		kstr(b, "branch", r->branch);
+		kstr(b, "week", r->week);
+		kint(b, "attempts", r->attempts);
+		kint(b, "failed", r->failed);
+		knum(b, "flake_rate", r->attempts ? (double)r->failed / r->attempts : 0);
+		close_with(b, '}');
+		buf_putc(b, ',');
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+	groups(b, "by_host", h->by_host, h->nby_host);
+	groups(b, "by_branch", h->by_branch, h->nby_branch);
+	groups(b, "by_week", h->by_week, h->nby_week);
+	groups(b, "by_params", h->by_params, h->nby_params);
+	groups(b, "locations", h->locations, h->nlocations);
+	close_with(b, '}');
+}
+
+static void test_obj(struct buf *b, const struct fh_test *t)
+{
+	size_t i;
+
+	buf_putc(b, '{');
+	kstr(b, "nodeid", t->nodeid);
+	kstr(b, "file", t->file);
+	kstr(b, "function", t->function);
+	kstr(b, "param_id", t->param_id);
+	key(b, "fixtures");
+	buf_putc(b, '[');
+	for (i = 0; i < t->nfixtures; i++) {
+		buf_json_str(b, t->fixtures[i]);
+		buf_putc(b, ',');
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+	kint(b, "attempts", (long long)t->nattempts);
+	kint(b, "passed", t->passed);
+	kint(b, "failed", t->failed);
+	kint(b, "skipped", t->skipped);
+	knum(b, "flake_rate", t->flake_rate);
+	key(b, "flake_rate_ci95");
+	buf_putc(b, '[');
+	num(b, t->ci_lo);
+	buf_putc(b, ',');
+	num(b, t->ci_hi);
+	buf_puts(b, "],");
+	kstr(b, "verdict", (unsigned)t->verdict < FH_VERDICT_COUNT ?
+		 fh_verdict_names[t->verdict] : "stable");
+	key(b, "durations");
+	buf_puts(b, "{\"mean_s\":");
+	num(b, t->mean_s);
+	buf_puts(b, ",\"median_s\":");
+	num(b, t->median_s);
+	buf_puts(b, ",\"p95_s\":");
+	num(b, t->p95_s);
+	buf_puts(b, ",\"max_s\":");
+	num(b, t->max_s);
+	buf_puts(b, "},");
+
+	key(b, "attempt_log");
+	buf_putc(b, '[');
+	for (i = 0; i < t->nattempts; i++) {
+		attempt_obj(b, &t->attempts[i]);
+		buf_putc(b, ',');
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+
+	key(b, "clusters");
+	buf_putc(b, '[');
+	for (i = 0; i < t->nclusters; i++) {
+		cluster_obj(b, &t->clusters[i]);
+		buf_putc(b, ',');
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+
+	key(b, "diagnosis");
+	if (t->diag) {
+		buf_putc(b, '{');
+		kstr(b, "kind", t->diag->kind);
+		kstr(b, "blocked_on", t->diag->blocked_on);
+		kstr(b, "summary", t->diag->summary);
+		key(b, "evidence");
+		buf_putc(b, '[');
+		for (i = 0; i < t->diag->nevidence; i++) {
+			buf_json_str(b, t->diag->evidence[i] ? t->diag->evidence[i] : "");
+			buf_putc(b, ',');
+		}
+		close_with(b, ']');
+		buf_puts(b, "},");
+	} else {
+		buf_puts(b, "null,");
+	}
+
+	key(b, "perf");
+	if (t->perf) {
+		buf_putc(b, '{');
+		kbool(b, "unstable", t->perf->unstable);
+		key(b, "slow_attempts");
+		buf_putc(b, '[');
+		for (i = 0; i < t->perf->nslow; i++) {
+			inum(b, t->perf->slow_attempts[i]);
+			buf_putc(b, ',');
+		}
+		close_with(b, ']');
+		buf_putc(b, ',');
+		key(b, "extra_s_by_category");
+		named_values(b, t->perf->by_category, t->perf->nby_category);
+		buf_putc(b, ',');
+		key(b, "extra_s_by_call");
+		named_values(b, t->perf->by_call, t->perf->nby_call);
+		buf_putc(b, ',');
+		kstr(b, "summary", t->perf->summary);
+		close_with(b, '}');
+		buf_putc(b, ',');
+	} else {
+		buf_puts(b, "null,");
+	}
+
+	key(b, "ai_hypothesis");
+	if (t->ai && t->ai->ok && t->ai->text)
+		buf_json_str(b, t->ai->text);
+	else
+		buf_puts(b, "null");
+	buf_putc(b, ',');
+	if (t->ai) {
+		key(b, "ai");
+		buf_putc(b, '{');
+		kbool(b, "ok", t->ai->ok);
+		kstr(b, "model", t->ai->model);
+		kstr(b, "reason", t->ai->reason);
+		kbool(b, "redacted", t->ai->redacted);
+		kbool(b, "cached", t->ai->cached);
+		close_with(b, '}');
+		buf_putc(b, ',');
+	}
+	key(b, "history");
+	if (t->hist)
+		history_obj(b, t->hist);
+	else
+		buf_puts(b, "null");
+	buf_putc(b, '}');
+}
+
+/* Writes b out to fd and empties it; fd < 0 keeps everything in b. */
+static int flush_to(struct buf *b, int fd)
+{
+	const char *p = b->data;
+	size_t n = b->len;
+
+	if (fd < 0 || b->failed)
+		return 0;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	buf_reset(b);
+	return 0;
+}
+
+static int render(const struct fh_run *run, struct buf *b, int fd)
+{
+	const struct fh_run_meta *m = &run->meta;
+	size_t i;
+	int r;
+
+	buf_putc(b, '{');
+	kstr(b, "schema", "flakehunter-summary/1");
+	kstr(b, "run_id", m->run_id);
+	kint(b, "runs_per_test", m->runs_per_test);
+	kbool(b, "tracing", m->tracing);
+	kstr(b, "analyzer_version", FH_VERSION);
+	kstr(b, "started_utc", m->started_utc);
+	kstr(b, "host", m->host);
+	kstr(b, "os", m->os);
+	kstr(b, "python", m->python);
+	kstr(b, "pytest", m->pytest);
+	kstr(b, "plugin_version", m->plugin_version);
+	key(b, "git");
+	if (m->branch || m->commit) {
+		buf_putc(b, '{');
+		kstr(b, "branch", m->branch);
+		kstr(b, "commit", m->commit);
+		kbool(b, "dirty", m->dirty);
+		close_with(b, '}');
+		buf_putc(b, ',');
+	} else {
+		buf_puts(b, "null,");
+	}
+	kbool(b, "isolate", m->isolate);
+	kbool(b, "xdist", m->xdist);
+	key(b, "totals");
+	buf_putc(b, '{');
+	kint(b, "tests", (long long)run->ntests);
+	kint(b, "flaky", run->nflaky);
+	kint(b, "stable", run->nstable);
+	kint(b, "broken", run->nbroken);
+	kint(b, "skipped", run->nskipped);
+	knum(b, "avg_flake_rate", run->avg_flake_rate);
+	kint(b, "malformed_records", run->malformed_records);
+	kint(b, "trace_events", (long long)run->trace_events);
+	kint(b, "trace_dropped", (long long)run->trace_dropped);
+	close_with(b, '}');
+	buf_putc(b, ',');
+	key(b, "tests");
+	buf_putc(b, '[');
+	for (i = 0; i < run->ntests; i++) {
+		if (i)
+			buf_puts(b, ",\n");
+		test_obj(b, &run->tests[i]);
+		if (b->len > FLUSH_AT && (r = flush_to(b, fd)))
+			return r;
+	}
+	buf_puts(b, "]}\n");
+	if (b->failed)
+		return -ENOBUFS;
+	return flush_to(b, fd);
+}
+
+int summary_render(const struct fh_run *run, struct buf *b)
+{
+	return render(run, b, -1);
+}
+
+int summary_write(const struct fh_run *run, const char *json_path)
+{
+	struct buf b = BUF_INIT(SUMMARY_MAX);
+	struct buf tmp = BUF_INIT(PATH_MAX + 32);
+	int fd, r;
+
+	buf_printf(&tmp, "%s.tmp.%ld", json_path, (long)getpid());
+	if (tmp.failed) {
+		r = -ENAMETOOLONG;
+		goto out;
+	}
+	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = render(run, &b, fd);
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && rename(buf_str(&tmp), json_path) < 0)
+		r = -errno;
+	if (r)
+		unlink(buf_str(&tmp));
+out:
+	buf_free(&b);
+	buf_free(&tmp);
+	if (r == -ENOBUFS)
+		return error("%s: JSON summary too large (over %zu bytes)", json_path, SUMMARY_MAX);
+	if (r)
+		return error("cannot write '%s': %s", json_path, strerror(-r));
+	return 0;
+}

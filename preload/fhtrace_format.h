@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The on-disk trace format written by libfhtrace.so and read by the analyzer (analyzer/trace.c).
+ * One file per traced thread, `<pid>-<tid>.fht` in FH_TRACE_DIR (`<pid>-<tid>-<n>.fht` when the
+ * name is taken, e.g. after an exec, which keeps the pid). The file is a memory mapping of:
+ *
+ *   struct fht_header    (FHT_HEADER_SIZE bytes, one page)
+ *   struct fht_rec[]     fixed-size records, FHT_REC_SIZE bytes each
+ *
+ * Writers: exactly one thread writes a file (plus that thread's signal handlers, which nest).
+ * A record slot is reserved by an atomic increment of `reserved`; a slot at or past `allocated`
+ * (the bytes of records the file really has on disk) is not written and counted in `dropped`
+ * instead, so `dropped` is exact. A reserved slot whose writer died before filling it keeps
+ * type 0 (FHT_REC_NONE) and is skipped by readers.
+ *
+ * A blocking call is written at entry (type, call, start, fd, timeout, target) and completed
+ * at exit (end_ns, result, err, then the FHT_F_DONE flag with a release store), so a record
+ * without FHT_F_DONE is a call still in flight (or cut by SIGKILL).
+ *
+ * Strings (target of a call, nodeid of a marker, exe of a process) follow their record as
+ * FHT_REC_STR records naming the owner's slot index, in order; a nested signal handler may put
+ * its own records in between, so readers match by owner, never by position alone.
+ *
+ * Compatibility: readers accept files whose min_version <= their FHT_VERSION; new fields go at
+ * the end of the header (header_size grows) or into the reserved bytes of records. Call ids
+ * are those of preload/calls.def, append only.
+ *
+ * Room for stacks (issue 6): `stack_ref` in every call and signal record is 0 today; later it
+ * names the slot of a stack record (FHT_REC_STACK, reserved type) holding raw addresses.
+ */
+#ifndef FHTRACE_FORMAT_H
+#define FHTRACE_FORMAT_H
+
+#include <stdint.h>
+
+#define FHT_MAGIC "FHTRACE1"          /* 8 bytes, no NUL needed */
+#define FHT_VERSION 1
+#define FHT_MIN_VERSION 1
+#define FHT_HEADER_SIZE 4096
+#define FHT_REC_SIZE 64
+#define FHT_STR_CHUNK 56              /* string bytes per FHT_REC_STR record */
+#define FHT_STR_MAX 1024              /* longest string a writer stores (truncated beyond) */
+
+enum fht_rec_type {
+	FHT_REC_NONE = 0,     /* reserved but never written (writer died or dropped) */
+	FHT_REC_CALL = 1,     /* a wrapped call */
+	FHT_REC_SIGNAL = 2,   /* a signal delivery, seen by the trampoline */
+	FHT_REC_MARK = 3,     /* attempt / phase marker from the fh_* API */
+	FHT_REC_STR = 4,      /* a chunk of a string owned by another record */
+	FHT_REC_PROC = 5,     /* this process started (first file of the process) */
+	FHT_REC_STACK = 6,    /* reserved for issue 6 */
+};
+
+/* fht_rec.flags */
+#define FHT_F_DONE      0x01  /* completed: end_ns, result and err are valid */
+#define FHT_F_STR       0x02  /* FHT_REC_STR records carrying this record's string follow */
+#define FHT_F_FDKIND_SHIFT 2  /* bits 2-3: what the fd was when the call was recorded */
+#define FHT_F_FDKIND_MASK  0x0c
+#define FHT_F_TRUNC     0x10  /* the string was truncated at FHT_STR_MAX */
+#define FHT_F_RESOLVED  0x20  /* target resolved lazily at exit (slow or failed call) */
+
+enum fht_fdkind { FHT_FD_UNKNOWN = 0, FHT_FD_SOCKET = 1, FHT_FD_FILE = 2, FHT_FD_OTHER = 3 };
+
+/* Categories as stored in calls.def (FHT_CAT_FDIO: net for sockets, file for files). */
+enum fht_category {
+	FHT_CAT_NET, FHT_CAT_DNS, FHT_CAT_SLEEP, FHT_CAT_LOCK, FHT_CAT_POLL, FHT_CAT_PROC,
+	FHT_CAT_FILE, FHT_CAT_SIGNAL, FHT_CAT_FDIO, FHT_CAT_NCATS
+};
+
+/* How a call reports failure (calls.def "conv"). */
+enum fht_conv {
+	FHT_CONV_ERRNO,   /* -1 (or NULL) and errno */
+	FHT_CONV_ERRNUM,  /* returns 0 or a positive error number (pthread_*, clock_nanosleep) */
+	FHT_CONV_EAI,     /* getaddrinfo/getnameinfo: 0 or an EAI_* code (negative) */
+	FHT_CONV_NONE,    /* cannot fail (alarm, sleep) */
+};
+
+/* Marker kinds (fht_rec.call of a FHT_REC_MARK). */
+enum fht_mark { FHT_MARK_ATTEMPT_BEGIN, FHT_MARK_ATTEMPT_END, FHT_MARK_PHASE_BEGIN,
+	FHT_MARK_PHASE_END };
+
+struct fht_header {
+	char magic[8];            /* FHT_MAGIC */
+	uint32_t version;         /* FHT_VERSION of the writer */
+	uint32_t min_version;     /* oldest reader version that can read this file */
+	uint32_t header_size;     /* FHT_HEADER_SIZE */
+	uint32_t rec_size;        /* FHT_REC_SIZE */
+	uint64_t capacity;        /* record slots the file may grow to */
+	uint64_t allocated;       /* record slots really backed by the file (grows by chunks) */
+	uint64_t reserved;        /* slots reserved so far (atomic); may exceed allocated */
+	uint64_t dropped;         /* events not written (file full, disk full); exact */
+	int32_t pid, ppid, tid;
+	uint32_t flags;           /* FHT_H_* */
+	int64_t mono_anchor_ns;   /* CLOCK_MONOTONIC when the file was created ... */
+	int64_t real_anchor_ns;   /* ... and CLOCK_REALTIME at the same moment */
+	int64_t proc_start_ns;    /* CLOCK_MONOTONIC when the process started tracing */
+	char exe[256];            /* /proc/self/exe, NUL-terminated, may be truncated */
+	uint32_t ncalls;          /* size of the writer's call table (ids < ncalls) */
+	uint32_t pad;
+};
+
+#define FHT_H_MAIN    0x1     /* the process's first trace file */
+#define FHT_H_FULL    0x2     /* the writer stopped (file or disk full) */
+
+/*
+ * One record. Field use by type:
+ *   CALL:   call = call id, fd, start_ns, end_ns, result, err (errno, returned error number
+ *           or EAI code per the call's conv), timeout_ns (-1 none/infinite, 0 non-blocking),
+ *           arg (call-specific: signal of kill, child status of wait, pid of fork...), arg2.
+ *   SIGNAL: call = interrupted call id (0xffff none), fd = signal number, err = si_code,
+ *           arg = sender pid, arg2 = sender uid, start_ns = delivery, end_ns = handler return.
+ *   MARK:   call = enum fht_mark, arg = attempt, arg2 = phase, result = outcome,
+ *           timeout_ns = thread CPU ns, fd = open fds, err = threads; string = nodeid.
+ *   STR:    see struct fht_str.
+ *   PROC:   start_ns = process start, arg = pid, arg2 = ppid; string = exe.
+ */
+struct fht_rec {
+	uint8_t type;
+	uint8_t flags;
+	uint16_t call;
+	int32_t fd;
+	int64_t start_ns;
+	int64_t end_ns;
+	int64_t result;
+	int32_t err;
+	uint32_t stack_ref;       /* 0: no stack (issue 6) */
+	int64_t timeout_ns;
+	int64_t arg;
+	int64_t arg2;
+};
+
+struct fht_str {
+	uint8_t type;             /* FHT_REC_STR */
+	uint8_t len;              /* bytes used in data (<= FHT_STR_CHUNK) */
+	uint8_t last;             /* 1 on the final chunk */
+	uint8_t pad;
+	uint32_t owner;           /* slot index of the owning record */
+	char data[FHT_STR_CHUNK];
+};
+
+_Static_assert(sizeof(struct fht_rec) == FHT_REC_SIZE, "record size");
+_Static_assert(sizeof(struct fht_str) == FHT_REC_SIZE, "string record size");
+_Static_assert(sizeof(struct fht_header) <= FHT_HEADER_SIZE, "header size");
+
+/* The call table, for readers: id -> name, category, convention. */
+struct fht_call_info {
+	const char *name;
+	uint8_t category;         /* enum fht_category */
+	uint8_t conv;             /* enum fht_conv */
+};
+extern const struct fht_call_info fht_calls[];
+extern const unsigned fht_ncalls;
+
+#endif

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interface of libfhtrace.so, shared by its .c files (nothing here is exported).
+ *
+ * Per-thread state lives in initial-exec TLS (struct fh_thr). A wrapper does:
+ *
+ *     struct fh_call c;
+ *     if (!fh_begin(&c, FH_ID_x, fd)) return real(args);       pass-through
+ *     ... fill c.rec (timeout, arg, target) ...
+ *     ret = real(args); saved = errno;
+ *     fh_end(&c, ret, conv, saved); ... post ...; errno = saved; return ret;
+ *
+ * fh_begin() reserves a record slot in the thread's mapped file with one atomic add (so a
+ * signal handler nesting inside a wrapper gets its own slot) and writes the entry half;
+ * fh_end() writes the exit half and publishes FHT_F_DONE. Everything on this path is
+ * async-signal-safe: no malloc, locks or stdio; the library's own I/O uses syscall().
+ */
+#ifndef FHTRACE_INT_H
+#define FHTRACE_INT_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fhtrace_format.h"
+
+#define FH_HIDDEN __attribute__((visibility("hidden")))
+#define FH_EXPORT __attribute__((visibility("default")))
+#define FH_LIKELY(x) __builtin_expect(!!(x), 1)
+#define FH_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Call ids: FH_ID_<name>, in calls.def order. */
+enum fh_call_id {
+#define FH_CALL(name, ...) FH_ID_##name,
+#define FH_CUSTOM(name, ...) FH_ID_##name,
+#include "calls.def"
+#undef FH_CALL
+#undef FH_CUSTOM
+	FH_NCALLS
+};
+#define FH_NO_CALL 0xffff
+
+/* Real functions, resolved once in the constructor (lazily before it). */
+extern void *fh_real[FH_NCALLS] FH_HIDDEN;
+void *fh_resolve(unsigned id) FH_HIDDEN;
+
+enum fh_thr_state { THR_NEW = 0, THR_ON, THR_OFF, THR_DEAD };
+
+struct fh_thr {
+	struct fht_header *hdr;   /* the mapping, or NULL */
+	struct fht_rec *recs;
+	uint64_t alloc;           /* slots backed by the file */
+	uint64_t cap;             /* slots the mapping covers */
+	size_t map_len;
+	int state;                /* enum fh_thr_state */
+	int tid;
+	int busy;                 /* inside the library's own setup: pass through */
+	int growing;              /* growing the file: nested writers drop */
+	unsigned cur_call;        /* call in progress (for the signal trampoline) */
+	unsigned gen;             /* fh_fork_gen when this state was set up */
+};
+
+extern __thread struct fh_thr fh_thr FH_HIDDEN __attribute__((tls_model("initial-exec")));
+extern volatile int fh_on FH_HIDDEN;      /* tracing enabled in this process */
+extern unsigned fh_fork_gen FH_HIDDEN;    /* bumped in every fork child */
+extern int fh_pid FH_HIDDEN;              /* this process's pid (stale in a vfork child) */
+extern int64_t fh_slow_ns FH_HIDDEN;      /* calls at least this slow get their target resolved */
+extern unsigned char fh_fdkind[65536] FH_HIDDEN; /* fd -> enum fht_fdkind */
+
+struct fh_call {
+	struct fht_rec *rec;
+	struct fh_thr *t;
+	uint64_t idx;
+	unsigned prev;
+};
+
+/* Slow path of fh_begin: set up the thread (file, mapping) or grow the file. */
+bool fh_thr_setup(struct fh_thr *t) FH_HIDDEN;
+bool fh_thr_grow(struct fh_thr *t, uint64_t idx) FH_HIDDEN;
+
+static inline int64_t fh_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Reserves a slot; NULL when the thread cannot record (counted as dropped when it has a file). */
+static inline struct fht_rec *fh_reserve(struct fh_thr *t, uint64_t *idxp)
+{
+	uint64_t idx = __atomic_fetch_add(&t->hdr->reserved, 1, __ATOMIC_RELAXED);
+	if (FH_UNLIKELY(idx >= t->alloc) && !fh_thr_grow(t, idx)) {
+		__atomic_fetch_add(&t->hdr->dropped, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	*idxp = idx;
+	return &t->recs[idx];
+}
+
+static inline struct fh_thr *fh_thread(void)
+{
+	struct fh_thr *t = &fh_thr;
+	if (FH_UNLIKELY(!fh_on))
+		return NULL;
+	if (FH_UNLIKELY(t->state != THR_ON || t->gen != fh_fork_gen || t->busy)) {
+		if (t->busy || !fh_thr_setup(t))
+			return NULL;
+	}
+	return t;
+}
+
+static inline bool fh_begin(struct fh_call *c, unsigned id, int fd)
+{
+	struct fh_thr *t = fh_thread();
+	if (!t)
+		return false;
+	struct fht_rec *r = fh_reserve(t, &c->idx);
+	if (!r)
+		return false;
+	r->call = (uint16_t)id;
+	r->fd = fd;
+	r->flags = (fd >= 0 && fd < 65536) ? (uint8_t)(fh_fdkind[fd] << FHT_F_FDKIND_SHIFT) : 0;
+	r->start_ns = fh_now();
+	__atomic_store_n(&r->type, FHT_REC_CALL, __ATOMIC_RELEASE);
+	c->rec = r;
+	c->t = t;
+	c->prev = t->cur_call;
+	t->cur_call = id;
+	return true;
+}
+
+void fh_end_slow(struct fh_call *c) FH_HIDDEN;
+
+static inline void fh_end(struct fh_call *c, int64_t ret, int conv, int saved_errno)
+{
+	struct fht_rec *r = c->rec;
+	int64_t end = fh_now();
+	int err = 0;
+	switch (conv) {
+	case FHT_CONV_ERRNO: if (ret == -1) err = saved_errno; break;
+	case FHT_CONV_ERRNUM: err = (int)ret; break;
+	case FHT_CONV_EAI: err = (int)ret; if (ret) r->arg2 = saved_errno; break;
+	default: break;
+	}
+	r->end_ns = end;
+	r->result = ret;
+	r->err = err;
+	c->t->cur_call = c->prev;
+	if (FH_UNLIKELY((end - r->start_ns >= fh_slow_ns || (err && err != EAGAIN)) && r->fd >= 0))
+		fh_end_slow(c);
+}
+
+/* Publishes the record as complete (after post hooks). */
+static inline void fh_done(struct fh_call *c)
+{
+	__atomic_or_fetch(&c->rec->flags, FHT_F_DONE, __ATOMIC_RELEASE);
+}
+
+/* Appends a string owned by record `owner` (slot index) as FHT_REC_STR records. */
+void fh_put_str(struct fh_thr *t, struct fht_rec *owner, uint64_t owner_idx, const char *s,
+		size_t n) FH_HIDDEN;
+static inline void fh_call_str(struct fh_call *c, const char *s, size_t n)
+{
+	fh_put_str(c->t, c->rec, c->idx, s, n);
+}
+
+/* Small async-signal-safe formatters; return the length written (NUL-terminated, bounded). */
+size_t fh_fmt_sockaddr(char *out, size_t cap, const struct sockaddr *sa, socklen_t len) FH_HIDDEN;
+size_t fh_strlcpy(char *out, size_t cap, const char *s) FH_HIDDEN;
+size_t fh_fmt_long(char *out, size_t cap, long v) FH_HIDDEN;
+size_t fh_strnlen(const char *s, size_t max) FH_HIDDEN;
+
+/* Raw syscall that never goes through a wrapper. */
+#define FH_SYS(...) syscall(__VA_ARGS__)
+
+/* Signal trampoline state (signals.c). */
+void fh_signals_init(void) FH_HIDDEN;
+int fh_sigaction_impl(int sig, const struct sigaction *act, struct sigaction *old) FH_HIDDEN;
+
+/* Process setup (fhtrace.c). */
+void fh_after_fork_child(void) FH_HIDDEN;
+int fh_raw_getpid(void) FH_HIDDEN;
+
+#endif

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hand-written wrappers (FH_CUSTOM in calls.def): the variadic open and fcntl families, fork
+ * (the child gets its own trace file through the atfork handler) and the exec family (the
+ * record is completed before the exec, since a successful exec never returns; rewritten if it
+ * fails). exec in a vfork child (same memory as the parent, different pid) passes straight
+ * through, so nothing is written into the parent's file on the child's behalf.
+ * vfork itself is deliberately not wrapped: a wrapper's stack frame cannot survive it.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "fhtrace_int.h"
+
+#define REAL(name, type) \
+	type real = (type)fh_real[FH_ID_##name]; \
+	if (FH_UNLIKELY(!real)) real = (type)fh_resolve(FH_ID_##name)
+
+/* ---- open ---- */
+
+typedef int (*open_fn)(const char *, int, ...);
+typedef int (*openat_fn)(int, const char *, int, ...);
+
+static int needs_mode(int fl)
+{
+	return (fl & O_CREAT) || (fl & O_TMPFILE) == O_TMPFILE;
+}
+
+static int do_open(unsigned id, open_fn real, int dirfd, openat_fn realat, const char *p, int fl,
+		   mode_t mode)
+{
+	struct fh_call c;
+	int ret;
+	if (!fh_begin(&c, id, -1)) {
+		if (realat)
+			return realat(dirfd, p, fl, mode);
+		if (real)
+			return real(p, fl, mode);
+		return (int)FH_SYS(SYS_openat, dirfd, p, fl, mode);
+	}
+	c.rec->timeout_ns = 0;
+	c.rec->arg = fl;
+	if (p)
+		fh_call_str(&c, p, fh_strnlen(p, FHT_STR_MAX + 1));
+	if (realat)
+		ret = realat(dirfd, p, fl, mode);
+	else if (real)
+		ret = real(p, fl, mode);
+	else
+		ret = (int)FH_SYS(SYS_openat, dirfd, p, fl, mode);
+	int saved = errno;
+	fh_end(&c, ret, FHT_CONV_ERRNO, saved);
+	if (ret >= 0 && ret < 65536)
+		fh_fdkind[ret] = FHT_FD_FILE;
+	fh_done(&c);
+	errno = saved;
+	return ret;
+}
+
+#define OPEN_WRAPPER(name)                                                       \
+	FH_EXPORT int name(const char *p, int fl, ...);                          \
+	int name(const char *p, int fl, ...)                                     \
+	{                                                                        \
+		mode_t mode = 0;                                                 \
+		if (needs_mode(fl)) {                                            \
+			va_list ap;                                              \
+			va_start(ap, fl);                                        \
+			mode = va_arg(ap, mode_t);                               \
+			va_end(ap);                                              \
+		}                                                                \
+		REAL(name, open_fn);                                             \
+		return do_open(FH_ID_##name, real, AT_FDCWD, NULL, p, fl, mode); \
+	}
+
+#define OPENAT_WRAPPER(name)                                                     \
+	FH_EXPORT int name(int d, const char *p, int fl, ...);                   \
+	int name(int d, const char *p, int fl, ...)                              \
+	{                                                                        \
+		mode_t mode = 0;                                                 \
+		if (needs_mode(fl)) {                                            \
+			va_list ap;                                              \
+			va_start(ap, fl);                                        \
+			mode = va_arg(ap, mode_t);                               \
+			va_end(ap);                                              \
+		}                                                                \
+		REAL(name, openat_fn);                                           \
+		return do_open(FH_ID_##name, NULL, d, real, p, fl, mode);        \
+	}
+
+OPEN_WRAPPER(open)
+OPEN_WRAPPER(open64)
+OPENAT_WRAPPER(openat)
+OPENAT_WRAPPER(openat64)
+
+/* ---- fcntl: only the lock commands are recorded ---- */
+
+typedef int (*fcntl_fn)(int, int, ...);
+
+static int is_lock_cmd(int cmd)
+{
+	return cmd == F_SETLKW || cmd == F_SETLK || cmd == F_OFD_SETLKW || cmd == F_OFD_SETLK;
+}
+
+static int do_fcntl(unsigned id, fcntl_fn real, int fd, int cmd, void *arg)
+{
+	struct fh_call c;
+	if (!real)
+		return (int)FH_SYS(SYS_fcntl, fd, cmd, arg);
+	if (!is_lock_cmd(cmd) || !fh_begin(&c, id, fd))
+		return real(fd, cmd, arg);
+	c.rec->timeout_ns = (cmd == F_SETLKW || cmd == F_OFD_SETLKW) ? -1 : 0;
+	c.rec->arg = cmd;
+	int ret = real(fd, cmd, arg);
+	int saved = errno;
+	fh_end(&c, ret, FHT_CONV_ERRNO, saved);
+	fh_done(&c);
+	errno = saved;
+	return ret;
+}
+
+#define FCNTL_WRAPPER(name)                                      \
+	FH_EXPORT int name(int fd, int cmd, ...);                \
+	int name(int fd, int cmd, ...)                           \
+	{                                                        \
+		va_list ap;                                      \
+		va_start(ap, cmd);                               \
+		void *arg = va_arg(ap, void *);                  \
+		va_end(ap);                                      \
+		REAL(name, fcntl_fn);                            \
+		return do_fcntl(FH_ID_##name, real, fd, cmd, arg); \
+	}
+
+FCNTL_WRAPPER(fcntl)
+FCNTL_WRAPPER(fcntl64)
+
+/* ---- fork ---- */
+
+typedef pid_t (*fork_fn)(void);
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+
+FH_EXPORT pid_t fork(void);
+pid_t fork(void)
+{
+	REAL(fork, fork_fn);
+	struct fh_call c;
+	if (!real)
+		return (pid_t)FH_SYS(SYS_fork);
+	if (!fh_begin(&c, FH_ID_fork, -1))
+		return real();
+	c.rec->timeout_ns = 0;
+	pid_t ret = real();
+	if (ret == 0)
+		return 0;   /* child: the atfork handler gave it its own file */
+	int saved = errno;
+	fh_end(&c, ret, FHT_CONV_ERRNO, saved);
+	c.rec->arg = ret;
+	fh_done(&c);
+	errno = saved;
+	return ret;
+}
+
+/* ---- exec ---- */
+
+static bool exec_begin(struct fh_call *c, unsigned id, const char *target, int fd)
+{
+	if (!fh_on || fh_raw_getpid() != fh_pid)
+		return false;     /* vfork child: the memory is the parent's */
+	if (!fh_begin(c, id, fd))
+		return false;
+	c->rec->timeout_ns = 0;
+	if (target)
+		fh_call_str(c, target, fh_strnlen(target, FHT_STR_MAX + 1));
+	/* Complete it now: a successful exec never comes back. */
+	c->rec->end_ns = c->rec->start_ns;
+	c->rec->result = 0;
+	c->t->cur_call = c->prev;
+	fh_done(c);
+	return true;
+}
+
+static void exec_failed(struct fh_call *c, int ret)
+{
+	int saved = errno;
+	c->rec->end_ns = fh_now();
+	c->rec->err = saved;
+	c->rec->result = ret;
+	errno = saved;
+}
+
+FH_EXPORT int execve(const char *p, char *const argv[], char *const envp[]);
+int execve(const char *p, char *const argv[], char *const envp[])
+{
+	REAL(execve, execve_fn);
+	struct fh_call c;
+	bool rec = exec_begin(&c, FH_ID_execve, p, -1);
+	int ret = real ? real(p, argv, envp) : (int)FH_SYS(SYS_execve, p, argv, envp);
+	if (rec)
+		exec_failed(&c, ret);
+	return ret;
+}
+
+FH_EXPORT int execv(const char *p, char *const argv[]);
+int execv(const char *p, char *const argv[])
+{
+	REAL(execv, execv_fn);
+	struct fh_call c;
+	bool rec = exec_begin(&c, FH_ID_execv, p, -1);
+	int ret = real ? real(p, argv) : (int)FH_SYS(SYS_execve, p, argv, environ);
+	if (rec)
+		exec_failed(&c, ret);
+	return ret;
+}
+
+FH_EXPORT int execvp(const char *f, char *const argv[]);
+int execvp(const char *f, char *const argv[])
+{
+	REAL(execvp, execv_fn);
+	struct fh_call c;
+	bool rec = exec_begin(&c, FH_ID_execvp, f, -1);
+	int ret = real ? real(f, argv) : (errno = ENOSYS, -1);
+	if (rec)
+		exec_failed(&c, ret);
+	return ret;
+}
+
+FH_EXPORT int execvpe(const char *f, char *const argv[], char *const envp[]);
+int execvpe(const char *f, char *const argv[], char *const envp[])
+{
+	REAL(execvpe, execve_fn);
+	struct fh_call c;
+	bool rec = exec_begin(&c, FH_ID_execvpe, f, -1);
+	int ret = real ? real(f, argv, envp) : (errno = ENOSYS, -1);
+	if (rec)
+		exec_failed(&c, ret);
+	return ret;
+}
+
+FH_EXPORT int fexecve(int fd, char *const argv[], char *const envp[]);
+int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	REAL(fexecve, fexecve_fn);
+	struct fh_call c;
+	bool rec = exec_begin(&c, FH_ID_fexecve, NULL, fd);
+	int ret = real ? real(fd, argv, envp) : (errno = ENOSYS, -1);
+	if (rec)
+		exec_failed(&c, ret);
+	return ret;
+}

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The generated wrappers: every FH_CALL line of calls.def becomes one exported function with
+ * the libc prototype, which records the call at entry, calls the real function, records the
+ * result at exit and returns exactly what the real function returned, errno included. The
+ * small hooks the table names (targets, timeouts, child status) are defined here, before the
+ * expansion. Hand-written wrappers (FH_CUSTOM) live in wrap_custom.c.
+ */
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+
+#include "fhtrace_int.h"
+
+/* glibc declares socket calls with transparent unions under _GNU_SOURCE. */
+#define FH_SA __SOCKADDR_ARG
+#define FH_CSA __CONST_SOCKADDR_ARG
+#define FH_SAP(a) ((a).__sockaddr__)
+#define FH_CSAP(a) ((a).__sockaddr__)
+
+/* fd -> last connect/accept peer, for targets reported later (SO_ERROR after a timeout). */
+#define FD_TGT_MAX 1024
+#define FD_TGT_LEN 64
+static char fd_tgt[FD_TGT_MAX][FD_TGT_LEN];
+
+/* ---- timeouts (ns; -1 infinite) ---- */
+
+static inline int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static inline int64_t fh_tmo_ms(int ms)
+{
+	return ms < 0 ? -1 : (int64_t)ms * 1000000;
+}
+
+static inline int64_t fh_tmo_rel(const struct timespec *ts)
+{
+	return ts ? ts_ns(ts) : -1;
+}
+
+static inline int64_t fh_tmo_tv(const struct timeval *tv)
+{
+	return tv ? (int64_t)tv->tv_sec * 1000000000 + tv->tv_usec * 1000 : -1;
+}
+
+static int64_t fh_tmo_abs(clockid_t clk, const struct timespec *abs)
+{
+	struct timespec now;
+	if (!abs)
+		return -1;
+	if (clock_gettime(clk, &now))
+		return ts_ns(abs);
+	int64_t d = ts_ns(abs) - ts_ns(&now);
+	return d < 0 ? 0 : d;
+}
+
+static inline int64_t fh_tmo_clock(clockid_t clk, int absflag, const struct timespec *req)
+{
+	return absflag ? fh_tmo_abs(clk, req) : fh_tmo_rel(req);
+}
+
+static inline int64_t fh_tmo_itv(const struct itimerval *v)
+{
+	return v ? fh_tmo_tv(&v->it_value) : -1;
+}
+
+static inline int64_t fh_tmo_its(int fl, const struct itimerspec *v)
+{
+	(void)fl;
+	return v ? ts_ns(&v->it_value) : -1;
+}
+
+/* ---- targets ---- */
+
+static inline void fh_pre_str(struct fh_call *c, const char *s)
+{
+	if (s)
+		fh_call_str(c, s, fh_strnlen(s, FHT_STR_MAX + 1));
+}
+
+static void fh_pre_addr(struct fh_call *c, const struct sockaddr *a, socklen_t len)
+{
+	char buf[160];
+	size_t n = fh_fmt_sockaddr(buf, sizeof(buf), a, len);
+	if (n)
+		fh_call_str(c, buf, n);
+}
+
+static void fh_pre_connect(struct fh_call *c, int fd, const struct sockaddr *a, socklen_t len)
+{
+	char buf[160];
+	size_t n = fh_fmt_sockaddr(buf, sizeof(buf), a, len);
+	if (fd >= 0 && fd < 65536)
+		fh_fdkind[fd] = FHT_FD_SOCKET;
+	if (!n)
+		return;
+	fh_call_str(c, buf, n);
+	if (fd >= 0 && fd < FD_TGT_MAX)
+		fh_strlcpy(fd_tgt[fd], FD_TGT_LEN, buf);
+}
+
+static void fh_post_newfd(struct fh_call *c, int ret, int kind)
+{
+	(void)c;
+	if (ret >= 0 && ret < 65536)
+		fh_fdkind[ret] = (unsigned char)kind;
+	if (ret >= 0 && ret < FD_TGT_MAX)
+		fd_tgt[ret][0] = 0;
+}
+
+static void fh_post_pair(int ret, const int *fds, int kind)
+{
+	if (ret != 0)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0 && fds[i] < 65536)
+			fh_fdkind[fds[i]] = (unsigned char)kind;
+}
+
+static void fh_post_accept(struct fh_call *c, int ret, const struct sockaddr *a, const socklen_t *len)
+{
+	char buf[160];
+	if (ret < 0)
+		return;
+	c->rec->arg = ret;
+	fh_post_newfd(c, ret, FHT_FD_SOCKET);
+	if (!a || !len)
+		return;
+	size_t n = fh_fmt_sockaddr(buf, sizeof(buf), a, *len);
+	if (!n)
+		return;
+	fh_call_str(c, buf, n);
+	if (ret < FD_TGT_MAX)
+		fh_strlcpy(fd_tgt[ret], FD_TGT_LEN, buf);
+}
+
+static void fh_post_getsockopt(struct fh_call *c, int ret, int lvl, int opt, const void *val,
+			       const socklen_t *vl)
+{
+	if (ret || lvl != SOL_SOCKET || opt != SO_ERROR || !val || !vl || *vl < sizeof(int))
+		return;
+	int e = *(const int *)val;
+	c->rec->arg2 = e;
+	if (!e)
+		return;
+	c->rec->err = e;   /* the pending socket error: a failed non-blocking connect */
+	int fd = c->rec->fd;
+	if (fd >= 0 && fd < FD_TGT_MAX && fd_tgt[fd][0] && !(c->rec->flags & FHT_F_STR)) {
+		char buf[FD_TGT_LEN];
+		size_t n = fh_strlcpy(buf, sizeof(buf), fd_tgt[fd]);
+		fh_call_str(c, buf, n);
+	}
+}
+
+static void fh_pre_hostport(struct fh_call *c, const char *node, const char *svc)
+{
+	char buf[320];
+	size_t o = 0;
+	if (node)
+		o = fh_strlcpy(buf, 256, node);
+	buf[o++] = ':';
+	buf[o] = 0;
+	if (svc)
+		o += fh_strlcpy(buf + o, sizeof(buf) - o, svc);
+	fh_call_str(c, buf, o);
+}
+
+static void fh_post_gai(struct fh_call *c, int ret, struct addrinfo **res)
+{
+	int n = 0;
+	if (ret == 0 && res)
+		for (struct addrinfo *a = *res; a && n < 1000; a = a->ai_next)
+			n++;
+	c->rec->arg = n;
+}
+
+static void fh_pre_rawaddr(struct fh_call *c, const void *addr, socklen_t len, int type)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	socklen_t sl = 0;
+	if (!addr)
+		return;
+	if (type == AF_INET && len >= 4) {
+		struct sockaddr_in *s = (void *)&ss;
+		s->sin_family = AF_INET;
+		memcpy(&s->sin_addr, addr, 4);
+		sl = sizeof(*s);
+	} else if (type == AF_INET6 && len >= 16) {
+		struct sockaddr_in6 *s = (void *)&ss;
+		s->sin6_family = AF_INET6;
+		memcpy(&s->sin6_addr, addr, 16);
+		sl = sizeof(*s);
+	}
+	if (sl)
+		fh_pre_addr(c, (struct sockaddr *)&ss, sl);
+}
+
+static void fh_post_herr(struct fh_call *c, int ret, struct hostent **res, const int *herr)
+{
+	c->rec->arg2 = herr ? *herr : 0;
+	if (ret == 0 && res && !*res)
+		c->rec->err = ENOENT;    /* not found: h_errno in arg2 */
+}
+
+static void fh_post_spawn(struct fh_call *c, int ret, const pid_t *pid)
+{
+	c->rec->arg = (ret == 0 && pid) ? *pid : -1;
+}
+
+static void fh_post_wait(struct fh_call *c, pid_t ret, const int *st)
+{
+	if (ret > 0 && st)
+		c->rec->arg = *st;
+	else
+		c->rec->arg = -1;
+}
+
+static void fh_post_waitid(struct fh_call *c, int ret, const siginfo_t *si)
+{
+	c->rec->arg = -1;
+	if (ret || !si || !si->si_pid)
+		return;
+	c->rec->arg2 = si->si_pid;
+	if (si->si_code == CLD_EXITED)
+		c->rec->arg = (si->si_status & 0xff) << 8;
+	else if (si->si_code == CLD_KILLED)
+		c->rec->arg = si->si_status & 0x7f;
+	else if (si->si_code == CLD_DUMPED)
+		c->rec->arg = (si->si_status & 0x7f) | 0x80;
+	else
+		c->rec->arg = ((si->si_status & 0xff) << 8) | 0x7f;   /* stopped/continued */
+}
+
+static void fh_post_sigwait(struct fh_call *c, int ret, const int *sig)
+{
+	const int *volatile p = sig;   /* declared nonnull, but never trust a caller */
+	c->rec->arg = (ret == 0 && p) ? *p : 0;
+}
+
+static inline int fh_sys_errnum(long r)
+{
+	return r == -1 ? errno : 0;
+}
+
+/* ---- the expansion ---- */
+
+#define FH_CALL(name, ret_t, params, args, cat, conv, fdx, tmox, pre, post, fb)            \
+	FH_EXPORT ret_t name params;                                                        \
+	ret_t name params                                                                   \
+	{                                                                                   \
+		typedef ret_t (*fh_fn_t) params;                                            \
+		fh_fn_t real = (fh_fn_t)fh_real[FH_ID_##name];                              \
+		if (FH_UNLIKELY(!real)) {                                                   \
+			real = (fh_fn_t)fh_resolve(FH_ID_##name);                           \
+			if (!real)                                                          \
+				return (ret_t)(fb);                                         \
+		}                                                                           \
+		struct fh_call c;                                                           \
+		if (!fh_begin(&c, FH_ID_##name, (fdx)))                                     \
+			return real args;                                                   \
+		c.rec->timeout_ns = (tmox);                                                 \
+		pre;                                                                        \
+		ret_t ret = real args;                                                      \
+		int fh_saved = errno;                                                       \
+		fh_end(&c, (int64_t)ret, FHT_CONV_##conv, fh_saved);                        \
+		post;                                                                       \
+		fh_done(&c);                                                                \
+		errno = fh_saved;                                                           \
+		return ret;                                                                 \
+	}
+#define FH_CUSTOM(name, ...)
+
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "calls.def"
