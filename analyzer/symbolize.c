@@ -279,8 +279,8 @@ void symbolize_pc(struct fh_symbolizer *s, const struct fh_modmap *m, uint64_t p
 		GElf_Sym sym;
 		const char *name = dwfl_module_addrinfo(e->mod, look, &off, &sym, NULL, NULL, NULL);
 		Dwfl_Line *line = dwfl_module_getsrc(e->mod, look);
-		if (name && *name)
-			out->function = arena_strdup(a, name);
+		if (name && *name) /* without the symbol version: "recv@@GLIBC_2.2.5" -> "recv" */
+			out->function = arena_strndup(a, name, strcspn(name, "@"));
 		if (line) {
 			int lineno = 0;
 			const char *src = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);

@@ -63,6 +63,7 @@ struct fh_thr {
 	int growing;              /* growing the file: nested writers drop */
 	unsigned cur_call;        /* call in progress (for the signal trampoline) */
 	unsigned gen;             /* fh_fork_gen when this state was set up */
+	int in_handler;           /* depth of program signal handlers run by the trampoline */
 };
 
 extern __thread struct fh_thr fh_thr FH_HIDDEN __attribute__((tls_model("initial-exec")));
@@ -136,6 +137,12 @@ static inline bool fh_begin(struct fh_call *c, unsigned id, int fd)
 
 void fh_end_slow(struct fh_call *c) FH_HIDDEN;
 
+/* Stacks (stackrec.c): captured at the exit of calls at least fh_stack_ns long (INT64_MAX when
+ * off) or interrupted by a signal; fh_stacks_start() sets up capture and the module map. */
+extern int64_t fh_stack_ns FH_HIDDEN;
+void fh_stack_record(struct fh_call *c) FH_HIDDEN;
+void fh_stacks_start(const char *dir) FH_HIDDEN;
+
 static inline void fh_end(struct fh_call *c, int64_t ret, int conv, int saved_errno)
 {
 	struct fht_rec *r = c->rec;
@@ -151,6 +158,8 @@ static inline void fh_end(struct fh_call *c, int64_t ret, int conv, int saved_er
 	r->result = ret;
 	r->err = err;
 	c->t->cur_call = c->prev;
+	if (FH_UNLIKELY(end - r->start_ns >= fh_stack_ns || err == EINTR))
+		fh_stack_record(c);
 	if (FH_UNLIKELY((end - r->start_ns >= fh_slow_ns || (err && err != EAGAIN)) && r->fd >= 0))
 		fh_end_slow(c);
 }

@@ -1,0 +1,211 @@
+# SPDX-License-Identifier: MIT
+"""Stacks of slow calls and signals in a real Python 3.11 process under the real preload
+(issue 6): the Python file:line of the blocked call, native frames through the right libc and
+python3.11 functions, signal deliveries carrying the stack of the call they cut, an untouched fd
+table, the module map, and the visible switch-off for an untested interpreter."""
+import os
+import pathlib
+import re
+import subprocess
+
+import pytest
+
+from fh_stacks import PY, dump, run, with_stack, write_script
+
+
+def python_frame(path, line, func):
+    return f"python {path}:{line} in {func}"
+
+
+def check_native(ev, libc_func, py_func):
+    native = " | ".join(ev.native)
+    assert re.search(rf"native libc\.so\.6 (__libc_|__)?{libc_func}\b", native), ev
+    assert re.search(rf"native python3\.11 {py_func}\b", native), ev
+    # innermost first: the libc entry of the wrapped call comes before python3.11's frames
+    assert ev.native[0].startswith("native libc.so.6"), ev
+
+
+def test_recv_stack(tmp_path, fh_paths):
+    prog, marks = write_script(tmp_path, """
+        import socket, threading, time
+        a, b = socket.socketpair()
+        def later():
+            time.sleep(0.15)
+            b.send(b"hi")
+        def fetch_rows(sock):
+            return sock.recv(10)  # @recv
+        threading.Thread(target=later).start()
+        print(fetch_rows(a))  # @call
+    """)
+    proc, trace = run([PY, prog], tmp_path, fh_paths["lib"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "b'hi'"
+    events, text = dump(fh_paths["analyze"], trace)
+    evs = with_stack(events, "recv(")
+    assert len(evs) == 1, text
+    ev = evs[0]
+    assert ev.python[0] == python_frame(prog, marks["recv"], "fetch_rows"), ev
+    assert ev.python[1] == python_frame(prog, marks["call"], "<module>"), ev
+    check_native(ev, "recv", "_PyEval_EvalFrameDefault")
+    maps = list(trace.glob("*.maps"))
+    assert maps and "pystack on 3.11.2" in maps[0].read_text()
+
+
+def test_sem_clockwait_stack(tmp_path, fh_paths):
+    prog, marks = write_script(tmp_path, """
+        import threading
+        class Pool:
+            def __init__(self):
+                self.lock = threading.Lock()
+            def take(self):
+                return self.lock.acquire(timeout=0.12)  # @acquire
+        p = Pool()
+        p.lock.acquire()
+        print(p.take())  # @call
+    """)
+    proc, trace = run([PY, prog], tmp_path, fh_paths["lib"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
+    events, text = dump(fh_paths["analyze"], trace)
+    evs = with_stack(events, "sem_clockwait(")
+    assert len(evs) == 1, text
+    ev = evs[0]
+    assert ev.python[0] == python_frame(prog, marks["acquire"], "Pool.take"), ev
+    assert ev.python[1] == python_frame(prog, marks["call"], "<module>"), ev
+    check_native(ev, "sem_clockwait", "PyThread_acquire_lock_timed")
+
+
+def test_clock_nanosleep_cut_by_sigalrm(tmp_path, fh_paths):
+    prog, marks = write_script(tmp_path, """
+        import signal, time
+        class Cut(Exception):
+            pass
+        def on_alarm(sig, frame):
+            raise Cut()
+        signal.signal(signal.SIGALRM, on_alarm)
+        def nap():
+            time.sleep(5)  # @sleep
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        try:
+            nap()  # @call
+        except Cut:
+            print("cut")
+    """)
+    proc, trace = run([PY, prog], tmp_path, fh_paths["lib"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "cut"
+    events, text = dump(fh_paths["analyze"], trace)
+    sleeps = with_stack(events, "clock_nanosleep(")
+    assert len(sleeps) == 1, text
+    ev = sleeps[0]
+    assert "EINTR" in ev.line, ev
+    assert ev.python[0] == python_frame(prog, marks["sleep"], "nap"), ev
+    assert ev.python[1] == python_frame(prog, marks["call"], "<module>"), ev
+    check_native(ev, "clock_nanosleep", "_PyEval_EvalFrameDefault")
+    sigs = with_stack(events, "SIGALRM")
+    assert len(sigs) == 1, text
+    assert "interrupted clock_nanosleep" in sigs[0].line
+    assert sigs[0].frames == ev.frames
+
+
+def test_fast_calls_have_no_stack_and_threshold_env(tmp_path, fh_paths):
+    prog, _ = write_script(tmp_path, """
+        import time
+        for _ in range(50):
+            time.sleep(0.001)
+        time.sleep(0.03)
+    """)
+    proc, trace = run([PY, prog], tmp_path, fh_paths["lib"])
+    assert proc.returncode == 0, proc.stderr
+    events, text = dump(fh_paths["analyze"], trace)
+    assert len([e for e in events if "clock_nanosleep(" in e.line]) == 51, text
+    assert len(with_stack(events, "clock_nanosleep(")) == 1, text
+    # FH_STACK_MS=0 captures every blocking call; a negative value switches capture off.
+    (tmp_path / "t0").mkdir()
+    proc, trace0 = run([PY, prog], tmp_path / "t0", fh_paths["lib"], env_extra={"FH_STACK_MS": "0"})
+    events, text = dump(fh_paths["analyze"], trace0)
+    assert len(with_stack(events, "clock_nanosleep(")) == 51, text
+    (tmp_path / "off").mkdir()
+    proc, trace_off = run([PY, prog], tmp_path / "off", fh_paths["lib"],
+                          env_extra={"FH_STACK_MS": "-1"})
+    events, text = dump(fh_paths["analyze"], trace_off)
+    assert not with_stack(events, "clock_nanosleep("), text
+    assert "stack off: FH_STACK_MS<0" in next(trace_off.glob("*.maps")).read_text()
+
+
+FD_PROG = """
+    import os, socket, threading, time
+    def fds():
+        return sorted(os.listdir("/proc/self/fd"))
+    before = fds()
+    a, b = socket.socketpair()
+    threading.Timer(0.05, lambda: b.send(b"x")).start()
+    a.recv(1)
+    for _ in range(5):
+        time.sleep(0.02)
+    a.close(); b.close()
+    time.sleep(0.05)
+    after = fds()
+    print(before == after, " ".join(before))
+"""
+
+
+def test_fd_table_unchanged(tmp_path, fh_paths):
+    prog, _ = write_script(tmp_path, FD_PROG)
+    traced, trace = run([PY, prog], tmp_path, fh_paths["lib"])
+    assert traced.returncode == 0, traced.stderr
+    plain, _ = run([PY, prog], tmp_path, fh_paths["lib"], preload=False)
+    assert plain.returncode == 0, plain.stderr
+    # same before and after the captures, and the same table as without the preload
+    assert traced.stdout.startswith("True "), traced.stdout
+    assert traced.stdout == plain.stdout
+    events, text = dump(fh_paths["analyze"], trace)
+    assert len(with_stack(events, "clock_nanosleep(")) == 6, text
+
+
+def test_cxx_exceptions_same_with_and_without_preload(tmp_path, fh_paths):
+    so = fh_paths["build"] / "tests" / "preload" / "libstack_cxx_ext.so"
+    assert so.exists(), f"{so} missing: run make"
+    prog, _ = write_script(tmp_path, f"""
+        import ctypes, time
+        time.sleep(0.02)          # a capture first: libunwind has been used
+        ext = ctypes.CDLL("{so}")
+        buf = ctypes.create_string_buffer(512)
+        ext.fh_cxx_unwinder(buf, 512)
+        print(ext.fh_cxx_run(3000), buf.value.decode())
+    """)
+    traced, trace = run([PY, prog], tmp_path, fh_paths["lib"])
+    plain, _ = run([PY, prog], tmp_path, fh_paths["lib"], preload=False)
+    assert traced.returncode == 0 and plain.returncode == 0, traced.stderr + plain.stderr
+    assert traced.stdout == plain.stdout
+    total, unwinder = traced.stdout.split()
+    assert int(total) > 0
+    assert "libgcc_s" in unwinder, unwinder
+    events, text = dump(fh_paths["analyze"], trace)
+    assert with_stack(events, "clock_nanosleep("), text
+
+
+def test_libunwind_not_exported(fh_paths):
+    out = subprocess.run(["nm", "-D", "--defined-only", str(fh_paths["lib"])],
+                         capture_output=True, text=True, check=True).stdout
+    names = [line.split()[-1] for line in out.splitlines() if line.strip()]
+    leaked = [n for n in names if n.startswith(("_Unwind_", "unw_", "_U", "_UL", "__libunwind"))]
+    assert not leaked, leaked
+    assert "fh_version" in names
+
+
+def test_unsupported_python_switches_off_visibly(tmp_path, fh_paths):
+    other = pathlib.Path(os.path.expanduser("~/.pyenv/versions/3.12.1/bin/python3.12"))
+    if not other.exists():
+        pytest.skip("no second CPython (3.12) on this machine")
+    prog, _ = write_script(tmp_path, """
+        import time
+        time.sleep(0.03)
+    """)
+    proc, trace = run([other, prog], tmp_path, fh_paths["lib"])
+    assert proc.returncode == 0, proc.stderr
+    maps = next(trace.glob("*.maps")).read_text()
+    assert "pystack off: unsupported Python 3.12.1" in maps
+    events, text = dump(fh_paths["analyze"], trace)
+    evs = with_stack(events, "clock_nanosleep(")
+    assert evs and not evs[0].python and evs[0].native, text
