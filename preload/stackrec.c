@@ -30,13 +30,14 @@
 #include "stacks.h"
 
 #define PYC_SIZE 128
-#define TLS_IE __attribute__((tls_model("initial-exec")))
 
 int64_t fh_stack_ns = INT64_MAX;
 
 struct pyc_ent { uint64_t hash; uint32_t slot; };
-static __thread struct pyc_ent pyc[PYC_SIZE] TLS_IE;
-static __thread int in_capture TLS_IE;
+/* Default TLS model (not initial-exec): only touched outside signal context, after the
+ * in_handler check, so a lazily allocated TLS block is fine. */
+static __thread struct pyc_ent pyc[PYC_SIZE];
+static __thread int in_capture;
 
 void fh_stacks_start(const char *dir)
 {
@@ -122,7 +123,7 @@ void fh_stack_record(struct fh_call *c)
 	struct fht_stack *s = NULL;
 	bool have_first = false;
 
-	if (in_capture || t->in_handler || r->stack_ref || fh_raw_getpid() != fh_pid)
+	if (t->in_handler || in_capture || r->stack_ref || fh_raw_getpid() != fh_pid)
 		return;
 	if (r->err == EINTR && r->end_ns - r->start_ns < fh_stack_ns) {
 		/* Interrupted but short: capture only if a signal was recorded during the call. */

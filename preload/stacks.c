@@ -37,13 +37,14 @@
 
 #define FD_SCAN_MAX 4096
 #define SKIP_RANGES 4
-#define PAGE_CACHE 8
+#define PAGE_CACHE 256          /* per-thread, direct-mapped by page number */
 
 struct range { uintptr_t lo, hi; };
 
 static int (*p_backtrace)(void **, int);
 static int (*p_getcontext)(unw_context_t *);
 static int (*p_init_local)(unw_cursor_t *, unw_context_t *);
+static int (*p_set_caching)(unw_addr_space_t, unw_caching_policy_t);
 
 static int state;                 /* 0 not yet, 1 on, -1 off */
 static const char *status = "off: not initialised";
@@ -52,7 +53,6 @@ static struct range skip[SKIP_RANGES];
 static int nskip;
 
 static __thread uintptr_t good_pages[PAGE_CACHE];
-static __thread unsigned good_next;
 
 /* ---- fd table snapshots (raw syscalls, no malloc, no stdio) ---- */
 
@@ -162,18 +162,19 @@ static bool page_readable(uintptr_t addr)
 	struct iovec local, remote;
 	char byte;
 
+	uintptr_t *slot_p = &good_pages[(page >> 12) % PAGE_CACHE];
+
 	if (page == 0)
 		return false;
-	for (unsigned i = 0; i < PAGE_CACHE; i++)
-		if (good_pages[i] == page)
-			return true;
+	if (*slot_p == page)
+		return true;
 	local.iov_base = &byte;
 	local.iov_len = 1;
 	remote.iov_base = (void *)page;
 	remote.iov_len = 1;
 	if (syscall(SYS_process_vm_readv, syscall(SYS_getpid), &local, 1UL, &remote, 1UL, 0UL) != 1)
 		return false;
-	good_pages[good_next++ % PAGE_CACHE] = page;
+	*slot_p = page;
 	return true;
 }
 
@@ -246,6 +247,8 @@ int fh_stack_init(void)
 	p_getcontext = (int (*)(unw_context_t *))dlsym(h, "_Ux86_64_getcontext");
 	p_init_local = (int (*)(unw_cursor_t *, unw_context_t *))dlsym(h, "_ULx86_64_init_local");
 	local_as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
+	p_set_caching = (int (*)(unw_addr_space_t, unw_caching_policy_t))
+		dlsym(h, "_ULx86_64_set_caching_policy");
 	if (!p_backtrace || !p_getcontext || !p_init_local || !local_as || !*local_as)
 		return off("off: libunwind symbols missing", -ENOENT);
 
@@ -262,6 +265,10 @@ int fh_stack_init(void)
 			return off("off: unexpected libunwind layout", -EPROTO);
 	}
 	acc->access_mem = safe_access_mem;
+	/* Per-thread caches: the global cache's lock blocks all signals with two sigprocmask
+	 * calls per frame. */
+	if (p_set_caching)
+		p_set_caching(*local_as, UNW_CACHE_PER_THREAD);
 
 	if (fd_snapshot(&after) < 0)
 		return off("off: cannot list /proc/self/fd", -ENOENT);
