@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "symbolize.h"
+#include "trace.h"
 
 struct prog_out {
 	char dir[PATH_MAX];
@@ -248,6 +249,81 @@ START_TEST(test_missing_file_and_format)
 }
 END_TEST
 
+
+/* The whole path: a -g program under the real preload, its trace read back by trace_load()
+ * and its stack symbolized by symbolize_event_stack() as the evidence stage does. */
+START_TEST(test_event_stack_under_preload)
+{
+	char exe[PATH_MAX], dir[] = "/tmp/fh-test-symbolize-XXXXXX", cmd[3 * PATH_MAX], line[256];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *want[3] = { "inner", "outer", "main" };
+	int lines[3] = { 0, 0, 0 };
+	struct fh_run run;
+	char **paths = NULL;
+	size_t npaths = 0, found = 0;
+	char tdir[PATH_MAX + 8];
+	FILE *f;
+
+	ck_assert(n > 0);
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0;
+	ck_assert(mkdtemp(dir) != NULL);
+	snprintf(cmd, sizeof(cmd), "LD_PRELOAD=%s/../libfhtrace.so FH_TRACE_DIR=%s %s/preload/stack_sleep",
+		 exe, dir, exe);
+	f = popen(cmd, "r");
+	ck_assert(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		char name[32];
+		int ln;
+		if (sscanf(line, "line %31s %d", name, &ln) == 2)
+			for (int i = 0; i < 3; i++)
+				if (!strcmp(name, want[i]))
+					lines[i] = ln;
+	}
+	ck_assert_int_eq(pclose(f), 0);
+
+	memset(&run, 0, sizeof(run));
+	snprintf(tdir, sizeof(tdir), "%s", dir);
+	ck_assert_int_eq(trace_list(tdir, &paths, &npaths), 0);
+	ck_assert_int_ge(npaths, 1);
+	for (size_t i = 0; i < npaths; i++) {
+		struct fh_trace_file tf;
+		ck_assert_int_eq(trace_load(paths[i], &tf), 0);
+		for (size_t e = 0; e < tf.nevents; e++) {
+			const struct fh_event *ev = &tf.events[e];
+			struct fh_stack st;
+			size_t k = 0;
+			if (ev->type != FH_EV_CALL || ev->nstack == 0)
+				continue;
+			ck_assert_str_eq(ev->call_name, "nanosleep");
+			ck_assert_int_eq(ev->npystack, 0);
+			ck_assert_int_eq(symbolize_event_stack(&run, &tf, ev, &st), 0);
+			ck_assert_int_ge(st.nframes, 4);
+			/* frame 0: the libc function the thread was blocked in */
+			ck_assert_str_eq(st.frames[0].module, "libc.so.6");
+			ck_assert_msg(strstr(st.frames[0].function, "nanosleep") != NULL, "%s",
+				      st.frames[0].function);
+			for (k = 1; k < 4; k++) {
+				ck_assert_str_eq(st.frames[k].module, "stack_sleep");
+				ck_assert_str_eq(st.frames[k].function, want[k - 1]);
+				ck_assert(ends_with(st.frames[k].path, "stack_sleep.c"));
+				ck_assert_int_eq(st.frames[k].line, lines[k - 1]);
+			}
+			found++;
+		}
+		trace_free(&tf);
+		free(paths[i]);
+	}
+	free(paths);
+	ck_assert_int_eq(found, 1);
+	symbolize_run_done(&run);
+	ck_assert_ptr_null(run.symbols);
+	arena_free(&run.arena);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("symbolize");
@@ -260,6 +336,7 @@ int main(void)
 	tcase_add_test(tc, test_changed_binary_detected);
 	tcase_add_test(tc, test_modmap_hostile);
 	tcase_add_test(tc, test_missing_file_and_format);
+	tcase_add_test(tc, test_event_stack_under_preload);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
