@@ -405,6 +405,33 @@ void symbolize_run_done(struct fh_run *run)
 	run->symbols = NULL;
 }
 
+const char *stack_fingerprint(const struct fh_stack *st, struct arena *a)
+{
+	uint64_t h = FNV64_INIT;
+
+	if (!st || !st->nframes)
+		return NULL;
+	for (size_t i = 0; i < st->nframes; i++) {
+		const struct fh_stack_frame *f = &st->frames[i];
+		char num[32];
+		bool py = f->kind && !strcmp(f->kind, "python");
+		const char *parts[3] = { py ? f->path : f->module, f->function, NULL };
+		if (py)
+			snprintf(num, sizeof(num), ":%d", f->line);
+		else if (!f->function)
+			snprintf(num, sizeof(num), "+%" PRIx64, f->addr);
+		else
+			num[0] = 0;
+		parts[2] = num;
+		h = fnv64(h, py ? "P" : "N", 1);
+		for (int k = 0; k < 3; k++) {
+			const char *s = parts[k] ? parts[k] : "?";
+			h = fnv64(h, s, strlen(s) + 1);
+		}
+	}
+	return arena_printf(a, "%012" PRIx64, (uint64_t)(h & 0xffffffffffffULL));
+}
+
 int stack_frame_format(const struct fh_stack_frame *f, struct buf *b)
 {
 	if (f->kind && !strcmp(f->kind, "python"))

@@ -72,6 +72,12 @@ int symbolize_event_stack(struct fh_run *run, const struct fh_trace_file *tf,
 			  const struct fh_event *ev, struct fh_stack *out);
 void symbolize_run_done(struct fh_run *run);
 
+/* Second cluster fingerprint (issue 6): 12 hex digits from the stack of the last blocking call,
+ * so "same Python traceback, different place it hung" splits. Python frames count with
+ * path:line:function, native frames with module:function (module+address when the function is
+ * unknown). NULL for an empty stack. From a. */
+const char *stack_fingerprint(const struct fh_stack *st, struct arena *a);
+
 /* "python tests/test_x.py:88 in fetch" / "native libc.so.6 recv (recv.c:28) +0x1234" */
 int stack_frame_format(const struct fh_stack_frame *f, struct buf *b);
 

@@ -242,6 +242,23 @@ START_TEST(test_missing_file_and_format)
 	buf_puts(&b, "|");
 	stack_frame_format(&st.frames[1], &b);
 	ck_assert_str_eq(buf_str(&b), "python t.py:3 in f|native libgone.so ? +0x234");
+	{
+		/* fingerprints: stable, 12 hex digits, split by the place it hung */
+		const char *fp1 = stack_fingerprint(&st, &a), *fp2 = stack_fingerprint(&st, &a);
+		struct fh_stack other = st;
+		struct fh_stack_frame fr[2] = { st.frames[0], st.frames[1] };
+		other.frames = fr;
+		fr[0].line = 4;
+		ck_assert_int_eq(strlen(fp1), 12);
+		ck_assert_str_eq(fp1, fp2);
+		ck_assert_str_ne(fp1, stack_fingerprint(&other, &a));
+		fr[0].line = 3;
+		ck_assert_str_eq(fp1, stack_fingerprint(&other, &a));
+		fr[1].addr = 0x235;
+		ck_assert_str_ne(fp1, stack_fingerprint(&other, &a));
+		other.nframes = 0;
+		ck_assert_ptr_null(stack_fingerprint(&other, &a));
+	}
 	buf_free(&b);
 	symbolizer_free(s);
 	modmap_free(&m);
