@@ -3,8 +3,9 @@
  * Reads the Python frames of the calling thread from CPython's private structures (see
  * pystack.h). The offsets below were taken from Debian's python3.11-dev 3.11.2 headers
  * (Include/internal/pycore_frame.h, cpython/code.h, cpython/unicodeobject.h, compiled with
- * Py_BUILD_CORE and offsetof); tests/py/test_stacks_python.py proves them against the real
- * interpreter. Adding a version means adding a row after measuring and testing it.
+ * Py_BUILD_CORE and offsetof), and found identical in pyenv's 3.11.7 headers;
+ * tests/py/test_stacks_python.py proves them against both interpreters. Adding a version means
+ * adding a row after measuring and testing it.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -29,9 +30,13 @@ struct py_layout {
 	int owner_generator;        /* FRAME_OWNED_BY_GENERATOR */
 };
 
+/* CPython 3.11.x on x86_64 (identical in 3.11.2 and 3.11.7, the two measured here). */
+#define PY311 56, 8, 32, 48, 56, 69, 112, 128, 136, 72, 168, 184, 8, 16, 32, \
+	16, 32, 48, 48, 56, 72, 1
+
 static const struct py_layout layouts[] = {
-	{ "3.11.2", 56, 8, 32, 48, 56, 69, 112, 128, 136, 72, 168, 184, 8, 16, 32,
-	  16, 32, 48, 48, 56, 72, 1 },
+	{ "3.11.2", PY311 },  /* Debian 12's /usr/bin/python3.11 */
+	{ "3.11.7", PY311 },  /* a pyenv build, tests/py/test_stacks_python.py */
 };
 
 static const struct py_layout *L;

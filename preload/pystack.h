@@ -14,7 +14,7 @@
  *
  * The layout is private to each CPython version. fh_pystack_init() reads Py_GetVersion() and
  * switches capture on only for versions whose offsets are in the table in pystack.c (tested
- * here: Debian's 3.11.2). Anything else is off, and fh_pystack_status() says so (the module map
+ * here: Debian's 3.11.2 and a pyenv 3.11.7). Anything else is off, and fh_pystack_status() says so (the module map
  * file records it, so the analyzer and the report can show it).
  *
  * Reading never allocates, takes no lock and makes no system call. Every pointer is checked

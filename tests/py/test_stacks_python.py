@@ -209,3 +209,23 @@ def test_unsupported_python_switches_off_visibly(tmp_path, fh_paths):
     events, text = dump(fh_paths["analyze"], trace)
     evs = with_stack(events, "clock_nanosleep(")
     assert evs and not evs[0].python and evs[0].native, text
+
+
+def test_second_tested_python_311(tmp_path, fh_paths):
+    other = pathlib.Path(os.path.expanduser("~/.pyenv/versions/3.11.7/bin/python3.11"))
+    if not other.exists():
+        pytest.skip("no pyenv CPython 3.11.7 on this machine")
+    prog, marks = write_script(tmp_path, """
+        import time
+        def nap():
+            time.sleep(0.03)  # @sleep
+        nap()  # @call
+    """)
+    proc, trace = run([other, prog], tmp_path, fh_paths["lib"])
+    assert proc.returncode == 0, proc.stderr
+    assert "pystack on 3.11.7" in next(trace.glob("*.maps")).read_text()
+    events, text = dump(fh_paths["analyze"], trace)
+    evs = with_stack(events, "clock_nanosleep(")
+    assert len(evs) == 1, text
+    assert evs[0].python[:2] == [python_frame(prog, marks["sleep"], "nap"),
+                                 python_frame(prog, marks["call"], "<module>")], evs[0]
