@@ -171,7 +171,9 @@ fuzz:
 # ---- install ----
 LIBDIR ?= $(PREFIX)/lib
 BINDIR ?= $(PREFIX)/bin
-PY_SITE ?= $(PREFIX)/lib/python3/dist-packages
+# Debian's python3 searches $(PREFIX)/lib/python3.X/dist-packages (not .../python3/...).
+PY_VER  ?= $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PY_SITE ?= $(PREFIX)/lib/python$(PY_VER)/dist-packages
 
 install: deps all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PY_SITE)

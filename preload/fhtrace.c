@@ -26,9 +26,14 @@
 
 #include "fhtrace_int.h"
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 #define FH_API_VERSION 1
 #define FH_DEFAULT_MAX_BYTES (64ULL << 20)  /* per thread file */
-#define FH_CHUNK_RECS 16384ULL              /* 1 MiB of records per fallocate */
+#define FH_FIRST_RECS 1024ULL               /* 64 KiB at thread start ... */
+#define FH_CHUNK_RECS 16384ULL              /* ... doubling up to 1 MiB per fallocate */
 
 __thread struct fh_thr fh_thr __attribute__((tls_model("initial-exec")));
 __thread char fh_thr_path[PATH_MAX] __attribute__((tls_model("initial-exec")));
@@ -38,6 +43,11 @@ int fh_pid;
 int64_t fh_slow_ns = 1000000;
 unsigned char fh_fdkind[65536];
 void *fh_real[FH_NCALLS];
+
+uint64_t fh_tsc_mult;
+uint64_t fh_reanchor_ticks = UINT64_MAX;
+static uint64_t fh_cal_tsc;      /* process calibration anchor */
+static int64_t fh_cal_ns;
 
 static char fh_dir[PATH_MAX - 64];
 static int fh_disabled;          /* FH_TRACE=0 or a secure-exec process */
@@ -205,6 +215,47 @@ size_t fh_fmt_sockaddr(char *out, size_t cap, const struct sockaddr *sa, socklen
 	return put(out, cap, o, n);
 }
 
+#if defined(__x86_64__)
+static void calibrate_start(void)
+{
+	fh_cal_ns = fh_clock_ns();
+	fh_cal_tsc = __rdtsc();
+}
+
+/* Takes a fresh (TSC, CLOCK_MONOTONIC) pair for t; refines the process-wide rate from the
+ * process anchor once at least 10 ms have passed (longer baselines give a better rate). */
+int64_t fh_reanchor(struct fh_thr *t)
+{
+	int64_t ns = fh_clock_ns();
+	uint64_t tsc = __rdtsc();
+	int n = !t->ai;
+	t->anchor[n].tsc = tsc;
+	t->anchor[n].ns = ns;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->ai = n;
+	int64_t dns = ns - fh_cal_ns;
+	uint64_t dt = tsc - fh_cal_tsc;
+	if (fh_cal_tsc && dns >= 10000000 && dt > 0 && (!fh_tsc_mult || dns < 100000000000LL)) {
+		uint64_t mult = (uint64_t)(((unsigned __int128)dns << 32) / dt);
+		if (mult) {
+			fh_reanchor_ticks = (uint64_t)(((unsigned __int128)20000000 << 32) / mult);
+			__atomic_store_n(&fh_tsc_mult, mult, __ATOMIC_RELAXED);
+		}
+	}
+	return ns;
+}
+#else
+static void calibrate_start(void)
+{
+}
+
+int64_t fh_reanchor(struct fh_thr *t)
+{
+	(void)t;
+	return fh_clock_ns();
+}
+#endif
+
 int fh_raw_getpid(void)
 {
 	return (int)syscall(SYS_getpid);
@@ -317,7 +368,7 @@ bool fh_thr_setup(struct fh_thr *t)
 	t->tid = (int)syscall(SYS_gettid);
 	t->cur_call = FH_NO_CALL;
 	uint64_t cap = fsize_limit_recs(fh_cap_recs);
-	uint64_t alloc = cap < FH_CHUNK_RECS ? cap : FH_CHUNK_RECS;
+	uint64_t alloc = cap < FH_FIRST_RECS ? cap : FH_FIRST_RECS;
 	if (cap == 0)
 		goto out;
 	fd = open_thread_file(t);
@@ -333,6 +384,8 @@ bool fh_thr_setup(struct fh_thr *t)
 		syscall(SYS_unlinkat, AT_FDCWD, fh_thr_path, 0);
 		goto out;
 	}
+	/* Fault the first chunk in now rather than one page at a time on the hot path. */
+	syscall(SYS_madvise, m, (size_t)(FHT_HEADER_SIZE + alloc * FHT_REC_SIZE), MADV_POPULATE_WRITE);
 	struct fht_header *h = m;
 	memcpy(h->magic, FHT_MAGIC, 8);
 	h->version = FHT_VERSION;
@@ -352,6 +405,7 @@ bool fh_thr_setup(struct fh_thr *t)
 	h->mono_anchor_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->real_anchor_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	fh_reanchor(t);
 	t->hdr = h;
 	t->recs = (struct fht_rec *)((char *)m + FHT_HEADER_SIZE);
 	t->alloc = alloc;
@@ -377,16 +431,26 @@ bool fh_thr_grow(struct fh_thr *t, uint64_t idx)
 {
 	int saved = errno;
 	bool ok = false;
-	if (t->growing || idx >= t->cap)
+	if (t->growing)
 		return false;
+	if (idx >= t->cap) {
+		if (!(t->hdr->flags & FHT_H_FULL))
+			__atomic_or_fetch(&t->hdr->flags, FHT_H_FULL, __ATOMIC_RELAXED);
+		return false;
+	}
 	t->growing = 1;
-	uint64_t want = (idx / FH_CHUNK_RECS + 1) * FH_CHUNK_RECS;
+	uint64_t step = t->alloc < FH_CHUNK_RECS ? (t->alloc ? t->alloc : FH_FIRST_RECS) : FH_CHUNK_RECS;
+	uint64_t want = t->alloc + step;
+	if (want <= idx)
+		want = (idx / step + 1) * step;
 	if (want > t->cap)
 		want = t->cap;
 	long fd = syscall(SYS_openat, AT_FDCWD, fh_thr_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0) {
 		if (!syscall(SYS_fallocate, fd, 0, (long)(FHT_HEADER_SIZE + t->alloc * FHT_REC_SIZE),
 			     (long)((want - t->alloc) * FHT_REC_SIZE))) {
+			syscall(SYS_madvise, (char *)t->recs + t->alloc * FHT_REC_SIZE,
+				(size_t)((want - t->alloc) * FHT_REC_SIZE), MADV_POPULATE_WRITE);
 			t->alloc = want;
 			t->hdr->allocated = want;
 			ok = idx < want;
@@ -535,6 +599,7 @@ __attribute__((constructor(101))) static void fh_init(void)
 	int saved = errno;
 	t->busy = 1;
 	fh_proc_start = fh_now();
+	calibrate_start();
 	for (unsigned i = 0; i < FH_NCALLS; i++)
 		if (!fh_real[i])
 			fh_resolve(i);

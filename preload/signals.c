@@ -48,7 +48,7 @@ static void fh_trampoline(int sig, siginfo_t *si, void *uc)
 		r->err = si ? si->si_code : 0;
 		r->arg = si ? si->si_pid : 0;
 		r->arg2 = si ? si->si_uid : 0;
-		r->start_ns = fh_now();
+		r->start_ns = fh_now_t(t);
 		r->flags = 0;
 		__atomic_store_n(&r->type, FHT_REC_SIGNAL, __ATOMIC_RELEASE);
 	}
@@ -66,7 +66,7 @@ static void fh_trampoline(int sig, siginfo_t *si, void *uc)
 		saved = errno;
 	}
 	if (r) {
-		r->end_ns = fh_now();
+		r->end_ns = fh_now_t(t);
 		__atomic_or_fetch(&r->flags, FHT_F_DONE, __ATOMIC_RELEASE);
 	}
 	errno = saved;

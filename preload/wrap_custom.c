@@ -186,7 +186,8 @@ static bool exec_begin(struct fh_call *c, unsigned id, const char *target, int f
 static void exec_failed(struct fh_call *c, int ret)
 {
 	int saved = errno;
-	c->rec->end_ns = fh_now();
+	int64_t end = fh_now_t(c->t);
+	c->rec->end_ns = end > c->rec->start_ns ? end : c->rec->start_ns;
 	c->rec->err = saved;
 	c->rec->result = ret;
 	errno = saved;

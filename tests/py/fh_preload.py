@@ -49,7 +49,7 @@ CALL = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) (?P<name>\w+)
                   r"| (?P<unfinished><unfinished \.\.\.>))$")
 SIG = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) --- (?P<sig>\S+) \{si_code=(?P<code>-?\d+), "
                  r"si_pid=(?P<sender>-?\d+)\}(?: interrupted (?P<intr>\w+))? --- <handler (?P<h>.*)>$")
-MARK = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) === (?P<kind>\w+)(?P<rest>.*) ===$")
+MARK = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) === (?P<mark>\w+)(?P<rest>.*) ===$")
 PROC = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) \+\+\+ process (?P<p>\d+) parent "
                   r"(?P<pp>-?\d+) exe (?P<exe>.*) \+\+\+$")
 

@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: MIT
+"""Finding and running `fh-analyze report` at the end of the session (controller only).
+
+Lookup order (docs/FORMATS.md): $FH_ANALYZE, `fh-analyze` on PATH, `fh-analyze` beside the
+preloaded libfhtrace.so (and in ../bin of its directory, the `make install` layout). The
+analyzer's stdout is the terminal summary; its failures never change pytest's exit status.
+"""
+import os
+import shutil
+import subprocess
+
+TIMEOUT_S = 900
+
+
+def find(preload):
+    env = os.environ.get("FH_ANALYZE")
+    if env:
+        return env if os.access(env, os.X_OK) else None
+    found = shutil.which("fh-analyze")
+    if found:
+        return found
+    lib = preload.library_path()
+    if lib:
+        d = os.path.dirname(lib)
+        for cand in (os.path.join(d, "fh-analyze"),
+                     os.path.join(os.path.dirname(d), "bin", "fh-analyze")):
+            if os.access(cand, os.X_OK):
+                return cand
+    return None
+
+
+def command(exe, run_dir, opts):
+    cmd = [exe, "report", run_dir, "--out", opts["report"], "--json", opts["json"]]
+    if opts["no_history"]:
+        cmd.append("--no-history")
+    else:
+        cmd += ["--history-dir", opts["history_dir"]]
+    if opts["ai"]:
+        cmd.append("--ai")
+        if opts["ai_model"]:
+            cmd += ["--ai-model", opts["ai_model"]]
+        if opts["ai_dotenv"]:
+            cmd.append("--ai-dotenv")
+    return cmd
+
+
+def run(preload, run_dir, opts, cwd):
+    """Run the analyzer; returns (lines for the terminal, ok). Never raises."""
+    later = f"re-render later with: fh-analyze report {run_dir}"
+    exe = find(preload)
+    if exe is None:
+        return ([f"flakehunter: fh-analyze not found (set FH_ANALYZE or put it on PATH); "
+                 f"attempts kept in {run_dir}; {later}"], False)
+    cmd = command(exe, run_dir, opts)
+    env = dict(os.environ)
+    # The analyzer must not trace itself into the run it is reading.
+    env.pop("LD_PRELOAD", None)
+    env.pop("FH_TRACE_DIR", None)
+    try:
+        r = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return ([f"flakehunter: {exe} timed out after {TIMEOUT_S} s; {later}"], False)
+    except OSError as e:
+        return ([f"flakehunter: cannot run {exe}: {e.strerror}; {later}"], False)
+    out = r.stdout.decode("utf-8", "replace").splitlines()
+    err = r.stderr.decode("utf-8", "replace").splitlines()
+    if r.returncode != 0:
+        why = err[-1] if err else f"exit status {r.returncode}"
+        return (out + [f"flakehunter: fh-analyze failed ({why}); {later}"], False)
+    return (out + err, True)

@@ -1,0 +1,400 @@
+# SPDX-License-Identifier: MIT
+"""The pytest side of flakehunter: options, the re-run protocol, attempt records, the analyzer.
+
+`--fh` replaces pytest's run-test protocol for every item with a loop that runs the item N times
+back to back (`runtestprotocol` once per attempt). Between attempts only the item itself is torn
+down (pytest's SetupState is asked to tear down to the item's parent), so function-scoped
+fixtures are fresh every attempt while session, package, module and class fixtures live on and
+are torn down exactly once, by the last attempt's teardown (which gets the real next item), just
+as without the plugin. `--fh-isolate` tears the whole stack down after every attempt instead.
+
+Every phase report reaches `pytest_runtest_logreport`, so pytest's counts and exit status are
+truthful. The expensive part of a failure, pytest's `repr_failure` (it re-parses the source file
+and formats the whole traceback), is done once per failure cluster of a test: a later attempt
+failing at the same place with the same exception type gets a one-line longrepr naming the
+attempt that showed it in full. The cluster key used here (phase, exception type, innermost
+three frames) only decides what the terminal shows; the analyzer does the real clustering.
+
+Each attempt ends with one JSON line in RUN_DIR/attempts-<pid>.jsonl (records.py). Only the
+controller creates the run directory (rundir.py) and runs `fh-analyze report` (analyzer.py).
+"""
+import os
+import time
+import unittest
+
+import pytest
+from _pytest.outcomes import Skipped
+from _pytest.reports import TestReport
+from _pytest.runner import runtestprotocol
+
+from . import analyzer, records, rundir
+from .preload import OUTCOMES, PHASES, Preload
+
+PLUGIN_VERSION = "0.1.0"
+
+# (dest, flags, ini name, kind, default, help). CLI values win over ini values.
+OPTIONS = [
+    ("fh", "--fh", "fh", "bool", False,
+     "hunt flaky tests: run every test --fh-runs times and write the flakehunter report"),
+    ("fh_runs", "--fh-runs", "fh_runs", "int", 10, "attempts per test (default 10)"),
+    ("fh_report", "--fh-report", "fh_report", "path", "flakehunter_report.html",
+     "HTML report path (default flakehunter_report.html)"),
+    ("fh_json", "--fh-json", "fh_json", "path", None,
+     "JSON summary path (default: the report path with .json)"),
+    ("fh_ai", "--fh-ai", "fh_ai", "bool", False,
+     "ask an LLM (ANTHROPIC_API_KEY) for a root-cause hypothesis per flaky test"),
+    ("fh_ai_model", "--fh-ai-model", "fh_ai_model", "str", None,
+     "model for --fh-ai (default: the analyzer's)"),
+    ("fh_ai_dotenv", "--fh-ai-dotenv", "fh_ai_dotenv", "bool", False,
+     "let --fh-ai read ANTHROPIC_API_KEY from ./.env"),
+    ("fh_history_dir", "--fh-history-dir", "fh_history_dir", "path", ".flakehunter/history",
+     "history directory (default .flakehunter/history)"),
+    ("fh_no_history", "--fh-no-history", "fh_no_history", "bool", False,
+     "neither read nor append the history"),
+    ("fh_isolate", "--fh-isolate", "fh_isolate", "bool", False,
+     "tear down every fixture (session ones too) between attempts"),
+    ("fh_keep_runs", "--fh-keep-runs", "fh_keep_runs", "int", 20,
+     "run directories to keep under .flakehunter/runs (default 20)"),
+    ("fh_stack_ms", "--fh-stack-ms", "fh_stack_ms", "int", None,
+     "capture stacks of blocking calls longer than MS (preload; FH_STACK_MS)"),
+]
+
+HUNTER_KEY = pytest.StashKey()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("flakehunter", "flakehunter: hunt flaky tests")
+    for dest, flag, ini, kind, default, help_ in OPTIONS:
+        if kind == "bool":
+            group.addoption(flag, dest=dest, action="store_true", default=None, help=help_)
+            parser.addini(ini, help_, type="bool", default=False)
+        else:
+            metavar = {"int": "N", "path": "PATH", "str": "MODEL"}[kind]
+            if dest == "fh_stack_ms":
+                metavar = "MS"
+            group.addoption(flag, dest=dest, action="store", default=None, metavar=metavar,
+                            help=help_)
+            parser.addini(ini, help_, type="string", default="")
+
+
+def _resolve(config):
+    """Effective options: CLI, else ini, else default. Paths made absolute."""
+    ini_base = config.inipath.parent if config.inipath else config.rootpath
+    cli_base = config.invocation_params.dir
+    out = {}
+    for dest, flag, ini, kind, default, _ in OPTIONS:
+        v = config.getoption(dest)
+        base = cli_base
+        if v is None:
+            v = config.getini(ini)
+            base = ini_base
+            if kind != "bool" and v == "":
+                v = None
+        if kind == "bool":
+            v = bool(v)
+        elif v is None:
+            v = default
+        elif kind == "int":
+            try:
+                v = int(str(v).strip())
+            except ValueError:
+                raise pytest.UsageError(f"{flag} (ini {ini}): not an integer: {v!r}")
+            lo = 0 if dest == "fh_stack_ms" else 1
+            if v < lo:
+                raise pytest.UsageError(f"{flag} (ini {ini}): must be at least {lo}, got {v}")
+        if kind == "path" and v is not None:
+            v = os.path.normpath(os.path.join(base, os.path.expanduser(str(v))))
+        out[dest[3:] or "enabled"] = v
+    if out["json"] is None:
+        out["json"] = os.path.splitext(out["report"])[0] + ".json"
+    return out
+
+
+def pytest_configure(config):
+    opts = _resolve(config)
+    if not opts["enabled"]:
+        return
+    hunter = Hunter(config, opts)
+    config.stash[HUNTER_KEY] = hunter
+    config.pluginmanager.register(hunter, "flakehunter-hunter")
+    if hunter.preload.active:
+        config.pluginmanager.register(_PhaseMarks(hunter.preload), "flakehunter-phases")
+    if not hunter.worker and config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistController(hunter.run_dir), "flakehunter-xdist")
+
+
+class _Attempt:
+    """What the makereport hook learns about the attempt in progress."""
+
+    __slots__ = ("item", "number", "exc")
+
+    def __init__(self, item, number):
+        self.item = item
+        self.number = number
+        self.exc = {}  # when -> (error dict, frames)
+
+
+class Hunter:
+    """The active plugin object (registered only with --fh); its state lives here."""
+
+    def __init__(self, config, opts):
+        self.config = config
+        self.opts = opts
+        self.runs = opts["runs"]
+        self.isolate = opts["isolate"]
+        self.paths = records.Paths(config.rootpath)
+        self.preload = Preload()
+        self.cur = None
+        self.seen = {}
+        self.writer = None
+        self.analysis = None
+        self._static = {}
+        workerinput = getattr(config, "workerinput", None)
+        self.worker = workerinput["workerid"] if workerinput else None
+        if workerinput is not None:
+            self.run_dir = workerinput.get("fh_run_dir")
+            if not self.run_dir:
+                raise pytest.UsageError("flakehunter: xdist worker started without a run directory")
+        else:
+            runs_root = os.path.join(str(config.rootpath), ".flakehunter", "runs")
+            self.run_id, self.run_dir = rundir.create(runs_root)
+            rundir.prune(runs_root, opts["keep_runs"], current=self.run_dir)
+            xdist = (config.getoption("dist", "no") or "no") != "no"
+            rundir.write_meta(self.run_dir, self.run_id, runs=self.runs, isolate=self.isolate,
+                              xdist=xdist, tracing=self.preload.active,
+                              rootdir=config.rootpath, args=config.invocation_params.args,
+                              pytest_version=pytest.__version__, plugin_version=PLUGIN_VERSION)
+        trace_dir = os.path.join(self.run_dir, "trace")
+        os.environ["FH_TRACE_DIR"] = trace_dir
+        if opts["stack_ms"] is not None:
+            os.environ["FH_STACK_MS"] = str(opts["stack_ms"])
+        self.preload.start(trace_dir)
+
+    # ---- reporting at the start ----
+    def pytest_report_header(self, config):
+        tracing = ("on" if self.preload.active else
+                   "off (run under LD_PRELOAD=libfhtrace.so to trace system calls)")
+        mode = "isolated" if self.isolate else "fixtures kept across attempts"
+        return [f"flakehunter: {self.runs} runs per test, {mode}; tracing {tracing}",
+                f"flakehunter: run directory {self.run_dir}"]
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self, session):
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None and hasattr(tr, "_get_teardown_reports"):
+            _index_teardown_reports(tr)
+
+    # ---- the re-run protocol ----
+    def _item_static(self, item):
+        callspec = getattr(item, "callspec", None)
+        return (item.location[0],
+                getattr(item, "originalname", None) or item.name,
+                callspec.id if callspec is not None else None,
+                list(getattr(item, "fixturenames", ())),
+                os.fsencode(item.nodeid))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        ihook = item.ihook
+        ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        session = item.session
+        pl = self.preload if self.preload.active else None
+        file, function, param_id, fixtures, nodeid_b = self._item_static(item)
+        worker = self.worker or "main"
+        runs = self.runs
+        between = None if self.isolate else item.parent
+        self.seen = {}
+        if self.writer is None:
+            self.writer = records.Writer(self.run_dir)
+        monotonic_ns = time.monotonic_ns
+        for attempt in range(1, runs + 1):
+            last = attempt == runs
+            st = _Attempt(item, attempt)
+            self.cur = st
+            if attempt > 1:
+                item._report_sections = []
+            wall = time.time()
+            t0 = monotonic_ns()
+            if pl:
+                pl.attempt_begin(nodeid_b, attempt)
+            reports = runtestprotocol(item, log=True, nextitem=nextitem if last else between)
+            t1 = monotonic_ns()
+            outcome, when, xfail, error, frames, phases = _summarize(reports, st)
+            if pl:
+                pl.attempt_end(nodeid_b, attempt, OUTCOMES[outcome])
+            self.writer.write({
+                "v": 1, "nodeid": item.nodeid, "attempt": attempt, "runs": runs,
+                "outcome": outcome, "xfail": xfail, "when": when,
+                "start_ns": t0, "stop_ns": t1, "wall": wall,
+                "duration_s": (t1 - t0) / 1e9, "phases": phases,
+                "pid": 0, "tid": 0, "worker": worker,
+                "file": file, "function": function, "param_id": param_id,
+                "fixtures": fixtures, "error": error, "frames": frames,
+                "isolate": self.isolate,
+            })
+            if not last and (session.shouldfail or session.shouldstop):
+                break
+        self.cur = None
+        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item, call):
+        st = self.cur
+        excinfo = call.excinfo
+        if st is None or excinfo is None or st.item is not item:
+            return None
+        exc = excinfo.value
+        if isinstance(exc, (Skipped, unittest.SkipTest)):
+            return None
+        error = records.error_of(exc)
+        frames = records.frames_of(excinfo.tb, self.paths)
+        st.exc[call.when] = (error, frames)
+        key = (call.when, error["type"], tuple((f["path"], f["line"]) for f in frames[-3:]))
+        first = self.seen.get(key)
+        if first is None:
+            self.seen[key] = st.number
+            return None
+        if type(item).__name__ == "TestCaseFunction":
+            return None  # unittest items keep their exceptions elsewhere; let pytest report
+        msg = error["message"].split("\n", 1)[0]
+        if len(msg) > 160:
+            msg = msg[:160] + "..."
+        where = f" at {frames[-1]['path']}:{frames[-1]['line']}" if frames else ""
+        longrepr = (f"same failure as attempt {first} (attempt {st.number} of {self.runs}): "
+                    f"{error['type']}: {msg}{where}")
+        sections = [(f"Captured {k} {rwhen}", content)
+                    for rwhen, k, content in item._report_sections]
+        return TestReport(item.nodeid, item.location, {x: 1 for x in item.keywords},
+                          "failed", longrepr, call.when, sections, call.duration,
+                          user_properties=item.user_properties)
+
+    # ---- the end of the session ----
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session):
+        if self.writer is not None:
+            self.writer.close()
+        if self.worker:
+            return
+        if not _has_attempts(self.run_dir):
+            self.analysis = [f"flakehunter: no attempts recorded in {self.run_dir}"]
+        else:
+            self.analysis, _ = analyzer.run(self.preload, self.run_dir, self.opts,
+                                            str(self.config.invocation_params.dir))
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None:
+            for line in self.analysis:
+                print(line)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.analysis:
+            return
+        terminalreporter.write_sep("=", "flakehunter")
+        for line in self.analysis:
+            terminalreporter.write_line(line)
+
+
+def _summarize(reports, st):
+    """(outcome, when, xfail, error, frames, phases) of one attempt (docs/FORMATS.md rules)."""
+    phases = {}
+    bad = None
+    skipped = None
+    xfail = False
+    for r in reports:
+        phases[r.when] = r.duration
+        if hasattr(r, "wasxfail"):
+            xfail = True
+        if r.failed:
+            if bad is None:
+                bad = r
+        elif r.skipped and skipped is None:
+            skipped = r
+    if bad is not None:
+        when = bad.when
+        outcome = "failed" if when == "call" else "error"
+        got = st.exc.get(when)
+        if got is not None:
+            error, frames = got
+        else:
+            # No exception: a strict xpass (or a plugin that failed the report itself).
+            text = str(bad.longrepr) if bad.longrepr is not None else ""
+            if when == "call" and "XPASS(strict)" in text:
+                xfail = True
+                error = {"type": "XPASS(strict)", "message": text}
+            else:
+                error = {"type": "Failed", "message": text[:records.MAX_MESSAGE]}
+            frames = []
+        return outcome, when, xfail, error, frames, phases
+    if skipped is not None:
+        return "skipped", skipped.when, xfail, None, [], phases
+    return "passed", None, xfail, None, [], phases
+
+
+def _has_attempts(run_dir):
+    try:
+        for name in os.listdir(run_dir):
+            if name.startswith("attempts-") and name.endswith(".jsonl"):
+                if os.path.getsize(os.path.join(run_dir, name)) > 0:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def _index_teardown_reports(tr):
+    """Make TerminalReporter._get_teardown_reports linear overall.
+
+    pytest 7.2 scans every setup/teardown report of the session for each failure it prints
+    (summary_failures -> _handle_teardown_sections), which is quadratic once a hunt holds
+    100,000 attempts. Same answer, from an index rebuilt only when new reports arrived.
+    """
+    state = {"n": -1, "index": {}}
+
+    def get_teardown_reports(nodeid):
+        reports = tr.stats.get("", ())
+        if state["n"] != len(reports):
+            index = {}
+            for r in reports:
+                if getattr(r, "when", None) == "teardown" and not hasattr(r, "_pdbshown"):
+                    index.setdefault(r.nodeid, []).append(r)
+            state["index"] = index
+            state["n"] = len(reports)
+        return state["index"].get(nodeid, [])
+
+    tr._get_teardown_reports = get_teardown_reports
+
+
+class _PhaseMarks:
+    """Phase markers for the preload (registered only when libfhtrace.so is preloaded)."""
+
+    def __init__(self, preload):
+        self.begin = preload.phase_begin
+        self.end = preload.phase_end
+
+    def _wrap(self, phase):
+        self.begin(phase)
+        outcome = yield
+        self.end(phase, 1 if outcome.excinfo is not None else 0)
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        yield from self._wrap(PHASES["setup"])
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item):
+        yield from self._wrap(PHASES["call"])
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_teardown(self, item, nextitem):
+        yield from self._wrap(PHASES["teardown"])
+
+
+class _XdistController:
+    """Hands the controller's run directory to every xdist worker."""
+
+    def __init__(self, run_dir):
+        self.run_dir = run_dir
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node):
+        node.workerinput["fh_run_dir"] = self.run_dir

@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: MIT
+"""Attempt and phase markers sent to the preloaded libfhtrace.so (docs/FORMATS.md).
+
+The library is looked up in the process's own symbol space (`ctypes.CDLL(None)`), never loaded
+a second time: when `fh_version` is not there the process is not preloaded, every marker is a
+no-op and `tracing` is false. Functions are resolved once; a marker costs one ctypes call.
+"""
+import ctypes
+import os
+
+PHASES = {"setup": 0, "call": 1, "teardown": 2}
+OUTCOMES = {"passed": 0, "failed": 1, "error": 2, "skipped": 3}
+
+
+class Preload:
+    """The fh_* API of the preloaded library, or nothing (`active` false)."""
+
+    def __init__(self):
+        self.active = False
+        self.version = None
+        try:
+            lib = ctypes.CDLL(None)
+            version = lib.fh_version
+        except (OSError, AttributeError):
+            return
+        version.restype = ctypes.c_int
+        version.argtypes = []
+        try:
+            self.version = int(version())
+            self._start = lib.fh_start
+            self._start.restype = ctypes.c_int
+            self._start.argtypes = [ctypes.c_char_p]
+            self.attempt_begin = lib.fh_attempt_begin
+            self.attempt_begin.restype = None
+            self.attempt_begin.argtypes = [ctypes.c_char_p, ctypes.c_int]
+            self.attempt_end = lib.fh_attempt_end
+            self.attempt_end.restype = None
+            self.attempt_end.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
+            self.phase_begin = lib.fh_phase_begin
+            self.phase_begin.restype = None
+            self.phase_begin.argtypes = [ctypes.c_int]
+            self.phase_end = lib.fh_phase_end
+            self.phase_end.restype = None
+            self.phase_end.argtypes = [ctypes.c_int, ctypes.c_int]
+        except AttributeError:
+            return
+        self.active = True
+
+    def start(self, trace_dir):
+        """Start tracing this process into trace_dir; 0 or -errno (0 when not preloaded)."""
+        if not self.active:
+            return 0
+        return int(self._start(os.fsencode(trace_dir)))
+
+    def library_path(self):
+        """Path of the mapped libfhtrace.so from /proc/self/maps, or None."""
+        try:
+            with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    parts = line.split(None, 5)
+                    if len(parts) == 6 and parts[5].rstrip("\n").endswith("/libfhtrace.so"):
+                        return parts[5].rstrip("\n")
+        except OSError:
+            pass
+        return None

@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: MIT
+"""Attempt records: one JSON line per attempt, written with one write() on an O_APPEND fd.
+
+The format is the contract in docs/FORMATS.md ("Attempt records"). A line reaches the kernel
+when the attempt ends, so a process killed later loses nothing already written. Failure frames
+come straight from the exception's traceback (code object, line, linecache) instead of pytest's
+failure formatting, which re-parses the source file for every failing attempt.
+"""
+import json
+import linecache
+import os
+import threading
+
+import _pytest
+import pluggy
+
+# Frames of pytest and pluggy themselves are the runner, not the test: leave them out.
+_SKIP_PREFIXES = tuple(
+    os.path.dirname(m.__file__) + os.sep for m in (_pytest, pluggy)
+)
+MAX_FRAMES = 50
+MAX_MESSAGE = 4000
+MAX_SOURCE = 300
+
+
+class Paths:
+    """Maps absolute file names to rootdir-relative ones (cached; '/' separators)."""
+
+    def __init__(self, rootdir):
+        self.prefix = str(rootdir).rstrip(os.sep) + os.sep
+        self.cache = {}
+
+    def rel(self, filename):
+        r = self.cache.get(filename)
+        if r is None:
+            r = filename
+            if filename.startswith(self.prefix):
+                r = filename[len(self.prefix):]
+            if os.sep != "/":
+                r = r.replace(os.sep, "/")
+            self.cache[filename] = r
+        return r
+
+
+def frames_of(tb, paths):
+    """Frames of a traceback, outermost first, without pytest's and pluggy's own frames."""
+    raw = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        fn = code.co_filename
+        if not fn.startswith(_SKIP_PREFIXES):
+            raw.append((fn, tb.tb_lineno, code.co_name))
+        tb = tb.tb_next
+    if len(raw) > MAX_FRAMES:
+        raw = raw[-MAX_FRAMES:]
+    out = []
+    for fn, line, func in raw:
+        src = linecache.getline(fn, line).strip()
+        if len(src) > MAX_SOURCE:
+            src = src[:MAX_SOURCE]
+        out.append({"path": paths.rel(fn), "line": line, "function": func, "source": src})
+    return out
+
+
+def error_of(exc):
+    """{"type", "message"} of an exception; never raises (a broken __str__ is tolerated)."""
+    try:
+        msg = str(exc)
+    except Exception as e:  # noqa: BLE001 - user __str__ may raise anything
+        msg = f"<unprintable {type(exc).__name__}: {type(e).__name__}>"
+    if len(msg) > MAX_MESSAGE:
+        msg = msg[:MAX_MESSAGE] + "..."
+    return {"type": type(exc).__name__, "message": msg}
+
+
+class Writer:
+    """Appends records to RUN_DIR/attempts-<pid>.jsonl; one os.write per record."""
+
+    def __init__(self, run_dir):
+        self.pid = os.getpid()
+        self.path = os.path.join(run_dir, f"attempts-{self.pid}.jsonl")
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        self._dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+    def write(self, rec):
+        if self.fd < 0:
+            return
+        if os.getpid() != self.pid:
+            # A forked child (a test that forks and returns into pytest) gets its own file.
+            os.close(self.fd)
+            self.__init__(os.path.dirname(self.path))
+        rec["pid"] = self.pid
+        rec["tid"] = threading.get_native_id()
+        data = (self._dumps(rec) + "\n").encode("ascii")
+        while data:
+            n = os.write(self.fd, data)
+            data = data[n:]
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1

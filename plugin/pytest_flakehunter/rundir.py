@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: MIT
+"""The run directory: creation, meta.json and pruning (docs/FORMATS.md, "The run directory").
+
+Only the controller (the pytest process that is not an xdist worker) creates the directory,
+writes meta.json and prunes old runs; workers receive the path from it.
+"""
+import datetime
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+
+RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+GIT_TIMEOUT_S = 3
+
+
+def new_run_id(now=None):
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def create(runs_root):
+    """Create runs_root/<run-id>/ (and trace/); returns (run_id, path)."""
+    os.makedirs(runs_root, exist_ok=True)
+    for _ in range(100):
+        run_id = new_run_id()
+        path = os.path.join(runs_root, run_id)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue
+        os.mkdir(os.path.join(path, "trace"))
+        return run_id, path
+    raise OSError(f"cannot create a run directory under {runs_root}")
+
+
+def prune(runs_root, keep, current=None):
+    """Delete all but the newest `keep` run directories (never `current`); returns deleted."""
+    try:
+        names = sorted(n for n in os.listdir(runs_root) if RUN_ID_RE.match(n))
+    except OSError:
+        return []
+    cur = os.path.basename(current) if current else None
+    old = [n for n in names if n != cur]
+    room = keep - (1 if cur in names else 0)
+    doomed = old[: max(0, len(old) - max(0, room))]
+    for n in doomed:
+        shutil.rmtree(os.path.join(runs_root, n), ignore_errors=True)
+    return doomed
+
+
+def _git(rootdir, *args):
+    try:
+        r = subprocess.run(["git", *args], cwd=rootdir, capture_output=True, text=True,
+                           timeout=GIT_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if r.returncode != 0:
+        return None
+    return r.stdout
+
+
+def git_info(rootdir):
+    """{"branch", "commit", "dirty"} of the checkout holding rootdir, or None outside git."""
+    commit = _git(rootdir, "rev-parse", "HEAD")
+    if commit is None:
+        return None
+    branch = _git(rootdir, "rev-parse", "--abbrev-ref", "HEAD")
+    status = _git(rootdir, "status", "--porcelain", "--untracked-files=no")
+    return {"branch": (branch or "").strip() or None, "commit": commit.strip(),
+            "dirty": bool(status.strip()) if status is not None else None}
+
+
+def _ram_bytes():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def write_meta(path, run_id, *, runs, isolate, xdist, tracing, rootdir, args,
+               pytest_version, plugin_version):
+    u = os.uname()
+    meta = {
+        "schema": "flakehunter-run/1",
+        "run_id": run_id,
+        "started_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "runs_per_test": runs,
+        "isolate": isolate,
+        "xdist": xdist,
+        "tracing": tracing,
+        "host": socket.gethostname(),
+        "os": f"{u.sysname}-{u.release}-{u.machine}",
+        "python": ".".join(map(str, sys.version_info[:3])),
+        "pytest": pytest_version,
+        "plugin_version": plugin_version,
+        "cpu_count": os.cpu_count(),
+        "ram_bytes": _ram_bytes(),
+        "git": git_info(rootdir),
+        "rootdir": str(rootdir),
+        "args": [str(a) for a in args],
+    }
+    tmp = os.path.join(path, "meta.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, os.path.join(path, "meta.json"))
+    return meta

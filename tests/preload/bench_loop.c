@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Micro-benchmark loop for bench/bench_preload.py: `bench_loop write|poll N` makes N calls
+ * (write of one byte to /dev/null, or poll with no fds and a zero timeout) and prints the
+ * nanoseconds per call measured around the loop.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3)
+		return 2;
+	long n = strtol(argv[2], NULL, 10);
+	int fd = open("/dev/null", O_WRONLY);
+	long long t0 = now();
+	if (!strcmp(argv[1], "write")) {
+		for (long i = 0; i < n; i++)
+			if (write(fd, "x", 1) != 1)
+				return 1;
+	} else {
+		for (long i = 0; i < n; i++)
+			if (poll(NULL, 0, 0) != 0)
+				return 1;
+	}
+	long long t1 = now();
+	printf("%.1f\n", (double)(t1 - t0) / (double)n);
+	return 0;
+}

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stress and fault programs run under the preload by tests/py/test_preload_stress.py:
+ *
+ *   stress threads N M        N threads, each M write()s to /dev/null
+ *   stress forks N            N forked children, each 3 write()s to /dev/null, then exit(7)
+ *   stress chain K            exec itself K times (each image writes to /dev/null once)
+ *   stress sigstorm K         3 threads block K times each in clock_nanosleep, poll and
+ *                             sem_clockwait; each wait is cut by SIGUSR1 (handler calls write)
+ *   stress block PIPEFD-DIR   prints "ready" then blocks forever in poll on a pipe
+ *   stress closeall FILE      closes every fd, then uses files and a new thread
+ *   stress many M             M write()s to /dev/null in the main thread
+ *
+ * Output is one summary line per run, compared by the tests with and without the preload.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int devnull = -1;
+static long per_thread;
+
+static void *writer(void *arg)
+{
+	(void)arg;
+	for (long i = 0; i < per_thread; i++)
+		if (write(devnull, "x", 1) != 1)
+			abort();
+	return NULL;
+}
+
+static int threads(int n, long m)
+{
+	pthread_t th[1024];
+	if (n > 1024)
+		n = 1024;
+	per_thread = m;
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&th[i], NULL, writer, NULL))
+			return 1;
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	printf("threads %d x %ld ok\n", n, m);
+	return 0;
+}
+
+static int forks(int n)
+{
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		pid_t p = fork();
+		if (p == 0) {
+			for (int k = 0; k < 3; k++)
+				if (write(devnull, "c", 1) != 1)
+					_exit(1);
+			_exit(7);
+		}
+		if (p < 0)
+			return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		int st;
+		if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+			bad++;
+	}
+	printf("forks %d bad %d\n", n, bad);
+	return bad != 0;
+}
+
+static int chain(const char *self, int k)
+{
+	char num[16];
+	if (write(devnull, "e", 1) != 1)
+		return 1;
+	if (k <= 0) {
+		printf("chain done pid %d\n", (int)getpid());
+		return 0;
+	}
+	snprintf(num, sizeof(num), "%d", k - 1);
+	execl(self, self, "chain", num, (char *)NULL);
+	return 1;
+}
+
+/* ---- signal storm ---- */
+
+static volatile sig_atomic_t handled;
+static volatile int entering[3];
+static int storm_k;
+static int eintr[3], other[3];
+static sem_t sem;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	handled++;
+	if (write(devnull, "h", 1) != 1)   /* a handler calling a wrapped function */
+		abort();
+}
+
+static void *waiter(void *arg)
+{
+	int kind = (int)(long)arg;
+	for (int i = 0; i < storm_k; i++) {
+		struct timespec ts;
+		int r;
+		__atomic_add_fetch(&entering[kind], 1, __ATOMIC_SEQ_CST);
+		switch (kind) {
+		case 0:
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += 30;
+			r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+			if (r == EINTR) eintr[0]++; else other[0]++;
+			break;
+		case 1: {
+			int p[2];
+			if (pipe(p))
+				abort();
+			struct pollfd pf = { p[0], POLLIN, 0 };
+			r = poll(&pf, 1, 30000);
+			if (r < 0 && errno == EINTR) eintr[1]++; else other[1]++;
+			close(p[0]);
+			close(p[1]);
+			break;
+		}
+		default:
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += 30;
+			r = sem_clockwait(&sem, CLOCK_MONOTONIC, &ts);
+			if (r < 0 && errno == EINTR) eintr[2]++; else other[2]++;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static int sigstorm(int k)
+{
+	pthread_t th[3];
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;   /* no SA_RESTART: every wait must come back with EINTR */
+	sigaction(SIGUSR1, &sa, NULL);
+	sem_init(&sem, 0, 0);
+	storm_k = k;
+	for (long i = 0; i < 3; i++)
+		pthread_create(&th[i], NULL, waiter, (void *)i);
+	int sent = 0;
+	for (int i = 0; i < k; i++)
+		for (int t = 0; t < 3; t++) {
+			while (__atomic_load_n(&entering[t], __ATOMIC_SEQ_CST) < i + 1)
+				usleep(100);
+			usleep(3000);   /* let it block */
+			pthread_kill(th[t], SIGUSR1);
+			sent++;
+		}
+	for (int t = 0; t < 3; t++)
+		pthread_join(th[t], NULL);
+	printf("sigstorm sent %d handled %d eintr %d %d %d other %d %d %d\n", sent, (int)handled,
+	       eintr[0], eintr[1], eintr[2], other[0], other[1], other[2]);
+	return 0;
+}
+
+static int block(void)
+{
+	int p[2];
+	if (pipe(p))
+		return 1;
+	struct pollfd pf = { p[0], POLLIN, 0 };
+	printf("ready\n");
+	fflush(stdout);
+	poll(&pf, 1, -1);
+	return 0;
+}
+
+static void *closeall_thread(void *arg)
+{
+	const char *path = arg;
+	int fd = open(path, O_WRONLY | O_APPEND);
+	if (fd < 0 || write(fd, "T", 1) != 1)
+		abort();
+	close(fd);
+	return NULL;
+}
+
+static int closeall(const char *path)
+{
+	for (int fd = 0; fd < 1024; fd++)
+		close(fd);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);   /* gets fd 0 */
+	if (fd != 0)
+		return 2;
+	if (write(fd, "ABC", 3) != 3)
+		return 3;
+	pthread_t th;
+	pthread_create(&th, NULL, closeall_thread, (void *)path);  /* the library maps a new file */
+	pthread_join(th, NULL);
+	int fd1 = open(path, O_RDONLY);   /* fd 1, now the program's */
+	char buf[8] = { 0 };
+	if (fd1 != 1 || read(fd1, buf, sizeof(buf)) != 4 || memcmp(buf, "ABCT", 4))
+		return 4;
+	return 0;
+}
+
+static int many(long m)
+{
+	for (long i = 0; i < m; i++)
+		if (write(devnull, "m", 1) != 1)
+			return 1;
+	printf("many %ld ok\n", m);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	const char *cmd = argv[1];
+	long a = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
+	long b = argc > 3 ? strtol(argv[3], NULL, 10) : 0;
+	if (!strcmp(cmd, "threads"))
+		return threads((int)a, b);
+	if (!strcmp(cmd, "forks"))
+		return forks((int)a);
+	if (!strcmp(cmd, "chain"))
+		return chain(argv[0], (int)a);
+	if (!strcmp(cmd, "sigstorm"))
+		return sigstorm((int)a);
+	if (!strcmp(cmd, "block"))
+		return block();
+	if (!strcmp(cmd, "closeall") && argc > 2)
+		return closeall(argv[2]);
+	if (!strcmp(cmd, "many"))
+		return many(a);
+	return 2;
+}

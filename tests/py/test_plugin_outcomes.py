@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: MIT
+"""Outcomes as pytest reports them and as the attempt records carry them: passes, failures,
+skips, xfails, parametrized ids; one full traceback per failure cluster; truthful counts."""
+import os
+
+from fh_plugin import fh  # noqa: F401
+
+SUITE = """
+import os, pytest
+COUNT = {}
+def bump(k):
+    COUNT[k] = COUNT.get(k, 0) + 1
+    return COUNT[k]
+def test_pass():
+    pass
+def test_flaky():
+    n = bump("flaky")
+    assert n % 2 == 0, f"odd attempt {n}"
+@pytest.mark.skip(reason="not today")
+def test_skip_mark():
+    pass
+def test_skip_call():
+    pytest.skip("skipped inside")
+@pytest.mark.xfail(reason="known bug")
+def test_xfail():
+    assert 0
+@pytest.mark.xfail(reason="sometimes fixed")
+def test_xpass():
+    pass
+@pytest.mark.xfail(reason="strict", strict=True)
+def test_xpass_strict():
+    pass
+@pytest.mark.parametrize("db,n", [("sqlite", 1), ("my-sql", 2)], ids=["lite-1", "my-2"])
+def test_param(db, n, tmp_path):
+    assert n in (1, 2)
+class TestK:
+    def test_m(self):
+        pass
+"""
+
+
+def test_outcomes_and_records(fh):
+    fh.pytester.makepyfile(test_o=SUITE)
+    r = fh.run("--fh", "--fh-runs", "4")
+    # pytest's own counts are per attempt: 10 tests x 4 attempts.
+    r.assert_outcomes(passed=4 + 2 + 2 * 4 + 4, failed=2 + 4, skipped=8, xfailed=4, xpassed=4)
+    assert r.ret == 1
+    tests = fh.by_test()
+    assert len(tests) == 10 and all(len(v) == 4 for v in tests.values())
+    for nodeid, recs in tests.items():
+        assert [x["attempt"] for x in recs] == [1, 2, 3, 4]
+        assert all(x["runs"] == 4 and x["worker"] == "main" for x in recs)
+        assert all(x["pid"] == recs[0]["pid"] for x in recs)
+        starts = [x["start_ns"] for x in recs]
+        assert starts == sorted(starts)
+    fl = tests["test_o.py::test_flaky"]
+    assert [x["outcome"] for x in fl] == ["failed", "passed", "failed", "passed"]
+    assert fl[0]["when"] == "call" and fl[0]["error"]["type"] == "AssertionError"
+    assert fl[2]["error"]["message"].startswith("odd attempt 3")
+    fr = fl[0]["frames"][-1]
+    assert fr == {"path": "test_o.py", "line": 10, "function": "test_flaky",
+                  "source": 'assert n % 2 == 0, f"odd attempt {n}"'}
+    sm = tests["test_o.py::test_skip_mark"]
+    assert {(x["outcome"], x["when"], x["xfail"]) for x in sm} == {("skipped", "setup", False)}
+    sc = tests["test_o.py::test_skip_call"]
+    assert {(x["outcome"], x["when"]) for x in sc} == {("skipped", "call")}
+    xf = tests["test_o.py::test_xfail"]
+    assert {(x["outcome"], x["xfail"]) for x in xf} == {("skipped", True)}
+    xp = tests["test_o.py::test_xpass"]
+    assert {(x["outcome"], x["xfail"]) for x in xp} == {("passed", True)}
+    xs = tests["test_o.py::test_xpass_strict"]
+    assert {(x["outcome"], x["xfail"], x["when"]) for x in xs} == {("failed", True, "call")}
+    assert xs[0]["error"]["type"] == "XPASS(strict)"
+    p1 = tests["test_o.py::test_param[lite-1]"]
+    assert p1[0]["param_id"] == "lite-1" and p1[0]["function"] == "test_param"
+    assert {"db", "n", "tmp_path", "tmp_path_factory"} <= set(p1[0]["fixtures"])
+    assert tests["test_o.py::test_param[my-2]"][0]["param_id"] == "my-2"
+    m = tests["test_o.py::TestK::test_m"][0]
+    assert m["function"] == "test_m" and m["param_id"] is None and m["file"] == "test_o.py"
+    assert tests["test_o.py::test_pass"][0]["phases"].keys() == {"setup", "call", "teardown"}
+
+
+def test_one_traceback_per_cluster(fh):
+    fh.pytester.makepyfile(test_c="""
+        COUNT = [0]
+        def helper(n):
+            if n % 2:
+                raise ValueError(f"odd {n}")
+            raise KeyError(n)
+        def test_two_clusters():
+            COUNT[0] += 1
+            helper(COUNT[0])
+        def test_always():
+            x = 41
+            assert x == 42
+    """)
+    r = fh.run("--fh", "--fh-runs", "6")
+    r.assert_outcomes(failed=12)
+    assert r.ret == 1
+    out = r.stdout.str()
+    # Full tracebacks: one per cluster (ValueError, KeyError, the assert), each once.
+    assert out.count("    def test_two_clusters():") == 2
+    assert out.count("    def test_always():") == 1
+    elines = [x.split(None, 1)[1] for x in out.splitlines() if x.startswith("E   ")]
+    assert elines.count("ValueError: odd 1") == 1 and "ValueError: odd 3" not in elines
+    assert elines.count("KeyError: 2") == 1 and "KeyError: 4" not in elines
+    assert out.count("same failure as attempt 1 (attempt") == 2 + 5
+    assert out.count("same failure as attempt 2 (attempt") == 2
+    assert "same failure as attempt 1 (attempt 6 of 6): AssertionError: assert 41 == 42" in out
+    # pytest's short summary still lists every failing attempt.
+    assert out.count("FAILED test_c.py::test_always") == 6
+    recs = fh.by_test()["test_c.py::test_two_clusters"]
+    assert [x["error"]["type"] for x in recs] == ["ValueError", "KeyError"] * 3
+    assert [x["frames"][-1]["function"] for x in recs] == ["helper"] * 6
+    assert recs[1]["frames"][-2]["function"] == "test_two_clusters"
+
+
+def test_without_fh_nothing_changes(fh):
+    fh.pytester.makepyfile(test_n="def test_a():\n    pass\n")
+    r = fh.run()
+    r.assert_outcomes(passed=1)
+    assert not (fh.path / ".flakehunter").exists()
+    assert fh.analyzer_calls() == []
+
+
+def test_exitfirst_stops_attempts(fh):
+    fh.pytester.makepyfile(test_x="""
+        def test_a():
+            assert 0
+        def test_b():
+            pass
+    """)
+    r = fh.run("--fh", "--fh-runs", "5", "-x")
+    r.assert_outcomes(failed=1)
+    assert [x["nodeid"] for x in fh.records()] == ["test_x.py::test_a"]
+
+
+def test_records_survive_sigkill_without_xdist(fh):
+    fh.pytester.makepyfile(test_k="""
+        import os, signal
+        N = [0]
+        def test_a():
+            pass
+        def test_killer():
+            N[0] += 1
+            if N[0] == 3:
+                os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    r = fh.run("--fh", "--fh-runs", "5")
+    assert r.ret == -9
+    recs = fh.records()
+    assert [(x["nodeid"].split("::")[1], x["attempt"]) for x in recs] == \
+        [("test_a", i) for i in range(1, 6)] + [("test_killer", 1), ("test_killer", 2)]
+    assert os.path.getsize(fh.run_dir() / f"attempts-{recs[0]['pid']}.jsonl") > 0
