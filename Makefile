@@ -126,6 +126,10 @@ $(BUILD)/tests/preload/%: tests/preload/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Ipreload $< -o $@ -lpthread -lrt
 
+# stack_prog compiles preload/stacks.c and modmap.c into itself (issue 6)
+$(BUILD)/tests/preload/stack_prog: preload/stacks.c preload/stacks.h preload/modmap.c preload/modmap.h \
+	preload/pystack.h
+
 $(BUILD)/tests/preload/lib%.so: tests/preload/%.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) -O1 -g -fPIC -shared $< -o $@

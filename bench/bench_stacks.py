@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """`make bench` (issue 6): what stack capture costs.
 
-1. One capture: a Python loop of 0-length time.sleep() calls (one clock_nanosleep each) at a
+1. One capture: a Python loop of os.write() to /dev/null (one wrapped write each) at a
    pytest-like Python depth, under the preload with FH_STACK_MS=0 (a native + Python stack for
    every call) and with FH_STACK_MS=-1 (capture off); the difference per call is the cost of
    one capture (libunwind, Python frames, records).
@@ -25,14 +25,15 @@ LIB = pathlib.Path(os.environ.get("FH_LIB", BUILD / "libfhtrace.so"))
 PY = "/usr/bin/python3"
 
 LOOP = """
-import sys, time
+import os, sys, time
 N = int(sys.argv[1])
+fd = os.open("/dev/null", os.O_WRONLY)
 def deep(d):
     if d:
         return deep(d - 1)
     t = time.perf_counter_ns()
     for _ in range(N):
-        time.sleep(0)
+        os.write(fd, b"x")
     return time.perf_counter_ns() - t
 print(deep(int(sys.argv[2])))
 """
@@ -100,7 +101,7 @@ def capture_cost(tmp):
             best = ns if best is None else min(best, ns)
         res[label] = best
     cost = res["every call"] - res["off"]
-    print(f"time.sleep(0) at Python depth {depth}: stacks off {res['off']:.0f} ns/call, "
+    print(f"os.write(/dev/null) at Python depth {depth}: stacks off {res['off']:.0f} ns/call, "
           f"stack on every call {res['every call']:.0f} ns/call")
     print(f"one capture (native + {depth + 2} Python frames + records): {cost / 1000:.1f} us")
     return cost

@@ -182,11 +182,14 @@ static int safe_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val
 			   void *arg)
 {
 	(void)as; (void)arg;
-	if (write)
-		return -UNW_EREADONLYREG;
 	if (!page_readable(addr) || !page_readable(addr + sizeof(unw_word_t) - 1))
 		return -UNW_EINVAL;
-	memcpy(val, (const void *)addr, sizeof(*val));
+	/* Writes happen too: in local mode register "locations" point into the cursor's own copy
+	 * of the context (on our stack), and the fast trace path sets them this way. */
+	if (write)
+		memcpy((void *)addr, val, sizeof(*val));
+	else
+		memcpy(val, (const void *)addr, sizeof(*val));
 	return 0;
 }
 

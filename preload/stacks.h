@@ -18,7 +18,9 @@
  *
  * Frames that lie inside libfhtrace.so itself (the wrapper and this module) are dropped, so
  * pcs[0] is the return address into the wrapped function's caller's side (usually libc or the
- * program). Every recorded address is a return address: symbolizers look it up at pc - 1.
+ * program). Every recorded address is a return address, or a return address - 1 when
+ * libunwind's fast trace path took it: symbolizers look it up at pc - 1, which lies inside the
+ * call instruction either way.
  */
 #ifndef FH_STACKS_H
 #define FH_STACKS_H
