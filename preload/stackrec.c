@@ -111,6 +111,17 @@ static uint32_t intern(struct fh_thr *t, const struct fh_pyframe *f, uint32_t ow
 	return (uint32_t)idx;
 }
 
+/* Points every signal record written to this thread's file during the call (after the
+ * call's own record) at the stack. */
+static void link_signals(struct fh_thr *t, uint64_t call_idx, uint32_t ref)
+{
+	uint64_t end = __atomic_load_n(&t->hdr->reserved, __ATOMIC_RELAXED);
+
+	for (uint64_t i = call_idx + 1; i < end && i < t->alloc && i < call_idx + 4096; i++)
+		if (t->recs[i].type == FHT_REC_SIGNAL && !t->recs[i].stack_ref)
+			t->recs[i].stack_ref = ref;
+}
+
 void fh_stack_record(struct fh_call *c)
 {
 	struct fh_thr *t = c->t;
@@ -123,8 +134,12 @@ void fh_stack_record(struct fh_call *c)
 	struct fht_stack *s = NULL;
 	bool have_first = false;
 
-	if (t->in_handler || in_capture || r->stack_ref || fh_raw_getpid() != fh_pid)
+	if (t->in_handler || in_capture || fh_raw_getpid() != fh_pid)
 		return;
+	if (r->stack_ref) { /* captured at entry: the signals that cut it share that stack */
+		link_signals(t, c->idx, r->stack_ref);
+		return;
+	}
 	if (r->err == EINTR && r->end_ns - r->start_ns < fh_stack_ns) {
 		/* Interrupted but short: capture only if a signal was recorded during the call. */
 		bool sig = false;
@@ -176,10 +191,7 @@ void fh_stack_record(struct fh_call *c)
 	publish(s);
 	s = NULL;
 	r->stack_ref = (uint32_t)first;
-	/* Signals delivered to this thread during the call share the stack. */
-	for (uint64_t i = c->idx + 1; i < first && i < t->alloc; i++)
-		if (t->recs[i].type == FHT_REC_SIGNAL && !t->recs[i].stack_ref)
-			t->recs[i].stack_ref = (uint32_t)first;
+	link_signals(t, c->idx, (uint32_t)first);
 out:
 	if (s)
 		publish(s);

@@ -7,6 +7,7 @@ import os
 import pathlib
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -113,13 +114,20 @@ def test_fast_calls_have_no_stack_and_threshold_env(tmp_path, fh_paths):
         import time
         for _ in range(50):
             time.sleep(0.001)
-        time.sleep(0.03)
+        time.sleep(0.6)
     """)
-    proc, trace = run([PY, prog], tmp_path, fh_paths["lib"])
+    # FH_STACK_MS=500: the 1 ms sleeps stay far below it, the 0.6 s one is captured (at entry,
+    # since it asks for more than the threshold).
+    proc, trace = run([PY, prog], tmp_path, fh_paths["lib"], env_extra={"FH_STACK_MS": "500"})
     assert proc.returncode == 0, proc.stderr
     events, text = dump(fh_paths["analyze"], trace)
-    assert len([e for e in events if "clock_nanosleep(" in e.line]) == 51, text
-    assert len(with_stack(events, "clock_nanosleep(")) == 1, text
+    sleeps = [e for e in events if "clock_nanosleep(" in e.line]
+    assert len(sleeps) == 51, text
+    for e in sleeps:  # a stack exactly when asked for >= 0.5 s or lasted >= 0.5 s (a loaded machine)
+        asked = float(re.search(r"timeout=([0-9.]+)s", e.line).group(1))
+        took = float(re.search(r"<([0-9.]+)>$", e.line).group(1))
+        assert bool(e.frames) == (asked >= 0.5 or took >= 0.5), e
+    assert sleeps[-1].frames and sleeps[-1].python, text
     # FH_STACK_MS=0 captures every blocking call; a negative value switches capture off.
     (tmp_path / "t0").mkdir()
     proc, trace0 = run([PY, prog], tmp_path / "t0", fh_paths["lib"], env_extra={"FH_STACK_MS": "0"})
@@ -229,3 +237,39 @@ def test_second_tested_python_311(tmp_path, fh_paths):
     assert len(evs) == 1, text
     assert evs[0].python[:2] == [python_frame(prog, marks["sleep"], "nap"),
                                  python_frame(prog, marks["call"], "<module>")], evs[0]
+
+
+def test_killed_in_flight_sleep_keeps_its_stack(tmp_path, fh_paths):
+    """Waiting calls are captured at entry: a process SIGKILLed inside time.sleep() still shows
+    the call in flight with its Python line."""
+    prog, marks = write_script(tmp_path, """
+        import sys, time
+        def stuck():
+            print("ready", flush=True)
+            time.sleep(60)  # @sleep
+        stuck()  # @call
+    """)
+    trace = tmp_path / "trace"
+    trace.mkdir()
+    env = dict(os.environ, LD_PRELOAD=str(fh_paths["lib"]), FH_TRACE_DIR=str(trace),
+               PYTHONDONTWRITEBYTECODE="1")
+    proc = subprocess.Popen([PY, str(prog)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 20
+        while True:  # until the sleep's entry (and its stack) is in the trace
+            events, text = dump(fh_paths["analyze"], trace)
+            evs = with_stack(events, "clock_nanosleep(")
+            if evs or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    events, text = dump(fh_paths["analyze"], trace)
+    evs = with_stack(events, "clock_nanosleep(")
+    assert len(evs) == 1, text
+    assert "<unfinished" in evs[0].line, evs[0]
+    assert evs[0].python[:2] == [python_frame(prog, marks["sleep"], "stuck"),
+                                 python_frame(prog, marks["call"], "<module>")], evs[0]
+    check_native(evs[0], "clock_nanosleep", "_PyEval_EvalFrameDefault")
