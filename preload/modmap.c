@@ -36,6 +36,10 @@ static atomic_int lock_pid;
 
 struct line { char b[PATH_MAX + 160]; size_t n; };
 
+/* Module lines of one scan, written together (one open/write/close per scan, not per line). */
+static char obuf[16384];
+static size_t olen;
+
 static void put_s(struct line *l, const char *s)
 {
 	for (; s && *s && l->n < sizeof(l->b) - 2; s++)
@@ -86,6 +90,34 @@ static int file_write(const struct line *l, bool trunc)
 	if (syscall(SYS_write, fd, l->b, l->n) != (long)l->n)
 		err = -EIO;
 	syscall(SYS_close, fd);
+	return err;
+}
+
+static int flush(void)
+{
+	struct line l;
+	int err = 0;
+
+	for (size_t off = 0; off < olen;) {
+		size_t k = olen - off > sizeof(l.b) ? sizeof(l.b) : olen - off;
+		memcpy(l.b, obuf + off, k);
+		l.n = k;
+		if (file_write(&l, false) < 0)
+			err = -EIO;
+		off += k;
+	}
+	olen = 0;
+	return err;
+}
+
+static int queue(const struct line *l)
+{
+	int err = 0;
+
+	if (olen + l->n > sizeof(obuf))
+		err = flush();
+	memcpy(obuf + olen, l->b, l->n);
+	olen += l->n;
 	return err;
 }
 
@@ -183,7 +215,7 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	put_s(&l, " ");
 	put_s(&l, name);
 	l.b[l.n++] = '\n';
-	if (file_write(&l, false) < 0)
+	if (queue(&l) < 0)
 		*err = -EIO;
 	return 0;
 }
@@ -229,7 +261,10 @@ static int scan(void)
 	dl_iterate_phdr(adds_cb, &adds);
 	if (nseen > 0 && adds == last_adds)
 		return 0;
+	olen = 0;
 	dl_iterate_phdr(module_cb, &err);
+	if (flush() < 0)
+		err = -EIO;
 	last_adds = adds;
 	return err;
 }

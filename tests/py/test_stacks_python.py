@@ -181,6 +181,7 @@ def test_cxx_exceptions_same_with_and_without_preload(tmp_path, fh_paths):
         buf = ctypes.create_string_buffer(512)
         ext.fh_cxx_unwinder(buf, 512)
         print(ext.fh_cxx_run(3000), buf.value.decode())
+        time.sleep(0.02)          # a capture after the dlopen: the module map gains the object
     """)
     traced, trace = run([PY, prog], tmp_path, fh_paths["lib"])
     plain, _ = run([PY, prog], tmp_path, fh_paths["lib"], preload=False)
@@ -190,7 +191,9 @@ def test_cxx_exceptions_same_with_and_without_preload(tmp_path, fh_paths):
     assert int(total) > 0
     assert "libgcc_s" in unwinder, unwinder
     events, text = dump(fh_paths["analyze"], trace)
-    assert with_stack(events, "clock_nanosleep("), text
+    assert len(with_stack(events, "clock_nanosleep(")) == 2, text
+    maps = next(trace.glob("*.maps")).read_text()
+    assert str(so) in maps and maps.index(str(so)) > maps.index("libc.so.6"), maps
 
 
 def test_libunwind_not_exported(fh_paths):
