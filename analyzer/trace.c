@@ -449,6 +449,10 @@ static void dump_call(FILE *out, const struct fh_event *e)
 		if (name_is(e, "kill") || name_is(e, "killpg"))
 			fprintf(out, ", pid=%lld", (long long)e->arg2);
 	}
+	if (name_is(e, "waitpid") || name_is(e, "wait4") || name_is(e, "waitid")) {
+		SEP();
+		fprintf(out, "pid=%lld", (long long)e->arg2);
+	}
 	if (e->timeout_ns > 0 || (e->timeout_ns == 0 && (e->category == FH_CAT_POLL ||
 	    e->category == FH_CAT_SLEEP || e->category == FH_CAT_LOCK))) {
 		SEP();
@@ -468,7 +472,7 @@ static void dump_call(FILE *out, const struct fh_event *e)
 		put_status(out, e->arg);
 	if (name_is(e, "fork") || name_is(e, "posix_spawn") || name_is(e, "posix_spawnp"))
 		fprintf(out, " {child %lld}", (long long)e->arg);
-	fprintf(out, " <%.6f>\n", (e->end_ns - e->start_ns) / 1e9);
+	fprintf(out, " <%.6f>\n", ((double)e->end_ns - (double)e->start_ns) / 1e9);
 }
 
 int trace_dump(const char *path, FILE *out)
@@ -485,7 +489,7 @@ int trace_dump(const char *path, FILE *out)
 	struct trace_stack_printer *sp = NULL;
 	for (size_t i = 0; i < tf.nevents; i++) {
 		const struct fh_event *e = &tf.events[i];
-		fprintf(out, "%+.6f %d/%d ", (e->start_ns - t0) / 1e9, e->pid, e->tid);
+		fprintf(out, "%+.6f %d/%d ", ((double)e->start_ns - (double)t0) / 1e9, e->pid, e->tid);
 		switch (e->type) {
 		case FH_EV_CALL:
 			dump_call(out, e);
@@ -498,7 +502,7 @@ int trace_dump(const char *path, FILE *out)
 				fprintf(out, " interrupted %s", (unsigned)e->interrupted_call < fht_ncalls ?
 					fht_calls[e->interrupted_call].name : "unknown");
 			if (e->done)
-				fprintf(out, " --- <handler %.6f>\n", (e->end_ns - e->start_ns) / 1e9);
+				fprintf(out, " --- <handler %.6f>\n", ((double)e->end_ns - (double)e->start_ns) / 1e9);
 			else
 				fputs(" --- <handler unfinished ...>\n", out);
 			break;

@@ -95,12 +95,18 @@ def test_python_operations_use_the_named_calls(tmp_path):
 
 
 CTOR_LIB = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
-#include <signal.h>
 static void h(int s) { (void)s; }
 __attribute__((constructor)) static void early(void)
 {
+	int (*active)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "fh_active");
+	if (active && !active())
+		fprintf(stderr, "early: libfhtrace constructor not run yet\n");
 	struct timespec ts = { 0, 1000 };
 	nanosleep(&ts, NULL);
 	signal(SIGUSR1, h);
@@ -115,7 +121,7 @@ def test_calls_before_constructor_and_static_children(tmp_path):
     src = tmp_path / "ctor.c"
     src.write_text(CTOR_LIB)
     so = tmp_path / "libctor.so"
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(so), str(src)], check=True)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(so), str(src), "-ldl"], check=True)
     stat_src = tmp_path / "static.c"
     stat_src.write_text('#include <stdio.h>\nint main(void){puts("static ok");return 0;}\n')
     static = tmp_path / "static"
@@ -123,13 +129,47 @@ def test_calls_before_constructor_and_static_children(tmp_path):
     trace = tmp_path / "trace"
     trace.mkdir()
     e = fp.env(trace)
-    e["LD_PRELOAD"] = f"{so} {fp.FH_LIB}"
+    # Listed after libfhtrace.so, libctor.so is initialised first: its constructor's calls
+    # reach the wrappers before the library's own constructor has run.
+    e["LD_PRELOAD"] = f"{fp.FH_LIB} {so}"
     p = subprocess.run([str(fp.PROGS / "stress"), "many", "10"], env=e, capture_output=True,
                        text=True, timeout=60)
     assert p.returncode == 0 and "many 10 ok" in p.stdout
+    assert "early: libfhtrace constructor not run yet" in p.stderr
+    files = fp.dump_dir(trace)
+    assert sum(1 for ev in fp.all_events(files, "call") if ev["name"] == "write") == 10
     if r.returncode == 0:
         before = set(fp.trace_files(trace))
         p = subprocess.run([str(static)], env=fp.env(trace), capture_output=True, text=True,
                            timeout=60)
         assert p.returncode == 0 and p.stdout == "static ok\n"
         assert set(fp.trace_files(trace)) == before
+
+
+CLOCK = """
+import ctypes, sys, time
+lib = ctypes.CDLL(None)
+time.sleep(0.03)                     # past the TSC calibration of the first 10 ms
+for i in range(3):
+    lib.fh_phase_begin(i)            # markers read CLOCK_MONOTONIC directly
+    time.sleep(0.05)                 # the wrapper's time stamps come from the TSC
+    lib.fh_phase_end(i, 0)
+print(time.monotonic_ns())
+"""
+
+
+def test_wrapper_time_stamps_agree_with_clock_monotonic(tmp_path):
+    trace = tmp_path / "trace"
+    trace.mkdir()
+    fp.run([fp.PYTHON, "-c", CLOCK], trace)
+    files = [f for f in fp.dump_dir(trace) if any(e["kind"] == "mark" for e in f["events"])]
+    assert len(files) == 1
+    ev = files[0]["events"]
+    for i, e in enumerate(ev):
+        if e["kind"] == "mark" and e["mark"] == "phase_begin":
+            sleep = ev[i + 1]
+            end = next(x for x in ev[i + 2:] if x["kind"] == "mark")
+            assert sleep["name"] == "clock_nanosleep"
+            assert e["t"] <= sleep["t"]
+            assert sleep["t"] + sleep["dur"] <= end["t"] + 2e-6
+            assert 0.05 <= sleep["dur"] + 2e-6
