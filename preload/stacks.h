@@ -32,7 +32,9 @@
 
 /* Default threshold for capturing at the end of a blocking call, in milliseconds; FH_STACK_MS
  * overrides it (0 captures every blocking call, a negative value disables capture). Chosen by
- * measurement: bench/bench_stacks.py. */
+ * measurement (bench/bench_stacks.py): one capture costs about 0.2 us native-only and 10-20 us
+ * with 40 Python frames, so a call must last >= 10 ms to be captured and the capture adds at
+ * most ~0.2% to it; a whole suite shows no measurable difference. */
 #define FH_STACK_MS_DEFAULT 10
 
 /* Call once from the library constructor (not in signal context). Reads FH_STACK_MS, warms
