@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: MIT
 """`make bench` (issue 6): what stack capture costs.
 
+0. Native only: build/tests/preload/stack_prog capturing 100,000 times (libunwind's
+   unw_backtrace, about 8 frames).
 1. One capture: a Python loop of os.write() to /dev/null (one wrapped write each) at a
    pytest-like Python depth, under the preload with FH_STACK_MS=0 (a native + Python stack for
    every call) and with FH_STACK_MS=-1 (capture off); the difference per call is the cost of
@@ -107,6 +109,23 @@ def capture_cost(tmp):
     return cost
 
 
+def native_cost(tmp):
+    prog = BUILD / "tests" / "preload" / "stack_prog"
+    times = {}
+    for n in (1, 100001):
+        best = None
+        for _ in range(3):
+            d = tempfile.mkdtemp(dir=tmp)
+            t = time.perf_counter()
+            subprocess.run([str(prog), d, str(n)], stdout=subprocess.DEVNULL, check=True)
+            dt = time.perf_counter() - t
+            best = dt if best is None else min(best, dt)
+        times[n] = best
+    per = (times[100001] - times[1]) / 100000
+    print(f"native-only capture (unw_backtrace, C program, ~8 frames, incl. its printf): "
+          f"{per * 1e9:.0f} ns")
+
+
 def suite_overhead(tmp):
     suite = pathlib.Path(tmp) / "suite"
     suite.mkdir()
@@ -127,6 +146,8 @@ def suite_overhead(tmp):
     print("whole suite (best of 3): " + ", ".join(
         f"{label} {best[label]:.2f} s ({best[label] / base:.3f}x)" for label, _, _ in runs))
     ratio = best["preload, stacks default"] / base
+    print(f"stacks at the default threshold vs stacks off: "
+          f"{best['preload, stacks default'] / best['preload, stacks off']:.3f}x")
     print(f"goal <= 1.05x with stacks at the default threshold: "
           f"{'met' if ratio <= 1.05 else 'NOT met'} ({ratio:.3f}x)")
 
@@ -136,6 +157,7 @@ def main():
         print(f"{LIB} missing: run make", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="fh-bench-stacks-") as tmp:
+        native_cost(tmp)
         capture_cost(tmp)
         suite_overhead(tmp)
     return 0
