@@ -335,15 +335,27 @@ struct run_syms {
 	size_t nmaps, cap;
 };
 
-static const struct fh_modmap *run_map(struct run_syms *rs, const struct fh_trace_file *tf,
-				       int pid)
+static const struct fh_modmap *run_map(struct run_syms *rs, const struct fh_run *run,
+				       const struct fh_trace_file *tf, int pid)
 {
-	const char *slash = tf->path ? strrchr(tf->path, '/') : NULL;
-	size_t dlen = slash ? (size_t)(slash - tf->path) : 1;
-	const char *dir = slash ? tf->path : ".";
+	const char *slash = tf && tf->path ? strrchr(tf->path, '/') : NULL;
+	size_t dlen;
+	const char *dir;
 	struct pid_map *pm;
-	char path[4096];
+	char path[4096], tdir[4096];
 	int bad = 0;
+
+	if (slash) {
+		dir = tf->path;
+		dlen = (size_t)(slash - tf->path);
+	} else if (!tf && run->run_dir) {
+		snprintf(tdir, sizeof(tdir), "%s/trace", run->run_dir);
+		dir = tdir;
+		dlen = strlen(tdir);
+	} else {
+		dir = ".";
+		dlen = 1;
+	}
 
 	for (size_t i = 0; i < rs->nmaps; i++)
 		if (rs->maps[i].pid == pid && strlen(rs->maps[i].dir) == dlen &&
@@ -384,7 +396,7 @@ int symbolize_event_stack(struct fh_run *run, const struct fh_trace_file *tf,
 		run->symbols = rs;
 	}
 	if (ev->nstack > 0)
-		m = run_map(rs, tf, ev->pid ? ev->pid : tf->pid);
+		m = run_map(rs, run, tf, ev->pid ? ev->pid : (tf ? tf->pid : 0));
 	return symbolize_stack(rs->sym, m, ev->stack, ev->nstack > 0 ? ev->nstack : 0,
 			       ev->pystack, ev->npystack > 0 ? ev->npystack : 0, &run->arena, out);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "symbolize.h"
@@ -271,7 +272,7 @@ END_TEST
  * and its stack symbolized by symbolize_event_stack() as the evidence stage does. */
 START_TEST(test_event_stack_under_preload)
 {
-	char exe[PATH_MAX], dir[] = "/tmp/fh-test-symbolize-XXXXXX", cmd[3 * PATH_MAX], line[256];
+	char exe[PATH_MAX], dir[] = "/tmp/fh-test-symbolize-XXXXXX", cmd[4 * PATH_MAX], line[256];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	const char *want[3] = { "inner", "outer", "main" };
 	int lines[3] = { 0, 0, 0 };
@@ -285,8 +286,10 @@ START_TEST(test_event_stack_under_preload)
 	exe[n] = 0;
 	*strrchr(exe, '/') = 0;
 	ck_assert(mkdtemp(dir) != NULL);
+	snprintf(tdir, sizeof(tdir), "%s/trace", dir);
+	ck_assert_int_eq(mkdir(tdir, 0755), 0);
 	snprintf(cmd, sizeof(cmd), "LD_PRELOAD=%s/../libfhtrace.so FH_TRACE_DIR=%s %s/preload/stack_sleep",
-		 exe, dir, exe);
+		 exe, tdir, exe);
 	f = popen(cmd, "r");
 	ck_assert(f != NULL);
 	while (fgets(line, sizeof(line), f)) {
@@ -300,7 +303,7 @@ START_TEST(test_event_stack_under_preload)
 	ck_assert_int_eq(pclose(f), 0);
 
 	memset(&run, 0, sizeof(run));
-	snprintf(tdir, sizeof(tdir), "%s", dir);
+	run.run_dir = dir;
 	ck_assert_int_eq(trace_list(tdir, &paths, &npaths), 0);
 	ck_assert_int_ge(npaths, 1);
 	for (size_t i = 0; i < npaths; i++) {
@@ -314,17 +317,20 @@ START_TEST(test_event_stack_under_preload)
 				continue;
 			ck_assert_str_eq(ev->call_name, "nanosleep");
 			ck_assert_int_eq(ev->npystack, 0);
-			ck_assert_int_eq(symbolize_event_stack(&run, &tf, ev, &st), 0);
-			ck_assert_int_ge(st.nframes, 4);
-			/* frame 0: the libc function the thread was blocked in */
-			ck_assert_str_eq(st.frames[0].module, "libc.so.6");
-			ck_assert_msg(strstr(st.frames[0].function, "nanosleep") != NULL, "%s",
-				      st.frames[0].function);
-			for (k = 1; k < 4; k++) {
-				ck_assert_str_eq(st.frames[k].module, "stack_sleep");
-				ck_assert_str_eq(st.frames[k].function, want[k - 1]);
-				ck_assert(ends_with(st.frames[k].path, "stack_sleep.c"));
-				ck_assert_int_eq(st.frames[k].line, lines[k - 1]);
+			/* with the trace file, and (as evidence.c may) with only the run dir */
+			for (int mode = 0; mode < 2; mode++) {
+				ck_assert_int_eq(symbolize_event_stack(&run, mode ? NULL : &tf, ev, &st), 0);
+				ck_assert_int_ge(st.nframes, 4);
+				/* frame 0: the libc function the thread was blocked in */
+				ck_assert_str_eq(st.frames[0].module, "libc.so.6");
+				ck_assert_msg(strstr(st.frames[0].function, "nanosleep") != NULL, "%s",
+					      st.frames[0].function);
+				for (k = 1; k < 4; k++) {
+					ck_assert_str_eq(st.frames[k].module, "stack_sleep");
+					ck_assert_str_eq(st.frames[k].function, want[k - 1]);
+					ck_assert(ends_with(st.frames[k].path, "stack_sleep.c"));
+					ck_assert_int_eq(st.frames[k].line, lines[k - 1]);
+				}
 			}
 			found++;
 		}
