@@ -32,7 +32,7 @@
 
 #define FH_API_VERSION 1
 #define FH_DEFAULT_MAX_BYTES (64ULL << 20)  /* per thread file */
-#define FH_FIRST_RECS 1024ULL               /* 64 KiB at thread start ... */
+#define FH_FIRST_RECS 256ULL                /* 16 KiB at thread start ... */
 #define FH_CHUNK_RECS 16384ULL              /* ... doubling up to 1 MiB per fallocate */
 
 __thread struct fh_thr fh_thr __attribute__((tls_model("initial-exec")));

@@ -44,6 +44,7 @@ ssize_t __pread64_chk(int, void *, size_t, off_t, size_t);
 ssize_t __recv_chk(int, void *, size_t, size_t, int);
 ssize_t __recvfrom_chk(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
 int __poll_chk(struct pollfd *, nfds_t, int, size_t);
+int __ppoll_chk(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t);
 
 static void expect(const char *name, const char *result, const char *err, const char *target,
 		   int min_us)
@@ -159,6 +160,11 @@ static void net(void)
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &rt, sizeof(rt));
 	r = recv(s, buf, 5, 0);
 	expect_l("recv", r, ename(errno), "127.0.0.1:", 2000);
+	struct mmsghdr mm = { .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } };
+	iov.iov_len = 3;
+	expect_l("sendmmsg", sendmmsg(c, &mm, 1, 0), "-", NULL, 0);
+	struct timespec mts = { 1, 0 };
+	expect_l("recvmmsg", recvmmsg(s, &mm, 1, 0, &mts), "-", NULL, 0);
 	int e = -1;
 	socklen_t el = sizeof(e);
 	expect_l("getsockopt", getsockopt(c, SOL_SOCKET, SO_ERROR, &e, &el), "-", NULL, 0);
@@ -288,6 +294,7 @@ static void polls(void)
 	expect_l("poll", poll(&pf, 1, 2), "-", NULL, 1000);
 	expect_l("__poll_chk", __poll_chk(&pf, 1, 0, sizeof(pf)), "-", NULL, 0);
 	struct timespec ts = { 0, 1000000 };
+	expect_l("__ppoll_chk", __ppoll_chk(&pf, 1, &ts, NULL, sizeof(pf)), "-", NULL, 500);
 	expect_l("ppoll", ppoll(&pf, 1, &ts, NULL), "-", NULL, 500);
 	fd_set rs;
 	FD_ZERO(&rs);
@@ -300,6 +307,7 @@ static void polls(void)
 	struct epoll_event ev = { .events = EPOLLIN }, out;
 	epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
 	expect_l("epoll_wait", epoll_wait(ep, &out, 1, 1), "-", NULL, 500);
+	expect_l("epoll_pwait2", epoll_pwait2(ep, &out, 1, &ts, NULL), "-", NULL, 500);
 	write(p[1], "x", 1);
 	expect("write", "1", "-", NULL, 0);
 	expect_l("epoll_pwait", epoll_pwait(ep, &out, 1, 1, NULL), "-", NULL, 0);
@@ -368,6 +376,15 @@ static void files(const char *dir)
 	expect_l("read", read(fd, buf, 2), "-", NULL, 0);
 	expect_l("__read_chk", __read_chk(fd, buf, 2, sizeof(buf)), "-", NULL, 0);
 	expect_l("__pread64_chk", __pread64_chk(fd, buf, 2, 0, sizeof(buf)), "-", NULL, 0);
+	struct iovec v2 = { buf, 2 };
+	expect_l("preadv", preadv(fd, &v2, 1, 0), "-", NULL, 0);
+	expect_l("pwritev", pwritev(fd, &v2, 1, 0), "-", NULL, 0);
+	expect_l("preadv64", preadv64(fd, &v2, 1, 0), "-", NULL, 0);
+	expect_l("pwritev64", pwritev64(fd, &v2, 1, 0), "-", NULL, 0);
+	expect_l("preadv2", preadv2(fd, &v2, 1, 0, 0), "-", NULL, 0);
+	expect_l("pwritev2", pwritev2(fd, &v2, 1, 0, 0), "-", NULL, 0);
+	expect_l("preadv64v2", preadv64v2(fd, &v2, 1, 0, 0), "-", NULL, 0);
+	expect_l("pwritev64v2", pwritev64v2(fd, &v2, 1, 0, 0), "-", NULL, 0);
 	expect_l("fsync", fsync(fd), "-", NULL, 0);
 	expect_l("fdatasync", fdatasync(fd), "-", NULL, 0);
 	int r = read(-5, buf, 1);

@@ -97,3 +97,10 @@ def test_no_run_dir_is_pass_through(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and "DONE" in p.stdout
     assert list(tmp_path.rglob("*.fht")) == []
+
+
+def test_missing_trace_dir_is_pass_through(tmp_path):
+    missing = tmp_path / "does-not-exist"
+    p = fp.run([fp.PROGS / "calls_all", tmp_path], missing)
+    assert "DONE" in p.stdout and "QUERY own" in p.stdout
+    assert not missing.exists()
