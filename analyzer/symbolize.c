@@ -171,9 +171,17 @@ struct dw_entry {
 	bool changed;           /* file's build-id differs from the recorded one */
 };
 
+struct pc_ent {
+	const struct fh_modmap *map;  /* NULL: empty slot */
+	uint64_t pc;
+	struct fh_stack_frame f;
+};
+
 struct fh_symbolizer {
 	struct dw_entry *e;
 	size_t n, cap;
+	struct pc_ent *pcs;           /* resolved frames by (map, pc), open addressing */
+	size_t pcap, pused;
 };
 
 static const Dwfl_Callbacks dw_callbacks = {
@@ -198,7 +206,32 @@ void symbolizer_free(struct fh_symbolizer *s)
 		free(s->e[i].build_id);
 	}
 	free(s->e);
+	free(s->pcs);
 	free(s);
+}
+
+static size_t pc_slot(const struct fh_symbolizer *s, const struct fh_modmap *m, uint64_t pc)
+{
+	size_t k = (size_t)((pc ^ (uint64_t)(uintptr_t)m) * 0x9e3779b97f4a7c15ULL) & (s->pcap - 1);
+
+	while (s->pcs[k].map && !(s->pcs[k].map == m && s->pcs[k].pc == pc))
+		k = (k + 1) & (s->pcap - 1);
+	return k;
+}
+
+static void pc_grow(struct fh_symbolizer *s)
+{
+	struct pc_ent *old = s->pcs;
+	size_t ocap = s->pcap;
+
+	if (s->pcap && s->pused * 2 < s->pcap)
+		return;
+	s->pcap = s->pcap ? 2 * s->pcap : 1024;
+	s->pcs = xcalloc(s->pcap, sizeof(*s->pcs));
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].map)
+			s->pcs[pc_slot(s, old[i].map, old[i].pc)] = old[i];
+	free(old);
 }
 
 static bool same(const char *a, const char *b)
@@ -254,8 +287,8 @@ static struct dw_entry *dw_get(struct fh_symbolizer *s, const struct fh_module *
 	return e;
 }
 
-void symbolize_pc(struct fh_symbolizer *s, const struct fh_modmap *m, uint64_t pc,
-		  struct arena *a, struct fh_stack_frame *out)
+static void resolve_pc(struct fh_symbolizer *s, const struct fh_modmap *m, uint64_t pc,
+		       struct arena *a, struct fh_stack_frame *out)
 {
 	const struct fh_module *mod = m ? modmap_find(m, pc) : NULL;
 	struct dw_entry *e;
@@ -290,6 +323,26 @@ void symbolize_pc(struct fh_symbolizer *s, const struct fh_modmap *m, uint64_t p
 			}
 		}
 	}
+}
+
+void symbolize_pc(struct fh_symbolizer *s, const struct fh_modmap *m, uint64_t pc,
+		  struct arena *a, struct fh_stack_frame *out)
+{
+	size_t k;
+
+	if (!m) {
+		resolve_pc(s, m, pc, a, out);
+		return;
+	}
+	pc_grow(s);
+	k = pc_slot(s, m, pc);
+	if (!s->pcs[k].map) {
+		resolve_pc(s, m, pc, a, &s->pcs[k].f);
+		s->pcs[k].map = m;
+		s->pcs[k].pc = pc;
+		s->pused++;
+	}
+	*out = s->pcs[k].f;
 }
 
 int symbolize_stack(struct fh_symbolizer *s, const struct fh_modmap *m, const uint64_t *pcs,

@@ -55,7 +55,9 @@ struct fh_symbolizer *symbolizer_new(void);
 void symbolizer_free(struct fh_symbolizer *s);
 
 /* One native frame. pc is a return address (looked up at pc - 1). Never fails: unknown parts
- * stay NULL/0 (module NULL when no module holds pc). Strings from a. */
+ * stay NULL/0 (module NULL when no module holds pc). Strings from a. Resolved frames are
+ * cached by (m, pc) and point into the arena of their first resolution: use one symbolizer
+ * with one arena, and keep m alive (and unmodified) while the symbolizer is. */
 void symbolize_pc(struct fh_symbolizer *s, const struct fh_modmap *m, uint64_t pc,
 		  struct arena *a, struct fh_stack_frame *out);
 

@@ -23,14 +23,44 @@
 
 struct shared { uint32_t ref; const uint64_t *pcs; int npcs; const struct fh_stack_frame *py; int npy; };
 
+/* Decoded PYSTR records by slot, so a string shared by many frames is decoded and stored once. */
+struct strcache {
+	struct sc_ent { uint64_t slot; const char *func, *file; bool used; } *e;
+	size_t cap, used;
+};
+
+static size_t sc_find(const struct strcache *sc, uint64_t s)
+{
+	size_t k = (size_t)(s * 0x9e3779b97f4a7c15ULL) & (sc->cap - 1);
+
+	while (sc->e[k].used && sc->e[k].slot != s)
+		k = (k + 1) & (sc->cap - 1);
+	return k;
+}
+
+/* Keeps the table at most half full (so sc_find always ends). */
+static void sc_grow(struct strcache *sc)
+{
+	struct strcache old = *sc;
+
+	if (sc->used * 2 < sc->cap)
+		return;
+	sc->cap *= 2;
+	sc->e = xcalloc(sc->cap, sizeof(*sc->e));
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.e[i].used)
+			sc->e[sc_find(sc, old.e[i].slot)] = old.e[i];
+	free(old.e);
+}
+
 static const void *slot(const char *base, uint32_t rs, uint64_t n, uint64_t i)
 {
 	return i < n ? base + i * rs : NULL;
 }
 
 /* "function\0file" of the PYSTR record at slot s, from the FHT_REC_STR records it owns. */
-static void pystr(struct arena *a, const char *base, uint32_t rs, uint64_t n, uint64_t s,
-		  const char **func, const char **file)
+static void pystr_read(struct arena *a, const char *base, uint32_t rs, uint64_t n, uint64_t s,
+		       const char **func, const char **file)
 {
 	const struct fht_stack *st = slot(base, rs, n, s);
 	char text[PYSTR_MAX + 1];
@@ -63,28 +93,56 @@ static void pystr(struct arena *a, const char *base, uint32_t rs, uint64_t n, ui
 	}
 }
 
+static void pystr(struct strcache *sc, struct arena *a, const char *base, uint32_t rs,
+		  uint64_t n, uint64_t s, const char **func, const char **file)
+{
+	size_t k;
+
+	sc_grow(sc);
+	k = sc_find(sc, s);
+	if (!sc->e[k].used) {
+		sc->used++;
+		sc->e[k].used = true;
+		sc->e[k].slot = s;
+		pystr_read(a, base, rs, n, s, &sc->e[k].func, &sc->e[k].file);
+	}
+	*func = sc->e[k].func;
+	*file = sc->e[k].file;
+}
+
 int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_trace_file *tf,
 			struct arena *a)
 {
-	struct shared *done = NULL;
-	size_t ndone = 0, cap = 0;
+	struct shared *done;       /* open-addressing table by stack_ref (events sharing a stack) */
+	struct strcache sc;
+	size_t cap = 16, nref = 0;
 	int nstacks = 0;
 
+	for (size_t e = 0; e < tf->nevents; e++)
+		nref += tf->events[e].stack_ref != 0;
+	if (!nref)
+		return 0;
+	while (cap < 2 * nref)
+		cap *= 2;
+	done = xcalloc(cap, sizeof(*done));
+	sc.cap = 64;
+	sc.used = 0;
+	sc.e = xcalloc(sc.cap, sizeof(*sc.e));
 	for (size_t e = 0; e < tf->nevents; e++) {
 		struct fh_event *ev = &tf->events[e];
 		const struct fht_stack *first;
 		uint64_t pcs[MAX_NATIVE];
-		struct fh_stack_frame *py;
+		struct fh_stack_frame *py, pybuf[MAX_PY];
 		int npcs = 0, npy = 0;
 		uint32_t owner;
 		size_t k;
 
 		if (!ev->stack_ref)
 			continue;
-		for (k = 0; k < ndone; k++)
-			if (done[k].ref == ev->stack_ref)
-				break;
-		if (k < ndone) {
+		k = (ev->stack_ref * 0x9e3779b1u) & (cap - 1);
+		while (done[k].ref && done[k].ref != ev->stack_ref)
+			k = (k + 1) & (cap - 1);
+		if (done[k].ref) {
 			ev->stack = done[k].pcs;
 			ev->nstack = done[k].npcs;
 			ev->pystack = done[k].py;
@@ -96,7 +154,7 @@ int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_tra
 		    (first->kind != FHT_STK_NATIVE && first->kind != FHT_STK_PY))
 			continue;
 		owner = first->owner;
-		py = arena_alloc(a, sizeof(*py) * MAX_PY);
+		py = pybuf;
 		for (uint64_t j = ev->stack_ref; j < n && j < (uint64_t)ev->stack_ref + STACK_SCAN; j++) {
 			const struct fht_stack *s = slot(base, rs, n, j);
 			int cnt;
@@ -111,7 +169,7 @@ int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_tra
 					memset(f, 0, sizeof(*f));
 					f->kind = "python";
 					f->line = s->u.py[i].line > 0 ? s->u.py[i].line : 0;
-					pystr(a, base, rs, n, s->u.py[i].str, &f->function, &f->path);
+					pystr(&sc, a, base, rs, n, s->u.py[i].str, &f->function, &f->path);
 					npy++;
 				}
 			}
@@ -124,13 +182,18 @@ int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_tra
 			ev->stack = keep;
 		}
 		ev->nstack = npcs;
+		if (npy) {
+			struct fh_stack_frame *keep = arena_alloc(a, sizeof(*keep) * (size_t)npy);
+			memcpy(keep, pybuf, sizeof(*keep) * (size_t)npy);
+			py = keep;
+		}
 		ev->pystack = npy ? py : NULL;
 		ev->npystack = npy;
-		GROW(done, cap, ndone + 1);
-		done[ndone++] = (struct shared){ ev->stack_ref, ev->stack, npcs, ev->pystack, npy };
+		done[k] = (struct shared){ ev->stack_ref, ev->stack, npcs, ev->pystack, npy };
 		nstacks++;
 	}
 	free(done);
+	free(sc.e);
 	return nstacks;
 }
 
