@@ -41,7 +41,7 @@ static void fd_list(char *out, size_t cap)
 	if (!d)
 		return;
 	while ((e = readdir(d)) && n + 16 < cap) {
-		if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
+		if (e->d_name[0] == '.' || strtol(e->d_name, NULL, 10) == dirfd(d))
 			continue;
 		n += (size_t)snprintf(out + n, cap - n, "%s ", e->d_name);
 	}
@@ -69,7 +69,7 @@ __attribute__((noinline)) static int outer(void)
 int main(int argc, char **argv)
 {
 	char before[4096], after[4096];
-	int times = argc > 2 ? atoi(argv[2]) : 1;
+	int times = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 1;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: stack_prog DIR [N]\n");
