@@ -209,9 +209,10 @@ static int64_t parse_ms(const char *s, int64_t dflt)
 	if (!*s)
 		return dflt;
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > 1000000000)
+		if (*s < '0' || *s > '9')
 			return dflt;
-		v = v * 10 + (*s - '0');
+		if (v < 1000000000)     /* larger values clamp to ~11 days: never */
+			v = v * 10 + (*s - '0');
 	}
 	return neg ? -1 : v;
 }
