@@ -276,3 +276,32 @@ def test_killed_in_flight_sleep_keeps_its_stack(tmp_path, fh_paths):
     assert evs[0].python[:2] == [python_frame(prog, marks["sleep"], "stuck"),
                                  python_frame(prog, marks["call"], "<module>")], evs[0]
     check_native(evs[0], "clock_nanosleep", "_PyEval_EvalFrameDefault")
+
+
+def test_short_call_cut_by_signal_shares_stack(tmp_path, fh_paths):
+    """A call captured at exit because a signal cut it (EINTR), however short: the signal
+    record points at the same stack."""
+    prog, marks = write_script(tmp_path, """
+        import signal, socket
+        class Cut(Exception):
+            pass
+        def on_alarm(sig, frame):
+            raise Cut()
+        signal.signal(signal.SIGALRM, on_alarm)
+        a, b = socket.socketpair()
+        signal.setitimer(signal.ITIMER_REAL, 0.002)
+        try:
+            a.recv(1)  # @recv
+        except Cut:
+            print("cut")
+    """)
+    proc, trace = run([PY, prog], tmp_path, fh_paths["lib"], env_extra={"FH_STACK_MS": "100000"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "cut"
+    events, text = dump(fh_paths["analyze"], trace)
+    recvs = with_stack(events, "recv(")
+    assert len(recvs) == 1 and "EINTR" in recvs[0].line, text
+    assert recvs[0].python[0] == python_frame(prog, marks["recv"], "<module>"), recvs[0]
+    check_native(recvs[0], "recv", "_PyEval_EvalFrameDefault")
+    sigs = with_stack(events, "SIGALRM")
+    assert len(sigs) == 1 and sigs[0].frames == recvs[0].frames, text
