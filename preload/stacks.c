@@ -234,6 +234,7 @@ int fh_stack_init(void)
 	unw_cursor_t cur;
 	void *h, *buf[8];
 	int newfds[2], nnew = 0;
+	ino_t ino[2] = { 0, 0 };
 	int64_t ms;
 
 	if (state)
@@ -276,18 +277,28 @@ int fh_stack_init(void)
 
 	if (fd_snapshot(&after) < 0)
 		return off("off: cannot list /proc/self/fd", -ENOENT);
+	/* libunwind's pipe: the two ends of one pipe (same inode), both O_NONBLOCK and
+	 * FD_CLOEXEC (pipe2 flags in its Ginit.c), new since the first snapshot. Another thread's
+	 * fds that appeared meanwhile are left alone; anything ambiguous switches capture off. */
 	for (int fd = 0; fd < FD_SCAN_MAX; fd++) {
 		struct stat st;
+		long fl, fdfl;
 		if (!fd_in(&after, fd) || fd_in(&before, fd))
 			continue;
-		if (nnew == 2 || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		fl = syscall(SYS_fcntl, fd, F_GETFL);
+		fdfl = syscall(SYS_fcntl, fd, F_GETFD);
+		if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || fl < 0 || !(fl & O_NONBLOCK) ||
+		    fdfl < 0 || !(fdfl & FD_CLOEXEC))
+			continue;
+		if (nnew == 2) {
 			nnew = 3;
 			break;
 		}
+		ino[nnew] = st.st_ino;
 		newfds[nnew++] = fd;
 	}
-	if (nnew == 3)
-		return off("off: libunwind opened unexpected fds", -EPROTO);
+	if (nnew == 3 || nnew == 1 || (nnew == 2 && ino[0] != ino[1]))
+		return off("off: cannot tell libunwind's fds", -EPROTO);
 	for (int i = 0; i < nnew; i++)
 		syscall(SYS_close, newfds[i]);
 
