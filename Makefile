@@ -43,9 +43,11 @@ LIB_OBJ      := $(filter-out $(BUILD)/obj/analyzer/main.o,$(ANALYZER_OBJ)) $(ASS
 
 PRELOAD_SRC  := $(sort $(wildcard preload/*.c))
 PRELOAD_OBJ  := $(patsubst %.c,$(BUILD)/obj/pic/%.o,$(PRELOAD_SRC))
-# libunwind is linked statically and kept private (--exclude-libs,ALL): an exported
-# _Unwind_RaiseException would hijack C++ exceptions of extension modules.
-UNWIND_LIBS  := -Wl,-Bstatic -lunwind -Wl,-Bdynamic -llzma
+# libunwind must stay private: an exported _Unwind_RaiseException would hijack C++ exceptions
+# of extension modules. Debian's libunwind.a is not position-independent (cannot go into a
+# shared object), so preload/stacks.c loads libunwind.so.8 with dlopen(RTLD_LOCAL) instead and
+# nothing is linked here; tests/py/test_stacks_python.py checks `nm -D`.
+UNWIND_LIBS  :=
 PRELOAD_LIBS ?= -ldl -lpthread
 PRELOAD_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--version-script=preload/exports.map
 
