@@ -27,13 +27,13 @@
 #include <stdint.h>
 
 #define FH_PYSTACK_MAX 32       /* innermost frames kept per capture */
-#define FH_PYFILE_LEN 104       /* bytes incl. NUL; longer paths keep their tail */
+#define FH_PYFILE_LEN 168       /* bytes incl. NUL; longer paths keep their tail */
 #define FH_PYFUNC_LEN 48        /* bytes incl. NUL; longer names are cut */
 
 #define FH_PYF_FILE_CUT 1       /* file holds only the tail of the path */
 #define FH_PYF_FUNC_CUT 2       /* func was cut */
 
-/* One Python frame; fixed size (160 bytes) so it can be copied into trace records as is. */
+/* One Python frame; fixed size (224 bytes). */
 struct fh_pyframe {
 	int32_t line;               /* 0 when unknown */
 	uint32_t flags;             /* FH_PYF_* */

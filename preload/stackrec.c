@@ -83,15 +83,18 @@ static void publish(struct fht_stack *s)
 /* Slot of the PYSTR record for this frame's strings; 0 when it could not be written. */
 static uint32_t intern(struct fh_thr *t, const struct fh_pyframe *f, uint32_t owner)
 {
-	char text[FH_PYFUNC_LEN + FH_PYFILE_LEN];
+	char text[FH_PYFUNC_LEN + FH_PYFILE_LEN + 4];
 	size_t a = fh_strnlen(f->func, FH_PYFUNC_LEN - 1), b = fh_strnlen(f->file, FH_PYFILE_LEN - 1);
+	size_t cut = (f->flags & FH_PYF_FILE_CUT) ? 3 : 0;  /* "..." before a path's tail */
 	uint64_t h, idx;
 	struct pyc_ent *e;
 	struct fht_stack *s;
 
 	memcpy(text, f->func, a);
 	text[a] = 0;
-	memcpy(text + a + 1, f->file, b);
+	memcpy(text + a + 1, "...", cut);
+	memcpy(text + a + 1 + cut, f->file, b);
+	b += cut;
 	h = fnv(text, a + 1 + b);
 	e = &pyc[h % PYC_SIZE];
 	if (e->hash == h && e->slot < __atomic_load_n(&t->hdr->reserved, __ATOMIC_RELAXED) &&
