@@ -305,3 +305,17 @@ def test_short_call_cut_by_signal_shares_stack(tmp_path, fh_paths):
     check_native(recvs[0], "recv", "_PyEval_EvalFrameDefault")
     sigs = with_stack(events, "SIGALRM")
     assert len(sigs) == 1 and sigs[0].frames == recvs[0].frames, text
+
+
+@pytest.mark.parametrize("extra", [{"FH_TRACE": "0"}, {"FH_TRACE_DIR": ""}])
+def test_untraced_process_loads_no_unwinder(tmp_path, fh_paths, extra):
+    """Pass-through (FH_TRACE=0, or no trace dir) never loads libunwind nor captures."""
+    prog, _ = write_script(tmp_path, """
+        import time
+        time.sleep(0.02)
+        print("libunwind" in open("/proc/self/maps").read())
+    """)
+    proc, trace = run([PY, prog], tmp_path, fh_paths["lib"], env_extra=extra)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
+    assert not list(trace.glob("*.maps"))
