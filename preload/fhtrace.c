@@ -691,10 +691,16 @@ static void mark(int kind, const char *nodeid, int attempt, int phase, int resul
 	r->start_ns = fh_now();
 	r->timeout_ns = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) ? -1 :
 		(int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	r->fd = count_dir("/proc/self/fd");
-	if (r->fd > 0)
-		r->fd--;   /* the directory fd count_dir itself held */
-	r->err = count_dir("/proc/self/task");
+	if (kind == FHT_MARK_ATTEMPT_BEGIN) {
+		/* ~10 us of /proc reading: only where the analyzer uses it (counts at attempt start). */
+		r->fd = count_dir("/proc/self/fd");
+		if (r->fd > 0)
+			r->fd--;   /* the directory fd count_dir itself held */
+		r->err = count_dir("/proc/self/task");
+	} else {
+		r->fd = -1;
+		r->err = -1;
+	}
 	r->arg = attempt;
 	r->arg2 = phase;
 	r->result = result;

@@ -110,7 +110,8 @@ struct fht_header {
  *   SIGNAL: call = interrupted call id (0xffff none), fd = signal number, err = si_code,
  *           arg = sender pid, arg2 = sender uid, start_ns = delivery, end_ns = handler return.
  *   MARK:   call = enum fht_mark, arg = attempt, arg2 = phase, result = outcome,
- *           timeout_ns = thread CPU ns, fd = open fds, err = threads; string = nodeid.
+ *           timeout_ns = thread CPU ns, fd = open fds, err = threads (both -1 except at
+ *           FHT_MARK_ATTEMPT_BEGIN); string = nodeid.
  *   STR:    see struct fht_str.
  *   PROC:   start_ns = process start, arg = pid, arg2 = ppid; string = exe.
  */

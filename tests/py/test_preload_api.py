@@ -42,8 +42,17 @@ def test_api_markers_through_cdll_none(tmp_path):
     def field(m, k):
         return float(m["rest"].split(f" {k}=")[1].split()[0].rstrip("s"))
     assert field(marks[3], "cpu") > field(marks[0], "cpu")
-    assert field(marks[3], "fds") >= field(marks[0], "fds") + 5
-    assert field(marks[3], "threads") == field(marks[0], "threads") + 1
+    assert field(marks[0], "fds") >= 3 and field(marks[0], "threads") == 1
+    assert field(marks[3], "fds") == -1   # counts only at attempt start
+    lib_code = API.replace("lib.fh_attempt_end(", "lib.fh_attempt_begin(b'x', 4)\nlib.fh_attempt_end(")
+    trace2 = tmp_path / "trace2"
+    trace2.mkdir()
+    p = subprocess.run([fp.PYTHON, "-c", lib_code, str(trace2)], env=fp.env(None),
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    marks2 = [m for m in fp.all_events(fp.dump_dir(trace2), "mark") if m["mark"] == "attempt_begin"]
+    assert field(marks2[1], "fds") >= field(marks2[0], "fds") + 5
+    assert field(marks2[1], "threads") == field(marks2[0], "threads") + 1
 
 
 def test_api_absent_without_preload():

@@ -111,14 +111,16 @@ def test_signal_storm_eintr_unchanged(tmp_path):
                            capture_output=True, text=True, timeout=120)
     traced = fp.run([STRESS, "sigstorm", k], tmp_path, timeout=120)
     assert plain.stdout == traced.stdout
-    assert f"sent {3 * k} handled {3 * k} eintr {k} {k} {k} other 0 0 0" in traced.stdout
+    assert f"all-handled 1 eintr {k} {k} {k} other 0 0 0" in traced.stdout
+    sent = int(traced.stderr.split("sent ")[1].split()[0])
     files = fp.dump_dir(tmp_path)
     sigs = [e for e in fp.all_events(files, "signal") if e["sig"] == "SIGUSR1"]
-    assert len(sigs) == 3 * k
+    assert len(sigs) == sent          # every delivery recorded
     by = {}
     for s in sigs:
         by[s["intr"]] = by.get(s["intr"], 0) + 1
-    assert by == {"clock_nanosleep": k, "poll": k, "sem_clockwait": k}
+    for call in ("clock_nanosleep", "poll", "sem_clockwait"):
+        assert by.get(call, 0) >= k   # each wait was cut by a recorded delivery
     calls = list(fp.all_events(files, "call"))
     assert sum(1 for c in calls if c["name"] == "clock_nanosleep" and c["err"] == "EINTR") == k
     assert sum(1 for c in calls if c["name"] == "poll" and c["err"] == "EINTR") == k
@@ -133,7 +135,7 @@ def test_sigkill_leaves_call_in_flight(tmp_path):
     try:
         assert proc.stdout.readline().strip() == "ready"
         # wait until the poll record is written (entry half) before killing
-        for _ in range(200):
+        for _ in range(1000):
             files = fp.dump_dir(tmp_path)
             if any(e["name"] == "poll" for e in fp.all_events(files, "call")):
                 break
