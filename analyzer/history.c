@@ -10,6 +10,8 @@
 #include "history.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
@@ -72,15 +74,29 @@ static void civil(long long days, int *y, int *m, int *d)
 	*y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
+static void digits(char *p, long long v, int width)
+{
+	while (width-- > 0) {
+		p[width] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* unix_s must be in [0, 253402300800): years 1970 to 9999. */
 static void put_utc(struct buf *b, double unix_s)
 {
-	long long s = (long long)floor(unix_s), days = s >= 0 ? s / 86400 : (s - 86399) / 86400;
-	long long sod = s - days * 86400;
+	long long s = (long long)floor(unix_s), days = s / 86400, sod = s - days * 86400;
+	char out[21] = "0000-00-00T00:00:00Z";
 	int y, m, d;
 
 	civil(days, &y, &m, &d);
-	buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(sod / 3600),
-		   (int)(sod / 60 % 60), (int)(sod % 60));
+	digits(out, y, 4);
+	digits(out + 5, m, 2);
+	digits(out + 8, d, 2);
+	digits(out + 11, sod / 3600, 2);
+	digits(out + 14, sod / 60 % 60, 2);
+	digits(out + 17, sod % 60, 2);
+	buf_add(b, out, 20);
 }
 
 /* "2026-11-23T..." -> "2026-W48"; "" when the timestamp is not ISO 8601. */
@@ -114,7 +130,17 @@ static void cell(struct buf *b, const char *s)
 
 static void cell_int(struct buf *b, long long v)
 {
-	buf_printf(b, "%lld,", v);
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	*--p = ',';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 static void cell_num(struct buf *b, double v)
@@ -146,7 +172,7 @@ void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf 
 		bool failed = a->outcome == FH_FAILED || a->outcome == FH_ERROR;
 
 		buf_reset(&ts);
-		if (a->wall_start > 0 && a->wall_start < 253402300800.0)
+		if (a->wall_start >= 0 && a->wall_start < 253402300800.0 && a->wall_start != 0)
 			put_utc(&ts, a->wall_start);
 		else
 			buf_puts(&ts, m->started_utc ? m->started_utc : "");
@@ -191,7 +217,9 @@ void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf 
 	buf_free(&ts);
 }
 
-/* ---- reading: an RFC 4180 row splitter over a buffer ---- */
+/* ---- reading: an RFC 4180 row splitter over a buffer ----
+ * csv_row() only finds the cells (spans into the input); csv_cell() unescapes a cell into the
+ * row's scratch space the first time it is asked for, so unused columns cost a scan only. */
 
 void csv_init(struct fh_csv *c, const char *data, size_t len)
 {
@@ -199,35 +227,36 @@ void csv_init(struct fh_csv *c, const char *data, size_t len)
 	c->p = data;
 	c->end = data + len;
 	c->line = c->next_line = 1;
-	buf_init(&c->cells, FH_HISTORY_MAX_FILE);
 }
 
 void csv_free(struct fh_csv *c)
 {
-	buf_free(&c->cells);
-	free(c->off);
-	c->off = NULL;
+	free(c->span);
+	free(c->scratch);
+	c->span = NULL;
+	c->scratch = NULL;
 }
 
-/* Reads one row; returns 1 with a row, 0 at the end, -1 for an unterminated quote (the rest of
- * the buffer is consumed). */
 int csv_row(struct fh_csv *c)
 {
 	const char *p = c->p;
 
 	if (p >= c->end)
 		return 0;
+	c->row_start = p;
 	c->line = c->next_line;
-	buf_reset(&c->cells);
 	c->ncells = 0;
+	c->used = 0;
 	for (;;) {
-		int quoted = 0;
-		size_t start = c->cells.len;
+		struct fh_csv_span *sp;
 
-		GROW(c->off, c->cap, c->ncells + 1);
-		c->off[c->ncells++] = start;
-		if (p < c->end && *p == '"') {
-			quoted = 1;
+		if (c->ncells >= c->cap)
+			GROW(c->span, c->cap, c->ncells + 1);
+		sp = &c->span[c->ncells++];
+		sp->s = p;
+		sp->quoted = p < c->end && *p == '"';
+		sp->copy = 0;
+		if (sp->quoted) {
 			p++;
 			for (;;) {
 				const char *q = memchr(p, '"', (size_t)(c->end - p));
@@ -235,54 +264,101 @@ int csv_row(struct fh_csv *c)
 
 				if (!q) {
 					c->p = c->end;
+					c->ncells = 0;
 					return -1;
 				}
 				for (nl = p; (nl = memchr(nl, '\n', (size_t)(q - nl))); nl++)
 					c->next_line++;
-				buf_add(&c->cells, p, (size_t)(q - p));
 				p = q + 1;
 				if (p < c->end && *p == '"') {
-					buf_putc(&c->cells, '"');
 					p++;
 					continue;
 				}
 				break;
 			}
-			/* Anything between the closing quote and the separator is kept verbatim. */
 		}
-		{
-			const char *s = p;
-
-			while (p < c->end && *p != ',' && *p != '\n')
-				p++;
-			buf_add(&c->cells, s, (size_t)(p - s));
-		}
-		if (quoted && c->cells.len > start && c->cells.data[start] == '\'') {
-			memmove(c->cells.data + start, c->cells.data + start + 1,
-				c->cells.len - start - 1);
-			c->cells.len--;
-		}
-		if (c->cells.len > start && c->cells.data[c->cells.len - 1] == '\r' &&
-		    (p >= c->end || *p == '\n'))
-			c->cells.len--;
-		buf_putc(&c->cells, '\0');
+		while (p < c->end && *p != ',' && *p != '\n')
+			p++;
+		sp->n = (size_t)(p - sp->s);
 		if (p >= c->end || *p == '\n') {
 			if (p < c->end)
 				p++;
 			c->next_line++;
 			c->p = p;
-			return 1;
+			break;
 		}
 		p++; /* ',' */
 	}
+	/* Unescaped cells are never longer than the row: one allocation per row at most. */
+	if ((size_t)(c->p - c->row_start) + c->ncells + 1 > c->scratch_cap) {
+		c->scratch_cap = (size_t)(c->p - c->row_start) + c->ncells + 1024;
+		free(c->scratch);
+		c->scratch = xmalloc(c->scratch_cap);
+	}
+	return 1;
 }
 
-const char *csv_cell(const struct fh_csv *c, int idx)
+void csv_resync(struct fh_csv *c)
 {
-	return idx >= 0 && (size_t)idx < c->ncells ? c->cells.data + c->off[idx] : "";
+	const char *nl;
+
+	if (!c->row_start)
+		return;
+	nl = memchr(c->row_start, '\n', (size_t)(c->end - c->row_start));
+	c->p = nl ? nl + 1 : c->end;
+	c->next_line = c->line + 1;
+	c->row_start = NULL;
+}
+
+const char *csv_cell(const struct fh_csv *cc, int idx)
+{
+	struct fh_csv *c = (struct fh_csv *)cc;
+	struct fh_csv_span *sp;
+	const char *p, *e;
+	char *out, *start;
+
+	if (idx < 0 || (size_t)idx >= c->ncells)
+		return "";
+	sp = &c->span[idx];
+	if (sp->copy)
+		return c->scratch + sp->copy - 1;
+	start = out = c->scratch + c->used;
+	p = sp->s;
+	e = sp->s + sp->n;
+	if (sp->quoted) {
+		p++;
+		while (p < e) {
+			if (*p == '"') {
+				if (p + 1 < e && p[1] == '"') {
+					*out++ = '"';
+					p += 2;
+					continue;
+				}
+				p++;
+				break;
+			}
+			*out++ = *p++;
+		}
+		/* Anything between the closing quote and the separator is kept verbatim. */
+	}
+	while (p < e)
+		*out++ = *p++;
+	if (sp->quoted && out > start && *start == '\'') {
+		memmove(start, start + 1, (size_t)(out - start - 1));
+		out--;
+	}
+	if ((size_t)idx + 1 == c->ncells && out > start && out[-1] == '\r')
+		out--;
+	*out++ = '\0';
+	sp->copy = (size_t)(start - c->scratch) + 1;
+	c->used = (size_t)(out - c->scratch);
+	return start;
 }
 
 /* ---- accumulating trends ---- */
+
+struct fh_hist_acc;
+static void acc_warn(struct fh_hist_acc *acc, const char *fmt, ...) FH_PRINTF(2, 3);
 
 struct acc_group {
 	char *key;
@@ -303,6 +379,7 @@ struct acc_run {
 
 struct fh_hist_acc {
 	char *nodeid;
+	struct buf *warn;       /* collects warnings (one per line) instead of printing them */
 	struct acc_run *runs;
 	size_t nruns, cap;
 	struct group_list host, branch, week, loc;
@@ -315,6 +392,20 @@ struct fh_hist_acc *hist_acc_new(const char *nodeid)
 
 	acc->nodeid = xstrdup(nodeid);
 	return acc;
+}
+
+static void acc_warn(struct fh_hist_acc *acc, const char *fmt, ...)
+{
+	va_list ap;
+	char line[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (acc->warn)
+		buf_printf(acc->warn, "%s\n", line);
+	else
+		warning("%s", line);
 }
 
 static struct acc_group *group(struct group_list *l, const char *key)
@@ -423,7 +514,7 @@ int hist_acc_add_buffer(struct fh_hist_acc *acc, const char *name, const char *d
 	r = csv_row(&c);
 	if (r <= 0) {
 		if (r < 0) {
-			warning("%s:1: unterminated quote in the header; file skipped", name);
+			acc_warn(acc, "%s:1: unterminated quote in the header; file skipped", name);
 			acc->skipped_rows++;
 		}
 		goto out;
@@ -436,7 +527,7 @@ int hist_acc_add_buffer(struct fh_hist_acc *acc, const char *name, const char *d
 				idx[k] = (int)i;
 	}
 	if (idx[C_RUN] < 0 || idx[C_OUTCOME] < 0 || idx[C_ATTEMPT] < 0) {
-		warning("%s:1: not a flakehunter history header; file skipped", name);
+		acc_warn(acc, "%s:1: not a flakehunter history header; file skipped", name);
 		acc->skipped_rows++;
 		goto out;
 	}
@@ -460,8 +551,10 @@ int hist_acc_add_buffer(struct fh_hist_acc *acc, const char *name, const char *d
 			 strcmp(nodeid, acc->nodeid))
 			why = "row of another test";
 		if (why) {
-			warning("%s:%u: corrupt history row (%s); skipped", name, c.line, why);
+			acc_warn(acc, "%s:%u: corrupt history row (%s); skipped", name, c.line, why);
 			acc->skipped_rows++;
+			if (r < 0 || c.ncells != ncols)
+				csv_resync(&c);
 			continue;
 		}
 		if (skip_run_id && !strcmp(csv_cell(&c, idx[C_RUN]), skip_run_id))
@@ -704,50 +797,138 @@ out:
 	return ret;
 }
 
+/* Tests are read (and appended) on several threads: each test's file is independent. A worker
+ * fills job->acc and job->warn; the calling thread then prints the warnings and builds the
+ * trends in test order, so the output does not depend on scheduling. */
+struct hist_job {
+	struct fh_hist_acc *acc;
+	struct buf warn;
+	int append_err;
+};
+
+struct hist_ctx {
+	struct fh_run *run;
+	const char *dir;
+	struct hist_job *jobs;
+	bool append;
+	bool read;              /* the history dir is usable */
+	size_t next;            /* next test to take (atomic) */
+	int write_failed;       /* atomic: stop appending after the first failure */
+};
+
+#define HIST_THREADS_MIN_TESTS 64
+#define HIST_MAX_THREADS 8
+
+static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct buf *rows)
+{
+	struct fh_run *run = ctx->run;
+	struct fh_test *t = &run->tests[i];
+	struct hist_job *job = &ctx->jobs[i];
+	char *data = NULL;
+	size_t len;
+	int r;
+
+	job->acc = hist_acc_new(t->nodeid);
+	buf_init(&job->warn, 1u << 24);
+	job->acc->warn = &job->warn;
+	if (!ctx->read) {
+		hist_acc_add_run(job->acc, run, t);
+		return;
+	}
+	buf_reset(path);
+	buf_printf(path, "%s/", ctx->dir);
+	history_file_name(path, t->nodeid);
+	r = read_file(buf_str(path), FH_HISTORY_MAX_FILE, &data, &len);
+	if (r == 0) {
+		hist_acc_add_buffer(job->acc, buf_str(path), data, len, run->meta.run_id);
+		free(data);
+	} else if (r != -ENOENT) {
+		acc_warn(job->acc, "%s: cannot read history: %s", buf_str(path), strerror(-r));
+	}
+	hist_acc_add_run(job->acc, run, t);
+	if (ctx->append && !__atomic_load_n(&ctx->write_failed, __ATOMIC_RELAXED)) {
+		r = append_rows(run, t, buf_str(path), rows);
+		if (r) {
+			acc_warn(job->acc, "%s: cannot append history: %s", buf_str(path),
+				 strerror(-r));
+			job->append_err = r;
+			__atomic_store_n(&ctx->write_failed, 1, __ATOMIC_RELAXED);
+		}
+	}
+}
+
+static void *hist_worker(void *arg)
+{
+	struct hist_ctx *ctx = arg;
+	struct buf path = BUF_INIT(PATH_MAX), rows = BUF_INIT(FH_HISTORY_MAX_FILE);
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&ctx->next, 1, __ATOMIC_RELAXED)) < ctx->run->ntests)
+		hist_one(ctx, i, &path, &rows);
+	buf_free(&path);
+	buf_free(&rows);
+	return NULL;
+}
+
+static int hist_threads(size_t ntests)
+{
+	const char *env = getenv("FH_THREADS");
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (env && *env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+
+		if (!*end && v >= 1)
+			n = v;
+	}
+	if (ntests < HIST_THREADS_MIN_TESTS || n < 1)
+		n = 1;
+	return n > HIST_MAX_THREADS ? HIST_MAX_THREADS : (int)n;
+}
+
 int history_update(struct fh_run *run, const char *dir)
 {
-	struct buf path = BUF_INIT(PATH_MAX), marker = BUF_INIT(PATH_MAX);
-	struct buf rows = BUF_INIT(FH_HISTORY_MAX_FILE);
-	bool append, write_failed = false;
+	struct buf marker = BUF_INIT(PATH_MAX);
+	struct hist_ctx ctx = { run, dir, NULL, false, true, 0, 0 };
+	struct stat st;
+	pthread_t threads[HIST_MAX_THREADS];
+	bool started[HIST_MAX_THREADS] = { false };
+	int nthreads = hist_threads(run->ntests), k, r, ret = 0;
 	size_t i;
-	int r, ret = 0;
 
 	buf_printf(&marker, "%s/history-appended", run->run_dir ? run->run_dir : ".");
-	append = access(buf_str(&marker), F_OK) != 0;
+	ctx.append = access(buf_str(&marker), F_OK) != 0;
 	r = mkdir_p(dir, 0755);
+	if (!r && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
+		r = -ENOTDIR;
 	if (r) {
-		warning("cannot create history dir '%s': %s; history not kept", dir, strerror(-r));
-		append = false;
+		warning("cannot use history dir '%s': %s; history not kept", dir, strerror(-r));
+		ctx.append = false;
+		ctx.read = false;
 	}
+	ctx.jobs = xcalloc(run->ntests ? run->ntests : 1, sizeof(*ctx.jobs));
+	for (k = 1; k < nthreads; k++)
+		started[k] = !pthread_create(&threads[k], NULL, hist_worker, &ctx);
+	hist_worker(&ctx);
+	for (k = 1; k < nthreads; k++)
+		if (started[k])
+			pthread_join(threads[k], NULL);
 	for (i = 0; i < run->ntests; i++) {
-		struct fh_test *t = &run->tests[i];
-		struct fh_hist_acc *acc = hist_acc_new(t->nodeid);
-		char *data = NULL;
-		size_t len;
+		struct hist_job *job = &ctx.jobs[i];
+		const char *w = buf_str(&job->warn), *nl;
 
-		buf_reset(&path);
-		buf_printf(&path, "%s/", dir);
-		history_file_name(&path, t->nodeid);
-		r = read_file(buf_str(&path), FH_HISTORY_MAX_FILE, &data, &len);
-		if (r == 0) {
-			hist_acc_add_buffer(acc, buf_str(&path), data, len, run->meta.run_id);
-			free(data);
-		} else if (r != -ENOENT) {
-			warning("%s: cannot read history: %s", buf_str(&path), strerror(-r));
-		}
-		hist_acc_add_run(acc, run, t);
-		hist_acc_finish(acc, run, t);
-		if (append && !write_failed) {
-			r = append_rows(run, t, buf_str(&path), &rows);
-			if (r) {
-				warning("%s: cannot append history: %s", buf_str(&path), strerror(-r));
-				write_failed = true;
-				ret = r;
-			}
-		}
+		for (; (nl = strchr(w, '\n')); w = nl + 1)
+			warning("%.*s", (int)(nl - w), w);
+		buf_free(&job->warn);
+		job->acc->warn = NULL;
+		hist_acc_finish(job->acc, run, &run->tests[i]);
+		if (job->append_err && !ret)
+			ret = job->append_err;
 	}
+	free(ctx.jobs);
 	fill_params(run);
-	if (append && !write_failed && run->run_dir) {
+	if (ctx.append && !ctx.write_failed && run->run_dir) {
 		int fd = open(buf_str(&marker), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 
 		if (fd < 0)
@@ -756,8 +937,6 @@ int history_update(struct fh_run *run, const char *dir)
 		else
 			close(fd);
 	}
-	buf_free(&path);
 	buf_free(&marker);
-	buf_free(&rows);
 	return ret;
 }

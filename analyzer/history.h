@@ -24,7 +24,16 @@
  *               attempts: "rising" when it climbs 5 points or more across that window,
  *               "falling" when it drops 5 points or more, "flat" otherwise, "n/a" under 3 runs.
  * A corrupt row (wrong cell count, unterminated quote, bad attempt number or outcome, another
- * test's nodeid) is skipped with a warning "FILE:LINE: ..." and counted in hist->skipped_rows.
+ * test's nodeid) is skipped with a warning "FILE:LINE: ..." and counted in hist->skipped_rows;
+ * after a row with the wrong shape reading resumes at the next physical line, so a stray quote
+ * never swallows the rows after it.
+ *
+ * Appending: one write() of all of a test's rows on an O_APPEND descriptor (header first into an
+ * empty file; a newline first when the file does not end with one). RUN_DIR/history-appended is
+ * created after a complete append, and while it exists the run's rows are not appended again
+ * (rows of the current run id found in a file are ignored when reading: the model supplies
+ * them). With 64 tests or more, files are processed on several threads (FH_THREADS); warnings
+ * and trends are assembled in test order, identical to one thread.
  */
 #ifndef FH_HISTORY_H
 #define FH_HISTORY_H
@@ -45,13 +54,21 @@ void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf 
 
 /* An RFC 4180 reader over a buffer (hostile input: never reads past len). A quoted cell that
  * starts with an apostrophe loses it (the writer's neutralisation); "\r\n" ends a row too. */
+struct fh_csv_span {
+	const char *s;          /* the raw cell in the input, quotes included */
+	size_t n;
+	size_t copy;            /* 1 + offset of the unescaped cell in scratch; 0 not yet */
+	int quoted;
+};
 struct fh_csv {
 	const char *p, *end;
+	const char *row_start;  /* where the current row began */
 	unsigned line;          /* line number where the current row starts */
 	unsigned next_line;
-	struct buf cells;       /* unescaped cells, each NUL-terminated */
-	size_t *off;            /* offsets of the cells in `cells` */
+	struct fh_csv_span *span; /* cells of the current row */
 	size_t ncells, cap;
+	char *scratch;          /* unescaped cells of the current row */
+	size_t scratch_cap, used;
 };
 void csv_init(struct fh_csv *c, const char *data, size_t len);
 /* Reads the next row: 1 with a row (c->ncells cells), 0 at the end, -1 for an unterminated
@@ -59,6 +76,9 @@ void csv_init(struct fh_csv *c, const char *data, size_t len);
 int csv_row(struct fh_csv *c);
 /* Cell idx of the current row, "" when out of range; borrowed, valid until the next csv_row(). */
 const char *csv_cell(const struct fh_csv *c, int idx);
+/* After a damaged row: continue at the physical line after the one the row began on, so a
+ * stray quote swallows at most that line, never the rows after it. */
+void csv_resync(struct fh_csv *c);
 void csv_free(struct fh_csv *c);
 
 /* Accumulates trends of one test. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "redact.h"
 #include "stages.h"
 #include "trace.h"
 
@@ -49,6 +50,10 @@ static const char help_text[] =
 "Other options:\n"
 "  -h, --help            this help\n"
 "  --version             print the version\n"
+"\n"
+"Environment:\n"
+"  FH_TIMING=1           print the time each stage of report took on stderr\n"
+"  FH_THREADS=N          threads for parsing big record files (default: CPUs online)\n"
 "\n"
 "Exit status: 0 written; 1 could not read the run or write the report or JSON; 2 usage.\n";
 
@@ -142,6 +147,21 @@ static char *json_beside(const char *html)
 	return buf_detach(&b);
 }
 
+/* Prints s with control characters escaped, so a hostile nodeid cannot forge terminal lines. */
+static void print_safe(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
 static void terminal_summary(const struct fh_run *run, const char *html, const char *json,
 			     bool html_ok, bool json_ok)
 {
@@ -155,19 +175,27 @@ static void terminal_summary(const struct fh_run *run, const char *html, const c
 
 		if (t->verdict != FH_FLAKY && t->verdict != FH_BROKEN)
 			continue;
-		printf("  %-6s %5.1f%% [%4.1f-%5.1f%%] %d/%d failed  %s\n",
+		printf("  %-6s %5.1f%% [%4.1f-%5.1f%%] %d/%d failed  ",
 		       fh_verdict_names[t->verdict], 100 * t->flake_rate, 100 * t->ci_lo,
-		       100 * t->ci_hi, t->failed, t->passed + t->failed, t->nodeid);
+		       100 * t->ci_hi, t->failed, t->passed + t->failed);
+		print_safe(t->nodeid);
+		putchar('\n');
 		listed++;
 	}
 	if (bad > listed)
 		printf("  ... and %zu more flaky or broken tests (see the report)\n", bad - listed);
 	if (run->malformed_records)
 		printf("flakehunter: %d malformed attempt records skipped\n", run->malformed_records);
-	if (html_ok)
-		printf("flakehunter: report: %s\n", html);
-	if (json_ok)
-		printf("flakehunter: json: %s\n", json);
+	if (html_ok) {
+		fputs("flakehunter: report: ", stdout);
+		print_safe(html);
+		putchar('\n');
+	}
+	if (json_ok) {
+		fputs("flakehunter: json: ", stdout);
+		print_safe(json);
+		putchar('\n');
+	}
 }
 
 /* FH_TIMING=1 prints how long each stage took on stderr (benchmarks use it for the split). */
@@ -208,6 +236,7 @@ static int cmd_report(int argc, char **argv)
 		return 1;
 	}
 	stage_done("load");
+	redact_run(&run); /* no writer below sees a secret from a failure message */
 	run.history_enabled = !o.no_history;
 	run.ai_requested = o.ai;
 	run_compute(&run);

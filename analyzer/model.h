@@ -128,6 +128,17 @@ struct fh_lane {
 	const char *label;    /* "pytest main", "thread 1234", "child 99 /usr/bin/sleep" */
 };
 
+/* Blocking calls of one attempt grouped by (call, target): the contrast and perf features of
+ * diagnose.c (issue 5). Bounded per attempt; overflow folds into target NULL. */
+struct fh_call_stat {
+	const char *call;
+	enum fh_category category;
+	const char *target;   /* may be NULL */
+	int count, timeouts, errors;
+	double total_s, max_s;
+	double main_s;        /* the part spent in the attempt's own (test) thread */
+};
+
 struct fh_attempt_trace {
 	double cpu_s;
 	double time_s[FH_CAT_COUNT];
@@ -142,6 +153,14 @@ struct fh_attempt_trace {
 	struct fh_span *spans; size_t nspans;
 	double fail_at_s;             /* failure point since attempt start; < 0 none */
 	uint64_t events;              /* events attributed to the attempt */
+	struct fh_call_stat *calls; size_t ncalls; /* by total time, longest first */
+	bool unfinished;              /* its process died during it (no end marker, trace intact) */
+	int kills_sent;               /* kill()-family calls with a terminating signal */
+	/* The test thread's last sleep that ran its course in the call phase (before the failure)
+	 * and the calls other threads or processes of the attempt were still in when it ended:
+	 * a sleep used as synchronization (race evidence). last_sleep may be NULL. */
+	struct fh_block *last_sleep;
+	struct fh_inflight *busy_after_sleep; size_t nbusy_after_sleep;
 };
 
 /* ---- attempts, clusters, tests ---- */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,13 +35,14 @@ struct fh_records {
 	size_t ntests, cap;
 	size_t *slots;        /* open addressing: index + 1, 0 = empty */
 	size_t nslots;
+	size_t last;          /* index + 1 of the last test found: attempts come in runs */
 	int max_runs;
 };
 
 /* ---- a per-line scratch allocator for cJSON ----
  * Each record line is parsed into a throwaway tree; bump-allocating its nodes from one reused
  * block (reset after each line) instead of malloc/free per node halves the parse time. The hooks
- * are installed only while records_add_buffer() runs. */
+ * are installed only while records_add_buffer() runs; the block is per thread. */
 
 #define SCRATCH_SIZE (1u << 20)
 
@@ -49,7 +51,7 @@ struct scratch_big {
 	_Alignas(16) unsigned char mem[];
 };
 
-static struct {
+static _Thread_local struct {
 	unsigned char *mem;
 	size_t used;
 	struct scratch_big *big;
@@ -310,23 +312,30 @@ static void rehash(struct fh_records *rec)
 
 static struct tbuild *find_test(struct fh_records *rec, const char *nodeid, bool *created)
 {
-	uint64_t h = fnv64(FNV64_INIT, nodeid, strlen(nodeid));
-	size_t s = h & (rec->nslots - 1);
+	uint64_t h;
+	size_t s;
 	struct tbuild *t;
 
 	*created = false;
+	if (rec->last && !strcmp(rec->tests[rec->last - 1].nodeid, nodeid))
+		return &rec->tests[rec->last - 1];
+	h = fnv64(FNV64_INIT, nodeid, strlen(nodeid));
+	s = h & (rec->nslots - 1);
 	while (rec->slots[s]) {
 		t = &rec->tests[rec->slots[s] - 1];
-		if (t->hash == h && !strcmp(t->nodeid, nodeid))
+		if (t->hash == h && !strcmp(t->nodeid, nodeid)) {
+			rec->last = rec->slots[s];
 			return t;
+		}
 		s = (s + 1) & (rec->nslots - 1);
 	}
 	GROW(rec->tests, rec->cap, rec->ntests + 1);
 	t = &rec->tests[rec->ntests];
 	memset(t, 0, sizeof(*t));
-	t->nodeid = dup_capped(&rec->run->arena, nodeid, 4096);
+	t->nodeid = arena_strdup(&rec->run->arena, nodeid);
 	t->hash = h;
 	rec->slots[s] = ++rec->ntests;
+	rec->last = rec->ntests;
 	*created = true;
 	if (rec->ntests * 2 > rec->nslots)
 		rehash(rec);
@@ -514,15 +523,14 @@ out:
 	return reason;
 }
 
-int records_add_buffer(struct fh_records *rec, const char *name, const char *data, size_t len)
+/* Parses the lines of data; line numbers start after line_base. Warnings are printed, or
+ * collected in warn as "LINE\tREASON\n" when warn is not NULL (worker threads). */
+static int parse_lines(struct fh_records *rec, const char *name, const char *data, size_t len,
+		       unsigned line_base, unsigned *nlines, struct buf *warn)
 {
 	const char *p = data, *end = data + len;
-	const char *fname = arena_strdup(&rec->run->arena, name);
-	cJSON_Hooks hooks = { scratch_malloc, scratch_free };
-	unsigned lineno = 0;
+	unsigned lineno = line_base;
 	int accepted = 0;
-
-	cJSON_InitHooks(&hooks);
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -540,20 +548,170 @@ int records_add_buffer(struct fh_records *rec, const char *name, const char *dat
 		if (memchr(s, '\0', (size_t)(e - s))) {
 			reason = "NUL byte in record";
 		} else {
-			reason = parse_record(rec, fname, lineno, s, (size_t)(e - s));
+			reason = parse_record(rec, name, lineno, s, (size_t)(e - s));
 			scratch_reset();
 			if (reason && !nl)
 				reason = "truncated record (no newline at end of file)";
 		}
-		if (reason) {
-			rec->run->malformed_records++;
-			warning("%s:%u: %s; line skipped", name, lineno, reason);
-		} else {
+		if (!reason) {
 			accepted++;
+			continue;
+		}
+		rec->run->malformed_records++;
+		if (warn)
+			buf_printf(warn, "%u\t%s\n", lineno, reason);
+		else
+			warning("%s:%u: %s; line skipped", name, lineno, reason);
+	}
+	scratch_release();
+	*nlines = lineno - line_base;
+	return accepted;
+}
+
+/* ---- parsing big files on several threads ----
+ * A buffer over PARALLEL_MIN bytes is cut at line boundaries into one chunk per thread. Chunk 0
+ * is parsed into rec by the calling thread; every other chunk into a private loader and arena,
+ * merged into rec afterwards in chunk order, so tests, attempts and warnings come out exactly
+ * as a single-threaded parse gives them. FH_THREADS=N overrides the thread count (1: none). */
+
+#define PARALLEL_MIN (4u << 20)
+#define MAX_THREADS 8
+
+struct chunk_job {
+	struct fh_run prun;        /* arena and malformed count of the chunk */
+	struct fh_records *rec;
+	const char *name, *data;
+	size_t len;
+	unsigned nlines;
+	struct buf warn;
+	int accepted;
+	pthread_t thread;
+	bool started;
+};
+
+static void *chunk_main(void *arg)
+{
+	struct chunk_job *job = arg;
+
+	job->accepted = parse_lines(job->rec, job->name, job->data, job->len, 0, &job->nlines,
+				    &job->warn);
+	return NULL;
+}
+
+static int thread_count(size_t len)
+{
+	const char *env = getenv("FH_THREADS");
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (env && *env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+
+		if (!*end && v >= 1)
+			n = v;
+	}
+	if (len < PARALLEL_MIN || n < 1)
+		n = 1;
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
+	if ((size_t)n > len / (PARALLEL_MIN / 4))
+		n = (long)(len / (PARALLEL_MIN / 4));
+	return n < 1 ? 1 : (int)n;
+}
+
+static void merge_chunk(struct fh_records *rec, struct chunk_job *job, unsigned line_base)
+{
+	struct fh_records *part = job->rec;
+	const char *w = buf_str(&job->warn);
+	size_t i;
+
+	for (i = 0; i < part->ntests; i++) {
+		struct tbuild *src = &part->tests[i], *dst;
+		bool created;
+		size_t k;
+
+		dst = find_test(rec, src->nodeid, &created);
+		if (created)
+			dst->proto = src->proto;
+		GROW(dst->att, dst->cap, dst->n + src->n);
+		for (k = 0; k < src->n; k++) {
+			struct fh_attempt *a = &dst->att[dst->n++];
+
+			*a = src->att[k];
+			a->record_line += line_base;
+		}
+		free(src->att);
+	}
+	if (part->max_runs > rec->max_runs)
+		rec->max_runs = part->max_runs;
+	rec->run->malformed_records += job->prun.malformed_records;
+	while (*w) {
+		const char *tab = strchr(w, '\t'), *nl = strchr(w, '\n');
+		unsigned long ln = strtoul(w, NULL, 10);
+
+		if (!tab || !nl)
+			break;
+		warning("%s:%lu: %.*s; line skipped", job->name, ln + line_base, (int)(nl - tab - 1),
+			tab + 1);
+		w = nl + 1;
+	}
+	buf_free(&job->warn);
+	arena_adopt(&rec->run->arena, &job->prun.arena);
+	free(part->tests);
+	free(part->slots);
+	free(part);
+}
+
+int records_add_buffer(struct fh_records *rec, const char *name, const char *data, size_t len)
+{
+	const char *fname = arena_strdup(&rec->run->arena, name);
+	cJSON_Hooks hooks = { scratch_malloc, scratch_free };
+	struct chunk_job jobs[MAX_THREADS];
+	int n = thread_count(len), i, accepted;
+	size_t first_len = len;
+	unsigned nlines, base;
+
+	cJSON_InitHooks(&hooks);
+	if (n > 1) {
+		size_t step = len / (size_t)n, start = 0;
+
+		memset(jobs, 0, sizeof(jobs));
+		for (i = 0; i < n; i++) {
+			size_t cut = i + 1 == n ? len : start + step;
+			const char *nl;
+
+			if (cut < start)
+				cut = start;
+			nl = cut < len ? memchr(data + cut, '\n', len - cut) : NULL;
+			cut = i + 1 == n || !nl ? len : (size_t)(nl - data) + 1;
+			jobs[i].data = data + start;
+			jobs[i].len = cut - start;
+			jobs[i].name = fname;
+			buf_init(&jobs[i].warn, 1u << 26);
+			start = cut;
+		}
+		first_len = jobs[0].len;
+		for (i = 1; i < n; i++) {
+			if (!jobs[i].len)
+				continue;
+			jobs[i].rec = records_begin(&jobs[i].prun);
+			jobs[i].started = !pthread_create(&jobs[i].thread, NULL, chunk_main, &jobs[i]);
+			if (!jobs[i].started)
+				chunk_main(&jobs[i]); /* no thread: parse it here, same result */
 		}
 	}
+	accepted = parse_lines(rec, fname, data, first_len, 0, &nlines, NULL);
+	base = nlines;
+	for (i = 1; i < n; i++) {
+		if (!jobs[i].len)
+			continue;
+		if (jobs[i].started)
+			pthread_join(jobs[i].thread, NULL);
+		merge_chunk(rec, &jobs[i], base);
+		accepted += jobs[i].accepted;
+		base += jobs[i].nlines;
+	}
 	cJSON_InitHooks(NULL);
-	scratch_release();
 	return accepted;
 }
 

@@ -9,6 +9,12 @@
  * run->malformed_records. A missing or unreadable meta.json gives defaults (run id from the
  * directory name, runs_per_test from the records). Strings are capped (messages at
  * FH_MAX_MESSAGE bytes, frames at the innermost FH_MAX_FRAMES), never trusted for length.
+ *
+ * Speed: record files are memory-mapped (a file truncated by another process while it is read
+ * would fault; run directories are written once, so this is not expected). cJSON nodes come
+ * from a per-thread scratch block reset after every line. A buffer over 4 MB is parsed on
+ * several threads (FH_THREADS, default: the CPUs online) and merged in order, so the result and
+ * the warnings are the same as on one thread.
  */
 #ifndef FH_RECORDS_H
 #define FH_RECORDS_H

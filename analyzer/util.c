@@ -405,6 +405,26 @@ void arena_free(struct arena *a)
 	a->total = 0;
 }
 
+void arena_adopt(struct arena *dst, struct arena *src)
+{
+	struct arena_chunk *tail = src->head;
+
+	if (!tail)
+		return;
+	while (tail->next)
+		tail = tail->next;
+	/* Behind dst's current chunk, which keeps filling. */
+	if (dst->head) {
+		tail->next = dst->head->next;
+		dst->head->next = src->head;
+	} else {
+		dst->head = src->head;
+	}
+	dst->total += src->total;
+	src->head = NULL;
+	src->total = 0;
+}
+
 /* ---- files ---- */
 
 int read_file(const char *path, size_t max, char **out, size_t *len)

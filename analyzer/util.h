@@ -80,6 +80,9 @@ char *arena_strdup(struct arena *a, const char *s); /* NULL in, NULL out */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) FH_PRINTF(2, 3);
 void arena_free(struct arena *a);
+/* Moves every allocation of src into dst (src is left empty): used to merge work done on
+ * another thread into the model's arena. */
+void arena_adopt(struct arena *dst, struct arena *src);
 
 /* Reads a whole file into *out (caller frees, NUL-terminated), refusing files over max bytes. */
 int read_file(const char *path, size_t max, char **out, size_t *len);

@@ -99,7 +99,7 @@ def bench_hunt(tmp):
           f"{summary[0].strip('= ') if summary else '?'}")
     if analyzer:
         print(f"  analyzer: {analyzer[0]}")
-    print(f"  goal < 60 s (the seed: 885 s)")
+    print("  goal < 60 s (the seed: 885 s)")
 
 
 def main():

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 
 TIMEOUT_S = 900
+MAX_WARNINGS = 20
 
 
 def find(preload):
@@ -69,4 +70,7 @@ def run(preload, run_dir, opts, cwd):
     if r.returncode != 0:
         why = err[-1] if err else f"exit status {r.returncode}"
         return (out + [f"flakehunter: fh-analyze failed ({why}); {later}"], False)
+    if len(err) > MAX_WARNINGS:
+        err = err[:MAX_WARNINGS] + [f"flakehunter: {len(err) - MAX_WARNINGS} more analyzer "
+                                    f"warnings (run fh-analyze report {run_dir} to see all)"]
     return (out + err, True)

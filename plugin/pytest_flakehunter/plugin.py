@@ -18,16 +18,18 @@ three frames) only decides what the terminal shows; the analyzer does the real c
 Each attempt ends with one JSON line in RUN_DIR/attempts-<pid>.jsonl (records.py). Only the
 controller creates the run directory (rundir.py) and runs `fh-analyze report` (analyzer.py).
 """
+import json
 import os
 import time
 import unittest
 
 import pytest
+from _pytest._code.code import ReprFileLocation, TerminalRepr
 from _pytest.outcomes import Skipped
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
-from . import analyzer, records, rundir
+from . import analyzer, fastrepr, records, rundir
 from .preload import OUTCOMES, PHASES, Preload
 
 PLUGIN_VERSION = "0.1.0"
@@ -114,13 +116,17 @@ def pytest_configure(config):
     opts = _resolve(config)
     if not opts["enabled"]:
         return
+    o = config.option
+    if any(getattr(o, name, False) for name in ("help", "version", "collectonly", "markers",
+                                                 "showfixtures", "show_fixtures_per_test")):
+        return  # nothing will run: no run directory, no analyzer
     hunter = Hunter(config, opts)
     config.stash[HUNTER_KEY] = hunter
     config.pluginmanager.register(hunter, "flakehunter-hunter")
     if hunter.preload.active:
         config.pluginmanager.register(_PhaseMarks(hunter.preload), "flakehunter-phases")
     if not hunter.worker and config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_XdistController(hunter.run_dir), "flakehunter-xdist")
+        config.pluginmanager.register(_XdistController(hunter), "flakehunter-xdist")
 
 
 class _Attempt:
@@ -143,12 +149,12 @@ class Hunter:
         self.runs = opts["runs"]
         self.isolate = opts["isolate"]
         self.paths = records.Paths(config.rootpath)
+        fastrepr.install()
         self.preload = Preload()
         self.cur = None
         self.seen = {}
         self.writer = None
         self.analysis = None
-        self._static = {}
         workerinput = getattr(config, "workerinput", None)
         self.worker = workerinput["workerid"] if workerinput else None
         if workerinput is not None:
@@ -157,23 +163,36 @@ class Hunter:
                 raise pytest.UsageError("flakehunter: xdist worker started without a run directory")
         else:
             runs_root = os.path.join(str(config.rootpath), ".flakehunter", "runs")
-            self.run_id, self.run_dir = rundir.create(runs_root)
+            try:
+                self.run_id, self.run_dir = rundir.create(runs_root)
+            except OSError as e:
+                raise pytest.UsageError(f"flakehunter: cannot create a run directory under "
+                                        f"{runs_root}: {e.strerror or e}")
             rundir.prune(runs_root, opts["keep_runs"], current=self.run_dir)
             xdist = (config.getoption("dist", "no") or "no") != "no"
-            rundir.write_meta(self.run_dir, self.run_id, runs=self.runs, isolate=self.isolate,
-                              xdist=xdist, tracing=self.preload.active,
-                              rootdir=config.rootpath, args=config.invocation_params.args,
-                              pytest_version=pytest.__version__, plugin_version=PLUGIN_VERSION)
+            try:
+                rundir.write_meta(self.run_dir, self.run_id, runs=self.runs,
+                                  isolate=self.isolate, xdist=xdist,
+                                  tracing=self.preload.active, rootdir=config.rootpath,
+                                  args=config.invocation_params.args,
+                                  pytest_version=pytest.__version__,
+                                  plugin_version=PLUGIN_VERSION)
+            except OSError as e:
+                raise pytest.UsageError(f"flakehunter: cannot write {self.run_dir}/meta.json: "
+                                        f"{e.strerror or e}")
         trace_dir = os.path.join(self.run_dir, "trace")
         os.environ["FH_TRACE_DIR"] = trace_dir
         if opts["stack_ms"] is not None:
             os.environ["FH_STACK_MS"] = str(opts["stack_ms"])
-        self.preload.start(trace_dir)
+        self.start_error = self.preload.start(trace_dir)
 
     # ---- reporting at the start ----
     def pytest_report_header(self, config):
         tracing = ("on" if self.preload.active else
                    "off (run under LD_PRELOAD=libfhtrace.so to trace system calls)")
+        if self.start_error:
+            tracing = (f"failed to start in {self.run_dir}/trace "
+                       f"({os.strerror(-self.start_error)})")
         mode = "isolated" if self.isolate else "fixtures kept across attempts"
         return [f"flakehunter: {self.runs} runs per test, {mode}; tracing {tracing}",
                 f"flakehunter: run directory {self.run_dir}"]
@@ -200,19 +219,24 @@ class Hunter:
         session = item.session
         pl = self.preload if self.preload.active else None
         file, function, param_id, fixtures, nodeid_b = self._item_static(item)
-        worker = self.worker or "main"
+        head, tail = records.item_parts(item.nodeid, self.runs,
+                                        self.worker or "main", file, function, param_id,
+                                        fixtures, self.isolate)
         runs = self.runs
         between = None if self.isolate else item.parent
         self.seen = {}
         if self.writer is None:
             self.writer = records.Writer(self.run_dir)
         monotonic_ns = time.monotonic_ns
+        rearm = self._timeout_rearm(item)
         for attempt in range(1, runs + 1):
             last = attempt == runs
             st = _Attempt(item, attempt)
             self.cur = st
             if attempt > 1:
                 item._report_sections = []
+                if rearm:
+                    rearm()
             wall = time.time()
             t0 = monotonic_ns()
             if pl:
@@ -222,21 +246,30 @@ class Hunter:
             outcome, when, xfail, error, frames, phases = _summarize(reports, st)
             if pl:
                 pl.attempt_end(nodeid_b, attempt, OUTCOMES[outcome])
-            self.writer.write({
-                "v": 1, "nodeid": item.nodeid, "attempt": attempt, "runs": runs,
-                "outcome": outcome, "xfail": xfail, "when": when,
-                "start_ns": t0, "stop_ns": t1, "wall": wall,
-                "duration_s": (t1 - t0) / 1e9, "phases": phases,
-                "pid": 0, "tid": 0, "worker": worker,
-                "file": file, "function": function, "param_id": param_id,
-                "fixtures": fixtures, "error": error, "frames": frames,
-                "isolate": self.isolate,
-            })
+            self.writer.write_attempt(head, attempt, outcome, xfail, when, t0, t1, wall, phases,
+                                      error, frames, tail)
             if not last and (session.shouldfail or session.shouldstop):
                 break
         self.cur = None
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
+
+    def _timeout_rearm(self, item):
+        """pytest-timeout arms one timer around the whole run-test protocol (unless
+        func_only); re-arm it per attempt so --fh-runs does not multiply into a timeout."""
+        mod = self.config.pluginmanager.get_plugin("timeout")
+        get = getattr(mod, "_get_item_settings", None)
+        hook = self.config.hook
+        if get is None or not hasattr(hook, "pytest_timeout_set_timer"):
+            return None
+        settings = get(item)
+        if not settings.timeout or settings.timeout <= 0 or settings.func_only is not False:
+            return None
+
+        def rearm():
+            hook.pytest_timeout_cancel_timer(item=item)
+            hook.pytest_timeout_set_timer(item=item, settings=settings)
+        return rearm
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
@@ -261,13 +294,66 @@ class Hunter:
         if len(msg) > 160:
             msg = msg[:160] + "..."
         where = f" at {frames[-1]['path']}:{frames[-1]['line']}" if frames else ""
-        longrepr = (f"same failure as attempt {first} (attempt {st.number} of {self.runs}): "
-                    f"{error['type']}: {msg}{where}")
+        longrepr = _SameFailure(
+            f"same failure as attempt {first} (attempt {st.number} of {self.runs}): "
+            f"{error['type']}: {msg}{where}",
+            frames[-1]["path"] if frames else item.location[0],
+            frames[-1]["line"] if frames else 0,
+            f"{error['type']}: {msg} (same as attempt {first})")
         sections = [(f"Captured {k} {rwhen}", content)
                     for rwhen, k, content in item._report_sections]
         return TestReport(item.nodeid, item.location, {x: 1 for x in item.keywords},
                           "failed", longrepr, call.when, sections, call.duration,
                           user_properties=item.user_properties)
+
+    def record_crash(self, nodeid, worker, message):
+        """Write the record of the attempt of `nodeid` that was in progress when its xdist
+        worker died: the attempt after the last one the worker recorded, outcome "failed",
+        error type WorkerCrashed, started when the previous attempt stopped (attempts run back
+        to back), with the worker's pid when any record of it exists (else 0)."""
+        prev, pid = None, 0
+        needle = '"nodeid":' + json.dumps(nodeid) + ","
+        wneedle = '"worker":' + json.dumps(worker) + ","
+        for name in sorted(os.listdir(self.run_dir)):
+            if not (name.startswith("attempts-") and name.endswith(".jsonl")):
+                continue
+            try:
+                with open(os.path.join(self.run_dir, name), encoding="utf-8",
+                          errors="replace") as f:
+                    for line in f:
+                        if needle not in line and wneedle not in line:
+                            continue
+                        try:
+                            rec = json.loads(line)
+                        except ValueError:
+                            continue
+                        if rec.get("worker") == worker and isinstance(rec.get("pid"), int):
+                            pid = rec["pid"]
+                        if rec.get("nodeid") == nodeid and (
+                                prev is None or rec.get("attempt", 0) > prev.get("attempt", 0)):
+                            prev = rec
+            except OSError:
+                continue
+        now = time.monotonic_ns()
+        start = prev["stop_ns"] if prev and isinstance(prev.get("stop_ns"), int) else now
+        file = nodeid.split("::", 1)[0]
+        name = nodeid.rsplit("::", 1)[-1]
+        param = name[name.index("[") + 1:-1] if name.endswith("]") and "[" in name else None
+        rec = {
+            "v": 1, "nodeid": nodeid, "attempt": (prev["attempt"] + 1) if prev else 1,
+            "runs": self.runs, "outcome": "failed", "xfail": False, "when": "call",
+            "start_ns": start, "stop_ns": now, "wall": time.time() - (now - start) / 1e9,
+            "duration_s": (now - start) / 1e9, "phases": {},
+            "pid": pid, "tid": pid, "worker": worker, "file": file,
+            "function": prev["function"] if prev else name.split("[", 1)[0],
+            "param_id": prev["param_id"] if prev else param,
+            "fixtures": prev["fixtures"] if prev else [],
+            "error": {"type": "WorkerCrashed", "message": message},
+            "frames": [], "isolate": self.isolate,
+        }
+        if self.writer is None:
+            self.writer = records.Writer(self.run_dir)
+        self.writer.write(rec, pid=pid, tid=pid)
 
     # ---- the end of the session ----
     @pytest.hookimpl(trylast=True)
@@ -292,6 +378,20 @@ class Hunter:
         terminalreporter.write_sep("=", "flakehunter")
         for line in self.analysis:
             terminalreporter.write_line(line)
+
+
+class _SameFailure(TerminalRepr):
+    """The one-line longrepr of a failing attempt that repeats an earlier one of its test.
+
+    It has a `reprcrash`, so pytest's short summary, junitxml and others show the message,
+    but no `reprtraceback`, so xdist ships it as plain text."""
+
+    def __init__(self, line, path, lineno, message):
+        self.line = line
+        self.reprcrash = ReprFileLocation(path, lineno, message)
+
+    def toterminal(self, tw):
+        tw.line(self.line)
 
 
 def _summarize(reports, st):
@@ -390,11 +490,20 @@ class _PhaseMarks:
 
 
 class _XdistController:
-    """Hands the controller's run directory to every xdist worker."""
+    """Hands the controller's run directory to every xdist worker, and records the attempt a
+    worker was running when it died (the worker could not)."""
 
-    def __init__(self, run_dir):
-        self.run_dir = run_dir
+    def __init__(self, hunter):
+        self.hunter = hunter
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node):
-        node.workerinput["fh_run_dir"] = self.run_dir
+        node.workerinput["fh_run_dir"] = self.hunter.run_dir
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem, report, sched):
+        try:
+            worker = report.node.gateway.id
+        except AttributeError:
+            worker = "gw?"
+        self.hunter.record_crash(crashitem, worker, str(report.longrepr))

@@ -73,6 +73,34 @@ def error_of(exc):
     return {"type": type(exc).__name__, "message": msg}
 
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def item_parts(nodeid, runs, worker, file, function, param_id, fixtures, isolate):
+    """The constant parts of a test's records, JSON-encoded once per test:
+    (head: '{"v":1,"nodeid":...,"runs":N', tail: ',"worker":...,"isolate":...}')."""
+    head = '{"v":1,"nodeid":' + _encode(nodeid) + ',"runs":' + str(int(runs))
+    tail = _encode({"worker": worker, "file": file, "function": function,
+                    "param_id": param_id, "fixtures": fixtures, "isolate": isolate})
+    return head, "," + tail[1:]
+
+
+_WHEN = {None: "null", "setup": '"setup"', "call": '"call"', "teardown": '"teardown"'}
+
+
+def attempt_line(head, attempt, outcome, xfail, when, start_ns, stop_ns, wall, phases,
+                 error, frames, tail, pid, tid):
+    """One attempt record (docs/FORMATS.md) as a JSON line. Numbers are formatted directly
+    (repr of a finite float is valid JSON); strings go through the JSON encoder."""
+    ph = ",".join(f'"{k}":{float(v)!r}' for k, v in phases.items())
+    return (f'{head},"attempt":{int(attempt)},"outcome":"{outcome}",'
+            f'"xfail":{"true" if xfail else "false"},"when":{_WHEN.get(when) or _encode(when)},'
+            f'"start_ns":{int(start_ns)},"stop_ns":{int(stop_ns)},"wall":{float(wall)!r},'
+            f'"duration_s":{(stop_ns - start_ns) / 1e9!r},"phases":{{{ph}}},'
+            f'"pid":{int(pid)},"tid":{int(tid)},"error":{_encode(error)},'
+            f'"frames":{_encode(frames) if frames else "[]"}{tail}\n')
+
+
 class Writer:
     """Appends records to RUN_DIR/attempts-<pid>.jsonl; one os.write per record."""
 
@@ -82,16 +110,29 @@ class Writer:
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
         self._dumps = json.JSONEncoder(separators=(",", ":")).encode
 
-    def write(self, rec):
+    def write(self, rec, pid=None, tid=None):
+        """Append one record; pid/tid default to the writing process and thread."""
         if self.fd < 0:
             return
         if os.getpid() != self.pid:
             # A forked child (a test that forks and returns into pytest) gets its own file.
             os.close(self.fd)
             self.__init__(os.path.dirname(self.path))
-        rec["pid"] = self.pid
-        rec["tid"] = threading.get_native_id()
+        rec["pid"] = self.pid if pid is None else pid
+        rec["tid"] = threading.get_native_id() if tid is None else tid
         data = (self._dumps(rec) + "\n").encode("ascii")
+        while data:
+            n = os.write(self.fd, data)
+            data = data[n:]
+
+    def write_attempt(self, *parts):
+        """Append attempt_line(*parts, pid, tid) for the calling process and thread."""
+        if self.fd < 0:
+            return
+        if os.getpid() != self.pid:
+            os.close(self.fd)
+            self.__init__(os.path.dirname(self.path))
+        data = attempt_line(*parts, self.pid, threading.get_native_id()).encode("ascii")
         while data:
             n = os.write(self.fd, data)
             data = data[n:]

@@ -143,13 +143,21 @@ START_TEST(test_records_hostile_values)
 		buf_printf(&b, "%s{\"path\":\"p%d.py\",\"line\":%d,\"function\":null}", i ? "," : "",
 			   i, i);
 	buf_puts(&b, "]}\n");
-	buf_add(&b, "{\"v\":1,\"nodeid\":\"h::\0x\",\"outcome\":\"passed\"}\n", 45);
+	buf_add(&b, "{\"v\":1,\"nodeid\":\"h::\0x\",\"outcome\":\"passed\"}\n", 44);
+	/* Two attempts of one very long nodeid stay one test. */
+	for (int k = 1; k <= 2; k++) {
+		buf_puts(&b, "{\"v\":1,\"outcome\":\"passed\",\"nodeid\":\"long::");
+		for (i = 0; i < 10000; i++)
+			buf_putc(&b, 'n');
+		buf_puts(&b, "\"}\n");
+	}
 	for (i = 0; i < 5000; i++)
 		buf_putc(&b, '[');
 	buf_putc(&b, '\n');
 	load_bytes(&run, b.data, b.len);
 	buf_free(&b);
 	ck_assert_int_eq(run.malformed_records, 2);
+	ck_assert_uint_eq(run.ntests, 2);
 	t = find(&run, "h::x");
 	ck_assert_ptr_nonnull(t);
 	ck_assert_uint_eq(t->nattempts, 2);

@@ -93,3 +93,12 @@ def test_analyzer_found_on_path(fh):
     fh.pytester.makepyfile(test_ok="def test_a():\n    pass\n")
     fh.run("--fh", "--fh-runs=1")
     assert len(fh.analyzer_calls()) == 1
+
+
+def test_analyzer_warnings_are_capped(fh):
+    fh.mp.setenv("FAKE_ANALYZER_STDERR", "".join(f"warning {i}\n" for i in range(50)))
+    fh.pytester.makepyfile(test_ok="def test_a():\n    pass\n")
+    r = fh.run("--fh", "--fh-runs=1")
+    out = r.stdout.str()
+    assert "warning 19" in out and "warning 20" not in out
+    assert "30 more analyzer warnings" in out

@@ -104,3 +104,18 @@ def test_function_fixture_fresh_each_attempt(fh):
     """)
     r = fh.run("--fh", "--fh-runs", "4")
     r.assert_outcomes(passed=8)
+
+
+def test_pytest_timeout_applies_per_attempt(fh):
+    fh.pytester.makepyfile(test_t="""
+        import time, pytest
+        @pytest.mark.timeout(0.6, method="signal")
+        def test_slowish():
+            time.sleep(0.25)
+        @pytest.mark.timeout(0.6, method="signal")
+        def test_also_slowish():
+            time.sleep(0.25)
+    """)
+    r = fh.run("--fh", "--fh-runs", "4")
+    # 4 x 0.25 s would exceed one 0.6 s timer; each attempt gets its own.
+    r.assert_outcomes(passed=8)

@@ -171,3 +171,50 @@ def test_help_lists_every_option(fh):
         assert ini in out, ini
     assert "flakehunter: hunt flaky tests" in out
     assert os.environ.get("FH_TRACE_DIR") is None
+
+
+def test_unwritable_run_dir_is_a_usage_error(fh):
+    fh.pytester.makepyfile(test_e=ENV_SUITE)
+    (fh.path / ".flakehunter").write_text("a file where the directory should be")
+    r = fh.run("--fh", "--fh-runs=1")
+    assert r.ret == 4
+    assert "flakehunter: cannot create a run directory under" in r.stderr.str()
+
+
+def test_meta_git_fields(fh):
+    import subprocess
+    for k, v in (("GIT_AUTHOR_NAME", "t"), ("GIT_AUTHOR_EMAIL", "t@example.invalid"),
+                 ("GIT_COMMITTER_NAME", "t"), ("GIT_COMMITTER_EMAIL", "t@example.invalid"),
+                 ("GIT_CONFIG_GLOBAL", "/dev/null"), ("GIT_CONFIG_NOSYSTEM", "1")):
+        fh.mp.setenv(k, v)
+    fh.pytester.makepyfile(test_e=ENV_SUITE)
+    (fh.path / ".gitignore").write_text(".flakehunter/\nenv.json\n*.json\n*.html\n")
+
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=fh.path, check=True, capture_output=True,
+                              text=True).stdout.strip()
+    git("init", "-q", "-b", "hunt")
+    git("add", "-A")
+    git("commit", "-q", "-m", "x")
+    fh.run("--fh", "--fh-runs=1")
+    meta = fh.meta()
+    assert meta["git"] == {"branch": "hunt", "commit": git("rev-parse", "HEAD"), "dirty": False}
+    (fh.path / "test_e.py").write_text(ENV_SUITE + "\n# changed\n")
+    before = set(fh.run_dirs())
+    fh.run("--fh", "--fh-runs=1")
+    (new,) = set(fh.run_dirs()) - before
+    assert fh.meta(new)["git"]["dirty"] is True
+    assert meta["host"] and meta["cpu_count"] >= 1 and meta["ram_bytes"] > 0
+    assert meta["args"][-5:] == ["pytest_flakehunter", "-p", "no:cacheprovider", "--fh",
+                                 "--fh-runs=1"]
+    assert set(meta) == {"schema", "run_id", "started_utc", "runs_per_test", "isolate", "xdist",
+                         "tracing", "host", "os", "python", "pytest", "plugin_version",
+                         "cpu_count", "ram_bytes", "git", "rootdir", "args"}
+
+
+@pytest.mark.parametrize("arg", ["--help", "--co", "--markers", "--fixtures"])
+def test_nothing_written_when_nothing_runs(fh, arg):
+    fh.pytester.makepyfile(test_e=ENV_SUITE)
+    r = fh.run("--fh", arg)
+    assert r.ret == 0
+    assert not (fh.path / ".flakehunter").exists() and fh.analyzer_calls() == []

@@ -2,6 +2,7 @@
 """Outcomes as pytest reports them and as the attempt records carry them: passes, failures,
 skips, xfails, parametrized ids; one full traceback per failure cluster; truthful counts."""
 import os
+import re
 
 from fh_plugin import fh  # noqa: F401
 
@@ -94,6 +95,7 @@ def test_one_traceback_per_cluster(fh):
             x = 41
             assert x == 42
     """)
+    fh.mp.setenv("COLUMNS", "200")
     r = fh.run("--fh", "--fh-runs", "6")
     r.assert_outcomes(failed=12)
     assert r.ret == 1
@@ -109,6 +111,8 @@ def test_one_traceback_per_cluster(fh):
     assert "same failure as attempt 1 (attempt 6 of 6): AssertionError: assert 41 == 42" in out
     # pytest's short summary still lists every failing attempt.
     assert out.count("FAILED test_c.py::test_always") == 6
+    assert out.count("FAILED test_c.py::test_always - AssertionError: assert 41 == 42 "
+                     "(same as attempt 1)") == 5
     recs = fh.by_test()["test_c.py::test_two_clusters"]
     assert [x["error"]["type"] for x in recs] == ["ValueError", "KeyError"] * 3
     assert [x["frames"][-1]["function"] for x in recs] == ["helper"] * 6
@@ -152,3 +156,80 @@ def test_records_survive_sigkill_without_xdist(fh):
     assert [(x["nodeid"].split("::")[1], x["attempt"]) for x in recs] == \
         [("test_a", i) for i in range(1, 6)] + [("test_killer", 1), ("test_killer", 2)]
     assert os.path.getsize(fh.run_dir() / f"attempts-{recs[0]['pid']}.jsonl") > 0
+
+
+def test_full_traceback_is_pytests_own(fh):
+    """The first failure of a cluster is formatted by pytest exactly as without --fh."""
+    fh.pytester.makepyfile(test_t="""
+        import pytest
+        def helper(d):
+            return d["missing"]
+        @pytest.fixture
+        def data():
+            return {"a": 1}
+        def test_multi_line(data):
+            x = [1,
+                 2]
+            assert helper(
+                data) == x
+        class TestK:
+            def test_assert(self):
+                assert {"a": 1} == {"a": 2}
+    """)
+
+    def failures(r):
+        out = re.sub(r" at 0x[0-9a-f]+>", " at 0x?>", r.stdout.str())
+        return out.split("= FAILURES =", 1)[1].split("short test summary", 1)[0] \
+            .split("= flakehunter =", 1)[0]
+
+    plain = failures(fh.run())
+    hunted = failures(fh.run("--fh", "--fh-runs=1"))
+    assert "KeyError" in plain and "def test_multi_line(data):" in plain
+    assert hunted.rstrip("= \n") == plain.rstrip("= \n")
+
+
+def test_unittest_and_doctest_items(fh):
+    fh.pytester.makepyfile(test_u='''
+        import unittest
+        N = [0]
+        class T(unittest.TestCase):
+            @classmethod
+            def setUpClass(cls):
+                N.append("class-up")
+            def test_a(self):
+                N[0] += 1
+                self.assertEqual(N[0] % 2, 0)
+            @unittest.skip("no")
+            def test_s(self):
+                pass
+        def f():
+            """
+            >>> 1 + 1
+            2
+            """
+        def test_class_set_up_once():
+            assert N.count("class-up") == 1
+    ''')
+    r = fh.run("--fh", "--fh-runs=4", "--doctest-modules")
+    r.assert_outcomes(passed=2 + 4 + 4, failed=2, skipped=4)
+    tests = fh.by_test()
+    assert [x["outcome"] for x in tests["test_u.py::T::test_a"]] == ["failed", "passed"] * 2
+    assert {x["outcome"] for x in tests["test_u.py::T::test_s"]} == {"skipped"}
+    assert len(tests["test_u.py::test_u.f"]) == 4
+
+
+def test_hostile_strings_in_records(fh):
+    fh.pytester.makepyfile(test_h='''
+        import pytest
+        @pytest.mark.parametrize("s", ["100%d", 'q"uo\\\\te', "ünï\\ncode", "%s%%"])
+        def test_h(s):
+            raise ValueError(f"bad {s} 100% \\x00")
+    ''')
+    r = fh.run("--fh", "--fh-runs=2")
+    r.assert_outcomes(failed=8)
+    recs = fh.records()
+    assert len(recs) == 8
+    msgs = sorted({x["error"]["message"] for x in recs})
+    assert msgs == sorted({f"bad {s} 100% \x00" for s in
+                           ["100%d", 'q"uo\\te', "ünï\ncode", "%s%%"]})
+    assert {x["param_id"] for x in recs} >= {"100%d", "%s%%"}

@@ -24,7 +24,11 @@ static void logf_(const char *fmt, const char *s, int a, int b) {
     fclose(f);
 }
 int fh_version(void) { return 1; }
-int fh_start(const char *dir) { logf_("start %s %d %d", dir, 0, 0); return 0; }
+int fh_start(const char *dir) {
+    const char *rc = getenv("FAKE_FH_START_RC");
+    logf_("start %s %d %d", dir, 0, 0);
+    return rc ? (int)strtol(rc, NULL, 10) : 0;
+}
 int fh_active(void) { return 1; }
 void fh_attempt_begin(const char *n, int a) { logf_("begin %s %d %d", n, a, 0); }
 void fh_attempt_end(const char *n, int a, int o) { logf_("end %s %d %d", n, a, o); }
@@ -132,3 +136,28 @@ def test_real_preload_traces_into_run_dir(fh):
     pid = fh.records()[0]["pid"]
     assert any(p.name.startswith(f"{pid}-") for p in traces)
     assert json.loads((fh.run_dir() / "meta.json").read_text())["tracing"] is True
+
+
+def test_start_failure_is_shown(fh, fake_lib, tmp_path):
+    fh.mp.setenv("LD_PRELOAD", str(fake_lib))
+    fh.mp.setenv("FAKE_FH_START_RC", "-13")
+    fh.pytester.makepyfile(test_ok="def test_a():\n    pass\n")
+    r = fh.run("--fh", "--fh-runs=2")
+    r.assert_outcomes(passed=2)
+    assert f"tracing failed to start in {fh.run_dir()}/trace (Permission denied)" in r.stdout.str()
+
+
+def test_analyzer_found_in_install_layout(fh, fake_lib, tmp_path):
+    """PREFIX/lib/libfhtrace.so preloaded -> PREFIX/bin/fh-analyze (the `make install` layout)."""
+    prefix = tmp_path / "prefix"
+    (prefix / "lib").mkdir(parents=True)
+    (prefix / "bin").mkdir()
+    lib = prefix / "lib" / "libfhtrace.so"
+    lib.write_bytes(fake_lib.read_bytes())
+    (prefix / "bin" / "fh-analyze").symlink_to(fh.fake)
+    fh.mp.delenv("FH_ANALYZE")
+    fh.mp.setenv("PATH", "/usr/bin:/bin")
+    fh.mp.setenv("LD_PRELOAD", str(lib))
+    fh.pytester.makepyfile(test_ok="def test_a():\n    pass\n")
+    fh.run("--fh", "--fh-runs=1")
+    assert len(fh.analyzer_calls()) == 1

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """xdist: one run directory for the controller and every worker, one analyzer call (by the
 controller), and a worker killed mid-run keeps the attempts it had already recorded."""
+import json
+
 from fh_plugin import LIFETIME_SUITE, fh  # noqa: F401
 
 MANY = """
@@ -45,13 +47,41 @@ def test_killed_worker_keeps_earlier_attempts(fh):
             if N[0] == 4:
                 os.kill(os.getpid(), signal.SIGKILL)
     """, test_many=MANY)
-    r = fh.run("--fh", "--fh-runs=5", "-n", "2")
+    fh.use_real_analyzer()
+    r = fh.run("--fh", "--fh-runs=5", "-n", "2", "--fh-no-history")
     assert r.ret == 1
     assert "crashed" in r.stdout.str()
     tests = fh.by_test()
-    killer = tests["test_kill.py::test_killer"]
-    assert [x["attempt"] for x in killer] == [1, 2, 3]
-    assert all(x["outcome"] == "passed" for x in killer)
+    killer = sorted(tests["test_kill.py::test_killer"], key=lambda x: x["attempt"])
+    assert [x["attempt"] for x in killer] == [1, 2, 3, 4]
+    assert all(x["outcome"] == "passed" for x in killer[:3])
+    # The attempt in progress is recorded by the controller, with the dead worker's pid.
+    crash = killer[3]
+    assert crash["outcome"] == "failed" and crash["error"]["type"] == "WorkerCrashed"
+    assert "crashed while running 'test_kill.py::test_killer'" in crash["error"]["message"]
+    assert crash["pid"] == killer[0]["pid"] and crash["worker"] == killer[0]["worker"]
+    assert crash["start_ns"] == killer[2]["stop_ns"] and crash["function"] == "test_killer"
     # The other tests all ran (on the surviving or the replacement worker).
     assert sum(len(v) for k, v in tests.items() if "test_many" in k) == 8 * 5
-    assert len(fh.analyzer_calls()) == 1
+    # The analyzer (run once, by the controller) sees every attempt, the crashed one too.
+    summary = json.loads((fh.path / "flakehunter_report.json").read_text())
+    st = {t["nodeid"]: t for t in summary["tests"]}
+    assert (st["test_kill.py::test_killer"]["attempts"],
+            st["test_kill.py::test_killer"]["failed"]) == (4, 1)
+    assert len(st) == 9
+
+
+def test_one_traceback_per_cluster_under_xdist(fh):
+    fh.pytester.makepyfile(test_c="""
+        def test_always():
+            x = 41
+            assert x == 42
+    """, test_many=MANY)
+    r = fh.run("--fh", "--fh-runs=5", "-n", "2")
+    r.assert_outcomes(failed=5, passed=40)
+    out = r.stdout.str()
+    assert out.count("    def test_always():") == 1
+    assert out.count("same failure as attempt 1 (attempt") == 4
+    recs = fh.by_test()["test_c.py::test_always"]
+    assert [x["outcome"] for x in recs] == ["failed"] * 5
+    assert all(x["frames"][-1]["source"] == "assert x == 42" for x in recs)

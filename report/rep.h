@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interface of the HTML report (report/ C files). report.c writes the page and the cards;
+ * card.c the expanded parts of a card (attempt log, clusters, history); svg.c the small
+ * charts (dot strip, scatter, sparkline, stacked time bars); heatmap.c the commonality
+ * heatmaps; evidence.c the diagnosis, performance, AI and trace-evidence boxes and the
+ * failing-vs-passing timeline; escape.c the escapers for each output context.
+ *
+ * The report draws what the model holds; it never decides a verdict, a diagnosis or an order
+ * of importance (run->tests is already in report order). Every string that comes from tests,
+ * history, traces or an LLM goes through one of the escapers below for the context it lands
+ * in. All functions append to a struct buf and check nothing: the caller checks buf.failed
+ * once at the end (buf fails cleanly past its cap).
+ */
+#ifndef FH_REPORT_REP_H
+#define FH_REPORT_REP_H
+
+#include <stdbool.h>
+
+#include "model.h"
+#include "util.h"
+
+/* Rendering context shared by the parts of one report. */
+struct rep {
+	const struct fh_run *run;
+	struct buf *b;
+	/* Per-attempt rows of a card are built by the page script from compact JSON (the
+	 * server writes only the failed rows) when the run has more attempts than this. */
+	bool lazy;
+};
+
+#define REP_LAZY_ATTEMPTS 5000   /* total attempts of a run above which attempt logs are lazy */
+#define REP_MAX_HEAT_COLS 40     /* failed attempts shown as heatmap columns */
+#define REP_MAX_HEAT_ROWS 14     /* rows per group (frames, failed calls...) of a heatmap */
+#define REP_MAX_HIST_COLS 30     /* past runs shown in the historical heatmap and table */
+#define REP_MAX_BARS 120         /* attempts in the stacked time chart */
+#define REP_MAX_SPANS 400        /* timeline bars per attempt */
+#define REP_MAX_EVIDENCE 4       /* failed attempts whose trace evidence is listed */
+#define REP_MAX_MSG 4000         /* bytes of a failure message or hypothesis shown */
+
+/* escape.c */
+/* Element text, quoted attribute values and SVG <title> text (& < > " ' escaped). */
+void esc_html(struct buf *b, const char *s);
+/* Like esc_html but stops after max bytes (on a UTF-8 boundary) and appends an ellipsis. */
+void esc_html_n(struct buf *b, const char *s, size_t max);
+/* For SVG <text>: at most max bytes, cut in the middle on UTF-8 boundaries, with the whole
+ * string in a <title> child when cut (so call it right after the <text ...> tag). */
+void esc_html_short(struct buf *b, const char *s, size_t max);
+/* A JSON string for <script type="application/json">: also escapes < > & as \u00XX so
+ * nothing inside can close the element or start markup. NULL gives null. */
+void esc_json(struct buf *b, const char *s);
+/* Base64 of the SHA-256 of data (44 characters + NUL), for the CSP script hash. */
+void sha256_b64(const void *data, size_t len, char out[45]);
+
+/* Formatting. */
+void fmt_secs(struct buf *b, double s);      /* "251 ms", "1.25 s", "0.4 ms" */
+void fmt_pct(struct buf *b, double r);       /* "20%", "5.7%" */
+const char *outcome_glyph(enum fh_outcome o); /* "✓", "✕", "!", "–" */
+
+/* svg.c */
+void svg_dots(struct rep *r, const struct fh_test *t);
+void svg_scatter(struct rep *r, const struct fh_test *t);
+void svg_sparkline(struct rep *r, const struct fh_history *h);
+void svg_time_bars(struct rep *r, const struct fh_test *t); /* needs attempt traces */
+bool test_has_traces(const struct fh_test *t);
+
+/* heatmap.c */
+void heat_current(struct rep *r, const struct fh_test *t);
+void heat_history(struct rep *r, const struct fh_test *t);
+
+/* evidence.c */
+void box_diagnosis(struct rep *r, const struct fh_test *t);
+void box_perf(struct rep *r, const struct fh_test *t);
+void box_ai(struct rep *r, const struct fh_test *t);
+void sect_timeline(struct rep *r, const struct fh_test *t);
+void sect_trace_evidence(struct rep *r, const struct fh_test *t);
+void render_stack(struct rep *r, const struct fh_stack *st, const char *label);
+
+/* card.c */
+void card_body(struct rep *r, const struct fh_test *t, size_t idx);
+
+#endif

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report_write(): the self-contained HTML report. Fills the page template
+ * (report/assets/page.html) with the CSS, the script, a Content-Security-Policy that allows
+ * only that script (by hash) and inline styles, the header (run facts and totals) and one
+ * <details> card per test in the model's order. The card's summary line is drawn here; its
+ * expanded body by card.c.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "assets.h"
+#include "rep.h"
+#include "stages.h"
+
+#define REPORT_MAX_BYTES ((size_t)256 << 20)
+
+static void header(struct rep *r)
+{
+	const struct fh_run *run = r->run;
+	const struct fh_run_meta *m = &run->meta;
+	struct buf *b = r->b;
+	const struct fh_test *worst = NULL;
+	size_t i;
+
+	for (i = 0; i < run->ntests && !worst; i++)
+		if (run->tests[i].verdict == FH_FLAKY)
+			worst = &run->tests[i];
+	for (i = 0; i < run->ntests && !worst; i++)
+		if (run->tests[i].verdict == FH_BROKEN)
+			worst = &run->tests[i];
+
+	buf_puts(b, "<header class=\"top\"><h1><span class=\"logo\" aria-hidden=\"true\">\xe2\x97\x89</span>"
+		    " flakehunter report <span class=\"rid\">");
+	esc_html(b, m->run_id);
+	buf_puts(b, "</span></h1><div class=\"meta\">");
+	buf_puts(b, "<span>started <b>");
+	esc_html(b, m->started_utc ? m->started_utc : "?");
+	buf_puts(b, "</b></span><span>host <b>");
+	esc_html(b, m->host ? m->host : "?");
+	buf_puts(b, "</b></span>");
+	if (m->branch || m->commit) {
+		buf_puts(b, "<span>git <b>");
+		esc_html(b, m->branch ? m->branch : "(detached)");
+		if (m->commit) {
+			buf_puts(b, "</b> @ <b class=\"mono\">");
+			char c[13];
+
+			snprintf(c, sizeof(c), "%s", m->commit);
+			esc_html(b, c);
+		}
+		buf_printf(b, "</b>%s</span>", m->dirty ? " (dirty)" : "");
+	} else {
+		buf_puts(b, "<span>git <b>none</b></span>");
+	}
+	if (m->python) {
+		buf_puts(b, "<span>Python <b>");
+		esc_html(b, m->python);
+		buf_puts(b, "</b></span>");
+	}
+	if (m->pytest) {
+		buf_puts(b, "<span>pytest <b>");
+		esc_html(b, m->pytest);
+		buf_puts(b, "</b></span>");
+	}
+	if (m->os) {
+		buf_puts(b, "<span>");
+		esc_html(b, m->os);
+		buf_puts(b, "</span>");
+	}
+	if (m->cpu_count > 0)
+		buf_printf(b, "<span><b>%d</b> CPUs</span>", m->cpu_count);
+	buf_printf(b, "<span>tracing <b>%s</b></span>", m->tracing ? "on" : "off");
+	if (m->xdist)
+		buf_puts(b, "<span>xdist <b>on</b></span>");
+	if (m->isolate)
+		buf_puts(b, "<span>isolate <b>on</b></span>");
+	buf_puts(b, "</div><div class=\"tiles\">");
+	buf_printf(b, "<div class=\"tile\"><span>Tests analysed</span><b>%zu</b></div>", run->ntests);
+	buf_printf(b, "<div class=\"tile\"><span>Runs per test</span><b>%d</b></div>", m->runs_per_test);
+	buf_printf(b, "<div class=\"tile flaky\"><span>Flaky</span><b>%d</b></div>", run->nflaky);
+	buf_printf(b, "<div class=\"tile broken\"><span>Broken</span><b>%d</b></div>", run->nbroken);
+	buf_printf(b, "<div class=\"tile stable\"><span>Stable</span><b>%d</b></div>", run->nstable);
+	buf_puts(b, "<div class=\"tile\"><span>Avg flake rate</span><b>");
+	fmt_pct(b, run->avg_flake_rate);
+	buf_puts(b, "</b></div><div class=\"tile worst\"><span>Worst offender</span><b>");
+	if (worst) {
+		esc_html(b, worst->nodeid);
+		buf_puts(b, " <span class=\"muted\">");
+		fmt_pct(b, worst->flake_rate);
+		buf_puts(b, "</span>");
+	} else {
+		buf_puts(b, "none");
+	}
+	buf_puts(b, "</b></div></div>");
+	if (!m->tracing)
+		buf_puts(b, "<p class=\"note warn\" id=\"tracing-off\"><b>Tracing was off</b>: the preload "
+			    "library was not active, so there is no system-call evidence and the diagnosis "
+			    "uses outcomes and durations only (stable, broken, state, unexplained). Turn it "
+			    "on with <code>LD_PRELOAD=/path/to/libfhtrace.so pytest --fh</code>.</p>");
+	if (run->trace_dropped)
+		buf_printf(b, "<p class=\"note warn\">%llu trace events were dropped (trace files full); "
+			   "evidence may be incomplete.</p>", (unsigned long long)run->trace_dropped);
+	if (run->malformed_records)
+		buf_printf(b, "<p class=\"note warn\">%d malformed attempt records were skipped.</p>",
+			   run->malformed_records);
+	buf_puts(b, "</header>");
+}
+
+static const char *verdict_name(enum fh_verdict v)
+{
+	return (unsigned)v < FH_VERDICT_COUNT ? fh_verdict_names[v] : "unknown";
+}
+
+/* Tenths of a millisecond, the unit of the compact JSON (the log shows milliseconds). */
+static long tenth_ms(double s)
+{
+	return isfinite(s) && s > 0 ? lround(s * 1e4) : 0;
+}
+
+/* The compact per-attempt data the page script builds a lazy attempt log and scatter from:
+ * {"a": [[outcome, total, setup, call, teardown (, when, where)], ...] (, "n": [numbers])},
+ * durations in tenths of a millisecond; "n" only when attempts are not numbered 1, 2, ... */
+static void card_json(struct rep *r, const struct fh_test *t)
+{
+	struct buf *b = r->b;
+	bool numbered = true;
+	size_t i;
+
+	buf_puts(b, "<script type=\"application/json\" class=\"fhj\">{\"a\":[");
+	for (i = 0; i < t->nattempts; i++) {
+		const struct fh_attempt *a = &t->attempts[i];
+
+		numbered &= a->attempt == (int)i + 1;
+		buf_printf(b, "%s[%d,%ld,%ld,%ld,%ld", i ? "," : "", (int)a->outcome, tenth_ms(a->duration_s),
+			   tenth_ms(a->setup_s), tenth_ms(a->call_s), tenth_ms(a->teardown_s));
+		if (a->outcome == FH_FAILED || a->outcome == FH_ERROR) {
+			buf_putc(b, ',');
+			if (a->trace && a->trace->unfinished) {
+				struct buf w = BUF_INIT(1 << 12);
+
+				buf_printf(&w, "%s (process died)", a->when ? a->when : "");
+				esc_json(b, buf_str(&w));
+				buf_free(&w);
+			} else {
+				esc_json(b, a->when);
+			}
+			buf_putc(b, ',');
+			if (a->nframes) {
+				const struct fh_frame *f = &a->frames[a->nframes - 1];
+				struct buf loc = BUF_INIT(1 << 16);
+
+				buf_printf(&loc, "%s:%d in %s", f->path ? f->path : "?", f->line,
+					   f->function ? f->function : "?");
+				esc_json(b, buf_str(&loc));
+				buf_free(&loc);
+			} else {
+				buf_puts(b, "null");
+			}
+		}
+		buf_putc(b, ']');
+	}
+	buf_putc(b, ']');
+	if (!numbered) {
+		buf_puts(b, ",\"n\":[");
+		for (i = 0; i < t->nattempts; i++)
+			buf_printf(b, "%s%d", i ? "," : "", t->attempts[i].attempt);
+		buf_putc(b, ']');
+	}
+	buf_puts(b, "}</script>");
+}
+
+static void card(struct rep *r, const struct fh_test *t, size_t idx)
+{
+	struct buf *b = r->b;
+	const char *v = verdict_name(t->verdict);
+	int errors = 0;
+	size_t i;
+
+	for (i = 0; i < t->nattempts; i++)
+		errors += t->attempts[i].outcome == FH_ERROR;
+
+	buf_printf(b, "<details class=\"card v-%s\" id=\"t%zu\" data-order=\"%zu\" data-rate=\"%.4f\" "
+		   "data-mean=\"%.6f\" data-p95=\"%.6f\" data-name=\"", v, idx, idx,
+		   isfinite(t->flake_rate) ? t->flake_rate : 0, isfinite(t->mean_s) ? t->mean_s : 0,
+		   isfinite(t->p95_s) ? t->p95_s : 0);
+	esc_html(b, t->nodeid);
+	buf_printf(b, "\"><summary><span class=\"rate\"><span class=\"badge b-%s\">%s</span><b>", v, v);
+	fmt_pct(b, t->flake_rate);
+	buf_puts(b, "</b><small>95% CI ");
+	fmt_pct(b, t->ci_lo);
+	buf_puts(b, "\xe2\x80\x93");
+	fmt_pct(b, t->ci_hi);
+	buf_puts(b, "</small></span><span class=\"nm\"><code>");
+	esc_html(b, t->nodeid);
+	buf_puts(b, "</code>");
+	if ((t->diag && t->diag->kind) || (t->perf && t->perf->unstable)) {
+		buf_puts(b, "<span class=\"chips\">");
+		if (t->diag && t->diag->kind && t->verdict != FH_STABLE) {
+			buf_puts(b, "<span class=\"chip k\">");
+			esc_html(b, t->diag->kind);
+			if (t->diag->blocked_on) {
+				buf_puts(b, " on ");
+				esc_html(b, t->diag->blocked_on);
+			}
+			buf_puts(b, "</span>");
+		}
+		if (t->perf && t->perf->unstable)
+			buf_puts(b, "<span class=\"chip perf\">unstable duration</span>");
+		buf_puts(b, "</span>");
+	}
+	svg_dots(r, t);
+	buf_printf(b, "</span><span class=\"counts\"><span class=\"%s\">%d passed</span> \xc2\xb7 "
+		   "<span class=\"%s\">%d failed</span>", t->passed ? "p" : "muted", t->passed,
+		   t->failed ? "f" : "muted", t->failed);
+	if (errors)
+		buf_printf(b, " <span class=\"muted\">(%d errors)</span>", errors);
+	if (t->skipped)
+		buf_printf(b, " \xc2\xb7 <span class=\"s\">%d skipped</span>", t->skipped);
+	buf_puts(b, "</span><span class=\"durs\">mean <b>");
+	fmt_secs(b, t->mean_s);
+	buf_puts(b, "</b> \xc2\xb7 p95 <b>");
+	fmt_secs(b, t->p95_s);
+	buf_puts(b, "</b></span></summary><div class=\"body\">");
+	card_body(r, t, idx);
+	if (r->lazy)
+		card_json(r, t);
+	buf_puts(b, "</div></details>\n");
+}
+
+static void footer(struct rep *r)
+{
+	const struct fh_run *run = r->run;
+
+	buf_puts(r->b, "<footer>Generated by flakehunter " FH_VERSION " (fh-analyze) from run <span class=\"mono\">");
+	esc_html(r->b, run->meta.run_id);
+	buf_puts(r->b, "</span>");
+	if (run->meta.tracing)
+		buf_printf(r->b, " \xc2\xb7 %llu trace events", (unsigned long long)run->trace_events);
+	buf_puts(r->b, ". Flake rate = failed / attempts, with a 95% Wilson interval. Passed attempts are "
+		    "green circles (\xe2\x9c\x93), failed red crosses (\xe2\x9c\x95). This page loads nothing "
+		    "from the network.</footer>");
+}
+
+/* Expands @@NAME@@ markers of the page template. */
+static void page(struct rep *r)
+{
+	const char *p = fh_asset_page_html, *end = p + fh_asset_page_html_len;
+	struct buf *b = r->b;
+	char hash[45];
+
+	sha256_b64(fh_asset_report_js, fh_asset_report_js_len, hash);
+	while (p < end) {
+		const char *m = strstr(p, "@@"), *e;
+		size_t n;
+
+		if (!m || !(e = strstr(m + 2, "@@"))) {
+			buf_add(b, p, (size_t)(end - p));
+			break;
+		}
+		buf_add(b, p, (size_t)(m - p));
+		n = (size_t)(e - m - 2);
+		m += 2;
+		if (n == 3 && !memcmp(m, "CSP", 3))
+			buf_printf(b, "default-src 'none'; script-src 'sha256-%s'; style-src 'unsafe-inline'; "
+				   "base-uri 'none'; form-action 'none'", hash);
+		else if (n == 7 && !memcmp(m, "VERSION", 7))
+			buf_puts(b, FH_VERSION);
+		else if (n == 5 && !memcmp(m, "TITLE", 5)) {
+			buf_puts(b, "flakehunter report \xe2\x80\x94 ");
+			esc_html(b, r->run->meta.run_id);
+		} else if (n == 3 && !memcmp(m, "CSS", 3))
+			buf_add(b, fh_asset_report_css, fh_asset_report_css_len);
+		else if (n == 2 && !memcmp(m, "JS", 2))
+			buf_add(b, fh_asset_report_js, fh_asset_report_js_len);
+		else if (n == 6 && !memcmp(m, "HEADER", 6))
+			header(r);
+		else if (n == 5 && !memcmp(m, "CARDS", 5)) {
+			size_t i;
+
+			if (!r->run->ntests)
+				buf_puts(b, "<p class=\"note\">No test attempts were recorded in this run.</p>");
+			for (i = 0; i < r->run->ntests; i++)
+				card(r, &r->run->tests[i], i);
+		} else if (n == 6 && !memcmp(m, "FOOTER", 6))
+			footer(r);
+		else
+			buf_add(b, m - 2, n + 4);
+		p = e + 2;
+	}
+}
+
+int report_write(const struct fh_run *run, const char *html_path)
+{
+	struct buf b = BUF_INIT(REPORT_MAX_BYTES);
+	struct rep r = { .run = run, .b = &b };
+	size_t i, total = 0;
+	int ret;
+
+	for (i = 0; i < run->ntests; i++)
+		total += run->tests[i].nattempts;
+	r.lazy = total > REP_LAZY_ATTEMPTS;
+	page(&r);
+	if (b.failed) {
+		buf_free(&b);
+		return error("cannot render '%s': report larger than %zu MB", html_path,
+			     REPORT_MAX_BYTES >> 20);
+	}
+	ret = write_file_atomic(html_path, b.data, b.len);
+	buf_free(&b);
+	if (ret < 0)
+		return error("cannot write '%s': %s", html_path, strerror(-ret));
+	return 0;
+}

@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the join (analyzer/evidence.c) on synthetic events: attempt markers, threads,
+ * child processes and grandchildren, xdist workers, fd targets from outside any attempt,
+ * record-only intervals, a process killed mid-attempt, bounded spans, out-of-order events.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fh_evtest.h"
+
+#define ID_POLL 1
+#define ID_CONNECT 2
+#define ID_SLEEP 3
+#define ID_WAIT 4
+#define ID_WRITE 5
+#define ID_KILL 6
+#define ID_GETSOCKOPT 7
+
+static const char *const NODE = "tests/test_db.py::test_fetch";
+
+/* pytest pid 100: fd 7 connected to 127.0.0.1:5432 by a session fixture before any attempt;
+ * attempt 1 (failed) polls it and times out, attempt 2 (passed) polls and gets an answer. */
+START_TEST(test_markers_targets_last_block)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "FP", 100);
+	struct memfile f;
+	struct fh_event *e;
+	const struct fh_attempt_trace *tr;
+
+	mf_init(&f, 100, 1, 100, "/usr/bin/python3");
+	/* the session fixture connects fd 7 (the preload names the peer on connect only) */
+	e = mf_call(&f, ID_CONNECT, "connect", FH_CAT_NET, T0 - SEC, MS, 0, NULL);
+	e->fd = 7;
+	e->target = "127.0.0.1:5432";
+	mf_attempt(&f, NODE, 1, T0, T0 + 400 * MS, 5 * MS, 25 * MS, 12);
+	e = mf_call(&f, ID_WRITE, "send", FH_CAT_NET, T0 + 2 * MS, 10000, 5, NULL);
+	e->fd = 7;
+	/* Python's socket timeout: poll(1 fd) without a target of its own */
+	e = mf_call(&f, ID_POLL, "poll", FH_CAT_POLL, T0 + 10 * MS, 250 * MS, 0, NULL);
+	e->arg = 1;
+	e->timeout_ns = 250 * MS;
+	e = mf_call(&f, ID_WRITE, "write", FH_CAT_FILE, T0 + 395 * MS, 10000, 5, NULL); /* teardown */
+	e->fd = 1;
+	mf_attempt(&f, NODE, 2, T0 + SEC, T0 + SEC + 100 * MS, 30 * MS, 32 * MS, 13);
+	e = mf_call(&f, ID_POLL, "poll", FH_CAT_POLL, T0 + SEC + 10 * MS, 2 * MS, 1, NULL);
+	e->fd = 7;
+	e->timeout_ns = 250 * MS;
+	/* outside every attempt */
+	mf_call(&f, ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + 3 * SEC, 5 * MS, 0, NULL);
+
+	ck_assert_int_eq(join_files(r, &f, 1), 0);
+	tr = t->attempts[0].trace;
+	ck_assert_ptr_nonnull(tr);
+	ck_assert_ptr_nonnull(tr->last_block);
+	ck_assert_str_eq(tr->last_block->call, "poll");
+	ck_assert_str_eq(tr->last_block->target, "127.0.0.1:5432");
+	ck_assert_int_eq(tr->last_block->ended, FH_END_TIMEOUT);
+	ck_assert(tr->last_block->waited_s > 0.249 && tr->last_block->waited_s < 0.251);
+	ck_assert(tr->time_s[FH_CAT_POLL] > 0.249);
+	ck_assert(tr->cpu_s > 0.0199 && tr->cpu_s < 0.0201);
+	ck_assert_int_eq(tr->fds, 12);
+	ck_assert(tr->fail_at_s > 0.39 && tr->fail_at_s < 0.4);
+	ck_assert_int_eq((int)tr->events, 3);
+	ck_assert_int_eq((int)tr->nlanes, 1);
+	ck_assert_str_eq(tr->calls[0].call, "poll");
+	ck_assert_str_eq(tr->calls[0].target, "127.0.0.1:5432");
+	ck_assert_int_eq(tr->calls[0].timeouts, 1);
+	ck_assert_str_eq(tr->lanes[0].label, "pytest main");
+	ck_assert(tr->nspans >= 1);
+	ck_assert_int_eq(tr->nin_flight, 0);
+	ck_assert(!tr->unfinished);
+	ck_assert_ptr_nonnull(t->attempts[1].trace);
+	ck_assert_int_eq(t->attempts[1].trace->last_block->ended, FH_END_RETURNED);
+	ck_assert(t->attempts[1].trace->fail_at_s < 0);
+	ck_assert_int_eq(t->attempts[1].trace->fds, 13);
+	ck_assert_int_eq((int)r->trace_events, (int)f.tf.nevents);
+	mf_free(&f);
+	freerun(r);
+}
+END_TEST
+
+/* A child started during attempt 2 and its grandchild belong to attempt 2; the child's exit
+ * status comes from the parent's wait; a thread of pytest lands in the attempt by time. */
+START_TEST(test_children_and_threads)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "PF", 100);
+	struct memfile f[4];
+	struct fh_event *e;
+	const struct fh_attempt_trace *tr;
+
+	mf_init(&f[0], 100, 1, 100, "/usr/bin/python3");
+	mf_attempt(&f[0], NODE, 1, T0, T0 + 100 * MS, 0, MS, 10);
+	mf_attempt(&f[0], NODE, 2, T0 + SEC, T0 + SEC + 300 * MS, 0, MS, 10);
+	e = mf_call(&f[0], ID_WAIT, "waitpid", FH_CAT_PROC, T0 + SEC + 20 * MS, 100 * MS, 200, NULL);
+	e->arg = SIGSEGV; /* raw wait status: killed by SIGSEGV */
+	mf_init(&f[1], 200, 100, 200, "/usr/bin/crashy");
+	mf_call(&f[1], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + SEC + 21 * MS, 50 * MS, 0, NULL);
+	mf_init(&f[2], 300, 200, 300, "/bin/true");
+	mf_call(&f[2], ID_WRITE, "write", FH_CAT_FILE, T0 + SEC + 30 * MS, 1000, 1, NULL);
+	mf_init(&f[3], 100, 1, 101, NULL); /* a thread of pytest */
+	mf_call(&f[3], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + SEC + 200 * MS, 500 * MS, 0, NULL);
+
+	ck_assert_int_eq(join_files(r, f, 4), 0);
+	ck_assert_int_eq(t->attempts[0].trace->nchildren, 0);
+	tr = t->attempts[1].trace;
+	ck_assert_int_eq((int)tr->nchildren, 2);
+	ck_assert_int_eq(tr->children[0].pid, 200);
+	ck_assert_str_eq(tr->children[0].exe, "/usr/bin/crashy");
+	ck_assert_str_eq(tr->children[0].signal, "SIGSEGV");
+	ck_assert_int_eq(tr->children[1].pid, 300);
+	ck_assert(tr->time_s[FH_CAT_SLEEP] > 0.05); /* child sleep counted */
+	ck_assert_int_eq((int)tr->events, 4);
+	/* the pytest thread still sleeping when the test failed */
+	ck_assert_int_eq((int)tr->nin_flight, 1);
+	ck_assert_int_eq(tr->in_flight[0].tid, 101);
+	ck_assert_str_eq(tr->in_flight[0].call, "clock_nanosleep");
+	ck_assert(tr->nlanes == 4);
+	for (size_t i = 0; i < 4; mf_free(&f[i++]))
+		;
+	freerun(r);
+}
+END_TEST
+
+/* xdist: two workers with their own markers; events go to their own attempts. */
+START_TEST(test_xdist_workers)
+{
+	struct fh_run *r = mkrun(2);
+	struct fh_test *a = mktest(r, 0, "t.py::a", "PF", 101);
+	struct fh_test *b = mktest(r, 1, "t.py::b", "FP", 102);
+	struct memfile f[2];
+
+	mf_init(&f[0], 101, 100, 101, NULL);
+	mf_init(&f[1], 102, 100, 102, NULL);
+	/* both workers run at the same time */
+	mf_attempt(&f[0], "t.py::a", 1, T0, T0 + 100 * MS, 0, 0, 5);
+	mf_call(&f[0], ID_CONNECT, "connect", FH_CAT_NET, T0 + 10 * MS, MS, -1, "ECONNREFUSED")->target = "127.0.0.1:1";
+	mf_attempt(&f[0], "t.py::a", 2, T0 + 200 * MS, T0 + 300 * MS, 0, 0, 5);
+	mf_attempt(&f[1], "t.py::b", 1, T0, T0 + 150 * MS, 0, 0, 6);
+	mf_call(&f[1], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, 100 * MS, 0, NULL);
+	mf_attempt(&f[1], "t.py::b", 2, T0 + 200 * MS, T0 + 300 * MS, 0, 0, 6);
+
+	ck_assert_int_eq(join_files(r, f, 2), 0);
+	ck_assert_int_eq((int)a->attempts[0].trace->nerrors, 1);
+	ck_assert_str_eq(a->attempts[0].trace->errors[0].errno_name, "ECONNREFUSED");
+	ck_assert_str_eq(a->attempts[0].trace->errors[0].target, "127.0.0.1:1");
+	ck_assert_int_eq((int)b->attempts[0].trace->nerrors, 0);
+	ck_assert(b->attempts[0].trace->time_s[FH_CAT_SLEEP] > 0.09);
+	ck_assert(a->attempts[0].trace->time_s[FH_CAT_SLEEP] == 0);
+	ck_assert_int_eq(b->attempts[0].trace->fds, 6);
+	mf_free(&f[0]);
+	mf_free(&f[1]);
+	freerun(r);
+}
+END_TEST
+
+/* The worker died in attempt 3: a begin marker, a poll in flight, no end, no record. */
+START_TEST(test_killed_mid_attempt)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "PP", 100);
+	struct memfile f;
+	struct fh_event *e;
+	const struct fh_attempt *a;
+
+	mf_init(&f, 100, 1, 100, NULL);
+	mf_target(&f, 9, "127.0.0.1:8080", T0 - SEC);
+	mf_attempt(&f, NODE, 1, T0, T0 + 100 * MS, 0, 0, 5);
+	mf_attempt(&f, NODE, 2, T0 + SEC, T0 + SEC + 100 * MS, 0, 0, 5);
+	mf_attempt(&f, NODE, 3, T0 + 2 * SEC, -1, 0, 0, 5);
+	e = mf_call(&f, ID_POLL, "poll", FH_CAT_POLL, T0 + 2 * SEC + 5 * MS, -1, 0, NULL);
+	e->fd = 9;
+	e->timeout_ns = -1;
+
+	ck_assert_int_eq(join_files(r, &f, 1), 0);
+	ck_assert_int_eq((int)t->nattempts, 3);
+	a = &t->attempts[2];
+	ck_assert_int_eq(a->attempt, 3);
+	ck_assert_int_eq(a->outcome, FH_ERROR);
+	ck_assert_int_eq(t->failed, 1);
+	ck_assert_ptr_nonnull(a->trace);
+	ck_assert(a->trace->unfinished);
+	ck_assert_str_eq(a->trace->last_block->call, "poll");
+	ck_assert_int_eq(a->trace->last_block->ended, FH_END_IN_FLIGHT);
+	ck_assert_str_eq(a->trace->last_block->target, "127.0.0.1:8080");
+	ck_assert_int_eq((int)a->trace->nin_flight, 1);
+	ck_assert_str_eq(a->trace->in_flight[0].call, "poll");
+	/* earlier attempts keep their traces after the array moved */
+	ck_assert_ptr_nonnull(t->attempts[0].trace);
+	ck_assert_ptr_nonnull(t->attempts[1].trace);
+	mf_free(&f);
+	freerun(r);
+}
+END_TEST
+
+/* No markers (e.g. an older plugin): intervals come from the attempt records. */
+START_TEST(test_record_intervals)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "PF", 100);
+	struct memfile f;
+
+	mf_init(&f, 100, 1, 100, NULL);
+	mf_call(&f, ID_CONNECT, "connect", FH_CAT_NET, T0 + SEC + 10 * MS, MS, -1, "ECONNREFUSED");
+	mf_call(&f, ID_CONNECT, "connect", FH_CAT_NET, T0 + SEC + 20 * MS, MS, -1, "ECONNREFUSED");
+	mf_call(&f, ID_CONNECT, "connect", FH_CAT_NET, T0 + SEC + 30 * MS, MS, -1, "EINPROGRESS");
+	ck_assert_int_eq(join_files(r, &f, 1), 0);
+	ck_assert_int_eq((int)t->attempts[1].trace->nerrors, 1);
+	ck_assert_int_eq(t->attempts[1].trace->errors[0].count, 2);
+	ck_assert_int_eq((int)t->attempts[0].trace->nerrors, 0);
+	mf_free(&f);
+	freerun(r);
+}
+END_TEST
+
+/* Signals: name, sender, interrupted call (named from the call table seen in the files). */
+START_TEST(test_signals)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "F", 100);
+	struct memfile f;
+	struct fh_event *e;
+	const struct fh_attempt_trace *tr;
+
+	mf_init(&f, 100, 1, 100, NULL);
+	mf_attempt(&f, NODE, 1, T0, T0 + 300 * MS, 0, 0, 5);
+	mf_call(&f, ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, 200 * MS, 4, "EINTR");
+	e = mf_add(&f, FH_EV_SIGNAL, T0 + 210 * MS);
+	e->signo = SIGALRM;
+	e->sender_pid = 100;
+	e->interrupted_call = ID_SLEEP;
+	ck_assert_int_eq(join_files(r, &f, 1), 0);
+	tr = t->attempts[0].trace;
+	ck_assert_int_eq((int)tr->nsignals, 1);
+	ck_assert_str_eq(tr->signals[0].signal, "SIGALRM");
+	ck_assert_str_eq(tr->signals[0].interrupted, "clock_nanosleep");
+	ck_assert_int_eq(tr->signals[0].sender_pid, 100);
+	ck_assert(tr->signals[0].at_s > 0.2 && tr->signals[0].at_s < 0.22);
+	ck_assert_int_eq(tr->last_block->ended, FH_END_SIGNAL);
+	ck_assert_int_eq((int)tr->nerrors, 0); /* EINTR is not an error */
+	mf_free(&f);
+	freerun(r);
+}
+END_TEST
+
+/* Spans stay bounded and keep the longest calls; events out of time order still join. */
+START_TEST(test_spans_bounded_and_unordered)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "PP", 100);
+	struct memfile f;
+	const struct fh_attempt_trace *tr;
+
+	mf_init(&f, 100, 1, 100, NULL);
+	f.keep_order = true;
+	mf_attempt(&f, NODE, 1, T0, T0 + 900 * MS, 0, 0, 5);
+	mf_attempt(&f, NODE, 2, T0 + SEC, T0 + SEC + 900 * MS, 0, 0, 5);
+	for (int i = 0; i < 200; i++) /* attempt 2 first, then attempt 1: out of order */
+		mf_call(&f, ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + SEC + 2 * MS + i * 4 * MS,
+			(i % 50) * 10000 + 1000, 0, NULL);
+	for (int i = 0; i < 200; i++)
+		mf_call(&f, ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 2 * MS + i * 4 * MS, 1000, 0, NULL);
+	ck_assert_int_eq(join_files(r, &f, 1), 0);
+	tr = t->attempts[1].trace;
+	ck_assert_int_eq((int)tr->nspans, FH_EV_MAX_SPANS);
+	for (size_t i = 0; i < tr->nspans; i++)
+		ck_assert(tr->spans[i].dur_s >= 0.00034);
+	for (size_t i = 1; i < tr->nspans; i++)
+		ck_assert(tr->spans[i].start_s >= tr->spans[i - 1].start_s);
+	ck_assert_int_eq((int)tr->events, 200);
+	ck_assert_int_eq((int)t->attempts[0].trace->events, 200);
+	mf_free(&f);
+	freerun(r);
+}
+END_TEST
+
+/* Hostile input: a process that claims to be its own parent, unknown nodeids, a marker
+ * end without begin; nothing crashes and nothing is attributed wrongly. */
+START_TEST(test_hostile)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "P", 100);
+	struct memfile f[3];
+	struct fh_event *e;
+
+	mf_init(&f[0], 100, 100, 100, NULL);
+	e = mf_add(&f[0], FH_EV_MARK, T0 - SEC);
+	e->mark = FH_MARK_ATTEMPT_END;
+	mf_attempt(&f[0], "nope::x", 1, T0 - SEC / 2, T0 - SEC / 4, 0, 0, 1);
+	mf_attempt(&f[0], NODE, 1, T0, T0 + 100 * MS, 0, 0, 1);
+	mf_init(&f[1], 500, 600, 500, NULL);
+	mf_init(&f[2], 600, 500, 600, NULL);
+	mf_call(&f[1], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, MS, 0, NULL);
+	mf_call(&f[2], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, MS, 0, NULL);
+	/* extreme times in the pytest process itself */
+	mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, INT64_MIN, 5, 0, NULL);
+	mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + MS, INT64_MAX / 2 - T0, 0, NULL);
+	mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, INT64_MAX - 1, -1, 0, NULL);
+	e = mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 2 * MS, 0, 0, NULL);
+	e->end_ns = T0;
+	ck_assert_int_eq(join_files(r, f, 3), 0);
+	ck_assert_int_eq((int)t->attempts[0].trace->events, 0);
+	ck_assert(t->attempts[0].trace->time_s[FH_CAT_SLEEP] == 0);
+	ck_assert_int_eq((int)t->nattempts, 1);
+	for (size_t i = 0; i < 3; mf_free(&f[i++]))
+		;
+	freerun(r);
+}
+END_TEST
+
+
+/* A fixed sleep in the call phase while a worker thread still sleeps: race evidence. The
+ * worker's file comes first in the list; the marker thread is still read first. */
+START_TEST(test_sleep_sync_and_order)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "PF", 100);
+	struct memfile f[2];
+	const struct fh_attempt_trace *tr;
+
+	mf_init(&f[0], 100, 1, 101, NULL); /* the worker thread */
+	mf_call(&f[0], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + 5 * MS, 10 * MS, 0, NULL);
+	mf_call(&f[0], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + SEC + 5 * MS, 300 * MS, 0, NULL);
+	mf_init(&f[1], 100, 1, 100, NULL);
+	mf_attempt(&f[1], NODE, 1, T0, T0 + 200 * MS, 0, 0, 5);
+	mf_call(&f[1], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + 4 * MS, 80 * MS, 0, NULL);
+	mf_attempt(&f[1], NODE, 2, T0 + SEC, T0 + SEC + 400 * MS, 0, 0, 5);
+	mf_call(&f[1], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + SEC + 4 * MS, 80 * MS, 0, NULL);
+	mf_call(&f[1], ID_WAIT, "sem_wait", FH_CAT_LOCK, T0 + SEC + 90 * MS, 220 * MS, 0, NULL);
+	ck_assert_int_eq(join_files(r, f, 2), 0);
+	tr = t->attempts[0].trace;
+	ck_assert_ptr_nonnull(tr->last_sleep);
+	ck_assert_int_eq((int)tr->nbusy_after_sleep, 0);
+	tr = t->attempts[1].trace;
+	ck_assert_ptr_nonnull(tr->last_sleep);
+	ck_assert(tr->last_sleep->waited_s > 0.079 && tr->last_sleep->waited_s < 0.081);
+	ck_assert_int_eq((int)tr->nbusy_after_sleep, 1);
+	ck_assert_int_eq(tr->busy_after_sleep[0].tid, 101);
+	/* the failing thread's last block: the join, which returned */
+	ck_assert_str_eq(tr->last_block->call, "sem_wait");
+	ck_assert_int_eq((int)tr->events, 3);
+	mf_free(&f[0]);
+	mf_free(&f[1]);
+	freerun(r);
+}
+END_TEST
+
+/* A child never traced (static binary) known only from the parent's wait; a grandchild whose
+ * file comes before its parent's (pids wrapped) still joins the attempt. */
+START_TEST(test_untraced_child_and_deferred_grandchild)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "F", 100);
+	struct memfile f[3];
+	struct fh_event *e;
+	const struct fh_attempt_trace *tr;
+
+	mf_init(&f[0], 100, 1, 100, NULL);
+	mf_attempt(&f[0], NODE, 1, T0, T0 + 500 * MS, 0, 0, 5);
+	e = mf_call(&f[0], ID_WAIT, "waitpid", FH_CAT_PROC, T0 + 10 * MS, 50 * MS, 4242, NULL);
+	e->arg = 6; /* SIGABRT */
+	mf_init(&f[1], 50, 900, 50, "/bin/grandchild"); /* pid 50 < 900: read before its parent */
+	mf_call(&f[1], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 100 * MS, 10 * MS, 0, NULL);
+	mf_init(&f[2], 900, 100, 900, "/bin/child");
+	mf_call(&f[2], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 90 * MS, 30 * MS, 0, NULL);
+	ck_assert_int_eq(join_files(r, f, 3), 0);
+	tr = t->attempts[0].trace;
+	ck_assert_int_eq((int)tr->events, 3);
+	ck_assert_int_eq((int)tr->nchildren, 3);
+	for (size_t i = 0; i < tr->nchildren; i++)
+		if (tr->children[i].pid == 4242)
+			ck_assert_str_eq(tr->children[i].signal, "SIGABRT");
+	for (size_t i = 0; i < 3; mf_free(&f[i++]))
+		;
+	freerun(r);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("evidence");
+	TCase *tc = tcase_create("join");
+
+	tcase_add_test(tc, test_markers_targets_last_block);
+	tcase_add_test(tc, test_children_and_threads);
+	tcase_add_test(tc, test_xdist_workers);
+	tcase_add_test(tc, test_killed_mid_attempt);
+	tcase_add_test(tc, test_record_intervals);
+	tcase_add_test(tc, test_signals);
+	tcase_add_test(tc, test_spans_bounded_and_unordered);
+	tcase_add_test(tc, test_hostile);
+	tcase_add_test(tc, test_sleep_sync_and_order);
+	tcase_add_test(tc, test_untraced_child_and_deferred_grandchild);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: MIT
+"""Diagnosis `cpu` under the real preload: some runs take a CPU-heavy path and miss a time
+budget; a slow-but-waiting variant must not be called cpu."""
+from fh_diag import run_fh
+
+
+def test_cpu_heavy_path(tmp_path):
+    r = run_fh(tmp_path, {"test_cpu.py": """
+        import itertools, time
+        runs = itertools.count(1)
+
+        def test_budget():
+            n = 3_000_000 if next(runs) % 3 == 1 else 10_000
+            t0 = time.monotonic()
+            h = 0
+            for i in range(n):
+                h = (h * 31 + i) & 0xFFFF
+            assert time.monotonic() - t0 < 0.1
+    """})
+    assert r.outcomes("::test_budget") == "fppfpp"
+    d = r.diag("::test_budget")
+    assert d["kind"] == "cpu", d
+    assert d["evidence"][0].startswith("2/2 failing attempts used over")
+    for a in r.failing("::test_budget"):
+        assert a["trace"]["cpu_s"] > 0.1
+
+
+def test_slow_waiting_is_not_cpu(tmp_path):
+    r = run_fh(tmp_path, {"test_wait.py": """
+        import itertools, time
+        runs = itertools.count(1)
+
+        def test_budget():
+            t0 = time.monotonic()
+            time.sleep(0.15 if next(runs) % 3 == 1 else 0.001)
+            assert time.monotonic() - t0 < 0.1
+    """})
+    assert r.outcomes("::test_budget") == "fppfpp"
+    assert r.diag("::test_budget")["kind"] != "cpu"
