@@ -450,8 +450,20 @@ int symbolize_event_stack(struct fh_run *run, const struct fh_trace_file *tf,
 	}
 	if (ev->nstack > 0)
 		m = run_map(rs, run, tf, ev->pid ? ev->pid : (tf ? tf->pid : 0));
-	return symbolize_stack(rs->sym, m, ev->stack, ev->nstack > 0 ? ev->nstack : 0,
-			       ev->pystack, ev->npystack > 0 ? ev->npystack : 0, &run->arena, out);
+	if (symbolize_stack(rs->sym, m, ev->stack, ev->nstack > 0 ? ev->nstack : 0, ev->pystack,
+			    ev->npystack > 0 ? ev->npystack : 0, &run->arena, out) < 0)
+		return -EINVAL;
+	/* Python paths under the rootdir are shown relative to it, like the attempt records. */
+	if (run->meta.rootdir && *run->meta.rootdir) {
+		size_t rl = strlen(run->meta.rootdir);
+		for (size_t i = 0; i < out->nframes; i++) {
+			const char *p = out->frames[i].path;
+			if (out->frames[i].addr == 0 && p && !strncmp(p, run->meta.rootdir, rl) &&
+			    p[rl] == '/' && p[rl + 1])
+				out->frames[i].path = p + rl + 1;
+		}
+	}
+	return 0;
 }
 
 void symbolize_run_done(struct fh_run *run)

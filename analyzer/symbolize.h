@@ -69,8 +69,9 @@ int symbolize_stack(struct fh_symbolizer *s, const struct fh_modmap *m, const ui
 /* For the evidence stage: the stack of one decoded event (Python frames first, then native),
  * symbolized with the module map of the event's process (read once per pid from the trace
  * file's directory, or from RUN_DIR/trace when tf is NULL) and the run's symbolizer, allocated
- * from run->arena. out is left empty when the event has no stack. Call symbolize_run_done(run)
- * once all events are done. */
+ * from run->arena. out is left empty when the event has no stack. Python paths under
+ * run->meta.rootdir are made relative to it. Call symbolize_run_done(run) once all events are
+ * done. */
 int symbolize_event_stack(struct fh_run *run, const struct fh_trace_file *tf,
 			  const struct fh_event *ev, struct fh_stack *out);
 void symbolize_run_done(struct fh_run *run);
