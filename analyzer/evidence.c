@@ -437,7 +437,7 @@ static const char *fd_target(struct join *j, int pi, int fd, int64_t t)
 
 		for (; k != NONE; k = p->tg[k].next)
 			if (p->tg[k].t <= t)
-				return p->tg[k].target;
+				return p->tg[k].target[0] ? p->tg[k].target : NULL;
 		t = p->start;
 		pi = p->ppid > 0 ? imap_get(&j->pid2proc, p->ppid) : NONE;
 		if (pi != NONE && j->procs[pi].start > t)
@@ -1095,6 +1095,11 @@ static void process_file(struct join *j, struct pass1 *p1, const struct fh_trace
 
 				if (fd >= 0 && (e->result >= 0 || e->fd >= 0))
 					add_target(j, p, fd, e->start_ns, e->target);
+			} else if ((cf & CF_RETFD) && e->done && e->pid == p->pid &&
+				   e->result >= 0 && e->result <= INT_MAX) {
+				/* A new fd without a target (socket() before bind/listen): the
+				 * number may be reused, so forget what it named before. */
+				add_target(j, p, (int)e->result, e->start_ns, "");
 			}
 			if (e->done && e->result > 0 && e->result <= INT_MAX &&
 			    (cf & CF_WAIT) && e->arg >= 0 && e->arg <= INT_MAX) {

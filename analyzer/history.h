@@ -15,7 +15,8 @@
  *
  * Trends (test->hist), all including the current run:
  *   runs        one entry per run id, in file order (oldest first), the current run last;
- *               attempts and failed count non-skipped attempts and failed+error ones.
+ *               attempts and failed count non-skipped attempts and failed+error ones. Only
+ *               the newest FH_HISTORY_MAX_RUNS runs are kept here; totals and groups count all.
  *   by_host, by_branch, by_week (ISO week of the run's first timestamp, "2026-W47"),
  *   by_params   the test's parameter sets: rows of every test of this run with the same file
  *               and function (the sibling parametrizations), keyed by param_id.
@@ -43,6 +44,7 @@
 #include "model.h"
 
 #define FH_HISTORY_MAX_FILE (256u << 20)
+#define FH_HISTORY_MAX_RUNS 200
 
 /* Safe, collision-proof file name for a nodeid: the nodeid reduced to [A-Za-z0-9._-] (others
  * become '_', at most 80 characters), '-', 16 hex digits of FNV-1a 64 of the whole nodeid,

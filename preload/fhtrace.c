@@ -445,7 +445,11 @@ bool fh_thr_grow(struct fh_thr *t, uint64_t idx)
 		want = (idx / step + 1) * step;
 	if (want > t->cap)
 		want = t->cap;
-	long fd = syscall(SYS_openat, AT_FDCWD, fh_thr_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	/* The program may have lowered RLIMIT_FSIZE since: growing past it would raise SIGXFSZ. */
+	uint64_t lim = fsize_limit_recs(want);
+	if (lim < want)
+		want = lim > t->alloc ? lim : t->alloc;
+	long fd = want > t->alloc ? syscall(SYS_openat, AT_FDCWD, fh_thr_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW) : -1;
 	if (fd >= 0) {
 		if (!syscall(SYS_fallocate, fd, 0, (long)(FHT_HEADER_SIZE + t->alloc * FHT_REC_SIZE),
 			     (long)((want - t->alloc) * FHT_REC_SIZE))) {

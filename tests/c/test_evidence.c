@@ -18,6 +18,9 @@
 #define ID_WRITE 5
 #define ID_KILL 6
 #define ID_GETSOCKOPT 7
+#define ID_OPEN 8
+#define ID_SOCKET 9
+#define ID_ACCEPT 10
 
 static const char *const NODE = "tests/test_db.py::test_fetch";
 
@@ -78,6 +81,35 @@ START_TEST(test_markers_targets_last_block)
 	ck_assert(t->attempts[1].trace->fail_at_s < 0);
 	ck_assert_int_eq(t->attempts[1].trace->fds, 13);
 	ck_assert_int_eq((int)r->trace_events, (int)f.tf.nevents);
+	mf_free(&f);
+	freerun(r);
+}
+END_TEST
+
+/* An fd number reused after an unrecorded close(): socket() returning it forgets the file it
+ * named, so a later accept on it is not reported as "accept4 on /path/to/file". */
+START_TEST(test_fd_reuse_forgets_target)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "F", 100);
+	struct memfile f;
+	struct fh_event *e;
+	const struct fh_attempt_trace *tr;
+
+	mf_init(&f, 100, 1, 100, "/usr/bin/python3");
+	e = mf_call(&f, ID_OPEN, "openat", FH_CAT_FILE, T0 - 2 * SEC, MS, 9, NULL);
+	e->target = "/src/test_state.py";
+	mf_call(&f, ID_SOCKET, "socket", FH_CAT_NET, T0 - SEC, MS, 9, NULL);
+	mf_attempt(&f, NODE, 1, T0, -1, 5 * MS, -1, 12);
+	e = mf_call(&f, ID_ACCEPT, "accept4", FH_CAT_NET, T0 + 10 * MS, -1, 0, NULL);
+	e->fd = 9;
+
+	ck_assert_int_eq(join_files(r, &f, 1), 0);
+	tr = t->attempts[0].trace;
+	ck_assert_ptr_nonnull(tr);
+	ck_assert_int_eq((int)tr->nin_flight, 1);
+	ck_assert_str_eq(tr->in_flight[0].call, "accept4");
+	ck_assert_ptr_null(tr->in_flight[0].target);
 	mf_free(&f);
 	freerun(r);
 }
@@ -386,6 +418,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("join");
 
 	tcase_add_test(tc, test_markers_targets_last_block);
+	tcase_add_test(tc, test_fd_reuse_forgets_target);
 	tcase_add_test(tc, test_children_and_threads);
 	tcase_add_test(tc, test_xdist_workers);
 	tcase_add_test(tc, test_killed_mid_attempt);

@@ -305,6 +305,44 @@ START_TEST(test_corrupt_rows)
 }
 END_TEST
 
+START_TEST(test_many_runs)
+{
+	struct fh_run run;
+	struct fh_hist_acc *acc;
+	struct buf csv = BUF_INIT(1 << 24);
+	const struct fh_history *h;
+	char id[16], host[16];
+	int i;
+
+	make_run(&run, NULL, "R-now", "h", "2026-11-02T10:00:00Z",
+		 FAILED(1) PASSED(2) PASSED(3) PASSED(4));
+	for (i = 0; i < 250; i++) {
+		snprintf(id, sizeof(id), "R%03d", i);
+		snprintf(host, sizeof(host), "host%d", i % 3);
+		run.meta.run_id = id;
+		run.meta.host = host;
+		history_rows(&run, &run.tests[0], &csv, i == 0);
+	}
+	run.meta.run_id = "R-now";
+	run.meta.host = "h";
+	acc = hist_acc_new(run.tests[0].nodeid);
+	ck_assert_int_eq(hist_acc_add_buffer(acc, "h.csv", csv.data, csv.len, "R-now"), 1000);
+	hist_acc_add_run(acc, &run, &run.tests[0]);
+	hist_acc_finish(acc, &run, &run.tests[0]);
+	h = run.tests[0].hist;
+	ck_assert_uint_eq(h->nruns, FH_HISTORY_MAX_RUNS);
+	ck_assert_str_eq(h->runs[0].run_id, "R051");
+	ck_assert_str_eq(h->runs[FH_HISTORY_MAX_RUNS - 1].run_id, "R-now");
+	ck_assert_int_eq(h->total_attempts, 1004);
+	ck_assert_int_eq(h->total_failed, 251);
+	ck_assert_uint_eq(h->nby_host, 4);
+	ck_assert_int_eq(h->by_host[0].runs, 84);
+	ck_assert_str_eq(h->trend, "flat");
+	buf_free(&csv);
+	run_free(&run);
+}
+END_TEST
+
 static Suite *history_suite(void)
 {
 	Suite *s = suite_create("history");
@@ -315,6 +353,7 @@ static Suite *history_suite(void)
 	tcase_add_test(tc, test_file_names);
 	tcase_add_test(tc, test_three_runs);
 	tcase_add_test(tc, test_corrupt_rows);
+	tcase_add_test(tc, test_many_runs);
 	suite_add_tcase(s, tc);
 	return s;
 }

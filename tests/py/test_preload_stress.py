@@ -199,3 +199,18 @@ def test_full_trace_directory(tmp_path):
     f = files[0]
     assert "full" in f["flags"] and f["dropped"] > 0
     assert devnull_writes(f) + f["dropped"] == 40000
+
+
+def test_file_size_limit_lowered_while_running(tmp_path):
+    # The limit drops after the trace file exists: growing it must stop below the limit
+    # instead of raising SIGXFSZ in the program.
+    code = ("import resource, os\n"
+            "fd = os.open('/dev/null', os.O_WRONLY)\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (300000, 300000))\n"
+            "for _ in range(20000): os.write(fd, b'x')\n"
+            "print('done')\n")
+    p = fp.run([fp.PYTHON, "-c", code], tmp_path, env_extra=NO_SLOW)
+    assert p.stdout.strip() == "done"
+    files = fp.dump_dir(tmp_path)
+    assert len(files) == 1 and "full" in files[0]["flags"] and files[0]["dropped"] > 0
+    assert all(f.stat().st_size <= 300000 for f in fp.trace_files(tmp_path))
