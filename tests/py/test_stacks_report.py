@@ -48,3 +48,7 @@ def test_last_block_stack_in_json(tmp_path):
                    for f in native), native
         fps.add(a["fingerprint"])
     assert t["clusters"] and len(fps) == 1
+    # ... and the HTML report draws the same stack under the last blocking call
+    html = (tmp_path / "report.html").read_text()
+    assert "stack of the last blocking call" in html
+    assert "_PyEval_EvalFrameDefault" in html and "test_wait.py" in html
