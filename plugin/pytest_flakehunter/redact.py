@@ -143,17 +143,37 @@ def redact(text, literal=None):
     return redact_count(text, literal)[0]
 
 
+_memo = {}
+_MEMO_MAX = 512
+
+
+def _redact_memo(text, lit):
+    """redact() with a small memo (a flaky test fails with the same message and the same source
+    lines attempt after attempt); returns text itself when nothing was redacted."""
+    key = (text, lit)
+    r = _memo.get(key, key)
+    if r is key:
+        r = redact(text, lit)
+        r = None if r == text else r
+        if len(_memo) >= _MEMO_MAX:
+            _memo.clear()
+        _memo[key] = r
+    return text if r is None else r
+
+
 def scrub(error, frames):
     """(error, frames) of an attempt record with the error type and message and the frames'
     source lines redacted, ANTHROPIC_API_KEY of the environment included (the same fields as
     redact_run() in analyzer/redact.c). The arguments are not modified: the caller's dicts are
     also what pytest's terminal shows. Fast when nothing needs redacting."""
+    if not error and not frames:
+        return error, frames
     lit = _env_literal()
     if error:
         t = error.get("type")
         msg = error.get("message")
-        t2 = redact(t, lit) if isinstance(t, str) else t
-        msg2 = redact(msg, lit) if isinstance(msg, str) else msg
+        t2 = _redact_memo(t, lit) if isinstance(t, str) else t
+        msg2 = _redact_memo(msg, lit) if isinstance(msg, str) else msg
         if t2 is not t or msg2 is not msg:
             error = dict(error, type=t2, message=msg2)
     if frames:
@@ -161,7 +181,7 @@ def scrub(error, frames):
         for i, f in enumerate(frames):
             src = f.get("source")
             if isinstance(src, str) and src:
-                src2 = redact(src, lit)
+                src2 = _redact_memo(src, lit)
                 if src2 != src:
                     if out is None:
                         out = list(frames)
