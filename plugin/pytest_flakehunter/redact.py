@@ -54,6 +54,11 @@ def _secret_key_lookahead():
     return "(?=(?i:" + "|".join(alts) + "))"
 
 
+# One branch per matcher of redact.c. Lookbehinds sit after a first literal where there is one,
+# so most positions fail on one character. Possessive quantifiers only on single character
+# classes: Python 3.11.2 mis-handles a possessive `?+` on a group holding a lookahead, so groups
+# that must not backtrack are atomic `(?>...)` instead. The KV branch first checks cheaply that
+# a '=' or ':' follows the key before it looks for a secret word in it.
 _PEM = (r"-----BEGIN (?=(?:(?!-----)[\s\S])*?PRIVATE KEY)(?:(?!-----)[\s\S]){0,69}-----"
         r"(?:[\s\S]*?-----END (?:[\s\S]*?-----)?|[\s\S]*)")
 _JWT = f"eyJ(?<![{_TOK}]eyJ)[{_TOK}]{{7,}}+\\.[{_TOK}]{{4,}}+\\.[{_TOK}]*+"
