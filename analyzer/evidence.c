@@ -1527,10 +1527,8 @@ int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 	imap_free(&test_tid);
 	join_free(&j);
 	symbolize_run_done(run);
-	if (j.synthesized) { /* counts, verdicts, order and clusters include the new attempts */
+	if (j.synthesized) /* counts, verdicts and order include the new attempts */
 		run_compute(run);
-		run_cluster(run);
-	}
 	return 0;
 }
 
