@@ -43,14 +43,18 @@ LIB_OBJ      := $(filter-out $(BUILD)/obj/analyzer/main.o,$(ANALYZER_OBJ)) $(ASS
 
 PRELOAD_SRC  := $(sort $(wildcard preload/*.c))
 PRELOAD_OBJ  := $(patsubst %.c,$(BUILD)/obj/pic/%.o,$(PRELOAD_SRC))
-# libunwind is linked statically and kept private (--exclude-libs,ALL): an exported
-# _Unwind_RaiseException would hijack C++ exceptions of extension modules.
-UNWIND_LIBS  := -Wl,-Bstatic -lunwind -Wl,-Bdynamic -llzma
+# libunwind must stay private: an exported _Unwind_RaiseException would hijack C++ exceptions
+# of extension modules. Debian's libunwind.a is not position-independent (cannot go into a
+# shared object), so preload/stacks.c loads libunwind.so.8 with dlopen(RTLD_LOCAL) instead and
+# nothing is linked here; tests/py/test_stacks_python.py checks `nm -D`.
+UNWIND_LIBS  :=
 PRELOAD_LIBS ?= -ldl -lpthread
 PRELOAD_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--version-script=preload/exports.map
 
 C_TESTS      := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/c/test_*.c)))
 PRELOAD_TESTS := $(patsubst tests/preload/%.c,$(BUILD)/tests/preload/%,$(sort $(wildcard tests/preload/*.c)))
+# C++ test shared objects (issue 6: exceptions under the preload): tests/preload/x.cpp -> libx.so
+CXX_TEST_SOS := $(patsubst tests/preload/%.cpp,$(BUILD)/tests/preload/lib%.so,$(sort $(wildcard tests/preload/*.cpp)))
 
 FH_ANALYZE := $(BUILD)/fh-analyze
 FH_LIB     := $(if $(PRELOAD_SRC),$(BUILD)/libfhtrace.so)
@@ -59,7 +63,7 @@ FH_LIB     := $(if $(PRELOAD_SRC),$(BUILD)/libfhtrace.so)
 	uninstall clean fuzz
 .DEFAULT_GOAL := all
 
-all: check-deps $(FH_ANALYZE) $(FH_LIB) $(C_TESTS) $(PRELOAD_TESTS)
+all: check-deps $(FH_ANALYZE) $(FH_LIB) $(C_TESTS) $(PRELOAD_TESTS) $(CXX_TEST_SOS)
 
 help:
 	@echo "flakehunter make targets:"
@@ -123,6 +127,14 @@ $(BUILD)/tests/%: tests/c/%.c $(LIB_OBJ)
 $(BUILD)/tests/preload/%: tests/preload/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Ipreload $< -o $@ -lpthread -lrt
+
+# stack_prog compiles preload/stacks.c and modmap.c into itself (issue 6)
+$(BUILD)/tests/preload/stack_prog: preload/stacks.c preload/stacks.h preload/modmap.c preload/modmap.h \
+	preload/pystack.h
+
+$(BUILD)/tests/preload/lib%.so: tests/preload/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -O1 -g -fPIC -shared $< -o $@
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -138,13 +138,22 @@ static int failed_outcome(enum fh_outcome o)
 
 struct fref {
 	const char *fp;
+	const char *sfp;	/* stack fingerprint, "" when none */
 	const struct fh_attempt *at;
 };
+
+/* Same cluster: same traceback fingerprint and same stack fingerprint. */
+static int fref_key_cmp(const struct fref *x, const struct fref *y)
+{
+	int c = strcmp(x->fp, y->fp);
+
+	return c ? c : strcmp(x->sfp, y->sfp);
+}
 
 static int cmp_fref(const void *a, const void *b)
 {
 	const struct fref *x = a, *y = b;
-	int c = strcmp(x->fp, y->fp);
+	int c = fref_key_cmp(x, y);
 
 	if (c)
 		return c;
@@ -174,6 +183,7 @@ static void cluster_test(struct fh_run *run, struct fh_test *t, struct fref *ref
 		fingerprint_make(fp, a->error_type, a->frames, a->nframes, run->meta.rootdir);
 		a->fingerprint = arena_strndup(&run->arena, fp, 12);
 		refs[n].fp = a->fingerprint;
+		refs[n].sfp = a->stack_fingerprint ? a->stack_fingerprint : "";
 		refs[n].at = a;
 		n++;
 	}
@@ -183,7 +193,7 @@ static void cluster_test(struct fh_run *run, struct fh_test *t, struct fref *ref
 		return;
 	qsort(refs, n, sizeof(*refs), cmp_fref);
 	for (i = 0; i < n; i++)
-		if (!i || strcmp(refs[i].fp, refs[i - 1].fp))
+		if (!i || fref_key_cmp(&refs[i], &refs[i - 1]))
 			nc++;
 	t->clusters = arena_alloc(&run->arena, nc * sizeof(*t->clusters));
 	for (i = 0; i < n; i = k) {
@@ -191,7 +201,7 @@ static void cluster_test(struct fh_run *run, struct fh_test *t, struct fref *ref
 		const struct fh_attempt *a = refs[i].at;
 		size_t j, keep;
 
-		for (k = i; k < n && !strcmp(refs[k].fp, refs[i].fp); k++)
+		for (k = i; k < n && !fref_key_cmp(&refs[k], &refs[i]); k++)
 			;
 		c->fingerprint = refs[i].fp;
 		c->count = (int)(k - i);

@@ -18,6 +18,7 @@
 
 #include "evidence.h"
 #include "stages.h"
+#include "symbolize.h"
 
 #define NPHASE 3
 #define MAX_CALL_IDS 4096
@@ -889,20 +890,12 @@ static void add_span(struct acc *c, const struct span *s)
 	}
 }
 
+/* Python frames, then native frames symbolized with the process's module map (issue 6). */
 static struct fh_stack copy_stack(struct join *j, const struct fh_event *e)
 {
 	struct fh_stack st = { NULL, 0 };
 
-	if (e->npystack <= 0 || !e->pystack)
-		return st;
-	st.frames = arena_alloc(j->A, sizeof(*st.frames) * (size_t)e->npystack);
-	for (int i = 0; i < e->npystack; i++) {
-		const struct fh_stack_frame *f = &e->pystack[i];
-		st.frames[i] = (struct fh_stack_frame){ intern(j, f->kind ? f->kind : "python"),
-			intern(j, f->module), intern(j, f->function), intern(j, f->path), f->line,
-			f->addr };
-	}
-	st.nframes = (size_t)e->npystack;
+	symbolize_event_stack(j->run, NULL, e, &st);
 	return st;
 }
 
@@ -1346,6 +1339,8 @@ static void finish_attempt(struct join *j, size_t ai)
 	}
 	tr->kills_sent = c->kills;
 	c->att->trace = tr;
+	if (tr->last_block && tr->last_block->stack.nframes && !c->att->stack_fingerprint)
+		c->att->stack_fingerprint = stack_fingerprint(&tr->last_block->stack, j->A);
 }
 
 static void join_free(struct join *j)
@@ -1531,10 +1526,9 @@ int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 	free(deferred);
 	imap_free(&test_tid);
 	join_free(&j);
-	if (j.synthesized) { /* counts, verdicts, order and clusters include the new attempts */
+	symbolize_run_done(run);
+	if (j.synthesized) /* counts, verdicts and order include the new attempts */
 		run_compute(run);
-		run_cluster(run);
-	}
 	return 0;
 }
 

@@ -241,10 +241,12 @@ static int cmd_report(int argc, char **argv)
 	run.ai_requested = o.ai;
 	run_compute(&run);
 	stage_done("compute");
-	run_cluster(&run);
-	stage_done("cluster");
+	/* Clusters come after the evidence: an attempt's stack fingerprint (the stack of its last
+	 * blocking call) splits failures with the same traceback that hung in different places. */
 	evidence_attach(&run);
 	stage_done("evidence");
+	run_cluster(&run);
+	stage_done("cluster");
 	if (run.history_enabled) { /* before diagnose: the `state` rule reads test->hist */
 		history_update(&run, o.history_dir);
 		stage_done("history");

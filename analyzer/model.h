@@ -5,8 +5,8 @@
  *
  *   run_load()        records.c   meta.json + attempts-*.jsonl  -> run, tests, attempts
  *   run_compute()     stats.c     counts, flake rate + Wilson CI, verdict, durations, order
- *   run_cluster()     cluster.c   failure fingerprints and clusters
  *   evidence_attach() evidence.c  trace files -> attempt->trace        (NULL when no traces)
+ *   run_cluster()     cluster.c   failure fingerprints and clusters
  *   history_*()       history.c   test->hist from the CSV history; appends this run
  *   diagnose_run()    diagnose.c  test->diag, test->perf (uses test->hist when there is one)
  *   ai_run()          ai.c        test->ai                             (only with --ai)
@@ -294,6 +294,8 @@ struct fh_run {
 	int malformed_records;       /* records skipped with a warning */
 	bool history_enabled;
 	bool ai_requested;
+	struct run_syms *symbols;    /* symbolize.c: libdw sessions and module maps; NULL until
+	                                used, freed by symbolize_run_done() */
 };
 
 /* records.c: loads RUN_DIR/meta.json and every RUN_DIR/attempts-*.jsonl. */

@@ -18,6 +18,11 @@
  *
  * It errs on the side of redacting too much. Input is any NUL-terminated bytes; output is
  * appended to a struct buf.
+ *
+ * The pytest plugin applies the same rules to the attempt records it writes
+ * (plugin/pytest_flakehunter/redact.py). A rule change goes into both, with a case in
+ * tests/data/redact_cases.txt, which tests/c/test_redact.c and tests/py/test_plugin_redact.py
+ * both check.
  */
 #ifndef FH_REDACT_H
 #define FH_REDACT_H

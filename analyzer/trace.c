@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fhtrace_format.h"
+#include "trace_stacks.h"
 
 const struct fht_call_info fht_calls[] = {
 #define FH_CALL(name, ret, params, args, cat, conv, ...) { #name, FHT_CAT_##cat, FHT_CONV_##conv },
@@ -35,6 +36,7 @@ const unsigned fht_ncalls = sizeof(fht_calls) / sizeof(fht_calls[0]);
 
 struct priv {
 	char *strings;
+	struct arena stacks;     /* trace_stacks.c: stack arrays and Python strings */
 };
 
 static const char *const mark_names[] = {
@@ -315,6 +317,7 @@ int trace_load(const char *path, struct fh_trace_file *out)
 	}
 	free(fill);
 	out->nevents = nev;
+	trace_stacks_decode(base, h->rec_size, n, out, &pv->stacks);
 	char exe[sizeof(h->exe) + 1];
 	copy_header_str(exe, sizeof(exe), h->exe, sizeof(h->exe));
 	out->exe = exe[0] ? xstrdup(exe) : NULL;
@@ -334,6 +337,7 @@ void trace_free(struct fh_trace_file *tf)
 {
 	struct priv *pv = tf->priv;
 	if (pv) {
+		arena_free(&pv->stacks);
 		free(pv->strings);
 		free(pv);
 	}
@@ -482,6 +486,7 @@ int trace_dump(const char *path, FILE *out)
 	fprintf(out, " events %zu dropped %llu%s%s\n", tf.nevents, (unsigned long long)tf.dropped,
 		tf.full ? " full" : "", tf.truncated ? " truncated" : "");
 	int64_t t0 = tf.proc_start_ns ? tf.proc_start_ns : tf.mono_anchor_ns;
+	struct trace_stack_printer *sp = NULL;
 	for (size_t i = 0; i < tf.nevents; i++) {
 		const struct fh_event *e = &tf.events[i];
 		fprintf(out, "%+.6f %d/%d ", ((double)e->start_ns - (double)t0) / 1e9, e->pid, e->tid);
@@ -525,7 +530,13 @@ int trace_dump(const char *path, FILE *out)
 		default:
 			break;
 		}
+		if (e->nstack > 0 || e->npystack > 0) {
+			if (!sp)
+				sp = trace_stack_printer_new(path, tf.pid);
+			trace_stack_print(sp, out, e);
+		}
 	}
+	trace_stack_printer_free(sp);
 	trace_free(&tf);
 	return 0;
 }

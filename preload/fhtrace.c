@@ -593,6 +593,7 @@ static int start_tracing(const char *dir)
 		return -e;
 	}
 	fh_signals_init();
+	fh_stacks_start(dir);
 	return 0;
 }
 

@@ -25,8 +25,8 @@
  * the end of the header (header_size grows) or into the reserved bytes of records. Call ids
  * are those of preload/calls.def, append only.
  *
- * Room for stacks (issue 6): `stack_ref` in every call and signal record is 0 today; later it
- * names the slot of a stack record (FHT_REC_STACK, reserved type) holding raw addresses.
+ * Stacks (issue 6): `stack_ref` of a call or signal record names the slot of the first
+ * FHT_REC_STACK record of its stack (0: none); see struct fht_stack.
  */
 #ifndef FHTRACE_FORMAT_H
 #define FHTRACE_FORMAT_H
@@ -48,7 +48,7 @@ enum fht_rec_type {
 	FHT_REC_MARK = 3,     /* attempt / phase marker from the fh_* API */
 	FHT_REC_STR = 4,      /* a chunk of a string owned by another record */
 	FHT_REC_PROC = 5,     /* this process started (first file of the process) */
-	FHT_REC_STACK = 6,    /* reserved for issue 6 */
+	FHT_REC_STACK = 6,    /* a captured stack (struct fht_stack, issue 6) */
 };
 
 /* fht_rec.flags */
@@ -139,7 +139,41 @@ struct fht_str {
 	char data[FHT_STR_CHUNK];
 };
 
+/*
+ * FHT_REC_STACK (issue 6, writer preload/stackrec.c): a stack captured at the exit of a call
+ * that lasted at least FH_STACK_MS or returned EINTR after a signal. The call record's
+ * stack_ref names the slot of the stack's first record; signal records delivered to the thread
+ * during the call name the same slot. Every record of one stack has owner = the call's slot
+ * and they follow in slot order (a nested signal handler's records may sit in between); the
+ * last one has FHT_STK_F_LAST. Kinds:
+ *   NATIVE: u.pcs[0..n-1], innermost first, continued across records. Every address is a
+ *           return address (symbolizers look up pc - 1); the first one of a stack is the libc
+ *           entry point of the wrapped call + 1, so it resolves to that function.
+ *   PY:     u.py[0..n-1] Python frames, innermost first: line and the slot of a PYSTR record.
+ *   PYSTR:  an interned "function\0file" string, carried by FHT_REC_STR records owned by this
+ *           slot; u.hash is its FNV-1a 64. Written once per file, shared by later frames.
+ * Raw addresses are symbolized with the process's module map, TRACE_DIR/<pid>.maps
+ * (preload/modmap.h).
+ */
+enum fht_stack_kind { FHT_STK_NATIVE = 1, FHT_STK_PY = 2, FHT_STK_PYSTR = 3 };
+#define FHT_STK_F_LAST 0x40   /* fht_stack.flags: the stack's last record */
+#define FHT_STK_PCS 7         /* entries per record */
+
+struct fht_stack {
+	uint8_t type;             /* FHT_REC_STACK */
+	uint8_t flags;            /* FHT_STK_F_LAST; FHT_F_STR on PYSTR */
+	uint8_t kind;             /* enum fht_stack_kind */
+	uint8_t n;                /* entries used, <= FHT_STK_PCS */
+	uint32_t owner;           /* slot of the call record */
+	union {
+		uint64_t pcs[FHT_STK_PCS];
+		struct { int32_t line; uint32_t str; } py[FHT_STK_PCS];
+		uint64_t hash;
+	} u;
+};
+
 _Static_assert(sizeof(struct fht_rec) == FHT_REC_SIZE, "record size");
+_Static_assert(sizeof(struct fht_stack) == FHT_REC_SIZE, "stack record size");
 _Static_assert(sizeof(struct fht_str) == FHT_REC_SIZE, "string record size");
 _Static_assert(sizeof(struct fht_header) <= FHT_HEADER_SIZE, "header size");
 

@@ -67,6 +67,7 @@ struct fh_thr {
 	struct { uint64_t tsc; int64_t ns; } anchor[2];
 	int ai;
 	unsigned gen;             /* fh_fork_gen when this state was set up */
+	int in_handler;           /* depth of program signal handlers run by the trampoline */
 };
 
 extern __thread struct fh_thr fh_thr FH_HIDDEN __attribute__((tls_model("initial-exec")));
@@ -190,6 +191,31 @@ static inline __attribute__((always_inline)) bool fh_begin(struct fh_call *c, un
 
 void fh_end_slow(struct fh_call *c) FH_HIDDEN;
 
+/* Stacks (stackrec.c): captured at the exit of calls at least fh_stack_ns long (INT64_MAX when
+ * off) or interrupted by a signal; fh_stacks_start() sets up capture and the module map. */
+extern int64_t fh_stack_ns FH_HIDDEN;
+void fh_stack_record(struct fh_call *c) FH_HIDDEN;
+void fh_stacks_start(const char *dir) FH_HIDDEN;
+
+/* Calls that only wait (sleeps, child waits, signal waits) are captured at entry instead,
+ * when they are asked to wait at least the threshold (or for ever): they will be that slow
+ * anyway, so it costs the same, and a call that never returns (killed, hung) still has its
+ * stack. id is a constant in every wrapper, so this folds away for all other calls. */
+static inline bool fh_stack_at_entry(unsigned id, int64_t timeout_ns)
+{
+	switch (id) {
+	case FH_ID_nanosleep: case FH_ID_clock_nanosleep: case FH_ID_sleep: case FH_ID_usleep:
+	case FH_ID_sigtimedwait:
+		return timeout_ns >= fh_stack_ns;
+	case FH_ID_wait: case FH_ID_waitpid: case FH_ID_wait3: case FH_ID_wait4: case FH_ID_waitid:
+	case FH_ID_system: case FH_ID_pause: case FH_ID_sigsuspend: case FH_ID_sigwait:
+	case FH_ID_sigwaitinfo:
+		return timeout_ns < 0 && fh_stack_ns != INT64_MAX;
+	default:
+		return false;
+	}
+}
+
 static inline __attribute__((always_inline)) void fh_end(struct fh_call *c, int64_t ret, int conv,
 							      int saved_errno)
 {
@@ -208,6 +234,8 @@ static inline __attribute__((always_inline)) void fh_end(struct fh_call *c, int6
 	r->result = ret;
 	r->err = err;
 	c->t->cur_call = c->prev;
+	if (FH_UNLIKELY(end - r->start_ns >= fh_stack_ns || err == EINTR))
+		fh_stack_record(c);
 	if (FH_UNLIKELY((end - r->start_ns >= fh_slow_ns || (err && err != EAGAIN)) && r->fd >= 0))
 		fh_end_slow(c);
 }

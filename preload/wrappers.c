@@ -278,6 +278,8 @@ static inline int fh_sys_errnum(long r)
 			return real args;                                                   \
 		c.rec->timeout_ns = (tmox);                                                 \
 		pre;                                                                        \
+		if (FH_UNLIKELY(fh_stack_at_entry(FH_ID_##name, c.rec->timeout_ns)))       \
+			fh_stack_record(&c);                                                \
 		ret_t ret = real args;                                                      \
 		int fh_saved = errno;                                                       \
 		fh_end(&c, (int64_t)ret, FHT_CONV_##conv, fh_saved);                        \

@@ -14,6 +14,8 @@ import threading
 import _pytest
 import pluggy
 
+from .redact import scrub
+
 # Frames of pytest and pluggy themselves are the runner, not the test: leave them out.
 _SKIP_PREFIXES = tuple(
     os.path.dirname(m.__file__) + os.sep for m in (_pytest, pluggy)
@@ -92,6 +94,7 @@ def attempt_line(head, attempt, outcome, xfail, when, start_ns, stop_ns, wall, p
                  error, frames, tail, pid, tid):
     """One attempt record (docs/FORMATS.md) as a JSON line. Numbers are formatted directly
     (repr of a finite float is valid JSON); strings go through the JSON encoder."""
+    error, frames = scrub(error, frames)
     ph = ",".join(f'"{k}":{float(v)!r}' for k, v in phases.items())
     return (f'{head},"attempt":{int(attempt)},"outcome":"{outcome}",'
             f'"xfail":{"true" if xfail else "false"},"when":{_WHEN.get(when) or _encode(when)},'
@@ -118,6 +121,7 @@ class Writer:
             # A forked child (a test that forks and returns into pytest) gets its own file.
             os.close(self.fd)
             self.__init__(os.path.dirname(self.path))
+        rec["error"], rec["frames"] = scrub(rec.get("error"), rec.get("frames"))
         rec["pid"] = self.pid if pid is None else pid
         rec["tid"] = threading.get_native_id() if tid is None else tid
         data = (self._dumps(rec) + "\n").encode("ascii")

@@ -402,6 +402,35 @@ START_TEST(test_clusters)
 }
 END_TEST
 
+/* Same traceback, different place it hung: the stack fingerprint of the last blocking call
+ * (set by the evidence stage) splits the cluster. */
+START_TEST(test_clusters_split_by_stack)
+{
+	struct fh_run run;
+	struct fh_test *t;
+	const char *data =
+		REC("c::t", 1, "failed", FAIL_EXTRA("TimeoutError", "src/a.py"))
+		REC("c::t", 2, "failed", FAIL_EXTRA("TimeoutError", "src/a.py"))
+		REC("c::t", 3, "failed", FAIL_EXTRA("TimeoutError", "src/a.py"));
+
+	load_buffer(&run, data);
+	run_compute(&run);
+	t = &run.tests[0];
+	t->attempts[0].stack_fingerprint = "aaaaaaaaaaaa";
+	t->attempts[1].stack_fingerprint = "bbbbbbbbbbbb";
+	t->attempts[2].stack_fingerprint = "aaaaaaaaaaaa";
+	run_cluster(&run);
+	ck_assert_uint_eq(t->nclusters, 2);
+	ck_assert_int_eq(t->clusters[0].count, 2);
+	ck_assert_str_eq(t->clusters[0].stack_fingerprint, "aaaaaaaaaaaa");
+	ck_assert_int_eq(t->clusters[0].attempts[1], 3);
+	ck_assert_str_eq(t->clusters[1].stack_fingerprint, "bbbbbbbbbbbb");
+	/* one traceback fingerprint for both */
+	ck_assert_str_eq(t->clusters[0].fingerprint, t->clusters[1].fingerprint);
+	run_free(&run);
+}
+END_TEST
+
 /* ---- JSON summary ---- */
 
 START_TEST(test_summary_fields)
@@ -508,6 +537,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_fingerprint_stable);
 	tcase_add_test(tc, test_fingerprint_path);
 	tcase_add_test(tc, test_clusters);
+	tcase_add_test(tc, test_clusters_split_by_stack);
 	tcase_add_test(tc, test_summary_fields);
 	tcase_add_test(tc, test_summary_numbers);
 	suite_add_tcase(s, tc);

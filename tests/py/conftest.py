@@ -14,9 +14,11 @@ import pytest
 pytest_plugins = ["pytester"]
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BUILD = pathlib.Path(os.environ.get("FH_BUILD", ROOT / "build"))
-FH_ANALYZE = pathlib.Path(os.environ.get("FH_ANALYZE", BUILD / "fh-analyze"))
-FH_LIB = pathlib.Path(os.environ.get("FH_LIB", BUILD / "libfhtrace.so"))
+BUILD = pathlib.Path(os.environ.get("FH_BUILD", ROOT / "build")).resolve()
+FH_ANALYZE = pathlib.Path(os.environ.get("FH_ANALYZE", BUILD / "fh-analyze")).resolve()
+FH_LIB = pathlib.Path(os.environ.get("FH_LIB", BUILD / "libfhtrace.so")).resolve()
+# Child processes read these from the environment: make them absolute for tests that chdir.
+os.environ["FH_BUILD"], os.environ["FH_ANALYZE"], os.environ["FH_LIB"] = map(str, (BUILD, FH_ANALYZE, FH_LIB))
 
 
 @pytest.fixture

@@ -75,6 +75,10 @@ def dump(paths):
             files.append(f)
             continue
         assert files, line
+        if line.startswith("    at ") and files[-1]["events"]:
+            # a stack frame printed under the previous event (issue 6)
+            files[-1]["events"][-1].setdefault("stack", []).append(line[len("    at "):])
+            continue
         for kind, rx in (("call", CALL), ("signal", SIG), ("mark", MARK), ("proc", PROC)):
             m = rx.match(line)
             if m:

@@ -10,6 +10,7 @@ import socket
 import subprocess
 
 import pytest
+from pytest_flakehunter import records
 
 from fh_ai import ANSWER, MODEL_ANSWERED, FakeMessagesAPI, write_run
 
@@ -156,6 +157,16 @@ def test_ten_tests_every_answer_concurrently(fh_paths, tmp_path):
 def test_no_secret_in_any_file(fh_paths, tmp_path):
     write_run(tmp_path / "run", [("tests/test_db.py::test_scn_good", "fpff", SECRET_MESSAGE),
                                  ("tests/test_db.py::test_scn_e500", "ffff", SECRET_MESSAGE)])
+    # The attempt records go through the plugin's own writer, as in a real run (it redacts
+    # them with the analyzer's rules; test_ai_plugin.py runs the real pytest --fh).
+    attempts = tmp_path / "run" / "attempts-4242.jsonl"
+    recs = [json.loads(x) for x in attempts.read_text().splitlines()]
+    assert SECRETS[0] in recs[0]["error"]["message"]
+    attempts.unlink()
+    writer = records.Writer(str(tmp_path / "run"))
+    for rec in recs:
+        writer.write(rec, pid=4242, tid=4242)
+    writer.close()
     # A .env with the same key in the working directory, read on request.
     (tmp_path / ".env").write_text(f"# keys\nexport ANTHROPIC_API_KEY='{FAKE_KEY}'\n")
     with FakeMessagesAPI() as api:
@@ -168,21 +179,18 @@ def test_no_secret_in_any_file(fh_paths, tmp_path):
     assert api.requests and all(r["headers"]["x-api-key"] == FAKE_KEY for r in api.requests)
     assert (tmp_path / "run" / "ai-cache").is_dir()
     needles = [FAKE_KEY.encode()] + [s.encode() for s in SECRETS]
-    # The run itself, the report, the JSON, the history, the cache: nothing holds the key.
-    # Secrets of the failure message are in the attempt records the plugin wrote (input);
-    # nothing the analyzer wrote may hold them.
-    inputs = {tmp_path / ".env", tmp_path / "run" / "attempts-4242.jsonl"}
+    # The run itself (attempt records included), the report, the JSON, the history, the cache:
+    # nothing holds the key or a secret of the failure message. Only the user's .env holds
+    # the key.
     checked = 0
     for path in tmp_path.rglob("*"):
-        if not path.is_file():
+        if not path.is_file() or path == tmp_path / ".env":
             continue
+        checked += 1
         data = path.read_bytes()
-        assert FAKE_KEY.encode() not in data or path == tmp_path / ".env", path
-        if path not in inputs:
-            checked += 1
-            for n in needles:
-                assert n not in data, (path, n)
-    assert checked >= 2
+        for n in needles:
+            assert n not in data, (path, n)
+    assert checked >= 6
     for stream in (p.stdout, p.stderr):
         for n in needles:
             assert n.decode() not in stream

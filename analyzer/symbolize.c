@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Module map parsing and libdw symbolization (see symbolize.h). One Dwfl per distinct module
+ * file, reported at bias 0 so that module-relative addresses are file addresses; libdw's
+ * standard debuginfo lookup finds separate debug files by build-id.
+ */
+#include "symbolize.h"
+
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MODMAP_MAX_BYTES (8u << 20)
+
+/* ---- module maps ---- */
+
+static int parse_hex(const char **pp, const char *end, uint64_t *out)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+	int n = 0;
+
+	for (; p < end && n < 17; p++, n++) {
+		int d;
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else
+			break;
+		v = (v << 4) | (uint64_t)d;
+	}
+	if (n == 0 || n > 16)
+		return -EINVAL;
+	*pp = p;
+	*out = v;
+	return 0;
+}
+
+static int parse_dec(const char **pp, const char *end, int *out)
+{
+	const char *p = *pp;
+	long v = 0;
+	int n = 0;
+
+	for (; p < end && *p >= '0' && *p <= '9' && n < 10; p++, n++)
+		v = v * 10 + (*p - '0');
+	if (n == 0 || n == 10 || v > INT32_MAX)
+		return -EINVAL;
+	*pp = p;
+	*out = (int)v;
+	return 0;
+}
+
+static bool skip_space(const char **pp, const char *end)
+{
+	if (*pp >= end || **pp != ' ')
+		return false;
+	(*pp)++;
+	return true;
+}
+
+static int parse_mod(struct fh_modmap *m, const char *p, const char *end, size_t *cap)
+{
+	struct fh_module mod = { 0 };
+	const char *bid;
+	size_t blen;
+
+	if (parse_hex(&p, end, &mod.lo) || !skip_space(&p, end) ||
+	    parse_hex(&p, end, &mod.hi) || !skip_space(&p, end) ||
+	    parse_hex(&p, end, &mod.bias) || !skip_space(&p, end) || mod.hi <= mod.lo)
+		return -EINVAL;
+	bid = p;
+	while (p < end && *p != ' ')
+		p++;
+	blen = (size_t)(p - bid);
+	if (blen == 0 || blen > 128 || !skip_space(&p, end) || p >= end)
+		return -EINVAL;
+	if (blen == 1 && bid[0] == '-') {
+		mod.build_id = NULL;
+	} else {
+		for (size_t i = 0; i < blen; i++)
+			if (!((bid[i] >= '0' && bid[i] <= '9') || (bid[i] >= 'a' && bid[i] <= 'f')))
+				return -EINVAL;
+		mod.build_id = arena_strndup(&m->arena, bid, blen);
+	}
+	mod.path = arena_strndup(&m->arena, p, (size_t)(end - p));
+	GROW(m->mods, *cap, m->nmods + 1);
+	m->mods[m->nmods++] = mod;
+	return 0;
+}
+
+int modmap_parse(const char *text, size_t len, struct fh_modmap *out, int *bad)
+{
+	const char *p = text, *end = text + len;
+	size_t cap = 0;
+	int nbad = 0, lineno = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (len < 9 || memcmp(text, "fhmaps 1\n", 9) != 0)
+		return -EPROTO;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		lineno++;
+		if (!nl) { /* a torn last line (process killed while appending) */
+			nbad++;
+			break;
+		}
+		if (le - p > 5 && !memcmp(p, "mod ", 4)) {
+			if (parse_mod(out, p + 4, le, &cap) < 0)
+				nbad++;
+		} else if (le - p > 4 && !memcmp(p, "pid ", 4)) {
+			const char *q = p + 4;
+			if (parse_dec(&q, le, &out->pid) || !skip_space(&q, le) ||
+			    parse_dec(&q, le, &out->ppid))
+				nbad++;
+		} else if (le - p > 6 && !memcmp(p, "stack ", 6)) {
+			out->stack_status = arena_strndup(&out->arena, p + 6, (size_t)(le - p - 6));
+		} else if (le - p > 8 && !memcmp(p, "pystack ", 8)) {
+			out->pystack_status = arena_strndup(&out->arena, p + 8, (size_t)(le - p - 8));
+		} else if (lineno > 1) {
+			nbad++;
+		}
+		p = le + 1;
+	}
+	if (bad)
+		*bad = nbad;
+	return 0;
+}
+
+int modmap_load(const char *path, struct fh_modmap *out, int *bad)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = read_file(path, MODMAP_MAX_BYTES, &text, &len);
+	if (err < 0)
+		return err;
+	err = modmap_parse(text, len, out, bad);
+	free(text);
+	return err;
+}
+
+void modmap_free(struct fh_modmap *m)
+{
+	free(m->mods);
+	arena_free(&m->arena);
+	memset(m, 0, sizeof(*m));
+}
+
+const struct fh_module *modmap_find(const struct fh_modmap *m, uint64_t pc)
+{
+	for (size_t i = m->nmods; i-- > 0;)
+		if (pc >= m->mods[i].lo && pc < m->mods[i].hi)
+			return &m->mods[i];
+	return NULL;
+}
+
+/* ---- libdw sessions, one per module file ---- */
+
+struct dw_entry {
+	char *path, *build_id;  /* build_id as recorded; may be NULL */
+	Dwfl *dwfl;             /* NULL when the file could not be opened */
+	Dwfl_Module *mod;
+	bool changed;           /* file's build-id differs from the recorded one */
+};
+
+struct pc_ent {
+	const struct fh_modmap *map;  /* NULL: empty slot */
+	uint64_t pc;
+	struct fh_stack_frame f;
+};
+
+struct fh_symbolizer {
+	struct dw_entry *e;
+	size_t n, cap;
+	struct pc_ent *pcs;           /* resolved frames by (map, pc), open addressing */
+	size_t pcap, pused;
+};
+
+static const Dwfl_Callbacks dw_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+struct fh_symbolizer *symbolizer_new(void)
+{
+	return xcalloc(1, sizeof(struct fh_symbolizer));
+}
+
+void symbolizer_free(struct fh_symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->e[i].dwfl)
+			dwfl_end(s->e[i].dwfl);
+		free(s->e[i].path);
+		free(s->e[i].build_id);
+	}
+	free(s->e);
+	free(s->pcs);
+	free(s);
+}
+
+static size_t pc_slot(const struct fh_symbolizer *s, const struct fh_modmap *m, uint64_t pc)
+{
+	size_t k = (size_t)((pc ^ (uint64_t)(uintptr_t)m) * 0x9e3779b97f4a7c15ULL) & (s->pcap - 1);
+
+	while (s->pcs[k].map && !(s->pcs[k].map == m && s->pcs[k].pc == pc))
+		k = (k + 1) & (s->pcap - 1);
+	return k;
+}
+
+static void pc_grow(struct fh_symbolizer *s)
+{
+	struct pc_ent *old = s->pcs;
+	size_t ocap = s->pcap;
+
+	if (s->pcap && s->pused * 2 < s->pcap)
+		return;
+	s->pcap = s->pcap ? 2 * s->pcap : 1024;
+	s->pcs = xcalloc(s->pcap, sizeof(*s->pcs));
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].map)
+			s->pcs[pc_slot(s, old[i].map, old[i].pc)] = old[i];
+	free(old);
+}
+
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static struct dw_entry *dw_get(struct fh_symbolizer *s, const struct fh_module *m)
+{
+	struct dw_entry *e;
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int nbits;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->e[i].path, m->path) && same(s->e[i].build_id, m->build_id))
+			return &s->e[i];
+	GROW(s->e, s->cap, s->n + 1);
+	e = &s->e[s->n++];
+	memset(e, 0, sizeof(*e));
+	e->path = xstrdup(m->path);
+	e->build_id = m->build_id ? xstrdup(m->build_id) : NULL;
+	if (m->path[0] != '/')
+		return e;
+	e->dwfl = dwfl_begin(&dw_callbacks);
+	if (!e->dwfl)
+		return e;
+	e->mod = dwfl_report_elf(e->dwfl, base_name(m->path), m->path, -1, 0, false);
+	dwfl_report_end(e->dwfl, NULL, NULL);
+	if (!e->mod) {
+		dwfl_end(e->dwfl);
+		e->dwfl = NULL;
+		return e;
+	}
+	nbits = dwfl_module_build_id(e->mod, &bits, &vaddr);
+	if (m->build_id) {
+		char hex[2 * 64 + 1];
+		int k = 0;
+		for (int i = 0; i < nbits && i < 64; i++) {
+			hex[k++] = "0123456789abcdef"[bits[i] >> 4];
+			hex[k++] = "0123456789abcdef"[bits[i] & 15];
+		}
+		hex[k] = 0;
+		e->changed = nbits <= 0 || strcmp(hex, m->build_id) != 0;
+	}
+	return e;
+}
+
+static void resolve_pc(struct fh_symbolizer *s, const struct fh_modmap *m, uint64_t pc,
+		       struct arena *a, struct fh_stack_frame *out)
+{
+	const struct fh_module *mod = m ? modmap_find(m, pc) : NULL;
+	struct dw_entry *e;
+	uint64_t rel;
+
+	memset(out, 0, sizeof(*out));
+	out->kind = "native";
+	out->addr = pc;
+	if (!mod)
+		return;
+	rel = pc - mod->bias;
+	out->addr = rel;
+	e = dw_get(s, mod);
+	if (e->changed) {
+		out->module = arena_printf(a, "%s [changed]", base_name(mod->path));
+		return;
+	}
+	out->module = arena_strdup(a, base_name(mod->path));
+	if (e->mod) {
+		GElf_Addr look = rel - 1, off = 0;
+		GElf_Sym sym;
+		const char *name = dwfl_module_addrinfo(e->mod, look, &off, &sym, NULL, NULL, NULL);
+		Dwfl_Line *line = dwfl_module_getsrc(e->mod, look);
+		if (name && *name) /* without the symbol version: "recv@@GLIBC_2.2.5" -> "recv" */
+			out->function = arena_strndup(a, name, strcspn(name, "@"));
+		if (line) {
+			int lineno = 0;
+			const char *src = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+			if (src && lineno > 0) {
+				out->path = arena_strdup(a, src);
+				out->line = lineno;
+			}
+		}
+	}
+}
+
+void symbolize_pc(struct fh_symbolizer *s, const struct fh_modmap *m, uint64_t pc,
+		  struct arena *a, struct fh_stack_frame *out)
+{
+	size_t k;
+
+	if (!m) {
+		resolve_pc(s, m, pc, a, out);
+		return;
+	}
+	pc_grow(s);
+	k = pc_slot(s, m, pc);
+	if (!s->pcs[k].map) {
+		resolve_pc(s, m, pc, a, &s->pcs[k].f);
+		s->pcs[k].map = m;
+		s->pcs[k].pc = pc;
+		s->pused++;
+	}
+	*out = s->pcs[k].f;
+}
+
+int symbolize_stack(struct fh_symbolizer *s, const struct fh_modmap *m, const uint64_t *pcs,
+		    int npcs, const struct fh_stack_frame *py, int npy, struct arena *a,
+		    struct fh_stack *out)
+{
+	size_t n = 0;
+
+	out->frames = NULL;
+	out->nframes = 0;
+	if (npcs < 0 || npy < 0)
+		return -EINVAL;
+	if (npcs + npy == 0)
+		return 0;
+	out->frames = arena_alloc(a, sizeof(*out->frames) * (size_t)(npcs + npy));
+	for (int i = 0; i < npy; i++) {
+		struct fh_stack_frame *f = &out->frames[n++];
+		*f = py[i];
+		f->kind = "python";
+		f->module = NULL;
+		f->function = arena_strdup(a, py[i].function);
+		f->path = arena_strdup(a, py[i].path);
+		f->addr = 0;
+	}
+	for (int i = 0; i < npcs; i++)
+		symbolize_pc(s, m, pcs[i], a, &out->frames[n++]);
+	out->nframes = n;
+	return 0;
+}
+
+/* ---- per-run state for the evidence stage ---- */
+
+struct pid_map {
+	char *dir;
+	int pid;
+	struct fh_modmap map;
+	bool ok;
+};
+
+struct run_syms {
+	struct fh_symbolizer *sym;
+	struct pid_map *maps;
+	size_t nmaps, cap;
+};
+
+static const struct fh_modmap *run_map(struct run_syms *rs, const struct fh_run *run,
+				       const struct fh_trace_file *tf, int pid)
+{
+	const char *slash = tf && tf->path ? strrchr(tf->path, '/') : NULL;
+	size_t dlen;
+	const char *dir;
+	struct pid_map *pm;
+	char path[4096], tdir[4096];
+	int bad = 0;
+
+	if (slash) {
+		dir = tf->path;
+		dlen = (size_t)(slash - tf->path);
+	} else if (!tf && run->run_dir) {
+		snprintf(tdir, sizeof(tdir), "%s/trace", run->run_dir);
+		dir = tdir;
+		dlen = strlen(tdir);
+	} else {
+		dir = ".";
+		dlen = 1;
+	}
+
+	for (size_t i = 0; i < rs->nmaps; i++)
+		if (rs->maps[i].pid == pid && strlen(rs->maps[i].dir) == dlen &&
+		    !memcmp(rs->maps[i].dir, dir, dlen))
+			return rs->maps[i].ok ? &rs->maps[i].map : NULL;
+	GROW(rs->maps, rs->cap, rs->nmaps + 1);
+	pm = &rs->maps[rs->nmaps++];
+	memset(pm, 0, sizeof(*pm));
+	pm->dir = xmalloc(dlen + 1);
+	memcpy(pm->dir, dir, dlen);
+	pm->dir[dlen] = 0;
+	pm->pid = pid;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%d.maps", pm->dir, pid) >= sizeof(path))
+		return NULL;
+	if (modmap_load(path, &pm->map, &bad) < 0) {
+		warning("%s: no module map; native frames stay unsymbolized", path);
+		return NULL;
+	}
+	if (bad)
+		warning("%s: %d malformed lines skipped", path, bad);
+	pm->ok = true;
+	return &pm->map;
+}
+
+int symbolize_event_stack(struct fh_run *run, const struct fh_trace_file *tf,
+			  const struct fh_event *ev, struct fh_stack *out)
+{
+	struct run_syms *rs = run->symbols;
+	const struct fh_modmap *m = NULL;
+
+	out->frames = NULL;
+	out->nframes = 0;
+	if (!ev || (ev->nstack <= 0 && ev->npystack <= 0))
+		return 0;
+	if (!rs) {
+		rs = xcalloc(1, sizeof(*rs));
+		rs->sym = symbolizer_new();
+		run->symbols = rs;
+	}
+	if (ev->nstack > 0)
+		m = run_map(rs, run, tf, ev->pid ? ev->pid : (tf ? tf->pid : 0));
+	if (symbolize_stack(rs->sym, m, ev->stack, ev->nstack > 0 ? ev->nstack : 0, ev->pystack,
+			    ev->npystack > 0 ? ev->npystack : 0, &run->arena, out) < 0)
+		return -EINVAL;
+	/* Python paths under the rootdir are shown relative to it, like the attempt records. */
+	if (run->meta.rootdir && *run->meta.rootdir) {
+		size_t rl = strlen(run->meta.rootdir);
+		for (size_t i = 0; i < out->nframes; i++) {
+			const char *p = out->frames[i].path;
+			if (out->frames[i].addr == 0 && p && !strncmp(p, run->meta.rootdir, rl) &&
+			    p[rl] == '/' && p[rl + 1])
+				out->frames[i].path = p + rl + 1;
+		}
+	}
+	return 0;
+}
+
+void symbolize_run_done(struct fh_run *run)
+{
+	struct run_syms *rs = run->symbols;
+
+	if (!rs)
+		return;
+	for (size_t i = 0; i < rs->nmaps; i++) {
+		free(rs->maps[i].dir);
+		modmap_free(&rs->maps[i].map);
+	}
+	free(rs->maps);
+	symbolizer_free(rs->sym);
+	free(rs);
+	run->symbols = NULL;
+}
+
+const char *stack_fingerprint(const struct fh_stack *st, struct arena *a)
+{
+	uint64_t h = FNV64_INIT;
+
+	if (!st || !st->nframes)
+		return NULL;
+	for (size_t i = 0; i < st->nframes; i++) {
+		const struct fh_stack_frame *f = &st->frames[i];
+		char num[32];
+		bool py = f->kind && !strcmp(f->kind, "python");
+		const char *parts[3] = { py ? f->path : f->module, f->function, NULL };
+		if (py)
+			snprintf(num, sizeof(num), ":%d", f->line);
+		else if (!f->function)
+			snprintf(num, sizeof(num), "+%" PRIx64, f->addr);
+		else
+			num[0] = 0;
+		parts[2] = num;
+		h = fnv64(h, py ? "P" : "N", 1);
+		for (int k = 0; k < 3; k++) {
+			const char *s = parts[k] ? parts[k] : "?";
+			h = fnv64(h, s, strlen(s) + 1);
+		}
+	}
+	return arena_printf(a, "%012" PRIx64, (uint64_t)(h & 0xffffffffffffULL));
+}
+
+int stack_frame_format(const struct fh_stack_frame *f, struct buf *b)
+{
+	if (f->kind && !strcmp(f->kind, "python"))
+		return buf_printf(b, "python %s:%d in %s", f->path ? f->path : "?", f->line,
+				  f->function ? f->function : "?");
+	buf_printf(b, "native %s %s", f->module ? f->module : "?", f->function ? f->function : "?");
+	if (f->path)
+		buf_printf(b, " (%s:%d)", f->path, f->line);
+	return buf_printf(b, " +0x%" PRIx64, f->addr);
+}

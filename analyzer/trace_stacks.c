@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Decoding of FHT_REC_STACK records (issue 6; format in preload/fhtrace_format.h) into
+ * fh_event.stack / pystack, and their printing under events in `fh-analyze dump`. trace.c calls
+ * trace_stacks_decode() once per file after its own passes; this file is the only reader of
+ * stack records. The records are hostile input like the rest of the file: every slot index is
+ * checked against the records present, every kind and count against its record, and a stack
+ * is read at most STACK_SCAN slots past its first record.
+ */
+#include "trace_stacks.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fhtrace_format.h"
+#include "symbolize.h"
+
+#define STACK_SCAN 1024        /* slots looked at past a stack's first record */
+#define MAX_NATIVE 256
+#define MAX_PY 256
+#define PYSTR_MAX 512
+
+struct shared { uint32_t ref; const uint64_t *pcs; int npcs; const struct fh_stack_frame *py; int npy; };
+
+/* Decoded PYSTR records by slot, so a string shared by many frames is decoded and stored once. */
+struct strcache {
+	struct sc_ent { uint64_t slot; const char *func, *file; bool used; } *e;
+	size_t cap, used;
+};
+
+static size_t sc_find(const struct strcache *sc, uint64_t s)
+{
+	size_t k = (size_t)(s * 0x9e3779b97f4a7c15ULL) & (sc->cap - 1);
+
+	while (sc->e[k].used && sc->e[k].slot != s)
+		k = (k + 1) & (sc->cap - 1);
+	return k;
+}
+
+/* Keeps the table at most half full (so sc_find always ends). */
+static void sc_grow(struct strcache *sc)
+{
+	struct strcache old = *sc;
+
+	if (sc->used * 2 < sc->cap)
+		return;
+	sc->cap *= 2;
+	sc->e = xcalloc(sc->cap, sizeof(*sc->e));
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.e[i].used)
+			sc->e[sc_find(sc, old.e[i].slot)] = old.e[i];
+	free(old.e);
+}
+
+static const void *slot(const char *base, uint32_t rs, uint64_t n, uint64_t i)
+{
+	return i < n ? base + i * rs : NULL;
+}
+
+/* "function\0file" of the PYSTR record at slot s, from the FHT_REC_STR records it owns. */
+static void pystr_read(struct arena *a, const char *base, uint32_t rs, uint64_t n, uint64_t s,
+		       const char **func, const char **file)
+{
+	const struct fht_stack *st = slot(base, rs, n, s);
+	char text[PYSTR_MAX + 1];
+	size_t len = 0;
+
+	*func = *file = NULL;
+	if (!st || st->type != FHT_REC_STACK || st->kind != FHT_STK_PYSTR)
+		return;
+	for (uint64_t j = s + 1; j < n && j < s + STACK_SCAN; j++) {
+		const struct fht_str *r = slot(base, rs, n, j);
+		size_t k;
+		if (r->type != FHT_REC_STR || r->owner != s)
+			continue;
+		k = r->len > FHT_STR_CHUNK ? FHT_STR_CHUNK : r->len;
+		if (len + k > PYSTR_MAX)
+			k = PYSTR_MAX - len;
+		memcpy(text + len, r->data, k);
+		len += k;
+		if (r->last)
+			break;
+	}
+	text[len] = 0;
+	if (!len)
+		return;
+	*func = arena_strdup(a, text);
+	{
+		size_t fl = strlen(text);
+		if (fl < len)
+			*file = arena_strndup(a, text + fl + 1, len - fl - 1);
+	}
+}
+
+static void pystr(struct strcache *sc, struct arena *a, const char *base, uint32_t rs,
+		  uint64_t n, uint64_t s, const char **func, const char **file)
+{
+	size_t k;
+
+	sc_grow(sc);
+	k = sc_find(sc, s);
+	if (!sc->e[k].used) {
+		sc->used++;
+		sc->e[k].used = true;
+		sc->e[k].slot = s;
+		pystr_read(a, base, rs, n, s, &sc->e[k].func, &sc->e[k].file);
+	}
+	*func = sc->e[k].func;
+	*file = sc->e[k].file;
+}
+
+int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_trace_file *tf,
+			struct arena *a)
+{
+	struct shared *done;       /* open-addressing table by stack_ref (events sharing a stack) */
+	struct strcache sc;
+	size_t cap = 16, nref = 0;
+	int nstacks = 0;
+
+	for (size_t e = 0; e < tf->nevents; e++)
+		nref += tf->events[e].stack_ref != 0;
+	if (!nref)
+		return 0;
+	while (cap < 2 * nref)
+		cap *= 2;
+	done = xcalloc(cap, sizeof(*done));
+	sc.cap = 64;
+	sc.used = 0;
+	sc.e = xcalloc(sc.cap, sizeof(*sc.e));
+	for (size_t e = 0; e < tf->nevents; e++) {
+		struct fh_event *ev = &tf->events[e];
+		const struct fht_stack *first;
+		uint64_t pcs[MAX_NATIVE];
+		struct fh_stack_frame *py, pybuf[MAX_PY];
+		int npcs = 0, npy = 0;
+		uint32_t owner;
+		size_t k;
+
+		if (!ev->stack_ref)
+			continue;
+		k = (ev->stack_ref * 0x9e3779b1u) & (cap - 1);
+		while (done[k].ref && done[k].ref != ev->stack_ref)
+			k = (k + 1) & (cap - 1);
+		if (done[k].ref) {
+			ev->stack = done[k].pcs;
+			ev->nstack = done[k].npcs;
+			ev->pystack = done[k].py;
+			ev->npystack = done[k].npy;
+			continue;
+		}
+		first = slot(base, rs, n, ev->stack_ref);
+		if (!first || first->type != FHT_REC_STACK ||
+		    (first->kind != FHT_STK_NATIVE && first->kind != FHT_STK_PY))
+			continue;
+		owner = first->owner;
+		py = pybuf;
+		for (uint64_t j = ev->stack_ref; j < n && j < (uint64_t)ev->stack_ref + STACK_SCAN; j++) {
+			const struct fht_stack *s = slot(base, rs, n, j);
+			int cnt;
+			if (s->type != FHT_REC_STACK || s->owner != owner || s->kind == FHT_STK_PYSTR)
+				continue;
+			cnt = s->n > FHT_STK_PCS ? FHT_STK_PCS : s->n;
+			for (int i = 0; i < cnt; i++) {
+				if (s->kind == FHT_STK_NATIVE && npcs < MAX_NATIVE) {
+					pcs[npcs++] = s->u.pcs[i];
+				} else if (s->kind == FHT_STK_PY && npy < MAX_PY) {
+					struct fh_stack_frame *f = &py[npy];
+					memset(f, 0, sizeof(*f));
+					f->kind = "python";
+					f->line = s->u.py[i].line > 0 ? s->u.py[i].line : 0;
+					pystr(&sc, a, base, rs, n, s->u.py[i].str, &f->function, &f->path);
+					npy++;
+				}
+			}
+			if (s->flags & FHT_STK_F_LAST)
+				break;
+		}
+		if (npcs) {
+			uint64_t *keep = arena_alloc(a, sizeof(*keep) * (size_t)npcs);
+			memcpy(keep, pcs, sizeof(*keep) * (size_t)npcs);
+			ev->stack = keep;
+		}
+		ev->nstack = npcs;
+		if (npy) {
+			struct fh_stack_frame *keep = arena_alloc(a, sizeof(*keep) * (size_t)npy);
+			memcpy(keep, pybuf, sizeof(*keep) * (size_t)npy);
+			py = keep;
+		}
+		ev->pystack = npy ? py : NULL;
+		ev->npystack = npy;
+		done[k] = (struct shared){ ev->stack_ref, ev->stack, npcs, ev->pystack, npy };
+		nstacks++;
+	}
+	free(done);
+	free(sc.e);
+	return nstacks;
+}
+
+struct trace_stack_printer {
+	struct fh_symbolizer *sym;
+	struct fh_modmap map;
+	bool have_map;
+	struct arena arena;
+};
+
+struct trace_stack_printer *trace_stack_printer_new(const char *trace_path, int pid)
+{
+	struct trace_stack_printer *p = xcalloc(1, sizeof(*p));
+	const char *slash = strrchr(trace_path, '/');
+	int dlen = slash ? (int)(slash - trace_path) : 1;
+	char path[4096];
+
+	p->sym = symbolizer_new();
+	if ((size_t)snprintf(path, sizeof(path), "%.*s/%d.maps", dlen, slash ? trace_path : ".",
+			     pid) < sizeof(path))
+		p->have_map = modmap_load(path, &p->map, NULL) == 0;
+	return p;
+}
+
+void trace_stack_print(struct trace_stack_printer *p, FILE *out, const struct fh_event *ev)
+{
+	struct fh_stack st;
+	struct buf b = BUF_INIT(1 << 16);
+
+	if (ev->nstack <= 0 && ev->npystack <= 0)
+		return;
+	if (symbolize_stack(p->sym, p->have_map ? &p->map : NULL, ev->stack,
+			    ev->nstack > 0 ? ev->nstack : 0, ev->pystack,
+			    ev->npystack > 0 ? ev->npystack : 0, &p->arena, &st) < 0)
+		return;
+	for (size_t i = 0; i < st.nframes; i++) {
+		buf_reset(&b);
+		stack_frame_format(&st.frames[i], &b);
+		fprintf(out, "    at %s\n", buf_str(&b));
+	}
+	buf_free(&b);
+}
+
+void trace_stack_printer_free(struct trace_stack_printer *p)
+{
+	if (!p)
+		return;
+	symbolizer_free(p->sym);
+	if (p->have_map)
+		modmap_free(&p->map);
+	arena_free(&p->arena);
+	free(p);
+}

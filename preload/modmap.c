@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Writes TRACE_DIR/<pid>.maps (format in modmap.h) from dl_iterate_phdr: path, load span,
+ * bias and GNU build-id (read from the PT_NOTE segments in memory) of every loaded object.
+ * All I/O is raw syscalls on an fd that is opened, written and closed in one go; lines are
+ * formatted by hand into stack buffers (no stdio, no malloc). A small spin lock, owned by pid
+ * so a fork child never waits for a lock its parent's other thread held, serializes updates.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <link.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "modmap.h"
+#include "pystack.h"
+#include "stacks.h"
+
+#define SEEN_MAX 1024
+
+struct seen { uintptr_t bias, lo; };
+
+static char dir[PATH_MAX];
+static int map_pid;                  /* pid whose file the seen table describes */
+static struct seen seen[SEEN_MAX];
+static int nseen;
+static unsigned long long last_adds; /* glibc's dlpi_adds at the last full scan */
+static atomic_int lock_pid;
+
+struct line { char b[PATH_MAX + 160]; size_t n; };
+
+/* Module lines of one scan, written together (one open/write/close per scan, not per line). */
+static char obuf[16384];
+static size_t olen;
+
+static void put_s(struct line *l, const char *s)
+{
+	for (; s && *s && l->n < sizeof(l->b) - 2; s++)
+		l->b[l->n++] = (*s == '\n' || *s == '\r') ? '?' : *s;
+}
+
+static void put_raw(struct line *l, const char *s)
+{
+	for (; *s && l->n < sizeof(l->b) - 2; s++)
+		l->b[l->n++] = *s;
+}
+
+static void put_u(struct line *l, unsigned long long v, unsigned base)
+{
+	char t[24];
+	int k = 0;
+
+	do {
+		t[k++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v && k < 24);
+	while (k && l->n < sizeof(l->b) - 2)
+		l->b[l->n++] = t[--k];
+}
+
+static int file_write(const struct line *l, bool trunc)
+{
+	char path[PATH_MAX + 32];
+	struct line p = { .n = 0 };
+	int fd, err = 0;
+
+	put_s(&p, dir);
+	put_s(&p, "/");
+	put_u(&p, (unsigned long long)syscall(SYS_getpid), 10);
+	put_s(&p, ".maps");
+	if (p.n >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, p.b, p.n);
+	path[p.n] = 0;
+	fd = (int)syscall(SYS_openat, AT_FDCWD, path,
+			  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (trunc ? O_TRUNC : 0), 0644);
+	if (fd < 0)
+		return -errno;
+	if (fd <= 2) { /* never write into stdin/stdout/stderr slots: they were closed */
+		syscall(SYS_close, fd);
+		return -EBADF;
+	}
+	if (syscall(SYS_write, fd, l->b, l->n) != (long)l->n)
+		err = -EIO;
+	syscall(SYS_close, fd);
+	return err;
+}
+
+static int flush(void)
+{
+	struct line l;
+	int err = 0;
+
+	for (size_t off = 0; off < olen;) {
+		size_t k = olen - off > sizeof(l.b) ? sizeof(l.b) : olen - off;
+		memcpy(l.b, obuf + off, k);
+		l.n = k;
+		if (file_write(&l, false) < 0)
+			err = -EIO;
+		off += k;
+	}
+	olen = 0;
+	return err;
+}
+
+static int queue(const struct line *l)
+{
+	int err = 0;
+
+	if (olen + l->n > sizeof(obuf))
+		err = flush();
+	memcpy(obuf + olen, l->b, l->n);
+	olen += l->n;
+	return err;
+}
+
+static void lock(void)
+{
+	int me = (int)syscall(SYS_getpid);
+
+	for (;;) {
+		int cur = 0;
+		if (atomic_compare_exchange_weak(&lock_pid, &cur, me))
+			return;
+		if (cur != me && cur != 0 && atomic_compare_exchange_weak(&lock_pid, &cur, me))
+			return; /* held by our parent before fork: no thread here will release it */
+		syscall(SYS_sched_yield);
+	}
+}
+
+static void unlock(void)
+{
+	atomic_store(&lock_pid, 0);
+}
+
+static void put_build_id(struct line *l, const struct dl_phdr_info *info)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		const unsigned char *p, *end;
+		if (ph->p_type != PT_NOTE || info->dlpi_addr + ph->p_vaddr == 0)
+			continue;
+		p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+		end = p + ph->p_memsz;
+		while (p + 12 <= end) {
+			ElfW(Nhdr) nh;
+			size_t name_sz, desc_sz;
+			memcpy(&nh, p, sizeof(nh));
+			name_sz = (nh.n_namesz + 3u) & ~3u;
+			desc_sz = (nh.n_descsz + 3u) & ~3u;
+			if ((size_t)(end - p) < 12 + name_sz + desc_sz)
+				break;
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    !memcmp(p + 12, "GNU", 4) && nh.n_descsz > 0 && nh.n_descsz <= 64) {
+				const unsigned char *d = p + 12 + name_sz;
+				for (unsigned k = 0; k < nh.n_descsz; k++) {
+					l->b[l->n++] = "0123456789abcdef"[d[k] >> 4];
+					l->b[l->n++] = "0123456789abcdef"[d[k] & 15];
+				}
+				return;
+			}
+			p += 12 + name_sz + desc_sz;
+		}
+	}
+	put_s(l, "-");
+}
+
+static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct line l = { .n = 0 };
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	const char *name = info->dlpi_name;
+	char exe[PATH_MAX];
+	int *err = arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (info->dlpi_addr + ph->p_vaddr < lo)
+			lo = info->dlpi_addr + ph->p_vaddr;
+		if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > hi)
+			hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	if (hi == 0)
+		return 0;
+	for (int i = 0; i < nseen; i++)
+		if (seen[i].bias == info->dlpi_addr && seen[i].lo == lo)
+			return 0;
+	if (nseen < SEEN_MAX)
+		seen[nseen++] = (struct seen){ info->dlpi_addr, lo };
+	if (!name || !*name) {
+		long n = syscall(SYS_readlink, "/proc/self/exe", exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = 0;
+		name = exe;
+	} else if (!strncmp(name, "linux-vdso", 10)) {
+		name = "[vdso]";
+	}
+	put_s(&l, "mod ");
+	put_u(&l, lo, 16);
+	put_s(&l, " ");
+	put_u(&l, hi, 16);
+	put_s(&l, " ");
+	put_u(&l, info->dlpi_addr, 16);
+	put_s(&l, " ");
+	put_build_id(&l, info);
+	put_s(&l, " ");
+	put_s(&l, name);
+	l.b[l.n++] = '\n';
+	if (queue(&l) < 0)
+		*err = -EIO;
+	return 0;
+}
+
+static int adds_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs))
+		*(unsigned long long *)arg = info->dlpi_adds;
+	return 1;
+}
+
+static int write_header(void)
+{
+	struct line l = { .n = 0 };
+
+	put_raw(&l, "fhmaps 1\npid ");
+	put_u(&l, (unsigned long long)syscall(SYS_getpid), 10);
+	put_s(&l, " ");
+	put_u(&l, (unsigned long long)syscall(SYS_getppid), 10);
+	put_raw(&l, "\nstack ");
+	put_s(&l, fh_stack_status());
+	put_raw(&l, "\npystack ");
+	put_s(&l, fh_pystack_status());
+	l.b[l.n++] = '\n';
+	return file_write(&l, true);
+}
+
+/* Caller holds the lock. */
+static int scan(void)
+{
+	unsigned long long adds = 0;
+	int err = 0, me = (int)syscall(SYS_getpid);
+
+	if (!dir[0])
+		return -ENOENT;
+	if (me != map_pid) {
+		map_pid = me;
+		nseen = 0;
+		err = write_header();
+		if (err < 0)
+			return err;
+	}
+	dl_iterate_phdr(adds_cb, &adds);
+	if (nseen > 0 && adds == last_adds)
+		return 0;
+	olen = 0;
+	dl_iterate_phdr(module_cb, &err);
+	if (flush() < 0)
+		err = -EIO;
+	last_adds = adds;
+	return err;
+}
+
+int fh_modmap_start(const char *trace_dir)
+{
+	size_t n;
+	int err;
+
+	if (!trace_dir || !*trace_dir)
+		return -EINVAL;
+	n = strlen(trace_dir);
+	if (n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	lock();
+	memcpy(dir, trace_dir, n + 1);
+	map_pid = 0;
+	err = scan();
+	unlock();
+	return err;
+}
+
+int fh_modmap_update(void)
+{
+	int err;
+
+	lock();
+	err = scan();
+	unlock();
+	return err;
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Writes captured stacks into the thread's trace file as FHT_REC_STACK records (format in
+ * fhtrace_format.h). Called from fh_end() at the exit of a wrapped call that lasted at least
+ * the stack threshold (FH_STACK_MS, default FH_STACK_MS_DEFAULT) or returned EINTR; never in
+ * signal context (the trampoline counts handler depth in fh_thr.in_handler), never in a vfork
+ * child, never recursively.
+ *
+ * Why at exit: a slow call cannot be unwound while it blocks without a second thread or a
+ * signal, both of which would change the program. The calling thread's native frames above the
+ * wrapper and its Python frames do not change while it waits (the thread is inside the call),
+ * so the stack read at exit is the stack of the call's start. Signal deliveries are covered the
+ * same way: the trampoline only records the delivery; the wrapper of the interrupted call,
+ * after the handler returned and the call came back (EINTR), captures and points every signal
+ * record written during the call at the same stack. A delivery that interrupts no wrapped call
+ * has no stack.
+ *
+ * The native stack starts with the libc entry point of the wrapped call (the wrapper itself
+ * and this library's frames are left out), so it reads "blocked in recv, called from ...".
+ *
+ * Python strings are interned per trace file: a PYSTR record holds "function\0file" once; a
+ * small per-thread cache maps the string's hash to its slot and is checked against the record
+ * itself before reuse, so a new file (fork child, exec) never reuses a stale slot.
+ */
+#include <string.h>
+
+#include "fhtrace_int.h"
+#include "modmap.h"
+#include "pystack.h"
+#include "stacks.h"
+
+#define PYC_SIZE 128
+
+int64_t fh_stack_ns = INT64_MAX;
+
+struct pyc_ent { uint64_t hash; uint32_t slot; };
+/* Default TLS model (not initial-exec): only touched outside signal context, after the
+ * in_handler check, so a lazily allocated TLS block is fine. */
+static __thread struct pyc_ent pyc[PYC_SIZE];
+static __thread int in_capture;
+
+void fh_stacks_start(const char *dir)
+{
+	int64_t ns;
+
+	fh_stack_init();
+	fh_pystack_init();
+	fh_modmap_start(dir);
+	ns = fh_stack_threshold_ns();
+	fh_stack_ns = ns < 0 ? INT64_MAX : ns;
+}
+
+static uint64_t fnv(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static struct fht_stack *reserve_stack(struct fh_thr *t, uint64_t *idx, int kind, uint32_t owner)
+{
+	struct fht_stack *s = (struct fht_stack *)fh_reserve(t, idx);
+
+	if (!s)
+		return NULL;
+	memset(&s->u, 0, sizeof(s->u));
+	s->flags = 0;
+	s->kind = (uint8_t)kind;
+	s->n = 0;
+	s->owner = owner;
+	return s;
+}
+
+static void publish(struct fht_stack *s)
+{
+	__atomic_store_n(&s->type, FHT_REC_STACK, __ATOMIC_RELEASE);
+}
+
+/* Slot of the PYSTR record for this frame's strings; 0 when it could not be written. */
+static uint32_t intern(struct fh_thr *t, const struct fh_pyframe *f, uint32_t owner)
+{
+	char text[FH_PYFUNC_LEN + FH_PYFILE_LEN + 4];
+	size_t a = fh_strnlen(f->func, FH_PYFUNC_LEN - 1), b = fh_strnlen(f->file, FH_PYFILE_LEN - 1);
+	size_t cut = (f->flags & FH_PYF_FILE_CUT) ? 3 : 0;  /* "..." before a path's tail */
+	uint64_t h, idx;
+	struct pyc_ent *e;
+	struct fht_stack *s;
+
+	memcpy(text, f->func, a);
+	text[a] = 0;
+	memcpy(text + a + 1, "...", cut);
+	memcpy(text + a + 1 + cut, f->file, b);
+	b += cut;
+	h = fnv(text, a + 1 + b);
+	e = &pyc[h % PYC_SIZE];
+	if (e->hash == h && e->slot < __atomic_load_n(&t->hdr->reserved, __ATOMIC_RELAXED) &&
+	    e->slot < t->alloc) {
+		const struct fht_stack *old = (const struct fht_stack *)&t->recs[e->slot];
+		if (old->type == FHT_REC_STACK && old->kind == FHT_STK_PYSTR && old->u.hash == h)
+			return e->slot;
+	}
+	s = reserve_stack(t, &idx, FHT_STK_PYSTR, owner);
+	if (!s)
+		return 0;
+	s->u.hash = h;
+	publish(s);
+	fh_put_str(t, (struct fht_rec *)s, idx, text, a + 1 + b);
+	e->hash = h;
+	e->slot = (uint32_t)idx;
+	return (uint32_t)idx;
+}
+
+/* Points every signal record written to this thread's file during the call (after the
+ * call's own record) at the stack. */
+static void link_signals(struct fh_thr *t, uint64_t call_idx, uint32_t ref)
+{
+	uint64_t end = __atomic_load_n(&t->hdr->reserved, __ATOMIC_RELAXED);
+
+	for (uint64_t i = call_idx + 1; i < end && i < t->alloc && i < call_idx + 4096; i++)
+		if (t->recs[i].type == FHT_REC_SIGNAL && !t->recs[i].stack_ref)
+			t->recs[i].stack_ref = ref;
+}
+
+void fh_stack_record(struct fh_call *c)
+{
+	struct fh_thr *t = c->t;
+	struct fht_rec *r = c->rec;
+	uint64_t pcs[FH_STACK_MAX];
+	struct fh_pyframe py[FH_PYSTACK_MAX];
+	uint32_t strs[FH_PYSTACK_MAX];
+	int npcs, npy, saved = errno;
+	uint64_t first = 0, idx;
+	struct fht_stack *s = NULL;
+	bool have_first = false;
+
+	if (t->in_handler || in_capture || fh_raw_getpid() != fh_pid)
+		return;
+	if (r->stack_ref) { /* captured at entry: the signals that cut it share that stack */
+		link_signals(t, c->idx, r->stack_ref);
+		return;
+	}
+	if (r->err == EINTR && r->end_ns - r->start_ns < fh_stack_ns) {
+		/* Interrupted but short: capture only if a signal was recorded during the call. */
+		bool sig = false;
+		uint64_t end = __atomic_load_n(&t->hdr->reserved, __ATOMIC_RELAXED);
+		for (uint64_t i = c->idx + 1; i < end && i < t->alloc && i < c->idx + 256; i++)
+			if (t->recs[i].type == FHT_REC_SIGNAL)
+				sig = true;
+		if (!sig)
+			return;
+	}
+	in_capture = 1;
+	/* Frame 0: the libc function the thread was blocked in (entry + 1: looked up at pc - 1). */
+	npcs = 0;
+	if (r->call < FH_NCALLS && fh_real[r->call])
+		pcs[npcs++] = (uint64_t)(uintptr_t)fh_real[r->call] + 1;
+	npcs += fh_stack_capture(pcs + npcs, FH_STACK_MAX - npcs);
+	npy = fh_pystack_capture(py, FH_PYSTACK_MAX);
+	if (npcs > 0)
+		fh_modmap_update();
+	for (int i = 0; i < npy; i++)
+		strs[i] = intern(t, &py[i], (uint32_t)c->idx);
+
+	for (int i = 0; i < npcs + npy; i++) {
+		int kind = i < npcs ? FHT_STK_NATIVE : FHT_STK_PY;
+		if (kind == FHT_STK_PY && !strs[i - npcs])
+			continue;
+		if (!s || s->n == FHT_STK_PCS || s->kind != kind) {
+			if (s)
+				publish(s);
+			s = reserve_stack(t, &idx, kind, (uint32_t)c->idx);
+			if (!s)
+				goto out;
+			if (!have_first) {
+				first = idx;
+				have_first = true;
+			}
+		}
+		if (kind == FHT_STK_NATIVE) {
+			s->u.pcs[s->n++] = pcs[i];
+		} else {
+			s->u.py[s->n].line = py[i - npcs].line;
+			s->u.py[s->n].str = strs[i - npcs];
+			s->n++;
+		}
+	}
+	if (!have_first)
+		goto out;
+	s->flags |= FHT_STK_F_LAST;
+	publish(s);
+	s = NULL;
+	r->stack_ref = (uint32_t)first;
+	link_signals(t, c->idx, (uint32_t)first);
+out:
+	if (s)
+		publish(s);
+	in_capture = 0;
+	errno = saved;
+}

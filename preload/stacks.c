@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Native stack capture with libunwind, kept private and fd-free (see stacks.h for the rules).
+ *
+ * Debian's libunwind.a is not position-independent, so it cannot be linked into a shared
+ * library; libunwind.so.8 is loaded instead with dlopen(RTLD_LOCAL) at init. RTLD_LOCAL keeps
+ * its symbols (_Unwind_RaiseException among them) out of the global scope: the program's C++
+ * exceptions keep binding to libgcc_s. Only unw_backtrace, unw_getcontext, unw_init_local and
+ * the local address space are looked up, with dlsym on that handle.
+ *
+ * libunwind's x86_64 init opens a pipe it keeps for ever (it validates suspicious addresses by
+ * write()ing a byte of them into it). A program that closes every fd and reuses the numbers
+ * would then have a byte written into (or read from) its own file. So at init, after libunwind
+ * has set up its local address space, its access_mem accessor is replaced by one that checks
+ * readability with process_vm_readv() on the own process (no fd) and a small per-thread page
+ * cache, and the two pipe fds libunwind just created are closed; libunwind never touches them
+ * again because only its own access_mem used them. If any step of this fails, capture stays
+ * off and fh_stack_status() says why.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "stacks.h"
+
+#define FD_SCAN_MAX 4096
+#define SKIP_RANGES 4
+#define PAGE_CACHE 256          /* per-thread, direct-mapped by page number */
+
+struct range { uintptr_t lo, hi; };
+
+static int (*p_backtrace)(void **, int);
+static int (*p_getcontext)(unw_context_t *);
+static int (*p_init_local)(unw_cursor_t *, unw_context_t *);
+static int (*p_set_caching)(unw_addr_space_t, unw_caching_policy_t);
+
+static int state;                 /* 0 not yet, 1 on, -1 off */
+static const char *status = "off: not initialised";
+static int64_t threshold_ns = -1;
+static struct range skip[SKIP_RANGES];
+static int nskip;
+
+static __thread uintptr_t good_pages[PAGE_CACHE];
+
+/* ---- fd table snapshots (raw syscalls, no malloc, no stdio) ---- */
+
+struct fdset { unsigned char bits[FD_SCAN_MAX / 8]; };
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static int fd_snapshot(struct fdset *s)
+{
+	char buf[2048];
+	int dfd;
+
+	memset(s, 0, sizeof(*s));
+	dfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	for (;;) {
+		long n = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (long off = 0; off < n;) {
+			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+			unsigned v = 0;
+			const char *p = d->d_name;
+			bool num = *p != 0;
+			if (d->d_reclen == 0)
+				break;
+			for (; *p; p++) {
+				if (*p < '0' || *p > '9' || v > FD_SCAN_MAX) {
+					num = false;
+					break;
+				}
+				v = v * 10 + (unsigned)(*p - '0');
+			}
+			if (num && v < FD_SCAN_MAX && (int)v != dfd)
+				s->bits[v / 8] |= (unsigned char)(1u << (v % 8));
+			off += d->d_reclen;
+		}
+	}
+	syscall(SYS_close, dfd);
+	return 0;
+}
+
+static bool fd_in(const struct fdset *s, int fd)
+{
+	return fd >= 0 && fd < FD_SCAN_MAX && (s->bits[fd / 8] & (1u << (fd % 8)));
+}
+
+/* ---- address checks ---- */
+
+static int find_range_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct range *r = arg;
+	uintptr_t want = r->lo, lo = UINTPTR_MAX, hi = 0;
+	bool hit = false;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t a, b;
+		if (ph->p_type != PT_LOAD)
+			continue;
+		a = info->dlpi_addr + ph->p_vaddr;
+		b = a + ph->p_memsz;
+		if (a < lo)
+			lo = a;
+		if (b > hi)
+			hi = b;
+		if (want >= a && want < b)
+			hit = true;
+	}
+	if (!hit)
+		return 0;
+	r->lo = lo;
+	r->hi = hi;
+	return 1;
+}
+
+static int add_skip_range(const void *addr)
+{
+	struct range r = { (uintptr_t)addr, 0 };
+
+	if (nskip >= SKIP_RANGES || !dl_iterate_phdr(find_range_cb, &r))
+		return -ENOENT;
+	skip[nskip++] = r;
+	return 0;
+}
+
+static bool in_skip(uintptr_t pc)
+{
+	for (int i = 0; i < nskip; i++)
+		if (pc >= skip[i].lo && pc < skip[i].hi)
+			return true;
+	return false;
+}
+
+/* Is the word at addr readable? Checked once per page with process_vm_readv on ourselves. */
+static bool page_readable(uintptr_t addr)
+{
+	uintptr_t page = addr & ~(uintptr_t)4095;
+	struct iovec local, remote;
+	char byte;
+
+	uintptr_t *slot_p = &good_pages[(page >> 12) % PAGE_CACHE];
+
+	if (page == 0)
+		return false;
+	if (*slot_p == page)
+		return true;
+	local.iov_base = &byte;
+	local.iov_len = 1;
+	remote.iov_base = (void *)page;
+	remote.iov_len = 1;
+	if (syscall(SYS_process_vm_readv, syscall(SYS_getpid), &local, 1UL, &remote, 1UL, 0UL) != 1)
+		return false;
+	*slot_p = page;
+	return true;
+}
+
+static int safe_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write,
+			   void *arg)
+{
+	(void)as; (void)arg;
+	if (!page_readable(addr) || !page_readable(addr + sizeof(unw_word_t) - 1))
+		return -UNW_EINVAL;
+	/* Writes happen too: in local mode register "locations" point into the cursor's own copy
+	 * of the context (on our stack), and the fast trace path sets them this way. */
+	if (write)
+		memcpy((void *)addr, val, sizeof(*val));
+	else
+		memcpy(val, (const void *)addr, sizeof(*val));
+	return 0;
+}
+
+/* ---- init ---- */
+
+static int64_t parse_ms(const char *s, int64_t dflt)
+{
+	int64_t v = 0;
+	bool neg = false;
+
+	if (!s || !*s)
+		return dflt;
+	if (*s == '-') {
+		neg = true;
+		s++;
+	}
+	if (!*s)
+		return dflt;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return dflt;
+		if (v < 1000000000)     /* larger values clamp to ~11 days: never */
+			v = v * 10 + (*s - '0');
+	}
+	return neg ? -1 : v;
+}
+
+static int off(const char *why, int err)
+{
+	status = why;
+	state = -1;
+	threshold_ns = -1;
+	return err;
+}
+
+int fh_stack_init(void)
+{
+	struct fdset before, after;
+	unw_addr_space_t *local_as;
+	unw_accessors_t *acc;
+	unw_context_t uc;
+	unw_cursor_t cur;
+	void *h, *buf[8];
+	int newfds[2], nnew = 0;
+	ino_t ino[2] = { 0, 0 };
+	int64_t ms;
+
+	if (state)
+		return state > 0 ? 0 : -ENOTSUP;
+	ms = parse_ms(getenv("FH_STACK_MS"), FH_STACK_MS_DEFAULT);
+	if (ms < 0)
+		return off("off: FH_STACK_MS<0", -ECANCELED);
+
+	if (fd_snapshot(&before) < 0)
+		return off("off: cannot list /proc/self/fd", -ENOENT);
+	h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return off("off: libunwind.so.8 not found", -ENOENT);
+	p_backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+	p_getcontext = (int (*)(unw_context_t *))dlsym(h, "_Ux86_64_getcontext");
+	p_init_local = (int (*)(unw_cursor_t *, unw_context_t *))dlsym(h, "_ULx86_64_init_local");
+	local_as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
+	p_set_caching = (int (*)(unw_addr_space_t, unw_caching_policy_t))
+		dlsym(h, "_ULx86_64_set_caching_policy");
+	if (!p_backtrace || !p_getcontext || !p_init_local || !local_as || !*local_as)
+		return off("off: libunwind symbols missing", -ENOENT);
+
+	/* The first cursor makes libunwind build its local address space (and its pipe). */
+	if (p_getcontext(&uc) < 0 || p_init_local(&cur, &uc) < 0)
+		return off("off: libunwind init failed", -EIO);
+	/* struct unw_addr_space starts with its accessors (libunwind_i.h); check that what we
+	 * are about to replace is a function inside libunwind itself. */
+	acc = (unw_accessors_t *)*local_as;
+	{
+		Dl_info a, b;
+		if (!acc->access_mem || !dladdr((void *)acc->access_mem, &a) ||
+		    !dladdr((void *)p_backtrace, &b) || a.dli_fbase != b.dli_fbase)
+			return off("off: unexpected libunwind layout", -EPROTO);
+	}
+	acc->access_mem = safe_access_mem;
+	/* Per-thread caches: the global cache's lock blocks all signals with two sigprocmask
+	 * calls per frame. */
+	if (p_set_caching)
+		p_set_caching(*local_as, UNW_CACHE_PER_THREAD);
+
+	if (fd_snapshot(&after) < 0)
+		return off("off: cannot list /proc/self/fd", -ENOENT);
+	/* libunwind's pipe: the two ends of one pipe (same inode), both O_NONBLOCK and
+	 * FD_CLOEXEC (pipe2 flags in its Ginit.c), new since the first snapshot. Another thread's
+	 * fds that appeared meanwhile are left alone; anything ambiguous switches capture off. */
+	for (int fd = 0; fd < FD_SCAN_MAX; fd++) {
+		struct stat st;
+		long fl, fdfl;
+		if (!fd_in(&after, fd) || fd_in(&before, fd))
+			continue;
+		fl = syscall(SYS_fcntl, fd, F_GETFL);
+		fdfl = syscall(SYS_fcntl, fd, F_GETFD);
+		if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || fl < 0 || !(fl & O_NONBLOCK) ||
+		    fdfl < 0 || !(fdfl & FD_CLOEXEC))
+			continue;
+		if (nnew == 2) {
+			nnew = 3;
+			break;
+		}
+		ino[nnew] = st.st_ino;
+		newfds[nnew++] = fd;
+	}
+	if (nnew == 3 || nnew == 1 || (nnew == 2 && ino[0] != ino[1]))
+		return off("off: cannot tell libunwind's fds", -EPROTO);
+	for (int i = 0; i < nnew; i++)
+		syscall(SYS_close, newfds[i]);
+
+#ifndef FH_STACKS_KEEP_SELF /* tests that compile this file into a program define it */
+	add_skip_range((const void *)fh_stack_init);
+#endif
+	add_skip_range((const void *)p_backtrace);
+
+	/* Warm up: the first unw_backtrace builds libunwind's caches. */
+	p_backtrace(buf, 8);
+	if (fd_snapshot(&after) < 0 || memcmp(&before, &after, sizeof(before)) != 0)
+		return off("off: libunwind held an fd", -EPROTO);
+
+	threshold_ns = ms * 1000000;
+	status = "on";
+	state = 1;
+	return 0;
+}
+
+int fh_stack_enabled(void)
+{
+	return state > 0;
+}
+
+int64_t fh_stack_threshold_ns(void)
+{
+	return state > 0 ? threshold_ns : -1;
+}
+
+const char *fh_stack_status(void)
+{
+	return status;
+}
+
+int fh_stack_capture(uint64_t *pcs, int max)
+{
+	void *buf[FH_STACK_MAX + 16];
+	int n, i = 0, k = 0;
+
+	if (state <= 0 || max <= 0)
+		return 0;
+	n = p_backtrace(buf, (int)(sizeof(buf) / sizeof(buf[0])));
+	while (i < n && in_skip((uintptr_t)buf[i]))
+		i++;
+	for (; i < n && k < max; i++)
+		pcs[k++] = (uint64_t)(uintptr_t)buf[i];
+	return k;
+}
