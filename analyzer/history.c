@@ -131,17 +131,8 @@ static void cell(struct buf *b, const char *s)
 
 static void cell_int(struct buf *b, long long v)
 {
-	char tmp[24], *p = tmp + sizeof(tmp);
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-	*--p = ',';
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--p = '-';
-	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	buf_int(b, v);
+	buf_putc(b, ',');
 }
 
 static void cell_num(struct buf *b, double v)
@@ -1013,19 +1004,7 @@ static void *hist_worker(void *arg)
 
 static int hist_threads(size_t ntests)
 {
-	const char *env = getenv("FH_THREADS");
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (env && *env) {
-		char *end;
-		long v = strtol(env, &end, 10);
-
-		if (!*end && v >= 1)
-			n = v;
-	}
-	if (ntests < HIST_THREADS_MIN_TESTS || n < 1)
-		n = 1;
-	return n > HIST_MAX_THREADS ? HIST_MAX_THREADS : (int)n;
+	return fh_thread_count(ntests < HIST_THREADS_MIN_TESTS, HIST_MAX_THREADS);
 }
 
 int history_update(struct fh_run *run, const char *dir)

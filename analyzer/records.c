@@ -600,23 +600,11 @@ static void *chunk_main(void *arg)
 
 static int thread_count(size_t len)
 {
-	const char *env = getenv("FH_THREADS");
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = fh_thread_count(len < PARALLEL_MIN, MAX_THREADS);
 
-	if (env && *env) {
-		char *end;
-		long v = strtol(env, &end, 10);
-
-		if (!*end && v >= 1)
-			n = v;
-	}
-	if (len < PARALLEL_MIN || n < 1)
-		n = 1;
-	if (n > MAX_THREADS)
-		n = MAX_THREADS;
 	if ((size_t)n > len / (PARALLEL_MIN / 4))
-		n = (long)(len / (PARALLEL_MIN / 4));
-	return n < 1 ? 1 : (int)n;
+		n = (int)(len / (PARALLEL_MIN / 4));
+	return n < 1 ? 1 : n;
 }
 
 static void merge_chunk(struct fh_records *rec, struct chunk_job *job, unsigned line_base)

@@ -64,19 +64,6 @@ static void num(struct buf *b, double v)
 	buf_num6(b, v);
 }
 
-static void inum(struct buf *b, long long v)
-{
-	char tmp[24], *p = tmp + sizeof(tmp);
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--p = '-';
-	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
-}
 
 static void key(struct buf *b, const char *k)
 {
@@ -102,7 +89,7 @@ static void knum(struct buf *b, const char *k, double v)
 static void kint(struct buf *b, const char *k, long long v)
 {
 	key(b, k);
-	inum(b, v);
+	buf_int(b, v);
 	buf_putc(b, ',');
 }
 
@@ -136,7 +123,7 @@ static void stack(struct buf *b, const struct fh_stack *s)
 		kstr(b, "path", f->path);
 		key(b, "line");
 		if (f->line > 0)
-			inum(b, f->line);
+			buf_int(b, f->line);
 		else
 			buf_puts(b, "null");
 		buf_puts(b, "},");
@@ -190,7 +177,7 @@ static void trace_obj(struct buf *b, const struct fh_attempt_trace *tr)
 		knum(b, "at_s", s->at_s);
 		key(b, "sender_pid");
 		if (s->sender_pid)
-			inum(b, s->sender_pid);
+			buf_int(b, s->sender_pid);
 		else
 			buf_puts(b, "null");
 		buf_putc(b, ',');
@@ -261,7 +248,7 @@ static void trace_obj(struct buf *b, const struct fh_attempt_trace *tr)
 		kstr(b, "exe", c2->exe);
 		key(b, "exit_code");
 		if (c2->exit_code >= 0)
-			inum(b, c2->exit_code);
+			buf_int(b, c2->exit_code);
 		else
 			buf_puts(b, "null");
 		buf_putc(b, ',');
@@ -280,13 +267,13 @@ static void trace_obj(struct buf *b, const struct fh_attempt_trace *tr)
 	buf_putc(b, '{');
 	key(b, "fds");
 	if (tr->fds >= 0)
-		inum(b, tr->fds);
+		buf_int(b, tr->fds);
 	else
 		buf_puts(b, "null");
 	buf_putc(b, ',');
 	key(b, "threads");
 	if (tr->threads >= 0)
-		inum(b, tr->threads);
+		buf_int(b, tr->threads);
 	else
 		buf_puts(b, "null");
 	buf_puts(b, "},");
@@ -354,7 +341,7 @@ static void cluster_obj(struct buf *b, const struct fh_cluster *c)
 	for (k = 0; k < c->count; k++) {
 		if (k)
 			buf_putc(b, ',');
-		inum(b, c->attempts[k]);
+		buf_int(b, c->attempts[k]);
 	}
 	buf_puts(b, "],");
 	kstr(b, "error_type", c->error_type);
@@ -526,7 +513,7 @@ static void test_obj(struct buf *b, const struct fh_test *t)
 		key(b, "slow_attempts");
 		buf_putc(b, '[');
 		for (i = 0; i < t->perf->nslow; i++) {
-			inum(b, t->perf->slow_attempts[i]);
+			buf_int(b, t->perf->slow_attempts[i]);
 			buf_putc(b, ',');
 		}
 		close_with(b, ']');

@@ -310,6 +310,20 @@ int buf_csv_cell(struct buf *b, const char *s)
 	return buf_putc(b, '"');
 }
 
+int buf_int(struct buf *b, long long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
 int buf_json_num(struct buf *b, double v)
 {
 	if (!isfinite(v))
@@ -545,6 +559,23 @@ int mkdir_p(const char *path, unsigned mode)
 	}
 	free(s);
 	return ret;
+}
+
+int fh_thread_count(int small, int max)
+{
+	const char *env = getenv("FH_THREADS");
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (env && *env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+
+		if (!*end && v >= 1)
+			n = v;
+	}
+	if (small || n < 1)
+		n = 1;
+	return n > max ? max : (int)n;
 }
 
 int64_t now_ns(void)

@@ -63,6 +63,8 @@ const char *buf_str(const struct buf *b); /* "" when empty; borrowed, valid unti
 int buf_json_str(struct buf *b, const char *s);
 int buf_html(struct buf *b, const char *s);
 int buf_csv_cell(struct buf *b, const char *s);
+/* Appends a decimal integer (no locale, no printf). */
+int buf_int(struct buf *b, long long v);
 /* Appends a number as JSON (non-finite gives null); %.6g precision. */
 int buf_json_num(struct buf *b, double v);
 
@@ -90,6 +92,10 @@ int read_file(const char *path, size_t max, char **out, size_t *len);
 int write_file_atomic(const char *path, const void *data, size_t len);
 /* mkdir -p; returns 0 or -errno. */
 int mkdir_p(const char *path, unsigned mode);
+
+/* Worker threads for a parallel stage: the CPUs online, or FH_THREADS=N when set to a whole
+ * number >= 1; at most max, and 1 when `small` says the work is not worth splitting. */
+int fh_thread_count(int small, int max);
 
 /* Monotonic clock in nanoseconds. */
 int64_t now_ns(void);
