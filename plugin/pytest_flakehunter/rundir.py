@@ -65,14 +65,25 @@ def _git(rootdir, *args):
 
 
 def git_info(rootdir):
-    """{"branch", "commit", "dirty"} of the checkout holding rootdir, or None outside git."""
-    commit = _git(rootdir, "rev-parse", "HEAD")
-    if commit is None:
+    """{"branch", "commit", "dirty"} of the checkout holding rootdir, or None outside git.
+
+    One `git status --porcelain=v2 --branch` gives all three (one process, not three)."""
+    out = _git(rootdir, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    if out is None:
         return None
-    branch = _git(rootdir, "rev-parse", "--abbrev-ref", "HEAD")
-    status = _git(rootdir, "status", "--porcelain", "--untracked-files=no")
-    return {"branch": (branch or "").strip() or None, "commit": commit.strip(),
-            "dirty": bool(status.strip()) if status is not None else None}
+    commit = branch = None
+    dirty = False
+    for line in out.splitlines():
+        if line.startswith("# branch.oid "):
+            commit = line[len("# branch.oid "):].strip()
+        elif line.startswith("# branch.head "):
+            branch = line[len("# branch.head "):].strip()
+        elif line and not line.startswith("#"):
+            dirty = True
+    if not commit or commit == "(initial)":
+        return None
+    return {"branch": None if branch in (None, "", "(detached)") else branch,
+            "commit": commit, "dirty": dirty}
 
 
 def _ram_bytes():
