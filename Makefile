@@ -155,7 +155,7 @@ test-py: all
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-		build-asan/fh-analyze $(patsubst $(BUILD)/%,build-asan/%,$(C_TESTS))
+		$(patsubst $(BUILD)/%,build-asan/%,$(FH_ANALYZE) $(FH_LIB) $(C_TESTS) $(PRELOAD_TESTS))
 	@set -e; for t in $(patsubst $(BUILD)/%,build-asan/%,$(C_TESTS)); do echo "== $$t"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_DEFAULT_TIMEOUT=60 $$t; done
 

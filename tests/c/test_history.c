@@ -177,7 +177,7 @@ START_TEST(test_three_runs)
 	ck_assert_ptr_nonnull(mkdtemp(tmp));
 	buf_printf(&hist, "%s/history", tmp);
 	for (i = 0; i < 3; i++) {
-		char id[8];
+		char id[16];
 
 		buf_printf(&rdir[i], "%s/run%d", tmp, i);
 		ck_assert_int_eq(mkdir_p(buf_str(&rdir[i]), 0755), 0);
@@ -386,7 +386,7 @@ START_TEST(test_isolate_column)
 
 	/* Two more runs, isolated then not: the old file keeps 32 cells per row. */
 	for (i = 1; i <= 2; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "R%d", i);
 		buf_reset(&rdir);
@@ -410,7 +410,7 @@ START_TEST(test_isolate_column)
 	buf_reset(&hist);
 	buf_printf(&hist, "%s/history2", tmp);
 	for (i = 1; i <= 3; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "S%d", i);
 		buf_reset(&rdir);
