@@ -279,10 +279,13 @@ int fh_modmap_start(const char *trace_dir)
 	n = strlen(trace_dir);
 	if (n >= sizeof(dir))
 		return -ENAMETOOLONG;
+	/* The file is written at the first update (before the first stack is written), not here:
+	 * creating a file costs as much as creating the trace file itself on ext4, and most
+	 * processes (a shell, /bin/true) never record a stack that needs the map. */
 	lock();
 	memcpy(dir, trace_dir, n + 1);
 	map_pid = 0;
-	err = scan();
+	err = 0;
 	unlock();
 	return err;
 }

@@ -21,15 +21,17 @@
  * modules loaded later (dlopen) are appended. Readers treat the file as hostile and use, for an
  * address, the last `mod` line whose [lo, hi) holds it.
  *
- * An exec'd process keeps its pid and truncates the file at start; a fork child starts its own
- * file at its first update.
+ * The file is written lazily, at the first update before a stack is written: a process that
+ * records no stack has no map (it has no address to symbolize). An exec'd process keeps its pid
+ * and truncates the file at its first update; a fork child starts its own file at its first
+ * update.
  */
 #ifndef FH_MODMAP_H
 #define FH_MODMAP_H
 
-/* Remembers trace_dir (copied) and writes the header and every loaded object. Call from the
- * constructor or fh_start() after fh_stack_init() and fh_pystack_init(), not in signal
- * context. 0 or -errno. */
+/* Remembers trace_dir (copied); the header and the loaded objects are written by the first
+ * fh_modmap_update(). Call from the constructor or fh_start() after fh_stack_init() and
+ * fh_pystack_init(). 0 or -errno. */
 int fh_modmap_start(const char *trace_dir);
 
 /* Appends objects loaded since the last call (cheap when nothing changed: glibc's load counter

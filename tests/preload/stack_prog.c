@@ -85,6 +85,8 @@ int main(int argc, char **argv)
 		int r = outer(); printf("line main %d\n", __LINE__);
 		sink += r & 0;
 	}
+	if (fh_modmap_update() < 0) /* as stackrec.c does before writing a stack */
+		printf("modmap failed\n");
 	fd_list(after, sizeof(after));
 	for (int i = 0; i < npcs; i++)
 		printf("pc %llx\n", (unsigned long long)pcs[i]);

@@ -138,7 +138,8 @@ def test_fast_calls_have_no_stack_and_threshold_env(tmp_path, fh_paths):
                           env_extra={"FH_STACK_MS": "-1"})
     events, text = dump(fh_paths["analyze"], trace_off)
     assert not with_stack(events, "clock_nanosleep("), text
-    assert "stack off: FH_STACK_MS<0" in next(trace_off.glob("*.maps")).read_text()
+    # No stack, nothing to symbolize: the module map is written only before a first stack.
+    assert not list(trace_off.glob("*.maps"))
 
 
 FD_PROG = """
