@@ -1,17 +1,41 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The on-disk trace format written by libfhtrace.so and read by the analyzer (analyzer/trace.c).
- * One file per traced thread, `<pid>-<tid>.fht` in FH_TRACE_DIR (`<pid>-<tid>-<n>.fht` when the
- * name is taken, e.g. after an exec, which keeps the pid). The file is a memory mapping of:
  *
- *   struct fht_header    (FHT_HEADER_SIZE bytes, one page)
- *   struct fht_rec[]     fixed-size records, FHT_REC_SIZE bytes each
+ * Version 2 (written now): one file per traced process, `<pid>.fht` in FH_TRACE_DIR
+ * (`<pid>-<n>.fht` when the name is taken, e.g. after an exec, which keeps the pid), created at
+ * the process's first traced event (a process that records nothing writes no file):
  *
- * Writers: exactly one thread writes a file (plus that thread's signal handlers, which nest).
- * A record slot is reserved by an atomic increment of `reserved`; a slot at or past `allocated`
- * (the bytes of records the file really has on disk) is not written and counted in `dropped`
- * instead, so `dropped` is exact. A reserved slot whose writer died before filling it keeps
- * type 0 (FHT_REC_NONE) and is skipped by readers.
+ *   struct fht_proc_header   (FHT_HEADER_SIZE bytes, one page): who, when, and `next_off`
+ *   chunks, back to back from offset FHT_HEADER_SIZE, each a multiple of FHT_CHUNK_ALIGN bytes:
+ *       struct fht_chunk     (one FHT_REC_SIZE slot: the owning thread, where its records go)
+ *       struct fht_rec[]     nslots records of that one thread
+ *
+ * Why one file per process and not per thread: creating a file costs an inode, and on a
+ * filesystem that churns through files (test suites do) ext4's inode allocation alone took
+ * ~0.3 ms per file here, as much as a short thread's whole life; and a per-thread mapping had
+ * to be unmapped at thread exit, a TLB shootdown across CPUs. Threads now claim chunks of the
+ * process file (an atomic add on next_off), mapped once into one address range that is never
+ * unmapped while the process lives.
+ *
+ * A thread's records form one stream indexed 0, 1, 2... (the "slot index" that string owners
+ * and stack refs name); chunk k of a thread holds indices [first, first + nslots) at its slots
+ * 1..nslots. Its first chunk is FHT_FIRST_SLOTS slots, each next one twice the last, up to
+ * FHT_CHUNK_MAX_SLOTS. Indices a thread skipped (see `dropped`) are absent or zero records.
+ * Chunks of different threads interleave in the file in claim order. A reader walks the chunks
+ * from FHT_HEADER_SIZE: a valid chunk header has type FHT_REC_CHUNK, FHT_CHUNK_MAGIC and
+ * self_off equal to its own offset; anything else (a chunk whose writer died before writing
+ * its header, damage) is skipped FHT_CHUNK_ALIGN bytes at a time. No record can pass for a
+ * chunk header: record types are < FHT_REC_CHUNK except in chunk headers.
+ *
+ * Version 1 (read, no longer written): one file per thread, `<pid>-<tid>.fht`: a struct
+ * fht_header page, then that thread's records from index 0.
+ *
+ * Writers: exactly one thread writes a chunk (plus that thread's signal handlers, which nest).
+ * A record slot is reserved by an increment of a per-thread counter (atomic against signal
+ * handlers); an index past the thread's last chunk is not written and counted in the chunk's
+ * `dropped` instead, so the drop count is exact. A reserved slot whose writer died before
+ * filling it keeps type 0 (FHT_REC_NONE) and is skipped by readers.
  *
  * A blocking call is written at entry (type, call, start, fd, timeout, target) and completed
  * at exit (end_ns, result, err, then the FHT_F_DONE flag with a release store), so a record
@@ -22,8 +46,8 @@
  * its own records in between, so readers match by owner, never by position alone.
  *
  * Compatibility: readers accept files whose min_version <= their FHT_VERSION; new fields go at
- * the end of the header (header_size grows) or into the reserved bytes of records. Call ids
- * are those of preload/calls.def, append only.
+ * the end of the headers or into the reserved bytes of records. Call ids are those of
+ * preload/calls.def, append only.
  *
  * Stacks (issue 6): `stack_ref` of a call or signal record names the slot of the first
  * FHT_REC_STACK record of its stack (0: none); see struct fht_stack.
@@ -33,9 +57,14 @@
 
 #include <stdint.h>
 
-#define FHT_MAGIC "FHTRACE1"          /* 8 bytes, no NUL needed */
-#define FHT_VERSION 1
-#define FHT_MIN_VERSION 1
+#define FHT_MAGIC "FHTRACE1"          /* version 1 thread file; 8 bytes, no NUL needed */
+#define FHT_MAGIC2 "FHTRACE2"         /* version 2 process file */
+#define FHT_VERSION 2                 /* newest version written and read */
+#define FHT_MIN_VERSION 2             /* min_version of what this writer writes */
+#define FHT_CHUNK_ALIGN 4096          /* chunk offsets and sizes are multiples of this */
+#define FHT_CHUNK_MAGIC 0x4b4e4843u   /* "CHNK" little-endian */
+#define FHT_FIRST_SLOTS 255u          /* records in a thread's first chunk (16 KiB with header) */
+#define FHT_CHUNK_MAX_SLOTS 16383u    /* records in the largest chunk (1 MiB with header) */
 #define FHT_HEADER_SIZE 4096
 #define FHT_REC_SIZE 64
 #define FHT_STR_CHUNK 56              /* string bytes per FHT_REC_STR record */
@@ -49,6 +78,7 @@ enum fht_rec_type {
 	FHT_REC_STR = 4,      /* a chunk of a string owned by another record */
 	FHT_REC_PROC = 5,     /* this process started (first file of the process) */
 	FHT_REC_STACK = 6,    /* a captured stack (struct fht_stack, issue 6) */
+	FHT_REC_CHUNK = 7,    /* version 2: the header slot of a chunk (struct fht_chunk) */
 };
 
 /* fht_rec.flags */
@@ -79,6 +109,7 @@ enum fht_conv {
 enum fht_mark { FHT_MARK_ATTEMPT_BEGIN, FHT_MARK_ATTEMPT_END, FHT_MARK_PHASE_BEGIN,
 	FHT_MARK_PHASE_END };
 
+/* Version 1: page 0 of a thread file (no longer written; read for old run directories). */
 struct fht_header {
 	char magic[8];            /* FHT_MAGIC */
 	uint32_t version;         /* FHT_VERSION of the writer */
@@ -101,6 +132,41 @@ struct fht_header {
 
 #define FHT_H_MAIN    0x1     /* the process's first trace file */
 #define FHT_H_FULL    0x2     /* the writer stopped (file or disk full) */
+
+/* Version 2: page 0 of a process file. */
+struct fht_proc_header {
+	char magic[8];            /* FHT_MAGIC2 */
+	uint32_t version;         /* FHT_VERSION of the writer */
+	uint32_t min_version;     /* oldest reader version that can read this file */
+	uint32_t header_size;     /* FHT_HEADER_SIZE */
+	uint32_t rec_size;        /* FHT_REC_SIZE */
+	uint64_t next_off;        /* where the next chunk goes (atomic add; may pass the file's end
+				   * when a claim failed: readers use the file size) */
+	uint64_t thread_cap;      /* record slots one thread may use (FH_TRACE_MAX_BYTES) */
+	int32_t pid, ppid;
+	uint32_t flags;           /* FHT_H_FULL: some thread could not get a chunk */
+	uint32_t ncalls;          /* size of the writer's call table (ids < ncalls) */
+	int64_t mono_anchor_ns;   /* CLOCK_MONOTONIC when the file was created ... */
+	int64_t real_anchor_ns;   /* ... and CLOCK_REALTIME at the same moment */
+	int64_t proc_start_ns;    /* CLOCK_MONOTONIC when the process started tracing */
+	char exe[256];            /* /proc/self/exe, NUL-terminated, may be truncated */
+};
+
+/* Version 2: slot 0 of a chunk. */
+#define FHT_C_FULL    0x1     /* the thread stopped after this chunk (its cap, disk full) */
+struct fht_chunk {
+	uint8_t type;             /* FHT_REC_CHUNK */
+	uint8_t flags;            /* FHT_C_* */
+	uint16_t pad;
+	uint32_t magic;           /* FHT_CHUNK_MAGIC */
+	uint64_t self_off;        /* this chunk's offset in the file */
+	int32_t tid;
+	uint32_t seq;             /* 0 for a thread's first chunk, then 1, 2... */
+	uint64_t first;           /* slot index of the record in slot 1 */
+	uint64_t nslots;          /* record slots after this header */
+	uint64_t dropped;         /* events the thread dropped while this was its last chunk */
+	uint64_t spare[2];
+};
 
 /*
  * One record. Field use by type:
@@ -176,6 +242,10 @@ _Static_assert(sizeof(struct fht_rec) == FHT_REC_SIZE, "record size");
 _Static_assert(sizeof(struct fht_stack) == FHT_REC_SIZE, "stack record size");
 _Static_assert(sizeof(struct fht_str) == FHT_REC_SIZE, "string record size");
 _Static_assert(sizeof(struct fht_header) <= FHT_HEADER_SIZE, "header size");
+_Static_assert(sizeof(struct fht_proc_header) <= FHT_HEADER_SIZE, "process header size");
+_Static_assert(sizeof(struct fht_chunk) == FHT_REC_SIZE, "chunk header size");
+_Static_assert((FHT_FIRST_SLOTS + 1) * FHT_REC_SIZE % FHT_CHUNK_ALIGN == 0, "first chunk size");
+_Static_assert((FHT_CHUNK_MAX_SLOTS + 1) * FHT_REC_SIZE % FHT_CHUNK_ALIGN == 0, "chunk size");
 
 /* The call table, for readers: id -> name, category, convention. */
 struct fht_call_info {
