@@ -31,12 +31,9 @@
 #endif
 
 #define FH_API_VERSION 1
-#define FH_DEFAULT_MAX_BYTES (64ULL << 20)  /* per thread file */
-#define FH_FIRST_RECS 256ULL                /* 16 KiB at thread start ... */
-#define FH_CHUNK_RECS 16384ULL              /* ... doubling up to 1 MiB per fallocate */
+#define FH_DEFAULT_MAX_BYTES (64ULL << 20)  /* per thread */
 
 __thread struct fh_thr fh_thr __attribute__((tls_model("initial-exec")));
-__thread char fh_thr_path[PATH_MAX] __attribute__((tls_model("initial-exec")));
 volatile int fh_on;
 unsigned fh_fork_gen = 1;
 int fh_pid;
@@ -55,9 +52,6 @@ static uint64_t fh_cap_recs;
 static int fh_ppid;
 static int64_t fh_proc_start;
 static char fh_exe[256];
-static int fh_main_done;         /* the process's first file (PROC record) is written */
-static pthread_key_t fh_key;
-static int fh_key_ok;
 
 static const char *const fh_names[FH_NCALLS] = {
 #define FH_CALL(name, ...) #name,
@@ -277,60 +271,57 @@ void *fh_resolve(unsigned id)
 	return p;
 }
 
-/* ---- per-thread files ---- */
+/* ---- the process file and the threads' chunks ----
+ *
+ * One file per process (fhtrace_format.h, version 2), created at the process's first traced
+ * event. It is mapped in segments of FH_SEG_BYTES, each a MAP_SHARED mapping of that file range
+ * made once and kept until the process exits or execs; a segment may reach past the end of the
+ * file, which is fine as long as only fallocate'd bytes are touched. A thread claims a chunk
+ * with an atomic add on the header's next_off, fallocates it (an fd opened by path for the two
+ * calls: the library holds no fd) and writes into it through its segment. So a new thread costs
+ * no file creation and a dying one no munmap (a TLB shootdown on every CPU the process runs on).
+ */
 
-static void thr_release(struct fh_thr *t)
-{
-	t->state = THR_DEAD;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (t->hdr)
-		syscall(SYS_munmap, t->hdr, t->map_len);
-	t->hdr = NULL;
-	t->recs = NULL;
-}
+#define FH_SEG_BYTES (64ULL << 20)
+#define FH_MAX_SEGS 256                     /* 16 GiB of trace per process */
 
-static void thr_destructor(void *p)
-{
-	(void)p;
-	thr_release(&fh_thr);
-}
+enum { PF_NONE, PF_CREATING, PF_READY, PF_FAILED };
+static int fh_pf_state;                     /* for this fork generation */
+static struct fht_proc_header *fh_ph;       /* page 0 of the file, in segment 0 */
+static char *fh_seg[FH_MAX_SEGS];
+static char fh_pf_path[PATH_MAX];
 
-static uint64_t fsize_limit_recs(uint64_t want)
+static uint64_t fsize_limit(void)
 {
 	struct rlimit rl;
-	if (syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, NULL, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-		if (rl.rlim_cur <= FHT_HEADER_SIZE + FHT_REC_SIZE)
-			return 0;
-		uint64_t n = (rl.rlim_cur - FHT_HEADER_SIZE) / FHT_REC_SIZE;
-		if (n < want)
-			return n;
-	}
-	return want;
+	if (syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, NULL, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		return rl.rlim_cur;
+	return UINT64_MAX;
 }
 
-static int open_thread_file(struct fh_thr *t)
+static long open_pf(void)
 {
-	char num[24];
-	for (int n = 0; n < 1000; n++) {
-		size_t o = fh_strlcpy(fh_thr_path, sizeof(fh_thr_path) - 64, fh_dir);
-		o = put(fh_thr_path, sizeof(fh_thr_path), o, "/");
-		fh_fmt_long(num, sizeof(num), fh_raw_getpid());
-		o = put(fh_thr_path, sizeof(fh_thr_path), o, num);
-		o = put(fh_thr_path, sizeof(fh_thr_path), o, "-");
-		fh_fmt_long(num, sizeof(num), t->tid);
-		o = put(fh_thr_path, sizeof(fh_thr_path), o, num);
-		if (n) {
-			o = put(fh_thr_path, sizeof(fh_thr_path), o, "-");
-			fh_fmt_long(num, sizeof(num), n);
-			o = put(fh_thr_path, sizeof(fh_thr_path), o, num);
-		}
-		put(fh_thr_path, sizeof(fh_thr_path), o, ".fht");
-		long fd = syscall(SYS_openat, AT_FDCWD, fh_thr_path,
-				  O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd >= 0 || errno != EEXIST)
-			return (int)fd;
-	}
-	return -1;
+	return syscall(SYS_openat, AT_FDCWD, fh_pf_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+}
+
+/* Maps segment k of the open file fd if nobody has; false when it cannot. */
+static bool map_segment(long fd, unsigned k)
+{
+	if (k >= FH_MAX_SEGS)
+		return false;
+	if (__atomic_load_n(&fh_seg[k], __ATOMIC_ACQUIRE))
+		return true;
+	void *m = (void *)syscall(SYS_mmap, NULL, (size_t)FH_SEG_BYTES, PROT_READ | PROT_WRITE,
+				  MAP_SHARED, fd, (long)(k * FH_SEG_BYTES));
+	if (m == MAP_FAILED || (uintptr_t)m > (uintptr_t)-4096)
+		return false;
+	/* No readahead: a fault must not read (allocate) file pages around the one it needs. */
+	syscall(SYS_madvise, m, (size_t)FH_SEG_BYTES, MADV_RANDOM);
+	char *expect = NULL;
+	if (!__atomic_compare_exchange_n(&fh_seg[k], &expect, (char *)m, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		syscall(SYS_munmap, m, (size_t)FH_SEG_BYTES);   /* another thread was first */
+	return true;
 }
 
 static void write_proc_record(struct fh_thr *t)
@@ -350,124 +341,222 @@ static void write_proc_record(struct fh_thr *t)
 	fh_put_str(t, r, idx, fh_exe, fh_strnlen(fh_exe, sizeof(fh_exe)));
 }
 
-bool fh_thr_setup(struct fh_thr *t)
+static bool create_process_file(void)
 {
-	int saved = errno;
-	bool ok = false;
+	char num[24];
 	long fd = -1;
-	if (t->state == THR_DEAD && t->gen == fh_fork_gen)
-		return false;
-	if (t->state == THR_OFF && t->gen == fh_fork_gen)
-		return false;
-	if (t->state == THR_ON && t->gen == fh_fork_gen)
-		return true;
-	t->busy = 1;
-	t->state = THR_NEW;
-	t->hdr = NULL;
-	t->gen = fh_fork_gen;
-	t->tid = (int)syscall(SYS_gettid);
-	t->cur_call = FH_NO_CALL;
-	uint64_t cap = fsize_limit_recs(fh_cap_recs);
-	uint64_t alloc = cap < FH_FIRST_RECS ? cap : FH_FIRST_RECS;
-	if (cap == 0)
-		goto out;
-	fd = open_thread_file(t);
+	for (int n = 0; n < 1000 && fd < 0; n++) {
+		size_t o = fh_strlcpy(fh_pf_path, sizeof(fh_pf_path) - 64, fh_dir);
+		o = put(fh_pf_path, sizeof(fh_pf_path), o, "/");
+		fh_fmt_long(num, sizeof(num), fh_pid);
+		o = put(fh_pf_path, sizeof(fh_pf_path), o, num);
+		if (n) {
+			o = put(fh_pf_path, sizeof(fh_pf_path), o, "-");
+			fh_fmt_long(num, sizeof(num), n);
+			o = put(fh_pf_path, sizeof(fh_pf_path), o, num);
+		}
+		put(fh_pf_path, sizeof(fh_pf_path), o, ".fht");
+		fd = syscall(SYS_openat, AT_FDCWD, fh_pf_path,
+			     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0 && errno != EEXIST)
+			return false;
+	}
 	if (fd < 0)
-		goto out;
-	if (syscall(SYS_fallocate, fd, 0, 0L, (long)(FHT_HEADER_SIZE + alloc * FHT_REC_SIZE))) {
-		syscall(SYS_unlinkat, AT_FDCWD, fh_thr_path, 0);
-		goto out;
+		return false;
+	bool ok = fsize_limit() >= FHT_HEADER_SIZE &&
+		!syscall(SYS_fallocate, fd, 0, 0L, (long)FHT_HEADER_SIZE) && map_segment(fd, 0);
+	syscall(SYS_close, fd);
+	if (!ok) {
+		syscall(SYS_unlinkat, AT_FDCWD, fh_pf_path, 0);
+		return false;
 	}
-	size_t len = FHT_HEADER_SIZE + cap * FHT_REC_SIZE;
-	void *m = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0L);
-	if (m == MAP_FAILED || (uintptr_t)m > (uintptr_t)-4096) {
-		syscall(SYS_unlinkat, AT_FDCWD, fh_thr_path, 0);
-		goto out;
-	}
-	/* Fault the first chunk in now rather than one page at a time on the hot path. */
-	syscall(SYS_madvise, m, (size_t)(FHT_HEADER_SIZE + alloc * FHT_REC_SIZE), MADV_POPULATE_WRITE);
-	struct fht_header *h = m;
-	memcpy(h->magic, FHT_MAGIC, 8);
+	struct fht_proc_header *h = (struct fht_proc_header *)fh_seg[0];
 	h->version = FHT_VERSION;
 	h->min_version = FHT_MIN_VERSION;
 	h->header_size = FHT_HEADER_SIZE;
 	h->rec_size = FHT_REC_SIZE;
-	h->capacity = cap;
-	h->allocated = alloc;
-	h->pid = fh_raw_getpid();
+	h->next_off = FHT_HEADER_SIZE;
+	h->thread_cap = fh_cap_recs;
+	h->pid = fh_pid;
 	h->ppid = fh_ppid;
-	h->tid = t->tid;
-	h->proc_start_ns = fh_proc_start;
 	h->ncalls = FH_NCALLS;
+	h->proc_start_ns = fh_proc_start;
 	fh_strlcpy(h->exe, sizeof(h->exe), fh_exe);
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	h->mono_anchor_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->real_anchor_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	fh_reanchor(t);
-	t->hdr = h;
-	t->recs = (struct fht_rec *)((char *)m + FHT_HEADER_SIZE);
-	t->alloc = alloc;
-	t->cap = cap;
-	t->map_len = len;
-	if (!__atomic_exchange_n(&fh_main_done, 1, __ATOMIC_ACQ_REL)) {
-		h->flags |= FHT_H_MAIN;
-		write_proc_record(t);
+	memcpy(h->magic, FHT_MAGIC2, 8);
+	fh_ph = h;
+	return true;
+}
+
+/* The process file, created by the first thread that needs it. true when it is ready. */
+static bool process_file(bool *created)
+{
+	int st = __atomic_load_n(&fh_pf_state, __ATOMIC_ACQUIRE);
+	if (FH_LIKELY(st == PF_READY))
+		return true;
+	if (st == PF_NONE && __atomic_compare_exchange_n(&fh_pf_state, &st, PF_CREATING, false,
+							 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		bool ok = create_process_file();
+		__atomic_store_n(&fh_pf_state, ok ? PF_READY : PF_FAILED, __ATOMIC_RELEASE);
+		*created = ok;
+		return ok;
 	}
-	if (fh_key_ok)
-		pthread_setspecific(fh_key, t);
-	ok = true;
+	/* Another thread is creating it (a few syscalls): wait a little, never for ever. */
+	for (int i = 0; i < 20000 && st == PF_CREATING; i++) {
+		syscall(SYS_sched_yield);
+		st = __atomic_load_n(&fh_pf_state, __ATOMIC_ACQUIRE);
+	}
+	return st == PF_READY;
+}
+
+/* Claims a chunk of nslots records for stream indices from `first` and makes it the thread's
+ * newest. Runs with t->growing set (nested handlers drop instead of recursing). */
+static bool claim_chunk(struct fh_thr *t, uint64_t first, uint64_t nslots)
+{
+	if (t->full || t->used >= fh_cap_recs)
+		return false;
+	if (nslots > fh_cap_recs - t->used) {  /* the last chunk under the bound: whole pages */
+		nslots = ((fh_cap_recs - t->used + 1) / (FHT_CHUNK_ALIGN / FHT_REC_SIZE)) *
+			(FHT_CHUNK_ALIGN / FHT_REC_SIZE);
+		if (nslots < FHT_CHUNK_ALIGN / FHT_REC_SIZE)
+			return false;
+		nslots--;
+	}
+	uint64_t len = (nslots + 1) * FHT_REC_SIZE, off, want;
+	/* A chunk never straddles two segments: skip to the next one (a hole readers step over). */
+	off = __atomic_load_n(&fh_ph->next_off, __ATOMIC_RELAXED);
+	do {
+		want = off;
+		if (want / FH_SEG_BYTES != (want + len - 1) / FH_SEG_BYTES)
+			want = (want / FH_SEG_BYTES + 1) * FH_SEG_BYTES;
+	} while (!__atomic_compare_exchange_n(&fh_ph->next_off, &off, want + len, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	off = want;
+	/* Growing past RLIMIT_FSIZE would raise SIGXFSZ in the program. */
+	if (off + len > fsize_limit() || off / FH_SEG_BYTES >= FH_MAX_SEGS)
+		return false;
+	long fd = open_pf();
+	if (fd < 0)
+		return false;
+	bool ok = !syscall(SYS_fallocate, fd, 0, (long)off, (long)len) &&
+		map_segment(fd, (unsigned)(off / FH_SEG_BYTES));
+	syscall(SYS_close, fd);
+	if (!ok)
+		return false;
+	char *p = fh_seg[off / FH_SEG_BYTES] + off % FH_SEG_BYTES;
+	/* Fault the chunk in now rather than one page at a time on the hot path. */
+	syscall(SYS_madvise, p, (size_t)len, MADV_POPULATE_WRITE);
+	struct fht_chunk *c = (struct fht_chunk *)p;
+	c->magic = FHT_CHUNK_MAGIC;
+	c->self_off = off;
+	c->tid = t->tid;
+	c->seq = t->nchunks;
+	c->first = first;
+	c->nslots = nslots;
+	__atomic_store_n(&c->type, FHT_REC_CHUNK, __ATOMIC_RELEASE);
+	struct fh_chunkref *d = &t->chunks[t->nchunks++ % FH_CHUNK_RING];
+	d->base = (uintptr_t)(p + FHT_REC_SIZE) - first * FHT_REC_SIZE;
+	d->first = first;
+	d->end = first + nslots;
+	d->hdr = c;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->cur = d;
+	t->used += nslots;
+	return true;
+}
+
+static void thread_full(struct fh_thr *t)
+{
+	t->full = 1;
+	if (t->cur)
+		__atomic_or_fetch(&t->cur->hdr->flags, FHT_C_FULL, __ATOMIC_RELAXED);
+	if (fh_ph && !(fh_ph->flags & FHT_H_FULL))
+		__atomic_or_fetch(&fh_ph->flags, FHT_H_FULL, __ATOMIC_RELAXED);
+}
+
+bool fh_thr_setup(struct fh_thr *t)
+{
+	int saved = errno;
+	bool ok = false, created = false;
+	if (t->gen == fh_fork_gen && t->state != THR_NEW)
+		return t->state == THR_ON;
+	/* A vfork child runs on its parent's memory: it must not create or claim anything. */
+	if (fh_raw_getpid() != fh_pid)
+		return false;
+	t->busy = 1;
+	t->state = THR_NEW;
+	t->cur = NULL;
+	t->reserved = 0;
+	t->used = 0;
+	t->nchunks = 0;
+	t->full = 0;
+	t->growing = 0;
+	t->gen = fh_fork_gen;
+	t->tid = (int)syscall(SYS_gettid);
+	t->cur_call = FH_NO_CALL;
+	if (!process_file(&created))
+		goto out;
+	t->growing = 1;
+	ok = claim_chunk(t, 0, FHT_FIRST_SLOTS);
+	t->growing = 0;
+	if (!ok) {
+		thread_full(t);
+		goto out;
+	}
+	fh_reanchor(t);
+	if (created)
+		write_proc_record(t);
 out:
-	if (fd >= 0)
-		syscall(SYS_close, fd);
 	t->state = ok ? THR_ON : THR_OFF;
 	t->busy = 0;
 	errno = saved;
 	return ok;
 }
 
-bool fh_thr_grow(struct fh_thr *t, uint64_t idx)
+struct fht_rec *fh_reserve_slow(struct fh_thr *t, uint64_t idx, uint64_t *idxp)
 {
+	const struct fh_chunkref *d = t->cur;
+	if (idx >= d->first && idx < d->end)     /* a nested handler moved to a new chunk */
+		goto got;
+	if (idx < d->first || t->growing || t->full)
+		goto drop;
 	int saved = errno;
-	bool ok = false;
-	if (t->growing)
-		return false;
-	if (idx >= t->cap) {
-		if (!(t->hdr->flags & FHT_H_FULL))
-			__atomic_or_fetch(&t->hdr->flags, FHT_H_FULL, __ATOMIC_RELAXED);
-		return false;
-	}
 	t->growing = 1;
-	uint64_t step = t->alloc < FH_CHUNK_RECS ? (t->alloc ? t->alloc : FH_FIRST_RECS) : FH_CHUNK_RECS;
-	uint64_t want = t->alloc + step;
-	if (want <= idx)
-		want = (idx / step + 1) * step;
-	if (want > t->cap)
-		want = t->cap;
-	/* The program may have lowered RLIMIT_FSIZE since: growing past it would raise SIGXFSZ. */
-	uint64_t lim = fsize_limit_recs(want);
-	if (lim < want)
-		want = lim > t->alloc ? lim : t->alloc;
-	long fd = want > t->alloc ? syscall(SYS_openat, AT_FDCWD, fh_thr_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW) : -1;
-	if (fd >= 0) {
-		if (!syscall(SYS_fallocate, fd, 0, (long)(FHT_HEADER_SIZE + t->alloc * FHT_REC_SIZE),
-			     (long)((want - t->alloc) * FHT_REC_SIZE))) {
-			syscall(SYS_madvise, (char *)t->recs + t->alloc * FHT_REC_SIZE,
-				(size_t)((want - t->alloc) * FHT_REC_SIZE), MADV_POPULATE_WRITE);
-			t->alloc = want;
-			t->hdr->allocated = want;
-			ok = idx < want;
-		}
-		syscall(SYS_close, fd);
-	}
-	if (!ok) {
-		t->cap = t->alloc;   /* stop trying: full disk, removed file, size limit */
-		__atomic_or_fetch(&t->hdr->flags, FHT_H_FULL, __ATOMIC_RELAXED);
-	}
+	uint64_t last = d->end - d->first;
+	uint64_t n = last >= FHT_CHUNK_MAX_SLOTS ? FHT_CHUNK_MAX_SLOTS : 2 * last + 1;
+	bool ok = claim_chunk(t, idx, n);
+	if (!ok)
+		thread_full(t);
 	t->growing = 0;
 	errno = saved;
-	return ok;
+	if (!ok)
+		goto drop;
+	d = t->cur;
+got:
+	*idxp = idx;
+	return (struct fht_rec *)(d->base + idx * FHT_REC_SIZE);
+drop:
+	__atomic_fetch_add(&t->cur->hdr->dropped, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+struct fht_rec *fh_rec_at(struct fh_thr *t, uint64_t idx)
+{
+	if (!t->cur || idx >= __atomic_load_n(&t->reserved, __ATOMIC_RELAXED))
+		return NULL;
+	unsigned n = t->nchunks < FH_CHUNK_RING ? t->nchunks : FH_CHUNK_RING;
+	for (unsigned k = 0; k < n; k++) {
+		const struct fh_chunkref *d = &t->chunks[(t->nchunks - 1 - k) % FH_CHUNK_RING];
+		if (idx >= d->first && idx < d->end)
+			return (struct fht_rec *)(d->base + idx * FHT_REC_SIZE);
+		if (idx >= d->end)
+			return NULL;   /* a gap between chunks (dropped indices) */
+	}
+	return NULL;
 }
 
 void fh_put_str(struct fh_thr *t, struct fht_rec *owner, uint64_t owner_idx, const char *s, size_t n)
@@ -546,21 +635,25 @@ void fh_after_fork_child(void)
 	fh_pid = fh_raw_getpid();
 	fh_ppid = (int)syscall(SYS_getppid);
 	fh_proc_start = fh_now();
-	fh_main_done = 0;
-	if (t->hdr) {
-		/* Stale pointers into the parent's file now hit private zero pages. */
-		syscall(SYS_mmap, t->hdr, t->map_len, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1L, 0L);
-		t->hdr = NULL;
+	/* Stale pointers into the parent's file (a wrapper the fork interrupted) now hit private
+	 * zero pages; the child gets its own file at its first event. */
+	for (unsigned k = 0; k < FH_MAX_SEGS; k++) {
+		if (!fh_seg[k])
+			continue;
+		syscall(SYS_mmap, fh_seg[k], (size_t)FH_SEG_BYTES, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1L, 0L);
+		fh_seg[k] = NULL;
 	}
+	fh_ph = NULL;
+	fh_pf_state = PF_NONE;
 	t->state = THR_NEW;
+	t->cur = NULL;
 	__atomic_add_fetch(&fh_fork_gen, 1, __ATOMIC_RELAXED);
-	if (fh_on) {
-		fh_thr_setup(t);
-	}
 }
 
-static int start_tracing(const char *dir)
+/* eager: set up the calling thread (and so the process file) now, to report failure (fh_start);
+ * otherwise that waits for the first event, and a process that records nothing writes nothing. */
+static int start_tracing(const char *dir, bool eager)
 {
 	static int once;
 	struct fh_thr *t = &fh_thr;
@@ -570,9 +663,17 @@ static int start_tracing(const char *dir)
 		return -EINVAL;
 	if (fh_on)
 		return 0;
-	if (strlen(dir) >= sizeof(fh_dir))
+	/* Absolute, so that chunks are found again after the program changes directory. */
+	size_t o = 0;
+	if (dir[0] != '/') {
+		if (!getcwd(fh_dir, sizeof(fh_dir) - 2))
+			return -errno;
+		o = strlen(fh_dir);
+		fh_dir[o++] = '/';
+	}
+	if (strlen(dir) >= sizeof(fh_dir) - o)
 		return -ENAMETOOLONG;
-	fh_strlcpy(fh_dir, sizeof(fh_dir), dir);
+	fh_strlcpy(fh_dir + o, sizeof(fh_dir) - o, dir);
 	fh_pid = fh_raw_getpid();
 	fh_ppid = (int)syscall(SYS_getppid);
 	if (!fh_proc_start)
@@ -582,18 +683,18 @@ static int start_tracing(const char *dir)
 	if (!once) {
 		once = 1;
 		pthread_atfork(NULL, NULL, fh_after_fork_child);
-		fh_key_ok = pthread_key_create(&fh_key, thr_destructor) == 0;
 	}
 	fh_on = 1;
 	t->state = THR_NEW;
-	if (!fh_thr_setup(t)) {
+	if (eager && !fh_thr_setup(t)) {
 		int e = errno ? errno : EIO;
 		fh_on = 0;
 		t->state = THR_NEW;
+		fh_pf_state = PF_NONE;
 		return -e;
 	}
 	fh_signals_init();
-	fh_stacks_start(dir);
+	fh_stacks_start(fh_dir);
 	return 0;
 }
 
@@ -628,7 +729,7 @@ __attribute__((constructor(101))) static void fh_init(void)
 	t->busy = 0;
 	v = getenv("FH_TRACE_DIR");
 	if (v && *v)
-		start_tracing(v);
+		start_tracing(v, false);
 	errno = saved;
 }
 
@@ -650,7 +751,7 @@ int fh_version(void)
 int fh_start(const char *trace_dir)
 {
 	int saved = errno;
-	int r = start_tracing(trace_dir);
+	int r = start_tracing(trace_dir, true);
 	errno = saved;
 	return r;
 }

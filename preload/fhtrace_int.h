@@ -49,18 +49,28 @@ enum fh_call_id {
 extern void *fh_real[FH_NCALLS] FH_HIDDEN;
 void *fh_resolve(unsigned id) FH_HIDDEN;
 
-enum fh_thr_state { THR_NEW = 0, THR_ON, THR_OFF, THR_DEAD };
+enum fh_thr_state { THR_NEW = 0, THR_ON, THR_OFF };
+
+/* One chunk of the process file holding a run of the thread's stream (fhtrace_format.h).
+ * Immutable once published in fh_thr.cur, so a wrapper interrupted by a signal handler that
+ * moves the thread to a new chunk still computes its own slot from the chunk it started with. */
+struct fh_chunkref {
+	uintptr_t base;           /* the record of stream index i is at base + i * FHT_REC_SIZE */
+	uint64_t first, end;      /* stream indices [first, end) */
+	struct fht_chunk *hdr;    /* the chunk's header slot in the file */
+};
+#define FH_CHUNK_RING 64          /* chunks a thread remembers (older ones stay in the file) */
 
 struct fh_thr {
-	struct fht_header *hdr;   /* the mapping, or NULL */
-	struct fht_rec *recs;
-	uint64_t alloc;           /* slots backed by the file */
-	uint64_t cap;             /* slots the mapping covers */
-	size_t map_len;
+	const struct fh_chunkref *cur; /* the thread's newest chunk (NULL until set up) */
+	uint64_t reserved;        /* next stream index; add is atomic against nested handlers */
+	uint64_t used;            /* record slots claimed so far (FH_TRACE_MAX_BYTES bound) */
+	unsigned nchunks;         /* chunks claimed; chunk k is chunks[k % FH_CHUNK_RING] */
+	int full;                 /* a claim failed: no more chunks for this thread */
 	int state;                /* enum fh_thr_state */
 	int tid;
 	int busy;                 /* inside the library's own setup: pass through */
-	int growing;              /* growing the file: nested writers drop */
+	int growing;              /* claiming a chunk: nested writers drop */
 	unsigned cur_call;        /* call in progress (for the signal trampoline) */
 	/* Clock anchors: ns = anchor.ns + (tsc - anchor.tsc) * fh_tsc_mult >> 32. Two slots so
 	 * a signal handler re-anchoring never changes the slot an interrupted read is using. */
@@ -68,6 +78,7 @@ struct fh_thr {
 	int ai;
 	unsigned gen;             /* fh_fork_gen when this state was set up */
 	int in_handler;           /* depth of program signal handlers run by the trampoline */
+	struct fh_chunkref chunks[FH_CHUNK_RING];
 };
 
 extern __thread struct fh_thr fh_thr FH_HIDDEN __attribute__((tls_model("initial-exec")));
@@ -84,9 +95,13 @@ struct fh_call {
 	unsigned prev;
 };
 
-/* Slow path of fh_begin: set up the thread (file, mapping) or grow the file. */
+/* Slow paths of fh_begin: set up the thread (the process file, its first chunk); a slot past
+ * the thread's newest chunk (claims the next chunk, or counts a drop). */
 bool fh_thr_setup(struct fh_thr *t) FH_HIDDEN;
-bool fh_thr_grow(struct fh_thr *t, uint64_t idx) FH_HIDDEN;
+struct fht_rec *fh_reserve_slow(struct fh_thr *t, uint64_t idx, uint64_t *idxp) FH_HIDDEN;
+/* The record of stream index idx when it is in one of the chunks the thread remembers and was
+ * reserved; NULL otherwise. Not for the hot path. */
+struct fht_rec *fh_rec_at(struct fh_thr *t, uint64_t idx) FH_HIDDEN;
 
 static inline int64_t fh_clock_ns(void)
 {
@@ -131,7 +146,7 @@ static inline int64_t fh_now(void)
 }
 
 /*
- * Only the owning thread (and its nested signal handlers) touch a file's counters, so a
+ * Only the owning thread (and its nested signal handlers) touch its counters, so a
  * read-modify-write needs to be atomic against signals, not other CPUs: one instruction
  * without the lock prefix is (signals arrive between instructions), and costs ~1 ns, not ~8.
  */
@@ -145,16 +160,17 @@ static inline uint64_t fh_signal_xadd(uint64_t *p, uint64_t v)
 #endif
 }
 
-/* Reserves a slot; NULL when the thread cannot record (counted as dropped when it has a file). */
+/* Reserves a slot; NULL when the thread cannot record (counted as dropped). The chunk is read
+ * before the index is taken: a nested handler may publish a newer chunk in between, and then
+ * the index is past this chunk's end and the slow path sorts it out. */
 static inline __attribute__((always_inline)) struct fht_rec *fh_reserve(struct fh_thr *t, uint64_t *idxp)
 {
-	uint64_t idx = fh_signal_xadd(&t->hdr->reserved, 1);
-	if (FH_UNLIKELY(idx >= t->alloc) && !fh_thr_grow(t, idx)) {
-		__atomic_fetch_add(&t->hdr->dropped, 1, __ATOMIC_RELAXED);
-		return NULL;
-	}
+	const struct fh_chunkref *d = t->cur;
+	uint64_t idx = fh_signal_xadd(&t->reserved, 1);
+	if (FH_UNLIKELY(idx >= d->end))
+		return fh_reserve_slow(t, idx, idxp);
 	*idxp = idx;
-	return &t->recs[idx];
+	return (struct fht_rec *)(d->base + idx * FHT_REC_SIZE);
 }
 
 static inline __attribute__((always_inline)) struct fh_thr *fh_thread(void)

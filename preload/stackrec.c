@@ -18,9 +18,9 @@
  * The native stack starts with the libc entry point of the wrapped call (the wrapper itself
  * and this library's frames are left out), so it reads "blocked in recv, called from ...".
  *
- * Python strings are interned per trace file: a PYSTR record holds "function\0file" once; a
+ * Python strings are interned per thread stream: a PYSTR record holds "function\0file" once; a
  * small per-thread cache maps the string's hash to its slot and is checked against the record
- * itself before reuse, so a new file (fork child, exec) never reuses a stale slot.
+ * itself before reuse, so a new stream (fork child, exec) never reuses a stale slot.
  */
 #include <string.h>
 
@@ -43,10 +43,9 @@ void fh_stacks_start(const char *dir)
 {
 	int64_t ns;
 
-	fh_stack_init();
+	ns = fh_stack_config();    /* libunwind itself is loaded at the first capture */
 	fh_pystack_init();
 	fh_modmap_start(dir);
-	ns = fh_stack_threshold_ns();
 	fh_stack_ns = ns < 0 ? INT64_MAX : ns;
 }
 
@@ -97,10 +96,9 @@ static uint32_t intern(struct fh_thr *t, const struct fh_pyframe *f, uint32_t ow
 	b += cut;
 	h = fnv(text, a + 1 + b);
 	e = &pyc[h % PYC_SIZE];
-	if (e->hash == h && e->slot < __atomic_load_n(&t->hdr->reserved, __ATOMIC_RELAXED) &&
-	    e->slot < t->alloc) {
-		const struct fht_stack *old = (const struct fht_stack *)&t->recs[e->slot];
-		if (old->type == FHT_REC_STACK && old->kind == FHT_STK_PYSTR && old->u.hash == h)
+	if (e->hash == h) {
+		const struct fht_stack *old = (const struct fht_stack *)fh_rec_at(t, e->slot);
+		if (old && old->type == FHT_REC_STACK && old->kind == FHT_STK_PYSTR && old->u.hash == h)
 			return e->slot;
 	}
 	s = reserve_stack(t, &idx, FHT_STK_PYSTR, owner);
@@ -118,11 +116,13 @@ static uint32_t intern(struct fh_thr *t, const struct fh_pyframe *f, uint32_t ow
  * call's own record) at the stack. */
 static void link_signals(struct fh_thr *t, uint64_t call_idx, uint32_t ref)
 {
-	uint64_t end = __atomic_load_n(&t->hdr->reserved, __ATOMIC_RELAXED);
+	uint64_t end = __atomic_load_n(&t->reserved, __ATOMIC_RELAXED);
 
-	for (uint64_t i = call_idx + 1; i < end && i < t->alloc && i < call_idx + 4096; i++)
-		if (t->recs[i].type == FHT_REC_SIGNAL && !t->recs[i].stack_ref)
-			t->recs[i].stack_ref = ref;
+	for (uint64_t i = call_idx + 1; i < end && i < call_idx + 4096; i++) {
+		struct fht_rec *r = fh_rec_at(t, i);
+		if (r && r->type == FHT_REC_SIGNAL && !r->stack_ref)
+			r->stack_ref = ref;
+	}
 }
 
 void fh_stack_record(struct fh_call *c)
@@ -146,10 +146,12 @@ void fh_stack_record(struct fh_call *c)
 	if (r->err == EINTR && r->end_ns - r->start_ns < fh_stack_ns) {
 		/* Interrupted but short: capture only if a signal was recorded during the call. */
 		bool sig = false;
-		uint64_t end = __atomic_load_n(&t->hdr->reserved, __ATOMIC_RELAXED);
-		for (uint64_t i = c->idx + 1; i < end && i < t->alloc && i < c->idx + 256; i++)
-			if (t->recs[i].type == FHT_REC_SIGNAL)
+		uint64_t end = __atomic_load_n(&t->reserved, __ATOMIC_RELAXED);
+		for (uint64_t i = c->idx + 1; i < end && i < c->idx + 256; i++) {
+			const struct fht_rec *sr = fh_rec_at(t, i);
+			if (sr && sr->type == FHT_REC_SIGNAL)
 				sig = true;
+		}
 		if (!sig)
 			return;
 	}

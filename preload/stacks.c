@@ -3,7 +3,12 @@
  * Native stack capture with libunwind, kept private and fd-free (see stacks.h for the rules).
  *
  * Debian's libunwind.a is not position-independent, so it cannot be linked into a shared
- * library; libunwind.so.8 is loaded instead with dlopen(RTLD_LOCAL) at init. RTLD_LOCAL keeps
+ * library; libunwind.so.8 is loaded instead with dlopen(RTLD_LOCAL), at the process's first
+ * capture (fh_stack_capture), not at start: loading and warming it up costs ~0.45 ms of CPU,
+ * more than a short-lived child's whole run, and most traced processes never capture a stack.
+ * The first capture happens after a blocking call of at least the threshold, in the thread that
+ * made it, never in signal context or a vfork child (stackrec.c checks), one thread at a time
+ * (a thread that finds another one loading gets no native frames that once). RTLD_LOCAL keeps
  * its symbols (_Unwind_RaiseException among them) out of the global scope: the program's C++
  * exceptions keep binding to libgcc_s. Only unw_backtrace, unw_getcontext, unw_init_local and
  * the local address space are looked up, with dlsym on that handle.
@@ -46,7 +51,10 @@ static int (*p_getcontext)(unw_context_t *);
 static int (*p_init_local)(unw_cursor_t *, unw_context_t *);
 static int (*p_set_caching)(unw_addr_space_t, unw_caching_policy_t);
 
-static int state;                 /* 0 not yet, 1 on, -1 off */
+static int state;                 /* 0 not loaded yet, 1 on, -1 off (atomic) */
+static int loading;               /* a thread is in fh_stack_init */
+static int configured;            /* fh_stack_config() ran */
+#define FH_UNLIKELY_ST(x) __builtin_expect(!!(x), 0)
 static const char *status = "off: not initialised";
 static int64_t threshold_ns = -1;
 static struct range skip[SKIP_RANGES];
@@ -220,9 +228,26 @@ static int64_t parse_ms(const char *s, int64_t dflt)
 static int off(const char *why, int err)
 {
 	status = why;
-	state = -1;
 	threshold_ns = -1;
+	__atomic_store_n(&state, -1, __ATOMIC_RELEASE);
 	return err;
+}
+
+/* FH_STACK_MS, read at start (not at the lazy init: the environment may be changing then). */
+int64_t fh_stack_config(void)
+{
+	int64_t ms;
+
+	if (configured)
+		return threshold_ns;
+	configured = 1;
+	ms = parse_ms(getenv("FH_STACK_MS"), FH_STACK_MS_DEFAULT);
+	if (ms < 0) {
+		off("off: FH_STACK_MS<0", -ECANCELED);
+		return -1;
+	}
+	threshold_ns = ms * 1000000;
+	return threshold_ns;
 }
 
 int fh_stack_init(void)
@@ -235,13 +260,14 @@ int fh_stack_init(void)
 	void *h, *buf[8];
 	int newfds[2], nnew = 0;
 	ino_t ino[2] = { 0, 0 };
-	int64_t ms;
+	int cur_state = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
 
-	if (state)
-		return state > 0 ? 0 : -ENOTSUP;
-	ms = parse_ms(getenv("FH_STACK_MS"), FH_STACK_MS_DEFAULT);
-	if (ms < 0)
-		return off("off: FH_STACK_MS<0", -ECANCELED);
+	if (cur_state)
+		return cur_state > 0 ? 0 : -ENOTSUP;
+	if (fh_stack_config() < 0)
+		return -ECANCELED;
+	if (__atomic_exchange_n(&loading, 1, __ATOMIC_ACQ_REL))
+		return -EBUSY;          /* another thread is loading it right now */
 
 	if (fd_snapshot(&before) < 0)
 		return off("off: cannot list /proc/self/fd", -ENOENT);
@@ -312,20 +338,19 @@ int fh_stack_init(void)
 	if (fd_snapshot(&after) < 0 || memcmp(&before, &after, sizeof(before)) != 0)
 		return off("off: libunwind held an fd", -EPROTO);
 
-	threshold_ns = ms * 1000000;
 	status = "on";
-	state = 1;
+	__atomic_store_n(&state, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
 int fh_stack_enabled(void)
 {
-	return state > 0;
+	return __atomic_load_n(&state, __ATOMIC_ACQUIRE) > 0;
 }
 
 int64_t fh_stack_threshold_ns(void)
 {
-	return state > 0 ? threshold_ns : -1;
+	return __atomic_load_n(&state, __ATOMIC_ACQUIRE) >= 0 ? fh_stack_config() : -1;
 }
 
 const char *fh_stack_status(void)
@@ -338,7 +363,11 @@ int fh_stack_capture(uint64_t *pcs, int max)
 	void *buf[FH_STACK_MAX + 16];
 	int n, i = 0, k = 0;
 
-	if (state <= 0 || max <= 0)
+	if (max <= 0)
+		return 0;
+	if (FH_UNLIKELY_ST(__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 0))
+		fh_stack_init();
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) <= 0)
 		return 0;
 	n = p_backtrace(buf, (int)(sizeof(buf) / sizeof(buf[0])));
 	while (i < n && in_skip((uintptr_t)buf[i]))

@@ -11,7 +11,7 @@
  *  - libunwind is linked statically and stays private (-fvisibility=hidden and
  *    --exclude-libs,ALL): no unw_* or _Unwind_* symbol is exported (tests/py/test_stacks_*.py
  *    checks `nm -D`), so C++ exceptions of the program keep using libgcc_s.
- *  - No file descriptor is held: fh_stack_init() warms the unwinder up once (its caches and
+ *  - No file descriptor is held: fh_stack_init() (at the first capture) warms the unwinder up once (its caches and
  *    its address-validation pipe, if it makes one, are created there) and then checks that the
  *    fd table is unchanged; if libunwind left an fd behind, capture is switched off and
  *    fh_stack_status() says why.
@@ -37,15 +37,20 @@
  * most ~0.2% to it; a whole suite shows no measurable difference. */
 #define FH_STACK_MS_DEFAULT 10
 
-/* Call once from the library constructor (not in signal context). Reads FH_STACK_MS, warms
- * the unwinder up, finds the library's own address range. Returns 0, or a negative errno when
- * stack capture is off (then fh_stack_capture() returns 0). Idempotent. */
+/* Reads FH_STACK_MS once (call at start, not in signal context); the threshold in ns, or -1
+ * when capture is off. */
+int64_t fh_stack_config(void);
+
+/* Loads and warms up the unwinder, finds the library's own address range; fh_stack_capture()
+ * calls it on first use (never call either in signal context). Returns 0, or a negative errno
+ * when native capture is off (then fh_stack_capture() returns 0), -EBUSY while another thread
+ * is loading it. Idempotent. */
 int fh_stack_init(void);
 
-/* 1 when capture is on. */
+/* 1 when capture is on (loaded). */
 int fh_stack_enabled(void);
 
-/* Threshold in nanoseconds (>= 0), or -1 when capture is off. */
+/* Threshold in nanoseconds (>= 0), or -1 when capture is off (configured off or failed). */
 int64_t fh_stack_threshold_ns(void);
 
 /* One line: "on", or why capture is off ("off: FH_STACK_MS<0", "off: libunwind held an fd").
