@@ -320,3 +320,25 @@ def test_untraced_process_loads_no_unwinder(tmp_path, fh_paths, extra):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
     assert not list(trace.glob("*.maps"))
+
+
+def test_unwinder_loaded_at_first_capture(tmp_path, fh_paths):
+    """A traced process loads libunwind at its first native stack, not at start (a short child
+    that never blocks for long never pays for it); the first stack is still complete."""
+    prog, marks = write_script(tmp_path, """
+        import time
+        before = "libunwind" in open("/proc/self/maps").read()
+        time.sleep(0.001)
+        fast = "libunwind" in open("/proc/self/maps").read()
+        time.sleep(0.05)  # @sleep
+        after = "libunwind" in open("/proc/self/maps").read()
+        print(before, fast, after)
+    """)
+    proc, trace = run([PY, prog], tmp_path, fh_paths["lib"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "False", "True"]
+    events, text = dump(fh_paths["analyze"], trace)
+    sleeps = with_stack(events, "clock_nanosleep(")
+    assert len(sleeps) == 1, text
+    assert sleeps[0].python[0] == python_frame(prog, marks["sleep"], "<module>"), sleeps[0]
+    check_native(sleeps[0], "clock_nanosleep", "_PyEval_EvalFrameDefault")
