@@ -540,7 +540,7 @@ static int index_v2(struct trace_index *ix, int fd, size_t size, const struct fh
 {
 	struct tid_map tids = { NULL, 0, 0 };
 	uint64_t rs = h->rec_size, off = h->header_size, garbage = UINT64_MAX;
-	uint64_t claimed = h->next_off > h->header_size && h->next_off < size ? h->next_off : size;
+	uint64_t claimed = h->next_off >= h->header_size && h->next_off < size ? h->next_off : size;
 	int ret = 0;
 
 	while (off + rs <= size) {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fh_v2file.h"
 #include "fhtrace_format.h"
 #include "trace.h"
 
@@ -299,72 +300,7 @@ START_TEST(test_list_sorted_fht_only)
 }
 END_TEST
 
-/* ---- version 2: hand-built process files ---- */
-
-struct v2 {
-	unsigned char *b;
-	size_t len;
-};
-
-static void v2_init(struct v2 *f, uint32_t flags)
-{
-	f->b = calloc(1, FHT_HEADER_SIZE);
-	f->len = FHT_HEADER_SIZE;
-	struct fht_proc_header *h = (void *)f->b;
-	memcpy(h->magic, FHT_MAGIC2, 8);
-	h->version = FHT_VERSION;
-	h->min_version = FHT_MIN_VERSION;
-	h->header_size = FHT_HEADER_SIZE;
-	h->rec_size = FHT_REC_SIZE;
-	h->thread_cap = 1 << 20;
-	h->pid = 300;
-	h->ppid = 299;
-	h->flags = flags;
-	h->mono_anchor_ns = 1000;
-	h->real_anchor_ns = 5000;
-	h->proc_start_ns = 900;
-	strcpy(h->exe, "/usr/bin/python3.11");
-}
-
-static void v2_grow(struct v2 *f, size_t n)
-{
-	f->b = realloc(f->b, f->len + n);
-	memset(f->b + f->len, 0, n);
-	f->len += n;
-}
-
-/* Appends a chunk of thread tid holding stream indices [first, first + nslots), filled from
- * stream[first...] (up to nstream); returns its offset. */
-static size_t v2_chunk(struct v2 *f, int tid, uint32_t seq, uint64_t first, uint64_t nslots,
-		       uint64_t dropped, uint8_t flags, const struct fht_rec *stream, size_t nstream)
-{
-	size_t off = f->len;
-	size_t span = (size_t)((1 + nslots) * FHT_REC_SIZE + FHT_CHUNK_ALIGN - 1) /
-		FHT_CHUNK_ALIGN * FHT_CHUNK_ALIGN;
-	v2_grow(f, span);
-	struct fht_chunk *c = (void *)(f->b + off);
-	c->type = FHT_REC_CHUNK;
-	c->flags = flags;
-	c->magic = FHT_CHUNK_MAGIC;
-	c->self_off = off;
-	c->tid = tid;
-	c->seq = seq;
-	c->first = first;
-	c->nslots = nslots;
-	c->dropped = dropped;
-	for (uint64_t i = 0; i < nslots && first + i < nstream; i++)
-		memcpy(f->b + off + (1 + i) * FHT_REC_SIZE, &stream[first + i], FHT_REC_SIZE);
-	((struct fht_proc_header *)f->b)->next_off = f->len;
-	return off;
-}
-
-static void v2_garbage(struct v2 *f)
-{
-	size_t off = f->len;
-	v2_grow(f, FHT_CHUNK_ALIGN);
-	memset(f->b + off, 0x55, FHT_CHUNK_ALIGN);
-	((struct fht_proc_header *)f->b)->next_off = f->len;
-}
+/* ---- version 2: hand-built process files (fh_v2file.h) ---- */
 
 static void sstr(struct fht_rec *s, unsigned slot, unsigned owner, const char *text, int last)
 {
@@ -425,7 +361,7 @@ static char *two_threads(bool garbage, size_t *cut_len, uint32_t hflags)
 {
 	struct v2 f;
 	streams();
-	v2_init(&f, hflags);
+	v2_init(&f, 300, 299, hflags);
 	v2_chunk(&f, 301, 0, 0, 3, 0, 0, sa, 9);
 	v2_chunk(&f, 302, 0, 0, 3, 5, 0, sb, 6);
 	v2_chunk(&f, 301, 1, 3, 3, 0, 0, sa, 9);
@@ -551,7 +487,7 @@ START_TEST(test_v2_unclaimed_tail_is_not_damage)
 	struct v2 f;
 	struct fh_trace_file tf;
 	streams();
-	v2_init(&f, 0);
+	v2_init(&f, 300, 299, 0);
 	v2_chunk(&f, 302, 0, 0, 6, 0, 0, sb, 6);
 	v2_grow(&f, 2 * FHT_CHUNK_ALIGN);  /* zero pages past next_off */
 	char *p = write_tmp(f.b, f.len);
@@ -611,7 +547,7 @@ START_TEST(test_v2_hostile_chunks)
 	size_t off;
 
 	streams();
-	v2_init(&f, 0);
+	v2_init(&f, 300, 299, 0);
 	v2_chunk(&f, 302, 0, 0, 6, 0, 0, sb, 6);
 	v2_chunk(&f, 302, 1, UINT64_MAX - 2, 3, 0, 0, sb, 6);       /* first far beyond */
 	v2_chunk(&f, 302, 2, (1u << 31) - 2, 3, 0, 0, sb, 6);       /* first near INT32_MAX */
@@ -674,22 +610,24 @@ START_TEST(test_v2_hostile_header)
 	struct fh_trace_file tf;
 	char *p;
 
-	v2_init(&f, 0);
+	v2_init(&f, 300, 299, 0);
 	((struct fht_proc_header *)f.b)->min_version = FHT_VERSION + 1;
 	p = write_tmp(f.b, f.len);
 	ck_assert_int_eq(trace_load(p, &tf), -EPROTO);
 	unlink(p); free(p);
-	v2_init(&f, 0);
+	free(f.b);
+	v2_init(&f, 300, 299, 0);
 	((struct fht_proc_header *)f.b)->header_size = 100;
 	p = write_tmp(f.b, f.len);
 	ck_assert_int_eq(trace_load(p, &tf), -EINVAL);
 	unlink(p); free(p);
-	v2_init(&f, 0);
+	free(f.b);
+	v2_init(&f, 300, 299, 0);
 	p = write_tmp(f.b, 200);
 	ck_assert_int_eq(trace_load(p, &tf), -EINVAL);
 	unlink(p); free(p);
 	/* header only: loads as one thread-less file */
-	v2_init(&f, 0);
+	v2_init(&f, 300, 299, 0);
 	p = write_tmp(f.b, f.len);
 	ck_assert_int_eq(trace_load(p, &tf), 0);
 	ck_assert_int_eq(tf.nevents, 0);
