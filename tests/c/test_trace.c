@@ -626,6 +626,7 @@ START_TEST(test_v2_hostile_header)
 	p = write_tmp(f.b, 200);
 	ck_assert_int_eq(trace_load(p, &tf), -EINVAL);
 	unlink(p); free(p);
+	free(f.b);
 	/* header only: loads as one thread-less file */
 	v2_init(&f, 300, 299, 0);
 	p = write_tmp(f.b, f.len);
