@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The analyzer's reader of libfhtrace.so trace files (format: preload/fhtrace_format.h):
- * trace_load() decodes one file into struct fh_event (hostile input: every count and length is
- * checked against the bytes present, unknown record types and call ids are tolerated),
+ * trace_index_open() finds the threads of a file (version 1: the file; version 2: the chunks of
+ * each thread, found by walking the chunk headers), trace_index_load() gathers one thread's
+ * chunks into one zeroed stream buffer and decodes it into struct fh_event like a version 1
+ * file (hostile input: every count and length is checked against the bytes present, unknown
+ * record types and call ids are tolerated), trace_load() is the first thread of a file,
  * trace_list() finds the files of a run, and trace_dump() prints one event per line, strace-like,
  * for `fh-analyze dump`. The call table comes from preload/calls.def, as in the library.
  */
