@@ -1534,35 +1534,34 @@ int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 
 /* ---- evidence_attach: the run directory's trace files ---- */
 
+/* Units are (file, thread) pairs of the files' indexes, built before the join. */
+struct dir_unit {
+	size_t file, thread;
+	int pid, tid;
+};
+
 struct dir_source {
-	char **paths;
+	struct trace_index **ix;
+	size_t nix;
+	struct dir_unit *u;
 };
 
 static int dir_load(void *ctx, size_t i, struct fh_trace_file *out)
 {
 	struct dir_source *d = ctx;
 
-	return trace_load(d->paths[i], out);
+	return trace_index_load(d->ix[d->u[i].file], d->u[i].thread, out);
 }
 
-/* "<pid>-<tid>[-n].fht": a hint for the reading order only (the header is the truth). */
+/* The unit's pid and tid from its file's index (a hint for the reading order only). */
 static int dir_peek(void *ctx, size_t i, int *pid, int *tid)
 {
 	struct dir_source *d = ctx;
-	const char *base = strrchr(d->paths[i], '/');
-	char *end;
-	long a, b;
 
-	base = base ? base + 1 : d->paths[i];
-	a = strtol(base, &end, 10);
-	if (end == base || *end != '-')
+	if (d->u[i].pid <= 0 || d->u[i].tid <= 0)
 		return -EINVAL;
-	base = end + 1;
-	b = strtol(base, &end, 10);
-	if (end == base || a <= 0 || b <= 0 || a > INT_MAX || b > INT_MAX)
-		return -EINVAL;
-	*pid = (int)a;
-	*tid = (int)b;
+	*pid = d->u[i].pid;
+	*tid = d->u[i].tid;
 	return 0;
 }
 
@@ -1576,19 +1575,39 @@ static void dir_release(void *ctx, size_t i, struct fh_trace_file *tf)
 int evidence_attach(struct fh_run *run)
 {
 	char *dir = arena_printf(&run->arena, "%s/trace", run->run_dir);
-	struct dir_source d = { NULL };
+	struct dir_source d = { NULL, 0, NULL };
 	struct fh_trace_source src = { 0, dir_load, dir_release, &d, dir_peek };
+	char **paths = NULL;
+	size_t npaths = 0, cap = 0;
 	int ret;
 
-	ret = trace_list(dir, &d.paths, &src.nfiles);
-	if (ret < 0 || !src.nfiles) {
+	ret = trace_list(dir, &paths, &npaths);
+	if (ret < 0 || !npaths) {
 		run->meta.tracing = false;
-		free(d.paths);
+		free(paths);
 		return 0;
 	}
+	/* All indexes first (a file that cannot be read is skipped, its error printed). */
+	d.ix = xcalloc(npaths, sizeof(*d.ix));
+	for (size_t f = 0; f < npaths; f++) {
+		if (trace_index_open(paths[f], &d.ix[f]) < 0)
+			continue;
+		size_t nt = trace_index_nthreads(d.ix[f]);
+		for (size_t t = 0; t < nt; t++) {
+			GROW(d.u, cap, src.nfiles + 1);
+			d.u[src.nfiles] = (struct dir_unit){ f, t, 0, 0 };
+			trace_index_thread(d.ix[f], t, &d.u[src.nfiles].pid, &d.u[src.nfiles].tid);
+			src.nfiles++;
+		}
+	}
+	d.nix = npaths;
 	ret = evidence_join(run, &src);
-	for (size_t i = 0; i < src.nfiles; i++)
-		free(d.paths[i]);
-	free(d.paths);
+	for (size_t f = 0; f < npaths; f++) {
+		trace_index_close(d.ix[f]);
+		free(paths[f]);
+	}
+	free(d.ix);
+	free(d.u);
+	free(paths);
 	return ret;
 }

@@ -33,7 +33,8 @@
 #define FH_EV_MAX_CHILDREN 32
 #define FH_EV_MAX_CALLS    48
 
-/* A set of trace files, loaded on demand. load() fills *out (0 or -errno; a failing file is
+/* A set of trace files, loaded on demand (evidence_attach: one unit per thread of each file, a
+ * version 2 process file holding many). load() fills *out (0 or -errno; a failing file is
  * skipped); release() frees what load() filled. Both are called once per file per pass. */
 struct fh_trace_source {
 	size_t nfiles;

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The analyzer's reader of libfhtrace.so trace files (format: preload/fhtrace_format.h):
- * trace_load() decodes one file into struct fh_event (hostile input: every count and length is
- * checked against the bytes present, unknown record types and call ids are tolerated),
+ * trace_index_open() finds the threads of a file (version 1: the file; version 2: the chunks of
+ * each thread, found by walking the chunk headers), trace_index_load() gathers one thread's
+ * chunks into one zeroed stream buffer and decodes it into struct fh_event like a version 1
+ * file (hostile input: every count and length is checked against the bytes present, unknown
+ * record types and call ids are tolerated), trace_load() is the first thread of a file,
  * trace_list() finds the files of a run, and trace_dump() prints one event per line, strace-like,
  * for `fh-analyze dump`. The call table comes from preload/calls.def, as in the library.
  */
@@ -169,103 +172,30 @@ static void decode(struct fh_event *e, const struct fht_rec *r, int pid, int tid
 	}
 }
 
-int trace_load(const char *path, struct fh_trace_file *out)
+/*
+ * Decodes the n records of rec_size bytes at base (one thread's stream, indexed by slot; hostile)
+ * into out->events, with out->pid and out->tid already set: pass 1 finds the events and the
+ * length of each one's string, pass 2 decodes them and appends string chunks by owner; then the
+ * stacks. n <= INT32_MAX. Allocates out->priv.
+ */
+static void decode_stream(const char *base, uint32_t rec_size, uint64_t n,
+			  struct fh_trace_file *out)
 {
-	int ret = 0;
-	int fd = -1;
-	void *map = MAP_FAILED;
-	size_t size = 0;
-	int32_t *slot_ev = NULL;
-	uint32_t *slen = NULL;
-	struct stat st;
-
-	memset(out, 0, sizeof(*out));
-	out->path = path;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		error("cannot open trace '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		ret = -EINVAL;
-		error("trace '%s': not a regular file", path);
-		goto out;
-	}
-	size = (size_t)st.st_size;
-	if (size < sizeof(struct fht_header)) {
-		ret = -EINVAL;
-		error("trace '%s': %zu bytes, shorter than a header", path, size);
-		goto out;
-	}
-	map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		ret = -errno;
-		error("cannot map trace '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	const struct fht_header *h = map;
-	if (memcmp(h->magic, FHT_MAGIC, 8)) {
-		ret = -EINVAL;
-		error("trace '%s': bad magic at offset 0", path);
-		goto out;
-	}
-	if (h->min_version > FHT_VERSION || h->version < 1) {
-		ret = -EPROTO;
-		error("trace '%s': format version %u needs a reader of version %u (this is %d)", path,
-		      h->version, h->min_version, FHT_VERSION);
-		goto out;
-	}
-	if (h->header_size < sizeof(struct fht_header) || h->header_size > size ||
-	    h->rec_size < FHT_REC_SIZE || h->rec_size > 4096) {
-		ret = -EINVAL;
-		error("trace '%s': bad header or record size (%u, %u) at offset 16", path,
-		      h->header_size, h->rec_size);
-		goto out;
-	}
-	uint64_t present = (size - h->header_size) / h->rec_size;
-	uint64_t n = h->reserved;
-	if (n > h->allocated)
-		n = h->allocated;
-	if (n > h->capacity)
-		n = h->capacity;
-	if (n > present) {
-		out->truncated = true;
-		warning("trace '%s': %llu records claimed, %llu present; file truncated at offset %zu",
-			path, (unsigned long long)n, (unsigned long long)present, size);
-		n = present;
-	}
-	if (n > INT32_MAX) {
-		n = INT32_MAX;
-		out->truncated = true;
-	}
-	out->version = (int)h->version;
-	out->pid = h->pid;
-	out->ppid = h->ppid;
-	out->tid = h->tid;
-	out->mono_anchor_ns = h->mono_anchor_ns;
-	out->real_anchor_ns = h->real_anchor_ns;
-	out->proc_start_ns = h->proc_start_ns;
-	out->dropped = h->dropped;
-	out->full = h->flags & FHT_H_FULL;
-	out->main_file = h->flags & FHT_H_MAIN;
-
-	/* Pass 1: events and string lengths. */
-	slot_ev = xmalloc((n ? n : 1) * sizeof(*slot_ev));
+	int32_t *slot_ev = xmalloc((n ? n : 1) * sizeof(*slot_ev));
 	size_t nev = 0;
-	const char *base = (const char *)map + h->header_size;
+
 	for (uint64_t i = 0; i < n; i++) {
-		const struct fht_rec *r = (const void *)(base + i * h->rec_size);
+		const struct fht_rec *r = (const void *)(base + i * rec_size);
 		slot_ev[i] = -1;
 		if (r->type == FHT_REC_CALL || r->type == FHT_REC_SIGNAL || r->type == FHT_REC_MARK ||
 		    r->type == FHT_REC_PROC)
 			slot_ev[i] = (int32_t)nev++;
 	}
 	out->events = xcalloc(nev ? nev : 1, sizeof(struct fh_event));
-	slen = xcalloc(nev ? nev : 1, sizeof(*slen));
+	uint32_t *slen = xcalloc(nev ? nev : 1, sizeof(*slen));
 	size_t pool = 0;
 	for (uint64_t i = 0; i < n; i++) {
-		const struct fht_str *s = (const void *)(base + i * h->rec_size);
+		const struct fht_str *s = (const void *)(base + i * rec_size);
 		if (s->type != FHT_REC_STR || s->owner >= i || slot_ev[s->owner] < 0)
 			continue;
 		uint32_t k = s->len > FHT_STR_CHUNK ? FHT_STR_CHUNK : s->len;
@@ -287,9 +217,9 @@ int trace_load(const char *path, struct fh_trace_file *out)
 	/* Pass 2: decode records, append string chunks in order. */
 	uint32_t *fill = xcalloc(nev ? nev : 1, sizeof(*fill));
 	for (uint64_t i = 0; i < n; i++) {
-		const struct fht_rec *r = (const void *)(base + i * h->rec_size);
+		const struct fht_rec *r = (const void *)(base + i * rec_size);
 		if (slot_ev[i] >= 0) {
-			decode(&out->events[slot_ev[i]], r, h->pid, h->tid);
+			decode(&out->events[slot_ev[i]], r, out->pid, out->tid);
 			continue;
 		}
 		const struct fht_str *s = (const void *)r;
@@ -316,20 +246,522 @@ int trace_load(const char *path, struct fh_trace_file *out)
 			ev->target = str;
 	}
 	free(fill);
+	free(slen);
+	free(slot_ev);
 	out->nevents = nev;
-	trace_stacks_decode(base, h->rec_size, n, out, &pv->stacks);
+	trace_stacks_decode(base, rec_size, n, out, &pv->stacks);
+}
+
+/* Version 1 header checks (size is the file's): 0 or -errno with one error line. */
+static int v1_check(const char *path, const struct fht_header *h, size_t size)
+{
+	if (memcmp(h->magic, FHT_MAGIC, 8)) {
+		error("trace '%s': bad magic at offset 0", path);
+		return -EINVAL;
+	}
+	if (h->min_version > FHT_VERSION || h->version < 1) {
+		error("trace '%s': format version %u needs a reader of version %u (this is %d)", path,
+		      h->version, h->min_version, FHT_VERSION);
+		return -EPROTO;
+	}
+	if (h->header_size < sizeof(struct fht_header) || h->header_size > size ||
+	    h->rec_size < FHT_REC_SIZE || h->rec_size > 4096) {
+		error("trace '%s': bad header or record size (%u, %u) at offset 16", path,
+		      h->header_size, h->rec_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Opens path read-only, checks it is a regular file at least min bytes long. */
+static int open_trace(const char *path, size_t min, size_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int e = errno;
+		error("cannot open trace '%s': %s", path, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		error("trace '%s': not a regular file", path);
+		close(fd);
+		return -EINVAL;
+	}
+	*size = (size_t)st.st_size;
+	if (*size < min) {
+		error("trace '%s': %zu bytes, shorter than a header", path, *size);
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+/* Reads up to n bytes at off; returns the bytes read (short at end of file) or -errno. */
+static ssize_t pread_full(int fd, void *p, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	if (off > (uint64_t)INT64_MAX - n)
+		return 0;
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)p + got, n - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* A version 1 thread file: maps it and decodes its records. */
+static int load_v1(const char *path, struct fh_trace_file *out)
+{
+	int ret = 0;
+	void *map = MAP_FAILED;
+	size_t size = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->path = path;
+	int fd = open_trace(path, sizeof(struct fht_header), &size);
+	if (fd < 0)
+		return fd;
+	map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED) {
+		ret = -errno;
+		error("cannot map trace '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	const struct fht_header *h = map;
+	ret = v1_check(path, h, size);
+	if (ret)
+		goto out;
+	uint64_t present = (size - h->header_size) / h->rec_size;
+	uint64_t n = h->reserved;
+	if (n > h->allocated)
+		n = h->allocated;
+	if (n > h->capacity)
+		n = h->capacity;
+	if (n > present) {
+		out->truncated = true;
+		warning("trace '%s': %llu records claimed, %llu present; file truncated at offset %zu",
+			path, (unsigned long long)n, (unsigned long long)present, size);
+		n = present;
+	}
+	if (n > INT32_MAX) {
+		n = INT32_MAX;
+		out->truncated = true;
+	}
+	out->version = (int)h->version;
+	out->pid = h->pid;
+	out->ppid = h->ppid;
+	out->tid = h->tid;
+	out->mono_anchor_ns = h->mono_anchor_ns;
+	out->real_anchor_ns = h->real_anchor_ns;
+	out->proc_start_ns = h->proc_start_ns;
+	out->dropped = h->dropped;
+	out->full = h->flags & FHT_H_FULL;
+	out->main_file = h->flags & FHT_H_MAIN;
+	decode_stream((const char *)map + h->header_size, h->rec_size, n, out);
 	char exe[sizeof(h->exe) + 1];
 	copy_header_str(exe, sizeof(exe), h->exe, sizeof(h->exe));
 	out->exe = exe[0] ? xstrdup(exe) : NULL;
 out:
-	free(slot_ev);
-	free(slen);
 	if (map != MAP_FAILED)
 		munmap(map, size);
+	close(fd);
+	if (ret)
+		trace_free(out);
+	return ret;
+}
+
+/* ---- the per-file index (version 2: threads and their chunks) ---- */
+
+#define GAP_SLACK 65536   /* stream slots allowed beyond those the chunks hold (gaps) */
+
+struct ix_chunk {
+	uint64_t off;             /* file offset of the chunk header */
+	uint64_t first;           /* stream index of its slot 1 */
+	uint64_t nslots;          /* slots present in the file (clipped at its end and the bound) */
+};
+
+struct ix_thread {
+	int tid;
+	struct ix_chunk *c; size_t nc, cap;
+	uint64_t n;               /* stream length: max first + nslots */
+	uint64_t dropped;
+	bool full, truncated;
+};
+
+struct trace_index {
+	char *path;
+	int version;
+	int pid, ppid;
+	int64_t mono_anchor_ns, real_anchor_ns, proc_start_ns;
+	uint32_t flags, rec_size;
+	bool truncated;           /* garbage skipped: any thread may have lost records */
+	char *exe;
+	struct ix_thread *t; size_t nt, tcap;
+};
+
+/* tid -> latest thread with that tid, open addressing (hostile files may hold many tids). */
+struct tid_map {
+	struct tid_ent { int tid; size_t t; } *e;
+	size_t cap, n;
+};
+
+static size_t tid_slot(const struct tid_map *m, int tid)
+{
+	size_t k = ((uint32_t)tid * 0x9e3779b1u) & (m->cap - 1);
+	while (m->e[k].tid && m->e[k].tid != tid)
+		k = (k + 1) & (m->cap - 1);
+	return k;
+}
+
+static void tid_put(struct tid_map *m, int tid, size_t t)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		struct tid_map old = *m;
+		m->cap = old.cap ? old.cap * 2 : 64;
+		m->e = xcalloc(m->cap, sizeof(*m->e));
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.e[i].tid)
+				m->e[tid_slot(m, old.e[i].tid)] = old.e[i];
+		free(old.e);
+	}
+	size_t k = tid_slot(m, tid);
+	if (!m->e[k].tid)
+		m->n++;
+	m->e[k] = (struct tid_ent){ tid, t };
+}
+
+void trace_index_close(struct trace_index *ix)
+{
+	if (!ix)
+		return;
+	for (size_t i = 0; i < ix->nt; i++)
+		free(ix->t[i].c);
+	free(ix->t);
+	free(ix->exe);
+	free(ix->path);
+	free(ix);
+}
+
+size_t trace_index_nthreads(const struct trace_index *ix)
+{
+	return ix->nt;
+}
+
+void trace_index_thread(const struct trace_index *ix, size_t t, int *pid, int *tid)
+{
+	*pid = ix->pid;
+	*tid = t < ix->nt ? ix->t[t].tid : 0;
+}
+
+const char *trace_index_path(const struct trace_index *ix)
+{
+	return ix->path;
+}
+
+static void garbage_done(struct trace_index *ix, uint64_t *start, uint64_t end)
+{
+	if (*start == UINT64_MAX)
+		return;
+	warning("trace '%s': no valid chunk header at offset %llu (%llu bytes skipped)", ix->path,
+		(unsigned long long)*start, (unsigned long long)(end - *start));
+	ix->truncated = true;
+	*start = UINT64_MAX;
+}
+
+/* Adds a valid chunk header found at off (present: its slots in the file) to its thread. */
+static struct ix_thread *add_chunk(struct trace_index *ix, struct tid_map *tids,
+				   const struct fht_chunk *c, uint64_t off, uint64_t present)
+{
+	size_t k = tids->cap ? tid_slot(tids, c->tid) : 0;
+	struct ix_thread *t;
+
+	/* A seq 0 chunk of a tid already seen is a new thread that reuses the tid. */
+	if (!tids->cap || !tids->e[k].tid || (c->seq == 0 && ix->t[tids->e[k].t].nc)) {
+		GROW(ix->t, ix->tcap, ix->nt + 1);
+		memset(&ix->t[ix->nt], 0, sizeof(ix->t[0]));
+		ix->t[ix->nt].tid = c->tid;
+		tid_put(tids, c->tid, ix->nt);
+		t = &ix->t[ix->nt++];
+	} else {
+		t = &ix->t[tids->e[k].t];
+	}
+	GROW(t->c, t->cap, t->nc + 1);
+	t->c[t->nc++] = (struct ix_chunk){ off, c->first, present };
+	t->dropped = c->dropped > UINT64_MAX - t->dropped ? UINT64_MAX : t->dropped + c->dropped;
+	t->full |= c->flags & FHT_C_FULL;
+	return t;
+}
+
+/* Bounds each thread's stream by the slots its chunks hold plus GAP_SLACK (INT32_MAX at most):
+ * a chunk starting beyond is ignored, one reaching beyond is cut. */
+static void bound_streams(struct trace_index *ix)
+{
+	for (size_t i = 0; i < ix->nt; i++) {
+		struct ix_thread *t = &ix->t[i];
+		uint64_t total = 0, limit;
+
+		for (size_t k = 0; k < t->nc; k++)
+			total += t->c[k].nslots;   /* <= file size / rec_size: no overflow */
+		limit = total + GAP_SLACK > INT32_MAX ? INT32_MAX : total + GAP_SLACK;
+		t->n = 0;
+		for (size_t k = 0; k < t->nc; k++) {
+			struct ix_chunk *c = &t->c[k];
+			if (c->first >= limit) {
+				if (c->nslots)
+					warning("trace '%s': chunk at offset %llu of thread %d starts at record "
+						"%llu, beyond the %llu its chunks can hold; ignored", ix->path,
+						(unsigned long long)c->off, t->tid,
+						(unsigned long long)c->first, (unsigned long long)limit);
+				t->truncated |= c->nslots != 0;
+				c->nslots = 0;
+				continue;
+			}
+			if (c->nslots > limit - c->first) {
+				warning("trace '%s': chunk at offset %llu of thread %d reaches past record "
+					"%llu; cut", ix->path, (unsigned long long)c->off, t->tid,
+					(unsigned long long)limit);
+				c->nslots = limit - c->first;
+				t->truncated = true;
+			}
+			if (c->first + c->nslots > t->n)
+				t->n = c->first + c->nslots;
+		}
+	}
+}
+
+/* Walks the chunk headers of a version 2 file from hdr->header_size. */
+static int index_v2(struct trace_index *ix, int fd, size_t size, const struct fht_proc_header *h)
+{
+	struct tid_map tids = { NULL, 0, 0 };
+	uint64_t rs = h->rec_size, off = h->header_size, garbage = UINT64_MAX;
+	uint64_t claimed = h->next_off >= h->header_size && h->next_off < size ? h->next_off : size;
+	int ret = 0;
+
+	while (off + rs <= size) {
+		struct fht_chunk c;
+		ssize_t r = pread_full(fd, &c, sizeof(c), off);
+		if (r < 0) {
+			ret = (int)r;
+			error("cannot read trace '%s' at offset %llu: %s", ix->path,
+			      (unsigned long long)off, strerror(-ret));
+			goto out;
+		}
+		if (r < (ssize_t)sizeof(c) || c.type != FHT_REC_CHUNK || c.magic != FHT_CHUNK_MAGIC ||
+		    c.self_off != off || c.tid <= 0 || c.nslots > FHT_CHUNK_MAX_SLOTS) {
+			/* Pages past next_off were never claimed: not damage. */
+			if (garbage == UINT64_MAX && off < claimed)
+				garbage = off;
+			off += FHT_CHUNK_ALIGN;
+			continue;
+		}
+		garbage_done(ix, &garbage, off);
+		uint64_t present = (size - off) / rs - 1;
+		uint64_t span = (1 + c.nslots) * rs;
+		span = (span + FHT_CHUNK_ALIGN - 1) / FHT_CHUNK_ALIGN * FHT_CHUNK_ALIGN;
+		if (present > c.nslots)
+			present = c.nslots;
+		struct ix_thread *t = add_chunk(ix, &tids, &c, off, present);
+		if (present < c.nslots) {
+			warning("trace '%s': chunk at offset %llu of thread %d holds %llu records, %llu "
+				"present; file truncated at offset %zu", ix->path, (unsigned long long)off,
+				c.tid, (unsigned long long)c.nslots, (unsigned long long)present, size);
+			t->truncated = true;
+		}
+		off += span;
+	}
+	garbage_done(ix, &garbage, off < size ? off : size);
+	bound_streams(ix);
+out:
+	free(tids.e);
+	return ret;
+}
+
+int trace_index_open(const char *path, struct trace_index **out)
+{
+	union {
+		struct fht_header v1;
+		struct fht_proc_header v2;
+	} h;
+	struct trace_index *ix = NULL;
+	size_t size = 0;
+	int ret = 0;
+
+	*out = NULL;
+	int fd = open_trace(path, sizeof(struct fht_header) < sizeof(struct fht_proc_header) ?
+			    sizeof(struct fht_header) : sizeof(struct fht_proc_header), &size);
+	if (fd < 0)
+		return fd;
+	memset(&h, 0, sizeof(h));
+	ssize_t r = pread_full(fd, &h, sizeof(h), 0);
+	if (r < 0) {
+		ret = (int)r;
+		error("cannot read trace '%s': %s", path, strerror(-ret));
+		goto out;
+	}
+	ix = xcalloc(1, sizeof(*ix));
+	ix->path = xstrdup(path);
+	if (!memcmp(h.v1.magic, FHT_MAGIC, 8)) {
+		if (size < sizeof(struct fht_header)) {
+			ret = -EINVAL;
+			error("trace '%s': %zu bytes, shorter than a header", path, size);
+			goto out;
+		}
+		ret = v1_check(path, &h.v1, size);
+		if (ret)
+			goto out;
+		ix->version = 1;
+		ix->pid = h.v1.pid;
+		ix->ppid = h.v1.ppid;
+		ix->t = xcalloc(1, sizeof(*ix->t));
+		ix->t[0].tid = h.v1.tid;
+		ix->nt = ix->tcap = 1;
+		goto out;
+	}
+	const struct fht_proc_header *p = &h.v2;
+	if (memcmp(p->magic, FHT_MAGIC2, 8)) {
+		ret = -EINVAL;
+		error("trace '%s': bad magic at offset 0", path);
+		goto out;
+	}
+	if (size < sizeof(struct fht_proc_header)) {
+		ret = -EINVAL;
+		error("trace '%s': %zu bytes, shorter than a header", path, size);
+		goto out;
+	}
+	if (p->min_version > FHT_VERSION || p->version < 2) {
+		ret = -EPROTO;
+		error("trace '%s': format version %u needs a reader of version %u (this is %d)", path,
+		      p->version, p->min_version, FHT_VERSION);
+		goto out;
+	}
+	if (p->header_size < sizeof(struct fht_proc_header) || p->header_size > size ||
+	    p->header_size % FHT_CHUNK_ALIGN || p->rec_size < FHT_REC_SIZE || p->rec_size > 4096) {
+		ret = -EINVAL;
+		error("trace '%s': bad header or record size (%u, %u) at offset 16", path,
+		      p->header_size, p->rec_size);
+		goto out;
+	}
+	ix->version = (int)p->version;
+	ix->pid = p->pid;
+	ix->ppid = p->ppid;
+	ix->mono_anchor_ns = p->mono_anchor_ns;
+	ix->real_anchor_ns = p->real_anchor_ns;
+	ix->proc_start_ns = p->proc_start_ns;
+	ix->flags = p->flags;
+	ix->rec_size = p->rec_size;
+	char exe[sizeof(p->exe) + 1];
+	copy_header_str(exe, sizeof(exe), p->exe, sizeof(p->exe));
+	ix->exe = exe[0] ? xstrdup(exe) : NULL;
+	ret = index_v2(ix, fd, size, p);
+out:
+	close(fd);
+	if (ret)
+		trace_index_close(ix);
+	else
+		*out = ix;
+	return ret;
+}
+
+int trace_index_load(const struct trace_index *ix, size_t ti, struct fh_trace_file *out)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	int ret = 0;
+
+	if (ix->version == 1) {
+		if (ti != 0)
+			return -EINVAL;
+		return load_v1(ix->path, out);
+	}
+	memset(out, 0, sizeof(*out));
+	out->path = ix->path;
+	if (ti >= ix->nt && ix->nt)
+		return -EINVAL;
+	out->version = ix->version;
+	out->pid = ix->pid;
+	out->ppid = ix->ppid;
+	out->mono_anchor_ns = ix->mono_anchor_ns;
+	out->real_anchor_ns = ix->real_anchor_ns;
+	out->proc_start_ns = ix->proc_start_ns;
+	out->full = ix->flags & FHT_H_FULL;
+	out->truncated = ix->truncated;
+	out->exe = ix->exe ? xstrdup(ix->exe) : NULL;
+	if (!ix->nt) {   /* a process file without a chunk: its header only */
+		out->events = xcalloc(1, sizeof(struct fh_event));
+		out->priv = xcalloc(1, sizeof(struct priv));
+		return 0;
+	}
+	const struct ix_thread *t = &ix->t[ti];
+	out->tid = t->tid;
+	out->dropped = t->dropped;
+	out->full |= t->full;
+	out->truncated |= t->truncated;
+	int fd = open_trace(ix->path, 0, &size);
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	/* n <= INT32_MAX and <= the slots the file holds + GAP_SLACK (bound_streams) */
+	buf = calloc(t->n ? t->n : 1, ix->rec_size);
+	if (!buf) {
+		ret = -ENOMEM;
+		error("trace '%s': no memory for %llu records of thread %d", ix->path,
+		      (unsigned long long)t->n, t->tid);
+		goto out;
+	}
+	for (size_t k = 0; k < t->nc; k++) {
+		const struct ix_chunk *c = &t->c[k];
+		size_t want = (size_t)c->nslots * ix->rec_size;
+		ssize_t r = pread_full(fd, buf + c->first * ix->rec_size, want, c->off + ix->rec_size);
+		if (r < 0) {
+			ret = (int)r;
+			error("cannot read trace '%s' at offset %llu: %s", ix->path,
+			      (unsigned long long)c->off, strerror(-ret));
+			goto out;
+		}
+		if ((size_t)r < want) {   /* the file shrank since it was indexed */
+			memset(buf + c->first * ix->rec_size + r, 0, want - (size_t)r);
+			warning("trace '%s': chunk at offset %llu cut short; file truncated at offset %zu",
+				ix->path, (unsigned long long)c->off, size);
+			out->truncated = true;
+		}
+	}
+	decode_stream(buf, ix->rec_size, t->n, out);
+	for (size_t e = 0; e < out->nevents; e++)
+		if (out->events[e].type == FH_EV_PROC)
+			out->main_file = true;
+out:
+	free(buf);
 	if (fd >= 0)
 		close(fd);
 	if (ret)
 		trace_free(out);
+	return ret;
+}
+
+int trace_load(const char *path, struct fh_trace_file *out)
+{
+	struct trace_index *ix;
+	int ret;
+
+	ret = trace_index_open(path, &ix);
+	if (ret) {
+		memset(out, 0, sizeof(*out));
+		out->path = path;
+		return ret;
+	}
+	ret = trace_index_load(ix, 0, out);
+	out->path = path;
+	trace_index_close(ix);
 	return ret;
 }
 
@@ -475,20 +907,16 @@ static void dump_call(FILE *out, const struct fh_event *e)
 	fprintf(out, " <%.6f>\n", ((double)e->end_ns - (double)e->start_ns) / 1e9);
 }
 
-int trace_dump(const char *path, FILE *out)
+static void dump_thread(const char *path, const struct fh_trace_file *tf, FILE *out)
 {
-	struct fh_trace_file tf;
-	int r = trace_load(path, &tf);
-	if (r)
-		return r;
-	fprintf(out, "# %s: pid %d ppid %d tid %d exe ", path, tf.pid, tf.ppid, tf.tid);
-	put_escaped(out, tf.exe ? tf.exe : "?");
-	fprintf(out, " events %zu dropped %llu%s%s\n", tf.nevents, (unsigned long long)tf.dropped,
-		tf.full ? " full" : "", tf.truncated ? " truncated" : "");
-	int64_t t0 = tf.proc_start_ns ? tf.proc_start_ns : tf.mono_anchor_ns;
+	fprintf(out, "# %s: pid %d ppid %d tid %d exe ", path, tf->pid, tf->ppid, tf->tid);
+	put_escaped(out, tf->exe ? tf->exe : "?");
+	fprintf(out, " events %zu dropped %llu%s%s\n", tf->nevents, (unsigned long long)tf->dropped,
+		tf->full ? " full" : "", tf->truncated ? " truncated" : "");
+	int64_t t0 = tf->proc_start_ns ? tf->proc_start_ns : tf->mono_anchor_ns;
 	struct trace_stack_printer *sp = NULL;
-	for (size_t i = 0; i < tf.nevents; i++) {
-		const struct fh_event *e = &tf.events[i];
+	for (size_t i = 0; i < tf->nevents; i++) {
+		const struct fh_event *e = &tf->events[i];
 		fprintf(out, "%+.6f %d/%d ", ((double)e->start_ns - (double)t0) / 1e9, e->pid, e->tid);
 		switch (e->type) {
 		case FH_EV_CALL:
@@ -532,11 +960,29 @@ int trace_dump(const char *path, FILE *out)
 		}
 		if (e->nstack > 0 || e->npystack > 0) {
 			if (!sp)
-				sp = trace_stack_printer_new(path, tf.pid);
+				sp = trace_stack_printer_new(path, tf->pid);
 			trace_stack_print(sp, out, e);
 		}
 	}
 	trace_stack_printer_free(sp);
-	trace_free(&tf);
-	return 0;
+}
+
+int trace_dump(const char *path, FILE *out)
+{
+	struct trace_index *ix;
+	int r = trace_index_open(path, &ix);
+
+	if (r)
+		return r;
+	size_t nt = trace_index_nthreads(ix);
+	for (size_t t = 0; t < (nt ? nt : 1); t++) {
+		struct fh_trace_file tf;
+		r = trace_index_load(ix, t, &tf);
+		if (r)
+			break;
+		dump_thread(path, &tf, out);
+		trace_free(&tf);
+	}
+	trace_index_close(ix);
+	return r;
 }

@@ -4,8 +4,8 @@
  * events. This is the only place the analyzer touches the on-disk trace format; evidence.c,
  * `fh-analyze dump` and the stacks code work on struct fh_event.
  *
- * Trace files are hostile input: trace_load() checks the magic, the version range, the header
- * size, the record size and every count against the bytes present. A truncated or damaged file
+ * Trace files are hostile input: the reader checks the magic, the version range, the header
+ * size, the record size, every chunk header and every count against the bytes present. A truncated or damaged file
  * yields the events that are intact plus a one-line warning naming the file and the offset.
  */
 #ifndef FH_TRACE_H
@@ -86,15 +86,37 @@ struct fh_trace_file {
 	void *priv;                 /* reader-owned storage (mapping, strings) */
 };
 
-/* Loads one trace file. 0 on success (possibly with truncated set and a warning printed),
- * negative errno when nothing could be read. Free with trace_free(). */
+/* Loads one trace file (of a version 2 process file: its first thread). 0 on success (possibly
+ * with truncated set and a warning printed), negative errno when nothing could be read. Free
+ * with trace_free(); out->path is path (borrowed). */
 int trace_load(const char *path, struct fh_trace_file *out);
+
+/*
+ * The threads of one trace file, found once without decoding anything: a version 1 file is one
+ * thread; a version 2 process file is walked chunk header by chunk header (damaged pages are
+ * skipped with a warning, streams are bounded by the records the file really holds), threads
+ * in the order of their first chunk. The index holds no fd or mapping between calls: a run may
+ * have thousands of files. trace_index_open() returns 0 or -errno (one error line printed);
+ * the index owns a copy of path.
+ */
+struct trace_index;
+int trace_index_open(const char *path, struct trace_index **ix);
+void trace_index_close(struct trace_index *ix);   /* NULL is fine */
+size_t trace_index_nthreads(const struct trace_index *ix);
+const char *trace_index_path(const struct trace_index *ix);
+/* Thread t's pid and tid (as its file records them). */
+void trace_index_thread(const struct trace_index *ix, size_t t, int *pid, int *tid);
+/* Loads thread t (re-opening the file) like trace_load(); out->path is borrowed from ix, so
+ * trace_free(out) before trace_index_close(ix). A version 2 file without any thread loads
+ * as one header-only file (tid 0, no events) for t == 0. */
+int trace_index_load(const struct trace_index *ix, size_t t, struct fh_trace_file *out);
 void trace_free(struct fh_trace_file *tf);
 
 /* Lists RUN_DIR/trace/ *.fht sorted by name; caller frees each string and the array. */
 int trace_list(const char *trace_dir, char ***paths, size_t *n);
 
-/* `fh-analyze dump FILE...`: strace-like text, one event per line. */
+/* `fh-analyze dump FILE...`: strace-like text, one event per line; one section (header line)
+ * per thread of the file. */
 int trace_dump(const char *path, FILE *out);
 
 #endif

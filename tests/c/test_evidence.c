@@ -8,8 +8,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fh_evtest.h"
+#include "fh_v2file.h"
 
 #define ID_POLL 1
 #define ID_CONNECT 2
@@ -412,6 +415,78 @@ START_TEST(test_untraced_child_and_deferred_grandchild)
 }
 END_TEST
 
+/* evidence_attach() over a run directory holding one version 2 process file: the marker thread
+ * and a second thread (its own chunks, interleaved) are joined as (file, thread) units, so the
+ * other thread's poll lands in the attempt; an unreadable file beside it is skipped. */
+START_TEST(test_attach_v2_process_file)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "F", 300);
+	struct fht_rec m[6], w[2];
+	struct v2 f;
+	char dir[] = "/tmp/fh-test-ev-v2-XXXXXX", path[256];
+
+	memset(m, 0, sizeof(m));
+	memset(w, 0, sizeof(w));
+	m[0] = (struct fht_rec){ .type = FHT_REC_PROC, .flags = FHT_F_DONE, .call = 0xffff,
+				 .start_ns = T0 - SEC, .arg = 300, .arg2 = 1 };
+	m[1] = (struct fht_rec){ .type = FHT_REC_MARK, .flags = FHT_F_DONE | FHT_F_STR,
+				 .call = FHT_MARK_ATTEMPT_BEGIN, .start_ns = T0, .arg = 1, .arg2 = -1,
+				 .fd = 5, .err = 2 };
+	m[4] = (struct fht_rec){ .type = FHT_REC_MARK, .flags = FHT_F_DONE | FHT_F_STR,
+				 .call = FHT_MARK_ATTEMPT_END, .start_ns = T0 + 400 * MS, .arg = 1,
+				 .arg2 = -1, .result = 1, .fd = 5, .err = 2 };
+	struct fht_str *s = (struct fht_str *)&m[2];   /* in the marker thread's second chunk */
+	s->type = FHT_REC_STR;
+	s->owner = 1;
+	s->last = 1;
+	s->len = (uint8_t)strlen(NODE);
+	memcpy(s->data, NODE, s->len);
+	m[5] = m[2];
+	((struct fht_str *)&m[5])->owner = 4;
+	uint16_t poll_id = 0;
+	for (unsigned i = 0; i < fht_ncalls; i++)
+		if (!strcmp(fht_calls[i].name, "poll"))
+			poll_id = (uint16_t)i;
+	w[0] = (struct fht_rec){ .type = FHT_REC_CALL, .call = poll_id,
+				 .flags = FHT_F_DONE, .fd = -1, .start_ns = T0 + 10 * MS,
+				 .end_ns = T0 + 210 * MS, .timeout_ns = 200 * MS };
+	v2_init(&f, 300, 1, 0);
+	v2_chunk(&f, 300, 0, 0, 2, 0, 0, m, 6);
+	v2_chunk(&f, 302, 0, 0, 2, 0, 0, w, 2);
+	v2_chunk(&f, 300, 1, 2, 4, 0, 0, m, 6);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/trace/300.fht", dir);
+	FILE *out = fopen(path, "w");
+	ck_assert_uint_eq(fwrite(f.b, 1, f.len, out), f.len);
+	fclose(out);
+	snprintf(path, sizeof(path), "%s/trace/301.fht", dir);
+	out = fopen(path, "w");
+	fputs("not a trace", out);
+	fclose(out);
+	r->run_dir = dir;
+
+	ck_assert_int_eq(evidence_attach(r), 0);
+	ck_assert_int_eq((int)r->trace_events, 4);
+	const struct fh_attempt_trace *tr = t->attempts[0].trace;
+	ck_assert_ptr_nonnull(tr);
+	ck_assert_int_eq((int)tr->events, 1);
+	ck_assert_str_eq(tr->calls[0].call, "poll");
+
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/trace/300.fht", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	rmdir(path);
+	rmdir(dir);
+	free(f.b);
+	freerun(r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("evidence");
@@ -428,6 +503,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_sleep_sync_and_order);
 	tcase_add_test(tc, test_untraced_child_and_deferred_grandchild);
+	tcase_add_test(tc, test_attach_v2_process_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

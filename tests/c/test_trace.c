@@ -7,11 +7,13 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fh_v2file.h"
 #include "fhtrace_format.h"
 #include "trace.h"
 
@@ -298,6 +300,372 @@ START_TEST(test_list_sorted_fht_only)
 }
 END_TEST
 
+/* ---- version 2: hand-built process files (fh_v2file.h) ---- */
+
+static void sstr(struct fht_rec *s, unsigned slot, unsigned owner, const char *text, int last)
+{
+	struct fht_str *r = (struct fht_str *)&s[slot];
+	memset(r, 0, sizeof(*r));
+	r->type = FHT_REC_STR;
+	r->owner = owner;
+	r->len = (uint8_t)strlen(text);
+	r->last = (uint8_t)last;
+	memcpy(r->data, text, strlen(text));
+	s[owner].flags |= FHT_F_STR;
+}
+
+static void sstack(struct fht_rec *s, unsigned slot, unsigned owner, uint64_t pc0, int n, int last)
+{
+	struct fht_stack *k = (struct fht_stack *)&s[slot];
+	memset(k, 0, sizeof(*k));
+	k->type = FHT_REC_STACK;
+	k->kind = FHT_STK_NATIVE;
+	k->owner = owner;
+	k->n = (uint8_t)n;
+	k->flags = last ? FHT_STK_F_LAST : 0;
+	for (int i = 0; i < n; i++)
+		k->u.pcs[i] = pc0 + (uint64_t)i;
+}
+
+/* Thread A (tid 301): PROC + exe, a connect whose target and stack continue in later chunks,
+ * a marker. Thread B (tid 302): three calls, dropped 5 + 7, its last chunk FHT_C_FULL. */
+static struct fht_rec sa[9], sb[6];
+
+static void streams(void)
+{
+	memset(sa, 0, sizeof(sa));
+	memset(sb, 0, sizeof(sb));
+	sa[0] = (struct fht_rec){ .type = FHT_REC_PROC, .flags = FHT_F_DONE, .call = 0xffff,
+				  .start_ns = 1000, .arg = 300, .arg2 = 299 };
+	sstr(sa, 1, 0, "/usr/bin/python3.11", 1);
+	sa[2] = (struct fht_rec){ .type = FHT_REC_CALL, .call = (uint16_t)call_id("connect"),
+				  .flags = FHT_F_DONE | (FHT_FD_SOCKET << FHT_F_FDKIND_SHIFT), .fd = 3,
+				  .start_ns = 2000, .end_ns = 5000, .result = -1, .err = ECONNREFUSED,
+				  .timeout_ns = -1, .stack_ref = 5 };
+	sstr(sa, 3, 2, "127.0.0.1:", 0);     /* chunk 1, owner in chunk 0 */
+	sstr(sa, 4, 2, "5432", 1);
+	sstack(sa, 5, 2, 0x1000, FHT_STK_PCS, 0);
+	sstack(sa, 6, 2, 0x2000, 2, 1);        /* chunk 2 */
+	sa[7] = (struct fht_rec){ .type = FHT_REC_MARK, .flags = FHT_F_DONE, .call = FHT_MARK_ATTEMPT_BEGIN,
+				  .start_ns = 7000, .arg = 1, .arg2 = -1, .fd = 5, .err = 2 };
+	sstr(sa, 8, 7, "tests/test_x.py::test_y", 1);
+	for (int i = 0; i < 6; i += 2)
+		sb[i] = (struct fht_rec){ .type = FHT_REC_CALL, .call = (uint16_t)call_id("read"),
+					  .flags = FHT_F_DONE | (FHT_FD_FILE << FHT_F_FDKIND_SHIFT),
+					  .fd = 4 + i, .start_ns = 3000 + i, .end_ns = 3500 + i,
+					  .timeout_ns = -1 };
+}
+
+/* A0 B0 A1 [garbage] B1 A2 */
+static char *two_threads(bool garbage, size_t *cut_len, uint32_t hflags)
+{
+	struct v2 f;
+	streams();
+	v2_init(&f, 300, 299, hflags);
+	v2_chunk(&f, 301, 0, 0, 3, 0, 0, sa, 9);
+	v2_chunk(&f, 302, 0, 0, 3, 5, 0, sb, 6);
+	v2_chunk(&f, 301, 1, 3, 3, 0, 0, sa, 9);
+	if (garbage)
+		v2_garbage(&f);
+	v2_chunk(&f, 302, 1, 3, 3, 7, FHT_C_FULL, sb, 6);
+	v2_chunk(&f, 301, 2, 6, 3, 0, 0, sa, 9);
+	char *p = write_tmp(f.b, cut_len && *cut_len ? *cut_len : f.len);
+	if (cut_len)
+		*cut_len = f.len;
+	free(f.b);
+	return p;
+}
+
+static void check_thread_a(const struct fh_trace_file *tf)
+{
+	ck_assert_int_eq(tf->version, 2);
+	ck_assert_int_eq(tf->pid, 300);
+	ck_assert_int_eq(tf->ppid, 299);
+	ck_assert_int_eq(tf->tid, 301);
+	ck_assert_str_eq(tf->exe, "/usr/bin/python3.11");
+	ck_assert_int_eq(tf->mono_anchor_ns, 1000);
+	ck_assert_int_eq(tf->real_anchor_ns, 5000);
+	ck_assert_int_eq(tf->proc_start_ns, 900);
+	ck_assert(tf->main_file);
+	ck_assert_int_eq(tf->nevents, 3);
+	ck_assert_int_eq(tf->events[0].type, FH_EV_PROC);
+	ck_assert_str_eq(tf->events[0].target, "/usr/bin/python3.11");
+	ck_assert_str_eq(tf->events[1].call_name, "connect");
+	ck_assert_str_eq(tf->events[1].target, "127.0.0.1:5432");
+	ck_assert_int_eq(tf->events[1].tid, 301);
+	ck_assert_int_eq(tf->events[1].nstack, FHT_STK_PCS + 2);
+	ck_assert_int_eq(tf->events[1].stack[0], 0x1000);
+	ck_assert_int_eq(tf->events[1].stack[FHT_STK_PCS], 0x2000);
+	ck_assert_int_eq(tf->events[2].type, FH_EV_MARK);
+	ck_assert_str_eq(tf->events[2].nodeid, "tests/test_x.py::test_y");
+}
+
+START_TEST(test_v2_two_threads)
+{
+	struct trace_index *ix;
+	struct fh_trace_file tf;
+	int pid, tid;
+	char *p = two_threads(false, NULL, 0);
+
+	ck_assert_int_eq(trace_index_open(p, &ix), 0);
+	ck_assert_int_eq(trace_index_nthreads(ix), 2);
+	trace_index_thread(ix, 0, &pid, &tid);
+	ck_assert_int_eq(pid, 300);
+	ck_assert_int_eq(tid, 301);
+	trace_index_thread(ix, 1, &pid, &tid);
+	ck_assert_int_eq(tid, 302);
+
+	ck_assert_int_eq(trace_index_load(ix, 0, &tf), 0);
+	check_thread_a(&tf);
+	ck_assert(!tf.truncated);
+	ck_assert(!tf.full);
+	ck_assert_int_eq(tf.dropped, 0);
+	trace_free(&tf);
+
+	ck_assert_int_eq(trace_index_load(ix, 1, &tf), 0);
+	ck_assert_int_eq(tf.tid, 302);
+	ck_assert(!tf.main_file);
+	ck_assert(!tf.truncated);
+	ck_assert(tf.full);
+	ck_assert_int_eq(tf.dropped, 12);
+	ck_assert_int_eq(tf.nevents, 3);    /* the zero slots between are gaps */
+	ck_assert_int_eq(tf.events[2].fd, 8);
+	ck_assert_int_eq(tf.events[2].pid, 300);
+	trace_free(&tf);
+	ck_assert_int_eq(trace_index_load(ix, 2, &tf), -EINVAL);
+	trace_index_close(ix);
+
+	/* trace_load() of a version 2 file: its first thread */
+	ck_assert_int_eq(trace_load(p, &tf), 0);
+	check_thread_a(&tf);
+	ck_assert_str_eq(tf.path, p);
+	trace_free(&tf);
+	unlink(p);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_v2_header_full)
+{
+	struct fh_trace_file tf;
+	char *p = two_threads(false, NULL, FHT_H_FULL);
+
+	ck_assert_int_eq(trace_load(p, &tf), 0);
+	ck_assert(tf.full);
+	ck_assert_int_eq(tf.dropped, 0);
+	trace_free(&tf);
+	unlink(p);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_v2_garbage_resync)
+{
+	struct trace_index *ix;
+	struct fh_trace_file tf;
+	char *p = two_threads(true, NULL, 0);
+
+	ck_assert_int_eq(trace_index_open(p, &ix), 0);
+	ck_assert_int_eq(trace_index_nthreads(ix), 2);
+	ck_assert_int_eq(trace_index_load(ix, 0, &tf), 0);
+	check_thread_a(&tf);              /* A2, after the garbage, still read */
+	ck_assert(tf.truncated);
+	trace_free(&tf);
+	ck_assert_int_eq(trace_index_load(ix, 1, &tf), 0);
+	ck_assert_int_eq(tf.nevents, 3);  /* B1, after the garbage */
+	ck_assert_int_eq(tf.dropped, 12);
+	ck_assert(tf.truncated);
+	trace_free(&tf);
+	trace_index_close(ix);
+	unlink(p);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_v2_unclaimed_tail_is_not_damage)
+{
+	struct v2 f;
+	struct fh_trace_file tf;
+	streams();
+	v2_init(&f, 300, 299, 0);
+	v2_chunk(&f, 302, 0, 0, 6, 0, 0, sb, 6);
+	v2_grow(&f, 2 * FHT_CHUNK_ALIGN);  /* zero pages past next_off */
+	char *p = write_tmp(f.b, f.len);
+	ck_assert_int_eq(trace_load(p, &tf), 0);
+	ck_assert(!tf.truncated);
+	ck_assert_int_eq(tf.nevents, 3);
+	trace_free(&tf);
+	/* the same zero pages before next_off: a claimed chunk never written */
+	((struct fht_proc_header *)f.b)->next_off = f.len;
+	unlink(p);
+	free(p);
+	p = write_tmp(f.b, f.len);
+	ck_assert_int_eq(trace_load(p, &tf), 0);
+	ck_assert(tf.truncated);
+	ck_assert_int_eq(tf.nevents, 3);
+	trace_free(&tf);
+	unlink(p);
+	free(p);
+	free(f.b);
+}
+END_TEST
+
+START_TEST(test_v2_last_chunk_cut)
+{
+	struct trace_index *ix;
+	struct fh_trace_file tf;
+	size_t len = 0;
+	char *p = two_threads(false, &len, 0);
+	unlink(p);
+	free(p);
+	/* cut inside A2, after its first record (slot 6, the stack's end) */
+	len = len - FHT_CHUNK_ALIGN + 2 * FHT_REC_SIZE + 10;
+	p = two_threads(false, &len, 0);
+
+	ck_assert_int_eq(trace_index_open(p, &ix), 0);
+	ck_assert_int_eq(trace_index_nthreads(ix), 2);
+	ck_assert_int_eq(trace_index_load(ix, 0, &tf), 0);
+	ck_assert(tf.truncated);
+	ck_assert_int_eq(tf.nevents, 2);   /* the marker was in the cut part */
+	ck_assert_int_eq(tf.events[1].nstack, FHT_STK_PCS + 2);
+	trace_free(&tf);
+	ck_assert_int_eq(trace_index_load(ix, 1, &tf), 0);
+	ck_assert(!tf.truncated);          /* B is whole */
+	ck_assert_int_eq(tf.nevents, 3);
+	trace_free(&tf);
+	trace_index_close(ix);
+	unlink(p);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_v2_hostile_chunks)
+{
+	struct v2 f;
+	struct trace_index *ix;
+	struct fh_trace_file tf;
+	size_t off;
+
+	streams();
+	v2_init(&f, 300, 299, 0);
+	v2_chunk(&f, 302, 0, 0, 6, 0, 0, sb, 6);
+	v2_chunk(&f, 302, 1, UINT64_MAX - 2, 3, 0, 0, sb, 6);       /* first far beyond */
+	v2_chunk(&f, 302, 2, (1u << 31) - 2, 3, 0, 0, sb, 6);       /* first near INT32_MAX */
+	v2_chunk(&f, 302, 3, 0, 6, UINT64_MAX, 0, sb, 6);           /* duplicate, dropped max */
+	v2_chunk(&f, 302, 4, 4, 6, 1, 0, sb, 6);                    /* overlapping */
+	off = v2_chunk(&f, 302, 5, 0, 3, 0, 0, sb, 6);
+	((struct fht_chunk *)(f.b + off))->nslots = UINT64_MAX;      /* invalid: skipped */
+	off = v2_chunk(&f, 302, 6, 0, 3, 0, 0, sb, 6);
+	((struct fht_chunk *)(f.b + off))->self_off = 0;            /* invalid: skipped */
+	off = v2_chunk(&f, 303, 0, 0, 3, 0, 0, sb, 6);
+	((struct fht_chunk *)(f.b + off))->nslots = FHT_CHUNK_MAX_SLOTS; /* runs past the end */
+	off = f.len;
+	v2_chunk(&f, -5, 0, 0, 3, 0, 0, sb, 6);                     /* bad tid: skipped */
+	char *p = write_tmp(f.b, f.len);
+	ck_assert_int_eq(trace_index_open(p, &ix), 0);
+	ck_assert_int_eq(trace_index_nthreads(ix), 2);
+	ck_assert_int_eq(trace_index_load(ix, 0, &tf), 0);
+	ck_assert_int_eq(tf.tid, 302);
+	ck_assert(tf.truncated);
+	ck_assert_int_eq(tf.dropped, UINT64_MAX);
+	ck_assert_int_ge(tf.nevents, 3);
+	trace_free(&tf);
+	ck_assert_int_eq(trace_index_load(ix, 1, &tf), 0);
+	ck_assert_int_eq(tf.tid, 303);
+	ck_assert(tf.truncated);
+	trace_free(&tf);
+	trace_index_close(ix);
+	unlink(p);
+	free(p);
+
+	/* random bytes after a valid header never crash */
+	srand(7);
+	for (int round = 0; round < 100; round++) {
+		for (size_t i = FHT_HEADER_SIZE; i < f.len; i++)
+			f.b[i] = (unsigned char)(rand() % 5 ? 0 : rand());
+		for (size_t o = FHT_HEADER_SIZE; o + FHT_REC_SIZE <= f.len; o += FHT_CHUNK_ALIGN)
+			if (rand() % 2) {
+				struct fht_chunk *c = (void *)(f.b + o);
+				c->type = FHT_REC_CHUNK;
+				c->magic = FHT_CHUNK_MAGIC;
+				c->self_off = o;
+				c->tid = 1 + rand() % 3;
+				c->first = rand() % 3 ? (uint64_t)(rand() % 100) : (uint64_t)rand() << 20;
+				c->nslots = rand() % 3 ? (uint64_t)(rand() % 300) : (uint64_t)rand();
+			}
+		p = write_tmp(f.b, f.len);
+		FILE *null = fopen("/dev/null", "w");
+		trace_dump(p, null);
+		fclose(null);
+		unlink(p);
+		free(p);
+	}
+	free(f.b);
+}
+END_TEST
+
+START_TEST(test_v2_hostile_header)
+{
+	struct v2 f;
+	struct fh_trace_file tf;
+	char *p;
+
+	v2_init(&f, 300, 299, 0);
+	((struct fht_proc_header *)f.b)->min_version = FHT_VERSION + 1;
+	p = write_tmp(f.b, f.len);
+	ck_assert_int_eq(trace_load(p, &tf), -EPROTO);
+	unlink(p); free(p);
+	free(f.b);
+	v2_init(&f, 300, 299, 0);
+	((struct fht_proc_header *)f.b)->header_size = 100;
+	p = write_tmp(f.b, f.len);
+	ck_assert_int_eq(trace_load(p, &tf), -EINVAL);
+	unlink(p); free(p);
+	free(f.b);
+	v2_init(&f, 300, 299, 0);
+	p = write_tmp(f.b, 200);
+	ck_assert_int_eq(trace_load(p, &tf), -EINVAL);
+	unlink(p); free(p);
+	free(f.b);
+	/* header only: loads as one thread-less file */
+	v2_init(&f, 300, 299, 0);
+	p = write_tmp(f.b, f.len);
+	ck_assert_int_eq(trace_load(p, &tf), 0);
+	ck_assert_int_eq(tf.nevents, 0);
+	ck_assert_int_eq(tf.pid, 300);
+	trace_free(&tf);
+	unlink(p); free(p);
+	free(f.b);
+}
+END_TEST
+
+START_TEST(test_v2_dump_one_section_per_thread)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	char *p = two_threads(false, NULL, 0);
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_int_eq(trace_dump(p, f), 0);
+	fclose(f);
+	char head[512];
+	snprintf(head, sizeof(head), "# %s: pid 300 ppid 299 tid 301 exe \"/usr/bin/python3.11\" "
+		 "events 3 dropped 0\n", p);
+	ck_assert_ptr_eq(strstr(buf, head), buf);
+	char *b = strstr(buf, "\n# ");
+	ck_assert_ptr_nonnull(b);
+	snprintf(head, sizeof(head), "\n# %s: pid 300 ppid 299 tid 302 exe \"/usr/bin/python3.11\" "
+		 "events 3 dropped 12 full\n", p);
+	ck_assert_ptr_eq(strstr(buf, head), b);
+	ck_assert_ptr_null(strstr(b + 1, "\n# "));
+	ck_assert_ptr_nonnull(strstr(buf, "300/301 connect(3, \"127.0.0.1:5432\") = -1 ECONNREFUSED"));
+	ck_assert_ptr_nonnull(strstr(b, "300/302 read(8) = 0"));
+	ck_assert_ptr_null(strstr(buf, "300/302 connect"));
+	free(buf);
+	unlink(p);
+	free(p);
+}
+END_TEST
+
 static Suite *trace_suite(void)
 {
 	Suite *s = suite_create("trace");
@@ -310,6 +678,14 @@ static Suite *trace_suite(void)
 	tcase_add_test(tc, test_hostile_strings);
 	tcase_add_test(tc, test_random_garbage_never_crashes);
 	tcase_add_test(tc, test_list_sorted_fht_only);
+	tcase_add_test(tc, test_v2_two_threads);
+	tcase_add_test(tc, test_v2_header_full);
+	tcase_add_test(tc, test_v2_garbage_resync);
+	tcase_add_test(tc, test_v2_unclaimed_tail_is_not_damage);
+	tcase_add_test(tc, test_v2_last_chunk_cut);
+	tcase_add_test(tc, test_v2_hostile_chunks);
+	tcase_add_test(tc, test_v2_hostile_header);
+	tcase_add_test(tc, test_v2_dump_one_section_per_thread);
 	suite_add_tcase(s, tc);
 	return s;
 }
