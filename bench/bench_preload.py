@@ -9,8 +9,10 @@
 2. A Python loop of 1,000,000 os.write to /dev/null, plain and preloaded (thread CPU time).
 3. A syscall-heavy pytest suite run with `pytest --fh --fh-runs=10` (plugin/ on PYTHONPATH)
    without the preload, with it (traces in the run directory, as the plugin sets it), and with
-   it tracing into /dev/shm; alternating, median of REPS runs, wall and CPU time (goal: at
-   most 1.05x). The machines are shared: compare the CPU column when wall time is noisy.
+   it tracing into /dev/shm; interleaved, SUITE_REPS runs each, median and min of wall and CPU
+   time (goal: at most 1.05x). The machines are shared and noise only ever adds time: the min
+   row is the steadier estimate. The report stage (fh-analyze, which the plugin runs at the
+   end) is timed apart on a plain and a traced run directory, then added for the whole run.
 """
 import os
 import pathlib
@@ -29,6 +31,7 @@ PYTHON = "/usr/bin/python3"
 REPS = int(os.environ.get("FH_BENCH_REPS", "5"))
 N = 1_000_000
 RUNS = int(os.environ.get("FH_BENCH_RUNS", "10"))
+SUITE_REPS = int(os.environ.get("FH_BENCH_SUITE_REPS", "9"))
 
 
 def env(trace=None, plugin_dir=False):
@@ -112,19 +115,24 @@ def test_subprocess_{i}():
 '''
 
 
-def pytest_suite(d, trace, plugin_dir=False):
+def pytest_suite(d, trace, plugin_dir=False, analyze=False):
+    """One `pytest --fh` run of the suite in d; (wall, CPU of pytest and its children). The
+    report stage (fh-analyze, run by the plugin at session end) is left out unless `analyze`:
+    FH_ANALYZE=/bin/true; it is timed on its own (report_stage)."""
     # tmp_path on /dev/shm when there is one: ext4 O_TRUNC opens on this shared machine take
     # milliseconds at random and would drown the difference being measured.
     base = pathlib.Path("/dev/shm") if pathlib.Path("/dev/shm").is_dir() else d
     basetemp = base / f"fh-bench-basetemp-{os.getpid()}"
+    e = env(trace, plugin_dir)
+    if not analyze:
+        e["FH_ANALYZE"] = "/bin/true"
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     c0 = ru.ru_utime + ru.ru_stime
     t0 = time.perf_counter()
     r = subprocess.run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
                         "pytest_flakehunter", "--fh", f"--fh-runs={RUNS}", "--fh-no-history",
                         f"--basetemp={basetemp}", "."],
-                       cwd=d, env=env(trace, plugin_dir), stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT)
+                       cwd=d, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     dt = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = ru.ru_utime + ru.ru_stime - c0
@@ -132,6 +140,25 @@ def pytest_suite(d, trace, plugin_dir=False):
     if r.returncode not in (0, 1):
         print(r.stdout.decode()[-2000:])
     return dt, cpu
+
+
+def report_stage(run_dir):
+    """CPU seconds of `fh-analyze report` on a finished run directory (best of 3)."""
+    best = None
+    for _ in range(3):
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        c0 = ru.ru_utime + ru.ru_stime
+        subprocess.run([str(BUILD / "fh-analyze"), "report", str(run_dir)], env=env(),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        v = ru.ru_utime + ru.ru_stime - c0
+        best = v if best is None else min(best, v)
+    return best
+
+
+def latest_run(d):
+    runs = sorted((d / ".flakehunter" / "runs").glob("*/"))
+    return runs[-1] if runs else None
 
 
 def main():
@@ -157,7 +184,7 @@ def main():
         if shm != trace:
             shutil.rmtree(shm, ignore_errors=True)
         print("(added: trace directory on the disk, as a run directory is; added(shm): on "
-              "/dev/shm, i.e. the wrapper without the cost of dirtying file pages)")
+              "/dev/shm, for comparison)")
         plain = py_write()
         pre = py_write(trace)
         print(f"{'python os.write loop':<22}{plain:>10.1f}{pre:>10.1f}{pre - plain:>10.1f}")
@@ -168,24 +195,36 @@ def main():
                 SUITE.replace("{i}", "a") + SUITE.replace("{i}", "b").split("\n", 2)[2])
         runs_plain, runs_pre, runs_shm = [], [], []
         shm = pathlib.Path("/dev/shm") / f"fh-bench-trace-{os.getpid()}"
-        for _ in range(REPS):
+        for _ in range(SUITE_REPS):
             runs_plain.append(pytest_suite(suite, None))
-            shutil.rmtree(trace)
-            trace.mkdir()
             # FH_TRACE_DIR unset: the plugin's fh_start() traces into the run directory (disk)
             runs_pre.append(pytest_suite(suite, trace, plugin_dir=True))
             shutil.rmtree(shm, ignore_errors=True)
             shm.mkdir()
             runs_shm.append(pytest_suite(suite, shm))
-        nfiles = len(list(suite.rglob("*.fht")))
         shutil.rmtree(shm, ignore_errors=True)
-        print(f"pytest --fh, syscall-heavy suite (40 tests x {RUNS} runs, median of {REPS}; "
-              f"{nfiles // REPS} trace files per traced run); goal <= 1.05x")
+        shutil.rmtree(suite / ".flakehunter", ignore_errors=True)
+        pytest_suite(suite, None)
+        plain_dir = latest_run(suite)
+        pytest_suite(suite, trace, plugin_dir=True)
+        traced_dir = latest_run(suite)
+        nfiles = len(list(traced_dir.glob("trace/*.fht")))
+        print(f"pytest --fh, syscall-heavy suite (40 tests x {RUNS} runs: {nfiles} trace file(s) per "
+              f"traced run); {SUITE_REPS} runs of each, interleaved; goal <= 1.05x")
+        print("  the run (tests, plugin, preload; the report stage timed apart, below):")
         for i, what in ((0, "wall"), (1, "CPU (pytest + children)")):
-            a, b, c = (statistics.median(x[i] for x in runs)
-                       for runs in (runs_plain, runs_pre, runs_shm))
-            print(f"  {what:<24} plain {a:6.2f} s   preload {b:6.2f} s = {b / a:.3f}x   "
-                  f"preload, traces on /dev/shm {c:6.2f} s = {c / a:.3f}x")
+            for stat in ("median", "min"):
+                f = statistics.median if stat == "median" else min
+                a, b, c = (f(x[i] for x in runs) for runs in (runs_plain, runs_pre, runs_shm))
+                print(f"    {what + ', ' + stat:<30} plain {a:6.2f} s   preload {b:6.2f} s = "
+                      f"{b / a:.3f}x   traces on /dev/shm {c:6.2f} s = {c / a:.3f}x")
+        rp, rt = report_stage(plain_dir), report_stage(traced_dir)
+        a = statistics.median(x[1] for x in runs_plain)
+        b = statistics.median(x[1] for x in runs_pre)
+        print(f"  the report stage (fh-analyze report, CPU): untraced run {rp:.2f} s, traced run "
+              f"{rt:.2f} s (joining the traces, symbolizing stacks)")
+        print(f"  whole run, CPU medians plus report: plain {a + rp:.2f} s, preload {b + rt:.2f} s"
+              f" = {(b + rt) / (a + rp):.3f}x")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 #include <sys/uio.h>
+#include <sys/stat.h>
 
 #include "fhtrace_int.h"
 
@@ -468,17 +469,21 @@ static bool claim_chunk(struct fh_thr *t, uint64_t first, uint64_t nslots)
 	/* Growing past RLIMIT_FSIZE would raise SIGXFSZ in the program. */
 	if (off + len > fsize_limit() || off / FH_SEG_BYTES >= FH_MAX_SEGS)
 		return false;
+	/* A thread's first chunk is left to fault in page by page: most threads are short and
+	 * touch one of its four pages. Later chunks are for threads that write a lot. */
+	bool bulk = first > 0;
 	long fd = open_pf();
 	if (fd < 0)
 		return false;
-	bool ok = !syscall(SYS_fallocate, fd, 0, (long)off, (long)len) && zero_fill(fd, off, len) &&
-		map_segment(fd, (unsigned)(off / FH_SEG_BYTES));
+	bool ok = !syscall(SYS_fallocate, fd, 0, (long)off, (long)len) &&
+		(!bulk || zero_fill(fd, off, len)) && map_segment(fd, (unsigned)(off / FH_SEG_BYTES));
 	syscall(SYS_close, fd);
 	if (!ok)
 		return false;
 	char *p = fh_seg[off / FH_SEG_BYTES] + off % FH_SEG_BYTES;
 	/* Fault the chunk in now rather than one page at a time on the hot path. */
-	syscall(SYS_madvise, p, (size_t)len, MADV_POPULATE_WRITE);
+	if (bulk)
+		syscall(SYS_madvise, p, (size_t)len, MADV_POPULATE_WRITE);
 	struct fht_chunk *c = (struct fht_chunk *)p;
 	c->magic = FHT_CHUNK_MAGIC;
 	c->self_off = off;
@@ -809,7 +814,22 @@ static int count_dir(const char *path)
 		}
 	}
 	syscall(SYS_close, fd);
-	return n;
+	return n - 1;   /* the directory fd itself (only /proc/self/fd is counted this way) */
+}
+
+/* Open fds and threads of the process, one stat each: Linux >= 6.2 reports the number of open
+ * fds as the size of /proc/self/fd, and every kernel counts a process's threads in the link
+ * count of /proc/self/task (2 + threads). Listing /proc/self/fd instead costs ~10 us more per
+ * attempt with a few fds, and grows with them. */
+static void count_fds_threads(int32_t *fds, int32_t *threads)
+{
+	struct stat st;
+	*fds = -1;
+	*threads = -1;
+	if (syscall(SYS_newfstatat, AT_FDCWD, "/proc/self/fd", &st, 0) == 0)
+		*fds = st.st_size > 0 ? (int32_t)st.st_size : count_dir("/proc/self/fd");
+	if (syscall(SYS_newfstatat, AT_FDCWD, "/proc/self/task", &st, 0) == 0 && st.st_nlink > 2)
+		*threads = (int32_t)(st.st_nlink - 2);
 }
 
 static void mark(int kind, const char *nodeid, int attempt, int phase, int result)
@@ -826,11 +846,8 @@ static void mark(int kind, const char *nodeid, int attempt, int phase, int resul
 	r->timeout_ns = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) ? -1 :
 		(int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	if (kind == FHT_MARK_ATTEMPT_BEGIN) {
-		/* ~10 us of /proc reading: only where the analyzer uses it (counts at attempt start). */
-		r->fd = count_dir("/proc/self/fd");
-		if (r->fd > 0)
-			r->fd--;   /* the directory fd count_dir itself held */
-		r->err = count_dir("/proc/self/task");
+		/* Only where the analyzer uses them: counts at attempt start. */
+		count_fds_threads(&r->fd, &r->err);
 	} else {
 		r->fd = -1;
 		r->err = -1;
