@@ -513,8 +513,16 @@ struct waitrec {
 	int64_t t0, t;
 };
 
+/* An exec a vfork child made on its parent's thread (the exec record's arg is its pid). */
+struct execrec {
+	int parent, child;
+	const char *exe;      /* interned */
+	int64_t t;
+};
+
 struct pass1 {
 	struct waitrec *w; size_t nw, cw;
+	struct execrec *x; size_t nx, cx;
 };
 
 static int cmp_iv(const void *a, const void *b)
@@ -1101,6 +1109,12 @@ static void process_file(struct join *j, struct pass1 *p1, const struct fh_trace
 				 * number may be reused, so forget what it named before. */
 				add_target(j, p, (int)e->result, e->start_ns, "");
 			}
+			if (e->call_name && !strncmp(e->call_name, "exec", 4) && e->arg > 0 &&
+			    e->arg <= INT_MAX && e->arg != e->pid && e->target && e->target[0]) {
+				GROW(p1->x, p1->cx, p1->nx + 1);
+				p1->x[p1->nx++] = (struct execrec){ e->pid, (int)e->arg,
+					intern(j, e->target), e->start_ns };
+			}
 			if (e->done && e->result > 0 && e->result <= INT_MAX &&
 			    (cf & CF_WAIT) && e->arg >= 0 && e->arg <= INT_MAX) {
 				GROW(p1->w, p1->cw, p1->nw + 1);
@@ -1410,6 +1424,17 @@ fix_acc:
 				j->procs[ci].last = p1->w[k].t0;
 		}
 	}
+	/* What a vfork child exec'd, for children whose own trace does not say (no file). */
+	for (size_t k = 0; k < p1->nx; k++) {
+		int ci = imap_get(&j->pid2proc, p1->x[k].child);
+
+		if (ci == NONE && imap_get(&j->pid2proc, p1->x[k].parent) != NONE) {
+			ci = proc_get(j, p1->x[k].child, p1->x[k].parent);
+			j->procs[ci].start = j->procs[ci].last = p1->x[k].t;
+		}
+		if (ci != NONE && j->procs[ci].ppid == p1->x[k].parent && !j->procs[ci].exe)
+			j->procs[ci].exe = p1->x[k].exe;
+	}
 	for (size_t i = 0; i < j->nprocs; i++)
 		if (!j->procs[i].marks && !j->procs[i].nriv)
 			resolve_owner(j, (int)i);
@@ -1479,7 +1504,7 @@ static bool read_file_at(struct join *j, struct pass1 *p1, const struct fh_trace
 int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 {
 	struct join j;
-	struct pass1 p1 = { NULL, 0, 0 };
+	struct pass1 p1 = { NULL, 0, 0, NULL, 0, 0 };
 	struct order *ord = xcalloc(src->nfiles + 1, sizeof(*ord));
 	size_t *deferred = xcalloc(src->nfiles + 1, sizeof(*deferred)), ndef = 0;
 	struct imap test_tid = { 0 };
@@ -1522,6 +1547,7 @@ int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 	for (size_t i = 0; i < j.nacc; i++)
 		finish_attempt(&j, i);
 	free(p1.w);
+	free(p1.x);
 	free(ord);
 	free(deferred);
 	imap_free(&test_tid);

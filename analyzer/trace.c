@@ -902,7 +902,8 @@ static void dump_call(FILE *out, const struct fh_event *e)
 			e->conv == FHT_CONV_EAI && e->err < 0 ? gai_strerror(e->err) : strerror(e->err));
 	if (!strncmp(e->call_name, "wait", 4))
 		put_status(out, e->arg);
-	if (name_is(e, "fork") || name_is(e, "posix_spawn") || name_is(e, "posix_spawnp"))
+	if (name_is(e, "fork") || name_is(e, "posix_spawn") || name_is(e, "posix_spawnp") ||
+	    (!strncmp(e->call_name, "exec", 4) && e->arg > 0))   /* an exec by a vfork child */
 		fprintf(out, " {child %lld}", (long long)e->arg);
 	fprintf(out, " <%.6f>\n", ((double)e->end_ns - (double)e->start_ns) / 1e9);
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Hand-written wrappers (FH_CUSTOM in calls.def): the variadic open and fcntl families, fork
- * (the child gets its own trace file through the atfork handler) and the exec family (the
- * record is completed before the exec, since a successful exec never returns; rewritten if it
- * fails). exec in a vfork child (same memory as the parent, different pid) passes straight
- * through, so nothing is written into the parent's file on the child's behalf.
+ * (the child gets its own trace file at its first event) and the exec family (the record is
+ * completed before the exec, since a successful exec never returns; rewritten if it fails).
+ * exec in a vfork child (same memory as the parent, different pid) is recorded in the stream
+ * of the parent's suspended thread, with the child's pid in arg (see exec_begin).
  * vfork itself is deliberately not wrapped: a wrapper's stack frame cannot survive it.
  */
 #include <fcntl.h>
@@ -168,10 +168,16 @@ pid_t fork(void)
 
 static bool exec_begin(struct fh_call *c, unsigned id, const char *target, int fd)
 {
-	if (!fh_on || fh_raw_getpid() != fh_pid)
-		return false;     /* vfork child: the memory is the parent's */
+	if (!fh_on)
+		return false;
+	int pid = fh_raw_getpid();
 	if (!fh_begin(c, id, fd))
 		return false;
+	/* A vfork child runs on its parent's memory, on the thread (TLS, trace chunk) that is
+	 * suspended until this exec: its exec goes into that thread's stream, with the child's pid
+	 * in arg, so the parent's trace says what the child became even when the new program
+	 * records nothing (no traced call, static, setuid). Nothing else writes there meanwhile. */
+	c->rec->arg = pid != fh_pid ? pid : 0;
 	c->rec->timeout_ns = 0;
 	if (target)
 		fh_call_str(c, target, fh_strnlen(target, FHT_STR_MAX + 1));

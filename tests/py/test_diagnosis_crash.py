@@ -4,6 +4,7 @@ sometimes dies by a signal, and a pytest worker SIGKILLed mid-attempt while bloc
 the report still shows that attempt and the call it was blocked in."""
 import pytest
 
+from conftest import BUILD
 from fh_diag import run_fh
 
 
@@ -77,3 +78,26 @@ def test_worker_sigkilled_mid_attempt(tmp_path):
     d = t["diagnosis"]
     assert d["kind"] == "crash", d
     assert "died while blocked in " + lb["call"] in d["evidence"][0]
+
+
+def test_untraced_child_is_named_by_its_exec(tmp_path):
+    """A child that dies before making one traced call writes no trace of its own; its program
+    is still named, from the exec the parent's vfork child recorded in the parent's stream."""
+    prog = BUILD / "tests" / "preload" / "crash_now"
+    r = run_fh(tmp_path, {"test_c.py": f"""
+        import itertools, subprocess
+        runs = itertools.count(1)
+
+        def test_c():
+            arg = "segv" if next(runs) % 3 == 0 else "ok"
+            assert subprocess.run([{str(prog)!r}, arg]).returncode == 0
+    """})
+    assert r.outcomes("::test_c") == "ppfppf"
+    d = r.diag("::test_c")
+    assert d["kind"] == "crash", d
+    for a in r.failing("::test_c"):
+        kids = a["trace"]["children"]
+        assert any(k["signal"] == "SIGSEGV" and k["exe"] == str(prog) for k in kids), kids
+    for a in r.passing("::test_c"):
+        assert all(k["exe"] == str(prog) and k["exit_code"] == 0
+                   for k in a["trace"]["children"]), a["trace"]["children"]

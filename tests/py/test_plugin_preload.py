@@ -134,7 +134,7 @@ def test_real_preload_traces_into_run_dir(fh):
     assert fh.meta()["tracing"] is True
     traces = list((fh.run_dir() / "trace").glob("*.fht"))
     pid = fh.records()[0]["pid"]
-    assert any(p.name.startswith(f"{pid}-") for p in traces)
+    assert any(p.name == f"{pid}.fht" for p in traces)   # one file per process
     assert json.loads((fh.run_dir() / "meta.json").read_text())["tracing"] is True
 
 
