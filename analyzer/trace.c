@@ -557,8 +557,12 @@ static int index_v2(struct trace_index *ix, int fd, size_t size, const struct fh
 		}
 		if (r < (ssize_t)sizeof(c) || c.type != FHT_REC_CHUNK || c.magic != FHT_CHUNK_MAGIC ||
 		    c.self_off != off || c.tid <= 0 || c.nslots > FHT_CHUNK_MAX_SLOTS) {
-			/* Pages past next_off were never claimed: not damage. */
-			if (garbage == UINT64_MAX && off < claimed)
+			/* Pages past next_off were never claimed, and a zero slot is a hole (the
+			 * tail of a segment the writer skipped, a claim that failed, a writer that
+			 * died before its header): not damage. */
+			static const struct fht_chunk zero;
+			bool hole = r == (ssize_t)sizeof(c) && !memcmp(&c, &zero, sizeof(c));
+			if (garbage == UINT64_MAX && off < claimed && !hole)
 				garbage = off;
 			off += FHT_CHUNK_ALIGN;
 			continue;
