@@ -480,7 +480,7 @@ static bool returns_fd(const char *n)
 }
 
 /* Per call id facts, so the hot loop compares no strings. */
-enum { CF_KNOWN = 1, CF_KILL = 2, CF_WAIT = 4, CF_RETFD = 8 };
+enum { CF_KNOWN = 1, CF_KILL = 2, CF_WAIT = 4, CF_RETFD = 8, CF_EXEC = 16 };
 
 static unsigned call_flags(struct join *j, const struct fh_event *e)
 {
@@ -498,6 +498,8 @@ static unsigned call_flags(struct join *j, const struct fh_event *e)
 		f |= CF_WAIT;
 	if (returns_fd(e->call_name))
 		f |= CF_RETFD;
+	if (e->call_name && !strncmp(e->call_name, "exec", 4))
+		f |= CF_EXEC;
 	if (e->call >= 0 && e->call < MAX_CALL_IDS) {
 		j->call_flags[e->call] = (unsigned char)f;
 		if (e->call_name)
@@ -1109,8 +1111,8 @@ static void process_file(struct join *j, struct pass1 *p1, const struct fh_trace
 				 * number may be reused, so forget what it named before. */
 				add_target(j, p, (int)e->result, e->start_ns, "");
 			}
-			if (e->call_name && !strncmp(e->call_name, "exec", 4) && e->arg > 0 &&
-			    e->arg <= INT_MAX && e->arg != e->pid && e->target && e->target[0]) {
+			if ((cf & CF_EXEC) && e->arg > 0 && e->arg <= INT_MAX && e->arg != e->pid &&
+			    e->target && e->target[0]) {
 				GROW(p1->x, p1->cx, p1->nx + 1);
 				p1->x[p1->nx++] = (struct execrec){ e->pid, (int)e->arg,
 					intern(j, e->target), e->start_ns };

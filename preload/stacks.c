@@ -54,7 +54,6 @@ static int (*p_set_caching)(unw_addr_space_t, unw_caching_policy_t);
 static int state;                 /* 0 not loaded yet, 1 on, -1 off (atomic) */
 static int loading;               /* a thread is in fh_stack_init */
 static int configured;            /* fh_stack_config() ran */
-#define FH_UNLIKELY_ST(x) __builtin_expect(!!(x), 0)
 static const char *status = "off: not initialised";
 static int64_t threshold_ns = -1;
 static struct range skip[SKIP_RANGES];
@@ -365,7 +364,7 @@ int fh_stack_capture(uint64_t *pcs, int max)
 
 	if (max <= 0)
 		return 0;
-	if (FH_UNLIKELY_ST(__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 0))
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 0)
 		fh_stack_init();
 	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) <= 0)
 		return 0;
