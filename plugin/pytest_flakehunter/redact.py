@@ -8,8 +8,9 @@ passwords in URLs, KEY=VALUE / KEY: VALUE / "key": "value" whose key says secret
 password, ..., and the ANTHROPIC_API_KEY of the environment as a literal; each becomes
 [REDACTED]. redact.c scans left to right and, at each position, tries its matchers in a fixed
 order; here each matcher is one branch of one compiled regex in that same order (re tries the
-branches at the leftmost position first), written with possessive quantifiers and atomic groups
-so a branch matches exactly what the C matcher consumes. ASCII rules only, as in C.
+branches at the leftmost position first), written so that a branch matches exactly what the C
+matcher consumes, in linear time, with the `re` syntax of every Python the package admits.
+ASCII rules only, as in C.
 tests/data/redact_cases.txt is shared by the C and the Python tests to keep the two in step.
 
 Identities (nodeid, file, function, param id, frame paths) are left alone, as in the analyzer.
@@ -54,30 +55,43 @@ def _secret_key_lookahead():
     return "(?=(?i:" + "|".join(alts) + "))"
 
 
-# One branch per matcher of redact.c. Lookbehinds sit after a first literal where there is one,
-# so most positions fail on one character. Possessive quantifiers only on single character
-# classes: Python 3.11.2 mis-handles a possessive `?+` on a group holding a lookahead, so groups
-# that must not backtrack are atomic `(?>...)` instead. The KV branch first checks cheaply that
-# a '=' or ':' follows the key before it looks for a secret word in it.
-_PEM = (r"-----BEGIN (?=(?:(?!-----)[\s\S])*?PRIVATE KEY)(?:(?!-----)[\s\S]){0,69}-----"
+# One branch per matcher of redact.c, in the syntax of every Python 3 `re` (no possessive
+# quantifiers or atomic groups, which need 3.11). Each branch still matches exactly what the C
+# matcher consumes and never backtracks more than a bounded distance per start position:
+# - a greedy run of one character class followed by a character outside that class (a token
+#   body then '.', blanks then a b64 character, a URL user then ':') cannot match any other way,
+#   so giving up characters only fails again, once per character of the run;
+# - where giving up characters would find a different, wrong match (the KV separator: after
+#   "password==" a value "=" would appear if the second '=' were given back), the part is
+#   written `(?=(?P<name>...))(?P=name)`: a lookahead is never re-entered once it matched, so
+#   the back-reference consumes exactly the first match, as an atomic group would;
+# - branches start with a literal or a lookbehind, so most positions fail on one character,
+#   and the scans a start position may make are bounded (58 characters for the PEM header
+#   word, 512 for a URL's user:password, 127 for a secret word in a key) or end at the match.
+# The KV branch first checks cheaply that a '=' or ':' follows the key before it looks for a
+# secret word in it.
+_PEM = (r"-----BEGIN (?=(?:(?!-----)[\s\S]){0,58}?PRIVATE KEY)(?:(?!-----)[\s\S]){0,69}-----"
         r"(?:[\s\S]*?-----END (?:[\s\S]*?-----)?|[\s\S]*)")
-_JWT = f"eyJ(?<![{_TOK}]eyJ)[{_TOK}]{{7,}}+\\.[{_TOK}]{{4,}}+\\.[{_TOK}]*+"
-_TOKEN = "|".join(f"{re.escape(p)}(?<![{_ALNUM}]{re.escape(p)})[{cls}]{{{n},}}+"
+_JWT = f"eyJ(?<![{_TOK}]eyJ)[{_TOK}]{{7,}}\\.[{_TOK}]{{4,}}\\.[{_TOK}]*"
+_TOKEN = "|".join(f"{re.escape(p)}(?<![{_ALNUM}]{re.escape(p)})[{cls}]{{{n},}}"
                   for p, n, cls in _TOKEN_SHAPES)
-_BEARER = f"(?P<b>[bB](?<![{_ALNUM}][bB])(?i:earer|asic)[ \\t]++)[{_B64}]{{8,}}+"
+_BEARER = f"(?P<b>[bB](?<![{_ALNUM}][bB])(?i:earer|asic)[ \\t]+)[{_B64}]{{8,}}"
 _URLSTOP = f"@{_WS}/?#\"'<>"
-_URL = (f"(?P<u>://(?=[^{_URLSTOP}]{{1,512}}@)[^{_URLSTOP}:]*+:)[^{_URLSTOP}]++@")
+_URL = (f"(?P<u>://(?=[^{_URLSTOP}]{{1,512}}@)[^{_URLSTOP}:]*:)[^{_URLSTOP}]+@")
 _VSTOP = f"{_WS},;&)}}\\]\"'"
-_KV = (f"(?P<kv>(?<![{_IDENT}])(?=[{_IDENT}]++[\"'\\\\]{{0,2}}+[ \t]*+[=:])"
-       f"{_secret_key_lookahead()}[{_IDENT}]++"
-       # up to two quotes/backslashes after the key, blanks, then '=' or ':' ('::' is a scope,
-       # ':42' a line, ':8080' a port), an optional '=' or '>', blanks, an optional \ before a
-       # quote, an optional opening quote
-       r"""(?>["'\\]{0,2}+[ \t]*+(?:=|:(?!:)(?![0-9]++(?![""" + _IDENT + r"""])))[=>]?"""
-       r"""[ \t]*+(?:\\(?=["']))?))"""
-       r"""(?>(?P<q>")(?!\[REDACTED\])|(?P<s>')(?!\[REDACTED\])|(?!\[REDACTED\]))"""
-       r"""(?(q)[^"\\\n]++|(?(s)[^'\\\n]++|(?>(?i:bearer |basic )[^""" + _VSTOP + r"""]*+"""
-       r"""|[^""" + _VSTOP + r"""]++)))""")
+# up to two quotes/backslashes after the key, blanks, then '=' or ':' ('::' is a scope, ':42'
+# a line, ':8080' a port), an optional '=' or '>', blanks, an optional \ before a quote
+_KV_SEP = (r"""["'\\]{0,2}[ \t]*(?:=|:(?!:)(?![0-9]+(?![""" + _IDENT + r"""])))[=>]?"""
+           r"""[ \t]*(?:\\(?=["']))?""")
+_KV = (f"(?P<kv>(?<![{_IDENT}])(?=[{_IDENT}]+[\"'\\\\]{{0,2}}[ \t]*[=:])"
+       f"{_secret_key_lookahead()}[{_IDENT}]+"
+       f"(?=(?P<kvsep>{_KV_SEP}))(?P=kvsep))"
+       # an optional opening quote, then the value: up to the closing quote, a backslash or the
+       # end of the line when quoted, else up to a blank or , ; & ) } ] " ' ("bearer " and
+       # "basic " belong to the value); never a value that is already [REDACTED]
+       r"""(?:(?P<q>")(?!\[REDACTED\])|(?P<s>')(?!\[REDACTED\])|(?!\[REDACTED\]))"""
+       r"""(?(q)[^"\\\n]+|(?(s)[^'\\\n]+|(?:(?i:bearer |basic )[^""" + _VSTOP + r"""]*"""
+       r"""|[^""" + _VSTOP + r"""]+)))""")
 
 # A string with none of these (and no ':' or '=', and no bearer/basic in any case) cannot match:
 # plain substring tests are far cheaper than the regex.

@@ -8,6 +8,7 @@ test's directory holds them either."""
 import json
 import os
 import pathlib
+import re
 import subprocess
 
 import pytest
@@ -16,6 +17,7 @@ from pytest_flakehunter import records
 from pytest_flakehunter.redact import MARK, redact, redact_count, scrub
 
 CASES = pathlib.Path(__file__).resolve().parents[1] / "data" / "redact_cases.txt"
+PLUGIN_DIR = pathlib.Path(__file__).resolve().parents[2] / "plugin"
 _ESC = {"\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
 
 
@@ -217,3 +219,161 @@ def test_total_on_odd_input(text):
     out, n = redact_count(text)
     assert isinstance(out, str) and n >= 0
     assert redact(out) == out  # redacting twice changes nothing more
+
+
+# ---- every Python the package admits; linear time ----
+
+def _patterns():
+    """Every pattern redact.py compiles: each matcher's branch and the assembled patterns."""
+    from pytest_flakehunter import redact as mod
+    branches = {name: getattr(mod, name) for name in ("_PEM", "_JWT", "_TOKEN", "_BEARER",
+                                                      "_URL", "_KV_SEP", "_KV")}
+    branches["assembled"] = mod._pattern(None).pattern
+    branches["assembled with literal"] = mod._pattern("lit(eral)+key").pattern
+    return branches
+
+
+def _newer_syntax(pattern):
+    """Places in a pattern's source that only Python 3.11's `re` accepts: possessive
+    quantifiers (`*+`, `++`, `?+`, `{m,n}+`) and atomic groups `(?>...)`. Escapes and character
+    classes are skipped, so `\\++` (a literal '+', repeated) and `[+]` are not reported."""
+    found, i, n, after_quant = [], 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i, after_quant = i + 2, False
+            continue
+        if c == "[":
+            j = i + 1
+            if j < n and pattern[j] == "^":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1  # a ']' first in a class is literal
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            i, after_quant = j + 1, False
+            continue
+        if pattern.startswith("(?>", i):
+            found.append((i, "atomic group"))
+        if c in "*+?" or (c == "{" and re.match(r"\{\d*(?:,\d*)?\}", pattern[i:])):
+            if c == "+" and after_quant == "quant":
+                found.append((i, "possessive quantifier"))
+                after_quant = False
+            elif c == "?" and after_quant == "quant":
+                after_quant = "lazy"
+            elif c == "?" and pattern[i - 1:i] == "(":
+                after_quant = False  # a group's (?...
+            else:
+                if c == "{":
+                    i = pattern.index("}", i)
+                after_quant = "quant"
+            i += 1
+            continue
+        after_quant = False
+        i += 1
+    return found
+
+
+def _parsed_ops(pattern):
+    """Opcode names in `re`'s own parse of the pattern (3.11+: its parser knows the new ones)."""
+    import re._parser as parser  # only used where it exists: Python 3.11 and later
+
+    def walk(seq):
+        for op, av in seq:
+            yield str(op)
+            stack = [av]
+            while stack:
+                x = stack.pop()
+                if isinstance(x, parser.SubPattern):
+                    yield from walk(x)
+                elif isinstance(x, (tuple, list)):
+                    stack.extend(x)
+    return set(walk(parser.parse(pattern)))
+
+
+def test_patterns_use_no_syntax_newer_than_requires_python():
+    """pyproject.toml admits Python 3.9, whose `re` rejects possessive quantifiers and atomic
+    groups with re.error at import. Python 3.9 and 3.10 are not installed here: the check
+    reads the patterns' source, and on 3.11+ `re`'s own parse as well."""
+    import sys
+    import warnings
+    assert re.search(r'requires-python\s*=\s*">=3\.9"',
+                     (PLUGIN_DIR / "pyproject.toml").read_text()), "update this test"
+    assert _newer_syntax(r"a++b") == [(2, "possessive quantifier")]
+    assert _newer_syntax(r"(?>a|b)[x++]\++c{2,}+d?+") == [
+        (0, "atomic group"), (20, "possessive quantifier"), (23, "possessive quantifier")]
+    assert _newer_syntax(r"a*?b+?(?:c)?(?P<n>d)+[]+]\\") == []
+    for name, pattern in _patterns().items():
+        assert _newer_syntax(pattern) == [], name
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # FutureWarning on a possible nested set, ...
+            re.compile(pattern, re.ASCII)
+        if sys.version_info >= (3, 11):
+            ops = _parsed_ops(pattern)
+            assert not ops & {"POSSESSIVE_REPEAT", "ATOMIC_GROUP"}, (name, ops)
+
+
+def test_plugin_source_parses_as_requires_python():
+    """The package's own code in the grammar of the oldest Python pyproject.toml admits."""
+    import ast
+    for path in sorted((PLUGIN_DIR / "pytest_flakehunter").glob("*.py")):
+        ast.parse(path.read_text(), str(path), feature_version=(3, 9))
+
+
+# Inputs that make a backtracking pattern quadratic or worse: long runs a branch could start
+# inside of, give characters back from, or rescan from every position. 1,000,000 characters
+# each: linear matching takes seconds for all of them together, a quadratic
+# branch minutes for one.
+REDOS_SCRIPT = r'''
+import sys
+from pytest_flakehunter.redact import redact_count
+n = 1_000_000
+inputs = {
+    "ident run then =": "x" * n + "=",
+    "secret key run": "password" * (n // 8) + "=",
+    "key then blanks": "password" + " " * n + "x",
+    "key then quotes": "token" + '"' * n + "=",
+    "digits after colon": "password:" + "1" * n + "x",
+    "unclosed quote": 'password="' + "a" * n,
+    "many short pairs": "a=b," * (n // 4),
+    "many secret pairs": "token=" * (n // 6),
+    "separators": "passwd=> " * (n // 9),
+    "eyJ run": "eyJ" * (n // 3),
+    "eyJ segments": "eyJaaaaaaaa." * (n // 12),
+    "token prefixes": "sk-" * (n // 3),
+    "short tokens": ("sk-" + "a" * 19 + " ") * (n // 23),
+    "bearer blanks": "Bearer" + " " * n,
+    "bearer words": "bearer " * (n // 7),
+    "url without @": "://" + "a" * n,
+    "url colons": "://a:" * (n // 5),
+    "pem headers": "-----BEGIN " * (n // 11),
+    "pem without end": "-----BEGIN RSA PRIVATE KEY-----" + "a" * n,
+    "pem long header": "-----BEGIN " + "a" * n + "PRIVATE KEY-----",
+    "backslashes": "\\" * n,
+    "colons": ":" * n,
+    "equals": "=" * n,
+    "mixed": ('pass="x\\' + "' auth: Basic ://u:@eyJ.") * (n // 40),
+}
+for name, text in inputs.items():
+    for lit in (None, "literal-key-" + "x" * 40):
+        out, count = redact_count(text, lit)
+        assert isinstance(out, str) and count >= 0
+    print(name, flush=True)
+print("done", flush=True)
+'''
+
+
+def test_no_catastrophic_backtracking():
+    """Each hostile input runs in a child with a generous deadline (no timing is asserted:
+    a linear run is far inside it, a quadratic one far outside); on a miss the input after
+    the last one printed is the culprit."""
+    import sys
+    env = dict(os.environ, PYTHONPATH=str(PLUGIN_DIR))
+    try:
+        p = subprocess.run([sys.executable, "-c", REDOS_SCRIPT], env=env, capture_output=True,
+                           text=True, timeout=120)
+    except subprocess.TimeoutExpired as e:
+        done = (e.stdout or b"").decode().split("\n") if isinstance(e.stdout, bytes) else \
+            (e.stdout or "").split("\n")
+        raise AssertionError(f"redaction did not finish; inputs done: {done}") from None
+    assert p.returncode == 0 and p.stdout.endswith("done\n"), p.stdout + p.stderr
