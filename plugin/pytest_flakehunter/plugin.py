@@ -24,12 +24,8 @@ import time
 import unittest
 
 import pytest
-from _pytest._code.code import ReprFileLocation, TerminalRepr
-from _pytest.outcomes import Skipped
-from _pytest.reports import TestReport
-from _pytest.runner import runtestprotocol
 
-from . import analyzer, fastrepr, records, rundir
+from . import analyzer, compat, records, rundir
 from .preload import OUTCOMES, PHASES, Preload
 
 PLUGIN_VERSION = "0.1.0"
@@ -76,7 +72,10 @@ def pytest_addoption(parser):
                 metavar = "MS"
             group.addoption(flag, dest=dest, action="store", default=None, metavar=metavar,
                             help=help_)
-            parser.addini(ini, help_, type="string", default="")
+            if kind == "int" and compat.INI_INT == "int":
+                parser.addini(ini, help_, type="int", default=None)  # None: not set
+            else:
+                parser.addini(ini, help_, type="string", default="")
 
 
 def _resolve(config):
@@ -88,9 +87,13 @@ def _resolve(config):
         v = config.getoption(dest)
         base = cli_base
         if v is None:
-            v = config.getini(ini)
+            try:
+                v = config.getini(ini)
+            except (TypeError, ValueError) as e:  # pytest's own check of the config value
+                what = "not an integer" if kind == "int" else "bad value"
+                raise pytest.UsageError(f"{flag} (ini {ini}): {what} ({e})")
             base = ini_base
-            if kind != "bool" and v == "":
+            if kind != "bool" and v in ("", None):
                 v = None
         if kind == "bool":
             v = bool(v)
@@ -149,7 +152,12 @@ class Hunter:
         self.runs = opts["runs"]
         self.isolate = opts["isolate"]
         self.paths = records.Paths(config.rootpath)
-        fastrepr.install()
+        if compat.runtestprotocol is None:
+            raise pytest.UsageError(f"flakehunter: pytest {pytest.__version__} has no "
+                                    "_pytest.runner.runtestprotocol; --fh cannot re-run tests")
+        self.undo = []  # what pytest_unconfigure restores
+        self.env_before = {k: os.environ.get(k) for k in ("FH_TRACE_DIR", "FH_STACK_MS")}
+        self.timeout_timer = None
         self.preload = Preload()
         self.cur = None
         self.seen = {}
@@ -185,6 +193,10 @@ class Hunter:
         if opts["stack_ms"] is not None:
             os.environ["FH_STACK_MS"] = str(opts["stack_ms"])
         self.start_error = self.preload.start(trace_dir)
+        # pytest's failure formatting made faster while --fh is on; undone at unconfigure
+        undo = compat.memoize_statement_ranges()
+        if undo:
+            self.undo.append(undo)
 
     # ---- reporting at the start ----
     def pytest_report_header(self, config):
@@ -200,8 +212,19 @@ class Hunter:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionstart(self, session):
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        if tr is not None and hasattr(tr, "_get_teardown_reports"):
-            _index_teardown_reports(tr)
+        if tr is not None:
+            undo = compat.index_teardown_reports(tr)
+            if undo:
+                self.undo.append(undo)
+
+    def pytest_unconfigure(self, config):
+        while self.undo:
+            self.undo.pop()()
+        for k, v in self.env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
     # ---- the re-run protocol ----
     def _item_static(self, item):
@@ -234,14 +257,16 @@ class Hunter:
             st = _Attempt(item, attempt)
             self.cur = st
             if attempt > 1:
-                item._report_sections = []
+                compat.reset_report_sections(item)
+                compat.reset_subtest_failures(item)
                 if rearm:
                     rearm()
             wall = time.time()
             t0 = monotonic_ns()
             if pl:
                 pl.attempt_begin(nodeid_b, attempt)
-            reports = runtestprotocol(item, log=True, nextitem=nextitem if last else between)
+            reports = compat.runtestprotocol(item, log=True,
+                                             nextitem=nextitem if last else between)
             t1 = monotonic_ns()
             outcome, when, xfail, error, frames, phases = _summarize(reports, st)
             if pl:
@@ -254,17 +279,25 @@ class Hunter:
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
 
+    @pytest.hookimpl(optionalhook=True, tryfirst=True)
+    def pytest_timeout_set_timer(self, item, settings):
+        """pytest-timeout arms one timer around the whole run-test protocol (unless func_only),
+        through its public hook, from a wrapper that runs before this plugin's protocol. Note
+        the settings it used (a call made during an attempt is func_only's, or our re-arm).
+        tryfirst: the hook is firstresult, pytest-timeout's own implementation ends the call."""
+        if self.cur is None:
+            self.timeout_timer = (item, settings)
+
     def _timeout_rearm(self, item):
-        """pytest-timeout arms one timer around the whole run-test protocol (unless
-        func_only); re-arm it per attempt so --fh-runs does not multiply into a timeout."""
-        mod = self.config.pluginmanager.get_plugin("timeout")
-        get = getattr(mod, "_get_item_settings", None)
+        """Re-arm pytest-timeout's whole-protocol timer per attempt, with the settings it armed
+        it with, so --fh-runs does not multiply into a timeout. Nothing to do without
+        pytest-timeout, with func_only, or with a version without the timer hooks."""
+        armed, self.timeout_timer = self.timeout_timer, None
         hook = self.config.hook
-        if get is None or not hasattr(hook, "pytest_timeout_set_timer"):
+        if armed is None or armed[0] is not item or \
+                not hasattr(hook, "pytest_timeout_cancel_timer"):
             return None
-        settings = get(item)
-        if not settings.timeout or settings.timeout <= 0 or settings.func_only is not False:
-            return None
+        settings = armed[1]
 
         def rearm():
             hook.pytest_timeout_cancel_timer(item=item)
@@ -278,7 +311,7 @@ class Hunter:
         if st is None or excinfo is None or st.item is not item:
             return None
         exc = excinfo.value
-        if isinstance(exc, (Skipped, unittest.SkipTest)):
+        if isinstance(exc, (pytest.skip.Exception, unittest.SkipTest)):
             return None
         error = records.error_of(exc)
         frames = records.frames_of(excinfo.tb, self.paths)
@@ -300,11 +333,10 @@ class Hunter:
             frames[-1]["path"] if frames else item.location[0],
             frames[-1]["line"] if frames else 0,
             f"{error['type']}: {msg} (same as attempt {first})")
-        sections = [(f"Captured {k} {rwhen}", content)
-                    for rwhen, k, content in item._report_sections]
-        return TestReport(item.nodeid, item.location, {x: 1 for x in item.keywords},
-                          "failed", longrepr, call.when, sections, call.duration,
-                          user_properties=item.user_properties)
+        return pytest.TestReport(item.nodeid, item.location, {x: 1 for x in item.keywords},
+                                 "failed", longrepr, call.when, compat.report_sections(item),
+                                 call.duration, user_properties=item.user_properties,
+                                 **compat.report_times(call))
 
     def record_crash(self, nodeid, worker, message):
         """Write the record of the attempt of `nodeid` that was in progress when its xdist
@@ -380,18 +412,42 @@ class Hunter:
             terminalreporter.write_line(line)
 
 
-class _SameFailure(TerminalRepr):
+class _SameFailure:
     """The one-line longrepr of a failing attempt that repeats an earlier one of its test.
 
-    It has a `reprcrash`, so pytest's short summary, junitxml and others show the message,
-    but no `reprtraceback`, so xdist ships it as plain text."""
+    pytest takes any longrepr that has `toterminal` (and str() for plain text). It has a
+    `reprcrash`, so pytest's short summary, junitxml and others show the message, but no
+    `reprtraceback`, so xdist ships it as plain text."""
 
     def __init__(self, line, path, lineno, message):
         self.line = line
-        self.reprcrash = ReprFileLocation(path, lineno, message)
+        self.reprcrash = _CrashLocation(path, lineno, message)
 
     def toterminal(self, tw):
         tw.line(self.line)
+
+    def __str__(self):
+        return self.line
+
+
+class _CrashLocation:
+    """`path:lineno: message`, the shape of pytest's reprcrash (its ReprFileLocation is not
+    public): `path`, `lineno`, `message`, toterminal() and str()."""
+
+    def __init__(self, path, lineno, message):
+        self.path = str(path)
+        self.lineno = lineno
+        self.message = message
+
+    def toterminal(self, tw):
+        tw.write(self.path, bold=True, red=True)
+        tw.line(f":{self.lineno}: {self._first_line()}")
+
+    def __str__(self):
+        return f"{self.path}:{self.lineno}: {self._first_line()}"
+
+    def _first_line(self):
+        return self.message.split("\n", 1)[0]
 
 
 def _summarize(reports, st):
@@ -439,29 +495,6 @@ def _has_attempts(run_dir):
     except OSError:
         pass
     return False
-
-
-def _index_teardown_reports(tr):
-    """Make TerminalReporter._get_teardown_reports linear overall.
-
-    pytest 7.2 scans every setup/teardown report of the session for each failure it prints
-    (summary_failures -> _handle_teardown_sections), which is quadratic once a hunt holds
-    100,000 attempts. Same answer, from an index rebuilt only when new reports arrived.
-    """
-    state = {"n": -1, "index": {}}
-
-    def get_teardown_reports(nodeid):
-        reports = tr.stats.get("", ())
-        if state["n"] != len(reports):
-            index = {}
-            for r in reports:
-                if getattr(r, "when", None) == "teardown" and not hasattr(r, "_pdbshown"):
-                    index.setdefault(r.nodeid, []).append(r)
-            state["index"] = index
-            state["n"] = len(reports)
-        return state["index"].get(nodeid, [])
-
-    tr._get_teardown_reports = get_teardown_reports
 
 
 class _PhaseMarks:

@@ -6,19 +6,21 @@ when the attempt ends, so a process killed later loses nothing already written. 
 come straight from the exception's traceback (code object, line, linecache) instead of pytest's
 failure formatting, which re-parses the source file for every failing attempt.
 """
+import inspect
 import json
 import linecache
 import os
 import threading
 
-import _pytest
 import pluggy
+import pytest
 
 from .redact import scrub
 
-# Frames of pytest and pluggy themselves are the runner, not the test: leave them out.
+# Frames of pytest and pluggy themselves are the runner, not the test: leave them out. pytest's
+# code lives in the package that defines its public classes (`_pytest`, beside `pytest`).
 _SKIP_PREFIXES = tuple(
-    os.path.dirname(m.__file__) + os.sep for m in (_pytest, pluggy)
+    os.path.dirname(f) + os.sep for f in (inspect.getfile(pytest.Item), pluggy.__file__)
 )
 MAX_FRAMES = 50
 MAX_MESSAGE = 4000

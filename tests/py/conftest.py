@@ -28,13 +28,21 @@ def fh_paths():
     return {"root": ROOT, "build": BUILD, "analyze": FH_ANALYZE, "lib": FH_LIB}
 
 
+def plugin_pythonpath():
+    """plugin/, then the rest of this process's PYTHONPATH: a child pytest imports the same
+    pytest as the tests themselves (Debian's, or the pytest 9 of test_plugin_pytest9.py)."""
+    plugin = str(ROOT / "plugin")
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != plugin]
+    return os.pathsep.join([plugin] + rest)
+
+
 @pytest.fixture
 def fh_env(tmp_path):
     """Environment for a child pytest that loads the plugin from plugin/ (no preload)."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env.pop("FH_TRACE_DIR", None)
-    env["PYTHONPATH"] = str(ROOT / "plugin")
+    env["PYTHONPATH"] = plugin_pythonpath()
     env["FH_ANALYZE"] = str(FH_ANALYZE)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["HOME"] = str(tmp_path / "home")

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Fixture lifetimes under the re-run protocol, counted: kept across attempts (default) and
 torn down between attempts (--fh-isolate); errors in setup and teardown; raising fixtures."""
-from fh_plugin import LIFETIME_SUITE, fh  # noqa: F401
+from fh_plugin import LIFETIME_SUITE, fh, needs_autoload  # noqa: F401
 
 
 def test_default_keeps_higher_scopes(fh):
@@ -106,16 +106,29 @@ def test_function_fixture_fresh_each_attempt(fh):
     r.assert_outcomes(passed=8)
 
 
+@needs_autoload("pytest-timeout")
 def test_pytest_timeout_applies_per_attempt(fh):
     fh.pytester.makepyfile(test_t="""
-        import time, pytest
+        import itertools, time, pytest
+        N = itertools.count(1)
         @pytest.mark.timeout(0.6, method="signal")
         def test_slowish():
             time.sleep(0.25)
         @pytest.mark.timeout(0.6, method="signal")
         def test_also_slowish():
             time.sleep(0.25)
+        @pytest.mark.timeout(0.6, method="signal")
+        def test_hangs_once():
+            if next(N) == 3:
+                time.sleep(30)
+        @pytest.mark.timeout(0.6, method="signal", func_only=True)
+        def test_func_only():
+            time.sleep(0.25)
     """)
     r = fh.run("--fh", "--fh-runs", "4")
-    # 4 x 0.25 s would exceed one 0.6 s timer; each attempt gets its own.
-    r.assert_outcomes(passed=8)
+    # 4 x 0.25 s would exceed one 0.6 s timer; each attempt gets its own, and the timer of a
+    # later attempt is armed: the third attempt of test_hangs_once is stopped by it.
+    r.assert_outcomes(passed=15, failed=1)
+    hangs = fh.by_test()["test_t.py::test_hangs_once"]
+    assert [x["outcome"] for x in hangs] == ["passed", "passed", "failed", "passed"]
+    assert "Timeout" in hangs[2]["error"]["message"] and hangs[2]["duration_s"] < 10

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from fh_plugin import fh  # noqa: F401
+from pytest_flakehunter import compat
 
 ENV_SUITE = """
 import json, os
@@ -50,6 +51,27 @@ def test_fh_and_runs(fh, via):
     assert "FAKE-ANALYZER-SUMMARY line 1" in r.stdout.str()
     # Tests (and their children) see the trace directory; FH_STACK_MS only when asked for.
     assert _env_seen(fh)[0] == {"FH_TRACE_DIR": str(fh.run_dir() / "trace"), "FH_STACK_MS": None}
+
+
+@pytest.mark.skipif(pytest.version_tuple[:1] < (9,),
+                    reason=f"native TOML configuration ([tool.pytest]) is pytest 9's; this is "
+                           f"pytest {pytest.__version__} (tests/py/test_plugin_pytest9.py runs "
+                           f"this file under pytest 9)")
+def test_native_toml_values(fh):
+    """pytest 9 hands `[tool.pytest]` values over with their TOML types: integers stay ints."""
+    fh.pytester.makepyfile(test_e=ENV_SUITE)
+    fh.pytester.makepyprojecttoml('[tool.pytest]\nfh = true\nfh_runs = 3\nfh_stack_ms = 0\n'
+                                  'fh_keep_runs = 5\nfh_report = "out/r.html"\n')
+    r = fh.run()
+    r.assert_outcomes(passed=3)
+    (call,) = fh.analyzer_calls()
+    assert call["argv"][2:4] == ["--out", str(fh.path / "out" / "r.html")]
+    assert _env_seen(fh)[0]["FH_STACK_MS"] == "0"
+    # A value of the wrong TOML type is a one-line usage error, not an internal error.
+    fh.pytester.makepyprojecttoml('[tool.pytest]\nfh = true\nfh_runs = "3"\n')
+    r = fh.run()
+    assert r.ret == 4 and "INTERNALERROR" not in r.stderr.str() + r.stdout.str()
+    assert "--fh-runs (ini fh_runs): not an integer" in r.stderr.str()
 
 
 def test_cli_wins_over_ini(fh):
@@ -147,6 +169,7 @@ def test_default_keep_runs_is_20(fh):
     (["--fh", "--fh-runs=0"], None, "--fh-runs (ini fh_runs): must be at least 1"),
     (["--fh", "--fh-runs=x"], None, "--fh-runs (ini fh_runs): not an integer"),
     (["--fh"], {"fh_keep_runs": "-1"}, "--fh-keep-runs (ini fh_keep_runs): must be at least 1"),
+    (["--fh"], {"fh_runs": "x"}, "--fh-runs (ini fh_runs): not an integer"),
     (["--fh", "--fh-stack-ms=-5"], None, "--fh-stack-ms (ini fh_stack_ms): must be at least 0"),
 ])
 def test_bad_values_are_usage_errors(fh, args, ini, msg):
@@ -165,7 +188,7 @@ def test_help_lists_every_option(fh):
                 "--fh-ai-model=MODEL", "--fh-ai-dotenv", "--fh-history-dir=PATH",
                 "--fh-no-history", "--fh-isolate", "--fh-keep-runs=N", "--fh-stack-ms=MS"):
         assert opt in out, opt
-    for ini in ("fh (bool)", "fh_runs (string)", "fh_report", "fh_json", "fh_ai (bool)",
+    for ini in ("fh (bool)", f"fh_runs ({compat.INI_INT})", "fh_report", "fh_json", "fh_ai (bool)",
                 "fh_ai_model", "fh_ai_dotenv", "fh_history_dir", "fh_no_history",
                 "fh_isolate", "fh_keep_runs", "fh_stack_ms"):
         assert ini in out, ini

@@ -4,6 +4,8 @@ skips, xfails, parametrized ids; one full traceback per failure cluster; truthfu
 import os
 import re
 
+import pytest
+
 from fh_plugin import fh  # noqa: F401
 
 SUITE = """
@@ -233,3 +235,25 @@ def test_hostile_strings_in_records(fh):
     assert msgs == sorted({f"bad {s} 100% \x00" for s in
                            ["100%d", 'q"uo\\te', "ünï\ncode", "%s%%"]})
     assert {x["param_id"] for x in recs} >= {"100%d", "%s%%"}
+
+
+@pytest.mark.skipif(pytest.version_tuple[:1] < (9,),
+                    reason=f"the subtests fixture is built into pytest 9; this is pytest "
+                           f"{pytest.__version__} (tests/py/test_plugin_pytest9.py runs this "
+                           f"file under pytest 9)")
+def test_failed_subtest_fails_only_its_attempt(fh):
+    """pytest 9 fails a test whose subtest failed by a count kept per test id for the session:
+    each attempt starts from zero, so only the attempt whose subtest failed is a failure."""
+    fh.pytester.makepyfile(test_sub="""
+        import itertools
+        N = itertools.count(1)
+        def test_sub(subtests):
+            n = next(N)
+            with subtests.test(msg="second attempt fails", n=n):
+                assert n != 2
+    """)
+    r = fh.run("--fh", "--fh-runs", "4")
+    recs = fh.by_test()["test_sub.py::test_sub"]
+    assert [x["outcome"] for x in recs] == ["passed", "failed", "passed", "passed"]
+    assert recs[1]["error"] == {"type": "AssertionError", "message": "assert 2 != 2"}
+    assert r.stdout.str().count("FAILED test_sub.py::test_sub - contains 1 failed subtest") == 1

@@ -3,7 +3,9 @@
 controller), and a worker killed mid-run keeps the attempts it had already recorded."""
 import json
 
-from fh_plugin import LIFETIME_SUITE, fh  # noqa: F401
+from fh_plugin import LIFETIME_SUITE, fh, needs_autoload  # noqa: F401
+
+pytestmark = needs_autoload("pytest-xdist")
 
 MANY = """
 import pytest

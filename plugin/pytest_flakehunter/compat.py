@@ -1,0 +1,182 @@
+# SPDX-License-Identifier: MIT
+"""Every use of pytest's private internals by the plugin, in one place.
+
+Everything else in the package uses pytest's public API (`pytest.TestReport`,
+`pytest.skip.Exception`, hooks, `config.stash`). What is here has no public equivalent; each
+piece says why it is needed, what breaks without it, and how it degrades when a pytest version
+does not have what it expects (checked on pytest 7.2 and 9.1.1: tests/py/test_plugin_pytest9.py
+runs the plugin's tests under pytest 9). The two patches of pytest's code are applied only while
+`--fh` is on (by the Hunter, at configure and session start) and undone at unconfigure, so a
+process that runs pytest again without `--fh` (pytester, an IDE) gets pytest unchanged.
+"""
+import inspect
+
+import pytest
+
+try:
+    # Running one item's setup, call and teardown with reporting is exactly what a re-run needs
+    # once per attempt; pytest has no public function for it (pytest-rerunfailures imports the
+    # same). Without it the plugin cannot re-run anything: Hunter refuses --fh with a clear
+    # error instead of failing in the middle of the session.
+    from _pytest.runner import runtestprotocol
+except ImportError:  # pragma: no cover - a pytest that moved it
+    runtestprotocol = None
+
+# pytest 8 added the start/stop times to TestReport's constructor; 7.x keeps unknown keyword
+# arguments as plain attributes, so they are passed only where pytest declares them.
+_REPORT_TIMES = "start" in inspect.signature(pytest.TestReport.__init__).parameters
+
+
+def report_times(call):
+    """The keyword arguments giving a TestReport built from `call` its start and stop times."""
+    return {"start": call.start, "stop": call.stop} if _REPORT_TIMES else {}
+
+
+# pytest 9 reads a native TOML table (`[tool.pytest]` in pyproject.toml, pytest.toml) without
+# turning values into strings, and checks each against the type the option was registered with:
+# `fh_runs = 5` is an int, which a "string" option rejects (an INTERNALERROR before any test).
+# So integer options are "int" there (pytest has the type since 8.4); before 9 every config
+# value is a string and stays "string", which the plugin converts itself, with its own errors.
+INI_INT = "int" if pytest.version_tuple[:1] >= (9,) else "string"
+
+
+# ---- captured output of an attempt ----
+# pytest keeps the captured stdout/stderr/log sections of an item in `item._report_sections`
+# for the item's single run and copies them into each phase report. An item run N times keeps
+# appending, so without a reset attempt K's reports would repeat the output of attempts 1..K-1
+# (quadratic output, and failures shown with other attempts' logs).
+
+def reset_report_sections(item):
+    """Start an attempt with no captured output of earlier attempts."""
+    if isinstance(getattr(item, "_report_sections", None), list):
+        item._report_sections = []
+
+
+def report_sections(item):
+    """[(title, content)] of the item's captured output, as pytest's own reports carry it."""
+    return [(f"Captured {key} {when}", content)
+            for when, key, content in getattr(item, "_report_sections", ())]
+
+
+# ---- subtests (pytest 9) ----
+# pytest 9's built-in `subtests` fixture counts failed subtests per test id in
+# config.stash[failed_subtests_key] for the whole session, and turns a passing call report of
+# that test into a failure ("contains 1 failed subtest") whenever the count is above zero.
+# Without a reset, every attempt after one whose subtest failed is reported and recorded failed.
+try:
+    from _pytest.subtests import failed_subtests_key as _FAILED_SUBTESTS
+except ImportError:  # before pytest 9: no built-in subtests, nothing counted
+    _FAILED_SUBTESTS = None
+
+
+def reset_subtest_failures(item):
+    """Start an attempt with no failed subtests of earlier attempts."""
+    if _FAILED_SUBTESTS is None:
+        return
+    counts = item.config.stash.get(_FAILED_SUBTESTS, None)
+    if counts is not None:
+        counts.pop(item.nodeid, None)
+
+
+# ---- the terminal's teardown-section lookup ----
+# For each failure it prints, TerminalReporter.summary_failures looks up the teardown reports of
+# that test with `_get_teardown_reports(nodeid)`, a scan of every setup/teardown report of the
+# session: quadratic once a hunt holds 100,000 attempts (minutes of terminal summary; the same
+# code in pytest 7.2 and 9.1.1). This answers the same from an index, rebuilt only when new
+# reports arrived. Without it the summary is right but slow. A pytest that renamed the method or
+# changed its signature is left alone.
+
+def index_teardown_reports(tr):
+    """Replace tr._get_teardown_reports on this reporter instance; returns an undo function,
+    or None when this pytest does not have the expected method."""
+    orig = getattr(type(tr), "_get_teardown_reports", None)
+    if orig is None or "_get_teardown_reports" in vars(tr):
+        return None
+    try:
+        if list(inspect.signature(orig).parameters) != ["self", "nodeid"]:
+            return None
+    except (TypeError, ValueError):
+        return None
+    state = {"n": -1, "index": {}}
+
+    def get_teardown_reports(nodeid):
+        reports = tr.stats.get("", ())
+        if state["n"] != len(reports):
+            index = {}
+            for r in reports:
+                # as TerminalReporter.getreports(""): reports pdb already showed are left out
+                if getattr(r, "when", None) == "teardown" and not hasattr(r, "_pdbshown"):
+                    index.setdefault(r.nodeid, []).append(r)
+            state["index"] = index
+            state["n"] = len(reports)
+        return state["index"].get(nodeid, [])
+
+    tr._get_teardown_reports = get_teardown_reports
+
+    def undo():
+        if vars(tr).get("_get_teardown_reports") is get_teardown_reports:
+            del tr._get_teardown_reports
+    return undo
+
+
+# ---- statement ranges of failure formatting ----
+# pytest's traceback formatting calls `_pytest._code.source.getstatementrange_ast` for every
+# entry of every failure it formats, and that parses the whole source file (`ast.parse`) and
+# walks its tree each time: about 5 ms per failure for a 50-test module. A hunt formats the
+# first failure of every cluster of every test, so the same file is parsed over and over. This
+# wraps the function with a cache keyed by the file's text and the line: same inputs, same
+# answer, parsed once. Without it failures are formatted right but slowly. Installed only when
+# the function has the signature of pytest 7.2 to 9.1.1; otherwise pytest is left alone.
+
+MAX_FILES = 128
+
+
+def memoize_statement_ranges():
+    """Patch getstatementrange_ast where pytest looks it up; returns an undo function, or None
+    when nothing was patched."""
+    try:
+        from _pytest._code import code as code_mod
+        from _pytest._code import source as source_mod
+    except ImportError:
+        return None
+    orig = getattr(source_mod, "getstatementrange_ast", None)
+    if orig is None or getattr(orig, "_fh_cached", False):
+        return None
+    try:
+        params = list(inspect.signature(orig).parameters)
+    except (TypeError, ValueError):
+        return None
+    if params != ["lineno", "source", "assertion", "astnode"]:
+        return None
+    files = {}
+
+    def getstatementrange_ast(lineno, source, assertion=False, astnode=None):
+        if astnode is not None:
+            return orig(lineno, source, assertion, astnode)
+        content = str(source)
+        entry = files.get(content)
+        if entry is None:
+            if len(files) >= MAX_FILES:
+                files.clear()
+            entry = files[content] = {}
+        key = (lineno, assertion)
+        r = entry.get(key)
+        if r is None:
+            tree = next(iter(entry.values()))[0] if entry else None
+            r = entry[key] = orig(lineno, source, assertion, tree)
+        return r
+
+    getstatementrange_ast._fh_cached = True
+    patched = [source_mod]
+    source_mod.getstatementrange_ast = getstatementrange_ast
+    # code.py imported the name itself (`from .source import getstatementrange_ast`)
+    if getattr(code_mod, "getstatementrange_ast", None) is orig:
+        code_mod.getstatementrange_ast = getstatementrange_ast
+        patched.append(code_mod)
+
+    def undo():
+        for mod in patched:
+            if getattr(mod, "getstatementrange_ast", None) is getstatementrange_ast:
+                mod.getstatementrange_ast = orig
+        files.clear()
+    return undo

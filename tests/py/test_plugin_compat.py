@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: MIT
+"""The plugin's use of pytest internals (plugin/pytest_flakehunter/compat.py): pytest's code is
+patched only while `--fh` is on and is back as it was after unconfigure (seen from inside a real
+pytest process), the patched teardown lookup gives the terminal what pytest's own scan gives,
+and no other module of the package reaches into pytest's private names."""
+import ast
+import json
+
+from fh_plugin import PLUGIN, fh  # noqa: F401
+
+# A conftest that writes what it sees of pytest's patchable state during a test, after the
+# terminal summary, and after every other plugin's unconfigure (trylast).
+PROBE = """
+import json, os
+import pytest
+from _pytest._code import code as code_mod, source as source_mod
+
+ORIG = source_mod.getstatementrange_ast
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe.jsonl")
+
+def _state(config, where):
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    return {"where": where,
+            "source_patched": source_mod.getstatementrange_ast is not ORIG,
+            "code_patched": code_mod.getstatementrange_ast is not ORIG,
+            "teardown_patched": "_get_teardown_reports" in vars(tr),
+            "trace_dir": os.environ.get("FH_TRACE_DIR")}
+
+def _write(state):
+    with open(OUT, "a") as f:
+        f.write(json.dumps(state) + "\\n")
+
+@pytest.fixture
+def probe(request):
+    yield
+    _write(_state(request.config, "test"))
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(config):
+    _write(_state(config, "summary"))
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    _write(_state(config, "unconfigured"))
+"""
+
+SUITE = """
+def test_a(probe):
+    pass
+"""
+
+
+def _probe(fh):
+    states = {}
+    for line in (fh.path / "probe.jsonl").read_text().splitlines():
+        s = json.loads(line)
+        states.setdefault(s.pop("where"), []).append(s)
+    (fh.path / "probe.jsonl").unlink()
+    return states
+
+
+def test_patches_only_while_fh_is_on(fh):
+    fh.pytester.makeconftest(PROBE)
+    fh.pytester.makepyfile(test_p=SUITE)
+    r = fh.run("--fh", "--fh-runs", "2")
+    r.assert_outcomes(passed=2)
+    on = {"source_patched": True, "code_patched": True, "teardown_patched": True}
+    states = _probe(fh)
+    for s in states["test"] + states["summary"]:
+        assert {k: s[k] for k in on} == on, states
+        assert s["trace_dir"] and s["trace_dir"].startswith(str(fh.path / ".flakehunter"))
+    off = {"source_patched": False, "code_patched": False, "teardown_patched": False,
+           "trace_dir": None}
+    assert states["unconfigured"] == [off], states
+    r = fh.run()
+    r.assert_outcomes(passed=1)
+    assert _probe(fh) == {"test": [off], "summary": [off], "unconfigured": [off]}
+
+
+def test_teardown_sections_of_every_failure(fh):
+    """pytest prints, after each failure, the captured teardown output of that test; the
+    indexed lookup must find the same reports as pytest's scan: every attempt's, no other
+    test's."""
+    fh.pytester.makepyfile(test_td="""
+        import itertools, pytest
+        N = itertools.count(1)
+        @pytest.fixture
+        def noisy():
+            n = next(N)
+            yield
+            print(f"teardown-of-attempt-{n}")
+        def test_fails(noisy):
+            assert 0
+        def test_other(noisy):
+            pass
+    """)
+    r = fh.run("--fh", "--fh-runs", "3")
+    r.assert_outcomes(failed=3, passed=3)
+    out = r.stdout.str()
+    # 3 failure reports, each followed by the 3 teardown reports of test_fails
+    assert out.count("Captured stdout teardown") == 9, out
+    for n in (1, 2, 3):
+        assert out.count(f"teardown-of-attempt-{n}\n") == 3, out
+    for n in (4, 5, 6):
+        assert f"teardown-of-attempt-{n}" not in out, out
+
+
+def _private_uses(path):
+    """(imports of _pytest, attributes named _x that the package does not define itself)."""
+    tree = ast.parse(path.read_text(), str(path))
+    imports = []
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imports += [a.name for a in node.names if a.name.split(".")[0] == "_pytest"]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "_pytest":
+            imports.append(node.module)
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                and not node.attr.startswith("__"):
+            used.add(node.attr)
+    return imports, used
+
+
+def _defined_names(paths):
+    """Functions, classes, variables, and attributes set on `self`: the package's own names."""
+    names = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) \
+                    and isinstance(node.value, ast.Name) and node.value.id == "self":
+                names.add(node.attr)
+    return names
+
+
+def test_private_pytest_only_in_compat():
+    paths = sorted((PLUGIN / "pytest_flakehunter").glob("*.py"))
+    assert any(p.name == "compat.py" for p in paths)
+    ours = _defined_names(paths)
+    bad = {}
+    for path in paths:
+        imports, used = _private_uses(path)
+        foreign = sorted(used - ours)
+        if path.name == "compat.py":
+            assert imports and foreign  # the check sees what compat.py does
+            continue
+        if imports or foreign:
+            bad[path.name] = (imports, foreign)
+    assert not bad, f"pytest internals outside compat.py: {bad}"
