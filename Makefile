@@ -24,11 +24,14 @@ CFLAGS  ?=
 BASEFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -fno-strict-aliasing
 SAN     ?=
 
-# Debian packages that provide what the build, the tests and the demo need.
+# Debian packages that provide what the build, the tests and the demo need (iniconfig and
+# packaging: pytest 9 needs them, for the test that runs the plugin under it).
 DEB_PKGS := gcc make pkg-config libcjson-dev libcurl4-openssl-dev libunwind-dev libdw-dev \
 	libelf-dev check libsubunit-dev python3 python3-pytest python3-pytest-xdist \
-	python3-pytest-timeout python3-pytest-repeat python3-setuptools chromium strace xxd
-PKGS := libcjson libcurl libdw check
+	python3-pytest-timeout python3-pytest-repeat python3-setuptools python3-iniconfig \
+	python3-packaging chromium strace xxd
+PKGS := libcjson libcurl libdw
+TEST_PKGS := check
 
 CJSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcjson libcurl libdw 2>/dev/null)
 CJSON_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson libcurl libdw 2>/dev/null)
@@ -53,30 +56,38 @@ PRELOAD_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--version-scrip
 
 C_TESTS      := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/c/test_*.c)))
 PRELOAD_TESTS := $(patsubst tests/preload/%.c,$(BUILD)/tests/preload/%,$(sort $(wildcard tests/preload/*.c)))
-# C++ test shared objects (issue 6: exceptions under the preload): tests/preload/x.cpp -> libx.so
+# C++ test shared objects (C++ exceptions must still work under the preload, whose stack
+# capture uses libunwind): tests/preload/x.cpp -> libx.so
 CXX_TEST_SOS := $(patsubst tests/preload/%.cpp,$(BUILD)/tests/preload/lib%.so,$(sort $(wildcard tests/preload/*.cpp)))
 
 FH_ANALYZE := $(BUILD)/fh-analyze
 FH_LIB     := $(if $(PRELOAD_SRC),$(BUILD)/libfhtrace.so)
 
-.PHONY: all help deps check-deps test test-c test-py test-browser asan bench demo install \
-	uninstall clean fuzz
+.PHONY: all help deps check-deps check-test-deps build-tests test test-c test-py asan bench \
+	demo install uninstall clean fuzz
 .DEFAULT_GOAL := all
 
-all: check-deps $(FH_ANALYZE) $(FH_LIB) $(C_TESTS) $(PRELOAD_TESTS) $(CXX_TEST_SOS)
+# The tool only; the test programs are built by `make build-tests` (and `make test`).
+all: check-deps $(FH_ANALYZE) $(FH_LIB)
+
+build-tests: check-deps check-test-deps $(C_TESTS) $(PRELOAD_TESTS) $(CXX_TEST_SOS)
 
 help:
 	@echo "flakehunter make targets:"
-	@echo "  make            build build/fh-analyze and build/libfhtrace.so"
-	@echo "  make deps       install missing Debian packages (as root), or print the apt-get command"
-	@echo "  make demo       run the demo suite under the preload with --fh and write the report"
-	@echo "  make test       C unit tests, preload tests, pytest integration and browser tests"
+	@echo "  make            build the tool: build/fh-analyze and build/libfhtrace.so"
+	@echo "  make deps       install missing Debian packages (as root), or print the apt-get command;"
+	@echo "                  the only target that installs packages"
+	@echo "  make demo       make deps, build, run the demo suite under the preload with --fh, write the report"
+	@echo "  make test       make deps, build the tool and the tests, run the C unit tests, then the"
+	@echo "                  pytest integration tests (preload test programs, browser, pytest 9)"
+	@echo "  make install    install the built tool and the pytest plugin (PREFIX=$(PREFIX),"
+	@echo "                  DESTDIR honoured); builds what is missing, installs no packages"
+	@echo "  make build-tests  build the C tests and the preload test programs only"
 	@echo "  make asan       C unit tests under AddressSanitizer and UBSan"
-	@echo "  make bench      benchmarks, printed as side-by-side ratios"
+	@echo "  make bench      make deps, build, benchmarks printed as side-by-side ratios"
 	@echo "  make fuzz       build the libFuzzer targets (clang) and run each briefly"
-	@echo "  make install    install (PREFIX=$(PREFIX), DESTDIR honoured)"
-	@echo "  make clean      remove build/"
-	@echo "variables: PYTHON=$(PYTHON) CC=$(CC) PREFIX=$(PREFIX) BUILD=$(BUILD)"
+	@echo "  make clean      remove build/ and build-asan/"
+	@echo "variables: PYTHON=$(PYTHON) CC=$(CC) PREFIX=$(PREFIX) BUILD=$(BUILD) CI=1 (-Werror)"
 
 # `make deps`: install what is missing (root), or say exactly what to run.
 deps:
@@ -92,6 +103,9 @@ deps:
 
 check-deps:
 	@$(PKG_CONFIG) --exists $(PKGS) || { echo "missing libraries; run 'make deps' (as root) or: apt-get install -y $(DEB_PKGS)"; exit 1; }
+
+check-test-deps:
+	@$(PKG_CONFIG) --exists $(TEST_PKGS) || { echo "missing the Check library; run 'make deps' (as root) or: apt-get install -y $(DEB_PKGS)"; exit 1; }
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -128,7 +142,8 @@ $(BUILD)/tests/preload/%: tests/preload/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Ipreload $< -o $@ -lpthread -lrt
 
-# stack_prog compiles preload/stacks.c and modmap.c into itself (issue 6)
+# stack_prog compiles preload/stacks.c and modmap.c into itself, to test stack capture
+# without the rest of the preload
 $(BUILD)/tests/preload/stack_prog: preload/stacks.c preload/stacks.h preload/modmap.c preload/modmap.h \
 	preload/pystack.h
 
@@ -143,13 +158,19 @@ PYTEST := $(PYTHON) -m pytest
 TEST_ENV := FH_BUILD=$(abspath $(BUILD)) FH_ANALYZE=$(abspath $(FH_ANALYZE)) \
 	FH_LIB=$(abspath $(BUILD)/libfhtrace.so) PYTHONPATH=$(abspath plugin) PYTHONDONTWRITEBYTECODE=1
 
-test: deps all test-c test-py
+# `make test`, `make demo` and `make bench` work as the first command on a fresh machine: they
+# install the packages first, then build in a new make, which evaluates the pkg-config flags
+# above again now that the libraries are there. The tests build in parallel (-j) and run one
+# after the other; pytest runs last so its closing line is the last thing printed.
+test: deps
+	@$(MAKE) --no-print-directory build-tests all
+	@$(MAKE) --no-print-directory test-c
+	@$(MAKE) --no-print-directory test-py
 
-test-c: $(C_TESTS)
+test-c: check-deps check-test-deps $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=20 $$t; done
 
-# pytest runs last so its closing line is the last thing printed.
-test-py: all
+test-py: all $(PRELOAD_TESTS) $(CXX_TEST_SOS)
 	$(TEST_ENV) $(PYTEST) -p no:cacheprovider -q tests/py
 
 asan:
@@ -159,13 +180,15 @@ asan:
 	@set -e; for t in $(patsubst $(BUILD)/%,build-asan/%,$(C_TESTS)); do echo "== $$t"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_DEFAULT_TIMEOUT=60 $$t; done
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all build-tests
 	$(TEST_ENV) $(PYTHON) bench/run.py
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	$(TEST_ENV) $(PYTHON) demo/run_demo.py
 
-fuzz:
+fuzz: $(BUILD)/gen/assets.c
 	@set -e; mkdir -p $(BUILD)/fuzz; for f in $(wildcard tests/fuzz/fuzz_*.c); do \
 		n=$$(basename $$f .c); \
 		clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(CJSON_CFLAGS) \
@@ -181,7 +204,8 @@ BINDIR ?= $(PREFIX)/bin
 PY_VER  ?= $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 PY_SITE ?= $(PREFIX)/lib/python$(PY_VER)/dist-packages
 
-install: deps all
+# Installs what was built (building it first when needed); never packages: that is `make deps`.
+install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PY_SITE)
 	install -m 0755 $(FH_ANALYZE) $(DESTDIR)$(BINDIR)/fh-analyze
 	$(if $(FH_LIB),install -m 0755 $(FH_LIB) $(DESTDIR)$(LIBDIR)/libfhtrace.so)

@@ -4,6 +4,7 @@
 `pytest --fh` finds the plugin through its pytest11 entry point, and `-p pytest_flakehunter`
 on top of the installed copy does not register it twice."""
 import os
+import pathlib
 import site
 import subprocess
 import sys
@@ -62,16 +63,29 @@ def test_install_plugin_into_site_dir(tmp_path):
 
 
 def test_make_install_targets_debian_site_dir(tmp_path):
-    r = subprocess.run(["make", "-s", "-n", "-C", str(ROOT), "install",
-                        f"DESTDIR={tmp_path}/stage"], capture_output=True, text=True,
-                       timeout=60)
+    stage = tmp_path / "stage"
+    # a make of its own, not a sub-make of `make test`
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    args = ["make", "-s", "-C", str(ROOT), "install", f"DESTDIR={stage}",
+            f"BUILD={os.environ.get('FH_BUILD', ROOT / 'build')}"]
+    r = subprocess.run(args[:1] + ["-n"] + args[1:], capture_output=True, text=True,
+                       timeout=60, env=env)
     assert r.returncode == 0, r.stderr
     line = [x for x in r.stdout.splitlines() if "install_plugin.py" in x]
     assert len(line) == 1
     dest = line[0].split("--dest", 1)[1].strip()
-    assert dest.startswith(f"{tmp_path}/stage/")
+    assert dest.startswith(f"{stage}/")
     # Without DESTDIR that directory is on the sys.path of Debian's python3.
-    assert dest[len(f"{tmp_path}/stage"):] in site.getsitepackages()
+    assert dest[len(str(stage)):] in site.getsitepackages()
+    # Installing installs; packages are `make deps`'s business alone.
+    assert "dpkg-query" not in r.stdout and "apt-get update" not in r.stdout, r.stdout
+    r = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert os.access(stage / "usr/local/bin/fh-analyze", os.X_OK)
+    assert (stage / "usr/local/lib/libfhtrace.so").is_file()
+    assert (pathlib.Path(dest) / "pytest_flakehunter" / "compat.py").is_file()
+    assert sorted(p.name for p in pathlib.Path(dest).iterdir()) == [
+        "pytest_flakehunter", "pytest_flakehunter-0.1.0.dist-info"]
 
 
 def test_pip_install_offline_into_fresh_venv(tmp_path):
@@ -91,3 +105,24 @@ def test_pip_install_offline_into_fresh_venv(tmp_path):
                               "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              capture_output=True, text=True, check=True).stdout.strip()
     _check_installed(venv / "bin" / "python", tmp_path, env, purelib)
+
+
+def test_make_targets_build_what_they_say(tmp_path):
+    """`make` builds the tool only, `make build-tests` the test programs; `make test`, `make
+    demo` and `make bench` install packages first (`make deps`), then build in a new make."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+    def dry(*targets):
+        r = subprocess.run(["make", "-n", "-C", str(ROOT), f"BUILD={tmp_path}/b", *targets],
+                           capture_output=True, text=True, timeout=120, env=env)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+    out = dry()
+    assert f"-o {tmp_path}/b/fh-analyze" in out and f"-o {tmp_path}/b/libfhtrace.so" in out
+    assert "tests/c/" not in out and "tests/preload/" not in out and "dpkg-query" not in out
+    out = dry("build-tests")
+    assert "tests/c/test_redact.c" in out and f"-o {tmp_path}/b/tests/preload/" in out
+    for target in ("test", "demo", "bench"):
+        out = dry(target)
+        assert "dpkg-query" in out, target
+        assert out.index("dpkg-query") < out.index(f"-o {tmp_path}/b/fh-analyze"), target
