@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""`make bench` (issue 6): what stack capture costs.
+"""`make bench`: what stack capture costs.
 
 0. Native only: build/tests/preload/stack_prog capturing 100,000 times (libunwind's
    unw_backtrace, about 8 frames).

@@ -76,7 +76,7 @@ def dump(paths):
             continue
         assert files, line
         if line.startswith("    at ") and files[-1]["events"]:
-            # a stack frame printed under the previous event (issue 6)
+            # a stack frame printed under the previous event (stack capture)
             files[-1]["events"][-1].setdefault("stack", []).append(line[len("    at "):])
             continue
         for kind, rx in (("call", CALL), ("signal", SIG), ("mark", MARK), ("proc", PROC)):

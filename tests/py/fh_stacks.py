@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Helpers of the stack tests (issue 6): run a program under the preload into a trace dir,
+"""Helpers of the stack tests: run a program under the preload into a trace dir,
 dump its traces with `fh-analyze dump` and parse events with the stack lines printed under
 them ("    at python FILE:LINE in FUNC", "    at native MODULE FUNC (FILE:LINE) +0xADDR")."""
 import os

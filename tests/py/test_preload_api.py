@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The fh_* API as the plugin uses it (ctypes.CDLL(None), the preloaded copy), markers in the
-trace with CPU time and fd/thread counts, Python's own operations recorded with the calls the
-issue names, calls made before the library's constructor, and untraced static children."""
+trace with CPU time and fd/thread counts, Python's own operations (sleep, connect,
+queue waits, subprocess) recorded as the libc calls they make, calls made before the library's
+constructor, and untraced static children."""
 import os
 import re
 import shutil

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""The HTML report, parsed: every section of issue 3 on fixture runs (flaky, stable, broken,
+"""The HTML report, parsed: every section README.md describes, on fixture runs (flaky, stable, broken,
 parametrized; with and without history, traces, AI), escaping of hostile strings, no outside
 resources, and the same through the real path (gen_run.py run dir -> fh-analyze report)."""
 import json

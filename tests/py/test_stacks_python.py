@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""Stacks of slow calls and signals in a real Python 3.11 process under the real preload
-(issue 6): the Python file:line of the blocked call, native frames through the right libc and
+"""Stacks of slow calls and signals in a real Python 3.11 process under the real preload:
+the Python file:line of the blocked call, native frames through the right libc and
 python3.11 functions, signal deliveries carrying the stack of the call they cut, an untouched fd
 table, the module map, and the visible switch-off for an untested interpreter."""
 import os

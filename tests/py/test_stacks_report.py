@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Stacks through the whole path (issue 6): real pytest --fh under the real preload, the
+"""Stacks through the whole path: real pytest --fh under the real preload, the
 analyzer's evidence stage symbolizing the stack of each attempt's last blocking call into the
 JSON summary (Python frames first, then native frames through libc and python3.11), and the
 attempt's stack fingerprint."""
