@@ -188,13 +188,17 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	$(TEST_ENV) $(PYTHON) demo/run_demo.py
 
+# New inputs libFuzzer finds go to $(BUILD)/fuzz/corpus (its first corpus directory); the
+# checked-in seeds in tests/fuzz/corpus are only read.
 fuzz: $(BUILD)/gen/assets.c
 	@set -e; mkdir -p $(BUILD)/fuzz; for f in $(wildcard tests/fuzz/fuzz_*.c); do \
 		n=$$(basename $$f .c); \
 		clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(CJSON_CFLAGS) \
 			-Ianalyzer -Ireport -Ipreload $$f $(filter-out analyzer/main.c,$(ANALYZER_SRC)) \
 			$(BUILD)/gen/assets.c $(CJSON_LIBS) -lm -o $(BUILD)/fuzz/$$n; \
-		$(BUILD)/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} tests/fuzz/corpus/$$n 2>&1 | tail -2; \
+		mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+		$(BUILD)/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} $(BUILD)/fuzz/corpus/$$n \
+			tests/fuzz/corpus/$$n 2>&1 | tail -2; \
 	done
 
 # ---- install ----
