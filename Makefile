@@ -52,7 +52,9 @@ PRELOAD_OBJ  := $(patsubst %.c,$(BUILD)/obj/pic/%.o,$(PRELOAD_SRC))
 # nothing is linked here; tests/py/test_stacks_python.py checks `nm -D`.
 UNWIND_LIBS  :=
 PRELOAD_LIBS ?= -ldl -lpthread
-PRELOAD_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--version-script=preload/exports.map
+# The export list is calls.def's names plus the fh_* API, generated from exports.map.in.
+EXPORTS_MAP  := $(BUILD)/gen/exports.map
+PRELOAD_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--version-script=$(EXPORTS_MAP)
 
 C_TESTS      := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/c/test_*.c)))
 PRELOAD_TESTS := $(patsubst tests/preload/%.c,$(BUILD)/tests/preload/%,$(sort $(wildcard tests/preload/*.c)))
@@ -130,7 +132,11 @@ $(ASSETS_OBJ): $(BUILD)/gen/assets.c
 $(FH_ANALYZE): $(ANALYZER_OBJ) $(ASSETS_OBJ)
 	$(CC) $(SAN) $^ $(CJSON_LIBS) -lm -o $@
 
-$(BUILD)/libfhtrace.so: $(PRELOAD_OBJ) preload/exports.map
+$(EXPORTS_MAP): preload/exports.map.in preload/calls.def
+	@mkdir -p $(dir $@)
+	$(CC) -E -P -undef -x c -Ipreload $< -o $@
+
+$(BUILD)/libfhtrace.so: $(PRELOAD_OBJ) $(EXPORTS_MAP)
 	$(CC) $(PRELOAD_LDFLAGS) $(PRELOAD_OBJ) $(UNWIND_LIBS) $(PRELOAD_LIBS) -o $@
 
 $(BUILD)/tests/%: tests/c/%.c $(LIB_OBJ)

@@ -2,12 +2,14 @@
 /*
  * Diagnosis (issue 5): names the kind of each test's flakiness from evidence that contrasts
  * its failing attempts with its passing ones, and flags performance flakes among passing
- * attempts. Deterministic and offline: the rules below run in a fixed order (documented in
- * ARCHITECTURE.md, "Diagnosis rules") and the first that separates failing from passing
- * attempts decides; each evidence line gives counts on both sides. Nothing separates: the kind
- * is `unexplained`, never a guess. Without traces only stable, broken, state and unexplained
- * can be decided. `state` also uses the test's history (test->hist, filled by history_update()
- * before this stage; NULL with --no-history): earlier runs with --fh-isolate that never failed.
+ * attempts. Deterministic and offline: the rules of the table `rules` run in its order
+ * (documented in ARCHITECTURE.md, "Diagnosis rules") and the first that separates failing from
+ * passing attempts decides; each evidence line gives counts on both sides. Nothing separates:
+ * the kind is `unexplained`, never a guess. Without traces only stable, broken, state and
+ * unexplained can be decided. The rules count attempt features (attempt->f, features.c); they
+ * derive none themselves. `state` also uses the test's history (test->hist, filled by
+ * history_update() before this stage; NULL with --no-history): earlier runs with --fh-isolate
+ * that never failed.
  */
 #include <math.h>
 #include <stdio.h>
@@ -56,9 +58,9 @@ struct dctx {
 	const struct fh_run *run;
 	struct fh_test *t;
 	struct fh_diagnosis *d;
-	int nf, np;              /* failing and passing attempts */
-	int nf_traced, np_traced;
-	int nf_all, np_all;
+	int nf, np;              /* failing and passing attempts with a trace (the trace rules) */
+	int nf_all, np_all;      /* all failing and passing attempts */
+	bool traced;             /* nf and np are both > 0: the trace rules can run */
 	const char *ev[16];
 	size_t nev;
 };
@@ -69,9 +71,9 @@ static void add_ev(struct dctx *c, const char *line)
 		c->ev[c->nev++] = line;
 }
 
-static void decide(struct dctx *c, const char *kind, const char *blocked_on, const char *summary)
+/* What a rule found (the kind is the rule's, from the table). */
+static void decide(struct dctx *c, enum fh_blocked_on blocked_on, const char *summary)
 {
-	c->d->kind = kind;
 	c->d->blocked_on = blocked_on;
 	c->d->summary = summary;
 }
@@ -88,40 +90,21 @@ static bool streq(const char *a, const char *b)
 
 /* ---- crash ---- */
 
-static bool crash_signal(const char *s)
-{
-	static const char *const sigs[] = { "SIGSEGV", "SIGABRT", "SIGBUS", "SIGFPE", "SIGILL",
-		"SIGTRAP", "SIGSYS" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		if (streq(s, sigs[i]))
-			return true;
-	return false;
-}
-
 /* The process that died in attempt a, described; NULL when none did. */
 static const char *crash_of(struct arena *A, const struct fh_attempt *a)
 {
-	const struct fh_attempt_trace *tr = a->trace;
+	const struct fh_child *ch = a->f.crashed;
+	const struct fh_block *b = a->trace ? a->trace->last_block : NULL;
 
-	if (!tr)
+	if (ch)
+		return arena_printf(A, "child %d (%s) died by %s", ch->pid, ch->exe ? ch->exe : "?",
+				    ch->signal);
+	if (!a->f.self_died)
 		return NULL;
-	for (size_t i = 0; i < tr->nchildren; i++) {
-		const struct fh_child *ch = &tr->children[i];
-		if (!ch->signal)
-			continue;
-		if (crash_signal(ch->signal) || !tr->kills_sent)
-			return arena_printf(A, "child %d (%s) died by %s", ch->pid,
-					    ch->exe ? ch->exe : "?", ch->signal);
-	}
-	if (tr->unfinished && is_fail(a)) {
-		const struct fh_block *b = tr->last_block;
-		if (b && b->ended == FH_END_IN_FLIGHT)
-			return arena_printf(A, "the pytest process died while blocked in %s%s",
-					    b->call, target_sfx(A, b->target));
-		return "the pytest process died during the attempt";
-	}
-	return NULL;
+	if (b && b->ended == FH_END_IN_FLIGHT)
+		return arena_printf(A, "the pytest process died while blocked in %s%s", b->call,
+				    target_sfx(A, b->target));
+	return "the pytest process died during the attempt";
 }
 
 static bool rule_crash(struct dctx *c)
@@ -147,8 +130,8 @@ static bool rule_crash(struct dctx *c)
 		return false;
 	add_ev(c, arena_printf(c->A, "%d/%d failing attempts: %s; %d/%d passing attempts had a "
 			       "process die", fc, c->nf, first, pc, c->np));
-	decide(c, "crash", NULL, arena_printf(c->A, "A process of the test died in the failing "
-					      "attempts: %s.", first));
+	decide(c, FH_ON_NONE, arena_printf(c->A, "A process of the test died in the failing "
+					   "attempts: %s.", first));
 	return true;
 }
 
@@ -156,17 +139,7 @@ static bool rule_crash(struct dctx *c)
 
 static bool resource_error(const struct fh_err_count *e)
 {
-	static const char *const lim[] = { "EMFILE", "ENFILE", "ENOSPC", "ENOMEM", "EADDRINUSE",
-		"EDQUOT", "ENOBUFS" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(lim); i++)
-		if (streq(e->errno_name, lim[i]))
-			return true;
-	if (streq(e->errno_name, "EAGAIN") && e->call &&
-	    (strstr(e->call, "fork") || strstr(e->call, "clone") || strstr(e->call, "spawn") ||
-	     strstr(e->call, "pthread_create")))
-		return true;
-	return false;
+	return e->cls == FH_ERRC_RESOURCE;
 }
 
 /* Counts attempts with an error of the same call and errno as key (target ignored). */
@@ -182,7 +155,8 @@ static void count_error(struct dctx *c, const struct fh_err_count *key,
 			continue;
 		for (size_t k = 0; k < a->trace->nerrors && !has; k++) {
 			const struct fh_err_count *e = &a->trace->errors[k];
-			has = pred(e) && streq(e->call, key->call) && streq(e->errno_name, key->errno_name);
+			has = pred(e) && e->call_id == key->call_id && streq(e->call, key->call) &&
+			      streq(e->errno_name, key->errno_name);
 		}
 		if (has && is_fail(a))
 			(*fc)++;
@@ -260,8 +234,8 @@ static bool rule_resource(struct dctx *c)
 			       target_sfx(c->A, e->target), pc, c->np));
 	growth_line(c, "open fds", true);
 	growth_line(c, "threads", false);
-	decide(c, "resource", NULL, arena_printf(c->A, "A resource limit was hit: %s failed with %s "
-						 "in the failing attempts.", e->call, e->errno_name));
+	decide(c, FH_ON_NONE, arena_printf(c->A, "A resource limit was hit: %s failed with %s in "
+					   "the failing attempts.", e->call, e->errno_name));
 	return true;
 }
 
@@ -334,7 +308,7 @@ static bool rule_state_isolate(struct dctx *c)
 {
 	if (!isolate_clears(c))
 		return false;
-	decide(c, "state", NULL, "The outcome depends on what ran before: the failures go away when "
+	decide(c, FH_ON_NONE, "The outcome depends on what ran before: the failures go away when "
 	       "every fixture is torn down between attempts (--fh-isolate).");
 	return true;
 }
@@ -368,69 +342,33 @@ static bool rule_state(struct dctx *c)
 	add_ev(c, "failures start after earlier runs of the test in the same process and never "
 	       "recover: something the test (or its fixtures) leaves behind accumulates");
 	isolate_clears(c);
-	decide(c, "state", NULL, arena_printf(c->A, "The outcome depends on what ran before: the "
-					      "first %d attempt%s passed, every later one failed.",
-					      k, k == 1 ? "" : "s"));
+	decide(c, FH_ON_NONE, arena_printf(c->A, "The outcome depends on what ran before: the "
+					   "first %d attempt%s passed, every later one failed.",
+					   k, k == 1 ? "" : "s"));
 	return true;
 }
 
 /* ---- timeout ---- */
 
-static bool looks_like_socket(const char *t)
+/* The wait that ran out in attempt a (its class is a->f.ran_out), described; the block when
+ * it was the last wait (NULL for a child the attempt killed itself). */
+static const char *ran_out_what(struct arena *A, const struct fh_attempt *a,
+				const struct fh_block **blk)
 {
-	return t && (strchr(t, ':') || !strncmp(t, "unix", 4) || t[0] == '[');
-}
+	const struct fh_block *b = a->trace->last_block;
+	const struct fh_child *ch = a->f.killed;
 
-static const char *blocked_class(enum fh_category cat, const char *target)
-{
-	switch (cat) {
-	case FH_CAT_NET: return "net";
-	case FH_CAT_DNS: return "dns";
-	case FH_CAT_SLEEP: return "sleep";
-	case FH_CAT_LOCK: return "lock";
-	case FH_CAT_PROC: return "proc";
-	case FH_CAT_FILE: return "file";
-	case FH_CAT_POLL: return looks_like_socket(target) ? "net" : "other";
-	default: return "other";
-	}
-}
-
-/* A wait that ran out in attempt a: its last block ended by timeout or signal, or a child it
- * killed itself after waiting. Fills the blocked_on class and a description. */
-static bool ran_out(struct arena *A, const struct fh_attempt *a, const char **cls, const char **what,
-		    const struct fh_block **blk)
-{
-	const struct fh_attempt_trace *tr = a->trace;
-	const struct fh_block *b;
-
-	if (!tr)
-		return false;
-	b = tr->last_block;
 	*blk = NULL;
-	if (b && (b->ended == FH_END_TIMEOUT || b->ended == FH_END_SIGNAL)) {
-		*cls = blocked_class(b->category, b->target);
-		*what = arena_printf(A, "%s%s waited %s and %s", b->call, target_sfx(A, b->target),
-				     fmt_s(A, b->waited_s),
-				     b->ended == FH_END_TIMEOUT ? "timed out" : "was cut by a signal");
-		*blk = b;
-		return true;
-	}
-	if (tr->kills_sent) {
-		for (size_t i = 0; i < tr->nchildren; i++) {
-			const struct fh_child *ch = &tr->children[i];
-			if (ch->signal && !crash_signal(ch->signal)) {
-				*cls = "proc";
-				*what = arena_printf(A, "child %s was killed by %s after %s",
-						     ch->exe ? ch->exe : "?", ch->signal,
-						     fmt_s(A, ch->duration_s));
-				return true;
-			}
-		}
-	}
-	return false;
+	if (ch)
+		return arena_printf(A, "child %s was killed by %s after %s", ch->exe ? ch->exe : "?",
+				    ch->signal, fmt_s(A, ch->duration_s));
+	*blk = b;
+	return arena_printf(A, "%s%s waited %s and %s", b->call, target_sfx(A, b->target),
+			    fmt_s(A, b->waited_s),
+			    b->ended == FH_END_TIMEOUT ? "timed out" : "was cut by a signal");
 }
 
-static double max_wait(const struct fh_attempt *a, const char *call, const char *target)
+static double max_wait(const struct fh_attempt *a, int call_id, const char *target)
 {
 	double m = 0;
 
@@ -438,7 +376,7 @@ static double max_wait(const struct fh_attempt *a, const char *call, const char 
 		return 0;
 	for (size_t i = 0; i < a->trace->ncalls; i++) {
 		const struct fh_call_stat *s = &a->trace->calls[i];
-		if (streq(s->call, call) && (!target || !s->target || streq(s->target, target)) &&
+		if (s->call_id == call_id && (!target || !s->target || streq(s->target, target)) &&
 		    s->max_s > m)
 			m = s->max_s;
 	}
@@ -447,48 +385,37 @@ static double max_wait(const struct fh_attempt *a, const char *call, const char 
 
 static bool rule_timeout(struct dctx *c)
 {
-	const char *classes[64];
-	int counts[64];
-	size_t ncls = 0, best = 0;
+	int counts[FH_ON_COUNT] = { 0 };
+	enum fh_blocked_on best = FH_ON_NONE;
 	int fc, pc = 0, waited_over = 0;
 	const char *first_what = NULL;
 	const struct fh_block *first_blk = NULL;
 	double minw = INFINITY, maxw = 0, longest_pass = 0, thr;
 
+	/* The class most failing attempts ran out on (a tie: the one seen first). */
+	for (size_t i = 0; i < c->t->nattempts; i++)
+		if (is_fail(&c->t->attempts[i]))
+			counts[c->t->attempts[i].f.ran_out]++;
 	for (size_t i = 0; i < c->t->nattempts; i++) {
-		const struct fh_attempt *a = &c->t->attempts[i];
-		const char *cls, *what;
-		const struct fh_block *b;
-		size_t k;
+		enum fh_blocked_on k = c->t->attempts[i].f.ran_out;
 
-		if (!is_fail(a) || !ran_out(c->A, a, &cls, &what, &b))
-			continue;
-		for (k = 0; k < ncls && strcmp(classes[k], cls); k++)
-			;
-		if (k == ncls) {
-			if (ncls == ARRAY_SIZE(classes))
-				continue;
-			classes[ncls] = cls;
-			counts[ncls++] = 0;
-		}
-		counts[k]++;
-	}
-	if (!ncls)
-		return false;
-	for (size_t k = 1; k < ncls; k++)
-		if (counts[k] > counts[best])
+		if (k && is_fail(&c->t->attempts[i]) && (!best || counts[k] > counts[best]))
 			best = k;
+	}
+	if (!best)
+		return false;
 	fc = counts[best];
 	for (size_t i = 0; i < c->t->nattempts; i++) {
 		const struct fh_attempt *a = &c->t->attempts[i];
-		const char *cls, *what;
 		const struct fh_block *b;
+		const char *what;
 
-		if (!ran_out(c->A, a, &cls, &what, &b) || strcmp(cls, classes[best]))
+		if (a->f.ran_out != best)
 			continue;
 		if (is_pass(a)) {
 			pc++;
 		} else if (is_fail(a)) {
+			what = ran_out_what(c->A, a, &b);
 			if (!first_what) {
 				first_what = what;
 				first_blk = b;
@@ -512,7 +439,7 @@ static bool rule_timeout(struct dctx *c)
 
 			if (!is_pass(a))
 				continue;
-			w = max_wait(a, first_blk->call, first_blk->target);
+			w = max_wait(a, first_blk->call_id, first_blk->target);
 			longest_pass = fmax(longest_pass, w);
 			if (w > thr)
 				waited_over++;
@@ -541,8 +468,8 @@ static bool rule_timeout(struct dctx *c)
 			}
 		}
 	}
-	decide(c, "timeout", classes[best], arena_printf(c->A, "Failing attempts ran out of time "
-		"waiting (%s): %s.", classes[best], first_what ? first_what : "a wait ran out"));
+	decide(c, best, arena_printf(c->A, "Failing attempts ran out of time waiting (%s): %s.",
+				     fh_blocked_on_names[best], first_what ? first_what : "a wait ran out"));
 	return true;
 }
 
@@ -550,24 +477,7 @@ static bool rule_timeout(struct dctx *c)
 
 static bool network_error(const struct fh_err_count *e)
 {
-	static const char *const net[] = { "ECONNREFUSED", "ECONNRESET", "ECONNABORTED",
-		"ENETUNREACH", "EHOSTUNREACH", "ENETDOWN", "EHOSTDOWN", "EPIPE", "ENOTCONN",
-		"ENETRESET" };
-
-	if (!e->errno_name)
-		return false;
-	if (!strncmp(e->errno_name, "EAI_", 4))
-		return true;
-	if (e->call && !strcmp(e->call, "getaddrinfo"))
-		return true;
-	for (size_t i = 0; i < ARRAY_SIZE(net); i++)
-		if (!strcmp(e->errno_name, net[i]))
-			return true;
-	if (!strcmp(e->errno_name, "ETIMEDOUT") && e->call &&
-	    (strstr(e->call, "connect") || strstr(e->call, "sockopt") || strstr(e->call, "recv") ||
-	     strstr(e->call, "send")))
-		return true;
-	return false;
+	return e->cls == FH_ERRC_NETWORK || e->cls == FH_ERRC_DNS;
 }
 
 static bool rule_network(struct dctx *c)
@@ -578,12 +488,12 @@ static bool rule_network(struct dctx *c)
 
 	if (!e || !separates(fc, c->nf, pc, c->np))
 		return false;
-	dns = !strncmp(e->errno_name, "EAI_", 4) || streq(e->call, "getaddrinfo");
+	dns = e->cls == FH_ERRC_DNS;
 	add_ev(c, arena_printf(c->A, "%d/%d failing attempts: %s%s failed with %s%s; %d/%d passing "
 			       "attempts had that error", fc, c->nf, e->call,
-			       streq(e->call, "getsockopt") ? " (SO_ERROR)" : "", e->errno_name,
+			       e->so_error ? " (SO_ERROR)" : "", e->errno_name,
 			       target_sfx(c->A, e->target), pc, c->np));
-	decide(c, "network", dns ? "dns" : "net",
+	decide(c, dns ? FH_ON_DNS : FH_ON_NET,
 	       arena_printf(c->A, "Failing attempts hit a %s error: %s%s returned %s.",
 			    dns ? "name resolution" : "network", e->call,
 			    target_sfx(c->A, e->target), e->errno_name));
@@ -591,31 +501,6 @@ static bool rule_network(struct dctx *c)
 }
 
 /* ---- race ---- */
-
-/* Another thread or process of attempt a still busy at its failure (or end). */
-static const struct fh_inflight *other_in_flight(const struct fh_attempt *a)
-{
-	const struct fh_attempt_trace *tr = a->trace;
-
-	if (!tr)
-		return NULL;
-	for (size_t i = 0; i < tr->nin_flight; i++) {
-		const struct fh_inflight *f = &tr->in_flight[i];
-		if (f->pid != a->pid || f->tid != a->tid)
-			return f;
-	}
-	return NULL;
-}
-
-/* A sleep of the test thread that ended while another thread or process was still busy. */
-static const struct fh_inflight *busy_after_sleep(const struct fh_attempt *a)
-{
-	const struct fh_attempt_trace *tr = a->trace;
-
-	if (!tr || !tr->last_sleep || !tr->nbusy_after_sleep)
-		return NULL;
-	return &tr->busy_after_sleep[0];
-}
 
 static bool rule_race(struct dctx *c)
 {
@@ -625,8 +510,8 @@ static bool rule_race(struct dctx *c)
 
 	for (size_t i = 0; i < c->t->nattempts; i++) {
 		const struct fh_attempt *a = &c->t->attempts[i];
-		const struct fh_inflight *s = busy_after_sleep(a);
-		const struct fh_inflight *f = s ? s : other_in_flight(a);
+		const struct fh_inflight *s = a->f.busy_after_sleep;
+		const struct fh_inflight *f = s ? s : a->f.busy_at_end;
 
 		if (!f)
 			continue;
@@ -648,7 +533,7 @@ static bool rule_race(struct dctx *c)
 	if (!separates(fc, c->nf, pc, c->np))
 		return false;
 	if (sa) {
-		const struct fh_inflight *b = busy_after_sleep(sa);
+		const struct fh_inflight *b = sa->f.busy_after_sleep;
 		const struct fh_block *sl = sa->trace->last_sleep;
 
 		add_ev(c, arena_printf(c->A, "%d/%d failing attempts: the test thread slept a fixed "
@@ -657,7 +542,7 @@ static bool rule_race(struct dctx *c)
 				       "or at their end", sleeps, c->nf, fmt_s(c->A, sl->waited_s),
 				       sl->call, b->pid == sa->pid ? "thread" : "process", b->pid,
 				       b->tid, b->call, target_sfx(c->A, b->target), pc, c->np));
-		decide(c, "race", NULL, arena_printf(c->A, "A fixed sleep is used as synchronization: "
+		decide(c, FH_ON_NONE, arena_printf(c->A, "A fixed sleep is used as synchronization: "
 			"the failing attempts went on after %s while another %s was still in %s.",
 			sl->call, b->pid == sa->pid ? "thread" : "process", b->call));
 		return true;
@@ -668,70 +553,27 @@ static bool rule_race(struct dctx *c)
 			       first->pid == fa->pid ? "thread" : "process", first->pid, first->tid,
 			       first->call, target_sfx(c->A, first->target),
 			       fmt_s(c->A, first->elapsed_s), pc, c->np));
-	decide(c, "race", NULL, arena_printf(c->A, "The test failed while another %s of the attempt "
-					     "had not finished (%s).",
-					     first->pid == fa->pid ? "thread" : "process", first->call));
+	decide(c, FH_ON_NONE, arena_printf(c->A, "The test failed while another %s of the attempt "
+					   "had not finished (%s).",
+					   first->pid == fa->pid ? "thread" : "process", first->call));
 	return true;
 }
 
 /* ---- cpu ---- */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-	if (!n)
-		return 0;
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static double wait_total(const struct fh_attempt_trace *tr)
-{
-	double s = 0;
-
-	for (int k = 0; k < FH_CAT_COUNT; k++)
-		s += tr->time_s[k];
-	return s;
-}
-
 static bool rule_cpu(struct dctx *c)
 {
-	size_t n = c->t->nattempts, nfv = 0, npv = 0;
-	double *fv = xcalloc(n + 1, sizeof(double)), *pv = xcalloc(n + 1, sizeof(double));
-	double *fw = xcalloc(n + 1, sizeof(double)), *pw = xcalloc(n + 1, sizeof(double));
-	double mf, mp, thr, mfw, mpw;
+	const struct fh_test_features *tf = &c->t->feat;
+	double mf = tf->cpu_fail_s, mp = tf->cpu_pass_s;
 	int fc = 0, pc = 0;
-	bool ok = false;
 
-	for (size_t i = 0; i < n; i++) {
+	if (!tf->cpu_nfail || !tf->cpu_npass || mf < 2 * mp || mf - mp < 0.02 ||
+	    tf->wait_fail_s - tf->wait_pass_s > (mf - mp) / 2)
+		return false;
+	for (size_t i = 0; i < c->t->nattempts; i++) {
 		const struct fh_attempt *a = &c->t->attempts[i];
 
-		if (!a->trace)
-			continue;
-		if (is_fail(a)) {
-			fw[nfv] = wait_total(a->trace);
-			fv[nfv++] = a->trace->cpu_s;
-		} else if (is_pass(a)) {
-			pw[npv] = wait_total(a->trace);
-			pv[npv++] = a->trace->cpu_s;
-		}
-	}
-	mfw = median(fw, nfv);
-	mpw = median(pw, npv);
-	mf = median(fv, nfv);
-	mp = median(pv, npv);
-	if (!nfv || !npv || mf < 2 * mp || mf - mp < 0.02 || mfw - mpw > (mf - mp) / 2)
-		goto out;
-	thr = (mf + mp) / 2;
-	for (size_t i = 0; i < n; i++) {
-		const struct fh_attempt *a = &c->t->attempts[i];
-		if (!a->trace || a->trace->cpu_s <= thr)
+		if (!a->f.cpu_high)
 			continue;
 		if (is_fail(a))
 			fc++;
@@ -739,25 +581,17 @@ static bool rule_cpu(struct dctx *c)
 			pc++;
 	}
 	if (!separates(fc, c->nf, pc, c->np))
-		goto out;
+		return false;
 	add_ev(c, arena_printf(c->A, "%d/%d failing attempts used over %s of CPU (median %s); %d/%d "
-			       "passing attempts did (median %s)", fc, c->nf, fmt_s(c->A, thr),
+			       "passing attempts did (median %s)", fc, c->nf, fmt_s(c->A, tf->cpu_mid_s),
 			       fmt_s(c->A, mf), pc, c->np, fmt_s(c->A, mp)));
 	add_ev(c, arena_printf(c->A, "time in blocking calls: failing median %s, passing median %s: "
 			       "the extra time was spent computing, not waiting",
-			       fmt_s(c->A, mfw), fmt_s(c->A, mpw)));
-	decide(c, "cpu", NULL, arena_printf(c->A, "Failing attempts were slow on CPU (median %s vs "
-					    "%s), not waiting.", fmt_s(c->A, mf), fmt_s(c->A, mp)));
-	ok = true;
-out:
-	free(fv);
-	free(pv);
-	free(fw);
-	free(pw);
-	return ok;
+			       fmt_s(c->A, tf->wait_fail_s), fmt_s(c->A, tf->wait_pass_s)));
+	decide(c, FH_ON_NONE, arena_printf(c->A, "Failing attempts were slow on CPU (median %s vs "
+					   "%s), not waiting.", fmt_s(c->A, mf), fmt_s(c->A, mp)));
+	return true;
 }
-
-/* ---- the decision ---- */
 
 static void finish_evidence(struct dctx *c)
 {
@@ -766,90 +600,132 @@ static void finish_evidence(struct dctx *c)
 	c->d->nevidence = c->nev;
 }
 
+/* ---- stable, broken, unexplained ---- */
+
+static bool rule_stable(struct dctx *c)
+{
+	if (c->nf_all)
+		return false;
+	decide(c, FH_ON_NONE, c->np_all ? arena_printf(c->A, "No attempt failed (%d/%d passed).",
+						       c->np_all, c->np_all) :
+	       "No attempt ran to an outcome (all skipped).");
+	isolate_stable_note(c);
+	return true;
+}
+
+static bool rule_broken(struct dctx *c)
+{
+	const struct fh_cluster *cl = c->t->nclusters ? &c->t->clusters[0] : NULL;
+
+	if (c->np_all)
+		return false;
+	add_ev(c, arena_printf(c->A, "%d/%d attempts failed", c->nf_all, c->nf_all));
+	if (cl)
+		add_ev(c, arena_printf(c->A, "%d/%d failing attempts: %s%s%s", cl->count, c->nf_all,
+				       cl->error_type ? cl->error_type : "failure",
+				       cl->message ? ": " : "", cl->message ? cl->message : ""));
+	decide(c, FH_ON_NONE, "Every attempt failed: this is a real failure, not a flake.");
+	return true;
+}
+
+static bool rule_unexplained(struct dctx *c)
+{
+	if (c->traced) {
+		add_ev(c, arena_printf(c->A, "no trace feature (errors, waits that ran out, signals, "
+				       "processes that died, calls in flight, CPU time) is in at least "
+				       "half of the %d failing attempts and at most a fifth of the %d "
+				       "passing ones", c->nf, c->np));
+		decide(c, FH_ON_NONE, "Nothing the process did separates failing from passing "
+		       "attempts; the failure looks random (e.g. randomness in the test or the code "
+		       "under test).");
+	} else {
+		add_ev(c, "tracing was off: run pytest with LD_PRELOAD=/path/to/libfhtrace.so to "
+		       "record what each attempt waited for");
+		decide(c, FH_ON_NONE, "Outcomes alone do not explain the failures, and tracing was "
+		       "off.");
+	}
+	return true;
+}
+
+/* ---- the decision ---- */
+
+/*
+ * The rules in the order they are tried (ARCHITECTURE.md, "Diagnosis rules"); the first that
+ * applies decides the kind. A rule that needs traces is skipped unless at least one failing
+ * and one passing attempt have one. stable and broken count every attempt, the others the
+ * traced ones (rule_state counts outcomes itself); unexplained always applies.
+ */
+static const struct rule {
+	enum fh_kind kind;
+	bool needs_trace;
+	bool (*applies)(struct dctx *c);
+} rules[] = {
+	{ FH_KIND_STABLE, false, rule_stable },
+	{ FH_KIND_BROKEN, false, rule_broken },
+	{ FH_KIND_CRASH, true, rule_crash },
+	{ FH_KIND_RESOURCE, true, rule_resource },
+	{ FH_KIND_STATE, false, rule_state },
+	{ FH_KIND_STATE, false, rule_state_isolate },
+	{ FH_KIND_TIMEOUT, true, rule_timeout },
+	{ FH_KIND_NETWORK, true, rule_network },
+	{ FH_KIND_RACE, true, rule_race },
+	{ FH_KIND_CPU, true, rule_cpu },
+	{ FH_KIND_UNEXPLAINED, false, rule_unexplained },
+};
+
 static void diagnose_test(struct fh_run *run, struct fh_test *t)
 {
 	struct dctx c;
-	bool traced;
 
 	memset(&c, 0, sizeof(c));
 	c.A = &run->arena;
 	c.run = run;
 	c.t = t;
 	c.d = arena_alloc(c.A, sizeof(*c.d));
-	for (size_t i = 0; i < t->nattempts; i++) {
-		const struct fh_attempt *a = &t->attempts[i];
-		if (is_fail(a)) {
-			c.nf++;
-			c.nf_traced += a->trace != NULL;
-		} else if (is_pass(a)) {
-			c.np++;
-			c.np_traced += a->trace != NULL;
-		}
-	}
 	/* Trace rules compare traced attempts only: an attempt without a trace (tracing stopped,
 	 * e.g. at the fd limit) neither has nor lacks a feature. */
-	c.nf_all = c.nf;
-	c.np_all = c.np;
-	traced = c.nf_traced > 0 && c.np_traced > 0;
-	if (!c.nf) {
-		decide(&c, "stable", NULL, c.np ? arena_printf(c.A, "No attempt failed (%d/%d passed).",
-							       c.np, c.np) :
-		       "No attempt ran to an outcome (all skipped).");
-		isolate_stable_note(&c);
-	} else if (!c.np) {
-		const struct fh_cluster *cl = t->nclusters ? &t->clusters[0] : NULL;
+	for (size_t i = 0; i < t->nattempts; i++) {
+		const struct fh_attempt *a = &t->attempts[i];
 
-		add_ev(&c, arena_printf(c.A, "%d/%d attempts failed", c.nf, c.nf));
-		if (cl)
-			add_ev(&c, arena_printf(c.A, "%d/%d failing attempts: %s%s%s", cl->count, c.nf,
-						cl->error_type ? cl->error_type : "failure",
-						cl->message ? ": " : "", cl->message ? cl->message : ""));
-		decide(&c, "broken", NULL, "Every attempt failed: this is a real failure, not a flake.");
-	} else if ((c.nf = c.nf_traced, c.np = c.np_traced, false)) {
-		/* from here on, counts over traced attempts (rule_state counts outcomes itself) */
-	} else if ((traced && rule_crash(&c)) || (traced && rule_resource(&c)) || rule_state(&c) ||
-		   rule_state_isolate(&c) || (traced && rule_timeout(&c)) || (traced && rule_network(&c)) ||
-		   (traced && rule_race(&c)) || (traced && rule_cpu(&c))) {
-		/* decided */
-	} else {
-		if (traced) {
-			add_ev(&c, arena_printf(c.A, "no trace feature (errors, waits that ran out, "
-				"signals, processes that died, calls in flight, CPU time) is in at least "
-				"half of the %d failing attempts and at most a fifth of the %d passing ones",
-				c.nf, c.np));
-			decide(&c, "unexplained", NULL, "Nothing the process did separates failing from "
-			       "passing attempts; the failure looks random (e.g. randomness in the test "
-			       "or the code under test).");
-		} else {
-			add_ev(&c, "tracing was off: run pytest with LD_PRELOAD=/path/to/libfhtrace.so "
-			       "to record what each attempt waited for");
-			decide(&c, "unexplained", NULL, "Outcomes alone do not explain the failures, and "
-			       "tracing was off.");
+		if (is_fail(a)) {
+			c.nf_all++;
+			c.nf += a->trace != NULL;
+		} else if (is_pass(a)) {
+			c.np_all++;
+			c.np += a->trace != NULL;
 		}
 	}
-	if (run->meta.tracing && (c.nf_traced < c.nf_all || c.np_traced < c.np_all) && c.nf && c.np)
+	c.traced = c.nf > 0 && c.np > 0;
+	for (size_t r = 0; r < ARRAY_SIZE(rules); r++) {
+		if ((rules[r].needs_trace && !c.traced) || !rules[r].applies(&c))
+			continue;
+		c.d->kind = rules[r].kind;
+		break;
+	}
+	if (run->meta.tracing && c.traced && c.d->kind != FH_KIND_STABLE &&
+	    c.d->kind != FH_KIND_BROKEN && (c.nf < c.nf_all || c.np < c.np_all))
 		add_ev(&c, arena_printf(c.A, "%d of %d attempts have no trace (tracing stopped or was "
 					"off for them); trace counts above are over traced attempts",
-					c.nf_all + c.np_all - c.nf_traced - c.np_traced,
-					c.nf_all + c.np_all));
+					c.nf_all + c.np_all - c.nf - c.np, c.nf_all + c.np_all));
 	finish_evidence(&c);
 	t->diag = c.d;
 }
 
 /* ---- performance flakes ---- */
 
-struct named { const char *name; double slow, fast; };
+struct named { int id; const char *name; double slow, fast; };
 
-static void add_named(struct named **v, size_t *n, size_t *cap, const char *name, double val,
-		      bool slow)
+/* Adds val to call id's slow or fast total. */
+static void add_named(struct named **v, size_t *n, size_t *cap, int id, const char *name,
+		      double val, bool slow)
 {
 	size_t i;
 
-	for (i = 0; i < *n && strcmp((*v)[i].name, name); i++)
+	for (i = 0; i < *n && (*v)[i].id != id; i++)
 		;
 	if (i == *n) {
 		GROW(*v, *cap, *n + 1);
-		(*v)[i] = (struct named){ name, 0, 0 };
+		(*v)[i] = (struct named){ id, name, 0, 0 };
 		(*n)++;
 	}
 	if (slow)
@@ -871,43 +747,25 @@ static void perf_test(struct fh_run *run, struct fh_test *t)
 {
 	struct arena *A = &run->arena;
 	struct fh_perf *p = arena_alloc(A, sizeof(*p));
-	size_t np = 0, nslow = 0, nfast = 0, ncalls = 0, ccalls = 0;
-	double *d = xcalloc(t->nattempts + 1, sizeof(double));
-	double med, mx, cut = INFINITY;
+	size_t nslow = 0, nfast = 0, ncalls = 0, ccalls = 0;
+	double med = t->feat.pass_median_s, mx = t->feat.pass_max_s;
 	double cat_slow[FH_CAT_COUNT + 1] = { 0 }, cat_fast[FH_CAT_COUNT + 1] = { 0 };
 	struct named *calls = NULL, *mains = NULL;
 	size_t nmains = 0, cmains = 0;
 	bool any_trace = false;
 
 	t->perf = p;
-	for (size_t i = 0; i < t->nattempts; i++)
-		if (is_pass(&t->attempts[i]))
-			d[np++] = t->attempts[i].duration_s;
 	p->by_category = arena_alloc(A, sizeof(*p->by_category) * (FH_CAT_COUNT + 1));
 	p->slow_attempts = arena_alloc(A, sizeof(int) * (t->nattempts + 1));
-	if (np < 3)
-		goto out;
-	med = median(d, np); /* sorts d */
-	mx = d[np - 1];
-	if (mx >= 3 * med && mx - med >= 0.05) {
-		cut = fmax(2 * med, med + 0.05);
-	}
-	for (size_t i = 2; i + 1 < np; i++) { /* bimodal: >= 2 on each side of a 2x gap */
-		if (d[i] >= 2 * d[i - 1] && d[i] - d[i - 1] >= 0.05) {
-			cut = fmin(cut, d[i]);
-			break;
-		}
-	}
-	if (!isfinite(cut))
+	if (!t->feat.unstable)
 		goto out;
 	p->unstable = true;
 	for (size_t i = 0; i < t->nattempts; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
-		bool slow;
+		bool slow = a->f.slow;
 
 		if (!is_pass(a))
 			continue;
-		slow = a->duration_s >= cut;
 		if (slow)
 			p->slow_attempts[p->nslow++] = a->attempt;
 		if (!a->trace)
@@ -918,10 +776,10 @@ static void perf_test(struct fh_run *run, struct fh_test *t)
 			(slow ? cat_slow : cat_fast)[k] += a->trace->time_s[k];
 		(slow ? cat_slow : cat_fast)[FH_CAT_COUNT] += a->trace->cpu_s;
 		for (size_t k = 0; k < a->trace->ncalls; k++) {
-			add_named(&calls, &ncalls, &ccalls, a->trace->calls[k].call,
-				  a->trace->calls[k].total_s, slow);
-			add_named(&mains, &nmains, &cmains, a->trace->calls[k].call,
-				  a->trace->calls[k].main_s, slow);
+			const struct fh_call_stat *cs = &a->trace->calls[k];
+
+			add_named(&calls, &ncalls, &ccalls, cs->call_id, cs->call, cs->total_s, slow);
+			add_named(&mains, &nmains, &cmains, cs->call_id, cs->call, cs->main_s, slow);
 		}
 	}
 	if (any_trace && nslow && nfast) {
@@ -960,7 +818,7 @@ static void perf_test(struct fh_run *run, struct fh_test *t)
 		} else if (p->nby_call && p->by_call[0].value > 0) {
 			double fast = 0;
 			for (size_t k = 0; k < ncalls; k++)
-				if (!strcmp(calls[k].name, p->by_call[0].name))
+				if (calls[k].name == p->by_call[0].name)
 					fast = calls[k].fast / (double)nfast;
 			buf_printf(&b, "; slow attempts spent +%s in %s, fast ones %s",
 				   fmt_s(A, p->by_call[0].value), p->by_call[0].name, fmt_s(A, fast));
@@ -981,7 +839,6 @@ out:
 		p->by_call = arena_alloc(A, sizeof(*p->by_call));
 	free(calls);
 	free(mains);
-	free(d);
 }
 
 void diagnose_run(struct fh_run *run)

@@ -17,11 +17,11 @@
 #include <sys/wait.h>
 
 #include "evidence.h"
+#include "fhtrace_format.h"
 #include "stages.h"
 #include "symbolize.h"
 
 #define NPHASE 3
-#define MAX_CALL_IDS 4096
 #define NONE (-1)
 
 /* memcpy that accepts (NULL, 0): empty arrays are NULL here. */
@@ -211,6 +211,7 @@ struct span {
 struct errc {
 	const char *call, *err_name, *target;
 	int count;
+	int call_id;
 };
 
 struct acc {
@@ -236,8 +237,10 @@ struct acc {
 	struct fh_lane *lanes; size_t nlanes, clanes;
 	const struct fh_event *lb_ev; /* candidate in the current file */
 	const char *lb_target;
+	bool lb_socket;
 	const struct fh_event *lbx_ev; /* ... the last one that did not simply return */
 	const char *lbx_target;
+	bool lbx_socket;
 	bool lb_pending;
 	struct fh_block *lb;
 	int kills;
@@ -245,6 +248,7 @@ struct acc {
 	int cache_pid, cache_tid, cache_lane; /* lane_of() of the last event */
 	int64_t sleep_start, sleep_end;
 	const char *sleep_call;
+	int sleep_id;
 	struct fh_inflight *busy; size_t nbusy, cbusy;
 };
 
@@ -256,8 +260,6 @@ struct join {
 	struct imap pid2proc;     /* pid -> latest proc index with that pid */
 	struct smap tests;        /* nodeid -> test index */
 	struct smap strings;      /* interned strings (values unused) */
-	const char *call_names[MAX_CALL_IDS];
-	unsigned char call_flags[MAX_CALL_IDS]; /* CF_* by call id, computed on first sight */
 	int *touched; size_t ntouched, ctouched;
 	size_t *test_first;       /* first acc of each test (recorded attempts are contiguous) */
 	int *orphans; size_t norphans, corphans; /* accs of markers without a record */
@@ -345,16 +347,11 @@ static int acc_find(struct join *j, const char *nodeid, int attempt_no)
 	return a;
 }
 
-/* ---- classification helpers ---- */
+/* ---- classification helpers: what a call means comes from its flags (fhtrace_calls.h) ---- */
 
-static bool name_is(const char *s, const char *n)
+static bool streq(const char *s, const char *n)
 {
 	return s && !strcmp(s, n);
-}
-
-static bool is_wait_call(const char *n)
-{
-	return n && (!strncmp(n, "wait", 4));
 }
 
 enum fh_block_end evidence_call_end(const struct fh_event *e)
@@ -368,10 +365,7 @@ enum fh_block_end evidence_call_end(const struct fh_event *e)
 			return FH_END_TIMEOUT;
 		return FH_END_ERROR;
 	}
-	if (e->category == FH_CAT_POLL && e->result == 0 && e->timeout_ns != 0)
-		return FH_END_TIMEOUT;
-	if (e->result == 0 && e->timeout_ns > 0 && e->call_name &&
-	    (strstr(e->call_name, "poll") || strstr(e->call_name, "select")))
+	if ((e->cflags & FHF_POLL) && e->result == 0 && e->timeout_ns != 0)
 		return FH_END_TIMEOUT;
 	return FH_END_RETURNED;
 }
@@ -388,7 +382,7 @@ static bool is_listed_error(const struct fh_event *e)
 	if ((!strcmp(n, "EAGAIN") || !strcmp(n, "EWOULDBLOCK")) &&
 	    (e->category == FH_CAT_NET || e->category == FH_CAT_POLL || e->category == FH_CAT_FILE))
 		return false;
-	if (!strcmp(n, "ETIMEDOUT") && e->category == FH_CAT_LOCK)
+	if (!strcmp(n, "ETIMEDOUT") && (e->cflags & FHF_LOCK))
 		return false; /* a timed wait that ran out: counted as a timeout, not an error */
 	return true;
 }
@@ -472,40 +466,10 @@ static const char *ev_target(struct join *j, int pi, const struct fh_event *e)
 	return fd_target(j, pi, e->fd, e->start_ns);
 }
 
-/* Calls whose result is the fd their target belongs to. */
-static bool returns_fd(const char *n)
+/* The name of call id (an interrupted call), NULL for an id the table does not have. */
+static const char *call_name_of(int id)
 {
-	return n && (!strncmp(n, "accept", 6) || !strncmp(n, "open", 4) ||
-		     !strncmp(n, "__open", 6) || !strcmp(n, "creat") || !strcmp(n, "socket"));
-}
-
-/* Per call id facts, so the hot loop compares no strings. */
-enum { CF_KNOWN = 1, CF_KILL = 2, CF_WAIT = 4, CF_RETFD = 8, CF_EXEC = 16 };
-
-static unsigned call_flags(struct join *j, const struct fh_event *e)
-{
-	unsigned f;
-
-	if (e->call < 0 || e->call >= MAX_CALL_IDS)
-		f = 0;
-	else if ((f = j->call_flags[e->call]))
-		return f;
-	f = CF_KNOWN;
-	if (name_is(e->call_name, "kill") || name_is(e->call_name, "tgkill") ||
-	    name_is(e->call_name, "killpg") || name_is(e->call_name, "pidfd_send_signal"))
-		f |= CF_KILL;
-	if (is_wait_call(e->call_name))
-		f |= CF_WAIT;
-	if (returns_fd(e->call_name))
-		f |= CF_RETFD;
-	if (e->call_name && !strncmp(e->call_name, "exec", 4))
-		f |= CF_EXEC;
-	if (e->call >= 0 && e->call < MAX_CALL_IDS) {
-		j->call_flags[e->call] = (unsigned char)f;
-		if (e->call_name)
-			j->call_names[e->call] = e->call_name;
-	}
-	return f;
+	return id >= 0 && fht_call((unsigned)id) ? fht_calls[id].name : NULL;
 }
 
 /* ---- markers, processes, records ---- */
@@ -536,9 +500,9 @@ static int cmp_iv(const void *a, const void *b)
 
 static int when_phase(const char *when)
 {
-	if (name_is(when, "setup"))
+	if (streq(when, "setup"))
 		return 0;
-	if (name_is(when, "teardown"))
+	if (streq(when, "teardown"))
 		return 2;
 	return 1;
 }
@@ -795,7 +759,8 @@ static int lane_of(struct join *j, struct acc *c, int pid, int tid)
 	return (int)c->nlanes++;
 }
 
-static void add_error(struct acc *c, const char *call, const char *err, const char *target)
+static void add_error(struct acc *c, int call_id, const char *call, const char *err,
+		      const char *target)
 {
 	for (size_t i = 0; i < c->nerrs; i++) {
 		struct errc *x = &c->errs[i];
@@ -814,11 +779,11 @@ static void add_error(struct acc *c, const char *call, const char *err, const ch
 		return;
 	}
 	GROW(c->errs, c->cerrs, c->nerrs + 1);
-	c->errs[c->nerrs++] = (struct errc){ call, err, target, 1 };
+	c->errs[c->nerrs++] = (struct errc){ call, err, target, 1, call_id };
 }
 
-static void add_stat(struct acc *c, const char *call, enum fh_category cat, const char *target,
-		     int64_t dur, enum fh_block_end end, bool main_thread)
+static void add_stat(struct acc *c, int call_id, const char *call, enum fh_category cat,
+		     const char *target, int64_t dur, enum fh_block_end end, bool main_thread)
 {
 	struct fh_call_stat *s = NULL;
 
@@ -841,6 +806,7 @@ static void add_stat(struct acc *c, const char *call, enum fh_category cat, cons
 		s = &c->stats[c->nstats++];
 		memset(s, 0, sizeof(*s));
 		s->call = call;
+		s->call_id = call_id;
 		s->category = cat;
 		s->target = c->nstats > FH_EV_MAX_CALLS - 1 ? NULL : target;
 	}
@@ -921,7 +887,7 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 	enum fh_block_end how = evidence_call_end(e);
 	const char *call = e->call_name ? e->call_name : "?";
 	const char *target = NULL;
-	bool resolved = false;
+	bool resolved = false, via_net = false;
 	int lane;
 	int cat = e->category >= 0 && e->category < FH_CAT_COUNT ? (int)e->category : FH_CAT_OTHER;
 
@@ -931,7 +897,7 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 	/* A wait on one fd without a target (poll after send/connect): the socket the thread
 	 * just used, as Python's socket timeouts do. */
 	if (cat == FH_CAT_POLL && e->arg <= 1 && !TARGET())
-		target = *last_net;
+		via_net = (target = *last_net) != NULL;
 	c->time_ns[cat] += (double)dur;
 	/* In flight at the failure (failing attempts) or at the end (the others). */
 	if (e->start_ns < ref && (!e->done || e->end_ns > ref) && c->ninfl < FH_EV_MAX_INFLIGHT) {
@@ -946,6 +912,7 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		f->pid = e->pid;
 		f->tid = e->tid;
 		f->call = call;
+		f->call_id = e->call;
 		f->category = (enum fh_category)cat;
 		f->target = TARGET();
 		f->stack = copy_stack(j, e);
@@ -959,6 +926,7 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		f->pid = e->pid;
 		f->tid = e->tid;
 		f->call = call;
+		f->call_id = e->call;
 		f->category = (enum fh_category)cat;
 		f->target = TARGET();
 		f->elapsed_s = (double)(c->sleep_end - e->start_ns) / 1e9;
@@ -966,12 +934,12 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		f->stack.nframes = 0;
 	}
 	if (e->done && is_listed_error(e))
-		add_error(c, error_call(e), e->err_name, TARGET());
+		add_error(c, e->call, error_call(e), e->err_name, TARGET());
 	lane = lane_of(j, c, e->pid, e->tid);
 	if (is_blocking(e) || dur >= 1000000) {
 		struct span s = { 0 };
 
-		add_stat(c, call, (enum fh_category)cat, TARGET(), dur, how,
+		add_stat(c, e->call, call, (enum fh_category)cat, TARGET(), dur, how,
 			 e->pid == c->pid && e->tid == c->tid);
 		s.lane = lane;
 		if (s.lane != NONE) {
@@ -990,9 +958,13 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 	    (!c->lb_ev || c->lb_ev->start_ns <= e->start_ns)) {
 		c->lb_ev = e;
 		c->lb_target = TARGET();
+		/* Sockets by the record's fd kind; a wait without one (a trace written before poll
+		 * records carried it) whose target is the socket the thread used last. */
+		c->lb_socket = e->fdkind == FHT_FD_SOCKET || (e->fdkind == FHT_FD_UNKNOWN && via_net);
 		if (how != FH_END_RETURNED) {
 			c->lbx_ev = e;
 			c->lbx_target = c->lb_target;
+			c->lbx_socket = c->lb_socket;
 		}
 		if (!c->lb_pending) {
 			c->lb_pending = true;
@@ -1000,7 +972,7 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 			j->touched[j->ntouched++] = a;
 		}
 	}
-	if ((call_flags(j, e) & CF_KILL) &&
+	if ((e->cflags & FHF_KILL) &&
 	    (e->arg == SIGKILL || e->arg == SIGTERM || e->arg == SIGINT || e->arg == SIGQUIT))
 		c->kills++;
 #undef TARGET
@@ -1019,8 +991,7 @@ static void signal_event(struct join *j, int a, const struct fh_event *e)
 	s->signal = signame(j, e->signo);
 	s->at_s = (double)(e->start_ns - c->begin) / 1e9;
 	s->sender_pid = e->sender_pid;
-	if (e->interrupted_call >= 0 && e->interrupted_call < MAX_CALL_IDS)
-		s->interrupted = j->call_names[e->interrupted_call];
+	s->interrupted = call_name_of(e->interrupted_call);
 	s->stack = copy_stack(j, e);
 }
 
@@ -1031,6 +1002,7 @@ static void commit_last_blocks(struct join *j)
 		struct acc *c = &j->acc[j->touched[k]];
 		const struct fh_event *e = c->lb_ev;
 		const char *target = c->lb_target;
+		bool sock = c->lb_socket;
 		struct fh_block *b;
 		int64_t end;
 
@@ -1039,6 +1011,7 @@ static void commit_last_blocks(struct join *j)
 		if (c->fail_ns < INT64_MAX && c->lbx_ev) {
 			e = c->lbx_ev;
 			target = c->lbx_target;
+			sock = c->lbx_socket;
 		}
 		c->lb_pending = false;
 		c->lb_ev = NULL;
@@ -1048,7 +1021,9 @@ static void commit_last_blocks(struct join *j)
 		b = c->lb ? c->lb : arena_alloc(j->A, sizeof(*b));
 		end = e->done ? e->end_ns : (c->fail_ns < INT64_MAX ? c->fail_ns : c->end);
 		b->call = e->call_name ? e->call_name : "?";
+		b->call_id = e->call;
 		b->category = e->category < FH_CAT_COUNT ? e->category : FH_CAT_OTHER;
+		b->on_socket = sock;
 		b->target = target;
 		b->start_s = (double)(e->start_ns - c->begin) / 1e9;
 		b->waited_s = end > e->start_ns ? (double)(end - e->start_ns) / 1e9 : 0;
@@ -1099,26 +1074,26 @@ static void process_file(struct join *j, struct pass1 *p1, const struct fh_trace
 				p->exe = intern(j, e->target);
 			continue;
 		case FH_EV_CALL:
-			cf = call_flags(j, e);
+			cf = e->cflags;
 			if (e->target && e->target[0] && e->done && e->pid == p->pid) {
-				int fd = (cf & CF_RETFD) ? (int)e->result : e->fd;
+				int fd = (cf & FHF_RETFD) ? (int)e->result : e->fd;
 
 				if (fd >= 0 && (e->result >= 0 || e->fd >= 0))
 					add_target(j, p, fd, e->start_ns, e->target);
-			} else if ((cf & CF_RETFD) && e->done && e->pid == p->pid &&
+			} else if ((cf & FHF_RETFD) && e->done && e->pid == p->pid &&
 				   e->result >= 0 && e->result <= INT_MAX) {
 				/* A new fd without a target (socket() before bind/listen): the
 				 * number may be reused, so forget what it named before. */
 				add_target(j, p, (int)e->result, e->start_ns, "");
 			}
-			if ((cf & CF_EXEC) && e->arg > 0 && e->arg <= INT_MAX && e->arg != e->pid &&
+			if ((cf & FHF_EXEC) && e->arg > 0 && e->arg <= INT_MAX && e->arg != e->pid &&
 			    e->target && e->target[0]) {
 				GROW(p1->x, p1->cx, p1->nx + 1);
 				p1->x[p1->nx++] = (struct execrec){ e->pid, (int)e->arg,
 					intern(j, e->target), e->start_ns };
 			}
 			if (e->done && e->result > 0 && e->result <= INT_MAX &&
-			    (cf & CF_WAIT) && e->arg >= 0 && e->arg <= INT_MAX) {
+			    (cf & FHF_WAIT) && e->arg >= 0 && e->arg <= INT_MAX) {
 				GROW(p1->w, p1->cw, p1->nw + 1);
 				p1->w[p1->nw++] = (struct waitrec){ e->pid, (int)e->result, (int)e->arg,
 					e->start_ns, e->end_ns };
@@ -1144,6 +1119,7 @@ static void process_file(struct join *j, struct pass1 *p1, const struct fh_trace
 				c->sleep_start = e->start_ns;
 				c->sleep_end = e->end_ns;
 				c->sleep_call = e->call_name;
+				c->sleep_id = e->call;
 			}
 			call_event(j, cur.pi, a, e, &last_net);
 		} else {
@@ -1276,7 +1252,7 @@ static void finish_attempt(struct join *j, size_t ai)
 	tr->errors = arena_alloc(j->A, sizeof(*tr->errors) * (c->nerrs + 1));
 	for (size_t i = 0; i < c->nerrs; i++)
 		tr->errors[i] = (struct fh_err_count){ c->errs[i].call, c->errs[i].err_name,
-			c->errs[i].target, c->errs[i].count };
+			c->errs[i].target, c->errs[i].count, c->errs[i].call_id, FH_ERRC_OTHER, false };
 	tr->nerrors = c->nerrs;
 	qsort(tr->errors, tr->nerrors, sizeof(*tr->errors), cmp_err);
 	tr->signals = arena_alloc(j->A, sizeof(*tr->signals) * (c->nsigs + 1));
@@ -1342,6 +1318,7 @@ static void finish_attempt(struct join *j, size_t ai)
 		struct fh_block *b = arena_alloc(j->A, sizeof(*b));
 
 		b->call = c->sleep_call ? c->sleep_call : "sleep";
+		b->call_id = c->sleep_id;
 		b->category = FH_CAT_SLEEP;
 		b->start_s = (double)(c->sleep_start - c->begin) / 1e9;
 		b->waited_s = (double)(c->sleep_end - c->sleep_start) / 1e9;

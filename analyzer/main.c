@@ -245,6 +245,8 @@ static int cmd_report(int argc, char **argv)
 	 * blocking call) splits failures with the same traceback that hung in different places. */
 	evidence_attach(&run);
 	stage_done("evidence");
+	features_run(&run); /* every later stage reads the attempts' features, none derives them */
+	stage_done("features");
 	run_cluster(&run);
 	stage_done("cluster");
 	if (run.history_enabled) { /* before diagnose: the `state` rule reads test->hist */

@@ -25,3 +25,15 @@ const char *const fh_block_end_names[FH_END_COUNT] = {
 	[FH_END_RETURNED] = "returned", [FH_END_TIMEOUT] = "timeout", [FH_END_SIGNAL] = "signal",
 	[FH_END_ERROR] = "error", [FH_END_IN_FLIGHT] = "in_flight",
 };
+
+const char *const fh_kind_names[FH_KIND_COUNT] = {
+	[FH_KIND_STABLE] = "stable", [FH_KIND_BROKEN] = "broken", [FH_KIND_CRASH] = "crash",
+	[FH_KIND_RESOURCE] = "resource", [FH_KIND_STATE] = "state", [FH_KIND_TIMEOUT] = "timeout",
+	[FH_KIND_NETWORK] = "network", [FH_KIND_RACE] = "race", [FH_KIND_CPU] = "cpu",
+	[FH_KIND_UNEXPLAINED] = "unexplained",
+};
+
+const char *const fh_blocked_on_names[FH_ON_COUNT] = {
+	[FH_ON_NONE] = NULL, [FH_ON_NET] = "net", [FH_ON_DNS] = "dns", [FH_ON_SLEEP] = "sleep",
+	[FH_ON_LOCK] = "lock", [FH_ON_PROC] = "proc", [FH_ON_FILE] = "file", [FH_ON_OTHER] = "other",
+};

@@ -6,9 +6,10 @@
  *   run_load()        records.c   meta.json + attempts-*.jsonl  -> run, tests, attempts
  *   run_compute()     stats.c     counts, flake rate + Wilson CI, verdict, durations, order
  *   evidence_attach() evidence.c  trace files -> attempt->trace        (NULL when no traces)
+ *   features_run()    features.c  attempt->f and test->feat: each attempt's features, once
  *   run_cluster()     cluster.c   failure fingerprints and clusters
  *   history_*()       history.c   test->hist from the CSV history; appends this run
- *   diagnose_run()    diagnose.c  test->diag, test->perf (uses test->hist when there is one)
+ *   diagnose_run()    diagnose.c  test->diag, test->perf (reads the features; test->hist)
  *   ai_run()          ai.c        test->ai                             (only with --ai)
  *   summary_write()   summary.c   flakehunter_report.json
  *   report_write()    report/     flakehunter_report.html
@@ -41,6 +42,23 @@ enum fh_category {
 };
 extern const char *const fh_category_names[FH_CAT_COUNT]; /* "net", "dns", ... */
 
+/* Diagnosis kinds (DESIGN.md); fh_kind_names holds their JSON strings (a contract). */
+enum fh_kind {
+	FH_KIND_STABLE, FH_KIND_BROKEN, FH_KIND_CRASH, FH_KIND_RESOURCE, FH_KIND_STATE,
+	FH_KIND_TIMEOUT, FH_KIND_NETWORK, FH_KIND_RACE, FH_KIND_CPU, FH_KIND_UNEXPLAINED,
+	FH_KIND_COUNT
+};
+extern const char *const fh_kind_names[FH_KIND_COUNT]; /* "stable", "broken", ... */
+
+/* What a wait was for (DESIGN.md `blocked_on`): its call's category, except that a wait on a
+ * set of fds (poll, select, epoll) is `net` when they are sockets and `other` otherwise.
+ * FH_ON_NONE: no wait, or not applicable (JSON null). */
+enum fh_blocked_on {
+	FH_ON_NONE, FH_ON_NET, FH_ON_DNS, FH_ON_SLEEP, FH_ON_LOCK, FH_ON_PROC, FH_ON_FILE,
+	FH_ON_OTHER, FH_ON_COUNT
+};
+extern const char *const fh_blocked_on_names[FH_ON_COUNT]; /* NULL, "net", "dns", ... */
+
 /* One frame of a Python traceback from the attempt record. */
 struct fh_frame {
 	const char *path;     /* relative to rootdir where possible */
@@ -66,10 +84,16 @@ struct fh_stack {
 
 /* ---- evidence from traces (issue 5); times in seconds ---- */
 
+/* What a failed call says about the attempt (features.c, from the errno and the call's flags). */
+enum fh_err_class { FH_ERRC_OTHER, FH_ERRC_RESOURCE, FH_ERRC_NETWORK, FH_ERRC_DNS };
+
 struct fh_err_count {
 	const char *call, *errno_name; /* "connect", "ECONNREFUSED" (or "EAI_NONAME") */
 	const char *target;            /* may be NULL */
 	int count;
+	int call_id;                   /* FH_ID_* (preload/fhtrace_calls.h); -1 unknown */
+	enum fh_err_class cls;         /* set by features_run() */
+	bool so_error;                 /* a socket's pending error (getsockopt SO_ERROR); ditto */
 };
 
 struct fh_signal_ev {
@@ -86,7 +110,9 @@ extern const char *const fh_block_end_names[FH_END_COUNT]; /* "returned", "timeo
 
 struct fh_block {
 	const char *call;
+	int call_id;          /* FH_ID_*; -1 unknown */
 	enum fh_category category;
+	bool on_socket;       /* a wait on a set of fds: they were sockets (the record's fd kind) */
 	const char *target;   /* may be NULL */
 	double start_s;       /* since attempt start */
 	double waited_s;
@@ -99,6 +125,7 @@ struct fh_block {
 struct fh_inflight {
 	int pid, tid;
 	const char *call;
+	int call_id;        /* FH_ID_*; -1 unknown */
 	enum fh_category category;
 	const char *target; /* may be NULL */
 	double elapsed_s;
@@ -132,6 +159,7 @@ struct fh_lane {
  * diagnose.c (issue 5). Bounded per attempt; overflow folds into target NULL. */
 struct fh_call_stat {
 	const char *call;
+	int call_id;          /* FH_ID_*; -1 unknown */
 	enum fh_category category;
 	const char *target;   /* may be NULL */
 	int count, timeouts, errors;
@@ -163,6 +191,42 @@ struct fh_attempt_trace {
 	struct fh_inflight *busy_after_sleep; size_t nbusy_after_sleep;
 };
 
+/*
+ * Per-attempt features (features.c): computed once, after the evidence, from the attempt's
+ * trace and its test's distribution. The diagnosis, the summary, the prompt and the report
+ * only read them, so the heatmap and the diagnosis cannot disagree. Without a trace every field
+ * is zero (NONE, false, NULL) except `slow`, which needs only durations.
+ */
+struct fh_features {
+	enum fh_blocked_on blocked_on;     /* what the last wait (trace->last_block) was for */
+	enum fh_blocked_on ran_out;        /* a wait that ran out: the last wait ended by a timeout
+					      or a signal (its class), or a child the attempt killed
+					      itself after waiting (proc); NONE otherwise */
+	const struct fh_child *killed;     /* that child when it decided ran_out; may be NULL */
+	const struct fh_child *crashed;    /* a child that died by a crash signal, or by any signal
+					      the attempt did not send itself; may be NULL */
+	bool self_died;                    /* the pytest process died during this failing attempt */
+	const struct fh_inflight *busy_at_end;      /* another thread or process still in a call at
+						       the failure (the end); may be NULL */
+	const struct fh_inflight *busy_after_sleep; /* ... when the test thread's last fixed sleep
+						       ended (trace->last_sleep); may be NULL */
+	bool resource_error, network_error; /* an error of that class (fh_err_count.cls) */
+	bool slow;                         /* passed, on the slow side of the test's durations */
+	bool cpu_high;                     /* on CPU over the test's failing/passing midpoint */
+	double wait_s;                     /* time in blocking calls, all categories */
+};
+
+/* What features_run() derives per test for the features above. */
+struct fh_test_features {
+	bool unstable;               /* passing durations vary (DESIGN.md perf); slow_cut_s finite */
+	double slow_cut_s;           /* passing attempts at least this long are slow */
+	double pass_median_s, pass_max_s; /* of passing durations (>= 3 needed, else 0) */
+	int cpu_nfail, cpu_npass;    /* traced failing and passing attempts */
+	double cpu_fail_s, cpu_pass_s;   /* their median CPU time */
+	double wait_fail_s, wait_pass_s; /* their median time in blocking calls */
+	double cpu_mid_s;            /* (cpu_fail_s + cpu_pass_s) / 2: cpu_high is above it */
+};
+
 /* ---- attempts, clusters, tests ---- */
 
 struct fh_attempt {
@@ -183,6 +247,7 @@ struct fh_attempt {
 	const char *fingerprint;     /* 12 hex digits; NULL when not failed */
 	const char *stack_fingerprint; /* from the last blocking call's stack; may be NULL */
 	struct fh_attempt_trace *trace; /* NULL when the attempt has no trace */
+	struct fh_features f;        /* features_run() */
 	const char *record_file;     /* where it came from, for messages */
 	unsigned record_line;
 };
@@ -199,8 +264,8 @@ struct fh_cluster {
 #define FH_CLUSTER_FRAMES 5
 
 struct fh_diagnosis {
-	const char *kind;            /* DESIGN.md kinds: "stable", "timeout", ... */
-	const char *blocked_on;      /* may be NULL */
+	enum fh_kind kind;
+	enum fh_blocked_on blocked_on; /* FH_ON_NONE except for timeout and network */
 	const char *summary;
 	const char **evidence; size_t nevidence;
 };
@@ -262,6 +327,7 @@ struct fh_test {
 	double flake_rate, ci_lo, ci_hi;
 	enum fh_verdict verdict;
 	double mean_s, median_s, p95_s, max_s;
+	struct fh_test_features feat; /* features_run() */
 	struct fh_cluster *clusters; size_t nclusters; /* biggest first */
 	struct fh_diagnosis *diag;   /* may be NULL */
 	struct fh_perf *perf;        /* may be NULL */
@@ -304,7 +370,11 @@ void run_free(struct fh_run *run);
 /* stats.c */
 void run_compute(struct fh_run *run);
 void wilson_interval(int failed, int n, double *lo, double *hi);
+/* The median of v[0..n) (0 when n is 0); sorts v. */
+double fh_median(double *v, size_t n);
 /* cluster.c */
 void run_cluster(struct fh_run *run);
+/* features.c: attempt->f and test->feat for every test (after the evidence). */
+void features_run(struct fh_run *run);
 
 #endif

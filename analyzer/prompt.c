@@ -452,10 +452,10 @@ int prompt_build(const struct fh_run *run, const struct fh_test *t, struct buf *
 		const struct fh_diagnosis *d = t->diag;
 
 		buf_puts(out, "\nDiagnosis (deterministic, from the evidence): kind ");
-		put_str(out, d->kind, 40);
+		put_str(out, fh_kind_names[d->kind], 40);
 		if (d->blocked_on) {
 			buf_puts(out, ", blocked on ");
-			put_str(out, d->blocked_on, 40);
+			put_str(out, fh_blocked_on_names[d->blocked_on], 40);
 		}
 		buf_puts(out, "\n  summary: ");
 		put_str(out, d->summary, MAX_MSG);

@@ -51,6 +51,14 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+double fh_median(double *v, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static void durations(struct fh_test *t, double *scratch)
 {
 	size_t i, n = 0;
@@ -69,9 +77,8 @@ static void durations(struct fh_test *t, double *scratch)
 		t->mean_s = t->median_s = t->p95_s = t->max_s = 0;
 		return;
 	}
-	qsort(scratch, n, sizeof(*scratch), cmp_double);
+	t->median_s = fh_median(scratch, n);   /* sorts scratch */
 	t->mean_s = sum / n;
-	t->median_s = n % 2 ? scratch[n / 2] : (scratch[n / 2 - 1] + scratch[n / 2]) / 2;
 	t->p95_s = scratch[(size_t)ceil(0.95 * n) - 1];
 	t->max_s = scratch[n - 1];
 }

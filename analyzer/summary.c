@@ -136,7 +136,7 @@ static const char *cat_name(enum fh_category c)
 	return (unsigned)c < FH_CAT_COUNT ? fh_category_names[c] : "other";
 }
 
-static void trace_obj(struct buf *b, const struct fh_attempt_trace *tr)
+static void trace_obj(struct buf *b, const struct fh_attempt_trace *tr, const struct fh_features *feat)
 {
 	size_t i;
 	int c;
@@ -214,6 +214,7 @@ static void trace_obj(struct buf *b, const struct fh_attempt_trace *tr)
 	} else {
 		buf_puts(b, "null,");
 	}
+	kstr(b, "blocked_on", fh_blocked_on_names[feat->blocked_on]);
 
 	key(b, "in_flight");
 	buf_putc(b, '[');
@@ -324,7 +325,7 @@ static void attempt_obj(struct buf *b, const struct fh_attempt *a)
 		kstr(b, "message", a->error_message);
 	}
 	if (a->trace)
-		trace_obj(b, a->trace);
+		trace_obj(b, a->trace, &a->f);
 	close_with(b, '}');
 }
 
@@ -491,8 +492,8 @@ static void test_obj(struct buf *b, const struct fh_test *t)
 	key(b, "diagnosis");
 	if (t->diag) {
 		buf_putc(b, '{');
-		kstr(b, "kind", t->diag->kind);
-		kstr(b, "blocked_on", t->diag->blocked_on);
+		kstr(b, "kind", fh_kind_names[t->diag->kind]);
+		kstr(b, "blocked_on", fh_blocked_on_names[t->diag->blocked_on]);
 		kstr(b, "summary", t->diag->summary);
 		key(b, "evidence");
 		buf_putc(b, '[');

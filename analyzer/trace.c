@@ -7,7 +7,8 @@
  * file (hostile input: every count and length is checked against the bytes present, unknown
  * record types and call ids are tolerated), trace_load() is the first thread of a file,
  * trace_list() finds the files of a run, and trace_dump() prints one event per line, strace-like,
- * for `fh-analyze dump`. The call table comes from preload/calls.def, as in the library.
+ * for `fh-analyze dump`. What a call is and how its arguments print come from the call table
+ * (preload/fhtrace_calls.h), the one the library is built with.
  */
 #include "trace.h"
 
@@ -25,15 +26,6 @@
 
 #include "fhtrace_format.h"
 #include "trace_stacks.h"
-
-const struct fht_call_info fht_calls[] = {
-#define FH_CALL(name, ret, params, args, cat, conv, ...) { #name, FHT_CAT_##cat, FHT_CONV_##conv },
-#define FH_CUSTOM(name, cat, conv) { #name, FHT_CAT_##cat, FHT_CONV_##conv },
-#include "calls.def"
-#undef FH_CALL
-#undef FH_CUSTOM
-};
-const unsigned fht_ncalls = sizeof(fht_calls) / sizeof(fht_calls[0]);
 
 #define STR_CAP 4096   /* longest string the reader assembles per event */
 
@@ -123,10 +115,11 @@ static void decode(struct fh_event *e, const struct fht_rec *r, int pid, int tid
 	case FHT_REC_CALL:
 		e->type = FH_EV_CALL;
 		e->call = r->call;
-		if (r->call < fht_ncalls) {
+		if (fht_call(r->call)) {
 			e->call_name = fht_calls[r->call].name;
 			e->raw_category = fht_calls[r->call].category;
 			e->conv = fht_calls[r->call].conv;
+			e->cflags = fht_calls[r->call].flags;
 		} else {
 			e->call_name = "unknown";
 			e->raw_category = -1;
@@ -860,14 +853,12 @@ static void put_status(FILE *out, int64_t st)
 		fprintf(out, " {status 0x%x}", s);
 }
 
-static bool name_is(const struct fh_event *e, const char *n)
-{
-	return e->call_name && !strcmp(e->call_name, n);
-}
-
 static void dump_call(FILE *out, const struct fh_event *e)
 {
+	const struct fht_call_info *ci = e->call >= 0 ? fht_call((unsigned)e->call) : NULL;
+	int pr = ci ? ci->printer : FHT_PR_NONE;
 	int sep = 0;
+
 	fprintf(out, "%s(", e->call_name);
 #define SEP() (sep++ ? fputs(", ", out) : 0)
 	if (e->fd >= 0) {
@@ -878,14 +869,13 @@ static void dump_call(FILE *out, const struct fh_event *e)
 		SEP();
 		put_escaped(out, e->target);
 	}
-	if (name_is(e, "kill") || name_is(e, "killpg") || name_is(e, "raise") ||
-	    name_is(e, "pthread_kill") || name_is(e, "sigaction") || name_is(e, "signal")) {
+	if (pr == FHT_PR_SIG || pr == FHT_PR_SIG_PID || pr == FHT_PR_SIG_TID) {
 		SEP();
 		put_sig(out, (int)e->arg);
-		if (name_is(e, "kill") || name_is(e, "killpg"))
-			fprintf(out, ", pid=%lld", (long long)e->arg2);
+		if (pr != FHT_PR_SIG)
+			fprintf(out, ", %s=%lld", pr == FHT_PR_SIG_PID ? "pid" : "tid", (long long)e->arg2);
 	}
-	if (name_is(e, "waitpid") || name_is(e, "wait4") || name_is(e, "waitid")) {
+	if (pr == FHT_PR_WAIT_PID) {
 		SEP();
 		fprintf(out, "pid=%lld", (long long)e->arg2);
 	}
@@ -904,10 +894,9 @@ static void dump_call(FILE *out, const struct fh_event *e)
 	if (e->err_name)
 		fprintf(out, " %s (%s)", e->err_name,
 			e->conv == FHT_CONV_EAI && e->err < 0 ? gai_strerror(e->err) : strerror(e->err));
-	if (!strncmp(e->call_name, "wait", 4))
+	if (pr == FHT_PR_WAIT || pr == FHT_PR_WAIT_PID)
 		put_status(out, e->arg);
-	if (name_is(e, "fork") || name_is(e, "posix_spawn") || name_is(e, "posix_spawnp") ||
-	    (!strncmp(e->call_name, "exec", 4) && e->arg > 0))   /* an exec by a vfork child */
+	if (pr == FHT_PR_CHILD || (pr == FHT_PR_EXEC && e->arg > 0))   /* EXEC: by a vfork child */
 		fprintf(out, " {child %lld}", (long long)e->arg);
 	fprintf(out, " <%.6f>\n", ((double)e->end_ns - (double)e->start_ns) / 1e9);
 }
@@ -932,7 +921,7 @@ static void dump_thread(const char *path, const struct fh_trace_file *tf, FILE *
 			put_sig(out, e->signo);
 			fprintf(out, " {si_code=%d, si_pid=%d}", e->si_code, e->sender_pid);
 			if (e->interrupted_call >= 0)
-				fprintf(out, " interrupted %s", (unsigned)e->interrupted_call < fht_ncalls ?
+				fprintf(out, " interrupted %s", fht_call((unsigned)e->interrupted_call) ?
 					fht_calls[e->interrupted_call].name : "unknown");
 			if (e->done)
 				fprintf(out, " --- <handler %.6f>\n", ((double)e->end_ns - (double)e->start_ns) / 1e9);

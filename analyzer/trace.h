@@ -67,6 +67,7 @@ struct fh_event {
 	int conv;                   /* enum fht_conv: how the call reports failure */
 	int64_t arg2;               /* call-specific second argument (see fhtrace_format.h) */
 	unsigned flags;             /* FHT_F_* of the record */
+	unsigned cflags;            /* FHF_* of the call (the call table); 0 for an unknown id */
 	uint32_t stack_ref;         /* 0: none (issue 6) */
 };
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The core of libfhtrace.so: process start (constructor, FH_TRACE_DIR / FH_TRACE), resolution
- * of the real functions, per-thread memory-mapped trace files (created lazily on a thread's
- * first wrapped call, grown by fallocate'd chunks up to a bound, never holding an fd), the
- * fork-child reset, lazy target resolution for slow or failed calls, string records, and the
- * exported fh_* attempt-marker API of docs/FORMATS.md.
+ * of the real functions (the symbol version from the call table), the process's one
+ * memory-mapped trace file (created at its first traced event; each thread claims chunks of it,
+ * up to a bound per thread; no fd held), the fork-child reset, lazy target resolution for slow
+ * or failed calls, string records, and the exported fh_* attempt-marker API of
+ * docs/FORMATS.md.
  *
  * Everything reachable from a wrapper is async-signal-safe and goes through syscall(); the
  * constructor and fh_start() may use libc freely (they run outside signal context).
@@ -54,14 +55,6 @@ static uint64_t fh_cap_recs;
 static int fh_ppid;
 static int64_t fh_proc_start;
 static char fh_exe[256];
-
-static const char *const fh_names[FH_NCALLS] = {
-#define FH_CALL(name, ...) #name,
-#define FH_CUSTOM(name, ...) #name,
-#include "calls.def"
-#undef FH_CALL
-#undef FH_CUSTOM
-};
 
 /* ---- small async-signal-safe helpers ---- */
 
@@ -262,12 +255,14 @@ int fh_raw_getpid(void)
 void *fh_resolve(unsigned id)
 {
 	void *p = NULL;
+	const char *ver = fht_call_symver(id);
+
 	if (id >= FH_NCALLS)
 		return NULL;
-	if (!strncmp(fh_names[id], "pthread_cond_", 13) && strcmp(fh_names[id], "pthread_cond_clockwait"))
-		p = dlvsym(RTLD_NEXT, fh_names[id], "GLIBC_2.3.2");
+	if (ver)
+		p = dlvsym(RTLD_NEXT, fht_calls[id].name, ver);
 	if (!p)
-		p = dlsym(RTLD_NEXT, fh_names[id]);
+		p = dlsym(RTLD_NEXT, fht_calls[id].name);
 	if (p)
 		__atomic_store_n(&fh_real[id], p, __ATOMIC_RELEASE);
 	return p;

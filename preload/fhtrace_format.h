@@ -47,7 +47,7 @@
  *
  * Compatibility: readers accept files whose min_version <= their FHT_VERSION; new fields go at
  * the end of the headers or into the reserved bytes of records. Call ids are those of
- * preload/calls.def, append only.
+ * preload/calls.def (fhtrace_calls.h), append only.
  *
  * Stacks (issue 6): `stack_ref` of a call or signal record names the slot of the first
  * FHT_REC_STACK record of its stack (0: none); see struct fht_stack.
@@ -56,6 +56,8 @@
 #define FHTRACE_FORMAT_H
 
 #include <stdint.h>
+
+#include "fhtrace_calls.h"   /* call ids, categories, conventions, the call table */
 
 #define FHT_MAGIC "FHTRACE1"          /* version 1 thread file; 8 bytes, no NUL needed */
 #define FHT_MAGIC2 "FHTRACE2"         /* version 2 process file */
@@ -84,26 +86,14 @@ enum fht_rec_type {
 /* fht_rec.flags */
 #define FHT_F_DONE      0x01  /* completed: end_ns, result and err are valid */
 #define FHT_F_STR       0x02  /* FHT_REC_STR records carrying this record's string follow */
-#define FHT_F_FDKIND_SHIFT 2  /* bits 2-3: what the fd was when the call was recorded */
+#define FHT_F_FDKIND_SHIFT 2  /* bits 2-3: what the fd was when the call was recorded; for a
+				* call that waits on a set of fds (FHF_POLL), the kind they all
+				* share (FHT_FD_OTHER when they differ, unknown when any is) */
 #define FHT_F_FDKIND_MASK  0x0c
 #define FHT_F_TRUNC     0x10  /* the string was truncated at FHT_STR_MAX */
 #define FHT_F_RESOLVED  0x20  /* target resolved lazily at exit (slow or failed call) */
 
 enum fht_fdkind { FHT_FD_UNKNOWN = 0, FHT_FD_SOCKET = 1, FHT_FD_FILE = 2, FHT_FD_OTHER = 3 };
-
-/* Categories as stored in calls.def (FHT_CAT_FDIO: net for sockets, file for files). */
-enum fht_category {
-	FHT_CAT_NET, FHT_CAT_DNS, FHT_CAT_SLEEP, FHT_CAT_LOCK, FHT_CAT_POLL, FHT_CAT_PROC,
-	FHT_CAT_FILE, FHT_CAT_SIGNAL, FHT_CAT_FDIO, FHT_CAT_NCATS
-};
-
-/* How a call reports failure (calls.def "conv"). */
-enum fht_conv {
-	FHT_CONV_ERRNO,   /* -1 (or NULL) and errno */
-	FHT_CONV_ERRNUM,  /* returns 0 or a positive error number (pthread_*, clock_nanosleep) */
-	FHT_CONV_EAI,     /* getaddrinfo/getnameinfo: 0 or an EAI_* code (negative) */
-	FHT_CONV_NONE,    /* cannot fail (alarm, sleep) */
-};
 
 /* Marker kinds (fht_rec.call of a FHT_REC_MARK). */
 enum fht_mark { FHT_MARK_ATTEMPT_BEGIN, FHT_MARK_ATTEMPT_END, FHT_MARK_PHASE_BEGIN,
@@ -246,14 +236,5 @@ _Static_assert(sizeof(struct fht_proc_header) <= FHT_HEADER_SIZE, "process heade
 _Static_assert(sizeof(struct fht_chunk) == FHT_REC_SIZE, "chunk header size");
 _Static_assert((FHT_FIRST_SLOTS + 1) * FHT_REC_SIZE % FHT_CHUNK_ALIGN == 0, "first chunk size");
 _Static_assert((FHT_CHUNK_MAX_SLOTS + 1) * FHT_REC_SIZE % FHT_CHUNK_ALIGN == 0, "chunk size");
-
-/* The call table, for readers: id -> name, category, convention. */
-struct fht_call_info {
-	const char *name;
-	uint8_t category;         /* enum fht_category */
-	uint8_t conv;             /* enum fht_conv */
-};
-extern const struct fht_call_info fht_calls[];
-extern const unsigned fht_ncalls;
 
 #endif

@@ -34,15 +34,7 @@
 #define FH_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FH_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* Call ids: FH_ID_<name>, in calls.def order. */
-enum fh_call_id {
-#define FH_CALL(name, ...) FH_ID_##name,
-#define FH_CUSTOM(name, ...) FH_ID_##name,
-#include "calls.def"
-#undef FH_CALL
-#undef FH_CUSTOM
-	FH_NCALLS
-};
+/* Call ids (FH_ID_<name>, FH_NCALLS) and the call table: fhtrace_calls.h. */
 #define FH_NO_CALL 0xffff
 
 /* Real functions, resolved once in the constructor (lazily before it). */
@@ -213,23 +205,13 @@ extern int64_t fh_stack_ns FH_HIDDEN;
 void fh_stack_record(struct fh_call *c) FH_HIDDEN;
 void fh_stacks_start(const char *dir) FH_HIDDEN;
 
-/* Calls that only wait (sleeps, child waits, signal waits) are captured at entry instead,
- * when they are asked to wait at least the threshold (or for ever): they will be that slow
+/* A call that only waits (FHF_IDLE: sleeps, child waits, signal waits) is captured at entry
+ * when it will wait at least the threshold (or for ever, stacks on): it will be that slow
  * anyway, so it costs the same, and a call that never returns (killed, hung) still has its
- * stack. id is a constant in every wrapper, so this folds away for all other calls. */
-static inline bool fh_stack_at_entry(unsigned id, int64_t timeout_ns)
+ * stack. Wrappers test the flag first, a constant, so this folds away for all other calls. */
+static inline bool fh_stack_at_entry(int64_t timeout_ns)
 {
-	switch (id) {
-	case FH_ID_nanosleep: case FH_ID_clock_nanosleep: case FH_ID_sleep: case FH_ID_usleep:
-	case FH_ID_sigtimedwait:
-		return timeout_ns >= fh_stack_ns;
-	case FH_ID_wait: case FH_ID_waitpid: case FH_ID_wait3: case FH_ID_wait4: case FH_ID_waitid:
-	case FH_ID_system: case FH_ID_pause: case FH_ID_sigsuspend: case FH_ID_sigwait:
-	case FH_ID_sigwaitinfo:
-		return timeout_ns < 0 && fh_stack_ns != INT64_MAX;
-	default:
-		return false;
-	}
+	return timeout_ns < 0 ? fh_stack_ns != INT64_MAX : timeout_ns >= fh_stack_ns;
 }
 
 static inline __attribute__((always_inline)) void fh_end(struct fh_call *c, int64_t ret, int conv,

@@ -6,6 +6,7 @@
  * exec in a vfork child (same memory as the parent, different pid) is recorded in the stream
  * of the parent's suspended thread, with the child's pid in arg (see exec_begin).
  * vfork itself is deliberately not wrapped: a wrapper's stack frame cannot survive it.
+ * clone is recorded on the caller's side only (see the wrapper).
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -256,5 +257,47 @@ int fexecve(int fd, char *const argv[], char *const envp[])
 	int ret = real ? real(fd, argv, envp) : (errno = ENOSYS, -1);
 	if (rec)
 		exec_failed(&c, ret);
+	return ret;
+}
+
+/* ---- clone ----
+ *
+ * Recorded on the caller's side only. glibc's clone() starts the child in fn on the stack it
+ * was given and ends it with exit when fn returns: the child never comes back into this frame,
+ * so nothing here runs in it, and nothing here may: a CLONE_VM child without CLONE_SETTLS
+ * shares the caller's thread-local state (its trace position), and any stack use beyond fn's
+ * is taken from a stack the caller sized. The three variadic arguments are passed through
+ * whether or not flags use them, as glibc's own clone reads them (registers and the caller's
+ * frame on x86-64). A raw child that makes wrapped calls without exec'ing (no atfork handler
+ * runs for it) is a hazard of raw clone under the preload, wrapped or not.
+ */
+
+typedef int (*clone_fn)(int (*)(void *), void *, int, void *, ...);
+
+FH_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
+int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	pid_t *ptid = va_arg(ap, pid_t *);
+	void *tls = va_arg(ap, void *);
+	pid_t *ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	REAL(clone, clone_fn);
+	struct fh_call c;
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!fh_begin(&c, FH_ID_clone, -1))
+		return real(fn, stack, flags, arg, ptid, tls, ctid);
+	c.rec->timeout_ns = 0;
+	c.rec->arg2 = (unsigned)flags;
+	int ret = real(fn, stack, flags, arg, ptid, tls, ctid);
+	int saved = errno;
+	fh_end(&c, ret, FHT_CONV_ERRNO, saved);
+	c.rec->arg = ret;
+	fh_done(&c);
+	errno = saved;
 	return ret;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
@@ -255,6 +256,30 @@ static void fh_post_sigwait(struct fh_call *c, int ret, const int *sig)
 	c->rec->arg = (ret == 0 && p) ? *p : 0;
 }
 
+/* The fd kind all fds of a poll set share (fhtrace_format.h): read at exit, when the kernel
+ * has accepted the array (a bad pointer must fail with EFAULT, not crash here); a set of more
+ * than FH_POLL_SCAN fds, or one with an fd of unknown kind, stays unknown. */
+#define FH_POLL_SCAN 64
+static void fh_post_pollfds(struct fh_call *c, int ret, const struct pollfd *fds, nfds_t n)
+{
+	int kind = FHT_FD_UNKNOWN;
+
+	if ((ret < 0 && errno == EFAULT) || !fds || !n || n > FH_POLL_SCAN)
+		return;
+	for (nfds_t i = 0; i < n; i++) {
+		int fd = fds[i].fd, k;
+
+		if (fd < 0)
+			continue;   /* ignored by poll */
+		k = fd < 65536 ? fh_fdkind[fd] : FHT_FD_UNKNOWN;
+		if (k == FHT_FD_UNKNOWN)
+			return;
+		kind = kind == FHT_FD_UNKNOWN || kind == k ? k : FHT_FD_OTHER;
+	}
+	if (kind != FHT_FD_UNKNOWN)
+		__atomic_or_fetch(&c->rec->flags, (uint8_t)(kind << FHT_F_FDKIND_SHIFT), __ATOMIC_RELAXED);
+}
+
 static inline int fh_sys_errnum(long r)
 {
 	return r == -1 ? errno : 0;
@@ -262,7 +287,7 @@ static inline int fh_sys_errnum(long r)
 
 /* ---- the expansion ---- */
 
-#define FH_CALL(name, ret_t, params, args, cat, conv, fdx, tmox, pre, post, fb)            \
+#define FH_CALL(name, ret_t, params, args, cat, conv, flags, printer, fdx, tmox, pre, post, fb) \
 	FH_EXPORT ret_t name params;                                                        \
 	ret_t name params                                                                   \
 	{                                                                                   \
@@ -278,7 +303,7 @@ static inline int fh_sys_errnum(long r)
 			return real args;                                                   \
 		c.rec->timeout_ns = (tmox);                                                 \
 		pre;                                                                        \
-		if (FH_UNLIKELY(fh_stack_at_entry(FH_ID_##name, c.rec->timeout_ns)))       \
+		if (((flags) & FHF_IDLE) && FH_UNLIKELY(fh_stack_at_entry(c.rec->timeout_ns))) \
 			fh_stack_record(&c);                                                \
 		ret_t ret = real args;                                                      \
 		int fh_saved = errno;                                                       \

@@ -18,15 +18,15 @@ void box_diagnosis(struct rep *r, const struct fh_test *t)
 	struct buf *b = r->b;
 	size_t i;
 
-	if (!dg || !dg->kind)
+	if (!dg || (unsigned)dg->kind >= FH_KIND_COUNT)
 		return;
 	buf_puts(b, "<div class=\"box diag k-");
-	esc_html(b, dg->kind);
+	esc_html(b, fh_kind_names[dg->kind]);
 	buf_puts(b, "\"><h3>Diagnosis</h3><div class=\"kind\">");
-	esc_html(b, dg->kind);
+	esc_html(b, fh_kind_names[dg->kind]);
 	if (dg->blocked_on) {
 		buf_puts(b, " <span class=\"muted\">blocked on</span> ");
-		esc_html(b, dg->blocked_on);
+		esc_html(b, fh_blocked_on_names[dg->blocked_on]);
 	}
 	buf_puts(b, "</div>");
 	if (dg->summary) {
@@ -339,18 +339,6 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 	buf_puts(b, "</div>");
 }
 
-static bool is_slow(const struct fh_test *t, int attempt)
-{
-	size_t i;
-
-	if (!t->perf || !t->perf->unstable)
-		return false;
-	for (i = 0; i < t->perf->nslow; i++)
-		if (t->perf->slow_attempts[i] == attempt)
-			return true;
-	return false;
-}
-
 static bool is_fail(const struct fh_attempt *a)
 {
 	return a->outcome == FH_FAILED || a->outcome == FH_ERROR;
@@ -368,11 +356,11 @@ void sect_trace_evidence(struct rep *r, const struct fh_test *t)
 			continue;
 		if (is_fail(a))
 			nfail_tr++;
-		else if (a->outcome == FH_PASSED && is_slow(t, a->attempt))
+		else if (a->outcome == FH_PASSED && a->f.slow)
 			nslow_tr++;
 		else if (a->outcome == FH_PASSED && !pass)
 			pass = a;
-		if (a->outcome == FH_PASSED && !is_slow(t, a->attempt) && !fast)
+		if (a->outcome == FH_PASSED && !a->f.slow && !fast)
 			fast = a;
 	}
 	if (!nfail_tr && !nslow_tr)
@@ -381,7 +369,7 @@ void sect_trace_evidence(struct rep *r, const struct fh_test *t)
 	for (i = 0; i < t->nattempts && shown < REP_MAX_EVIDENCE; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 
-		if (a->trace && (nfail_tr ? is_fail(a) : a->outcome == FH_PASSED && is_slow(t, a->attempt))) {
+		if (a->trace && (nfail_tr ? is_fail(a) : a->outcome == FH_PASSED && a->f.slow)) {
 			attempt_evidence(r, a);
 			shown++;
 		}
@@ -510,9 +498,9 @@ void sect_timeline(struct rep *r, const struct fh_test *t)
 			fail = a;
 		if (!pass && a->outcome == FH_PASSED)
 			pass = a;
-		if (!slow && a->outcome == FH_PASSED && is_slow(t, a->attempt))
+		if (!slow && a->outcome == FH_PASSED && a->f.slow)
 			slow = a;
-		if (!fast && a->outcome == FH_PASSED && !is_slow(t, a->attempt))
+		if (!fast && a->outcome == FH_PASSED && !a->f.slow)
 			fast = a;
 	}
 	/* A failing attempt next to a passing one; for a performance flake, slow next to fast. */

@@ -218,9 +218,10 @@ void heat_current(struct rep *r, const struct fh_test *t)
 					   (unsigned)lb->ended < FH_END_COUNT ? fh_block_end_names[lb->ended] : "?",
 					   lb->call ? lb->call : "?");
 				row_mark(&h, G_END, buf_str(&lab), col, seen);
-				row_mark(&h, G_ON, (unsigned)lb->category < FH_CAT_COUNT ?
-					 fh_category_names[lb->category] : "?", col, seen);
 			}
+			/* The attempt's blocked_on feature: the class the diagnosis counts. */
+			if (a->f.blocked_on && (unsigned)a->f.blocked_on < FH_ON_COUNT)
+				row_mark(&h, G_ON, fh_blocked_on_names[a->f.blocked_on], col, seen);
 		}
 		free(seen);
 	}

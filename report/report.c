@@ -196,14 +196,14 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 	buf_puts(b, "</small></span><span class=\"nm\"><code>");
 	esc_html(b, t->nodeid);
 	buf_puts(b, "</code>");
-	if ((t->diag && t->diag->kind) || (t->perf && t->perf->unstable)) {
+	if (t->diag || (t->perf && t->perf->unstable)) {
 		buf_puts(b, "<span class=\"chips\">");
-		if (t->diag && t->diag->kind && t->verdict != FH_STABLE) {
+		if (t->diag && (unsigned)t->diag->kind < FH_KIND_COUNT && t->verdict != FH_STABLE) {
 			buf_puts(b, "<span class=\"chip k\">");
-			esc_html(b, t->diag->kind);
+			esc_html(b, fh_kind_names[t->diag->kind]);
 			if (t->diag->blocked_on) {
 				buf_puts(b, " on ");
-				esc_html(b, t->diag->blocked_on);
+				esc_html(b, fh_blocked_on_names[t->diag->blocked_on]);
 			}
 			buf_puts(b, "</span>");
 		}

@@ -296,18 +296,6 @@ bool test_has_traces(const struct fh_test *t)
 	return false;
 }
 
-static bool slow_attempt(const struct fh_test *t, int attempt)
-{
-	size_t i;
-
-	if (!t->perf || !t->perf->unstable)
-		return false;
-	for (i = 0; i < t->perf->nslow; i++)
-		if (t->perf->slow_attempts[i] == attempt)
-			return true;
-	return false;
-}
-
 #define NSEG (FH_CAT_COUNT + 2) /* categories, on-CPU, rest of the attempt */
 
 static const char *seg_class(int s)
@@ -373,7 +361,7 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 		const struct fh_attempt *a = &t->attempts[i];
 		double x = L + 4 + bw * (double)i, y = T + ph;
 
-		if (a->outcome == FH_PASSED && slow_attempt(t, a->attempt))
+		if (a->f.slow)
 			buf_printf(&slow, "M%.1f %.1fl3 5h-6z", x + bw * 0.4, T + ph + 4);
 		if (a->outcome == FH_FAILED || a->outcome == FH_ERROR)
 			buf_printf(&fx, "M%.1f %.1fl%.1f %.1fm0 -%.1fl-%.1f %.1f", x + bw / 2 - 2.5, T + ph + 4, 5.0,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "evidence.h"
+#include "fhtrace_format.h"
 #include "stages.h"
 
 #define MS 1000000LL
@@ -32,6 +33,16 @@ static inline void freerun(struct fh_run *r)
 {
 	arena_free(&r->arena);
 	free(r);
+}
+
+/* The id of a call of the table by name (tests build records the way the preload names them);
+ * -1 when the table has no such call. */
+static inline int call_id(const char *name)
+{
+	for (unsigned i = 0; i < FH_NCALLS; i++)
+		if (!strcmp(fht_calls[i].name, name))
+			return (int)i;
+	return -1;
 }
 
 /* outcomes: one letter per attempt, P passed, F failed, E error, S skipped. Attempt i runs
@@ -103,13 +114,16 @@ static inline struct fh_event *mf_add(struct memfile *m, enum fh_ev_type type, i
 	return e;
 }
 
-static inline struct fh_event *mf_call(struct memfile *m, int id, const char *name,
+/* A call of the table by name (its id and flags as the reader decodes them); cat is the
+ * category as decoded (FDIO calls: net or file by the fd's kind). */
+static inline struct fh_event *mf_call(struct memfile *m, const char *name,
 				       enum fh_category cat, int64_t start, int64_t dur,
 				       int64_t result, const char *err)
 {
 	struct fh_event *e = mf_add(m, FH_EV_CALL, start);
 
-	e->call = id;
+	e->call = call_id(name);
+	e->cflags = e->call >= 0 ? fht_calls[e->call].flags : 0;
 	e->call_name = name;
 	e->category = cat;
 	e->done = dur >= 0;

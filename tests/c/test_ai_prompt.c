@@ -124,8 +124,8 @@ static void build(struct fh_run *run, struct fh_test *t)
 	t->clusters[0].frames = tb;
 	t->clusters[0].nframes = 2;
 
-	d->kind = "timeout";
-	d->blocked_on = "net";
+	d->kind = FH_KIND_TIMEOUT;
+	d->blocked_on = FH_ON_NET;
 	d->summary = "failing attempts time out in poll on 127.0.0.1:5432";
 	d->evidence = evidence;
 	d->nevidence = 1;

@@ -33,6 +33,7 @@ static struct fh_block *block(struct fh_run *r, struct fh_attempt *a, const char
 	struct fh_block *b = arena_alloc(&r->arena, sizeof(*b));
 
 	b->call = call;
+	b->call_id = call_id(call);
 	b->category = cat;
 	b->target = target;
 	b->waited_s = waited;
@@ -48,7 +49,9 @@ static void stat1(struct fh_run *r, struct fh_attempt *a, const char *call, enum
 {
 	struct fh_call_stat *s = arena_alloc(&r->arena, sizeof(*s));
 
-	*s = (struct fh_call_stat){ call, cat, target, 1, timeouts, 0, total, total, total };
+	*s = (struct fh_call_stat){ .call = call, .call_id = call_id(call), .category = cat,
+		.target = target, .count = 1, .timeouts = timeouts, .total_s = total, .max_s = total,
+		.main_s = total };
 	a->trace->calls = s;
 	a->trace->ncalls = 1;
 	a->trace->time_s[cat] += total;
@@ -59,7 +62,8 @@ static void error1(struct fh_run *r, struct fh_attempt *a, const char *call, con
 {
 	struct fh_err_count *e = arena_alloc(&r->arena, sizeof(*e));
 
-	*e = (struct fh_err_count){ call, err, target, 1 };
+	*e = (struct fh_err_count){ .call = call, .errno_name = err, .target = target, .count = 1,
+		.call_id = call_id(call) };
 	a->trace->errors = e;
 	a->trace->nerrors = 1;
 }
@@ -72,7 +76,15 @@ static bool has_line(const struct fh_diagnosis *d, const char *needle)
 	return false;
 }
 
-#define KIND(t, k) ck_assert_str_eq((t)->diag->kind, k)
+#define KIND(t, k) ck_assert_str_eq(fh_kind_names[(t)->diag->kind], k)
+#define BLOCKED_ON(t, k) ck_assert_str_eq(fh_blocked_on_names[(t)->diag->blocked_on], k)
+
+/* The pipeline from the features on, as `fh-analyze report` runs it. */
+static void analyze(struct fh_run *r)
+{
+	features_run(r);
+	diagnose_run(r);
+}
 
 START_TEST(test_stable_broken)
 {
@@ -80,7 +92,7 @@ START_TEST(test_stable_broken)
 	struct fh_test *s = mktest(r, 0, "a", "PPPP", 1);
 	struct fh_test *b = mktest(r, 1, "b", "FFFE", 1);
 
-	diagnose_run(r);
+	analyze(r);
 	KIND(s, "stable");
 	KIND(b, "broken");
 	ck_assert(has_line(b->diag, "4/4 attempts failed"));
@@ -97,7 +109,7 @@ START_TEST(test_state_and_unexplained_without_traces)
 	struct fh_test *one = mktest(r, 2, "one", "PPPPPPPPPF", 1); /* one late failure: not state */
 
 	r->meta.tracing = false;
-	diagnose_run(r);
+	analyze(r);
 	KIND(s, "state");
 	ck_assert(has_line(s->diag, "3/3 attempts before attempt 4 passed"));
 	KIND(u, "unexplained");
@@ -119,12 +131,12 @@ START_TEST(test_timeout_net)
 		bool f = a->outcome == FH_FAILED;
 
 		block(r, a, f ? "poll" : "recv", f ? FH_CAT_POLL : FH_CAT_NET, "127.0.0.1:5432",
-		      f ? 0.25 : 0.002, f ? FH_END_TIMEOUT : FH_END_RETURNED);
+		      f ? 0.25 : 0.002, f ? FH_END_TIMEOUT : FH_END_RETURNED)->on_socket = true;
 		stat1(r, a, "poll", FH_CAT_POLL, "127.0.0.1:5432", f ? 0.25 : 0.002, f);
 	}
-	diagnose_run(r);
+	analyze(r);
 	KIND(t, "timeout");
-	ck_assert_str_eq(t->diag->blocked_on, "net");
+	BLOCKED_ON(t, "net");
 	ck_assert(has_line(t->diag, "3/3 failing attempts: poll on 127.0.0.1:5432 waited 0.25 s and "
 			   "timed out; 0/7 passing attempts waited over 0.12 s"));
 	freerun(r);
@@ -160,13 +172,13 @@ START_TEST(test_timeout_variants)
 		tr->kills_sent = 1;
 		block(r, &p->attempts[2], "waitpid", FH_CAT_PROC, NULL, 0.001, FH_END_RETURNED);
 	}
-	diagnose_run(r);
+	analyze(r);
 	KIND(l, "timeout");
-	ck_assert_str_eq(l->diag->blocked_on, "lock");
+	BLOCKED_ON(l, "lock");
 	KIND(s, "timeout");
-	ck_assert_str_eq(s->diag->blocked_on, "sleep");
+	BLOCKED_ON(s, "sleep");
 	KIND(p, "timeout");
-	ck_assert_str_eq(p->diag->blocked_on, "proc");
+	BLOCKED_ON(p, "proc");
 	freerun(r);
 }
 END_TEST
@@ -186,13 +198,13 @@ START_TEST(test_network_and_dns)
 	error1(r, &d->attempts[0], "getaddrinfo", "EAI_AGAIN", "db.internal:5432");
 	for (size_t i = 0; i < 4; i++)
 		error1(r, &both->attempts[i], "connect", "ECONNREFUSED", "127.0.0.1:1");
-	diagnose_run(r);
+	analyze(r);
 	KIND(n, "network");
-	ck_assert_str_eq(n->diag->blocked_on, "net");
+	BLOCKED_ON(n, "net");
 	ck_assert(has_line(n->diag, "2/2 failing attempts: getsockopt (SO_ERROR) failed with "
 			   "ECONNREFUSED on 127.0.0.1:6379; 0/3 passing"));
 	KIND(d, "network");
-	ck_assert_str_eq(d->diag->blocked_on, "dns");
+	BLOCKED_ON(d, "dns");
 	KIND(both, "unexplained");
 	freerun(r);
 }
@@ -209,7 +221,7 @@ START_TEST(test_resource)
 		if (t->attempts[i].outcome == FH_FAILED)
 			error1(r, &t->attempts[i], "socket", "EMFILE", NULL);
 	}
-	diagnose_run(r);
+	analyze(r);
 	KIND(t, "resource");
 	ck_assert(has_line(t->diag, "3/3 failing attempts: socket failed with EMFILE"));
 	ck_assert(has_line(t->diag, "open fds at attempt start grew from 20 (attempt 1) to 920"));
@@ -236,7 +248,7 @@ START_TEST(test_crash)
 	}
 	k->attempts[2].trace->unfinished = true;
 	block(r, &k->attempts[2], "poll", FH_CAT_POLL, "127.0.0.1:8080", 3, FH_END_IN_FLIGHT);
-	diagnose_run(r);
+	analyze(r);
 	KIND(t, "crash");
 	ck_assert(has_line(t->diag, "2/2 failing attempts: child 52 (/usr/bin/python3) died by SIGSEGV"));
 	KIND(k, "crash");
@@ -265,8 +277,9 @@ START_TEST(test_race)
 		a->trace->last_sleep->waited_s = 0.08;
 		if (a->outcome == FH_FAILED) {
 			struct fh_inflight *f = arena_alloc(&r->arena, sizeof(*f));
-			*f = (struct fh_inflight){ 1, 77, "clock_nanosleep", FH_CAT_SLEEP, NULL, 0.08,
-				{ NULL, 0 } };
+			*f = (struct fh_inflight){ .pid = 1, .tid = 77, .call = "clock_nanosleep",
+				.call_id = call_id("clock_nanosleep"), .category = FH_CAT_SLEEP,
+				.elapsed_s = 0.08 };
 			a->trace->busy_after_sleep = f;
 			a->trace->nbusy_after_sleep = 1;
 		}
@@ -277,13 +290,14 @@ START_TEST(test_race)
 		block(r, a, "recv", FH_CAT_NET, NULL, 0.001, FH_END_RETURNED);
 		if (a->outcome == FH_FAILED) {
 			struct fh_inflight *f = arena_alloc(&r->arena, sizeof(*f));
-			*f = (struct fh_inflight){ 9, 9, "write", FH_CAT_FILE, "/tmp/x", 0.05,
-				{ NULL, 0 } };
+			*f = (struct fh_inflight){ .pid = 9, .tid = 9, .call = "write",
+				.call_id = call_id("write"), .category = FH_CAT_FILE, .target = "/tmp/x",
+				.elapsed_s = 0.05 };
 			a->trace->in_flight = f;
 			a->trace->nin_flight = 1;
 		}
 	}
-	diagnose_run(r);
+	analyze(r);
 	KIND(t, "race");
 	ck_assert(has_line(t->diag, "2/2 failing attempts: the test thread slept a fixed 0.08 s "
 			   "(clock_nanosleep) and went on while thread 1/77 was still in clock_nanosleep; "
@@ -308,7 +322,7 @@ START_TEST(test_cpu)
 		w->attempts[i].trace->cpu_s = f ? 0.4 : 0.05;
 		w->attempts[i].trace->time_s[FH_CAT_NET] = f ? 2.0 : 0.01;
 	}
-	diagnose_run(r);
+	analyze(r);
 	KIND(t, "cpu");
 	ck_assert(has_line(t->diag, "2/2 failing attempts used over 0.23 s of CPU"));
 	KIND(w, "unexplained");
@@ -330,7 +344,7 @@ START_TEST(test_perf)
 		q->attempts[i].duration_s = 0.1 + 0.001 * (double)i;
 		stat1(r, &t->attempts[i], "getaddrinfo", FH_CAT_DNS, "db:5432", slow ? 0.801 : 0.001, 0);
 	}
-	diagnose_run(r);
+	analyze(r);
 	KIND(t, "stable");
 	ck_assert(t->perf->unstable);
 	ck_assert_int_eq((int)t->perf->nslow, 2);
@@ -394,7 +408,7 @@ START_TEST(test_state_isolate_history)
 	mkhist(r, dirt, dirty, 2);
 	mkhist(r, trend, two_clean, 3);
 	mkhist(r, edge, edge9, 1);
-	diagnose_run(r);
+	analyze(r);
 	KIND(imp, "state");
 	ck_assert(has_line(imp->diag, "with --fh-isolate: 0/20 attempts failed (2 runs); without it "
 			   "in this run: 3/10 failed"));
@@ -415,7 +429,7 @@ START_TEST(test_state_isolate_history)
 	r->meta.tracing = false;
 	r->meta.run_id = "now";
 	mkhist(r, edge, edge8, 1);
-	diagnose_run(r);
+	analyze(r);
 	KIND(edge, "unexplained");
 	freerun(r);
 
@@ -426,7 +440,7 @@ START_TEST(test_state_isolate_history)
 	r->meta.run_id = "now";
 	r->meta.isolate = true;
 	mkhist(r, imp, two_clean, 3);
-	diagnose_run(r);
+	analyze(r);
 	KIND(imp, "unexplained");
 	freerun(r);
 }
@@ -446,7 +460,7 @@ START_TEST(test_stable_isolated_note)
 	r->meta.isolate = true;
 	mkhist(r, s, past, 3);
 	mkhist(r, c, clean, 1);
-	diagnose_run(r);
+	analyze(r);
 	KIND(s, "stable");
 	ck_assert_uint_eq(s->diag->nevidence, 1);
 	ck_assert(has_line(s->diag, "with --fh-isolate in this run: 0/10 attempts failed; without it "
@@ -472,9 +486,9 @@ START_TEST(test_deterministic)
 		for (size_t i = 0; i < t->nattempts; i++) {
 			bool f = t->attempts[i].outcome == FH_FAILED;
 			block(r, &t->attempts[i], "poll", FH_CAT_POLL, "127.0.0.1:1", f ? 0.3 : 0.01,
-			      f ? FH_END_TIMEOUT : FH_END_RETURNED);
+			      f ? FH_END_TIMEOUT : FH_END_RETURNED)->on_socket = true;
 		}
-		diagnose_run(r);
+		analyze(r);
 		if (!round)
 			snprintf(first, sizeof(first), "%s|%s", t->diag->summary, t->diag->evidence[0]);
 		else

@@ -14,16 +14,6 @@
 #include "fh_evtest.h"
 #include "fh_v2file.h"
 
-#define ID_POLL 1
-#define ID_CONNECT 2
-#define ID_SLEEP 3
-#define ID_WAIT 4
-#define ID_WRITE 5
-#define ID_KILL 6
-#define ID_GETSOCKOPT 7
-#define ID_OPEN 8
-#define ID_SOCKET 9
-#define ID_ACCEPT 10
 
 static const char *const NODE = "tests/test_db.py::test_fetch";
 
@@ -39,24 +29,24 @@ START_TEST(test_markers_targets_last_block)
 
 	mf_init(&f, 100, 1, 100, "/usr/bin/python3");
 	/* the session fixture connects fd 7 (the preload names the peer on connect only) */
-	e = mf_call(&f, ID_CONNECT, "connect", FH_CAT_NET, T0 - SEC, MS, 0, NULL);
+	e = mf_call(&f, "connect", FH_CAT_NET, T0 - SEC, MS, 0, NULL);
 	e->fd = 7;
 	e->target = "127.0.0.1:5432";
 	mf_attempt(&f, NODE, 1, T0, T0 + 400 * MS, 5 * MS, 25 * MS, 12);
-	e = mf_call(&f, ID_WRITE, "send", FH_CAT_NET, T0 + 2 * MS, 10000, 5, NULL);
+	e = mf_call(&f, "send", FH_CAT_NET, T0 + 2 * MS, 10000, 5, NULL);
 	e->fd = 7;
 	/* Python's socket timeout: poll(1 fd) without a target of its own */
-	e = mf_call(&f, ID_POLL, "poll", FH_CAT_POLL, T0 + 10 * MS, 250 * MS, 0, NULL);
+	e = mf_call(&f, "poll", FH_CAT_POLL, T0 + 10 * MS, 250 * MS, 0, NULL);
 	e->arg = 1;
 	e->timeout_ns = 250 * MS;
-	e = mf_call(&f, ID_WRITE, "write", FH_CAT_FILE, T0 + 395 * MS, 10000, 5, NULL); /* teardown */
+	e = mf_call(&f, "write", FH_CAT_FILE, T0 + 395 * MS, 10000, 5, NULL); /* teardown */
 	e->fd = 1;
 	mf_attempt(&f, NODE, 2, T0 + SEC, T0 + SEC + 100 * MS, 30 * MS, 32 * MS, 13);
-	e = mf_call(&f, ID_POLL, "poll", FH_CAT_POLL, T0 + SEC + 10 * MS, 2 * MS, 1, NULL);
+	e = mf_call(&f, "poll", FH_CAT_POLL, T0 + SEC + 10 * MS, 2 * MS, 1, NULL);
 	e->fd = 7;
 	e->timeout_ns = 250 * MS;
 	/* outside every attempt */
-	mf_call(&f, ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + 3 * SEC, 5 * MS, 0, NULL);
+	mf_call(&f, "clock_nanosleep", FH_CAT_SLEEP, T0 + 3 * SEC, 5 * MS, 0, NULL);
 
 	ck_assert_int_eq(join_files(r, &f, 1), 0);
 	tr = t->attempts[0].trace;
@@ -100,11 +90,11 @@ START_TEST(test_fd_reuse_forgets_target)
 	const struct fh_attempt_trace *tr;
 
 	mf_init(&f, 100, 1, 100, "/usr/bin/python3");
-	e = mf_call(&f, ID_OPEN, "openat", FH_CAT_FILE, T0 - 2 * SEC, MS, 9, NULL);
+	e = mf_call(&f, "openat", FH_CAT_FILE, T0 - 2 * SEC, MS, 9, NULL);
 	e->target = "/src/test_state.py";
-	mf_call(&f, ID_SOCKET, "socket", FH_CAT_NET, T0 - SEC, MS, 9, NULL);
+	mf_call(&f, "socket", FH_CAT_NET, T0 - SEC, MS, 9, NULL);
 	mf_attempt(&f, NODE, 1, T0, -1, 5 * MS, -1, 12);
-	e = mf_call(&f, ID_ACCEPT, "accept4", FH_CAT_NET, T0 + 10 * MS, -1, 0, NULL);
+	e = mf_call(&f, "accept4", FH_CAT_NET, T0 + 10 * MS, -1, 0, NULL);
 	e->fd = 9;
 
 	ck_assert_int_eq(join_files(r, &f, 1), 0);
@@ -131,14 +121,14 @@ START_TEST(test_children_and_threads)
 	mf_init(&f[0], 100, 1, 100, "/usr/bin/python3");
 	mf_attempt(&f[0], NODE, 1, T0, T0 + 100 * MS, 0, MS, 10);
 	mf_attempt(&f[0], NODE, 2, T0 + SEC, T0 + SEC + 300 * MS, 0, MS, 10);
-	e = mf_call(&f[0], ID_WAIT, "waitpid", FH_CAT_PROC, T0 + SEC + 20 * MS, 100 * MS, 200, NULL);
+	e = mf_call(&f[0], "waitpid", FH_CAT_PROC, T0 + SEC + 20 * MS, 100 * MS, 200, NULL);
 	e->arg = SIGSEGV; /* raw wait status: killed by SIGSEGV */
 	mf_init(&f[1], 200, 100, 200, "/usr/bin/crashy");
-	mf_call(&f[1], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + SEC + 21 * MS, 50 * MS, 0, NULL);
+	mf_call(&f[1], "nanosleep", FH_CAT_SLEEP, T0 + SEC + 21 * MS, 50 * MS, 0, NULL);
 	mf_init(&f[2], 300, 200, 300, "/bin/true");
-	mf_call(&f[2], ID_WRITE, "write", FH_CAT_FILE, T0 + SEC + 30 * MS, 1000, 1, NULL);
+	mf_call(&f[2], "write", FH_CAT_FILE, T0 + SEC + 30 * MS, 1000, 1, NULL);
 	mf_init(&f[3], 100, 1, 101, NULL); /* a thread of pytest */
-	mf_call(&f[3], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + SEC + 200 * MS, 500 * MS, 0, NULL);
+	mf_call(&f[3], "clock_nanosleep", FH_CAT_SLEEP, T0 + SEC + 200 * MS, 500 * MS, 0, NULL);
 
 	ck_assert_int_eq(join_files(r, f, 4), 0);
 	ck_assert_int_eq(t->attempts[0].trace->nchildren, 0);
@@ -173,10 +163,10 @@ START_TEST(test_xdist_workers)
 	mf_init(&f[1], 102, 100, 102, NULL);
 	/* both workers run at the same time */
 	mf_attempt(&f[0], "t.py::a", 1, T0, T0 + 100 * MS, 0, 0, 5);
-	mf_call(&f[0], ID_CONNECT, "connect", FH_CAT_NET, T0 + 10 * MS, MS, -1, "ECONNREFUSED")->target = "127.0.0.1:1";
+	mf_call(&f[0], "connect", FH_CAT_NET, T0 + 10 * MS, MS, -1, "ECONNREFUSED")->target = "127.0.0.1:1";
 	mf_attempt(&f[0], "t.py::a", 2, T0 + 200 * MS, T0 + 300 * MS, 0, 0, 5);
 	mf_attempt(&f[1], "t.py::b", 1, T0, T0 + 150 * MS, 0, 0, 6);
-	mf_call(&f[1], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, 100 * MS, 0, NULL);
+	mf_call(&f[1], "clock_nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, 100 * MS, 0, NULL);
 	mf_attempt(&f[1], "t.py::b", 2, T0 + 200 * MS, T0 + 300 * MS, 0, 0, 6);
 
 	ck_assert_int_eq(join_files(r, f, 2), 0);
@@ -207,7 +197,7 @@ START_TEST(test_killed_mid_attempt)
 	mf_attempt(&f, NODE, 1, T0, T0 + 100 * MS, 0, 0, 5);
 	mf_attempt(&f, NODE, 2, T0 + SEC, T0 + SEC + 100 * MS, 0, 0, 5);
 	mf_attempt(&f, NODE, 3, T0 + 2 * SEC, -1, 0, 0, 5);
-	e = mf_call(&f, ID_POLL, "poll", FH_CAT_POLL, T0 + 2 * SEC + 5 * MS, -1, 0, NULL);
+	e = mf_call(&f, "poll", FH_CAT_POLL, T0 + 2 * SEC + 5 * MS, -1, 0, NULL);
 	e->fd = 9;
 	e->timeout_ns = -1;
 
@@ -240,9 +230,9 @@ START_TEST(test_record_intervals)
 	struct memfile f;
 
 	mf_init(&f, 100, 1, 100, NULL);
-	mf_call(&f, ID_CONNECT, "connect", FH_CAT_NET, T0 + SEC + 10 * MS, MS, -1, "ECONNREFUSED");
-	mf_call(&f, ID_CONNECT, "connect", FH_CAT_NET, T0 + SEC + 20 * MS, MS, -1, "ECONNREFUSED");
-	mf_call(&f, ID_CONNECT, "connect", FH_CAT_NET, T0 + SEC + 30 * MS, MS, -1, "EINPROGRESS");
+	mf_call(&f, "connect", FH_CAT_NET, T0 + SEC + 10 * MS, MS, -1, "ECONNREFUSED");
+	mf_call(&f, "connect", FH_CAT_NET, T0 + SEC + 20 * MS, MS, -1, "ECONNREFUSED");
+	mf_call(&f, "connect", FH_CAT_NET, T0 + SEC + 30 * MS, MS, -1, "EINPROGRESS");
 	ck_assert_int_eq(join_files(r, &f, 1), 0);
 	ck_assert_int_eq((int)t->attempts[1].trace->nerrors, 1);
 	ck_assert_int_eq(t->attempts[1].trace->errors[0].count, 2);
@@ -263,11 +253,11 @@ START_TEST(test_signals)
 
 	mf_init(&f, 100, 1, 100, NULL);
 	mf_attempt(&f, NODE, 1, T0, T0 + 300 * MS, 0, 0, 5);
-	mf_call(&f, ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, 200 * MS, 4, "EINTR");
+	mf_call(&f, "clock_nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, 200 * MS, 4, "EINTR");
 	e = mf_add(&f, FH_EV_SIGNAL, T0 + 210 * MS);
 	e->signo = SIGALRM;
 	e->sender_pid = 100;
-	e->interrupted_call = ID_SLEEP;
+	e->interrupted_call = FH_ID_clock_nanosleep;
 	ck_assert_int_eq(join_files(r, &f, 1), 0);
 	tr = t->attempts[0].trace;
 	ck_assert_int_eq((int)tr->nsignals, 1);
@@ -295,10 +285,10 @@ START_TEST(test_spans_bounded_and_unordered)
 	mf_attempt(&f, NODE, 1, T0, T0 + 900 * MS, 0, 0, 5);
 	mf_attempt(&f, NODE, 2, T0 + SEC, T0 + SEC + 900 * MS, 0, 0, 5);
 	for (int i = 0; i < 200; i++) /* attempt 2 first, then attempt 1: out of order */
-		mf_call(&f, ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + SEC + 2 * MS + i * 4 * MS,
+		mf_call(&f, "nanosleep", FH_CAT_SLEEP, T0 + SEC + 2 * MS + i * 4 * MS,
 			(i % 50) * 10000 + 1000, 0, NULL);
 	for (int i = 0; i < 200; i++)
-		mf_call(&f, ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 2 * MS + i * 4 * MS, 1000, 0, NULL);
+		mf_call(&f, "nanosleep", FH_CAT_SLEEP, T0 + 2 * MS + i * 4 * MS, 1000, 0, NULL);
 	ck_assert_int_eq(join_files(r, &f, 1), 0);
 	tr = t->attempts[1].trace;
 	ck_assert_int_eq((int)tr->nspans, FH_EV_MAX_SPANS);
@@ -329,13 +319,13 @@ START_TEST(test_hostile)
 	mf_attempt(&f[0], NODE, 1, T0, T0 + 100 * MS, 0, 0, 1);
 	mf_init(&f[1], 500, 600, 500, NULL);
 	mf_init(&f[2], 600, 500, 600, NULL);
-	mf_call(&f[1], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, MS, 0, NULL);
-	mf_call(&f[2], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, MS, 0, NULL);
+	mf_call(&f[1], "nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, MS, 0, NULL);
+	mf_call(&f[2], "nanosleep", FH_CAT_SLEEP, T0 + 10 * MS, MS, 0, NULL);
 	/* extreme times in the pytest process itself */
-	mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, INT64_MIN, 5, 0, NULL);
-	mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + MS, INT64_MAX / 2 - T0, 0, NULL);
-	mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, INT64_MAX - 1, -1, 0, NULL);
-	e = mf_call(&f[0], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 2 * MS, 0, 0, NULL);
+	mf_call(&f[0], "nanosleep", FH_CAT_SLEEP, INT64_MIN, 5, 0, NULL);
+	mf_call(&f[0], "nanosleep", FH_CAT_SLEEP, T0 + MS, INT64_MAX / 2 - T0, 0, NULL);
+	mf_call(&f[0], "nanosleep", FH_CAT_SLEEP, INT64_MAX - 1, -1, 0, NULL);
+	e = mf_call(&f[0], "nanosleep", FH_CAT_SLEEP, T0 + 2 * MS, 0, 0, NULL);
 	e->end_ns = T0;
 	ck_assert_int_eq(join_files(r, f, 3), 0);
 	ck_assert_int_eq((int)t->attempts[0].trace->events, 0);
@@ -358,14 +348,14 @@ START_TEST(test_sleep_sync_and_order)
 	const struct fh_attempt_trace *tr;
 
 	mf_init(&f[0], 100, 1, 101, NULL); /* the worker thread */
-	mf_call(&f[0], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + 5 * MS, 10 * MS, 0, NULL);
-	mf_call(&f[0], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + SEC + 5 * MS, 300 * MS, 0, NULL);
+	mf_call(&f[0], "clock_nanosleep", FH_CAT_SLEEP, T0 + 5 * MS, 10 * MS, 0, NULL);
+	mf_call(&f[0], "clock_nanosleep", FH_CAT_SLEEP, T0 + SEC + 5 * MS, 300 * MS, 0, NULL);
 	mf_init(&f[1], 100, 1, 100, NULL);
 	mf_attempt(&f[1], NODE, 1, T0, T0 + 200 * MS, 0, 0, 5);
-	mf_call(&f[1], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + 4 * MS, 80 * MS, 0, NULL);
+	mf_call(&f[1], "clock_nanosleep", FH_CAT_SLEEP, T0 + 4 * MS, 80 * MS, 0, NULL);
 	mf_attempt(&f[1], NODE, 2, T0 + SEC, T0 + SEC + 400 * MS, 0, 0, 5);
-	mf_call(&f[1], ID_SLEEP, "clock_nanosleep", FH_CAT_SLEEP, T0 + SEC + 4 * MS, 80 * MS, 0, NULL);
-	mf_call(&f[1], ID_WAIT, "sem_wait", FH_CAT_LOCK, T0 + SEC + 90 * MS, 220 * MS, 0, NULL);
+	mf_call(&f[1], "clock_nanosleep", FH_CAT_SLEEP, T0 + SEC + 4 * MS, 80 * MS, 0, NULL);
+	mf_call(&f[1], "sem_wait", FH_CAT_LOCK, T0 + SEC + 90 * MS, 220 * MS, 0, NULL);
 	ck_assert_int_eq(join_files(r, f, 2), 0);
 	tr = t->attempts[0].trace;
 	ck_assert_ptr_nonnull(tr->last_sleep);
@@ -396,12 +386,12 @@ START_TEST(test_untraced_child_and_deferred_grandchild)
 
 	mf_init(&f[0], 100, 1, 100, NULL);
 	mf_attempt(&f[0], NODE, 1, T0, T0 + 500 * MS, 0, 0, 5);
-	e = mf_call(&f[0], ID_WAIT, "waitpid", FH_CAT_PROC, T0 + 10 * MS, 50 * MS, 4242, NULL);
+	e = mf_call(&f[0], "waitpid", FH_CAT_PROC, T0 + 10 * MS, 50 * MS, 4242, NULL);
 	e->arg = 6; /* SIGABRT */
 	mf_init(&f[1], 50, 900, 50, "/bin/grandchild"); /* pid 50 < 900: read before its parent */
-	mf_call(&f[1], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 100 * MS, 10 * MS, 0, NULL);
+	mf_call(&f[1], "nanosleep", FH_CAT_SLEEP, T0 + 100 * MS, 10 * MS, 0, NULL);
 	mf_init(&f[2], 900, 100, 900, "/bin/child");
-	mf_call(&f[2], ID_SLEEP, "nanosleep", FH_CAT_SLEEP, T0 + 90 * MS, 30 * MS, 0, NULL);
+	mf_call(&f[2], "nanosleep", FH_CAT_SLEEP, T0 + 90 * MS, 30 * MS, 0, NULL);
 	ck_assert_int_eq(join_files(r, f, 3), 0);
 	tr = t->attempts[0].trace;
 	ck_assert_int_eq((int)tr->events, 3);
@@ -444,11 +434,7 @@ START_TEST(test_attach_v2_process_file)
 	memcpy(s->data, NODE, s->len);
 	m[5] = m[2];
 	((struct fht_str *)&m[5])->owner = 4;
-	uint16_t poll_id = 0;
-	for (unsigned i = 0; i < fht_ncalls; i++)
-		if (!strcmp(fht_calls[i].name, "poll"))
-			poll_id = (uint16_t)i;
-	w[0] = (struct fht_rec){ .type = FHT_REC_CALL, .call = poll_id,
+	w[0] = (struct fht_rec){ .type = FHT_REC_CALL, .call = FH_ID_poll,
 				 .flags = FHT_F_DONE, .fd = -1, .start_ns = T0 + 10 * MS,
 				 .end_ns = T0 + 210 * MS, .timeout_ns = 200 * MS };
 	v2_init(&f, 300, 1, 0);

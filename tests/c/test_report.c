@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fhtrace_format.h"
 #include "model.h"
 #include "rep.h"
 #include "stages.h"
@@ -150,33 +151,42 @@ static struct fh_attempt_trace *mktrace(struct arena *ar, const struct fh_attemp
 	}
 	tr->fail_at_s = failed ? a->duration_s * 0.95 : -1;
 	tr->last_block = arena_alloc(ar, sizeof(*tr->last_block));
-	*tr->last_block = (struct fh_block){ "poll", FH_CAT_NET, "127.0.0.1:5432", a->duration_s * 0.1,
-		failed ? 0.25 : 0.002, failed ? FH_END_TIMEOUT : FH_END_RETURNED, NULL, 100, 100,
-		mkstack(ar) };
+	*tr->last_block = (struct fh_block){ .call = "poll", .call_id = FH_ID_poll,
+		.category = FH_CAT_POLL, .on_socket = true, .target = "127.0.0.1:5432",
+		.start_s = a->duration_s * 0.1, .waited_s = failed ? 0.25 : 0.002,
+		.ended = failed ? FH_END_TIMEOUT : FH_END_RETURNED, .pid = 100, .tid = 100,
+		.stack = mkstack(ar) };
 	if (failed) {
 		tr->nerrors = 1;
 		tr->errors = arena_alloc(ar, sizeof(*tr->errors));
-		tr->errors[0] = (struct fh_err_count){ "connect", "ECONNREFUSED", "127.0.0.1:5432", 2 };
+		tr->errors[0] = (struct fh_err_count){ .call = "connect", .errno_name = "ECONNREFUSED",
+			.target = "127.0.0.1:5432", .count = 2, .call_id = FH_ID_connect };
 		tr->nsignals = 1;
 		tr->signals = arena_alloc(ar, sizeof(*tr->signals));
 		tr->signals[0] = (struct fh_signal_ev){ "SIGALRM", a->duration_s * 0.9, 100, "poll", mkstack(ar) };
 		tr->nin_flight = 1;
 		tr->in_flight = arena_alloc(ar, sizeof(*tr->in_flight));
-		tr->in_flight[0] = (struct fh_inflight){ 100, 101, "clock_nanosleep", FH_CAT_SLEEP, NULL, 0.1,
-			mkstack(ar) };
+		tr->in_flight[0] = (struct fh_inflight){ .pid = 100, .tid = 101, .call = "clock_nanosleep",
+			.call_id = FH_ID_clock_nanosleep, .category = FH_CAT_SLEEP, .elapsed_s = 0.1,
+			.stack = mkstack(ar) };
 		tr->unfinished = a->attempt == 9;
 		tr->kills_sent = 1;
 		tr->ncalls = 2;
 		tr->calls = arena_alloc(ar, 2 * sizeof(*tr->calls));
-		tr->calls[0] = (struct fh_call_stat){ "poll", FH_CAT_NET, hostile ? "<u>t</u>" : "127.0.0.1:5432",
-			3, 1, 0, 0.25, 0.25, 0.25 };
-		tr->calls[1] = (struct fh_call_stat){ "connect", FH_CAT_NET, NULL, 2, 0, 2, 0.001, 0.0006, 0.001 };
+		tr->calls[0] = (struct fh_call_stat){ .call = "poll", .call_id = FH_ID_poll,
+			.category = FH_CAT_NET, .target = hostile ? "<u>t</u>" : "127.0.0.1:5432",
+			.count = 3, .timeouts = 1, .total_s = 0.25, .max_s = 0.25, .main_s = 0.25 };
+		tr->calls[1] = (struct fh_call_stat){ .call = "connect", .call_id = FH_ID_connect,
+			.category = FH_CAT_NET, .count = 2, .errors = 2, .total_s = 0.001, .max_s = 0.0006,
+			.main_s = 0.001 };
 		tr->last_sleep = arena_alloc(ar, sizeof(*tr->last_sleep));
-		*tr->last_sleep = (struct fh_block){ "clock_nanosleep", FH_CAT_SLEEP, NULL, 0.01, 0.08,
-			FH_END_RETURNED, NULL, 100, 100, { NULL, 0 } };
+		*tr->last_sleep = (struct fh_block){ .call = "clock_nanosleep",
+			.call_id = FH_ID_clock_nanosleep, .category = FH_CAT_SLEEP, .start_s = 0.01,
+			.waited_s = 0.08, .ended = FH_END_RETURNED, .pid = 100, .tid = 100 };
 		tr->nbusy_after_sleep = 1;
 		tr->busy_after_sleep = arena_alloc(ar, sizeof(*tr->busy_after_sleep));
-		tr->busy_after_sleep[0] = (struct fh_inflight){ 100, 101, "read", FH_CAT_FILE, NULL, 0.02, { NULL, 0 } };
+		tr->busy_after_sleep[0] = (struct fh_inflight){ .pid = 100, .tid = 101, .call = "read",
+			.call_id = FH_ID_read, .category = FH_CAT_FILE, .elapsed_s = 0.02 };
 		tr->nchildren = 1;
 		tr->children = arena_alloc(ar, sizeof(*tr->children));
 		tr->children[0] = (struct fh_child){ 150, "/usr/bin/sleep", -1, "SIGKILL", 0.01, 0.3 };
@@ -246,9 +256,9 @@ static void mktest(struct fh_run *run, struct fh_test *t, const char *nodeid, co
 		}
 	}
 	t->diag = arena_alloc(ar, sizeof(*t->diag));
-	t->diag->kind = t->verdict == FH_STABLE ? "stable" : t->verdict == FH_BROKEN ? "broken" :
-			(flags & F_TRACES) ? "timeout" : "unexplained";
-	t->diag->blocked_on = (flags & F_TRACES) && t->verdict == FH_FLAKY ? "net" : NULL;
+	t->diag->kind = t->verdict == FH_STABLE ? FH_KIND_STABLE : t->verdict == FH_BROKEN ?
+			FH_KIND_BROKEN : (flags & F_TRACES) ? FH_KIND_TIMEOUT : FH_KIND_UNEXPLAINED;
+	t->diag->blocked_on = (flags & F_TRACES) && t->verdict == FH_FLAKY ? FH_ON_NET : FH_ON_NONE;
 	t->diag->summary = (flags & F_HOSTILE) ? "summary with <b>markup</b> & an ampersand" :
 			   "Failing attempts end in a poll on 127.0.0.1:5432 that timed out.";
 	t->diag->nevidence = 2;
@@ -351,6 +361,8 @@ static void build_fixture(struct fh_run *run, unsigned flags)
 	run->tests[5].perf->nby_call = 1;
 	run->tests[5].perf->by_call = arena_alloc(&run->arena, sizeof(struct fh_named_value));
 	run->tests[5].perf->by_call[0] = (struct fh_named_value){ "getaddrinfo", 0.8 };
+	features_run(run);
+	run->tests[5].attempts[2].f.slow = run->tests[5].attempts[6].f.slow = true; /* as perf says */
 	/* Report order: flaky/broken first, worst first (what stats.c does). */
 	{
 		struct fh_test tmp = run->tests[3];
@@ -389,6 +401,7 @@ static void build_big(struct fh_run *run, int ntests, int nattempts, double pfai
 		run->nstable += run->tests[i].verdict == FH_STABLE;
 		run->nbroken += run->tests[i].verdict == FH_BROKEN;
 	}
+	features_run(run);
 	free(fail);
 }
 

@@ -25,7 +25,7 @@ struct img {
 
 static int call_id(const char *name)
 {
-	for (unsigned i = 0; i < fht_ncalls; i++)
+	for (unsigned i = 0; i < FH_NCALLS; i++)
 		if (!strcmp(fht_calls[i].name, name))
 			return (int)i;
 	return -1;

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/pidfd.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -90,6 +91,12 @@ static void *signaller(void *arg)
 static void *nothing(void *arg)
 {
 	return arg;
+}
+
+static int clone_child(void *arg)
+{
+	(void)arg;
+	return 7;   /* no wrapped call here: a raw clone child shares the parent's trace state */
 }
 
 static void abs_in(clockid_t clk, struct timespec *ts, long ns)
@@ -356,6 +363,16 @@ static void procs(void)
 	expect_l("waitid", waitid(P_PID, pid, &si, WEXITED), "-", NULL, 0);
 	r = waitpid(-1, &st, WNOHANG);
 	expect_l("waitpid", r, ename(errno), NULL, 0);
+	/* clone, recorded in the caller; the child runs clone_child on its own stack. */
+	size_t ssz = 64 << 10;
+	char *stk = malloc(ssz);
+	pid = clone(clone_child, stk + ssz, SIGCHLD, NULL);
+	expect_l("clone", pid, "-", NULL, 0);
+	expect_l("waitpid", waitpid(pid, &st, 0), "-", NULL, 0);
+	printf("QUERY clone-exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	free(stk);
+	r = clone(clone_child, NULL, SIGCHLD, NULL);
+	expect_l("clone", r, ename(errno), NULL, 0);
 }
 
 static void files(const char *dir)
@@ -445,6 +462,14 @@ static void signals(void)
 	printf("SIGNAL SIGUSR2|raise\n");
 	expect_l("pthread_kill", pthread_kill(pthread_self(), SIGUSR1), "-", NULL, 0);
 	printf("SIGNAL SIGUSR1|pthread_kill\n");
+	expect_l("tgkill", tgkill(getpid(), gettid(), SIGUSR2), "-", NULL, 0);
+	printf("SIGNAL SIGUSR2|tgkill\n");
+	int pfd = pidfd_open(getpid(), 0);
+	expect_l("pidfd_send_signal", pidfd_send_signal(pfd, SIGUSR1, NULL, 0), "-", NULL, 0);
+	printf("SIGNAL SIGUSR1|pidfd_send_signal\n");
+	close(pfd);
+	int r0 = pidfd_send_signal(-1, SIGUSR1, NULL, 0);
+	expect_l("pidfd_send_signal", r0, ename(errno), NULL, 0);
 	signal(SIGALRM, on_sig);
 	expect("signal", "*", "-", NULL, 0);
 	expect_l("alarm", alarm(0), "-", NULL, 0);

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Features: the step right after the evidence. It decides, once per attempt, what the
+ * attempt's trace says (attempt->f), with what it needs from the test's distribution
+ * (test->feat) and the class of every failed call (fh_err_count.cls): what the last wait was
+ * for, whether a wait ran out, which process died, what else was still running, which errors
+ * hit a limit or the network, which passing attempts are slow, which attempts burned CPU.
+ * diagnose.c, summary.c, prompt.c and report/ read these facts and derive none of them, so the
+ * heatmap's "blocked on" row and the diagnosis's `blocked_on` are one value. What a call means
+ * comes from the call table's flags (preload/fhtrace_calls.h). Rules: ARCHITECTURE.md,
+ * "Features".
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fhtrace_format.h"
+#include "model.h"
+
+static bool streq(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+static bool is_fail(const struct fh_attempt *a)
+{
+	return (a->outcome == FH_FAILED || a->outcome == FH_ERROR) && !a->xfail;
+}
+
+static bool is_pass(const struct fh_attempt *a)
+{
+	return a->outcome == FH_PASSED;
+}
+
+static const struct fht_call_info *call_info(int id)
+{
+	return id >= 0 ? fht_call((unsigned)id) : NULL;
+}
+
+/* What a wait was for: the call's category; a wait on a set of fds is net on sockets. */
+static enum fh_blocked_on block_class(const struct fh_block *b)
+{
+	switch (b->category) {
+	case FH_CAT_NET: return FH_ON_NET;
+	case FH_CAT_DNS: return FH_ON_DNS;
+	case FH_CAT_SLEEP: return FH_ON_SLEEP;
+	case FH_CAT_LOCK: return FH_ON_LOCK;
+	case FH_CAT_PROC: return FH_ON_PROC;
+	case FH_CAT_FILE: return FH_ON_FILE;
+	case FH_CAT_POLL: return b->on_socket ? FH_ON_NET : FH_ON_OTHER;
+	default: return FH_ON_OTHER;
+	}
+}
+
+/* Signals that mean the process crashed, whoever sent them. */
+static bool crash_signal(const char *s)
+{
+	static const char *const sigs[] = { "SIGSEGV", "SIGABRT", "SIGBUS", "SIGFPE", "SIGILL",
+		"SIGTRAP", "SIGSYS" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		if (streq(s, sigs[i]))
+			return true;
+	return false;
+}
+
+static enum fh_err_class error_class(const struct fh_err_count *e)
+{
+	static const char *const limits[] = { "EMFILE", "ENFILE", "ENOSPC", "ENOMEM", "EADDRINUSE",
+		"EDQUOT", "ENOBUFS" };
+	static const char *const net[] = { "ECONNREFUSED", "ECONNRESET", "ECONNABORTED",
+		"ENETUNREACH", "EHOSTUNREACH", "ENETDOWN", "EHOSTDOWN", "EPIPE", "ENOTCONN",
+		"ENETRESET" };
+	const struct fht_call_info *ci = call_info(e->call_id);
+	unsigned fl = ci ? ci->flags : 0;
+	const char *n = e->errno_name;
+
+	if (!n)
+		return FH_ERRC_OTHER;
+	for (size_t i = 0; i < ARRAY_SIZE(limits); i++)
+		if (streq(n, limits[i]))
+			return FH_ERRC_RESOURCE;
+	if (streq(n, "EAGAIN") && (fl & FHF_SPAWN))
+		return FH_ERRC_RESOURCE;   /* no process or thread could be created */
+	/* A resolver's failure (an EAI_* code, or a gethostbyname_r error other than a buffer that
+	 * was too small) is a name resolution failure. */
+	if (!strncmp(n, "EAI_", 4) || (ci && ci->category == FHT_CAT_DNS && !streq(n, "ERANGE")))
+		return FH_ERRC_DNS;
+	for (size_t i = 0; i < ARRAY_SIZE(net); i++)
+		if (streq(n, net[i]))
+			return FH_ERRC_NETWORK;
+	if (streq(n, "ETIMEDOUT") && (fl & FHF_NETIO))
+		return FH_ERRC_NETWORK;
+	return FH_ERRC_OTHER;
+}
+
+static void trace_features(struct fh_attempt *a)
+{
+	struct fh_features *f = &a->f;
+	struct fh_attempt_trace *tr = a->trace;
+	const struct fh_block *b = tr->last_block;
+
+	for (size_t i = 0; i < tr->nerrors; i++) {
+		struct fh_err_count *e = &tr->errors[i];
+
+		e->cls = error_class(e);
+		e->so_error = call_info(e->call_id) && (call_info(e->call_id)->flags & FHF_SOERR);
+		f->resource_error |= e->cls == FH_ERRC_RESOURCE;
+		f->network_error |= e->cls == FH_ERRC_NETWORK || e->cls == FH_ERRC_DNS;
+	}
+	if (b)
+		f->blocked_on = block_class(b);
+	if (b && (b->ended == FH_END_TIMEOUT || b->ended == FH_END_SIGNAL)) {
+		f->ran_out = f->blocked_on;
+	} else if (tr->kills_sent) {
+		for (size_t i = 0; i < tr->nchildren && !f->ran_out; i++)
+			if (tr->children[i].signal && !crash_signal(tr->children[i].signal)) {
+				f->ran_out = FH_ON_PROC;
+				f->killed = &tr->children[i];
+			}
+	}
+	for (size_t i = 0; i < tr->nchildren && !f->crashed; i++) {
+		const struct fh_child *ch = &tr->children[i];
+
+		if (ch->signal && (crash_signal(ch->signal) || !tr->kills_sent))
+			f->crashed = ch;
+	}
+	f->self_died = !f->crashed && tr->unfinished && is_fail(a);
+	for (size_t i = 0; i < tr->nin_flight && !f->busy_at_end; i++)
+		if (tr->in_flight[i].pid != a->pid || tr->in_flight[i].tid != a->tid)
+			f->busy_at_end = &tr->in_flight[i];
+	if (tr->last_sleep && tr->nbusy_after_sleep)
+		f->busy_after_sleep = &tr->busy_after_sleep[0];
+	for (int k = 0; k < FH_CAT_COUNT; k++)
+		f->wait_s += tr->time_s[k];
+}
+
+/* Passing durations vary (DESIGN.md perf): the slowest passing attempt is >= 3x the median and
+ * >= 50 ms above it, or the sorted durations have a 2x, >= 50 ms gap with at least two
+ * attempts on each side. The cut: the upper side of the gap, else max(2x median, median +
+ * 50 ms). Needs >= 3 passing attempts. */
+static void slow_cut(struct fh_test *t, double *d)
+{
+	struct fh_test_features *tf = &t->feat;
+	size_t np = 0;
+	double cut = INFINITY;
+
+	for (size_t i = 0; i < t->nattempts; i++)
+		if (is_pass(&t->attempts[i]))
+			d[np++] = t->attempts[i].duration_s;
+	tf->slow_cut_s = INFINITY;
+	if (np < 3)
+		return;
+	tf->pass_median_s = fh_median(d, np); /* sorts d */
+	tf->pass_max_s = d[np - 1];
+	if (tf->pass_max_s >= 3 * tf->pass_median_s && tf->pass_max_s - tf->pass_median_s >= 0.05)
+		cut = fmax(2 * tf->pass_median_s, tf->pass_median_s + 0.05);
+	for (size_t i = 2; i + 1 < np; i++) { /* bimodal: >= 2 on each side of a 2x gap */
+		if (d[i] >= 2 * d[i - 1] && d[i] - d[i - 1] >= 0.05) {
+			cut = fmin(cut, d[i]);
+			break;
+		}
+	}
+	tf->slow_cut_s = cut;
+	tf->unstable = isfinite(cut);
+}
+
+/* Medians of CPU and of blocking time over the traced failing and passing attempts. */
+static void cpu_medians(struct fh_test *t, double *buf)
+{
+	struct fh_test_features *tf = &t->feat;
+	size_t n = t->nattempts;
+	double *cf = buf, *cp = buf + n, *wf = buf + 2 * n, *wp = buf + 3 * n;
+	size_t nf = 0, np = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct fh_attempt *a = &t->attempts[i];
+
+		if (!a->trace)
+			continue;
+		if (is_fail(a)) {
+			cf[nf] = a->trace->cpu_s;
+			wf[nf++] = a->f.wait_s;
+		} else if (is_pass(a)) {
+			cp[np] = a->trace->cpu_s;
+			wp[np++] = a->f.wait_s;
+		}
+	}
+	tf->cpu_nfail = (int)nf;
+	tf->cpu_npass = (int)np;
+	tf->cpu_fail_s = fh_median(cf, nf);
+	tf->cpu_pass_s = fh_median(cp, np);
+	tf->wait_fail_s = fh_median(wf, nf);
+	tf->wait_pass_s = fh_median(wp, np);
+	tf->cpu_mid_s = (tf->cpu_fail_s + tf->cpu_pass_s) / 2;
+}
+
+static void test_features(struct fh_test *t)
+{
+	double *buf = xcalloc(4 * t->nattempts + 1, sizeof(double));
+
+	memset(&t->feat, 0, sizeof(t->feat));
+	for (size_t i = 0; i < t->nattempts; i++) {
+		struct fh_attempt *a = &t->attempts[i];
+
+		memset(&a->f, 0, sizeof(a->f));
+		if (a->trace)
+			trace_features(a);
+	}
+	slow_cut(t, buf);
+	cpu_medians(t, buf);
+	for (size_t i = 0; i < t->nattempts; i++) {
+		struct fh_attempt *a = &t->attempts[i];
+
+		a->f.slow = t->feat.unstable && is_pass(a) && a->duration_s >= t->feat.slow_cut_s;
+		a->f.cpu_high = a->trace && a->trace->cpu_s > t->feat.cpu_mid_s;
+	}
+	free(buf);
+}
+
+void features_run(struct fh_run *run)
+{
+	for (size_t i = 0; i < run->ntests; i++)
+		test_features(&run->tests[i]);
+}
