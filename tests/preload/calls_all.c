@@ -26,6 +26,7 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -257,7 +258,7 @@ static void locks(const char *dir)
 	sem_destroy(&s);
 
 	pthread_mutex_lock(&mu);
-	pthread_create(&th, NULL, signaller, NULL);
+	expect_l("pthread_create", pthread_create(&th, NULL, signaller, NULL), "-", NULL, 0);
 	while (!flag)
 		r = pthread_cond_wait(&cv, &mu);
 	expect_l("pthread_cond_wait", r, "-", NULL, 0);
@@ -278,6 +279,34 @@ static void locks(const char *dir)
 	abs_in(CLOCK_REALTIME, &ts, 1000000);
 	expect_l("pthread_mutex_timedlock", pthread_mutex_timedlock(&mu, &ts), "-", NULL, 0);
 	pthread_mutex_unlock(&mu);
+
+	/* Thread creation at a limit returns EAGAIN: a child whose address space cannot hold
+	 * another thread stack (RLIMIT_AS binds root, RLIMIT_NPROC does not). Its first traced
+	 * call maps its trace file before the limit is set. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		long pages = 0;
+		FILE *f = fopen("/proc/self/statm", "r");
+		usleep(1);
+		if (!f || fscanf(f, "%ld", &pages) != 1)
+			_exit(2);
+		fclose(f);
+		struct rlimit rl = { (rlim_t)pages * 4096 + (2 << 20), RLIM_INFINITY };
+		if (setrlimit(RLIMIT_AS, &rl))
+			_exit(3);
+		pthread_attr_t at;   /* bigger than the stacks glibc cached for the threads above */
+		pthread_attr_init(&at);
+		pthread_attr_setstacksize(&at, 16 << 20);
+		_exit(pthread_create(&th, &at, nothing, NULL) == EAGAIN ? 0 : 1);
+	}
+	int st = -1;
+	waitpid(pid, &st, 0);
+	expect("fork", "*", "-", NULL, 0);
+	expect("waitpid", "*", "-", NULL, 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		expect_l("pthread_create", EAGAIN, "EAGAIN", NULL, 0);
+	else
+		printf("QUERY pthread_create-limit-failed %d\n", st);
 
 	snprintf(path, sizeof(path), "%s/lockfile", dir);
 	int fd = open(path, O_RDWR | O_CREAT, 0600);
