@@ -50,3 +50,51 @@ def test_leak_until_emfile(tmp_path, opener, call):
         assert any(e["errno"] == "EMFILE" for e in a["trace"]["errors"]), a["trace"]["errors"]
     assert any(e["errno"] == "EMFILE" and e["call"].startswith(call)
                for a in traced_failing for e in a["trace"]["errors"])
+
+
+THREADS = """
+    import os, resource, threading
+    import pytest
+    leaked = []
+    stop = threading.Event()
+
+    def vm_bytes():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+    @pytest.fixture(scope="module", autouse=True)
+    def limit():
+        # RLIMIT_AS, not RLIMIT_NPROC: root is exempt from the process limit. Worker stacks
+        # of 256 MiB dominate what the address space holds (a thread's malloc arena is 64 MiB).
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        size = threading.stack_size(256 << 20)
+        resource.setrlimit(resource.RLIMIT_AS, (vm_bytes() + (700 << 20), hard))
+        yield
+        stop.set()
+        for t in leaked:
+            t.join()
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        threading.stack_size(size)
+
+    def test_pool():
+        t = threading.Thread(target=stop.wait, daemon=True)
+        t.start()                 # bug: the pool's worker is never stopped
+        leaked.append(t)
+"""
+
+
+def test_thread_leak_until_eagain(tmp_path):
+    """pthread_create returns EAGAIN when no thread stack fits any more: the real pytest under
+    the real preload, the wrapper's record, the analyzer's resource rule."""
+    r = run_fh(tmp_path, {"test_pool.py": THREADS})
+    out = r.outcomes("::test_pool")
+    assert out.startswith("pp") and out.endswith("ff"), out
+    d = r.diag("::test_pool")
+    assert d["kind"] == "resource", d
+    assert "pthread_create failed with EAGAIN" in d["evidence"][0], d
+    assert any(line.startswith("threads at attempt start grew") for line in d["evidence"]), d
+    for a in r.failing("::test_pool"):
+        assert any(e["call"] == "pthread_create" and e["errno"] == "EAGAIN"
+                   for e in a["trace"]["errors"]), a
+    for a in r.passing("::test_pool"):
+        assert not any(e["call"] == "pthread_create" for e in a["trace"]["errors"]), a
