@@ -229,6 +229,70 @@ START_TEST(test_resource)
 }
 END_TEST
 
+/* What an error means comes from its call's flags: EAGAIN from creating a thread or a process
+ * is a limit, from another call it is not; ETIMEDOUT from send is a network error, from
+ * sendfile (whose fds may be files) it is not; a resolver's not-found is a dns failure. */
+START_TEST(test_error_meaning_from_call_flags)
+{
+	static const struct { const char *call, *err, *kind, *on; } cases[] = {
+		{ "pthread_create", "EAGAIN", "resource", NULL },
+		{ "clone", "EAGAIN", "resource", NULL },
+		{ "fork", "EAGAIN", "resource", NULL },
+		{ "sigtimedwait", "EAGAIN", "unexplained", NULL },
+		{ "send", "ETIMEDOUT", "network", "net" },
+		{ "getsockopt", "ETIMEDOUT", "network", "net" },
+		{ "sendfile", "ETIMEDOUT", "unexplained", NULL },
+		{ "gethostbyname_r", "ENOENT", "network", "dns" },
+		{ "gethostbyname_r", "ERANGE", "unexplained", NULL },
+	};
+	struct fh_run *r = mkrun(ARRAY_SIZE(cases));
+
+	for (size_t k = 0; k < ARRAY_SIZE(cases); k++) {
+		struct fh_test *t = mktest(r, k, cases[k].call, "PFPPF", 1);
+
+		trace_all(r, t);
+		for (size_t i = 0; i < t->nattempts; i++)
+			if (t->attempts[i].outcome == FH_FAILED)
+				error1(r, &t->attempts[i], cases[k].call, cases[k].err, NULL);
+	}
+	analyze(r);
+	for (size_t k = 0; k < ARRAY_SIZE(cases); k++) {
+		const struct fh_test *t = &r->tests[k];
+
+		ck_assert_msg(!strcmp(fh_kind_names[t->diag->kind], cases[k].kind), "%s %s: %s",
+			      cases[k].call, cases[k].err, fh_kind_names[t->diag->kind]);
+		if (cases[k].on)
+			BLOCKED_ON(t, cases[k].on);
+		else
+			ck_assert_int_eq(t->diag->blocked_on, FH_ON_NONE);
+	}
+	freerun(r);
+}
+END_TEST
+
+/* blocked_on of a poll comes from the fd kind its block carries, whatever its target says
+ * (an epoll's resolved "anon_inode:[eventpoll]" has a colon too). */
+START_TEST(test_timeout_poll_not_on_socket)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, "t", "PFPPFPPFPP", 1);
+
+	trace_all(r, t);
+	for (size_t i = 0; i < t->nattempts; i++) {
+		bool f = t->attempts[i].outcome == FH_FAILED;
+
+		block(r, &t->attempts[i], "epoll_wait", FH_CAT_POLL, "anon_inode:[eventpoll]",
+		      f ? 0.25 : 0.002, f ? FH_END_TIMEOUT : FH_END_RETURNED);
+	}
+	analyze(r);
+	KIND(t, "timeout");
+	BLOCKED_ON(t, "other");
+	for (size_t i = 0; i < t->nattempts; i++)
+		ck_assert_int_eq(t->attempts[i].f.blocked_on, FH_ON_OTHER);
+	freerun(r);
+}
+END_TEST
+
 START_TEST(test_crash)
 {
 	struct fh_run *r = mkrun(2);
@@ -510,6 +574,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_timeout_variants);
 	tcase_add_test(tc, test_network_and_dns);
 	tcase_add_test(tc, test_resource);
+	tcase_add_test(tc, test_error_meaning_from_call_flags);
+	tcase_add_test(tc, test_timeout_poll_not_on_socket);
 	tcase_add_test(tc, test_crash);
 	tcase_add_test(tc, test_race);
 	tcase_add_test(tc, test_cpu);

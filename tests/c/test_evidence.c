@@ -79,6 +79,54 @@ START_TEST(test_markers_targets_last_block)
 }
 END_TEST
 
+/* What a wait on a set of fds was for comes from the record's fd kind, not from how its target
+ * reads: a poll on a socket is net; a poll on a pipe right after a send on a socket (the target
+ * it inherits names the socket) is other, and so is an epoll whose resolved target has a colon;
+ * a poll of an older trace (no fd kind) that inherits the socket the thread used last is net. */
+START_TEST(test_poll_socket_by_fd_kind)
+{
+	static const int kinds[4] = { FHT_FD_SOCKET, FHT_FD_OTHER, FHT_FD_UNKNOWN, FHT_FD_OTHER };
+	static const enum fh_blocked_on want[4] = { FH_ON_NET, FH_ON_OTHER, FH_ON_NET, FH_ON_OTHER };
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "FFFF", 100);
+	struct memfile f;
+	struct fh_event *e;
+
+	mf_init(&f, 100, 1, 100, "/usr/bin/python3");
+	for (int i = 0; i < 4; i++) {
+		int64_t t0 = T0 + i * SEC;
+
+		mf_attempt(&f, NODE, i + 1, t0, t0 + 400 * MS, 0, MS, 10);
+		if (i) { /* the thread's last socket: what a poll without a target inherits */
+			e = mf_call(&f, "send", FH_CAT_NET, t0 + 2 * MS, 1000, 5, NULL);
+			e->fd = 7;
+			e->target = "127.0.0.1:5432";
+		}
+		e = mf_call(&f, i == 3 ? "epoll_wait" : "poll", FH_CAT_POLL, t0 + 10 * MS, 200 * MS, 0,
+			    NULL);
+		e->arg = i == 3 ? 0 : 1;
+		e->fd = i == 3 ? 9 : -1;
+		e->target = i == 3 ? "anon_inode:[eventpoll]" : NULL;
+		e->fdkind = kinds[i];
+		e->timeout_ns = 200 * MS;
+	}
+	ck_assert_int_eq(join_files(r, &f, 1), 0);
+	features_run(r);
+	for (int i = 0; i < 4; i++) {
+		const struct fh_attempt *a = &t->attempts[i];
+
+		ck_assert_ptr_nonnull(a->trace->last_block);
+		ck_assert_int_eq(a->trace->last_block->ended, FH_END_TIMEOUT);
+		ck_assert_msg(a->f.blocked_on == want[i], "attempt %d: %s", i + 1,
+			      fh_blocked_on_names[a->f.blocked_on]);
+		ck_assert_int_eq(a->f.ran_out, want[i]);
+	}
+	ck_assert_str_eq(t->attempts[1].trace->last_block->target, "127.0.0.1:5432");
+	mf_free(&f);
+	freerun(r);
+}
+END_TEST
+
 /* An fd number reused after an unrecorded close(): socket() returning it forgets the file it
  * named, so a later accept on it is not reported as "accept4 on /path/to/file". */
 START_TEST(test_fd_reuse_forgets_target)
@@ -479,6 +527,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("join");
 
 	tcase_add_test(tc, test_markers_targets_last_block);
+	tcase_add_test(tc, test_poll_socket_by_fd_kind);
 	tcase_add_test(tc, test_fd_reuse_forgets_target);
 	tcase_add_test(tc, test_children_and_threads);
 	tcase_add_test(tc, test_xdist_workers);
