@@ -5,8 +5,8 @@
  * timeline; failure clusters (each shown once with its count); the commonality heatmaps; the
  * trace evidence of failed attempts; the attempt log; historical trends.
  *
- * In a big run (rep->lazy) the attempt log holds only the failed attempts in the HTML and the
- * page script fills in every attempt from the card's compact JSON when the card is opened.
+ * In a big run (rep->big) the attempt log lists the failed attempts: a row per attempt of a
+ * 1,000 x 100 run would be most of the page, and the JSON summary has every attempt.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -118,15 +118,15 @@ static void attempt_log(struct rep *r, const struct fh_test *t)
 	for (i = 0; i < t->nattempts; i++)
 		nfail += t->attempts[i].outcome == FH_FAILED || t->attempts[i].outcome == FH_ERROR;
 	buf_printf(b, "<section><h3>Attempt log (%zu attempts)</h3>", t->nattempts);
-	if (r->lazy)
-		buf_printf(b, "<p class=\"muted lazy-note\">Big run: the %zu failed attempts are listed; with "
-			   "JavaScript on, all of them once the card is open.</p>", nfail);
-	buf_printf(b, "<div class=\"scroll\"><table class=\"alog sortable\"%s><thead><tr><th>#<th>outcome"
-		   "<th>total s<th>setup s<th>call s<th>teardown s<th>phase<th>where it failed</tr></thead><tbody>", r->lazy ? " data-lazy=\"1\"" : "");
+	if (r->big)
+		buf_printf(b, "<p class=\"muted\">Big run: the %zu failed attempts are listed; every attempt "
+			   "is in the JSON summary (attempt_log) and in the duration scatter.</p>", nfail);
+	buf_puts(b, "<div class=\"scroll\"><table class=\"alog sortable\"><thead><tr><th>#<th>outcome"
+		    "<th>total s<th>setup s<th>call s<th>teardown s<th>phase<th>where it failed</tr></thead><tbody>");
 	for (i = 0; i < t->nattempts; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 
-		if (!r->lazy || a->outcome == FH_FAILED || a->outcome == FH_ERROR)
+		if (!r->big || a->outcome == FH_FAILED || a->outcome == FH_ERROR)
 			log_row(b, a);
 	}
 	buf_puts(b, "</tbody></table></div></section>");
@@ -183,8 +183,8 @@ static void history(struct rep *r, const struct fh_test *t)
 {
 	const struct fh_history *h = t->hist;
 	struct buf *b = r->b;
-	size_t i, first, maxrows = r->lazy ? 10 : REP_MAX_HIST_COLS;
-	bool compact = r->lazy && t->verdict != FH_FLAKY && t->verdict != FH_BROKEN;
+	size_t i, first, maxrows = r->big ? 10 : REP_MAX_HIST_COLS;
+	bool compact = r->big && t->verdict != FH_FLAKY && t->verdict != FH_BROKEN;
 
 	if (!h) {
 		if (r->run->history_enabled)
@@ -276,13 +276,7 @@ void card_body(struct rep *r, const struct fh_test *t, size_t idx)
 	box_ai(r, t);
 	if (t->nattempts) {
 		buf_puts(b, "<section><h3>Durations</h3><div class=\"row charts\"><div>");
-		if (r->lazy && t->verdict != FH_FLAKY && t->verdict != FH_BROKEN && !traced)
-			buf_puts(b, "<div class=\"sc-lazy\"><p class=\"muted\">In a run this big, the duration "
-				    "scatter of a stable test is drawn by the page script when the card is "
-				    "opened.</p></div><div class=\"legend\"><span class=\"lp\">\xe2\x97\x8f passed</span>"
-				    "<span class=\"lf\">\xe2\x9c\x95 failed</span><span>- - p95</span></div>");
-		else
-			svg_scatter(r, t);
+		svg_scatter(r, t);
 		buf_puts(b, "</div>");
 		if (traced) {
 			buf_puts(b, "<div><h4>Where each attempt's time went</h4>");
@@ -295,7 +289,7 @@ void card_body(struct rep *r, const struct fh_test *t, size_t idx)
 		sect_timeline(r, t);
 	clusters(r, t);
 	if (t->failed > 0 || (t->hist && t->hist->nruns && t->hist->total_failed > 0 &&
-			      (!r->lazy || t->verdict == FH_FLAKY || t->verdict == FH_BROKEN))) {
+			      (!r->big || t->verdict == FH_FLAKY || t->verdict == FH_BROKEN))) {
 		buf_puts(b, "<section class=\"heatmaps\"><h3>Failure commonality</h3>");
 		heat_current(r, t);
 		heat_history(r, t);

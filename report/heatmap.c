@@ -269,7 +269,7 @@ void heat_history(struct rep *r, const struct fh_test *t)
 	size_t nlines = 0;
 
 	if (!hist || !hist->nruns || hist->total_failed <= 0 ||
-	    (r->lazy && t->verdict != FH_FLAKY && t->verdict != FH_BROKEN))
+	    (r->big && t->verdict != FH_FLAKY && t->verdict != FH_BROKEN))
 		return;
 	first = hist->nruns > REP_MAX_HIST_COLS ? hist->nruns - REP_MAX_HIST_COLS : 0;
 	h.ncols = hist->nruns - first;

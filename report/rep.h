@@ -24,12 +24,13 @@
 struct rep {
 	const struct fh_run *run;
 	struct buf *b;
-	/* Per-attempt rows of a card are built by the page script from compact JSON (the
-	 * server writes only the failed rows) when the run has more attempts than this. */
-	bool lazy;
+	/* A run with more attempts than REP_BIG_ATTEMPTS: attempt logs list the failed attempts
+	 * (the JSON summary has every one), stable tests get compact history sections. Every view
+	 * is drawn here, whatever the size: the page script only filters and sorts. */
+	bool big;
 };
 
-#define REP_LAZY_ATTEMPTS 5000   /* total attempts of a run above which attempt logs are lazy */
+#define REP_BIG_ATTEMPTS 5000    /* total attempts of a run above which it is "big" */
 #define REP_MAX_HEAT_COLS 40     /* failed attempts shown as heatmap columns */
 #define REP_MAX_HEAT_ROWS 14     /* rows per group (frames, failed calls...) of a heatmap */
 #define REP_MAX_HIST_COLS 30     /* past runs shown in the historical heatmap and table */

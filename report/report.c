@@ -114,64 +114,6 @@ static const char *verdict_name(enum fh_verdict v)
 	return (unsigned)v < FH_VERDICT_COUNT ? fh_verdict_names[v] : "unknown";
 }
 
-/* Tenths of a millisecond, the unit of the compact JSON (the log shows milliseconds). */
-static long tenth_ms(double s)
-{
-	return isfinite(s) && s > 0 ? lround(s * 1e4) : 0;
-}
-
-/* The compact per-attempt data the page script builds a lazy attempt log and scatter from:
- * {"a": [[outcome, total, setup, call, teardown (, when, where)], ...] (, "n": [numbers])},
- * durations in tenths of a millisecond; "n" only when attempts are not numbered 1, 2, ... */
-static void card_json(struct rep *r, const struct fh_test *t)
-{
-	struct buf *b = r->b;
-	bool numbered = true;
-	size_t i;
-
-	buf_puts(b, "<script type=\"application/json\" class=\"fhj\">{\"a\":[");
-	for (i = 0; i < t->nattempts; i++) {
-		const struct fh_attempt *a = &t->attempts[i];
-
-		numbered &= a->attempt == (int)i + 1;
-		buf_printf(b, "%s[%d,%ld,%ld,%ld,%ld", i ? "," : "", (int)a->outcome, tenth_ms(a->duration_s),
-			   tenth_ms(a->setup_s), tenth_ms(a->call_s), tenth_ms(a->teardown_s));
-		if (a->outcome == FH_FAILED || a->outcome == FH_ERROR) {
-			buf_putc(b, ',');
-			if (a->trace && a->trace->unfinished) {
-				struct buf w = BUF_INIT(1 << 12);
-
-				buf_printf(&w, "%s (process died)", a->when ? a->when : "");
-				esc_json(b, buf_str(&w));
-				buf_free(&w);
-			} else {
-				esc_json(b, a->when);
-			}
-			buf_putc(b, ',');
-			if (a->nframes) {
-				const struct fh_frame *f = &a->frames[a->nframes - 1];
-				struct buf loc = BUF_INIT(1 << 16);
-
-				buf_printf(&loc, "%s:%d in %s", f->path ? f->path : "?", f->line,
-					   f->function ? f->function : "?");
-				esc_json(b, buf_str(&loc));
-				buf_free(&loc);
-			} else {
-				buf_puts(b, "null");
-			}
-		}
-		buf_putc(b, ']');
-	}
-	buf_putc(b, ']');
-	if (!numbered) {
-		buf_puts(b, ",\"n\":[");
-		for (i = 0; i < t->nattempts; i++)
-			buf_printf(b, "%s%d", i ? "," : "", t->attempts[i].attempt);
-		buf_putc(b, ']');
-	}
-	buf_puts(b, "}</script>");
-}
-
 static void card(struct rep *r, const struct fh_test *t, size_t idx)
 {
 	struct buf *b = r->b;
@@ -225,8 +167,6 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 	fmt_secs(b, t->p95_s);
 	buf_puts(b, "</b></span></summary><div class=\"body\">");
 	card_body(r, t, idx);
-	if (r->lazy)
-		card_json(r, t);
 	buf_puts(b, "</div></details>\n");
 }
 
@@ -301,7 +241,7 @@ int report_write(const struct fh_run *run, const char *html_path)
 
 	for (i = 0; i < run->ntests; i++)
 		total += run->tests[i].nattempts;
-	r.lazy = total > REP_LAZY_ATTEMPTS;
+	r.big = total > REP_BIG_ATTEMPTS;
 	page(&r);
 	if (b.failed) {
 		buf_free(&b);

@@ -210,7 +210,7 @@ void svg_scatter(struct rep *r, const struct fh_test *t)
 	}
 	mark_paths(b, m, 6.5, 1.8);
 	/* Small runs: one hover target per attempt with its number, outcome and duration. */
-	if (!r->lazy && n > 0 && n <= 400) {
+	if (!r->big && n > 0 && n <= 400) {
 		double cw = n > 1 ? (pw - 12) / (double)(n - 1) : pw;
 
 		for (i = 0; i < n; i++) {

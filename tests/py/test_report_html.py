@@ -219,14 +219,22 @@ def test_real_path_history_appears_on_second_run(tmp_path):
         assert len(c.find_all("svg", "heat")) == 2
 
 
-def test_big_run_lazy_cards(tmp_path):
+def test_big_run_cards(tmp_path):
+    """A big run: one renderer, the C one, for every view. Each card's attempt log lists its
+    failed attempts and says where the others are; each has its duration scatter with a mark
+    per attempt; there is no data for a script to draw from."""
     run = R.gen_run(tmp_path / "run", tests=120, runs=50, fail_rate=0.05)
     html, summary = R.analyze(run, tmp_path / "r.html")
     raw, root = check_page(html)
+    assert "application/json" not in raw
     for c, t in zip(cards(root), summary["tests"]):
-        table = c.find("table", "alog")
-        assert table.attrs.get("data-lazy") == "1"
-        rows = table.find("tbody").find_all("tr")
-        assert len(rows) == t["failed"]
-        data = json.loads(c.find("script", "fhj").text())
-        assert len(data["a"]) == t["attempts"]
+        rows = c.find("table", "alog").find("tbody").find_all("tr")
+        failed = [a for a in t["attempt_log"] if a["outcome"] in ("failed", "error")]
+        # (cells omit their end tags: the first cell's own text is the attempt number)
+        assert [r.find("td").content[0] for r in rows] == [str(a["attempt"]) for a in failed]
+        assert "every attempt is in the JSON summary" in c.text()
+        sc = c.find("svg", "sc")
+        assert sc is not None and "duration (s)" in sc.text()
+        marks = sum(len(re.findall(r"[Mm]-?\d+ -?\d+h0", p.attrs["d"]))
+                    for p in sc.find_all("path", "p"))
+        assert marks == t["passed"], (marks, t["passed"])
