@@ -1317,7 +1317,7 @@ static void finish_attempt(struct join *j, size_t ai)
 	if (c->sleep_end) {
 		struct fh_block *b = arena_alloc(j->A, sizeof(*b));
 
-		b->call = c->sleep_call ? c->sleep_call : "sleep";
+		b->call = c->sleep_call ? c->sleep_call : "?";
 		b->call_id = c->sleep_id;
 		b->category = FH_CAT_SLEEP;
 		b->start_s = (double)(c->sleep_start - c->begin) / 1e9;
