@@ -10,8 +10,9 @@
  *     ret = real(args); saved = errno;
  *     fh_end(&c, ret, conv, saved); ... post ...; errno = saved; return ret;
  *
- * fh_begin() reserves a record slot in the thread's mapped file with one atomic add (so a
- * signal handler nesting inside a wrapper gets its own slot) and writes the entry half;
+ * fh_begin() reserves a record slot in the thread's chunk of the process file with one add
+ * that is atomic against signal handlers (so a handler nesting inside a wrapper gets its own
+ * slot) and writes the entry half;
  * fh_end() writes the exit half and publishes FHT_F_DONE. Everything on this path is
  * async-signal-safe: no malloc, locks or stdio; the library's own I/O uses syscall().
  */
