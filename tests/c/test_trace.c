@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,49 @@ START_TEST(test_dump_is_strace_like)
 	ck_assert_ptr_nonnull(strstr(buf, "--- SIGALRM {si_code=128, si_pid=7} interrupted connect ---"));
 	ck_assert_ptr_nonnull(strstr(buf, "=== attempt_begin \"tests/test_x.py::test_y\" attempt=3"));
 	ck_assert_ptr_nonnull(strstr(buf, "+++ process 100 parent 1 exe \"/usr/bin/python3.11\" +++"));
+	free(buf);
+	unlink(p);
+	free(p);
+}
+END_TEST
+
+/* How each call's own arguments print comes from the table's printer column. */
+START_TEST(test_dump_printers)
+{
+	static const struct { const char *name; int64_t result, arg, arg2; const char *want; } c[] = {
+		{ "kill", 0, SIGTERM, 42, "kill(SIGTERM, pid=42) = 0" },
+		{ "tgkill", 0, SIGUSR1, 77, "tgkill(SIGUSR1, tid=77) = 0" },
+		{ "pidfd_send_signal", 0, SIGKILL, 0, "pidfd_send_signal(SIGKILL) = 0" },
+		{ "waitpid", 43, 3 << 8, 43, "waitpid(pid=43) = 43 {exited 3}" },
+		{ "wait", 44, SIGKILL, 0, "wait() = 44 {killed SIGKILL}" },
+		{ "fork", 45, 45, 0, "fork() = 45 {child 45}" },
+		{ "clone", 46, 46, 0, "clone() = 46 {child 46}" },
+		{ "execve", 0, 47, 0, "execve() = 0 {child 47}" },
+		{ "execv", 0, 0, 0, "execv() = 0 <" },
+		{ "pthread_create", 0, 0, 0, "pthread_create() = 0 <" },
+	};
+	struct img m;
+	char *buf = NULL, *p;
+	size_t len = 0;
+	FILE *f;
+
+	init(&m, ARRAY_SIZE(c) + 1);
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		ck_assert_int_ge(call_id(c[i].name), 0);
+		m.r[i] = (struct fht_rec){ .type = FHT_REC_CALL, .call = (uint16_t)call_id(c[i].name),
+					   .flags = FHT_F_DONE, .fd = -1, .start_ns = 2000, .end_ns = 2000,
+					   .result = c[i].result, .arg = c[i].arg, .arg2 = c[i].arg2 };
+	}
+	m.r[ARRAY_SIZE(c)] = (struct fht_rec){ .type = FHT_REC_CALL, .call = 999, .flags = FHT_F_DONE,
+					       .fd = -1, .start_ns = 2000, .end_ns = 2000, .arg = 5 };
+	p = write_tmp(&m, sizeof(m));
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(trace_dump(p, f), 0);
+	fclose(f);
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++)
+		ck_assert_msg(strstr(buf, c[i].want) != NULL, "no '%s' in:\n%s", c[i].want, buf);
+	ck_assert_ptr_nonnull(strstr(buf, "unknown() = 0 <"));
+	ck_assert_ptr_null(strstr(buf, "execv() = 0 {child"));
 	free(buf);
 	unlink(p);
 	free(p);
@@ -677,6 +721,7 @@ static Suite *trace_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_decode_all_types);
 	tcase_add_test(tc, test_dump_is_strace_like);
+	tcase_add_test(tc, test_dump_printers);
 	tcase_add_test(tc, test_hostile_headers);
 	tcase_add_test(tc, test_truncated_and_huge_counts);
 	tcase_add_test(tc, test_hostile_strings);
