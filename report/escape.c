@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Escapers for each context the report writes data into (element text, attributes, SVG
- * <title>, JSON inside <script type="application/json">), number formatting, and the SHA-256
- * that the Content-Security-Policy uses to allow exactly the report's own inline script.
+ * <title> and <text>), number formatting, and the SHA-256 that the Content-Security-Policy
+ * uses to allow exactly the report's own inline script.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -67,41 +67,6 @@ void esc_html_short(struct buf *b, const char *s, size_t max)
 	free(tmp);
 	buf_puts(b, "\xe2\x80\xa6");
 	esc_html(b, s + n - tail);
-}
-
-void esc_json(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p, *run;
-
-	if (!s) {
-		buf_puts(b, "null");
-		return;
-	}
-	buf_putc(b, '"');
-	for (p = run = (const unsigned char *)s; *p; p++) {
-		char u[7];
-		const char *e = NULL;
-
-		if (*p == '"')
-			e = "\\\"";
-		else if (*p == '\\')
-			e = "\\\\";
-		else if (*p == '\n')
-			e = "\\n";
-		else if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>' || *p == '&') {
-			u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
-			u[4] = hex[*p >> 4]; u[5] = hex[*p & 15]; u[6] = '\0';
-			e = u;
-		}
-		if (e) {
-			buf_add(b, run, (size_t)(p - run));
-			buf_puts(b, e);
-			run = p + 1;
-		}
-	}
-	buf_add(b, run, (size_t)(p - run));
-	buf_putc(b, '"');
 }
 
 void fmt_secs(struct buf *b, double s)

@@ -586,16 +586,6 @@ START_TEST(test_unwritable_path_fails_cleanly)
 }
 END_TEST
 
-START_TEST(test_json_escaper)
-{
-	struct buf b = BUF_INIT(1024);
-
-	esc_json(&b, "</script>&\"\\\n\x01");
-	ck_assert_str_eq(buf_str(&b), "\"\\u003c/script\\u003e\\u0026\\\"\\\\\\n\\u0001\"");
-	buf_free(&b);
-}
-END_TEST
-
 START_TEST(test_sha256)
 {
 	char out[45];
@@ -695,7 +685,6 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_absurd_numbers);
 	tcase_add_test(tc, test_empty_run);
 	tcase_add_test(tc, test_unwritable_path_fails_cleanly);
-	tcase_add_test(tc, test_json_escaper);
 	tcase_add_test(tc, test_sha256);
 	tcase_add_test(tc, test_truncation_keeps_utf8);
 	suite_add_tcase(s, tc);

@@ -2,7 +2,7 @@
 """The report in Debian's headless Chromium: hostile test names and messages execute no script
 (the page's own script runs under the CSP, the title and DOM markers stay as written), light
 and dark screenshots are written under tmp_path, and the 1,000 x 100 report finishes loading
-with its lazy parts buildable."""
+with every view in place."""
 import json
 import re
 
