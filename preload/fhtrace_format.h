@@ -34,8 +34,11 @@
  * Writers: exactly one thread writes a chunk (plus that thread's signal handlers, which nest).
  * A record slot is reserved by an increment of a per-thread counter (atomic against signal
  * handlers); an index past the thread's last chunk is not written and counted in the chunk's
- * `dropped` instead, so the drop count is exact. A reserved slot whose writer died before
- * filling it keeps type 0 (FHT_REC_NONE) and is skipped by readers.
+ * `dropped` (with its `reason`) and in the process header's `drops[reason]` instead, so the
+ * drop counts are exact (SIGKILL included: they live in the mapped file). A dropped index is
+ * given back when nothing was reserved after it, so stopping leaves no gap in the stream. A
+ * reserved slot whose writer died before filling it keeps type 0 (FHT_REC_NONE) and is skipped
+ * by readers.
  *
  * A blocking call is written at entry (type, call, start, fd, timeout, target) and completed
  * at exit (end_ns, result, err, then the FHT_F_DONE flag with a release store), so a record
@@ -121,7 +124,31 @@ struct fht_header {
 };
 
 #define FHT_H_MAIN    0x1     /* the process's first trace file */
-#define FHT_H_FULL    0x2     /* the writer stopped (file or disk full) */
+#define FHT_H_FULL    0x2     /* the writer stopped (file or disk full, a limit); see drops */
+#define FHT_H_DROPS   0x4     /* version 2: drops[], map_reason and min_free are kept */
+
+/*
+ * Why events were not written (fht_proc_header.drops[], fht_chunk.reason, and why a module map
+ * lacks modules: fht_proc_header.map_reason). Append only; 0 is "not recorded" (older writers).
+ * A thread that stops for a passing reason (every one but THREAD_CAP and FILE_CAP) tries again
+ * after a number of dropped events that doubles from 256 to 65536, and resumes in a new chunk
+ * when it can: tracing restarts once space is freed or a limit is raised again.
+ */
+enum fht_drop_reason {
+	FHT_DROP_UNKNOWN = 0,     /* not recorded: a file of an older writer */
+	FHT_DROP_THREAD_CAP = 1,  /* the thread used its FH_TRACE_MAX_BYTES */
+	FHT_DROP_FILE_CAP = 2,    /* the process file reached its largest size (16 GiB) */
+	FHT_DROP_DISK_FLOOR = 3,  /* the trace filesystem's free space would fall below
+				   * FH_TRACE_MIN_FREE (the space is left to the program) */
+	FHT_DROP_DISK_FULL = 4,   /* allocating the chunk failed: ENOSPC, EDQUOT */
+	FHT_DROP_RLIMIT = 5,      /* growing the file would pass RLIMIT_FSIZE (SIGXFSZ avoided) */
+	FHT_DROP_NO_FD = 6,       /* the trace file could not be opened: EMFILE, ENFILE, or the
+				   * fd table was within 16 of RLIMIT_NOFILE (left to the program) */
+	FHT_DROP_NO_MEMORY = 7,   /* mapping the file failed: ENOMEM, RLIMIT_AS */
+	FHT_DROP_BUSY = 8,        /* a signal handler wrote while its thread was claiming a chunk */
+	FHT_DROP_IO = 9,          /* any other error creating, opening or growing the file */
+	FHT_DROP_NREASONS = 16    /* slots of fht_proc_header.drops */
+};
 
 /* Version 2: page 0 of a process file. */
 struct fht_proc_header {
@@ -140,10 +167,20 @@ struct fht_proc_header {
 	int64_t real_anchor_ns;   /* ... and CLOCK_REALTIME at the same moment */
 	int64_t proc_start_ns;    /* CLOCK_MONOTONIC when the process started tracing */
 	char exe[256];            /* /proc/self/exe, NUL-terminated, may be truncated */
+	/* Appended fields (zero in files of older writers; valid when FHT_H_DROPS is set): */
+	uint64_t drops[FHT_DROP_NREASONS]; /* events of the process not written, by enum
+				   * fht_drop_reason: every thread's, including threads that never
+				   * got a chunk, and events before the file existed; exact */
+	uint32_t map_reason;      /* enum fht_drop_reason: the module map (<pid>.maps) lacks modules
+				   * because a write was refused or failed; 0 when it is complete */
+	uint32_t map_failures;    /* module map writes refused or failed (a later one may have
+				   * completed it: then map_reason is 0 again) */
+	uint64_t min_free;        /* the disk floor in bytes when the file was created (0: none) */
 };
 
 /* Version 2: slot 0 of a chunk. */
-#define FHT_C_FULL    0x1     /* the thread stopped after this chunk (its cap, disk full) */
+#define FHT_C_FULL    0x1     /* the thread stopped after this chunk (its cap, disk full, a
+				 * limit: see reason); a later chunk of the thread means it resumed */
 struct fht_chunk {
 	uint8_t type;             /* FHT_REC_CHUNK */
 	uint8_t flags;            /* FHT_C_* */
@@ -155,7 +192,9 @@ struct fht_chunk {
 	uint64_t first;           /* slot index of the record in slot 1 */
 	uint64_t nslots;          /* record slots after this header */
 	uint64_t dropped;         /* events the thread dropped while this was its last chunk */
-	uint64_t spare[2];
+	uint32_t reason;          /* enum fht_drop_reason of the latest of them (0: older writer) */
+	uint32_t spare32;
+	uint64_t spare;
 };
 
 /*
