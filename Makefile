@@ -148,10 +148,13 @@ $(BUILD)/tests/preload/%: tests/preload/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Ipreload $< -o $@ -lpthread -lrt
 
-# stack_prog compiles preload/stacks.c and modmap.c into itself, to test stack capture
-# without the rest of the preload
+# test_limits compiles preload/limits.c into itself
+$(BUILD)/tests/test_limits: preload/limits.c preload/fhtrace_int.h preload/fhtrace_format.h
+
+# stack_prog compiles preload/stacks.c, modmap.c and limits.c into itself, to test stack
+# capture without the rest of the preload
 $(BUILD)/tests/preload/stack_prog: preload/stacks.c preload/stacks.h preload/modmap.c preload/modmap.h \
-	preload/pystack.h
+	preload/pystack.h preload/limits.c preload/fhtrace_int.h
 
 $(BUILD)/tests/preload/lib%.so: tests/preload/%.cpp
 	@mkdir -p $(dir $@)

@@ -277,28 +277,64 @@ void *fh_resolve(unsigned id)
  * with an atomic add on the header's next_off, fallocates it (an fd opened by path for the two
  * calls: the library holds no fd) and writes into it through its segment. So a new thread costs
  * no file creation and a dying one no munmap (a TLB shootdown on every CPU the process runs on).
+ *
+ * Limits: before the file grows, RLIMIT_FSIZE and the disk floor are checked (fh_may_grow); a
+ * claim that cannot be made stops the thread with a reason, its events are counted by reason
+ * (fhtrace_format.h, enum fht_drop_reason) and it tries again now and then. Resident memory:
+ * pages of the file more than FH_RESIDENT_BYTES behind its end are dropped from the process's
+ * page tables (release_old); the data stays in the file.
  */
 
 #define FH_SEG_BYTES (64ULL << 20)
 #define FH_MAX_SEGS 256                     /* 16 GiB of trace per process */
+#define FH_RESIDENT_BYTES (4ULL << 20)      /* file tail kept mapped in (see release_old) */
+#define FH_RETRY_FIRST 256u                 /* drops before a stopped thread tries again ... */
+#define FH_RETRY_MAX 65536u                 /* ... doubling up to this */
 
 enum { PF_NONE, PF_CREATING, PF_READY, PF_FAILED };
 static int fh_pf_state;                     /* for this fork generation */
+static unsigned fh_pf_reason;               /* why the last creation failed */
 static struct fht_proc_header *fh_ph;       /* page 0 of the file, in segment 0 */
 static char *fh_seg[FH_MAX_SEGS];
 static char fh_pf_path[PATH_MAX];
+static uint64_t fh_released;                /* file pages below this offset were released */
+static uint64_t fh_early_drops[FHT_DROP_NREASONS];   /* events dropped before the file existed */
+static int fh_pf_errno;                     /* errno of the last failed creation */
+static bool fh_setup_quiet;                 /* fh_start's eager setup: no event to count */
+static bool fh_exiting;                     /* fh_fini: the fd headroom no longer matters */
 
-static uint64_t fsize_limit(void)
+/* Counts one lost event of the process by reason: in the mapped header (exact, survives
+ * SIGKILL), or in memory until the file exists. */
+static void count_drop(unsigned reason)
 {
-	struct rlimit rl;
-	if (syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, NULL, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		return rl.rlim_cur;
-	return UINT64_MAX;
+	struct fht_proc_header *h = __atomic_load_n(&fh_ph, __ATOMIC_ACQUIRE);
+	if (reason >= FHT_DROP_NREASONS)
+		reason = FHT_DROP_IO;
+	if (h) {
+		__atomic_fetch_add(&h->drops[reason], 1, __ATOMIC_RELAXED);
+		return;
+	}
+	__atomic_fetch_add(&fh_early_drops[reason], 1, __ATOMIC_RELAXED);
+	/* The file may have appeared meanwhile: whoever sees both moves the counts over. */
+	if ((h = __atomic_load_n(&fh_ph, __ATOMIC_ACQUIRE))) {
+		uint64_t v = __atomic_exchange_n(&fh_early_drops[reason], 0, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&h->drops[reason], v, __ATOMIC_RELAXED);
+	}
 }
 
-static long open_pf(void)
+void fh_note_map(unsigned reason)
 {
-	return syscall(SYS_openat, AT_FDCWD, fh_pf_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	struct fht_proc_header *h = __atomic_load_n(&fh_ph, __ATOMIC_ACQUIRE);
+	if (!h)
+		return;
+	if (reason)
+		__atomic_fetch_add(&h->map_failures, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->map_reason, reason, __ATOMIC_RELAXED);
+}
+
+static long open_pf(unsigned *reason)
+{
+	return fh_open_own(fh_pf_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0, reason);
 }
 
 /* Maps segment k of the open file fd if nobody has; false when it cannot. */
@@ -338,10 +374,15 @@ static void write_proc_record(struct fh_thr *t)
 	fh_put_str(t, r, idx, fh_exe, fh_strnlen(fh_exe, sizeof(fh_exe)));
 }
 
-static bool create_process_file(void)
+/* Creates and maps the process file; 0 or the enum fht_drop_reason why not. */
+static unsigned create_process_file(void)
 {
 	char num[24];
 	long fd = -1;
+	unsigned reason = FHT_DROP_IO;
+	/* Neither a file below the disk floor nor one RLIMIT_FSIZE cannot hold. */
+	if ((reason = fh_may_grow(-1, fh_dir, FHT_HEADER_SIZE, FHT_HEADER_SIZE)))
+		return reason;
 	for (int n = 0; n < 1000 && fd < 0; n++) {
 		size_t o = fh_strlcpy(fh_pf_path, sizeof(fh_pf_path) - 64, fh_dir);
 		o = put(fh_pf_path, sizeof(fh_pf_path), o, "/");
@@ -355,17 +396,27 @@ static bool create_process_file(void)
 		put(fh_pf_path, sizeof(fh_pf_path), o, ".fht");
 		fd = syscall(SYS_openat, AT_FDCWD, fh_pf_path,
 			     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd < 0 && errno != EEXIST)
-			return false;
+		if (fd < 0 && errno != EEXIST) {
+			fh_pf_errno = errno;
+			return fh_reason_of(errno);
+		}
 	}
-	if (fd < 0)
-		return false;
-	bool ok = fsize_limit() >= FHT_HEADER_SIZE &&
-		!syscall(SYS_fallocate, fd, 0, 0L, (long)FHT_HEADER_SIZE) && map_segment(fd, 0);
+	if (fd < 0) {
+		fh_pf_errno = EEXIST;
+		return FHT_DROP_IO;
+	}
+	/* fh_open_own's fd check, after the fact: O_EXCL must see the file created by us. */
+	reason = 0;
+	if (!fh_exiting && fh_fd_crowded(fd))
+		reason = FHT_DROP_NO_FD;
+	else if (syscall(SYS_fallocate, fd, 0, 0L, (long)FHT_HEADER_SIZE))
+		reason = fh_reason_of(fh_pf_errno = errno);
+	else if (!map_segment(fd, 0))
+		reason = FHT_DROP_NO_MEMORY;
 	syscall(SYS_close, fd);
-	if (!ok) {
+	if (reason) {
 		syscall(SYS_unlinkat, AT_FDCWD, fh_pf_path, 0);
-		return false;
+		return reason;
 	}
 	struct fht_proc_header *h = (struct fht_proc_header *)fh_seg[0];
 	h->version = FHT_VERSION;
@@ -377,6 +428,7 @@ static bool create_process_file(void)
 	h->pid = fh_pid;
 	h->ppid = fh_ppid;
 	h->ncalls = FH_NCALLS;
+	h->flags = FHT_H_DROPS;
 	h->proc_start_ns = fh_proc_start;
 	fh_strlcpy(h->exe, sizeof(h->exe), fh_exe);
 	struct timespec ts;
@@ -384,30 +436,45 @@ static bool create_process_file(void)
 	h->mono_anchor_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->real_anchor_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	h->min_free = fh_disk_floor_of(fh_dir);
 	memcpy(h->magic, FHT_MAGIC2, 8);
-	fh_ph = h;
-	return true;
+	fh_released = FHT_HEADER_SIZE;
+	__atomic_store_n(&fh_ph, h, __ATOMIC_RELEASE);
+	for (unsigned r = 0; r < FHT_DROP_NREASONS; r++) {
+		uint64_t v = __atomic_exchange_n(&fh_early_drops[r], 0, __ATOMIC_RELAXED);
+		if (v)
+			__atomic_fetch_add(&h->drops[r], v, __ATOMIC_RELAXED);
+	}
+	return 0;
 }
 
-/* The process file, created by the first thread that needs it. true when it is ready. */
-static bool process_file(bool *created)
+/* The process file, created by the first thread that needs it: 0 when it is ready, else the
+ * reason it is not. After a failure only `retry` callers (threads whose back-off ran out) try
+ * to create it again, so a thread storm on a full disk does not try once per thread. */
+static unsigned process_file(bool *created, bool retry)
 {
 	int st = __atomic_load_n(&fh_pf_state, __ATOMIC_ACQUIRE);
 	if (FH_LIKELY(st == PF_READY))
-		return true;
-	if (st == PF_NONE && __atomic_compare_exchange_n(&fh_pf_state, &st, PF_CREATING, false,
-							 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		bool ok = create_process_file();
-		__atomic_store_n(&fh_pf_state, ok ? PF_READY : PF_FAILED, __ATOMIC_RELEASE);
-		*created = ok;
-		return ok;
+		return 0;
+	if (st == PF_FAILED && !retry)
+		return __atomic_load_n(&fh_pf_reason, __ATOMIC_RELAXED);
+	if ((st == PF_NONE || st == PF_FAILED) &&
+	    __atomic_compare_exchange_n(&fh_pf_state, &st, PF_CREATING, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		unsigned reason = create_process_file();
+		__atomic_store_n(&fh_pf_reason, reason, __ATOMIC_RELAXED);
+		__atomic_store_n(&fh_pf_state, reason ? PF_FAILED : PF_READY, __ATOMIC_RELEASE);
+		*created = !reason;
+		return reason;
 	}
 	/* Another thread is creating it (a few syscalls): wait a little, never for ever. */
 	for (int i = 0; i < 20000 && st == PF_CREATING; i++) {
 		syscall(SYS_sched_yield);
 		st = __atomic_load_n(&fh_pf_state, __ATOMIC_ACQUIRE);
 	}
-	return st == PF_READY;
+	if (st == PF_READY)
+		return 0;
+	return st == PF_FAILED ? __atomic_load_n(&fh_pf_reason, __ATOMIC_RELAXED) : FHT_DROP_BUSY;
 }
 
 /*
@@ -438,43 +505,90 @@ static bool zero_fill(long fd, uint64_t off, uint64_t len)
 	return true;
 }
 
-/* Claims a chunk of nslots records for stream indices from `first` and makes it the thread's
- * newest. Runs with t->growing set (nested handlers drop instead of recursing). */
-static bool claim_chunk(struct fh_thr *t, uint64_t first, uint64_t nslots)
+/*
+ * Resident memory. Every page of the file a thread wrote stays mapped into the process, so it
+ * counts in its RSS (and in what an OOM killer weighs) although the data is safe in the file
+ * (the page cache) already. Once the file has grown FH_RESIDENT_BYTES past the last release,
+ * the claiming thread drops the mappings of everything but the last FH_RESIDENT_BYTES with
+ * MADV_DONTNEED: on a MAP_SHARED file mapping that only unmaps (dirty pages stay dirty in the
+ * page cache and are written back as usual; SIGKILL loses nothing), and a page touched again
+ * (a long-lived thread's older chunk, a record completed late) simply faults back in. It also
+ * starts the write-back of that range, so the pages become clean, reclaimable page cache
+ * instead of dirty pages a memory-limited cgroup has to wait for.
+ */
+static void release_old(long fd)
 {
-	if (t->full || t->used >= fh_cap_recs)
-		return false;
+	uint64_t next = __atomic_load_n(&fh_ph->next_off, __ATOMIC_RELAXED);
+	uint64_t rel = __atomic_load_n(&fh_released, __ATOMIC_RELAXED);
+	if (next < rel + 2 * FH_RESIDENT_BYTES)
+		return;
+	uint64_t upto = (next - FH_RESIDENT_BYTES) & ~(uint64_t)(FHT_CHUNK_ALIGN - 1);
+	if (!__atomic_compare_exchange_n(&fh_released, &rel, upto, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		return;   /* another thread is doing it */
+	for (uint64_t off = rel; off < upto;) {
+		unsigned k = (unsigned)(off / FH_SEG_BYTES);
+		uint64_t end = (uint64_t)(k + 1) * FH_SEG_BYTES;
+		char *seg = k < FH_MAX_SEGS ? __atomic_load_n(&fh_seg[k], __ATOMIC_ACQUIRE) : NULL;
+		if (end > upto)
+			end = upto;
+		if (seg)
+			syscall(SYS_madvise, seg + off % FH_SEG_BYTES, (size_t)(end - off), MADV_DONTNEED);
+		off = end;
+	}
+	syscall(SYS_sync_file_range, fd, (long)rel, (long)(upto - rel), (unsigned)SYNC_FILE_RANGE_WRITE);
+}
+
+/* Claims a chunk of nslots records for stream indices from `first` and makes it the thread's
+ * newest; 0, or the enum fht_drop_reason why not. Runs with t->growing set (nested handlers
+ * drop instead of recursing). */
+static unsigned claim_chunk(struct fh_thr *t, uint64_t first, uint64_t nslots)
+{
+	if (t->used >= fh_cap_recs)
+		return FHT_DROP_THREAD_CAP;
 	if (nslots > fh_cap_recs - t->used) {  /* the last chunk under the bound: whole pages */
 		nslots = ((fh_cap_recs - t->used + 1) / (FHT_CHUNK_ALIGN / FHT_REC_SIZE)) *
 			(FHT_CHUNK_ALIGN / FHT_REC_SIZE);
 		if (nslots < FHT_CHUNK_ALIGN / FHT_REC_SIZE)
-			return false;
+			return FHT_DROP_THREAD_CAP;
 		nslots--;
 	}
 	uint64_t len = (nslots + 1) * FHT_REC_SIZE, off, want;
-	/* A chunk never straddles two segments: skip to the next one (a hole readers step over). */
+	unsigned reason = 0;
+	/* Checked before next_off moves (and again on the claimed range below), so that a
+	 * process stopped at its limit does not push it further at every try. */
 	off = __atomic_load_n(&fh_ph->next_off, __ATOMIC_RELAXED);
+	if (off + len > fh_fsize_limit())
+		return FHT_DROP_RLIMIT;
+	/* A chunk never straddles two segments: skip to the next one (a hole readers step over). */
 	do {
 		want = off;
 		if (want / FH_SEG_BYTES != (want + len - 1) / FH_SEG_BYTES)
 			want = (want / FH_SEG_BYTES + 1) * FH_SEG_BYTES;
+		if (want / FH_SEG_BYTES >= FH_MAX_SEGS)
+			return FHT_DROP_FILE_CAP;
 	} while (!__atomic_compare_exchange_n(&fh_ph->next_off, &off, want + len, true,
 					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	off = want;
-	/* Growing past RLIMIT_FSIZE would raise SIGXFSZ in the program. */
-	if (off + len > fsize_limit() || off / FH_SEG_BYTES >= FH_MAX_SEGS)
-		return false;
 	/* A thread's first chunk is left to fault in page by page: most threads are short and
 	 * touch one of its four pages. Later chunks are for threads that write a lot. */
 	bool bulk = first > 0;
-	long fd = open_pf();
+	long fd = open_pf(&reason);
 	if (fd < 0)
-		return false;
-	bool ok = !syscall(SYS_fallocate, fd, 0, (long)off, (long)len) &&
-		(!bulk || zero_fill(fd, off, len)) && map_segment(fd, (unsigned)(off / FH_SEG_BYTES));
+		return reason;
+	/* Checked again on the claimed range: the limit or the free space may have moved. */
+	if (!(reason = fh_may_grow(fd, NULL, off + len, len))) {
+		if (syscall(SYS_fallocate, fd, 0, (long)off, (long)len) ||
+		    (bulk && !zero_fill(fd, off, len)))
+			reason = fh_reason_of(errno);
+		else if (!map_segment(fd, (unsigned)(off / FH_SEG_BYTES)))
+			reason = FHT_DROP_NO_MEMORY;
+	}
+	if (!reason)
+		release_old(fd);
 	syscall(SYS_close, fd);
-	if (!ok)
-		return false;
+	if (reason)
+		return reason;
 	char *p = fh_seg[off / FH_SEG_BYTES] + off % FH_SEG_BYTES;
 	/* Fault the chunk in now rather than one page at a time on the hot path. */
 	if (bulk)
@@ -495,27 +609,80 @@ static bool claim_chunk(struct fh_thr *t, uint64_t first, uint64_t nslots)
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	t->cur = d;
 	t->used += nslots;
+	return 0;
+}
+
+/* The thread stops recording (reason): its events are dropped and counted until a retry. */
+static void thread_stop(struct fh_thr *t, unsigned reason)
+{
+	t->full = 1;
+	t->stop_reason = reason;
+	if (t->retry_gap < FH_RETRY_FIRST)
+		t->retry_gap = FH_RETRY_FIRST;
+	t->retry_in = t->retry_gap;
+	if (t->cur) {
+		__atomic_store_n(&t->cur->hdr->reason, reason, __ATOMIC_RELAXED);
+		__atomic_or_fetch(&t->cur->hdr->flags, FHT_C_FULL, __ATOMIC_RELAXED);
+	}
+	struct fht_proc_header *h = __atomic_load_n(&fh_ph, __ATOMIC_ACQUIRE);
+	if (h && !(h->flags & FHT_H_FULL))
+		__atomic_or_fetch(&h->flags, FHT_H_FULL, __ATOMIC_RELAXED);
+}
+
+/* A stopped thread's countdown to its next try; false while it runs. Caps are for good. */
+static bool retry_due(struct fh_thr *t)
+{
+	if (t->stop_reason == FHT_DROP_THREAD_CAP || t->stop_reason == FHT_DROP_FILE_CAP)
+		return false;
+	if (t->retry_in > 1) {
+		t->retry_in--;
+		return false;
+	}
+	t->retry_gap = t->retry_gap >= FH_RETRY_MAX / 2 ? FH_RETRY_MAX : 2 * t->retry_gap;
+	t->retry_in = t->retry_gap;
 	return true;
 }
 
-static void thread_full(struct fh_thr *t)
+/* One event of t not written (reason): counted in its chunk and in the process header. */
+static void thread_drop(struct fh_thr *t, unsigned reason)
 {
-	t->full = 1;
-	if (t->cur)
-		__atomic_or_fetch(&t->cur->hdr->flags, FHT_C_FULL, __ATOMIC_RELAXED);
-	if (fh_ph && !(fh_ph->flags & FHT_H_FULL))
-		__atomic_or_fetch(&fh_ph->flags, FHT_H_FULL, __ATOMIC_RELAXED);
+	if (t->cur) {
+		struct fht_chunk *c = t->cur->hdr;
+		__atomic_fetch_add(&c->dropped, 1, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&c->reason, __ATOMIC_RELAXED) != reason)
+			__atomic_store_n(&c->reason, reason, __ATOMIC_RELAXED);
+	}
+	count_drop(reason);
+}
+
+void fh_busy_drop(struct fh_thr *t)
+{
+	thread_drop(t, FHT_DROP_BUSY);
 }
 
 bool fh_thr_setup(struct fh_thr *t)
 {
 	int saved = errno;
-	bool ok = false, created = false;
-	if (t->gen == fh_fork_gen && t->state != THR_NEW)
-		return t->state == THR_ON;
+	bool ok = false, created = false, retry = false;
+	unsigned reason;
+	if (t->gen == fh_fork_gen && t->state != THR_NEW) {
+		if (t->state == THR_ON)
+			return true;
+		/* THR_OFF: this event is lost; now and then the setup is tried again. */
+		if (!retry_due(t)) {
+			count_drop(t->stop_reason);
+			return false;
+		}
+		retry = true;
+	}
 	/* A vfork child runs on its parent's memory: it must not create or claim anything. */
 	if (fh_raw_getpid() != fh_pid)
 		return false;
+	if (!retry) {
+		t->retry_gap = 0;
+		t->stop_reason = 0;
+	}
+	t->busy_base = t->in_handler;
 	t->busy = 1;
 	t->state = THR_NEW;
 	t->cur = NULL;
@@ -527,19 +694,25 @@ bool fh_thr_setup(struct fh_thr *t)
 	t->gen = fh_fork_gen;
 	t->tid = (int)syscall(SYS_gettid);
 	t->cur_call = FH_NO_CALL;
-	if (!process_file(&created))
+	if ((reason = process_file(&created, retry)))
 		goto out;
 	t->growing = 1;
-	ok = claim_chunk(t, 0, FHT_FIRST_SLOTS);
+	reason = claim_chunk(t, 0, FHT_FIRST_SLOTS);
 	t->growing = 0;
-	if (!ok) {
-		thread_full(t);
+	if (reason)
 		goto out;
-	}
+	ok = true;
 	fh_reanchor(t);
 	if (created)
 		write_proc_record(t);
 out:
+	if (!ok) {
+		thread_stop(t, reason);
+		if (!fh_setup_quiet)
+			count_drop(reason);     /* the event that asked for the setup */
+	} else {
+		t->retry_gap = 0;
+	}
 	t->state = ok ? THR_ON : THR_OFF;
 	t->busy = 0;
 	errno = saved;
@@ -549,27 +722,42 @@ out:
 struct fht_rec *fh_reserve_slow(struct fh_thr *t, uint64_t idx, uint64_t *idxp)
 {
 	const struct fh_chunkref *d = t->cur;
+	unsigned reason = FHT_DROP_BUSY;
 	if (idx >= d->first && idx < d->end)     /* a nested handler moved to a new chunk */
 		goto got;
-	if (idx < d->first || t->growing || t->full)
+	if (idx < d->first || t->growing)
 		goto drop;
+	if (t->full) {
+		reason = t->stop_reason;
+		if (!retry_due(t))
+			goto drop;
+	}
 	int saved = errno;
 	t->growing = 1;
 	uint64_t last = d->end - d->first;
 	uint64_t n = last >= FHT_CHUNK_MAX_SLOTS ? FHT_CHUNK_MAX_SLOTS : 2 * last + 1;
-	bool ok = claim_chunk(t, idx, n);
-	if (!ok)
-		thread_full(t);
+	reason = claim_chunk(t, idx, n);
+	if (reason) {
+		thread_stop(t, reason);
+	} else {
+		t->full = 0;        /* resumed: the new chunk follows the dropped events */
+		t->retry_gap = 0;
+	}
 	t->growing = 0;
 	errno = saved;
-	if (!ok)
+	if (reason)
 		goto drop;
 	d = t->cur;
 got:
 	*idxp = idx;
 	return (struct fht_rec *)(d->base + idx * FHT_REC_SIZE);
 drop:
-	__atomic_fetch_add(&t->cur->hdr->dropped, 1, __ATOMIC_RELAXED);
+	thread_drop(t, reason);
+	/* Give the index back when nothing was reserved after it (a nested handler that ran
+	 * meanwhile gave its own back first), so a stopped thread leaves no gap in its stream. */
+	uint64_t expect = idx + 1;
+	__atomic_compare_exchange_n(&t->reserved, &expect, idx, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -675,9 +863,61 @@ void fh_after_fork_child(void)
 	}
 	fh_ph = NULL;
 	fh_pf_state = PF_NONE;
+	fh_pf_reason = 0;
+	fh_released = 0;
+	memset(fh_early_drops, 0, sizeof(fh_early_drops));   /* the parent's, counted there */
 	t->state = THR_NEW;
 	t->cur = NULL;
 	__atomic_add_fetch(&fh_fork_gen, 1, __ATOMIC_RELAXED);
+}
+
+/* mkdir -p path with mode 0700 for what it creates; 0 or -errno. path is absolute. */
+static int make_dirs(char *path)
+{
+	struct stat st;
+	if (syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+		*p = 0;
+		long r = p[-1] == '/' ? 0 : syscall(SYS_mkdirat, AT_FDCWD, path, 0700);
+		int e = errno;
+		*p = c;
+		if (r < 0 && e != EEXIST)
+			return -e;
+		if (!c)
+			break;
+	}
+	if (syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/*
+ * One line on stderr when FH_TRACE_DIR cannot be used, once per process tree: the environment
+ * is the only thing children inherit, so the first process that warns leaves FH_TRACE_WARNED
+ * set to the directory, and a descendant that fails on the same one stays silent. It is
+ * written from the constructor, before the program runs: a pytest process has not redirected
+ * fd 2 into its capture yet, so the line goes to the terminal or CI log that started it.
+ */
+static void warn_dir(const char *dir, int err)
+{
+	char line[PATH_MAX + 128];
+	const char *w = getenv("FH_TRACE_WARNED");
+	if (w && !strcmp(w, dir))
+		return;
+	size_t o = put(line, sizeof(line), 0, err == EACCES || err == EROFS || err == EPERM ?
+		       "libfhtrace: cannot create or write to trace dir '" :
+		       "libfhtrace: cannot create trace dir '");
+	o = put(line, sizeof(line), o, dir);
+	o = put(line, sizeof(line), o, "': ");
+	o = put(line, sizeof(line), o, strerror(err));
+	o = put(line, sizeof(line), o, "; tracing off\n");
+	if (syscall(SYS_fcntl, 2, F_GETFD) >= 0)
+		syscall(SYS_write, 2, line, o);
+	setenv("FH_TRACE_WARNED", dir, 1);
 }
 
 /* eager: set up the calling thread (and so the process file) now, to report failure (fh_start);
@@ -703,6 +943,13 @@ static int start_tracing(const char *dir, bool eager)
 	if (strlen(dir) >= sizeof(fh_dir) - o)
 		return -ENAMETOOLONG;
 	fh_strlcpy(fh_dir + o, sizeof(fh_dir) - o, dir);
+	int e = make_dirs(fh_dir);
+	if (!e && syscall(SYS_faccessat, AT_FDCWD, fh_dir, W_OK | X_OK) != 0)
+		e = -errno;
+	if (e) {
+		fh_dir[0] = 0;
+		return e;
+	}
 	fh_pid = fh_raw_getpid();
 	fh_ppid = (int)syscall(SYS_getppid);
 	if (!fh_proc_start)
@@ -715,12 +962,18 @@ static int start_tracing(const char *dir, bool eager)
 	}
 	fh_on = 1;
 	t->state = THR_NEW;
-	if (eager && !fh_thr_setup(t)) {
-		int e = errno ? errno : EIO;
-		fh_on = 0;
-		t->state = THR_NEW;
-		fh_pf_state = PF_NONE;
-		return -e;
+	if (eager) {
+		fh_setup_quiet = true;
+		bool ok = fh_thr_setup(t);
+		fh_setup_quiet = false;
+		/* A limit or a full disk may pass: tracing goes on and the events lost meanwhile
+		 * are counted. Anything else (the directory is gone, not writable) is for good. */
+		if (!ok && t->stop_reason == FHT_DROP_IO) {
+			fh_on = 0;
+			t->state = THR_NEW;
+			fh_pf_state = PF_NONE;
+			return fh_pf_errno ? -fh_pf_errno : -EIO;
+		}
 	}
 	fh_signals_init();
 	fh_stacks_start(fh_dir);
@@ -755,10 +1008,35 @@ __attribute__((constructor(101))) static void fh_init(void)
 		if (end != v && us >= 0)
 			fh_slow_ns = us * 1000;
 	}
+	v = getenv("FH_TRACE_MIN_FREE");
+	if (v)
+		fh_parse_min_free(v);
 	t->busy = 0;
 	v = getenv("FH_TRACE_DIR");
-	if (v && *v)
-		start_tracing(v, false);
+	if (v && *v) {
+		int e = start_tracing(v, false);
+		if (e && e != -ECANCELED)
+			warn_dir(v, -e);
+	}
+	errno = saved;
+}
+
+/* A process that lost events before it could create its file (the fd table was full, a limit
+ * or the disk floor was in the way all along) tries once more at exit, so that the loss is on
+ * record; the fd headroom no longer matters then. Not reached on _exit or a fatal signal. */
+__attribute__((destructor)) static void fh_fini(void)
+{
+	bool created = false, any = false;
+	if (!fh_on || __atomic_load_n(&fh_pf_state, __ATOMIC_ACQUIRE) == PF_READY ||
+	    fh_raw_getpid() != fh_pid)
+		return;
+	for (unsigned r = 0; r < FHT_DROP_NREASONS; r++)
+		any |= __atomic_load_n(&fh_early_drops[r], __ATOMIC_RELAXED) != 0;
+	if (!any)
+		return;
+	int saved = errno;
+	fh_exiting = true;
+	process_file(&created, true);
 	errno = saved;
 }
 

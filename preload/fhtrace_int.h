@@ -59,10 +59,15 @@ struct fh_thr {
 	uint64_t reserved;        /* next stream index; add is atomic against nested handlers */
 	uint64_t used;            /* record slots claimed so far (FH_TRACE_MAX_BYTES bound) */
 	unsigned nchunks;         /* chunks claimed; chunk k is chunks[k % FH_CHUNK_RING] */
-	int full;                 /* a claim failed: no more chunks for this thread */
+	int full;                 /* a claim failed: events are dropped until a retry succeeds */
+	unsigned stop_reason;     /* enum fht_drop_reason while full or THR_OFF */
+	uint32_t retry_in;        /* drops left before the next try to resume */
+	uint32_t retry_gap;       /* drops between tries: 256, doubling up to 65536 */
 	int state;                /* enum fh_thr_state */
 	int tid;
-	int busy;                 /* inside the library's own setup: pass through */
+	int busy;                 /* inside the library's own setup or stack capture: its own
+				   * calls pass through unrecorded */
+	int busy_base;            /* in_handler when busy was set: deeper is the program's */
 	int growing;              /* claiming a chunk: nested writers drop */
 	unsigned cur_call;        /* call in progress (for the signal trampoline) */
 	/* Clock anchors: ns = anchor.ns + (tsc - anchor.tsc) * fh_tsc_mult >> 32. Two slots so
@@ -89,8 +94,12 @@ struct fh_call {
 };
 
 /* Slow paths of fh_begin: set up the thread (the process file, its first chunk); a slot past
- * the thread's newest chunk (claims the next chunk, or counts a drop). */
+ * the thread's newest chunk (claims the next chunk, or counts a drop). A thread that cannot
+ * record (THR_OFF, or full) counts every event it loses by reason, and tries again now and
+ * then (fhtrace_format.h, enum fht_drop_reason). */
 bool fh_thr_setup(struct fh_thr *t) FH_HIDDEN;
+/* Counts one event lost while t was busy (FHT_DROP_BUSY). */
+void fh_busy_drop(struct fh_thr *t) FH_HIDDEN;
 struct fht_rec *fh_reserve_slow(struct fh_thr *t, uint64_t idx, uint64_t *idxp) FH_HIDDEN;
 /* The record of stream index idx when it is in one of the chunks the thread remembers and was
  * reserved; NULL otherwise. Not for the hot path. */
@@ -172,7 +181,13 @@ static inline __attribute__((always_inline)) struct fh_thr *fh_thread(void)
 	if (FH_UNLIKELY(!fh_on))
 		return NULL;
 	if (FH_UNLIKELY(t->state != THR_ON || t->gen != fh_fork_gen || t->busy)) {
-		if (t->busy || !fh_thr_setup(t))
+		if (t->busy) {
+			/* a signal handler of the program ran meanwhile: its call is lost */
+			if (t->in_handler > t->busy_base)
+				fh_busy_drop(t);
+			return NULL;
+		}
+		if (!fh_thr_setup(t))
 			return NULL;
 	}
 	return t;
@@ -271,5 +286,34 @@ int fh_sigaction_impl(int sig, const struct sigaction *act, struct sigaction *ol
 /* Process setup (fhtrace.c). */
 void fh_after_fork_child(void) FH_HIDDEN;
 int fh_raw_getpid(void) FH_HIDDEN;
+
+/*
+ * The library's own files in the trace directory (fhtrace.c; the module map, modmap.c, uses
+ * them too). Nothing the program could notice: a file is opened, used and closed within one
+ * library call, never when fewer than FH_FD_HEADROOM fds are left below RLIMIT_NOFILE; never
+ * grown past RLIMIT_FSIZE (that would raise SIGXFSZ in the program) nor into the last
+ * FH_TRACE_MIN_FREE bytes of its filesystem.
+ */
+#define FH_FD_HEADROOM 16
+/* limits.c. Opens path for the library (raw openat); the fd, or -1 with *reason set. */
+long fh_open_own(const char *path, int flags, unsigned mode, unsigned *reason) FH_HIDDEN;
+/* true when fd (the lowest free one a moment ago) is within FH_FD_HEADROOM of RLIMIT_NOFILE */
+bool fh_fd_crowded(long fd) FH_HIDDEN;
+/* 0 when growing a file by `grow` bytes to `end` bytes keeps under RLIMIT_FSIZE and above the
+ * disk floor of its filesystem (fstatfs(fd), or statfs(path) when fd < 0); otherwise the enum
+ * fht_drop_reason. */
+unsigned fh_may_grow(long fd, const char *path, uint64_t end, uint64_t grow) FH_HIDDEN;
+uint64_t fh_fsize_limit(void) FH_HIDDEN;             /* RLIMIT_FSIZE; UINT64_MAX: none */
+unsigned fh_reason_of(int err) FH_HIDDEN;            /* the reason for a failed call's errno */
+/* FH_TRACE_MIN_FREE (docs/FORMATS.md): "0" (no floor), bytes with an optional K, M, G or T
+ * (binary multiples), or a percentage of the filesystem's size with up to two decimals; two
+ * of them comma-separated mean the larger ("256M,2%" is the default). false, and the floor
+ * unchanged, when v is not that. Call from the constructor. */
+bool fh_parse_min_free(const char *v) FH_HIDDEN;
+uint64_t fh_disk_floor(uint64_t fs_bytes) FH_HIDDEN; /* the floor on a filesystem that size */
+uint64_t fh_disk_floor_of(const char *path) FH_HIDDEN; /* ... on path's; 0 when off/unknown */
+bool fh_disk_floor_on(void) FH_HIDDEN;
+/* fhtrace.c: the module map's state in the process file's header (0: complete). */
+void fh_note_map(unsigned reason) FH_HIDDEN;
 
 #endif

@@ -17,8 +17,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "fhtrace_int.h"
 #include "modmap.h"
 #include "pystack.h"
 #include "stacks.h"
@@ -32,6 +34,7 @@ static int map_pid;                  /* pid whose file the seen table describes 
 static struct seen seen[SEEN_MAX];
 static int nseen;
 static unsigned long long last_adds; /* glibc's dlpi_adds at the last full scan */
+static int batch;                    /* seen[batch..nseen) are the modules queued in obuf */
 static atomic_int lock_pid;
 
 struct line { char b[PATH_MAX + 160]; size_t n; };
@@ -65,60 +68,69 @@ static void put_u(struct line *l, unsigned long long v, unsigned base)
 		l->b[l->n++] = t[--k];
 }
 
-static int file_write(const struct line *l, bool trunc)
+/*
+ * Appends n bytes (whole lines) to the map with one write(), or nothing: the write must not
+ * grow the file past RLIMIT_FSIZE (SIGXFSZ would kill the program) nor into the disk floor,
+ * and a short write (disk full meanwhile) is cut back to where the file was, so a reader never
+ * sees half a line. 0 or the enum fht_drop_reason why nothing was written.
+ */
+static unsigned file_write(const char *b, size_t n, bool trunc)
 {
 	char path[PATH_MAX + 32];
 	struct line p = { .n = 0 };
-	int fd, err = 0;
+	struct stat st;
+	unsigned reason = 0;
+	long fd;
 
 	put_s(&p, dir);
 	put_s(&p, "/");
 	put_u(&p, (unsigned long long)syscall(SYS_getpid), 10);
 	put_s(&p, ".maps");
 	if (p.n >= sizeof(path))
-		return -ENAMETOOLONG;
+		return FHT_DROP_IO;
 	memcpy(path, p.b, p.n);
 	path[p.n] = 0;
-	fd = (int)syscall(SYS_openat, AT_FDCWD, path,
-			  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (trunc ? O_TRUNC : 0), 0644);
+	/* A new file is checked before it is created: no empty map left behind. */
+	if (trunc && (reason = fh_may_grow(-1, dir, n, n)))
+		return reason;
+	fd = fh_open_own(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+			 (trunc ? O_TRUNC : 0), 0644, &reason);
 	if (fd < 0)
-		return -errno;
+		return reason;
 	if (fd <= 2) { /* never write into stdin/stdout/stderr slots: they were closed */
 		syscall(SYS_close, fd);
-		return -EBADF;
+		return FHT_DROP_NO_FD;
 	}
-	if (syscall(SYS_write, fd, l->b, l->n) != (long)l->n)
-		err = -EIO;
+	if (syscall(SYS_fstat, fd, &st) != 0) {
+		reason = FHT_DROP_IO;
+		goto out;
+	}
+	if ((reason = fh_may_grow(fd, NULL, (uint64_t)st.st_size + n, n)))
+		goto out;
+	long w = syscall(SYS_write, fd, b, n);
+	if (w != (long)n) {
+		reason = w < 0 ? fh_reason_of(errno) : FHT_DROP_DISK_FULL;
+		if (w > 0)
+			syscall(SYS_ftruncate, fd, (long)st.st_size);
+	}
+out:
 	syscall(SYS_close, fd);
-	return err;
+	return reason;
 }
 
-static int flush(void)
+/* Writes the queued module lines; they describe seen[batch..nseen). On failure those modules
+ * are forgotten again (nseen = batch), so that the next update writes them. */
+static unsigned flush(void)
 {
-	struct line l;
-	int err = 0;
+	unsigned reason = 0;
 
-	for (size_t off = 0; off < olen;) {
-		size_t k = olen - off > sizeof(l.b) ? sizeof(l.b) : olen - off;
-		memcpy(l.b, obuf + off, k);
-		l.n = k;
-		if (file_write(&l, false) < 0)
-			err = -EIO;
-		off += k;
-	}
+	if (olen)
+		reason = file_write(obuf, olen, false);
+	if (reason)
+		nseen = batch;
+	batch = nseen;
 	olen = 0;
-	return err;
-}
-
-static int queue(const struct line *l)
-{
-	int err = 0;
-
-	if (olen + l->n > sizeof(obuf))
-		err = flush();
-	memcpy(obuf + olen, l->b, l->n);
-	olen += l->n;
-	return err;
+	return reason;
 }
 
 static void lock(void)
@@ -178,7 +190,7 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	uintptr_t lo = UINTPTR_MAX, hi = 0;
 	const char *name = info->dlpi_name;
 	char exe[PATH_MAX];
-	int *err = arg;
+	unsigned *reason = arg;
 
 	(void)size;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -195,6 +207,9 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	for (int i = 0; i < nseen; i++)
 		if (seen[i].bias == info->dlpi_addr && seen[i].lo == lo)
 			return 0;
+	/* Whole lines only in obuf: what it holds goes out before a line that may not fit. */
+	if (olen + sizeof(l.b) > sizeof(obuf) && (*reason = flush()))
+		return 1;
 	if (nseen < SEEN_MAX)
 		seen[nseen++] = (struct seen){ info->dlpi_addr, lo };
 	if (!name || !*name) {
@@ -215,8 +230,8 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	put_s(&l, " ");
 	put_s(&l, name);
 	l.b[l.n++] = '\n';
-	if (queue(&l) < 0)
-		*err = -EIO;
+	memcpy(obuf + olen, l.b, l.n);
+	olen += l.n;
 	return 0;
 }
 
@@ -227,7 +242,7 @@ static int adds_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
-static int write_header(void)
+static unsigned write_header(void)
 {
 	struct line l = { .n = 0 };
 
@@ -240,33 +255,41 @@ static int write_header(void)
 	put_raw(&l, "\npystack ");
 	put_s(&l, fh_pystack_status());
 	l.b[l.n++] = '\n';
-	return file_write(&l, true);
+	return file_write(l.b, l.n, true);
 }
 
-/* Caller holds the lock. */
+/* Caller holds the lock. 0 or -EIO; a write that was refused or failed is noted in the
+ * process file's header (fh_note_map), and the modules it held are written by a later update. */
 static int scan(void)
 {
 	unsigned long long adds = 0;
-	int err = 0, me = (int)syscall(SYS_getpid);
+	unsigned reason = 0;
+	int me = (int)syscall(SYS_getpid);
 
 	if (!dir[0])
 		return -ENOENT;
 	if (me != map_pid) {
-		map_pid = me;
-		nseen = 0;
-		err = write_header();
-		if (err < 0)
-			return err;
+		nseen = batch = 0;
+		olen = 0;
+		last_adds = 0;
+		if ((reason = write_header()))
+			goto out;
+		map_pid = me;   /* only once the header is there: otherwise it is tried again */
 	}
 	dl_iterate_phdr(adds_cb, &adds);
 	if (nseen > 0 && adds == last_adds)
 		return 0;
 	olen = 0;
-	dl_iterate_phdr(module_cb, &err);
-	if (flush() < 0)
-		err = -EIO;
-	last_adds = adds;
-	return err;
+	batch = nseen;
+	dl_iterate_phdr(module_cb, &reason);
+	if (!reason)
+		reason = flush();
+	olen = 0;
+	if (!reason)
+		last_adds = adds;
+out:
+	fh_note_map(reason);
+	return reason ? -EIO : 0;
 }
 
 int fh_modmap_start(const char *trace_dir)

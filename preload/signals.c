@@ -39,6 +39,10 @@ static int kernel_sigaction(int sig, const struct sigaction *act, struct sigacti
 static void fh_trampoline(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
+	/* This delivery is lost when it interrupts the library's own work at the same depth
+	 * (fh_thread() counts only what the program's handlers do meanwhile). */
+	if (fh_on && fh_thr.busy && fh_thr.in_handler == fh_thr.busy_base)
+		fh_busy_drop(&fh_thr);
 	struct fh_thr *t = fh_thread();
 	struct fht_rec *r = NULL;
 	uint64_t idx;

@@ -160,10 +160,15 @@ void fh_stack_record(struct fh_call *c)
 	npcs = 0;
 	if (r->call < FH_NCALLS && fh_real[r->call])
 		pcs[npcs++] = (uint64_t)(uintptr_t)fh_real[r->call] + 1;
+	/* Loading libunwind calls wrapped functions (its pipe2, dlopen's opens): not the
+	 * program's calls, so not recorded. */
+	t->busy_base = t->in_handler;
+	t->busy = 1;
 	npcs += fh_stack_capture(pcs + npcs, FH_STACK_MAX - npcs);
 	npy = fh_pystack_capture(py, FH_PYSTACK_MAX);
 	if (npcs > 0)
 		fh_modmap_update();
+	t->busy = 0;
 	for (int i = 0; i < npy; i++)
 		strs[i] = intern(t, &py[i], (uint32_t)c->idx);
 

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -38,6 +39,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "fhtrace_int.h"
 #include "stacks.h"
 
 #define FD_SCAN_MAX 4096
@@ -107,6 +109,19 @@ static int fd_snapshot(struct fdset *s)
 	}
 	syscall(SYS_close, dfd);
 	return 0;
+}
+
+/* Fewer than FH_FD_HEADROOM + 3 fds left below RLIMIT_NOFILE (fhtrace_int.h)? */
+static bool fds_near_limit(const struct fdset *s)
+{
+	struct rlimit rl;
+	unsigned n = 0;
+
+	if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return false;
+	for (size_t i = 0; i < sizeof(s->bits); i++)
+		n += (unsigned)__builtin_popcount(s->bits[i]);
+	return (uint64_t)n + FH_FD_HEADROOM + 3 >= rl.rlim_cur;
 }
 
 static bool fd_in(const struct fdset *s, int fd)
@@ -268,8 +283,17 @@ int fh_stack_init(void)
 	if (__atomic_exchange_n(&loading, 1, __ATOMIC_ACQ_REL))
 		return -EBUSY;          /* another thread is loading it right now */
 
-	if (fd_snapshot(&before) < 0)
-		return off("off: cannot list /proc/self/fd", -ENOENT);
+	/* Loading takes up to three fds for a moment (the library file, libunwind's pipe): not
+	 * while the program is near its fd limit. That passes: capture is tried again later. */
+	{
+		int e = fd_snapshot(&before);
+		if ((e == -EMFILE || e == -ENFILE) || (!e && fds_near_limit(&before))) {
+			__atomic_store_n(&loading, 0, __ATOMIC_RELEASE);
+			return -EMFILE;
+		}
+		if (e < 0)
+			return off("off: cannot list /proc/self/fd", -ENOENT);
+	}
 	h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		return off("off: libunwind.so.8 not found", -ENOENT);

@@ -21,10 +21,16 @@
 #define FH_STACKS_KEEP_SELF 1
 #include "../../preload/stacks.c"
 #include "../../preload/modmap.c"
+#include "../../preload/limits.c"
 
 const char *fh_pystack_status(void)
 {
 	return "off: not a Python process";
+}
+
+void fh_note_map(unsigned reason)
+{
+	(void)reason;   /* no process file here */
 }
 
 static uint64_t pcs[FH_STACK_MAX];
