@@ -1472,7 +1472,15 @@ static bool read_file_at(struct join *j, struct pass1 *p1, const struct fh_trace
 	if (tf.dropped || tf.full)
 		p->stopped = true;
 	j->run->trace_events += tf.nevents;
-	j->run->trace_dropped += tf.dropped;
+	j->run->trace_dropped += tf.file_dropped;   /* set on a file's first thread only */
+	if (tf.file_dropped)
+		j->run->trace_drop_procs++;
+	for (unsigned r = 0; r < FH_DROP_REASONS; r++)
+		j->run->trace_drops[r] += tf.file_drops[r];
+	if (tf.map_reason && tf.map_reason < FH_DROP_REASONS) {
+		j->run->trace_maps_incomplete++;
+		j->run->trace_map_reasons[tf.map_reason]++;
+	}
 	if (!p->marks && !p->nriv && p->resolving != 2)
 		resolve_owner(j, pi);
 	process_file(j, p1, &tf, pi);

@@ -28,6 +28,7 @@
 #include "util.h"
 
 #define FH_VERSION "0.1.0"
+#define FH_DROP_REASONS 16          /* FHT_DROP_NREASONS of preload/fhtrace_format.h */
 
 enum fh_outcome { FH_PASSED, FH_FAILED, FH_ERROR, FH_SKIPPED, FH_OUTCOME_COUNT };
 extern const char *const fh_outcome_names[FH_OUTCOME_COUNT]; /* "passed", ... */
@@ -357,6 +358,13 @@ struct fh_run {
 	int nflaky, nstable, nbroken, nskipped;
 	double avg_flake_rate;
 	uint64_t trace_events, trace_dropped; /* totals over all trace files */
+	/* What tracing lost (the preload's drop reasons, preload/fhtrace_format.h enum
+	 * fht_drop_reason; names: trace_drop_reason_name()): trace_dropped by reason, the
+	 * processes that dropped anything, and module maps that lack modules, by reason. */
+	uint64_t trace_drops[FH_DROP_REASONS];
+	int trace_drop_procs;
+	int trace_maps_incomplete;
+	int trace_map_reasons[FH_DROP_REASONS];
 	int malformed_records;       /* records skipped with a warning */
 	bool history_enabled;
 	bool ai_requested;

@@ -16,6 +16,7 @@
 
 #include "stages.h"
 #include "summary.h"
+#include "trace.h"
 
 #define SUMMARY_MAX ((size_t)2 << 30) /* in memory (summary_render) */
 #define FLUSH_AT (1u << 20)             /* summary_write streams in chunks this big */
@@ -580,6 +581,32 @@ static int flush_to(struct buf *b, int fd)
 	return 0;
 }
 
+/* "trace_dropped": what tracing lost and why (docs/FORMATS.md); reasons with a count only. */
+static void trace_losses(struct buf *b, const struct fh_run *run)
+{
+	key(b, "trace_dropped");
+	buf_putc(b, '{');
+	kint(b, "events", (long long)run->trace_dropped);
+	kint(b, "processes", run->trace_drop_procs);
+	key(b, "reasons");
+	buf_putc(b, '{');
+	for (unsigned r = 0; r < FH_DROP_REASONS; r++)
+		if (run->trace_drops[r])
+			kint(b, trace_drop_reason_name(r), (long long)run->trace_drops[r]);
+	close_with(b, '}');
+	buf_putc(b, ',');
+	kint(b, "module_maps_incomplete", run->trace_maps_incomplete);
+	key(b, "module_map_reasons");
+	buf_putc(b, '{');
+	for (unsigned r = 0; r < FH_DROP_REASONS; r++)
+		if (run->trace_map_reasons[r])
+			kint(b, trace_drop_reason_name(r), run->trace_map_reasons[r]);
+	close_with(b, '}');
+	buf_putc(b, ',');
+	close_with(b, '}');
+	buf_putc(b, ',');
+}
+
 static int render(const struct fh_run *run, struct buf *b, int fd)
 {
 	const struct fh_run_meta *m = &run->meta;
@@ -624,6 +651,7 @@ static int render(const struct fh_run *run, struct buf *b, int fd)
 	kint(b, "trace_dropped", (long long)run->trace_dropped);
 	close_with(b, '}');
 	buf_putc(b, ',');
+	trace_losses(b, run);
 	key(b, "tests");
 	buf_putc(b, '[');
 	for (i = 0; i < run->ntests; i++) {

@@ -34,6 +34,40 @@ struct priv {
 	struct arena stacks;     /* trace_stacks.c: stack arrays and Python strings */
 };
 
+_Static_assert(FH_DROP_REASONS == FHT_DROP_NREASONS, "drop reasons");
+
+static const char *const drop_names[FHT_DROP_NREASONS] = {
+	[FHT_DROP_UNKNOWN] = "unknown", [FHT_DROP_THREAD_CAP] = "thread_cap",
+	[FHT_DROP_FILE_CAP] = "file_cap", [FHT_DROP_DISK_FLOOR] = "disk_floor",
+	[FHT_DROP_DISK_FULL] = "disk_full", [FHT_DROP_RLIMIT] = "rlimit_fsize",
+	[FHT_DROP_NO_FD] = "no_fd", [FHT_DROP_NO_MEMORY] = "no_memory", [FHT_DROP_BUSY] = "busy",
+	[FHT_DROP_IO] = "io",
+};
+
+static const char *const drop_texts[FHT_DROP_NREASONS] = {
+	[FHT_DROP_UNKNOWN] = "reason not recorded",
+	[FHT_DROP_THREAD_CAP] = "a thread used its FH_TRACE_MAX_BYTES",
+	[FHT_DROP_FILE_CAP] = "a trace file reached its 16 GiB maximum",
+	[FHT_DROP_DISK_FLOOR] = "the trace disk's free space reached the FH_TRACE_MIN_FREE floor",
+	[FHT_DROP_DISK_FULL] = "the trace disk was full",
+	[FHT_DROP_RLIMIT] = "the program's RLIMIT_FSIZE was too low",
+	[FHT_DROP_NO_FD] = "the program's fd table was (nearly) full",
+	[FHT_DROP_NO_MEMORY] = "no memory to map the trace",
+	[FHT_DROP_BUSY] = "a signal arrived while its thread was growing its trace",
+	[FHT_DROP_IO] = "an I/O error on the trace file",
+};
+
+const char *trace_drop_reason_name(unsigned reason)
+{
+	return reason < FHT_DROP_NREASONS && drop_names[reason] ? drop_names[reason] : "other";
+}
+
+const char *trace_drop_reason_text(unsigned reason)
+{
+	return reason < FHT_DROP_NREASONS && drop_texts[reason] ? drop_texts[reason] :
+		"a reason this reader does not know";
+}
+
 static const char *const mark_names[] = {
 	"attempt_begin", "attempt_end", "phase_begin", "phase_end"
 };
@@ -357,6 +391,8 @@ static int load_v1(const char *path, struct fh_trace_file *out)
 	out->real_anchor_ns = h->real_anchor_ns;
 	out->proc_start_ns = h->proc_start_ns;
 	out->dropped = h->dropped;
+	out->file_dropped = h->dropped;
+	out->file_drops[FHT_DROP_UNKNOWN] = h->dropped;
 	out->full = h->flags & FHT_H_FULL;
 	out->main_file = h->flags & FHT_H_MAIN;
 	decode_stream((const char *)map + h->header_size, h->rec_size, n, out);
@@ -387,6 +423,7 @@ struct ix_thread {
 	struct ix_chunk *c; size_t nc, cap;
 	uint64_t n;               /* stream length: max first + nslots */
 	uint64_t dropped;
+	unsigned reason;          /* of its last chunk that dropped events */
 	bool full, truncated;
 };
 
@@ -396,6 +433,8 @@ struct trace_index {
 	int pid, ppid;
 	int64_t mono_anchor_ns, real_anchor_ns, proc_start_ns;
 	uint32_t flags, rec_size;
+	uint64_t drops[FHT_DROP_NREASONS];   /* the header's, when FHT_H_DROPS */
+	uint32_t map_reason;
 	bool truncated;           /* garbage skipped: any thread may have lost records */
 	char *exe;
 	struct ix_thread *t; size_t nt, tcap;
@@ -490,6 +529,8 @@ static struct ix_thread *add_chunk(struct trace_index *ix, struct tid_map *tids,
 	GROW(t->c, t->cap, t->nc + 1);
 	t->c[t->nc++] = (struct ix_chunk){ off, c->first, present };
 	t->dropped = c->dropped > UINT64_MAX - t->dropped ? UINT64_MAX : t->dropped + c->dropped;
+	if (c->dropped && c->reason)
+		t->reason = c->reason < FHT_DROP_NREASONS ? c->reason : FHT_DROP_NREASONS - 1;
 	t->full |= c->flags & FHT_C_FULL;
 	return t;
 }
@@ -655,6 +696,11 @@ int trace_index_open(const char *path, struct trace_index **out)
 	ix->proc_start_ns = p->proc_start_ns;
 	ix->flags = p->flags;
 	ix->rec_size = p->rec_size;
+	if (p->flags & FHT_H_DROPS) {
+		memcpy(ix->drops, p->drops, sizeof(ix->drops));
+		ix->map_reason = p->map_reason < FHT_DROP_NREASONS ? p->map_reason :
+			FHT_DROP_NREASONS - 1;
+	}
 	char exe[sizeof(p->exe) + 1];
 	copy_header_str(exe, sizeof(exe), p->exe, sizeof(p->exe));
 	ix->exe = exe[0] ? xstrdup(exe) : NULL;
@@ -666,6 +712,32 @@ out:
 	else
 		*out = ix;
 	return ret;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* The file's losses by reason: the header's counters (they include threads that never got a
+ * chunk); what the chunks count beyond them (an older writer, a hand-made file) is unknown. */
+static void file_losses(const struct trace_index *ix, struct fh_trace_file *out)
+{
+	uint64_t hdr = 0, chunks = 0;
+
+	for (unsigned r = 0; r < FHT_DROP_NREASONS; r++) {
+		out->file_drops[r] = ix->drops[r];
+		hdr = add_sat(hdr, ix->drops[r]);
+	}
+	for (size_t i = 0; i < ix->nt; i++)
+		chunks = add_sat(chunks, ix->t[i].dropped);
+	if (chunks > hdr) {
+		out->file_drops[FHT_DROP_UNKNOWN] = add_sat(out->file_drops[FHT_DROP_UNKNOWN],
+							    chunks - hdr);
+		hdr = chunks;
+	}
+	out->file_dropped = hdr;
+	out->map_reason = ix->map_reason;
 }
 
 int trace_index_load(const struct trace_index *ix, size_t ti, struct fh_trace_file *out)
@@ -692,6 +764,8 @@ int trace_index_load(const struct trace_index *ix, size_t ti, struct fh_trace_fi
 	out->full = ix->flags & FHT_H_FULL;
 	out->truncated = ix->truncated;
 	out->exe = ix->exe ? xstrdup(ix->exe) : NULL;
+	if (ti == 0)
+		file_losses(ix, out);
 	if (!ix->nt) {   /* a process file without a chunk: its header only */
 		out->events = xcalloc(1, sizeof(struct fh_event));
 		out->priv = xcalloc(1, sizeof(struct priv));
@@ -700,6 +774,7 @@ int trace_index_load(const struct trace_index *ix, size_t ti, struct fh_trace_fi
 	const struct ix_thread *t = &ix->t[ti];
 	out->tid = t->tid;
 	out->dropped = t->dropped;
+	out->drop_reason = t->reason;
 	out->full |= t->full;
 	out->truncated |= t->truncated;
 	int fd = open_trace(ix->path, 0, &size);
@@ -905,8 +980,11 @@ static void dump_thread(const char *path, const struct fh_trace_file *tf, FILE *
 {
 	fprintf(out, "# %s: pid %d ppid %d tid %d exe ", path, tf->pid, tf->ppid, tf->tid);
 	put_escaped(out, tf->exe ? tf->exe : "?");
-	fprintf(out, " events %zu dropped %llu%s%s\n", tf->nevents, (unsigned long long)tf->dropped,
+	fprintf(out, " events %zu dropped %llu%s%s", tf->nevents, (unsigned long long)tf->dropped,
 		tf->full ? " full" : "", tf->truncated ? " truncated" : "");
+	if (tf->dropped && tf->drop_reason)
+		fprintf(out, " reason %s", trace_drop_reason_name(tf->drop_reason));
+	fputc('\n', out);
 	int64_t t0 = tf->proc_start_ns ? tf->proc_start_ns : tf->mono_anchor_ns;
 	struct trace_stack_printer *sp = NULL;
 	for (size_t i = 0; i < tf->nevents; i++) {
@@ -969,13 +1047,37 @@ int trace_dump(const char *path, FILE *out)
 	if (r)
 		return r;
 	size_t nt = trace_index_nthreads(ix);
+	uint64_t drops[FHT_DROP_NREASONS], total = 0;
+	unsigned map_reason = 0;
 	for (size_t t = 0; t < (nt ? nt : 1); t++) {
 		struct fh_trace_file tf;
 		r = trace_index_load(ix, t, &tf);
 		if (r)
 			break;
+		if (t == 0) {
+			memcpy(drops, tf.file_drops, sizeof(drops));
+			total = tf.file_dropped;
+			map_reason = tf.map_reason;
+		}
 		dump_thread(path, &tf, out);
 		trace_free(&tf);
+	}
+	/* What the process lost in all (threads without a chunk too), when it lost anything. */
+	if (!r && (total || map_reason)) {
+		fprintf(out, "# %s: process dropped %llu", path, (unsigned long long)total);
+		const char *sep = " (";
+		for (unsigned k = 0; k < FHT_DROP_NREASONS; k++) {
+			if (!drops[k])
+				continue;
+			fprintf(out, "%s%s %llu", sep, trace_drop_reason_name(k),
+				(unsigned long long)drops[k]);
+			sep = ", ";
+		}
+		if (*sep == ',')
+			fputc(')', out);
+		if (map_reason)
+			fprintf(out, " module map incomplete (%s)", trace_drop_reason_name(map_reason));
+		fputc('\n', out);
 	}
 	trace_index_close(ix);
 	return r;

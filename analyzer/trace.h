@@ -78,14 +78,27 @@ struct fh_trace_file {
 	int64_t mono_anchor_ns;     /* CLOCK_MONOTONIC at process start ... */
 	int64_t real_anchor_ns;     /* ... and CLOCK_REALTIME at the same moment */
 	struct fh_event *events; size_t nevents;
-	uint64_t dropped;           /* events the library could not write (file full) */
+	uint64_t dropped;           /* events of this thread the library could not write */
+	unsigned drop_reason;       /* enum fht_drop_reason of its latest drops (0: unknown) */
 	bool truncated;             /* the file ended early or a record was damaged */
-	bool full;                  /* the writer stopped (file or disk full) */
+	bool full;                  /* the writer stopped (file or disk full, a limit) */
 	bool main_file;             /* the process's first file (holds the FH_EV_PROC event) */
 	int version;                /* format version of the writer */
 	int64_t proc_start_ns;      /* CLOCK_MONOTONIC when the process started tracing */
+	/* The whole file's losses, set on its first thread only (index 0, and a version 1 file),
+	 * so that summing over (file, thread) units counts each file once: every event the
+	 * process did not write, by enum fht_drop_reason (writers that do not keep reasons:
+	 * all under 0, unknown), their total, and why its module map lacks modules (0: none). */
+	uint64_t file_drops[FH_DROP_REASONS];
+	uint64_t file_dropped;
+	unsigned map_reason;
 	void *priv;                 /* reader-owned storage (mapping, strings) */
 };
+
+/* Name of an enum fht_drop_reason as the JSON summary and `dump` spell it ("disk_floor"), and
+ * a short phrase for people ("the disk's free space fell below FH_TRACE_MIN_FREE"). */
+const char *trace_drop_reason_name(unsigned reason);
+const char *trace_drop_reason_text(unsigned reason);
 
 /* Loads one trace file (of a version 2 process file: its first thread). 0 on success (possibly
  * with truncated set and a warning printed), negative errno when nothing could be read. Free

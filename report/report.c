@@ -14,8 +14,49 @@
 #include "assets.h"
 #include "rep.h"
 #include "stages.h"
+#include "trace.h"
 
 #define REPORT_MAX_BYTES ((size_t)256 << 20)
+
+/* One plain line: how many trace events were lost and why, biggest reason first. */
+static void trace_losses(struct buf *b, const struct fh_run *run)
+{
+	bool done[FH_DROP_REASONS] = { false };
+	const char *sep = ": ";
+
+	buf_puts(b, "<p class=\"note warn\" id=\"trace-dropped\">");
+	if (run->trace_dropped) {
+		buf_printf(b, "Tracing dropped %llu event%s in %d process%s",
+			   (unsigned long long)run->trace_dropped, run->trace_dropped == 1 ? "" : "s",
+			   run->trace_drop_procs, run->trace_drop_procs == 1 ? "" : "es");
+		for (;;) {
+			unsigned best = FH_DROP_REASONS;
+			for (unsigned r = 0; r < FH_DROP_REASONS; r++)
+				if (!done[r] && run->trace_drops[r] &&
+				    (best == FH_DROP_REASONS || run->trace_drops[r] > run->trace_drops[best]))
+					best = r;
+			if (best == FH_DROP_REASONS)
+				break;
+			done[best] = true;
+			buf_printf(b, "%s%llu because %s", sep, (unsigned long long)run->trace_drops[best],
+				   trace_drop_reason_text(best));
+			sep = "; ";
+		}
+		buf_puts(b, ". Evidence from those processes may be incomplete.");
+	}
+	if (run->trace_maps_incomplete) {
+		buf_printf(b, "%s%d module map%s incomplete (", run->trace_dropped ? " " : "",
+			   run->trace_maps_incomplete, run->trace_maps_incomplete == 1 ? " is" : "s are");
+		sep = "";
+		for (unsigned r = 0; r < FH_DROP_REASONS; r++)
+			if (run->trace_map_reasons[r]) {
+				buf_printf(b, "%s%s", sep, trace_drop_reason_text(r));
+				sep = "; ";
+			}
+		buf_puts(b, "): some native stack frames may have no name.");
+	}
+	buf_puts(b, "</p>");
+}
 
 static void header(struct rep *r)
 {
@@ -100,9 +141,8 @@ static void header(struct rep *r)
 			    "library was not active, so there is no system-call evidence and the diagnosis "
 			    "uses outcomes and durations only (stable, broken, state, unexplained). Turn it "
 			    "on with <code>LD_PRELOAD=/path/to/libfhtrace.so pytest --fh</code>.</p>");
-	if (run->trace_dropped)
-		buf_printf(b, "<p class=\"note warn\">%llu trace events were dropped (trace files full); "
-			   "evidence may be incomplete.</p>", (unsigned long long)run->trace_dropped);
+	if (run->trace_dropped || run->trace_maps_incomplete)
+		trace_losses(b, run);
 	if (run->malformed_records)
 		buf_printf(b, "<p class=\"note warn\">%d malformed attempt records were skipped.</p>",
 			   run->malformed_records);

@@ -704,13 +704,106 @@ START_TEST(test_v2_dump_one_section_per_thread)
 	snprintf(head, sizeof(head), "\n# %s: pid 300 ppid 299 tid 302 exe \"/usr/bin/python3.11\" "
 		 "events 3 dropped 12 full\n", p);
 	ck_assert_ptr_eq(strstr(buf, head), b);
-	ck_assert_ptr_null(strstr(b + 1, "\n# "));
+	/* then the process's losses: the chunks' 12, no reason recorded (no FHT_H_DROPS) */
+	char *c = strstr(b + 1, "\n# ");
+	snprintf(head, sizeof(head), "\n# %s: process dropped 12 (unknown 12)\n", p);
+	ck_assert_ptr_eq(strstr(buf, head), c);
+	ck_assert_ptr_null(strstr(c + 1, "\n# "));
 	ck_assert_ptr_nonnull(strstr(buf, "300/301 connect(3, \"127.0.0.1:5432\") = -1 ECONNREFUSED"));
 	ck_assert_ptr_nonnull(strstr(b, "300/302 read(8) = 0"));
 	ck_assert_ptr_null(strstr(buf, "300/302 connect"));
 	free(buf);
 	unlink(p);
 	free(p);
+}
+END_TEST
+
+/* The process header's drop counters (FHT_H_DROPS), a chunk's reason, the module map's state:
+ * what the whole file lost is on its first thread only; hostile reason numbers are clamped. */
+START_TEST(test_v2_drop_reasons)
+{
+	struct trace_index *ix;
+	struct fh_trace_file tf;
+	struct v2 f;
+	char *buf = NULL;
+	size_t len = 0;
+
+	streams();
+	v2_init(&f, 300, 299, FHT_H_DROPS | FHT_H_FULL);
+	struct fht_proc_header *h = (void *)f.b;
+	h->drops[FHT_DROP_DISK_FLOOR] = 20;
+	h->drops[FHT_DROP_BUSY] = 3;
+	h->drops[FHT_DROP_NO_FD] = 100;        /* threads that never got a chunk */
+	h->map_reason = FHT_DROP_RLIMIT;
+	v2_chunk(&f, 301, 0, 0, 9, 0, 0, sa, 9);
+	size_t off = v2_chunk(&f, 302, 0, 0, 6, 23, FHT_C_FULL, sb, 6);
+	((struct fht_chunk *)(f.b + off))->reason = FHT_DROP_DISK_FLOOR;
+	char *p = write_tmp(f.b, f.len);
+
+	ck_assert_int_eq(trace_index_open(p, &ix), 0);
+	ck_assert_int_eq(trace_index_load(ix, 0, &tf), 0);
+	ck_assert_uint_eq(tf.file_dropped, 123);
+	ck_assert_uint_eq(tf.file_drops[FHT_DROP_DISK_FLOOR], 20);
+	ck_assert_uint_eq(tf.file_drops[FHT_DROP_BUSY], 3);
+	ck_assert_uint_eq(tf.file_drops[FHT_DROP_NO_FD], 100);
+	ck_assert_uint_eq(tf.file_drops[FHT_DROP_UNKNOWN], 0);
+	ck_assert_uint_eq(tf.map_reason, FHT_DROP_RLIMIT);
+	ck_assert_uint_eq(tf.dropped, 0);
+	trace_free(&tf);
+	ck_assert_int_eq(trace_index_load(ix, 1, &tf), 0);
+	ck_assert_uint_eq(tf.dropped, 23);
+	ck_assert_uint_eq(tf.drop_reason, FHT_DROP_DISK_FLOOR);
+	ck_assert_uint_eq(tf.file_dropped, 0);      /* counted once, with the first thread */
+	ck_assert_uint_eq(tf.map_reason, 0);
+	trace_free(&tf);
+	trace_index_close(ix);
+
+	FILE *o = open_memstream(&buf, &len);
+	ck_assert_int_eq(trace_dump(p, o), 0);
+	fclose(o);
+	ck_assert_ptr_nonnull(strstr(buf, "events 3 dropped 23 full reason disk_floor\n"));
+	char line[512];
+	snprintf(line, sizeof(line), "\n# %s: process dropped 123 (disk_floor 20, no_fd 100, busy 3) "
+		 "module map incomplete (rlimit_fsize)\n", p);
+	ck_assert_ptr_nonnull(strstr(buf, line));
+	free(buf);
+	unlink(p);
+	free(p);
+
+	/* chunks counting more than the header (a writer without reasons): the rest is unknown;
+	 * reason numbers this reader does not know are clamped to "other" */
+	h = (void *)f.b;
+	h->drops[FHT_DROP_NO_FD] = 0;
+	h->map_reason = 999;
+	((struct fht_chunk *)(f.b + off))->reason = 12345;
+	p = write_tmp(f.b, f.len);
+	ck_assert_int_eq(trace_index_open(p, &ix), 0);
+	ck_assert_int_eq(trace_index_load(ix, 0, &tf), 0);
+	ck_assert_uint_eq(tf.file_dropped, 23);
+	ck_assert_uint_eq(tf.file_drops[FHT_DROP_UNKNOWN], 0);
+	trace_free(&tf);
+	trace_index_close(ix);
+	unlink(p);
+	free(p);
+	h = (void *)f.b;
+	h->drops[FHT_DROP_DISK_FLOOR] = 2;
+	h->drops[FHT_DROP_BUSY] = 1;
+	p = write_tmp(f.b, f.len);
+	ck_assert_int_eq(trace_index_open(p, &ix), 0);
+	ck_assert_int_eq(trace_index_load(ix, 0, &tf), 0);
+	ck_assert_uint_eq(tf.file_dropped, 23);
+	ck_assert_uint_eq(tf.file_drops[FHT_DROP_UNKNOWN], 20);
+	ck_assert_str_eq(trace_drop_reason_name(tf.map_reason), "other");
+	trace_free(&tf);
+	ck_assert_int_eq(trace_index_load(ix, 1, &tf), 0);
+	ck_assert_str_eq(trace_drop_reason_name(tf.drop_reason), "other");
+	trace_free(&tf);
+	trace_index_close(ix);
+	ck_assert_str_eq(trace_drop_reason_name(FHT_DROP_RLIMIT), "rlimit_fsize");
+	ck_assert_str_eq(trace_drop_reason_name(99), "other");
+	unlink(p);
+	free(p);
+	free(f.b);
 }
 END_TEST
 
@@ -735,6 +828,7 @@ static Suite *trace_suite(void)
 	tcase_add_test(tc, test_v2_hostile_chunks);
 	tcase_add_test(tc, test_v2_hostile_header);
 	tcase_add_test(tc, test_v2_dump_one_section_per_thread);
+	tcase_add_test(tc, test_v2_drop_reasons);
 	suite_add_tcase(s, tc);
 	return s;
 }
