@@ -10,18 +10,31 @@
  *   stress block PIPEFD-DIR   prints "ready" then blocks forever in poll on a pipe
  *   stress closeall FILE      closes every fd, then uses files and a new thread
  *   stress many M             M write()s to /dev/null in the main thread
+ *   stress manyblock M        the same, then as `block`
+ *   stress limits FSIZE M [FIX]  lowers its own limits while it runs, SIGXFSZ left at its
+ *                             default (kill): RLIMIT_FSIZE down to FSIZE: a 30 ms poll (its
+ *                             stack needs the module map), dlopen libm, another poll, 4 threads
+ *                             x M writes; then
+ *                             RLIMIT_NOFILE down to 3 above the fds in use: a 30 ms poll, opens
+ *                             until EMFILE, 2 threads x M/10 writes; limits back: a 30 ms poll
+ *                             unless FIX is 0; RLIMIT_FSIZE down while main writes 40000 times,
+ *                             back for M writes on a new fd. Prints "limits opened K late fd F
+ *                             calls N ok": K fds before EMFILE, N wrapped calls it made
  *
  * Output is one summary line per run, compared by the tests with and without the preload.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -218,12 +231,106 @@ static int closeall(const char *path)
 	return 0;
 }
 
-static int many(long m)
+static int many(long m, bool then_block)
 {
 	for (long i = 0; i < m; i++)
 		if (write(devnull, "m", 1) != 1)
 			return 1;
 	printf("many %ld ok\n", m);
+	return then_block ? block() : 0;
+}
+
+static long limit_calls;      /* wrapped calls made by `limits` (write, open, poll, join) */
+
+static void *limits_writer(void *arg)
+{
+	long n = (long)arg;
+	for (long i = 0; i < n; i++)
+		if (write(devnull, "l", 1) != 1)
+			abort();
+	return NULL;
+}
+
+static int writes(int fd, long n)
+{
+	for (long i = 0; i < n; i++, limit_calls++)
+		if (write(fd, "w", 1) != 1)
+			return 1;
+	return 0;
+}
+
+static void threads_write(int n, long each)
+{
+	pthread_t th[8];
+	for (int i = 0; i < n; i++) {
+		pthread_create(&th[i], NULL, limits_writer, (void *)each);
+		limit_calls += each;
+	}
+	for (int i = 0; i < n; i++, limit_calls++)
+		pthread_join(th[i], NULL);
+}
+
+static void slow_call(void)
+{
+	poll(NULL, 0, 30);      /* a blocking call that long gets its stack: the module map */
+	limit_calls++;
+}
+
+/* The phases are sized so that the main thread has room left in its current chunk until E
+ * (its chunks hold 255, 511, ... 16383 records): A leaves it near record 20000 of the 32505 its
+ * first seven chunks hold. */
+static int limits(long fsize, long m, int fix)
+{
+	struct rlimit fs, nf;
+	int fds[64], k = 0;
+
+	if (writes(devnull, 20000) || getrlimit(RLIMIT_FSIZE, &fs) || getrlimit(RLIMIT_NOFILE, &nf))
+		return 1;
+	/* B: the file limit below the trace's size */
+	struct rlimit low = { (rlim_t)fsize, fs.rlim_max };
+	if (setrlimit(RLIMIT_FSIZE, &low))
+		return 1;
+	slow_call();
+	/* a module loaded meanwhile: the next stack's map update has something to add */
+	if (!dlopen("libm.so.6", RTLD_NOW))
+		return 4;
+	slow_call();
+	threads_write(4, m);
+	if (writes(devnull, 1000) || setrlimit(RLIMIT_FSIZE, &fs))
+		return 1;
+	/* C: the fd limit 3 above the fds in use (0-2 and devnull, 3) */
+	struct rlimit nlow = { (rlim_t)devnull + 4, nf.rlim_max };
+	if (setrlimit(RLIMIT_NOFILE, &nlow))
+		return 1;
+	slow_call();
+	for (;;) {
+		int fd = open("/dev/null", O_RDONLY);
+		limit_calls++;
+		if (fd < 0) {
+			if (errno != EMFILE)
+				return 3;
+			break;
+		}
+		if (k < 64)
+			fds[k++] = fd;
+	}
+	for (int i = 0; i < k; i++)
+		close(fds[i]);
+	threads_write(2, m / 10);
+	if (setrlimit(RLIMIT_NOFILE, &nf))
+		return 1;
+	/* D: limits back */
+	if (fix)
+		slow_call();
+	/* E: the main thread fills its chunk under the file limit, then goes on without it */
+	if (setrlimit(RLIMIT_FSIZE, &low) || writes(devnull, 40000) || setrlimit(RLIMIT_FSIZE, &fs))
+		return 1;
+	int late = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	limit_calls++;
+	if (writes(late, m))
+		return 1;
+	/* + 1: the open of /dev/null in main */
+	printf("limits opened %d late fd %d calls %ld ok\n", k, late, limit_calls + 1);
 	return 0;
 }
 
@@ -249,6 +356,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "closeall") && argc > 2)
 		return closeall(argv[2]);
 	if (!strcmp(cmd, "many"))
-		return many(a);
+		return many(a, false);
+	if (!strcmp(cmd, "manyblock"))
+		return many(a, true);
+	if (!strcmp(cmd, "limits"))
+		return limits(a, b, argc > 4 ? (int)strtol(argv[4], NULL, 10) : 1);
 	return 2;
 }

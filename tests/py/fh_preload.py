@@ -50,13 +50,18 @@ CALL = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) (?P<name>\w+)
 SIG = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) --- (?P<sig>\S+) \{si_code=(?P<code>-?\d+), "
                  r"si_pid=(?P<sender>-?\d+)\}(?: interrupted (?P<intr>\w+))? --- <handler (?P<h>.*)>$")
 MARK = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) === (?P<mark>\w+)(?P<rest>.*) ===$")
+# after a file's thread sections, when the process lost anything (threads without a chunk too)
+LOSS = re.compile(r"^# (?P<path>.*): process dropped (?P<dropped>\d+)(?: \((?P<reasons>[^)]*)\))?"
+                  r"(?: module map incomplete \((?P<map>\w+)\))?$")
 PROC = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) \+\+\+ process (?P<p>\d+) parent "
                   r"(?P<pp>-?\d+) exe (?P<exe>.*) \+\+\+$")
 
 
 def dump(paths):
-    """fh-analyze dump of the given files, parsed: a list of files, each a dict with the header
-    fields and an 'events' list (dicts with 'kind' call/signal/mark/proc)."""
+    """fh-analyze dump of the given files, parsed: a list of thread sections, each a dict with
+    the header fields and an 'events' list (dicts with 'kind' call/signal/mark/proc); the whole
+    process's losses are in every section of its file: proc_dropped, proc_reasons ({"disk_floor":
+    n, ...}) and map_incomplete (a reason name or None)."""
     paths = [str(p) for p in paths]
     if not paths:
         return []
@@ -72,7 +77,21 @@ def dump(paths):
             f["exe"] = f["exe"][1:-1]
             f["events"] = []
             f["nevents"] = int(m.group("events"))
+            f["proc_dropped"], f["proc_reasons"], f["map_incomplete"] = 0, {}, None
             files.append(f)
+            continue
+        m = LOSS.match(line)
+        if m:
+            reasons = {}
+            for part in (m.group("reasons") or "").split(", "):
+                if part:
+                    name, n = part.split(" ")
+                    reasons[name] = int(n)
+            for f in files:
+                if f["path"] == m.group("path"):
+                    f["proc_dropped"] = int(m.group("dropped"))
+                    f["proc_reasons"] = reasons
+                    f["map_incomplete"] = m.group("map")
             continue
         assert files, line
         if line.startswith("    at ") and files[-1]["events"]:

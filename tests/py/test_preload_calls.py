@@ -99,8 +99,11 @@ def test_no_run_dir_is_pass_through(tmp_path):
     assert list(tmp_path.rglob("*.fht")) == []
 
 
-def test_missing_trace_dir_is_pass_through(tmp_path):
-    missing = tmp_path / "does-not-exist"
+def test_missing_trace_dir_is_created(tmp_path):
+    # FH_TRACE_DIR is created with its parents (tests/py/test_preload_limits.py has the cases
+    # where it cannot be)
+    missing = tmp_path / "does-not-exist" / "trace"
     p = fp.run([fp.PROGS / "calls_all", tmp_path], missing)
     assert "DONE" in p.stdout and "QUERY own" in p.stdout
-    assert not missing.exists()
+    assert p.stderr == ""
+    assert fp.trace_files(missing)

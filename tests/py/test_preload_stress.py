@@ -40,9 +40,10 @@ def test_drops_are_counted_exactly(tmp_path):
     workers = [f for f in files if f["tid"] != f["pid"]]
     assert len(workers) == 20
     for f in workers:
-        assert f["dropped"] > 0
+        assert f["dropped"] > 0 and "reason thread_cap" in f["flags"]
         assert f["nevents"] + f["dropped"] == 5000
         assert devnull_writes(f) == f["nevents"]
+    assert workers[0]["proc_reasons"] == {"thread_cap": sum(f["dropped"] for f in workers)}
 
 
 def test_forked_children_have_own_files(tmp_path):
@@ -182,18 +183,20 @@ def test_file_size_limit_stops_tracing_not_program(tmp_path):
     # go through the PLT, so the writes to /dev/null are all there is)
     assert f["dropped"] > 0
     assert devnull_writes(f) + f["dropped"] == 20000
+    assert f["proc_reasons"] == {"rlimit_fsize": f["dropped"]}
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a private tmpfs mount")
 def test_full_trace_directory(tmp_path):
-    # A 1.5 MiB tmpfs holds one trace file's first chunk; growing it fails with ENOSPC.
+    # A 1.5 MiB tmpfs holds one trace file's first chunk; growing it fails with ENOSPC (the
+    # disk floor is off: it would keep the library out of so small a filesystem altogether).
     mnt = tmp_path / "mnt"
     out = tmp_path / "out"
     mnt.mkdir()
     out.mkdir()
     script = (f"mount -t tmpfs -o size=1536k tmpfs {mnt} && "
-              f"env LD_PRELOAD={fp.FH_LIB} FH_TRACE_DIR={mnt} {STRESS} many 40000; rc=$?; "
-              f"cp {mnt}/*.fht {out}/; exit $rc")
+              f"env LD_PRELOAD={fp.FH_LIB} FH_TRACE_DIR={mnt} FH_TRACE_MIN_FREE=0 {STRESS} many 40000; "
+              f"rc=$?; cp {mnt}/*.fht {out}/; exit $rc")
     p = subprocess.run(["unshare", "-m", "sh", "-c", script],
                        env=fp.env(None, preload=False, **NO_SLOW),
                        capture_output=True, text=True, timeout=120)
@@ -202,8 +205,9 @@ def test_full_trace_directory(tmp_path):
     files = fp.dump_dir(out)
     assert len(files) == 1
     f = files[0]
-    assert "full" in f["flags"] and f["dropped"] > 0
+    assert "full" in f["flags"] and f["dropped"] > 0 and "reason disk_full" in f["flags"]
     assert devnull_writes(f) + f["dropped"] == 40000
+    assert f["proc_reasons"] == {"disk_full": f["dropped"]}
 
 
 def test_file_size_limit_lowered_while_running(tmp_path):
