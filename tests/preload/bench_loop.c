@@ -5,7 +5,8 @@
  * nanoseconds of this thread's CPU time per call (CPU time, not wall time: the benchmark
  * machines are shared, and preemption would otherwise swamp a difference of tens of ns);
  * `bench_loop KIND N wall` measures wall time instead (for strace, whose cost is the time the
- * tracee spends stopped).
+ * tracee spends stopped). On stderr: "hwm KB", the process's peak resident set (VmHWM; unlike
+ * ru_maxrss it does not carry over the size of the process that forked it).
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -44,5 +45,12 @@ int main(int argc, char **argv)
 	}
 	long long t1 = now();
 	printf("%.1f\n", (double)(t1 - t0) / (double)n);
+	FILE *st = fopen("/proc/self/status", "r");
+	char line[256];
+	while (st && fgets(line, sizeof(line), st))
+		if (!strncmp(line, "VmHWM:", 6))
+			fprintf(stderr, "hwm %ld\n", strtol(line + 6, NULL, 10));
+	if (st)
+		fclose(st);
 	return 0;
 }

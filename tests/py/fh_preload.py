@@ -17,7 +17,8 @@ PYTHON = "/usr/bin/python3"
 def env(trace_dir=None, preload=True, **extra):
     """Environment for a traced child: LD_PRELOAD and FH_TRACE_DIR set, nothing inherited."""
     e = dict(os.environ)
-    for k in ("LD_PRELOAD", "FH_TRACE_DIR", "FH_TRACE", "FH_TRACE_MAX_BYTES", "FH_SLOW_US"):
+    for k in ("LD_PRELOAD", "FH_TRACE_DIR", "FH_TRACE", "FH_TRACE_MAX_BYTES", "FH_SLOW_US",
+              "FH_TRACE_MIN_FREE", "FH_TRACE_WARNED"):
         e.pop(k, None)
     if preload:
         assert FH_LIB.exists(), f"{FH_LIB} missing: run make"
