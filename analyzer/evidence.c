@@ -1605,8 +1605,10 @@ int evidence_attach(struct fh_run *run)
 	for (size_t f = 0; f < npaths; f++) {
 		if (trace_index_open(paths[f], &d.ix[f]) < 0)
 			continue;
+		/* A file without a thread (a header that counts a process's lost events) is one
+		 * unit too, so that its losses are counted. */
 		size_t nt = trace_index_nthreads(d.ix[f]);
-		for (size_t t = 0; t < nt; t++) {
+		for (size_t t = 0; t < (nt ? nt : 1); t++) {
 			GROW(d.u, cap, src.nfiles + 1);
 			d.u[src.nfiles] = (struct dir_unit){ f, t, 0, 0 };
 			trace_index_thread(d.ix[f], t, &d.u[src.nfiles].pid, &d.u[src.nfiles].tid);

@@ -155,6 +155,11 @@ def test_rlimit_nofile():
         r = subprocess.run(["/bin/sh", "-c", "echo child"], capture_output=True, text=True)
         assert r.stdout == "child\n"
         time.sleep(0.03)
+        # a child whose limit leaves the library no fd while it runs: its file is made at exit
+        low = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (12, 12))
+        r = subprocess.run([sys.executable, "-c", "print(sum(range(10)))"], capture_output=True,
+                           text=True, preexec_fn=low, close_fds=True)
+        assert (r.returncode, r.stdout) == (0, "45\n")
     finally:
         for fd in got[:-8]:
             os.close(fd)
@@ -196,6 +201,11 @@ def test_pytest_lowering_its_own_limits(tmp_path):
     assert {"rlimit_fsize", "no_fd"} <= set(lost["reasons"]), lost
     assert sum(lost["reasons"].values()) == lost["events"]
     assert lost["module_maps_incomplete"] == 0 and lost["module_map_reasons"] == {}
+    # pytest itself, and each attempt's child that could only write its file at exit
+    run = next((tmp_path / "traced" / ".flakehunter" / "runs").iterdir())
+    header_only = [f for f in fp.dump(fp.trace_files(run / "trace")) if f["tid"] == 0]
+    assert len(header_only) == 2 and all(f["proc_reasons"].get("no_fd") for f in header_only)
+    assert lost["processes"] == 1 + len(header_only)
     html = (tmp_path / "traced" / "flakehunter_report.html").read_text()
     line = re.search(r'<p class="note warn" id="trace-dropped">(.*?)</p>', html).group(1)
     assert f"Tracing dropped {lost['events']} events" in line
@@ -204,7 +214,6 @@ def test_pytest_lowering_its_own_limits(tmp_path):
     assert plain_summary["trace_dropped"] == {"events": 0, "processes": 0, "reasons": {},
                                               "module_maps_incomplete": 0, "module_map_reasons": {}}
     # each map of the run is whole lines
-    run = next((tmp_path / "traced" / ".flakehunter" / "runs").iterdir())
     maps = list(run.glob("trace/*.maps"))
     assert maps
     for m in maps:
