@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The core of libfhtrace.so: process start (constructor, FH_TRACE_DIR / FH_TRACE), resolution
- * of the real functions (the symbol version from the call table), the process's one
- * memory-mapped trace file (created at its first traced event; each thread claims chunks of it,
- * up to a bound per thread; no fd held), the fork-child reset, lazy target resolution for slow
- * or failed calls, string records, and the exported fh_* attempt-marker API of
- * docs/FORMATS.md.
+ * The core of libfhtrace.so: process start (constructor, FH_TRACE_DIR created when missing /
+ * FH_TRACE), resolution of the real functions (the symbol version from the call table), the
+ * process's one memory-mapped trace file (created at its first traced event; each thread
+ * claims chunks of it, fallocate'd within the limits of limits.c, never holding an fd; what
+ * cannot be written is counted by reason and the thread tries again later; old pages leave the
+ * resident set), the fork-child reset, lazy target resolution for slow or failed calls, string
+ * records, and the exported fh_* attempt-marker API of docs/FORMATS.md.
  *
  * Everything reachable from a wrapper is async-signal-safe and goes through syscall(); the
  * constructor and fh_start() may use libc freely (they run outside signal context).
@@ -558,14 +559,10 @@ static unsigned claim_chunk(struct fh_thr *t, uint64_t first, uint64_t nslots)
 			return FHT_DROP_THREAD_CAP;
 		nslots--;
 	}
-	uint64_t len = (nslots + 1) * FHT_REC_SIZE, off, want;
+	uint64_t len = (nslots + 1) * FHT_REC_SIZE, off, want, before;
 	unsigned reason = 0;
-	/* Checked before next_off moves (and again on the claimed range below), so that a
-	 * process stopped at its limit does not push it further at every try. */
-	off = __atomic_load_n(&fh_ph->next_off, __ATOMIC_RELAXED);
-	if (off + len > fh_fsize_limit())
-		return FHT_DROP_RLIMIT;
 	/* A chunk never straddles two segments: skip to the next one (a hole readers step over). */
+	off = __atomic_load_n(&fh_ph->next_off, __ATOMIC_RELAXED);
 	do {
 		want = off;
 		if (want / FH_SEG_BYTES != (want + len - 1) / FH_SEG_BYTES)
@@ -574,26 +571,33 @@ static unsigned claim_chunk(struct fh_thr *t, uint64_t first, uint64_t nslots)
 			return FHT_DROP_FILE_CAP;
 	} while (!__atomic_compare_exchange_n(&fh_ph->next_off, &off, want + len, true,
 					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	before = off;
 	off = want;
 	/* A thread's first chunk is left to fault in page by page: most threads are short and
 	 * touch one of its four pages. Later chunks are for threads that write a lot. */
 	bool bulk = first > 0;
 	long fd = open_pf(&reason);
-	if (fd < 0)
-		return reason;
-	/* Checked again on the claimed range: the limit or the free space may have moved. */
-	if (!(reason = fh_may_grow(fd, NULL, off + len, len))) {
-		if (syscall(SYS_fallocate, fd, 0, (long)off, (long)len) ||
-		    (bulk && !zero_fill(fd, off, len)))
-			reason = fh_reason_of(errno);
-		else if (!map_segment(fd, (unsigned)(off / FH_SEG_BYTES)))
-			reason = FHT_DROP_NO_MEMORY;
+	if (fd >= 0) {
+		/* RLIMIT_FSIZE and the disk floor, on the range really claimed */
+		if (!(reason = fh_may_grow(fd, NULL, off + len, len))) {
+			if (syscall(SYS_fallocate, fd, 0, (long)off, (long)len) ||
+			    (bulk && !zero_fill(fd, off, len)))
+				reason = fh_reason_of(errno);
+			else if (!map_segment(fd, (unsigned)(off / FH_SEG_BYTES)))
+				reason = FHT_DROP_NO_MEMORY;
+		}
+		if (!reason)
+			release_old(fd);
+		syscall(SYS_close, fd);
 	}
-	if (!reason)
-		release_old(fd);
-	syscall(SYS_close, fd);
-	if (reason)
+	if (reason) {
+		/* Give the range back unless another thread claimed after it, so that a process
+		 * stopped at a limit does not push next_off further at every try. */
+		uint64_t mine = off + len;
+		__atomic_compare_exchange_n(&fh_ph->next_off, &mine, before, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
 		return reason;
+	}
 	char *p = fh_seg[off / FH_SEG_BYTES] + off % FH_SEG_BYTES;
 	/* Fault the chunk in now rather than one page at a time on the hot path. */
 	if (bulk)
