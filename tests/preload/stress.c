@@ -240,7 +240,7 @@ static int many(long m, bool then_block)
 	return then_block ? block() : 0;
 }
 
-static long limit_calls;      /* wrapped calls made by `limits` (write, open, poll, join) */
+static long limit_calls;      /* wrapped calls made by `limits` (write, open, poll, pthread_*) */
 
 static void *limits_writer(void *arg)
 {
@@ -264,7 +264,7 @@ static void threads_write(int n, long each)
 	pthread_t th[8];
 	for (int i = 0; i < n; i++) {
 		pthread_create(&th[i], NULL, limits_writer, (void *)each);
-		limit_calls += each;
+		limit_calls += 1 + each;
 	}
 	for (int i = 0; i < n; i++, limit_calls++)
 		pthread_join(th[i], NULL);
