@@ -2,6 +2,8 @@
 /*
  * fh-analyze: the command-line entry point (docs/FORMATS.md). Subcommands:
  *   report RUN_DIR   analyse a run directory, write the JSON summary and the HTML report
+ *                    (and on request the JUnit XML, the Markdown summary, CI annotations)
+ *   quarantine suggest RUN_DIR   print quarantine file entries for the flaky tests of a run
  *   dump FILE...     print trace files one event per line
  * `report` runs the pipeline of model.h in order and prints the terminal summary on stdout.
  * Exit status: 0 written; 1 could not read the run or write the report or JSON; 2 usage.
@@ -12,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "junit.h"
+#include "markdown.h"
 #include "model.h"
+#include "quarantine.h"
 #include "redact.h"
 #include "stages.h"
 #include "trace.h"
@@ -22,6 +27,10 @@
 static const char usage_text[] =
 "usage: fh-analyze report RUN_DIR [--out HTML] [--json JSON] [--history-dir DIR]\n"
 "                         [--no-history] [--ai] [--ai-model MODEL] [--ai-dotenv] [--quiet]\n"
+"                         [--junit XML] [--markdown MD] [--step-summary MD]\n"
+"                         [--annotations github] [--annotations-prefix DIR]\n"
+"                         [--report-link URL]\n"
+"       fh-analyze quarantine suggest RUN_DIR [--min-rate R] [--owner NAME] [--days N]\n"
 "       fh-analyze dump FILE...\n"
 "       fh-analyze --help | --version\n";
 
@@ -34,6 +43,10 @@ static const char help_text[] =
 "                        rates with 95% Wilson intervals and verdicts, cluster failures,\n"
 "                        join traces, diagnose, append to the history, and write the HTML\n"
 "                        report and the JSON summary. Prints the flaky tests, worst first.\n"
+"  quarantine suggest RUN_DIR\n"
+"                        Print [[quarantine]] TOML entries (for --fh-quarantine) for the\n"
+"                        flaky tests of RUN_DIR, worst first, skipping tests the run had\n"
+"                        quarantined already.\n"
 "  dump FILE...          Print trace files (.fht) as text, one event per line.\n"
 "\n"
 "Options of report:\n"
@@ -46,6 +59,18 @@ static const char help_text[] =
 "  --ai-model MODEL      model for --ai (default: a current Claude Sonnet)\n"
 "  --ai-dotenv           also read ANTHROPIC_API_KEY from ./.env\n"
 "  --quiet               no warnings on stderr (errors are still printed)\n"
+"  --junit XML           also write a JUnit XML report (Surefire schema: every failing\n"
+"                        attempt as flakyFailure/rerunFailure)\n"
+"  --markdown MD         also write a Markdown summary (flaky and broken tests)\n"
+"  --step-summary MD     append the Markdown summary to MD ($GITHUB_STEP_SUMMARY)\n"
+"  --annotations github  print one GitHub Actions ::warning/::error per flaky/broken test\n"
+"  --annotations-prefix DIR  put DIR/ before the annotations' relative paths\n"
+"  --report-link URL     link the report as URL in the Markdown (e.g. the CI run)\n"
+"\n"
+"Options of quarantine suggest:\n"
+"  --min-rate R          only tests with a flake rate of at least R (0.2 or 20%; default 0)\n"
+"  --owner NAME          owner written into each entry (default: unassigned)\n"
+"  --days N              expiry N days from today (default 30)\n"
 "\n"
 "Other options:\n"
 "  -h, --help            this help\n"
@@ -59,6 +84,8 @@ static const char help_text[] =
 
 struct report_opts {
 	const char *run_dir, *out, *json, *history_dir;
+	const char *junit, *markdown, *step_summary, *annotations, *annotations_prefix;
+	const char *report_link;
 	bool no_history, ai, quiet;
 	struct fh_ai_options ai_opt;
 };
@@ -92,8 +119,12 @@ static int opt_value(int argc, char **argv, int *i, const char *name, const char
 
 static int parse_report(int argc, char **argv, struct report_opts *o)
 {
-	static const char *const names[] = { "--out", "--json", "--history-dir", "--ai-model" };
-	const char **slots[] = { &o->out, &o->json, &o->history_dir, &o->ai_opt.model };
+	static const char *const names[] = { "--out", "--json", "--history-dir", "--ai-model",
+		"--junit", "--markdown", "--step-summary", "--annotations", "--annotations-prefix",
+		"--report-link" };
+	const char **slots[] = { &o->out, &o->json, &o->history_dir, &o->ai_opt.model,
+		&o->junit, &o->markdown, &o->step_summary, &o->annotations,
+		&o->annotations_prefix, &o->report_link };
 	int i, k, r;
 
 	for (i = 2; i < argc; i++) {
@@ -130,6 +161,8 @@ static int parse_report(int argc, char **argv, struct report_opts *o)
 	}
 	if (!o->run_dir)
 		return usage_error("report needs RUN_DIR", NULL);
+	if (o->annotations && strcmp(o->annotations, "github"))
+		return usage_error("--annotations: only 'github' is known", o->annotations);
 	return 0;
 }
 
@@ -179,6 +212,12 @@ static void terminal_summary(const struct fh_run *run, const char *html, const c
 		       fh_verdict_names[t->verdict], 100 * t->flake_rate, 100 * t->ci_lo,
 		       100 * t->ci_hi, t->failed, t->passed + t->failed);
 		print_safe(t->nodeid);
+		if (t->quarantine) {
+			fputs(quarantine_active(t) ? "  [quarantined: " : "  [quarantine expired: ",
+			      stdout);
+			print_safe(t->quarantine->owner);
+			putchar(']');
+		}
 		putchar('\n');
 		listed++;
 	}
@@ -211,6 +250,28 @@ static void stage_done(const char *name)
 	stage_t0 = t;
 }
 
+/* The CI outputs asked for: JUnit XML, Markdown, step summary, annotations. 0 or 1. */
+static int ci_outputs(const struct fh_run *run, const struct report_opts *o)
+{
+	struct markdown_opts md = { o->out, o->markdown, o->report_link };
+	int status = 0;
+
+	if (o->junit) {
+		if (junit_write(run, o->junit))
+			status = 1;
+		else
+			stage_done("junit");
+	}
+	if (o->markdown && markdown_write(run, &md, o->markdown, false))
+		status = 1;
+	if (o->step_summary) {
+		md.md_path = NULL;
+		if (markdown_write(run, &md, o->step_summary, true))
+			status = 1;
+	}
+	return status;
+}
+
 static int cmd_report(int argc, char **argv)
 {
 	struct report_opts o = { 0 };
@@ -236,6 +297,7 @@ static int cmd_report(int argc, char **argv)
 		return 1;
 	}
 	stage_done("load");
+	quarantine_load(&run);
 	redact_run(&run); /* no writer below sees a secret from a failure message */
 	run.history_enabled = !o.no_history;
 	run.ai_requested = o.ai;
@@ -265,10 +327,90 @@ static int cmd_report(int argc, char **argv)
 	stage_done("html");
 	if (json_r || html_r)
 		status = 1;
+	if (ci_outputs(&run, &o))
+		status = 1;
 	terminal_summary(&run, o.out, o.json, html_r == 0, json_r == 0);
+	if (o.annotations)
+		annotations_print(&run, o.annotations_prefix, stdout);
 	run_free(&run);
 	free(json);
 	return status;
+}
+
+/* R as 0.2 or 20%, within [0, 1]; -1 when it is not. */
+static double parse_rate(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s)
+		return -1;
+	if (*end == '%') {
+		v /= 100;
+		end++;
+	}
+	if (*end || !(v >= 0 && v <= 1))
+		return -1;
+	return v;
+}
+
+static int cmd_quarantine(int argc, char **argv)
+{
+	struct quarantine_suggest_opts q = { 0, "unassigned", 30, 0 };
+	const char *run_dir = NULL, *rate = NULL, *days = NULL;
+	struct fh_run run;
+	int i, r;
+
+	if (argc < 3 || strcmp(argv[2], "suggest"))
+		return usage_error("quarantine: the only command is 'suggest'",
+				   argc >= 3 ? argv[2] : NULL);
+	for (i = 3; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
+			return 0;
+		}
+		if ((r = opt_value(argc, argv, &i, "--min-rate", &rate)) ||
+		    (r = opt_value(argc, argv, &i, "--owner", &q.owner)) ||
+		    (r = opt_value(argc, argv, &i, "--days", &days))) {
+			if (r < 0)
+				return usage_error("option needs a value", a);
+			continue;
+		}
+		if (a[0] == '-' && a[1])
+			return usage_error("unknown option", a);
+		if (run_dir)
+			return usage_error("more than one RUN_DIR", a);
+		run_dir = a;
+	}
+	if (!run_dir)
+		return usage_error("quarantine suggest needs RUN_DIR", NULL);
+	if (rate && (q.min_rate = parse_rate(rate)) < 0)
+		return usage_error("--min-rate: a rate between 0 and 1 (or 0% and 100%)", rate);
+	if (days) {
+		char *end;
+		long d = strtol(days, &end, 10);
+
+		if (end == days || *end || d < 1 || d > 3650)
+			return usage_error("--days: a whole number of days from 1 to 3650", days);
+		q.days = (int)d;
+	}
+	if (!*q.owner)
+		return usage_error("--owner: must not be empty", NULL);
+	if (run_load(run_dir, &run) < 0)
+		return 1;
+	quarantine_load(&run);
+	redact_run(&run);
+	run.history_enabled = false;
+	run_compute(&run);
+	evidence_attach(&run);
+	run_cluster(&run);
+	diagnose_run(&run);
+	quarantine_suggest(&run, &q, stdout);
+	run_free(&run);
+	return fflush(stdout) ? 1 : 0;
 }
 
 static int cmd_dump(int argc, char **argv)
@@ -313,5 +455,7 @@ int main(int argc, char **argv)
 		return cmd_report(argc, argv);
 	if (!strcmp(argv[1], "dump"))
 		return cmd_dump(argc, argv);
+	if (!strcmp(argv[1], "quarantine"))
+		return cmd_quarantine(argc, argv);
 	return usage_error("unknown command", argv[1]);
 }

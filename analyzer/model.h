@@ -251,6 +251,13 @@ struct fh_attempt {
 	struct fh_features f;        /* features_run() */
 	const char *record_file;     /* where it came from, for messages */
 	unsigned record_line;
+	/* The plan (attempt records' "runs" and "stop"): attempts planned for the test when this
+	 * attempt ended, and why it was the last one ("planned", "stable", "flaky", "broken",
+	 * "skipped", "budget", "interrupted", "crashed"); stop is NULL on the others. */
+	int planned;
+	const char *stop;
+	/* Captured output of a failing attempt, redacted and cut by the plugin; may be NULL. */
+	const char *out_stdout, *out_stderr, *out_log;
 };
 
 struct fh_cluster {
@@ -318,6 +325,15 @@ struct fh_history {
 	int skipped_rows;            /* corrupt rows skipped while reading */
 };
 
+/* An entry of the quarantine file the run used (RUN_DIR/quarantine.json). */
+struct fh_quarantine {
+	const char *pattern, *owner, *reason; /* reason may be "" */
+	const char *expires;         /* "YYYY-MM-DD" */
+	int line;                    /* in the quarantine file */
+	bool expired;                /* on the day of the run: no longer protects */
+	int matched;                 /* tests of the run it matched */
+};
+
 struct fh_test {
 	const char *nodeid;
 	const char *file, *function;
@@ -334,6 +350,9 @@ struct fh_test {
 	struct fh_perf *perf;        /* may be NULL */
 	struct fh_ai *ai;            /* may be NULL */
 	struct fh_history *hist;     /* may be NULL */
+	int planned;                 /* attempts planned (the last record's), >= nattempts */
+	const char *stop;            /* why the last attempt was the last; may be NULL */
+	const struct fh_quarantine *quarantine; /* the entry matching it; may be NULL */
 };
 
 struct fh_run_meta {
@@ -348,6 +367,10 @@ struct fh_run_meta {
 	bool isolate, xdist;
 	bool tracing;                /* the preload library was active */
 	const char *rootdir;         /* may be NULL */
+	const char *runs_mode;       /* "fixed" or "auto" */
+	int max_runs;                /* cap of an adaptive count; runs_per_test otherwise */
+	double budget_s;             /* --fh-budget; 0 when none */
+	const char *fail_on;         /* --fh-fail-on: "any", "broken", "flaky", "never" */
 };
 
 struct fh_run {
@@ -370,6 +393,8 @@ struct fh_run {
 	bool ai_requested;
 	struct run_syms *symbols;    /* symbolize.c: libdw sessions and module maps; NULL until
 	                                used, freed by symbolize_run_done() */
+	const char *quarantine_file; /* may be NULL (no quarantine) */
+	struct fh_quarantine *quarantine; size_t nquarantine;
 };
 
 /* records.c: loads RUN_DIR/meta.json and every RUN_DIR/attempts-*.jsonl. */

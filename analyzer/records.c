@@ -234,6 +234,8 @@ static void meta_defaults(struct fh_run *run)
 	m->cpu_count = 0;
 	m->runs_per_test = 0;
 	m->tracing = false;
+	m->runs_mode = "fixed";
+	m->fail_on = "any";
 }
 
 static const char *meta_str(struct fh_run *run, const cJSON *o, const char *key, const char *dflt)
@@ -271,6 +273,12 @@ int meta_parse_buffer(struct fh_run *run, const char *name, const char *data, si
 	m->isolate = get_bool(root, "isolate", m->isolate);
 	m->xdist = get_bool(root, "xdist", m->xdist);
 	m->tracing = get_bool(root, "tracing", m->tracing);
+	m->runs_mode = meta_str(run, root, "runs_mode", m->runs_mode);
+	m->max_runs = get_int(root, "max_runs", m->max_runs);
+	m->budget_s = vnum(get(root, "budget_s"), 0);
+	if (!(m->budget_s > 0 && m->budget_s < 1e9))
+		m->budget_s = 0;
+	m->fail_on = meta_str(run, root, "fail_on", m->fail_on);
 	git = get(root, "git");
 	if (cJSON_IsObject(git)) {
 		m->branch = meta_str(run, git, "branch", NULL);
@@ -513,6 +521,14 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 		at->error_message = dup_capped(a, get_str(err, "message"), FH_MAX_MESSAGE);
 	}
 	parse_frames(a, cget(&c, "frames"), at);
+	at->planned = vint(runs_v, 0);
+	at->stop = dup_capped(a, vstr(cget(&c, "stop")), 32);
+	v = cget(&c, "output");
+	if (cJSON_IsObject(v)) {
+		at->out_stdout = dup_capped(a, get_str(v, "stdout"), FH_MAX_OUTPUT);
+		at->out_stderr = dup_capped(a, get_str(v, "stderr"), FH_MAX_OUTPUT);
+		at->out_log = dup_capped(a, get_str(v, "log"), FH_MAX_OUTPUT);
+	}
 	at->record_file = name;
 	at->record_line = lineno;
 	if (cJSON_IsNumber(runs_v) && runs_v->valuedouble > rec->max_runs &&
@@ -732,9 +748,19 @@ void records_finish(struct fh_records *rec)
 		memcpy(t->attempts, tb->att, tb->n * sizeof(*t->attempts));
 		qsort(t->attempts, t->nattempts, sizeof(*t->attempts), cmp_attempt);
 		free(tb->att);
+		if (tb->n) {
+			const struct fh_attempt *last = &t->attempts[tb->n - 1];
+
+			t->planned = last->planned;
+			t->stop = last->stop;
+		}
+		if (t->planned < (int)t->nattempts)
+			t->planned = (int)t->nattempts;
 	}
 	if (run->meta.runs_per_test <= 0)
 		run->meta.runs_per_test = rec->max_runs;
+	if (run->meta.max_runs <= 0)
+		run->meta.max_runs = run->meta.runs_per_test;
 	free(rec->tests);
 	free(rec->slots);
 	free(rec);

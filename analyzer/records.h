@@ -7,7 +7,8 @@
  * Input is hostile: a line that is not a JSON object, lacks "nodeid" or has an unknown
  * "outcome" is skipped with a one-line warning "FILE:LINE: ..." and counted in
  * run->malformed_records. A missing or unreadable meta.json gives defaults (run id from the
- * directory name, runs_per_test from the records). Strings are capped (messages at
+ * directory name, runs_per_test from the records). A test's planned attempts and stop reason
+ * are its last record's ("runs", "stop"; planned at least the attempts present). Strings are capped (messages at
  * FH_MAX_MESSAGE bytes, frames at the innermost FH_MAX_FRAMES), never trusted for length.
  *
  * Speed: record files are memory-mapped (a file truncated by another process while it is read
@@ -24,6 +25,7 @@
 #include "model.h"
 
 #define FH_MAX_MESSAGE 8192
+#define FH_MAX_OUTPUT 16384 /* bytes of each captured stream of a failing attempt */
 #define FH_MAX_FRAMES 100
 #define FH_MAX_RECORD_FILE (1u << 30) /* bytes per attempts-*.jsonl */
 

@@ -359,6 +359,9 @@ int redact_run(struct fh_run *run)
 			n += redact_field(run, &at->error_type, lits);
 			for (f = 0; f < at->nframes; f++)
 				n += redact_field(run, &at->frames[f].source, lits);
+			n += redact_field(run, &at->out_stdout, lits);
+			n += redact_field(run, &at->out_stderr, lits);
+			n += redact_field(run, &at->out_log, lits);
 		}
 		for (a = 0; a < ft->nclusters; a++) {
 			n += redact_field(run, &ft->clusters[a].message, lits);

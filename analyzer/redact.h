@@ -42,8 +42,8 @@ char *redact_dup(const char *in, const char *const *literals, int *count);
 
 /*
  * Redacts, in the model, the strings that come from what tests printed or raised (attempt
- * error messages and types, which clusters borrow, and the source lines of traceback frames,
- * which may hold a hard-coded secret), so no writer (JSON, HTML, history, prompt)
+ * error messages and types, which clusters borrow, the source lines of traceback frames,
+ * which may hold a hard-coded secret, and the captured output of failing attempts), so no writer (JSON, HTML, history, prompt)
  * sees a secret from a failure message. ANTHROPIC_API_KEY from the environment is redacted as a
  * literal too. Call it right after run_load(). Replaced strings are allocated from run->arena.
  * Returns the number of redactions.

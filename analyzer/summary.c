@@ -461,6 +461,24 @@ static void test_obj(struct buf *b, const struct fh_test *t)
 	buf_puts(b, "],");
 	kstr(b, "verdict", (unsigned)t->verdict < FH_VERDICT_COUNT ?
 		 fh_verdict_names[t->verdict] : "stable");
+	kint(b, "planned_attempts", t->planned);
+	kstr(b, "stop_reason", t->stop);
+	key(b, "quarantine");
+	if (t->quarantine) {
+		const struct fh_quarantine *q = t->quarantine;
+
+		buf_putc(b, '{');
+		kstr(b, "pattern", q->pattern);
+		kstr(b, "owner", q->owner);
+		kstr(b, "reason", q->reason);
+		kstr(b, "expires", q->expires);
+		kint(b, "line", q->line);
+		kbool(b, "active", !q->expired);
+		close_with(b, '}');
+		buf_putc(b, ',');
+	} else {
+		buf_puts(b, "null,");
+	}
 	key(b, "durations");
 	buf_puts(b, "{\"mean_s\":");
 	num(b, t->mean_s);
@@ -638,6 +656,17 @@ static int render(const struct fh_run *run, struct buf *b, int fd)
 	}
 	kbool(b, "isolate", m->isolate);
 	kbool(b, "xdist", m->xdist);
+	kstr(b, "runs_mode", m->runs_mode);
+	kint(b, "max_runs", m->max_runs);
+	key(b, "budget_s");
+	if (m->budget_s > 0) {
+		num(b, m->budget_s);
+		buf_putc(b, ',');
+	} else {
+		buf_puts(b, "null,");
+	}
+	kstr(b, "fail_on", m->fail_on);
+	kstr(b, "quarantine_file", run->quarantine_file);
 	key(b, "totals");
 	buf_putc(b, '{');
 	kint(b, "tests", (long long)run->ntests);

@@ -310,6 +310,67 @@ int buf_csv_cell(struct buf *b, const char *s)
 	return buf_putc(b, '"');
 }
 
+size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t len, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if ((c & 0xe0) == 0xc0) {
+		len = 2, min = 0x80, c &= 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		len = 3, min = 0x800, c &= 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		len = 4, min = 0x10000, c &= 0x07;
+	} else {
+		goto bad;
+	}
+	if (n < len)
+		goto bad;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			goto bad;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		goto bad;
+	*cp = c;
+	return len;
+bad:
+	*cp = 0xfffd;
+	return 1;
+}
+
+int buf_utf8(struct buf *b, uint32_t cp)
+{
+	char t[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		t[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		t[0] = (char)(0xc0 | (cp >> 6));
+		t[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		t[0] = (char)(0xe0 | (cp >> 12));
+		t[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		t[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		t[0] = (char)(0xf0 | (cp >> 18));
+		t[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		t[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		t[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return buf_add(b, t, n);
+}
+
 int buf_int(struct buf *b, long long v)
 {
 	char tmp[24], *p = tmp + sizeof(tmp);
@@ -576,6 +637,21 @@ int fh_thread_count(int small, int max)
 	if (small || n < 1)
 		n = 1;
 	return n > max ? max : (int)n;
+}
+
+int mkdir_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int r;
+
+	if (!slash || slash == path)
+		return 0;
+	dir = xstrdup(path);
+	dir[slash - path] = '\0';
+	r = mkdir_p(dir, 0755);
+	free(dir);
+	return r;
 }
 
 int64_t now_ns(void)

@@ -63,6 +63,12 @@ const char *buf_str(const struct buf *b); /* "" when empty; borrowed, valid unti
 int buf_json_str(struct buf *b, const char *s);
 int buf_html(struct buf *b, const char *s);
 int buf_csv_cell(struct buf *b, const char *s);
+/* Decodes the UTF-8 character at s (n > 0 bytes available) into *cp and returns its length.
+ * An invalid, overlong, surrogate or truncated sequence gives *cp = 0xFFFD and length 1, so a
+ * caller that copies what it decoded always writes valid UTF-8. */
+size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+/* Appends code point cp as UTF-8. */
+int buf_utf8(struct buf *b, uint32_t cp);
 /* Appends a decimal integer (no locale, no printf). */
 int buf_int(struct buf *b, long long v);
 /* Appends a number as JSON (non-finite gives null); %.6g precision. */
@@ -92,6 +98,8 @@ int read_file(const char *path, size_t max, char **out, size_t *len);
 int write_file_atomic(const char *path, const void *data, size_t len);
 /* mkdir -p; returns 0 or -errno. */
 int mkdir_p(const char *path, unsigned mode);
+/* mkdir -p of the folder holding path (nothing when path has no folder); 0 or -errno. */
+int mkdir_parent(const char *path);
 
 /* Worker threads for a parallel stage: the CPUs online, or FH_THREADS=N when set to a whole
  * number >= 1; at most max, and 1 when `small` says the work is not worth splitting. */

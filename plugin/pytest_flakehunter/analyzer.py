@@ -30,8 +30,33 @@ def find(preload):
     return None
 
 
-def command(exe, run_dir, opts):
+def github_args(rootdir, env=None):
+    """Analyzer options for GitHub Actions, from its environment: the step summary file, one
+    annotation per flaky or broken test (paths relative to the checkout), the run's URL."""
+    env = os.environ if env is None else env
+    out = []
+    if env.get("GITHUB_STEP_SUMMARY"):
+        out += ["--step-summary", env["GITHUB_STEP_SUMMARY"]]
+    if env.get("GITHUB_ACTIONS") == "true":
+        out += ["--annotations", "github"]
+        ws = env.get("GITHUB_WORKSPACE")
+        if ws and rootdir:
+            rel = os.path.relpath(rootdir, ws)
+            if rel != "." and not rel.startswith(".."):
+                out += ["--annotations-prefix", rel.replace(os.sep, "/")]
+    if env.get("GITHUB_SERVER_URL") and env.get("GITHUB_REPOSITORY") and env.get("GITHUB_RUN_ID"):
+        out += ["--report-link", f"{env['GITHUB_SERVER_URL']}/{env['GITHUB_REPOSITORY']}"
+                                 f"/actions/runs/{env['GITHUB_RUN_ID']}"]
+    return out
+
+
+def command(exe, run_dir, opts, rootdir=None):
     cmd = [exe, "report", run_dir, "--out", opts["report"], "--json", opts["json"]]
+    if opts.get("junit"):
+        cmd += ["--junit", opts["junit"]]
+    if opts.get("markdown"):
+        cmd += ["--markdown", opts["markdown"]]
+    cmd += github_args(rootdir)
     if opts["no_history"]:
         cmd.append("--no-history")
     else:
@@ -45,14 +70,14 @@ def command(exe, run_dir, opts):
     return cmd
 
 
-def run(preload, run_dir, opts, cwd):
+def run(preload, run_dir, opts, cwd, rootdir=None):
     """Run the analyzer; returns (lines for the terminal, ok). Never raises."""
     later = f"re-render later with: fh-analyze report {run_dir}"
     exe = find(preload)
     if exe is None:
         return ([f"flakehunter: fh-analyze not found (set FH_ANALYZE or put it on PATH); "
                  f"attempts kept in {run_dir}; {later}"], False)
-    cmd = command(exe, run_dir, opts)
+    cmd = command(exe, run_dir, opts, rootdir)
     env = dict(os.environ)
     # The analyzer must not trace itself into the run it is reading.
     env.pop("LD_PRELOAD", None)

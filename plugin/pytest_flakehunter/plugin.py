@@ -15,6 +15,13 @@ failing at the same place with the same exception type gets a one-line longrepr 
 attempt that showed it in full. The cluster key used here (phase, exception type, innermost
 three frames) only decides what the terminal shows; the analyzer does the real clustering.
 
+How many attempts a test gets is plan.py's business (a fixed count, `--fh-runs auto`, or
+`--fh-budget`). When the count is adaptive, whether an attempt is the last is only known once it
+ran, but its teardown must know where the next test is (to tear down to the right level): the
+teardown gets a stand-in for the next item that decides when SetupState asks it, from the
+attempt's setup and call (see _NextItem). What the terminal shows is termout.py's; the
+scoreboard behind it and the exit policy are board.py's; the quarantine file quarantine.py's.
+
 Each attempt ends with one JSON line in RUN_DIR/attempts-<pid>.jsonl (records.py). Only the
 controller creates the run directory (rundir.py) and runs `fh-analyze report` (analyzer.py).
 """
@@ -25,8 +32,10 @@ import unittest
 
 import pytest
 
-from . import analyzer, compat, records, rundir
+from . import analyzer, board, compat, plan, quarantine, records, rundir, termout
+from .fingerprint import fingerprint
 from .preload import OUTCOMES, PHASES, Preload
+from .redact import scrub
 
 PLUGIN_VERSION = "0.1.0"
 
@@ -34,7 +43,20 @@ PLUGIN_VERSION = "0.1.0"
 OPTIONS = [
     ("fh", "--fh", "fh", "bool", False,
      "hunt flaky tests: run every test --fh-runs times and write the flakehunter report"),
-    ("fh_runs", "--fh-runs", "fh_runs", "int", 10, "attempts per test (default 10)"),
+    ("fh_runs", "--fh-runs", "fh_runs", "runs", 10,
+     "attempts per test (default 10), or 'auto': stop each test once its verdict is settled"),
+    ("fh_max_runs", "--fh-max-runs", "fh_max_runs", "int", plan.DEFAULT_MAX_RUNS,
+     "most attempts per test with --fh-runs auto or --fh-budget (default 100)"),
+    ("fh_budget", "--fh-budget", "fh_budget", "duration", None,
+     "hunt for this long (e.g. 10m, 90s, 1h30m): attempts per test planned from durations"),
+    ("fh_fail_on", "--fh-fail-on", "fh_fail_on", "choice", "any",
+     "which tests fail the session: any (pytest's status), broken, flaky (or broken), never"),
+    ("fh_quarantine", "--fh-quarantine", "fh_quarantine", "path", None,
+     "TOML file of quarantined tests: hunted and reported, never failing the session"),
+    ("fh_junit", "--fh-junit", "fh_junit", "path", None,
+     "write a JUnit XML report (Surefire schema, every failing attempt) to PATH"),
+    ("fh_markdown", "--fh-markdown", "fh_markdown", "path", None,
+     "write a Markdown summary to PATH (also appended to $GITHUB_STEP_SUMMARY when set)"),
     ("fh_report", "--fh-report", "fh_report", "path", "flakehunter_report.html",
      "HTML report path (default flakehunter_report.html)"),
     ("fh_json", "--fh-json", "fh_json", "path", None,
@@ -67,7 +89,8 @@ def pytest_addoption(parser):
             group.addoption(flag, dest=dest, action="store_true", default=None, help=help_)
             parser.addini(ini, help_, type="bool", default=False)
         else:
-            metavar = {"int": "N", "path": "PATH", "str": "MODEL"}[kind]
+            metavar = {"int": "N", "path": "PATH", "str": "MODEL", "runs": "N|auto",
+                       "duration": "DURATION", "choice": "{" + ",".join(board.POLICIES) + "}"}[kind]
             if dest == "fh_stack_ms":
                 metavar = "MS"
             group.addoption(flag, dest=dest, action="store", default=None, metavar=metavar,
@@ -82,7 +105,7 @@ def _resolve(config):
     """Effective options: CLI, else ini, else default. Paths made absolute."""
     ini_base = config.inipath.parent if config.inipath else config.rootpath
     cli_base = config.invocation_params.dir
-    out = {}
+    out = {"given": set()}
     for dest, flag, ini, kind, default, _ in OPTIONS:
         v = config.getoption(dest)
         base = cli_base
@@ -95,15 +118,30 @@ def _resolve(config):
             base = ini_base
             if kind != "bool" and v in ("", None):
                 v = None
+        if v is not None and v is not False:
+            out["given"].add(dest)
         if kind == "bool":
             v = bool(v)
         elif v is None:
             v = default
-        elif kind == "int":
+        elif kind == "runs" and str(v).strip().lower() == "auto":
+            v = "auto"
+        elif kind == "duration":
+            try:
+                v = plan.parse_duration(v)
+            except ValueError as e:
+                raise pytest.UsageError(f"{flag} (ini {ini}): {e}")
+        elif kind == "choice":
+            v = str(v).strip().lower()
+            if v not in board.POLICIES:
+                raise pytest.UsageError(f"{flag} (ini {ini}): one of "
+                                        f"{', '.join(board.POLICIES)}, got {v!r}")
+        elif kind in ("int", "runs"):
             try:
                 v = int(str(v).strip())
             except ValueError:
-                raise pytest.UsageError(f"{flag} (ini {ini}): not an integer: {v!r}")
+                what = "an integer or 'auto'" if kind == "runs" else "an integer"
+                raise pytest.UsageError(f"{flag} (ini {ini}): not {what}: {v!r}")
             lo = 0 if dest == "fh_stack_ms" else 1
             if v < lo:
                 raise pytest.UsageError(f"{flag} (ini {ini}): must be at least {lo}, got {v}")
@@ -125,22 +163,56 @@ def pytest_configure(config):
         return  # nothing will run: no run directory, no analyzer
     hunter = Hunter(config, opts)
     config.stash[HUNTER_KEY] = hunter
-    config.pluginmanager.register(hunter, "flakehunter-hunter")
+    pm = config.pluginmanager
+    pm.register(hunter, "flakehunter-hunter")
     if hunter.preload.active:
-        config.pluginmanager.register(_PhaseMarks(hunter.preload), "flakehunter-phases")
-    if not hunter.worker and config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_XdistController(hunter), "flakehunter-xdist")
+        pm.register(_PhaseMarks(hunter.preload), "flakehunter-phases")
+    if hunter.worker:
+        pm.register(_WorkerTags(hunter), "flakehunter-worker-tags")
+    else:
+        hunter.term = termout.register(config, hunter.board, hunter)
+        if pm.hasplugin("xdist"):
+            pm.register(_XdistController(hunter), "flakehunter-xdist")
 
 
 class _Attempt:
-    """What the makereport hook learns about the attempt in progress."""
+    """What the hooks learn about the attempt in progress."""
 
-    __slots__ = ("item", "number", "exc")
+    __slots__ = ("item", "number", "exc", "skip", "reports", "tags")
 
     def __init__(self, item, number):
         self.item = item
         self.number = number
         self.exc = {}  # when -> (error dict, frames)
+        self.skip = False
+        self.reports = None  # xdist workers: the attempt's reports so far
+        self.tags = None     # xdist workers: (planned) for the teardown tag
+
+
+class _NextItem:
+    """The `nextitem` an adaptive attempt's teardown gets. SetupState.teardown_exact() calls
+    its listchain() when the teardown runs, after setup and call: then `decide()` says whether
+    this attempt will be the last (the real next item: tear down what it does not share) or
+    not (the item's parent: only the item's own fixtures go). The guess uses the setup and
+    call outcomes; the loop checks it against the attempt's real outcome afterwards."""
+
+    __slots__ = ("decide", "chosen")
+
+    def __init__(self, decide):
+        self.decide = decide
+        self.chosen = False
+
+    def target(self):
+        if self.chosen is False:
+            self.chosen = self.decide()
+        return self.chosen
+
+    def listchain(self):
+        t = self.target()
+        return t.listchain() if t is not None else []
+
+    def __getattr__(self, name):
+        return getattr(self.target(), name)
 
 
 class Hunter:
@@ -149,7 +221,17 @@ class Hunter:
     def __init__(self, config, opts):
         self.config = config
         self.opts = opts
-        self.runs = opts["runs"]
+        self.t_start = time.monotonic()
+        self.auto = opts["runs"] == "auto"
+        self.budget_s = opts["budget"]
+        explicit_runs = "fh_runs" in opts["given"] and not self.auto
+        if self.auto or self.budget_s is not None:
+            self.runs = opts["runs"] if explicit_runs else opts["max_runs"]
+        else:
+            self.runs = opts["runs"]
+        self.planner = plan.Planner(None if self.auto or not explicit_runs else self.runs,
+                                    self.auto, opts["max_runs"] if not explicit_runs
+                                    else self.runs, self.budget_s, start=self.t_start)
         self.isolate = opts["isolate"]
         self.paths = records.Paths(config.rootpath)
         if compat.runtestprotocol is None:
@@ -158,18 +240,33 @@ class Hunter:
         self.undo = []  # what pytest_unconfigure restores
         self.env_before = {k: os.environ.get(k) for k in ("FH_TRACE_DIR", "FH_STACK_MS")}
         self.timeout_timer = None
+        self.rootdir = str(config.rootpath)
         self.preload = Preload()
         self.cur = None
         self.seen = {}
+        self.fps = {}
         self.writer = None
         self.analysis = None
+        self.session = None
+        self.term = None
+        self.board = board.Board()
+        self.quarantine = None
+        self.exit_line = None
+        self.items_started = 0
         workerinput = getattr(config, "workerinput", None)
         self.worker = workerinput["workerid"] if workerinput else None
+        self.share = 1.0 / max(1, int(workerinput.get("workercount", 1))) if workerinput else 1.0
         if workerinput is not None:
             self.run_dir = workerinput.get("fh_run_dir")
             if not self.run_dir:
                 raise pytest.UsageError("flakehunter: xdist worker started without a run directory")
         else:
+            if opts["quarantine"]:
+                try:
+                    self.quarantine = quarantine.Quarantine(
+                        opts["quarantine"], quarantine.load(opts["quarantine"]))
+                except quarantine.QuarantineError as e:
+                    raise pytest.UsageError(f"flakehunter: quarantine: {e}")
             runs_root = os.path.join(str(config.rootpath), ".flakehunter", "runs")
             try:
                 self.run_id, self.run_dir = rundir.create(runs_root)
@@ -184,7 +281,10 @@ class Hunter:
                                   tracing=self.preload.active, rootdir=config.rootpath,
                                   args=config.invocation_params.args,
                                   pytest_version=pytest.__version__,
-                                  plugin_version=PLUGIN_VERSION)
+                                  plugin_version=PLUGIN_VERSION,
+                                  runs_mode="auto" if self.auto else "fixed",
+                                  max_runs=self.planner.cap, budget_s=self.budget_s,
+                                  fail_on=opts["fail_on"], quarantine=opts["quarantine"])
             except OSError as e:
                 raise pytest.UsageError(f"flakehunter: cannot write {self.run_dir}/meta.json: "
                                         f"{e.strerror or e}")
@@ -206,11 +306,23 @@ class Hunter:
             tracing = (f"failed to start in {self.run_dir}/trace "
                        f"({os.strerror(-self.start_error)})")
         mode = "isolated" if self.isolate else "fixtures kept across attempts"
-        return [f"flakehunter: {self.runs} runs per test, {mode}; tracing {tracing}",
-                f"flakehunter: run directory {self.run_dir}"]
+        if self.budget_s is not None:
+            runs = (f"budget {plan.format_duration(self.budget_s)}, at most {self.planner.cap} "
+                    f"runs per test" + (", stopping when settled" if self.auto else ""))
+        elif self.auto:
+            runs = f"runs per test: auto (at most {self.planner.cap})"
+        else:
+            runs = f"{self.runs} runs per test"
+        lines = [f"flakehunter: {runs}, {mode}; tracing {tracing}",
+                 f"flakehunter: run directory {self.run_dir}"]
+        if self.quarantine is not None:
+            lines.append(f"flakehunter: quarantine {self.quarantine.path}: "
+                         f"{len(self.quarantine.entries)} entries")
+        return lines
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionstart(self, session):
+        self.session = session
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
             undo = compat.index_teardown_reports(tr)
@@ -235,6 +347,19 @@ class Hunter:
                 list(getattr(item, "fixturenames", ())),
                 os.fsencode(item.nodeid))
 
+    def _tests_left(self):
+        """Tests this process will still run after the current one (for the budget plan)."""
+        items = getattr(self.session, "items", None) or ()
+        return max(0.0, len(items) * self.share - self.items_started)
+
+    def _predict(self, st, ps, t0_s):
+        """At the attempt's teardown: will it be the last? (_NextItem)"""
+        outcome = "failed" if st.exc else ("skipped" if st.skip else "passed")
+        trial = ps.copy()
+        now = time.monotonic()
+        trial.add(outcome, now - t0_s)
+        return self.planner.decide(trial, now, commit=False)[1] is not None
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item, nextitem):
         ihook = item.ihook
@@ -245,16 +370,29 @@ class Hunter:
         head, tail = records.item_parts(item.nodeid, self.runs,
                                         self.worker or "main", file, function, param_id,
                                         fixtures, self.isolate)
-        runs = self.runs
+        nodeid = item.nodeid
+        self.items_started += 1
+        planner = self.planner
+        ps = plan.TestPlanState(planner.cap, self._tests_left())
+        adaptive = planner.adaptive
         between = None if self.isolate else item.parent
         self.seen = {}
         if self.writer is None:
             self.writer = records.Writer(self.run_dir)
+        brd = None if self.worker else self.board
+        if brd is not None:
+            brd.start(nodeid, ps.planned)
+        term = self.term
         monotonic_ns = time.monotonic_ns
         rearm = self._timeout_rearm(item)
-        for attempt in range(1, runs + 1):
-            last = attempt == runs
+        attempt = 0
+        forced_last = False
+        while True:
+            attempt += 1
             st = _Attempt(item, attempt)
+            if self.worker:
+                st.reports = []
+                st.tags = ps.planned
             self.cur = st
             if attempt > 1:
                 compat.reset_report_sections(item)
@@ -263,17 +401,44 @@ class Hunter:
                     rearm()
             wall = time.time()
             t0 = monotonic_ns()
+            if forced_last or (not adaptive and attempt >= ps.planned):
+                nxt = nextitem
+            elif not adaptive or self.isolate:
+                nxt = between
+            else:
+                nxt = _NextItem(lambda st=st, t0=t0: nextitem
+                                if self._predict(st, ps, t0 / 1e9) else between)
             if pl:
                 pl.attempt_begin(nodeid_b, attempt)
-            reports = compat.runtestprotocol(item, log=True,
-                                             nextitem=nextitem if last else between)
+            reports = compat.runtestprotocol(item, log=True, nextitem=nxt)
             t1 = monotonic_ns()
-            outcome, when, xfail, error, frames, phases = _summarize(reports, st)
+            outcome, when, xfail, error, frames, phases, bad, nfail = _summarize(reports, st)
             if pl:
                 pl.attempt_end(nodeid_b, attempt, OUTCOMES[outcome])
+            ps.add(outcome, (t1 - t0) / 1e9)
+            planned, stop = planner.decide(ps, t1 / 1e9)
+            if forced_last:
+                stop = stop or "planned"
+            elif isinstance(nxt, _NextItem) and stop and nxt.chosen is not nextitem:
+                # Torn down only to the parent: one more attempt, the last, tears down right.
+                forced_last = True
+                planned = max(planned, attempt + 1)
+                ps.planned = planned
+                stop = None
+            if stop is None and (session.shouldfail or session.shouldstop):
+                stop = "interrupted"
+            error, frames = scrub(error, frames)
+            output = _output_of(reports) if bad is not None else None
             self.writer.write_attempt(head, attempt, outcome, xfail, when, t0, t1, wall, phases,
-                                      error, frames, tail)
-            if not last and (session.shouldfail or session.shouldstop):
+                                      error, frames, planned, stop, output, tail)
+            if brd is not None:
+                brd.attempt(nodeid, outcome, planned)
+                brd.failing_reports += nfail
+                if bad is not None:
+                    self._board_failure(brd, nodeid, attempt, bad, error, frames)
+                if term is not None:
+                    term.tick()
+            if stop is not None:
                 break
         self.cur = None
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
@@ -287,6 +452,24 @@ class Hunter:
         tryfirst: the hook is firstresult, pytest-timeout's own implementation ends the call."""
         if self.cur is None:
             self.timeout_timer = (item, settings)
+
+    def cluster_id(self, error, frames):
+        """The fingerprint of a failure (memoized: a hunt repeats the same few)."""
+        key = (error["type"] if error else "",
+               tuple((f["path"], f["line"], f["function"], f["source"]) for f in frames[-5:]))
+        fp = self.fps.get(key)
+        if fp is None:
+            if len(self.fps) > 4096:
+                self.fps.clear()
+            fp = self.fps[key] = fingerprint(key[0], frames, self.rootdir)
+        return fp
+
+    def _board_failure(self, brd, nodeid, attempt, bad, error, frames):
+        cid = self.cluster_id(error, frames)
+        inner = frames[-1] if frames else None
+        brd.failure(nodeid, attempt, cid, bad.when, error["type"] if error else "Failed",
+                    error["message"] if error else "", inner["path"] if inner else None,
+                    inner["line"] if inner else None, bad)
 
     def _timeout_rearm(self, item):
         """Re-arm pytest-timeout's whole-protocol timer per attempt, with the settings it armed
@@ -312,6 +495,7 @@ class Hunter:
             return None
         exc = excinfo.value
         if isinstance(exc, (pytest.skip.Exception, unittest.SkipTest)):
+            st.skip = True
             return None
         error = records.error_of(exc)
         frames = records.frames_of(excinfo.tb, self.paths)
@@ -327,8 +511,9 @@ class Hunter:
         if len(msg) > 160:
             msg = msg[:160] + "..."
         where = f" at {frames[-1]['path']}:{frames[-1]['line']}" if frames else ""
+        of = "" if self.planner.adaptive else f" of {self.runs}"
         longrepr = _SameFailure(
-            f"same failure as attempt {first} (attempt {st.number} of {self.runs}): "
+            f"same failure as attempt {first} (attempt {st.number}{of}): "
             f"{error['type']}: {msg}{where}",
             frames[-1]["path"] if frames else item.location[0],
             frames[-1]["line"] if frames else 0,
@@ -338,7 +523,7 @@ class Hunter:
                                  call.duration, user_properties=item.user_properties,
                                  **compat.report_times(call))
 
-    def record_crash(self, nodeid, worker, message):
+    def record_crash(self, nodeid, worker, message, report=None):
         """Write the record of the attempt of `nodeid` that was in progress when its xdist
         worker died: the attempt after the last one the worker recorded, outcome "failed",
         error type WorkerCrashed, started when the previous attempt stopped (attempts run back
@@ -381,11 +566,15 @@ class Hunter:
             "param_id": prev["param_id"] if prev else param,
             "fixtures": prev["fixtures"] if prev else [],
             "error": {"type": "WorkerCrashed", "message": message},
-            "frames": [], "isolate": self.isolate,
+            "frames": [], "isolate": self.isolate, "stop": "crashed", "output": None,
         }
         if self.writer is None:
             self.writer = records.Writer(self.run_dir)
         self.writer.write(rec, pid=pid, tid=pid)
+        brd = self.board
+        brd.attempt(nodeid, "failed", rec["runs"])
+        brd.failure(nodeid, rec["attempt"], self.cluster_id(rec["error"], []), "call",
+                    "WorkerCrashed", message, None, None, report)
 
     # ---- the end of the session ----
     @pytest.hookimpl(trylast=True)
@@ -394,22 +583,74 @@ class Hunter:
             self.writer.close()
         if self.worker:
             return
+        notes = []
+        q = self.quarantine
+        if q is not None:
+            q.match(self.board.tests)
+            notes += q.warnings()
+            try:
+                q.write(self.run_dir)
+            except OSError as e:
+                notes.append(f"flakehunter: cannot write {self.run_dir}/quarantine.json: "
+                             f"{e.strerror or e}")
+        notes += self._plan_notes()
+        status, why = board.decide(self.board, self.opts["fail_on"], session.exitstatus,
+                                   session.testsfailed, q)
+        if status != int(session.exitstatus):
+            session.exitstatus = pytest.ExitCode(status)
+        self.exit_line = f"flakehunter: {why}"
         if not _has_attempts(self.run_dir):
             self.analysis = [f"flakehunter: no attempts recorded in {self.run_dir}"]
         else:
             self.analysis, _ = analyzer.run(self.preload, self.run_dir, self.opts,
-                                            str(self.config.invocation_params.dir))
+                                            str(self.config.invocation_params.dir),
+                                            self.rootdir)
+        self.analysis = self.analysis + notes
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is None:
-            for line in self.analysis:
+            for line in self.analysis + [self.exit_line]:
                 print(line)
 
+    def _plan_notes(self):
+        """What the budget or the adaptive count did, in one line."""
+        brd, p = self.board, self.planner
+        if not p.adaptive or not brd.tests:
+            return []
+        n = len(brd.tests)
+        att = brd.attempts_done
+        capped = sum(1 for t in brd.tests.values() if t.attempts >= p.cap)
+        took = plan.format_duration(time.monotonic() - self.t_start)
+        if p.deadline is not None:
+            line = (f"flakehunter: budget {plan.format_duration(self.budget_s)}: {n} tests, "
+                    f"{att:,} attempts in {took}")
+            if p.min_plan is not None:
+                line += (f"; planned {p.min_plan}-{p.max_plan} attempts per test"
+                         if p.min_plan != p.max_plan else
+                         f"; planned {p.min_plan} attempts per test")
+            if self.auto:
+                line += f"; {n - capped} stopped early once settled"
+            if p.over_budget:
+                line += (f"; {p.over_budget} tests ran once only: the budget was used up "
+                         f"(every test runs at least once)")
+            return [line]
+        return [f"flakehunter: --fh-runs auto: {n} tests, {att:,} attempts in {took}; "
+                f"{n - capped} stopped early once settled, {capped} ran to the cap of {p.cap}"]
+
     def pytest_terminal_summary(self, terminalreporter):
-        if not self.analysis:
+        if not self.analysis and not self.exit_line:
             return
         terminalreporter.write_sep("=", "flakehunter")
-        for line in self.analysis:
+        for line in self.analysis or ():
             terminalreporter.write_line(line)
+        term = self.term
+        if term is not None and getattr(term, "tracebacks", None):
+            shown, total = term.tracebacks
+            if total > shown:
+                terminalreporter.write_line(
+                    f"flakehunter: full tracebacks above for the first {shown} of {total} "
+                    f"failure clusters; the short summary lists every test and cluster")
+        if self.exit_line:
+            terminalreporter.write_line(self.exit_line)
 
 
 class _SameFailure:
@@ -450,12 +691,26 @@ class _CrashLocation:
         return self.message.split("\n", 1)[0]
 
 
+def _failure_of(rep, st):
+    """(error, frames) of a failing report of the attempt st."""
+    got = st.exc.get(rep.when)
+    if got is not None:
+        return got
+    # No exception: a strict xpass (or a plugin that failed the report itself).
+    text = str(rep.longrepr) if rep.longrepr is not None else ""
+    if rep.when == "call" and "XPASS(strict)" in text:
+        return {"type": "XPASS(strict)", "message": text}, []
+    return {"type": "Failed", "message": text[:records.MAX_MESSAGE]}, []
+
+
 def _summarize(reports, st):
-    """(outcome, when, xfail, error, frames, phases) of one attempt (docs/FORMATS.md rules)."""
+    """(outcome, when, xfail, error, frames, phases, failing report, number of failed
+    reports) of one attempt (docs/FORMATS.md rules)."""
     phases = {}
     bad = None
     skipped = None
     xfail = False
+    nfail = 0
     for r in reports:
         phases[r.when] = r.duration
         if hasattr(r, "wasxfail"):
@@ -463,27 +718,37 @@ def _summarize(reports, st):
         if r.failed:
             if bad is None:
                 bad = r
+            if not hasattr(r, "wasxfail"):
+                nfail += 1
         elif r.skipped and skipped is None:
             skipped = r
     if bad is not None:
         when = bad.when
         outcome = "failed" if when == "call" else "error"
-        got = st.exc.get(when)
-        if got is not None:
-            error, frames = got
-        else:
-            # No exception: a strict xpass (or a plugin that failed the report itself).
-            text = str(bad.longrepr) if bad.longrepr is not None else ""
-            if when == "call" and "XPASS(strict)" in text:
-                xfail = True
-                error = {"type": "XPASS(strict)", "message": text}
-            else:
-                error = {"type": "Failed", "message": text[:records.MAX_MESSAGE]}
-            frames = []
-        return outcome, when, xfail, error, frames, phases
+        error, frames = _failure_of(bad, st)
+        if error["type"] == "XPASS(strict)":
+            xfail = True
+        return outcome, when, xfail, error, frames, phases, bad, nfail
     if skipped is not None:
-        return "skipped", skipped.when, xfail, None, [], phases
-    return "passed", None, xfail, None, [], phases
+        return "skipped", skipped.when, xfail, None, [], phases, None, 0
+    return "passed", None, xfail, None, [], phases, None, 0
+
+
+def _output_of(reports):
+    """The captured output of a failing attempt, for its record: {"stdout", "stderr", "log"}
+    (only those present), each cut to records.MAX_OUTPUT characters; None when empty. The
+    last report holds the sections of every phase of the attempt."""
+    out = {}
+    for title, content in reports[-1].sections if reports else ():
+        if not content:
+            continue
+        for kind in ("stdout", "stderr", "log"):
+            if title.startswith(f"Captured {kind} "):
+                out[kind] = out.get(kind, "") + content
+                break
+    if not out:
+        return None
+    return {k: records.cut_output(v) for k, v in out.items()}
 
 
 def _has_attempts(run_dir):
@@ -522,9 +787,36 @@ class _PhaseMarks:
         yield from self._wrap(PHASES["teardown"])
 
 
+class _WorkerTags:
+    """xdist workers only: tags the reports of each attempt for the controller's scoreboard
+    (board.py): `fh_fail` = [cluster, type, message, path, line, attempt] on a failing report,
+    `fh_attempt` = [attempt, outcome, planned] on the teardown report that ends an attempt.
+    Plain lists of strings and numbers, so they travel with the serialized report."""
+
+    def __init__(self, hunter):
+        self.hunter = hunter
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report):
+        st = self.hunter.cur
+        if st is None or st.reports is None or report.nodeid != st.item.nodeid:
+            return
+        st.reports.append(report)
+        if report.failed:
+            error, frames = scrub(*_failure_of(report, st))
+            inner = frames[-1] if frames else {}
+            report.fh_fail = [self.hunter.cluster_id(error, frames), error["type"],
+                              error["message"][:500], inner.get("path"), inner.get("line"),
+                              st.number]
+        if report.when == "teardown":
+            outcome = _summarize(st.reports, st)[0]
+            report.fh_attempt = [st.number, outcome, st.tags]
+
+
 class _XdistController:
-    """Hands the controller's run directory to every xdist worker, and records the attempt a
-    worker was running when it died (the worker could not)."""
+    """Hands the controller's run directory to every xdist worker, records the attempt a
+    worker was running when it died (the worker could not), and feeds the scoreboard from the
+    tags the workers put on their reports."""
 
     def __init__(self, hunter):
         self.hunter = hunter
@@ -539,4 +831,21 @@ class _XdistController:
             worker = report.node.gateway.id
         except AttributeError:
             worker = "gw?"
-        self.hunter.record_crash(crashitem, worker, str(report.longrepr))
+        self.hunter.record_crash(crashitem, worker, str(report.longrepr), report)
+
+    def pytest_runtest_logreport(self, report):
+        h = self.hunter
+        brd = h.board
+        if report.failed and not hasattr(report, "wasxfail") and report.when != "collect":
+            brd.failing_reports += 1
+        tag = getattr(report, "fh_fail", None)
+        if tag:
+            cid, type_, msg, path, line, attempt = tag
+            brd.failure(report.nodeid, attempt, cid, report.when, type_, msg, path, line,
+                        report)
+        tag = getattr(report, "fh_attempt", None)
+        if tag:
+            brd.attempt(report.nodeid, tag[1], tag[2])
+            if h.term is not None:
+                h.term.xdist = True
+                h.term.tick()

@@ -15,7 +15,7 @@ import threading
 import pluggy
 import pytest
 
-from .redact import scrub
+from .redact import redact_env, scrub
 
 # Frames of pytest and pluggy themselves are the runner, not the test: leave them out. pytest's
 # code lives in the package that defines its public classes (`_pytest`, beside `pytest`).
@@ -25,6 +25,8 @@ _SKIP_PREFIXES = tuple(
 MAX_FRAMES = 50
 MAX_MESSAGE = 4000
 MAX_SOURCE = 300
+MAX_OUTPUT = 4000          # characters of each captured stream kept for a failing attempt
+OUTPUT_HEAD = 1000         # ... of which the first ones (the rest is the end)
 
 
 class Paths:
@@ -77,33 +79,49 @@ def error_of(exc):
     return {"type": type(exc).__name__, "message": msg}
 
 
+def cut_output(text):
+    """Captured output for a record: redacted, and when longer than MAX_OUTPUT characters,
+    its first OUTPUT_HEAD and last ones around a line saying how much was cut."""
+    if len(text) > MAX_OUTPUT:
+        tail = MAX_OUTPUT - OUTPUT_HEAD
+        text = (f"{text[:OUTPUT_HEAD]}\n[... {len(text) - MAX_OUTPUT} characters cut by "
+                f"flakehunter ...]\n{text[-tail:]}")
+    return redact_env(text)
+
+
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def item_parts(nodeid, runs, worker, file, function, param_id, fixtures, isolate):
     """The constant parts of a test's records, JSON-encoded once per test:
-    (head: '{"v":1,"nodeid":...,"runs":N', tail: ',"worker":...,"isolate":...}')."""
-    head = '{"v":1,"nodeid":' + _encode(nodeid) + ',"runs":' + str(int(runs))
+    (head: '{"v":1,"nodeid":...', tail: ',"worker":...,"isolate":...}'). runs is unused
+    (the planned count is written per record) and kept for callers."""
+    head = '{"v":1,"nodeid":' + _encode(nodeid)
     tail = _encode({"worker": worker, "file": file, "function": function,
                     "param_id": param_id, "fixtures": fixtures, "isolate": isolate})
     return head, "," + tail[1:]
 
 
 _WHEN = {None: "null", "setup": '"setup"', "call": '"call"', "teardown": '"teardown"'}
+_STOP = {None: "null"}
 
 
 def attempt_line(head, attempt, outcome, xfail, when, start_ns, stop_ns, wall, phases,
-                 error, frames, tail, pid, tid):
+                 error, frames, planned, stop, output, tail, pid, tid):
     """One attempt record (docs/FORMATS.md) as a JSON line. Numbers are formatted directly
-    (repr of a finite float is valid JSON); strings go through the JSON encoder."""
+    (repr of a finite float is valid JSON); strings go through the JSON encoder. error and
+    frames are redacted here (scrub is memoized and returns its input when there is nothing
+    to redact, so passing redacted ones costs little); output must come from cut_output."""
     error, frames = scrub(error, frames)
     ph = ",".join(f'"{k}":{float(v)!r}' for k, v in phases.items())
-    return (f'{head},"attempt":{int(attempt)},"outcome":"{outcome}",'
+    return (f'{head},"runs":{int(planned)},"attempt":{int(attempt)},"outcome":"{outcome}",'
             f'"xfail":{"true" if xfail else "false"},"when":{_WHEN.get(when) or _encode(when)},'
             f'"start_ns":{int(start_ns)},"stop_ns":{int(stop_ns)},"wall":{float(wall)!r},'
             f'"duration_s":{(stop_ns - start_ns) / 1e9!r},"phases":{{{ph}}},'
             f'"pid":{int(pid)},"tid":{int(tid)},"error":{_encode(error)},'
-            f'"frames":{_encode(frames) if frames else "[]"}{tail}\n')
+            f'"frames":{_encode(frames) if frames else "[]"},'
+            f'"stop":{_STOP.get(stop) or _encode(stop)},'
+            f'"output":{_encode(output) if output else "null"}{tail}\n')
 
 
 class Writer:

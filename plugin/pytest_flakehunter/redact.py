@@ -162,6 +162,11 @@ def redact(text, literal=None):
     return redact_count(text, literal)[0]
 
 
+def redact_env(text):
+    """redact() with ANTHROPIC_API_KEY of the environment as a literal, as scrub() does."""
+    return redact(text, _env_literal())
+
+
 _memo = {}
 _MEMO_MAX = 512
 

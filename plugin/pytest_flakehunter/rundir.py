@@ -94,7 +94,8 @@ def _ram_bytes():
 
 
 def write_meta(path, run_id, *, runs, isolate, xdist, tracing, rootdir, args,
-               pytest_version, plugin_version):
+               pytest_version, plugin_version, runs_mode="fixed", max_runs=None, budget_s=None,
+               fail_on="any", quarantine=None):
     u = os.uname()
     meta = {
         "schema": "flakehunter-run/1",
@@ -114,6 +115,11 @@ def write_meta(path, run_id, *, runs, isolate, xdist, tracing, rootdir, args,
         "git": git_info(rootdir),
         "rootdir": str(rootdir),
         "args": [str(a) for a in args],
+        "runs_mode": runs_mode,
+        "max_runs": max_runs if max_runs is not None else runs,
+        "budget_s": budget_s,
+        "fail_on": fail_on,
+        "quarantine": quarantine,
     }
     tmp = os.path.join(path, "meta.json.tmp")
     with open(tmp, "w", encoding="utf-8") as f:

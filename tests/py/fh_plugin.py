@@ -21,10 +21,14 @@ REAL_ANALYZE = pathlib.Path(os.environ.get("FH_ANALYZE", BUILD / "fh-analyze"))
 
 RECORD_KEYS = {"v", "nodeid", "attempt", "runs", "outcome", "xfail", "when", "start_ns",
                "stop_ns", "wall", "duration_s", "phases", "pid", "tid", "worker", "file",
-               "function", "param_id", "fixtures", "error", "frames", "isolate"}
+               "function", "param_id", "fixtures", "error", "frames", "isolate", "stop",
+               "output"}
+STOPS = {None, "planned", "stable", "flaky", "broken", "skipped", "budget", "interrupted",
+         "crashed"}
 META_KEYS = {"schema", "run_id", "started_utc", "runs_per_test", "isolate", "xdist", "tracing",
              "host", "os", "python", "pytest", "plugin_version", "cpu_count", "ram_bytes",
-             "git", "rootdir", "args"}
+             "git", "rootdir", "args", "runs_mode", "max_runs", "budget_s", "fail_on",
+             "quarantine"}
 
 FAKE_ANALYZER = """#!{python}
 import json, os, sys
@@ -127,6 +131,11 @@ def check_record(rec):
         assert isinstance(rec["error"]["type"], str) and rec["error"]["type"]
     else:
         assert rec["error"] is None and rec["frames"] == []
+    assert rec["stop"] in STOPS
+    if rec["output"] is not None:
+        assert rec["outcome"] in ("failed", "error")
+        assert set(rec["output"]) <= {"stdout", "stderr", "log"} and rec["output"]
+        assert all(isinstance(v, str) for v in rec["output"].values())
     for fr in rec["frames"]:
         assert set(fr) == {"path", "line", "function", "source"}
         assert isinstance(fr["line"], int) and fr["line"] > 0

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Outcomes as pytest reports them and as the attempt records carry them: passes, failures,
 skips, xfails, parametrized ids; one full traceback per failure cluster; truthful counts."""
+import json
 import os
 import re
 
@@ -98,23 +99,41 @@ def test_one_traceback_per_cluster(fh):
             assert x == 42
     """)
     fh.mp.setenv("COLUMNS", "200")
-    r = fh.run("--fh", "--fh-runs", "6")
+    fh.use_real_analyzer()
+    r = fh.run("--fh", "--fh-runs", "6", "--junitxml=pytest-junit.xml")
     r.assert_outcomes(failed=12)
     assert r.ret == 1
     out = r.stdout.str()
-    # Full tracebacks: one per cluster (ValueError, KeyError, the assert), each once.
+    # Full tracebacks: one per cluster (ValueError, KeyError, the assert), each once, and
+    # nothing per repeated attempt.
     assert out.count("    def test_two_clusters():") == 2
     assert out.count("    def test_always():") == 1
     elines = [x.split(None, 1)[1] for x in out.splitlines() if x.startswith("E   ")]
     assert elines.count("ValueError: odd 1") == 1 and "ValueError: odd 3" not in elines
     assert elines.count("KeyError: 2") == 1 and "KeyError: 4" not in elines
-    assert out.count("same failure as attempt 1 (attempt") == 2 + 5
-    assert out.count("same failure as attempt 2 (attempt") == 2
-    assert "same failure as attempt 1 (attempt 6 of 6): AssertionError: assert 41 == 42" in out
-    # pytest's short summary still lists every failing attempt.
-    assert out.count("FAILED test_c.py::test_always") == 6
-    assert out.count("FAILED test_c.py::test_always - AssertionError: assert 41 == 42 "
-                     "(same as attempt 1)") == 5
+    assert "same failure as attempt" not in out
+    assert out.count("_ test_always _") == 1 and out.count("_ test_two_clusters _") == 2
+    # The short summary: one line per test and failure cluster, named by the analyzer's
+    # fingerprint of the cluster.
+    summary = json.loads((fh.path / "flakehunter_report.json").read_text())
+    fps = {t["nodeid"]: {c["fingerprint"][:6]: c["count"] for c in t["clusters"]}
+           for t in summary["tests"]}
+    lines = [x for x in out.splitlines() if x.startswith("FAILED ")]
+    assert len(lines) == 3, lines
+    got = {}
+    for x in lines:
+        m = re.match(r"FAILED (\S+) - (\d)/6 attempts, cluster ([0-9a-f]{6}): (\w+): ", x)
+        assert m, x
+        got.setdefault(m.group(1), {})[m.group(3)] = int(m.group(2))
+    assert got == fps
+    assert "FAILED test_c.py::test_always - 6/6 attempts, cluster " in out
+    assert re.search(r"3/6 attempts, cluster [0-9a-f]{6}: ValueError: odd 1", out)
+    assert re.search(r"3/6 attempts, cluster [0-9a-f]{6}: KeyError: 2", out)
+    # pytest's own hooks still saw every failing attempt: its JUnit XML has all 12, the
+    # repeats with the one-line report that names the attempt shown in full.
+    xml = (fh.path / "pytest-junit.xml").read_text()
+    assert xml.count("<failure ") == 12
+    assert xml.count("same as attempt 1") == 5 + 2 and xml.count("same as attempt 2") == 2
     recs = fh.by_test()["test_c.py::test_two_clusters"]
     assert [x["error"]["type"] for x in recs] == ["ValueError", "KeyError"] * 3
     assert [x["frames"][-1]["function"] for x in recs] == ["helper"] * 6

@@ -111,7 +111,8 @@ def test_writer_redacts_records(tmp_path):
                                     "auth=x", [], False)
     w.write_attempt(head, 1, "failed", False, "call", 1, 2, 0.0, {"call": 0.1},
                     {"type": "E", "message": "token=abc123"},
-                    [{"path": "t.py", "line": 1, "function": "f", "source": "pwd = 'zz9'"}], tail)
+                    [{"path": "t.py", "line": 1, "function": "f", "source": "pwd = 'zz9'"}],
+                    2, None, {"stdout": records.cut_output("login with password=hunter22\n")}, tail)
     w.write({"v": 1, "nodeid": "t.py::test_token[auth=x]", "attempt": 2,
              "error": {"type": "WorkerCrashed", "message": "crashed: Bearer abcdefgh12345678"},
              "frames": []}, pid=1, tid=1)
@@ -119,6 +120,7 @@ def test_writer_redacts_records(tmp_path):
     recs = [json.loads(x) for x in pathlib.Path(w.path).read_text().splitlines()]
     assert recs[0]["error"] == {"type": "E", "message": f"token={MARK}"}
     assert recs[0]["frames"][0]["source"] == f"pwd = '{MARK}'"
+    assert recs[0]["output"] == {"stdout": f"login with password={MARK}\n"}
     assert recs[1]["error"]["message"] == f"crashed: Bearer {MARK}"
     # Identities stay as they are, even when they look like KEY=VALUE.
     assert all(r["nodeid"] == "t.py::test_token[auth=x]" for r in recs)
