@@ -13,6 +13,8 @@ attempts count as skipped); no non-skipped attempt: skipped; no failure: stable;
 broken; else flaky.
 """
 
+import time
+
 POLICIES = ("any", "broken", "flaky", "never")
 
 # The exit statuses the policy may change: pytest's OK and TESTS_FAILED. Interrupted,
@@ -73,6 +75,7 @@ class Board:
         self.attempts_done = 0
         self.failing_reports = 0   # failed reports of hunted attempts (Session.testsfailed)
         self.started = 0
+        self.t_first = None        # time.monotonic() when the first attempt was counted
 
     def start(self, nodeid, planned):
         t = self.tests.get(nodeid)
@@ -94,6 +97,8 @@ class Board:
         else:
             t.skipped += 1
         self.attempts_done += 1
+        if self.t_first is None:
+            self.t_first = time.monotonic()
         return t
 
     def failure(self, nodeid, attempt, cid, when, type_, message, path, line, report):

@@ -146,9 +146,11 @@ class Terminal:
                       f"{t.attempts} attempts")
             word = t.verdict.upper()
             if self.xdist:
+                # as xdist prints its own per-report lines: a line of its own, and the next
+                # writer starts a new one (currentfspath -2, like pytest does for xdist)
                 self.tr.ensure_newline()
                 self.tr.write(f"{word} {nodeid} ({detail})", **markup)
-                self.tr.ensure_newline()
+                self.tr.currentfspath = -2
             else:
                 self.tr.write(f" {word} ({detail})", **markup)
         self.tr.flush()
@@ -171,10 +173,11 @@ class Terminal:
         default = None if h.auto or h.budget_s else h.runs
         done, planned = self.board.planned_total(ntests, default)
         elapsed = now - h.t_start
+        first = self.board.t_first
         if h.budget_s:
             eta = max(0.0, h.t_start + h.budget_s - now)
-        elif done:
-            eta = elapsed / done * max(0, planned - done)
+        elif done > 1 and first is not None and now > first:
+            eta = (now - first) / (done - 1) * max(0, planned - done)
         else:
             eta = None
         eta_s = "?" if eta is None else plan.format_duration(eta)
