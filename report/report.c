@@ -178,8 +178,19 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 	buf_puts(b, "</small></span><span class=\"nm\"><code>");
 	esc_html(b, t->nodeid);
 	buf_puts(b, "</code>");
-	if (t->diag || (t->perf && t->perf->unstable)) {
+	if (t->diag || (t->perf && t->perf->unstable) || t->quarantine) {
 		buf_puts(b, "<span class=\"chips\">");
+		if (t->quarantine) {
+			const struct fh_quarantine *q = t->quarantine;
+
+			buf_puts(b, "<span class=\"chip q\" title=\"");
+			esc_html(b, q->reason);
+			buf_puts(b, q->expired ? "\">quarantine expired " : "\">quarantined until ");
+			esc_html(b, q->expires);
+			buf_puts(b, " (");
+			esc_html(b, q->owner);
+			buf_puts(b, ")</span>");
+		}
 		if (t->diag && (unsigned)t->diag->kind < FH_KIND_COUNT && t->verdict != FH_STABLE) {
 			buf_puts(b, "<span class=\"chip k\">");
 			esc_html(b, fh_kind_names[t->diag->kind]);
@@ -201,6 +212,15 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 		buf_printf(b, " <span class=\"muted\">(%d errors)</span>", errors);
 	if (t->skipped)
 		buf_printf(b, " \xc2\xb7 <span class=\"s\">%d skipped</span>", t->skipped);
+	if (t->planned > (int)t->nattempts) {
+		buf_printf(b, " \xc2\xb7 <span class=\"muted\">%zu of %d planned", t->nattempts,
+			   t->planned);
+		if (t->stop) {
+			buf_puts(b, ", stopped: ");
+			esc_html(b, t->stop);
+		}
+		buf_puts(b, "</span>");
+	}
 	buf_puts(b, "</span><span class=\"durs\">mean <b>");
 	fmt_secs(b, t->mean_s);
 	buf_puts(b, "</b> \xc2\xb7 p95 <b>");

@@ -173,6 +173,8 @@ def pytest_configure(config):
         hunter.term = termout.register(config, hunter.board, hunter)
         if pm.hasplugin("xdist"):
             pm.register(_XdistController(hunter), "flakehunter-xdist")
+            if (config.getoption("dist", "no") or "no") != "no":
+                pm.register(_XdistFeed(hunter), "flakehunter-xdist-feed")
 
 
 class _Attempt:
@@ -814,9 +816,8 @@ class _WorkerTags:
 
 
 class _XdistController:
-    """Hands the controller's run directory to every xdist worker, records the attempt a
-    worker was running when it died (the worker could not), and feeds the scoreboard from the
-    tags the workers put on their reports."""
+    """Hands the controller's run directory to every xdist worker and records the attempt a
+    worker was running when it died (the worker could not)."""
 
     def __init__(self, hunter):
         self.hunter = hunter
@@ -832,6 +833,14 @@ class _XdistController:
         except AttributeError:
             worker = "gw?"
         self.hunter.record_crash(crashitem, worker, str(report.longrepr), report)
+
+
+class _XdistFeed:
+    """The xdist controller (registered only when tests are distributed): feeds the
+    scoreboard from the tags the workers put on their reports."""
+
+    def __init__(self, hunter):
+        self.hunter = hunter
 
     def pytest_runtest_logreport(self, report):
         h = self.hunter

@@ -9,9 +9,10 @@ A TOML file kept in the repository, one ``[[quarantine]]`` table per entry::
     reason = "times out on the shared runner"   # optional
     expires = 2026-12-31                        # a TOML date or "YYYY-MM-DD" (required)
 
-A pattern without glob characters matches that node id and its parametrizations
-(``test_x`` matches ``test_x[1]``); a glob is matched against the whole node id with
-fnmatch rules (``*``, ``?``, ``[...]``; case-sensitive). An entry protects through its expiry
+A pattern matches a node id equal to it and that node id's parametrizations (``test_x``
+matches ``test_x[1]``); a pattern with ``*`` (any characters) or ``?`` (one character) is a
+glob matched against the whole node id (case-sensitive). Brackets are literal, as they are in
+node ids (``test_x[1-*]`` matches ``test_x[1-a]``). An entry protects through its expiry
 date (local calendar date); from the next day on it warns and protects nothing. Quarantined
 tests still run, are hunted and reported; only their effect on the exit status goes.
 
@@ -28,7 +29,7 @@ import re
 
 KEYS = {"nodeid", "owner", "reason", "expires"}
 _HEADER = re.compile(r"^\s*\[\[\s*quarantine\s*\]\]")
-_GLOB = re.compile(r"[*?\[]")
+_GLOB = re.compile(r"[*?]")
 
 
 class QuarantineError(Exception):
@@ -51,6 +52,7 @@ def _toml():
 class Entry:
     __slots__ = ("index", "pattern", "owner", "reason", "expires", "line", "glob", "matched")
 
+
     def __init__(self, index, pattern, owner, reason, expires, line):
         self.index = index
         self.pattern = pattern
@@ -58,14 +60,15 @@ class Entry:
         self.reason = reason
         self.expires = expires
         self.line = line
-        self.glob = bool(_GLOB.search(pattern))
+        self.glob = (re.compile(fnmatch.translate(pattern.replace("[", "[[]")))
+                     if _GLOB.search(pattern) else None)
         self.matched = 0
 
     def matches(self, nodeid):
-        if self.glob:
-            return fnmatch.fnmatchcase(nodeid, self.pattern)
-        return nodeid == self.pattern or (nodeid.startswith(self.pattern) and
-                                          nodeid[len(self.pattern)] == "[")
+        if nodeid == self.pattern or (nodeid.startswith(self.pattern) and
+                                      nodeid[len(self.pattern)] == "["):
+            return True
+        return self.glob is not None and self.glob.match(nodeid) is not None
 
     def expired(self, today):
         return today > self.expires
