@@ -601,6 +601,12 @@ class Hunter:
         if status != int(session.exitstatus):
             session.exitstatus = pytest.ExitCode(status)
         self.exit_line = f"flakehunter: {why}"
+        for key in ("report", "json", "junit", "markdown"):
+            if self.opts.get(key):
+                try:
+                    os.makedirs(os.path.dirname(self.opts[key]), exist_ok=True)
+                except OSError:
+                    pass  # the analyzer says what it cannot write
         if not _has_attempts(self.run_dir):
             self.analysis = [f"flakehunter: no attempts recorded in {self.run_dir}"]
         else:
