@@ -27,7 +27,7 @@ SAN     ?=
 # Debian packages that provide what the build, the tests and the demo need (iniconfig and
 # packaging: pytest 9 needs them, for the test that runs the plugin under it).
 DEB_PKGS := gcc make pkg-config libcjson-dev libcurl4-openssl-dev libunwind-dev libdw-dev \
-	libelf-dev check libsubunit-dev python3 python3-pytest python3-pytest-xdist \
+	libelf-dev check libsubunit-dev libxml2-utils python3 python3-pytest python3-pytest-xdist \
 	python3-pytest-timeout python3-pytest-repeat python3-setuptools python3-iniconfig \
 	python3-packaging chromium strace xxd
 PKGS := libcjson libcurl libdw

@@ -27,12 +27,12 @@ controller creates the run directory (rundir.py) and runs `fh-analyze report` (a
 """
 import json
 import os
+import sys
 import time
-import unittest
 
 import pytest
 
-from . import analyzer, board, compat, plan, quarantine, records, rundir, termout
+from . import analyzer, board, compat, plan, records, rundir, termout
 from .fingerprint import fingerprint
 from .preload import OUTCOMES, PHASES, Preload
 from .redact import scrub
@@ -264,6 +264,7 @@ class Hunter:
                 raise pytest.UsageError("flakehunter: xdist worker started without a run directory")
         else:
             if opts["quarantine"]:
+                from . import quarantine
                 try:
                     self.quarantine = quarantine.Quarantine(
                         opts["quarantine"], quarantine.load(opts["quarantine"]))
@@ -384,7 +385,9 @@ class Hunter:
         brd = None if self.worker else self.board
         if brd is not None:
             brd.start(nodeid, ps.planned)
-        term = self.term
+        tick = self.term.tick if self.term is not None and self.term.status else None
+        write = self.writer.write_attempt
+        worker = self.worker
         monotonic_ns = time.monotonic_ns
         rearm = self._timeout_rearm(item)
         attempt = 0
@@ -392,7 +395,7 @@ class Hunter:
         while True:
             attempt += 1
             st = _Attempt(item, attempt)
-            if self.worker:
+            if worker:
                 st.reports = []
                 st.tags = ps.planned
             self.cur = st
@@ -429,17 +432,19 @@ class Hunter:
                 stop = None
             if stop is None and (session.shouldfail or session.shouldstop):
                 stop = "interrupted"
-            error, frames = scrub(error, frames)
-            output = _output_of(reports) if bad is not None else None
-            self.writer.write_attempt(head, attempt, outcome, xfail, when, t0, t1, wall, phases,
-                                      error, frames, planned, stop, output, tail)
+            output = None
+            if bad is not None:
+                error, frames = scrub(error, frames)
+                output = _output_of(reports)
+            write(head, attempt, outcome, xfail, when, t0, t1, wall, phases, error, frames,
+                  planned, stop, output, tail)
             if brd is not None:
                 brd.attempt(nodeid, outcome, planned)
-                brd.failing_reports += nfail
                 if bad is not None:
+                    brd.failing_reports += nfail
                     self._board_failure(brd, nodeid, attempt, bad, error, frames)
-                if term is not None:
-                    term.tick()
+                if tick is not None:
+                    tick()
             if stop is not None:
                 break
         self.cur = None
@@ -496,7 +501,10 @@ class Hunter:
         if st is None or excinfo is None or st.item is not item:
             return None
         exc = excinfo.value
-        if isinstance(exc, (pytest.skip.Exception, unittest.SkipTest)):
+        # unittest's SkipTest can only be raised once unittest was imported; importing it here
+        # would cost every session 4 ms
+        ut = sys.modules.get("unittest")
+        if isinstance(exc, pytest.skip.Exception) or (ut is not None and isinstance(exc, ut.SkipTest)):
             st.skip = True
             return None
         error = records.error_of(exc)

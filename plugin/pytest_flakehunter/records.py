@@ -111,9 +111,17 @@ def attempt_line(head, attempt, outcome, xfail, when, start_ns, stop_ns, wall, p
     """One attempt record (docs/FORMATS.md) as a JSON line. Numbers are formatted directly
     (repr of a finite float is valid JSON); strings go through the JSON encoder. error and
     frames are redacted here (scrub is memoized and returns its input when there is nothing
-    to redact, so passing redacted ones costs little); output must come from cut_output."""
+    to redact, so passing redacted ones costs little); output must come from cut_output.
+    A passing attempt (no error, frames, stop or output: most of a hunt) takes a shorter way."""
+    ph = ",".join([f'"{k}":{float(v)!r}' for k, v in phases.items()])
+    if error is None and not frames and stop is None and output is None:
+        return (f'{head},"runs":{planned},"attempt":{attempt},"outcome":"{outcome}",'
+                f'"xfail":{"true" if xfail else "false"},"when":{_WHEN.get(when) or _encode(when)},'
+                f'"start_ns":{start_ns},"stop_ns":{stop_ns},"wall":{wall!r},'
+                f'"duration_s":{(stop_ns - start_ns) / 1e9!r},"phases":{{{ph}}},'
+                f'"pid":{pid},"tid":{tid},"error":null,"frames":[],"stop":null,'
+                f'"output":null{tail}\n')
     error, frames = scrub(error, frames)
-    ph = ",".join(f'"{k}":{float(v)!r}' for k, v in phases.items())
     return (f'{head},"runs":{int(planned)},"attempt":{int(attempt)},"outcome":"{outcome}",'
             f'"xfail":{"true" if xfail else "false"},"when":{_WHEN.get(when) or _encode(when)},'
             f'"start_ns":{int(start_ns)},"stop_ns":{int(stop_ns)},"wall":{float(wall)!r},'

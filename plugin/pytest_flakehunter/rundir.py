@@ -8,7 +8,6 @@ import datetime
 import json
 import os
 import re
-import secrets
 import shutil
 import socket
 import subprocess
@@ -20,7 +19,9 @@ GIT_TIMEOUT_S = 3
 
 def new_run_id(now=None):
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    # os.urandom, not secrets: the suffix only has to be unlikely to collide, and importing
+    # secrets loads OpenSSL (3 ms of every session's start).
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + os.urandom(3).hex()
 
 
 def create(runs_root):
