@@ -49,8 +49,11 @@ def main():
     env.setdefault("FH_ANALYZE", str(BUILD / "fh-analyze"))
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT / "plugin"), env.get("PYTHONPATH")] if p)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    junit = out / "flakehunter_junit.xml"
+    markdown = out / "flakehunter_summary.md"
     cmd = ["/usr/bin/python3", "-m", "pytest", "-p", "pytest_flakehunter", "-p", "no:cacheprovider",
-           "-q", "--fh", "--fh-runs", str(RUNS), "--fh-report", str(html), "--fh-no-history", "."]
+           "-q", "--fh", "--fh-runs", str(RUNS), "--fh-report", str(html), "--fh-no-history",
+           "--fh-junit", str(junit), "--fh-markdown", str(markdown), "."]
     print("demo:", "LD_PRELOAD=" + str(lib), " ".join(cmd[1:]), flush=True)
     subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL, timeout=300)
     summary = json.loads(html.with_suffix(".json").read_text())
@@ -77,6 +80,7 @@ def main():
     bad += len(missing) + (len(summary["tests"]) != len(EXPECTED))
     print(f"\nkinds diagnosed: {', '.join(sorted(k for k in kinds if k))}")
     print(f"report: {html}")
+    print(f"junit:  {junit}\nsummary: {markdown}")
     if bad:
         print(f"demo: {bad} test(s) not diagnosed as demonstrated", file=sys.stderr)
     return 1 if bad else 0

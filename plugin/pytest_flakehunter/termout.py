@@ -19,10 +19,11 @@ see every attempt. What changes is only what is drawn:
   them exactly as without the plugin), and its short summary sees one line per test and
   cluster: "FAILED test_x - 3/10 attempts, cluster a1b2c3: ValueError: ...". The full lists
   are in place for every other summary hook and for the counts line.
-- On a terminal (stdout is a tty, TERM is not dumb, output is not disabled with -s or -qq), a
-  status drawn at the end of the current line and redrawn at most every 0.25 s: attempts done
-  and planned, elapsed time, and the estimated time left. It is erased before anything else is
-  written. Nothing is drawn when the output is not a terminal.
+- On a terminal (stdout is a tty, TERM is not dumb, not -qq, and tests do not write to the
+  terminal themselves: not -s or --capture=tee-sys), a status drawn at the end of the current
+  line and redrawn at most every 0.25 s: attempts done and planned, elapsed time, and the
+  estimated time left. It is erased before anything else is written. Nothing is drawn when the
+  output is not a terminal.
 """
 import os
 import sys
@@ -136,11 +137,8 @@ class Terminal:
             return
         letter, markup = t.letter()
         if not self.verbose:
-            tw = self.config.get_terminal_writer()
-            if tw.width_of_current_line + 7 >= tw.fullwidth:
-                # pytest >= 8 writes its progress only after letters it printed itself
-                self.tr.write("\n")
             self.tr.write(letter, **markup)
+            self._progress(nodeid)
         else:
             detail = (f"{t.failed}/{t.passed + t.failed} attempts failed" if t.failed else
                       f"{t.attempts} attempts")
@@ -154,6 +152,22 @@ class Terminal:
             else:
                 self.tr.write(f" {word} ({detail})", **markup)
         self.tr.flush()
+
+    def _progress(self, nodeid):
+        """pytest >= 8 counts its "[ NN%]" progress in the letters it printed itself and breaks
+        the line there; the letters of a hunt are ours, so count ours the same way (pytest 7
+        does both in its own pytest_runtest_logfinish, after this one). Private attributes,
+        used only when present."""
+        tr = self.tr
+        reported = getattr(tr, "_progress_nodeids_reported", None)
+        past_edge = getattr(tr, "_write_progress_information_if_past_edge", None)
+        if not isinstance(reported, set) or past_edge is None:
+            return
+        reported.add(nodeid)
+        session = self.hunter.session
+        if getattr(tr, "_show_progress_info", False) and session is not None and \
+                len(reported) < getattr(session, "testscollected", 0):
+            past_edge()
 
     # ---- progress ----
     def tick(self):
@@ -301,7 +315,7 @@ class Status:
         stream = sys.stdout
         if tr is None or config.option.verbose < -1:
             return None
-        if getattr(config.option, "capture", None) == "no":
+        if getattr(config.option, "capture", None) in ("no", "tee-sys"):
             return None
         if os.environ.get("TERM", "") == "dumb":
             return None
