@@ -109,7 +109,7 @@ def bench_hunt(tmp):
     dt, cpu, rc, out = timed(["-p", "pytest_flakehunter", "--fh", f"--fh-runs={runs}"], suite,
                              quiet=False)
     summary = [x for x in out.splitlines() if " passed" in x or " failed" in x][-1:]
-    analyzer = [x for x in out.splitlines() if x.startswith("flakehunter: ")][:1]
+    analyzer = [x for x in out.splitlines() if x.startswith("flakehunter: ") and " tests x " in x]
     size = len(out.encode("utf-8", "replace"))
     print(f"hunt: 1000 tests x {runs} runs, 5% failures, end to end (pytest + fh-analyze):")
     print(f"  wall {dt:7.2f} s, CPU {cpu:7.2f} s   exit {rc}   "
