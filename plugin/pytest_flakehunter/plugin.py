@@ -45,6 +45,8 @@ OPTIONS = [
      "hunt flaky tests: run every test --fh-runs times and write the flakehunter report"),
     ("fh_runs", "--fh-runs", "fh_runs", "runs", 10,
      "attempts per test (default 10), or 'auto': stop each test once its verdict is settled"),
+    ("fh_runs_auto", "--fh-runs-auto", "fh_runs_auto", "bool", False,
+     "the same as --fh-runs auto (an ini twin that typed configuration files can hold)"),
     ("fh_max_runs", "--fh-max-runs", "fh_max_runs", "int", plan.DEFAULT_MAX_RUNS,
      "most attempts per test with --fh-runs auto or --fh-budget (default 100)"),
     ("fh_budget", "--fh-budget", "fh_budget", "duration", None,
@@ -95,7 +97,9 @@ def pytest_addoption(parser):
                 metavar = "MS"
             group.addoption(flag, dest=dest, action="store", default=None, metavar=metavar,
                             help=help_)
-            if kind == "int" and compat.INI_INT == "int":
+            if kind in ("int", "runs") and compat.INI_INT == "int":
+                # pytest 9's typed configuration cannot hold "auto" in an int option: there
+                # the ini spelling of --fh-runs auto is fh_runs_auto = true
                 parser.addini(ini, help_, type="int", default=None)  # None: not set
             else:
                 parser.addini(ini, help_, type="string", default="")
@@ -113,7 +117,7 @@ def _resolve(config):
             try:
                 v = config.getini(ini)
             except (TypeError, ValueError) as e:  # pytest's own check of the config value
-                what = "not an integer" if kind == "int" else "bad value"
+                what = "not an integer" if kind in ("int", "runs") else "bad value"
                 raise pytest.UsageError(f"{flag} (ini {ini}): {what} ({e})")
             base = ini_base
             if kind != "bool" and v in ("", None):
@@ -224,7 +228,7 @@ class Hunter:
         self.config = config
         self.opts = opts
         self.t_start = time.monotonic()
-        self.auto = opts["runs"] == "auto"
+        self.auto = opts["runs"] == "auto" or opts["runs_auto"]
         self.budget_s = opts["budget"]
         explicit_runs = "fh_runs" in opts["given"] and not self.auto
         if self.auto or self.budget_s is not None:

@@ -8,9 +8,10 @@ reporter's stats, so pytest's counts, its exit status and every other plugin (ju
 see every attempt. What changes is only what is drawn:
 
 - ``pytest_report_teststatus`` keeps each report's category (so the counts are unchanged) and
-  blanks its letter and word. The categories are computed here, as pytest's own
-  implementations would, when no other plugin implements the hook (it saves three hook calls
-  per report); when one does, a hook wrapper blanks the letters of whatever it answered.
+  blanks its letter and word while tests run. The categories are computed here, as pytest's
+  runner, skipping and terminal implementations would, when no other implementation exists (it
+  saves three hook calls per report); otherwise a hook wrapper blanks the letters of whatever
+  the hook answered.
 - At the end of each test, its character: ``.`` stable, ``f`` flaky, ``F`` broken (``E`` when
   every failure was an error in setup or teardown), ``s`` skipped; with -v its verdict and
   counts.
@@ -62,9 +63,16 @@ class _LineRepr:
         return self.reprcrash.message
 
 
+# The implementations of pytest_report_teststatus this plugin answers for: pytest's runner,
+# skipping and terminal ones, which only compute the answer. Any other one (another plugin, or
+# pytest 9's subtests, which also turns a report with failed subtests into a failure there)
+# must run: then a hook wrapper blanks the letters instead.
+_PLAIN_TESTSTATUS = ("_pytest.runner", "_pytest.skipping", "_pytest.terminal")
+
+
 def _builtin(impl):
     name = getattr(impl.plugin, "__name__", None) or type(impl.plugin).__module__
-    return str(name).startswith("_pytest.") or isinstance(impl.plugin, Terminal)
+    return str(name) in _PLAIN_TESTSTATUS or isinstance(impl.plugin, Terminal)
 
 
 def _hunted(report):
@@ -74,11 +82,14 @@ def _hunted(report):
 class _BlankWrapper:
     """pytest_report_teststatus as a wrapper: keep whatever category the hook answered."""
 
+    def __init__(self, term):
+        self.term = term
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_report_teststatus(self, report, config):
         outcome = yield
         res = outcome.get_result()
-        if res and _hunted(report):
+        if res and self.term.blank and _hunted(report):
             outcome.force_result((res[0], "", ""))
 
 
@@ -95,6 +106,9 @@ class Terminal:
         self.saved = None
         self.status = None
         self.fast = True
+        # Letters and words are blanked while tests run; the terminal summary (short summary
+        # lines, -rA, skip reasons) asks the same hook for its words and gets pytest's.
+        self.blank = True
 
     # ---- letters ----
     @pytest.hookimpl(tryfirst=True)
@@ -103,12 +117,12 @@ class Terminal:
         impls = self.config.pluginmanager.hook.pytest_report_teststatus.get_hookimpls()
         self.fast = all(_builtin(i) for i in impls)
         if not self.fast:
-            self.config.pluginmanager.register(_BlankWrapper(), "flakehunter-blank-letters")
+            self.config.pluginmanager.register(_BlankWrapper(self), "flakehunter-blank-letters")
         self.status = Status.create(self.config, self.tr)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(self, report, config):
-        if not self.fast or not _hunted(report):
+        if not self.fast or not self.blank or not _hunted(report):
             return None
         if hasattr(report, "wasxfail"):
             if report.skipped:
@@ -210,6 +224,7 @@ class Terminal:
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter):
+        self.blank = False
         stats = terminalreporter.stats
         self.saved = {k: list(stats.get(k, ())) for k in _CATEGORIES if k in stats}
         firsts = []

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from fh_plugin import LIFETIME_SUITE, fh  # noqa: F401
+from fh_plugin import LIFETIME_SUITE, fh, needs_autoload  # noqa: F401
 from pytest_flakehunter import plan
 
 AUTO_SUITE = """
@@ -69,6 +69,16 @@ def test_runs_auto_stops_when_settled(fh):
     assert "4 stopped early once settled, 1 ran to the cap of 100" in r.stdout.str()
 
 
+@pytest.mark.parametrize("ini", ["fh_runs = auto", "fh_runs_auto = true"])
+def test_runs_auto_from_ini(fh, ini):
+    if ini == "fh_runs = auto" and pytest.version_tuple[:1] >= (9,):
+        pytest.skip("pytest 9 types fh_runs as an int: its ini spelling is fh_runs_auto")
+    fh.pytester.makepyfile(test_a="def test_a():\n    pass\n")
+    fh.pytester.makeini(f"[pytest]\nfh = true\n{ini}\nfh_max_runs = 80\n")
+    fh.run().assert_outcomes(passed=59)
+    assert fh.meta()["runs_mode"] == "auto" and fh.meta()["max_runs"] == 80
+
+
 def test_runs_auto_with_a_cap(fh):
     fh.pytester.makepyfile(test_a=AUTO_SUITE)
     fh.run("--fh", "--fh-runs=auto", "--fh-max-runs=20")
@@ -77,8 +87,9 @@ def test_runs_auto_with_a_cap(fh):
                  "test_flaky": 20}
 
 
-@pytest.mark.parametrize("mode", [["--fh-runs=auto"], ["--fh-runs=auto", "-p", "xdist",
-                                                        "-n", "2"],
+@pytest.mark.parametrize("mode", [["--fh-runs=auto"],
+                                  pytest.param(["--fh-runs=auto", "-p", "xdist", "-n", "2"],
+                                               marks=needs_autoload("pytest-xdist")),
                                   ["--fh-budget=2s", "--fh-max-runs=7"],
                                   ["--fh-runs=auto", "--fh-isolate"]])
 def test_fixture_lifetimes_with_adaptive_counts(fh, mode):

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from fh_plugin import fh  # noqa: F401
+from fh_plugin import fh, needs_autoload  # noqa: F401
 from pytest_flakehunter import quarantine
 
 SUITE = """
@@ -86,7 +86,7 @@ EXPIRED = {"nodeid": '"test_p.py::test_fl*"', "owner": '"bob"', "expires": '"200
 UNMATCHED = {"nodeid": '"test_p.py::test_gone"', "owner": '"carol"', "expires": "2999-01-01"}
 
 
-@pytest.mark.parametrize("xdist", [False, True])
+@pytest.mark.parametrize("xdist", [False, pytest.param(True, marks=needs_autoload("pytest-xdist"))])
 def test_quarantine_active_expired_unmatched(fh, xdist):
     fh.use_real_analyzer()
     fh.pytester.makepyfile(test_p=SUITE)

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from fh_plugin import PLUGIN, fh  # noqa: F401
+from fh_plugin import PLUGIN, fh, needs_autoload  # noqa: F401
 
 SUITE = """
 import pytest
@@ -103,7 +103,7 @@ def run_pty(cmd, cwd, env):
     return os.waitstatus_to_exitcode(status), out.decode("utf-8", "replace")
 
 
-@pytest.mark.parametrize("xdist", [False, True])
+@pytest.mark.parametrize("xdist", [False, pytest.param(True, marks=needs_autoload("pytest-xdist"))])
 def test_progress_line_on_a_terminal_only(fh, xdist):
     fh.pytester.makepyfile(test_p="""
         import time, pytest

@@ -29,10 +29,11 @@ SOURCES = {"pytest": ("pytest-9.1.1-src.tar.gz", "9.1.1"),
 # python3 and runs the pytest installed there, whatever pytest these tests run under.
 FILES = sorted(p.name for p in HERE.glob("test_plugin_*.py")
                if p.name not in ("test_plugin_install.py", pathlib.Path(__file__).name))
-FILES.append("test_ai_plugin.py")
+FILES += ["test_ai_plugin.py", "test_ci_policy.py", "test_ci_terminal.py", "test_ci_plan.py"]
 # What may skip under pytest 9, and why.
 SKIP_REASONS = ("pytest-xdist not loaded: PYTEST_DISABLE_PLUGIN_AUTOLOAD",
-                "pytest-timeout not loaded: PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+                "pytest-timeout not loaded: PYTEST_DISABLE_PLUGIN_AUTOLOAD",
+                "pytest 9 types fh_runs as an int")
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,7 @@ def test_plugin_tests_pass_under_pytest9(pytest9, fh_paths):
     m = re.search(r"=+ (\d+) passed(?:, (\d+) skipped)? in ", p.stdout)
     assert m, out
     passed, nskipped = int(m.group(1)), int(m.group(2) or 0)
-    assert passed >= 60 and nskipped == len(skipped) <= 5, out
+    assert passed >= 60 and nskipped == len(skipped) <= 9, out
     # The inner runs were pytest 9 as well: every run directory they left says so.
     metas = [json.loads(x.read_text()) for x in basetemp.rglob("meta.json")
              if x.parent.parent.name == "runs"]
@@ -142,7 +143,16 @@ def test_no_warning_under_pytest9(pytest9, tmp_path):
     assert p.returncode == 1, out
     assert not re.search(r"warnings summary|\w+Warning\b", out), out
     assert re.search(r"=+ 10 failed, 6 passed, 4 skipped, 4 errors in ", out), out
-    assert out.count("same failure as attempt 1 (attempt") == 1 + 3, out
+    # Repeated failures get the one-line report: pytest's JUnit XML shows them (the terminal
+    # shows one traceback and one summary line per test and failure cluster).
+    junit = (tmp_path / "junit.xml").read_text()
+    assert junit.count("same as attempt 1") == 1 + 3, junit
+    assert "same failure as attempt" not in out
+    assert re.search(r"^FAILED test_w\.py::test_flaky - 2/4 attempts, cluster [0-9a-f]{6}: ", out,
+                     re.M), out
+    # -rA still words every report (the letters are blanked only while tests run)
+    assert re.search(r"^PASSED test_w\.py::test_flaky$", out, re.M), out
+    assert re.search(r"^SKIPPED \[4\] test_w\.py:\d+: nope$", out, re.M), out
     assert (tmp_path / "flakehunter_report.json").exists(), out
     assert {json.loads(x.read_text())["pytest"]
             for x in tmp_path.glob(".flakehunter/runs/*/meta.json")} == {"9.1.1"}
