@@ -111,7 +111,9 @@ def test_progress_line_on_a_terminal_only(fh, xdist):
         def test_p(i):
             time.sleep(0.01)
     """)
-    env = dict(os.environ, TERM="xterm", COLUMNS="120", PYTHONPATH=str(PLUGIN))
+    # the fh fixture put plugin/ first on PYTHONPATH (and kept the pytest this runs under)
+    env = dict(os.environ, TERM="xterm", COLUMNS="120")
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(PLUGIN)
     args = [sys.executable, "-m", "pytest", "-p", "pytest_flakehunter", "-p", "no:cacheprovider",
             "--fh", "--fh-runs=20", *(["-n", "2"] if xdist else [])]
     rc, out = run_pty(args, fh.path, env)
