@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The Surefire JUnit XML report (junit.h): streamed into one struct buf, flushed to a
- * temporary file every FLUSH_AT bytes and renamed into place.
+ * temporary file every FLUSH_AT bytes and renamed into place (write_file_streamed).
  */
 #include "junit.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #define JUNIT_MAX ((size_t)4 << 30)
 #define FLUSH_AT (1u << 20)
@@ -374,28 +371,6 @@ static void testcase(struct buf *b, const struct fh_test *t)
 	buf_free(&line);
 }
 
-static int flush_to(struct buf *b, int fd)
-{
-	const char *p = b->data;
-	size_t n = b->len;
-
-	if (fd < 0 || b->failed)
-		return 0;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	buf_reset(b);
-	return 0;
-}
-
 static int render(const struct fh_run *run, struct buf *b, int fd)
 {
 	int failures = 0, errors = 0, skipped = 0, r = 0;
@@ -430,11 +405,16 @@ static int render(const struct fh_run *run, struct buf *b, int fd)
 	properties(b, run);
 	for (i = 0; i < run->ntests; i++) {
 		testcase(b, &run->tests[i]);
-		if (b->len > FLUSH_AT && (r = flush_to(b, fd)))
+		if (b->len > FLUSH_AT && (r = buf_flush_fd(b, fd)))
 			return r;
 	}
 	buf_puts(b, "</testsuite>\n");
-	return b->failed ? -ENOBUFS : flush_to(b, fd);
+	return b->failed ? -ENOBUFS : buf_flush_fd(b, fd);
+}
+
+static int render_cb(const void *run, struct buf *b, int fd)
+{
+	return render(run, b, fd);
 }
 
 int junit_render(const struct fh_run *run, struct buf *b)
@@ -444,34 +424,12 @@ int junit_render(const struct fh_run *run, struct buf *b)
 
 int junit_write(const struct fh_run *run, const char *path)
 {
-	struct buf b = BUF_INIT(JUNIT_MAX);
-	struct buf tmp = BUF_INIT(PATH_MAX + 32);
-	int fd, r;
+	int r = mkdir_parent(path);
 
-	buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	if (tmp.failed) {
-		r = -ENAMETOOLONG;
-		goto out;
-	}
-	if ((r = mkdir_parent(path)))
-		goto out;
-	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = render(run, &b, fd);
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(buf_str(&tmp), path) < 0)
-		r = -errno;
-	if (r)
-		unlink(buf_str(&tmp));
-out:
-	buf_free(&b);
-	buf_free(&tmp);
+	if (!r)
+		r = write_file_streamed(path, JUNIT_MAX, render_cb, run);
 	if (r == -ENOBUFS)
-		return error("%s: JUnit report too large", path);
+		return error("%s: JUnit report too large (over %zu bytes)", path, JUNIT_MAX);
 	if (r)
 		return error("cannot write '%s': %s", path, strerror(-r));
 	return 0;

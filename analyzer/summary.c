@@ -7,12 +7,9 @@
  * details) are added, never renamed. Times are seconds, written with microsecond resolution.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "stages.h"
 #include "summary.h"
@@ -576,29 +573,6 @@ static void test_obj(struct buf *b, const struct fh_test *t)
 	buf_putc(b, '}');
 }
 
-/* Writes b out to fd and empties it; fd < 0 keeps everything in b. */
-static int flush_to(struct buf *b, int fd)
-{
-	const char *p = b->data;
-	size_t n = b->len;
-
-	if (fd < 0 || b->failed)
-		return 0;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	buf_reset(b);
-	return 0;
-}
-
 /* "trace_dropped": what tracing lost and why (docs/FORMATS.md); reasons with a count only. */
 static void trace_losses(struct buf *b, const struct fh_run *run)
 {
@@ -687,13 +661,18 @@ static int render(const struct fh_run *run, struct buf *b, int fd)
 		if (i)
 			buf_puts(b, ",\n");
 		test_obj(b, &run->tests[i]);
-		if (b->len > FLUSH_AT && (r = flush_to(b, fd)))
+		if (b->len > FLUSH_AT && (r = buf_flush_fd(b, fd)))
 			return r;
 	}
 	buf_puts(b, "]}\n");
 	if (b->failed)
 		return -ENOBUFS;
-	return flush_to(b, fd);
+	return buf_flush_fd(b, fd);
+}
+
+static int render_cb(const void *run, struct buf *b, int fd)
+{
+	return render(run, b, fd);
 }
 
 int summary_render(const struct fh_run *run, struct buf *b)
@@ -703,30 +682,8 @@ int summary_render(const struct fh_run *run, struct buf *b)
 
 int summary_write(const struct fh_run *run, const char *json_path)
 {
-	struct buf b = BUF_INIT(SUMMARY_MAX);
-	struct buf tmp = BUF_INIT(PATH_MAX + 32);
-	int fd, r;
+	int r = write_file_streamed(json_path, SUMMARY_MAX, render_cb, run);
 
-	buf_printf(&tmp, "%s.tmp.%ld", json_path, (long)getpid());
-	if (tmp.failed) {
-		r = -ENAMETOOLONG;
-		goto out;
-	}
-	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = render(run, &b, fd);
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(buf_str(&tmp), json_path) < 0)
-		r = -errno;
-	if (r)
-		unlink(buf_str(&tmp));
-out:
-	buf_free(&b);
-	buf_free(&tmp);
 	if (r == -ENOBUFS)
 		return error("%s: JSON summary too large (over %zu bytes)", json_path, SUMMARY_MAX);
 	if (r)

@@ -599,6 +599,60 @@ out:
 	return ret;
 }
 
+int buf_flush_fd(struct buf *b, int fd)
+{
+	const char *p = b->data;
+	size_t n = b->len;
+
+	if (fd < 0 || b->failed)
+		return 0;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	buf_reset(b);
+	return 0;
+}
+
+int write_file_streamed(const char *path, size_t max,
+			int (*render)(const void *ctx, struct buf *b, int fd), const void *ctx)
+{
+	struct buf b = BUF_INIT(max);
+	struct buf tmp = BUF_INIT(8192);
+	int fd, r;
+
+	buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	if (tmp.failed) {
+		r = -ENAMETOOLONG;
+		goto out;
+	}
+	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = render(ctx, &b, fd);
+	if (!r && b.failed)
+		r = -ENOBUFS;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && rename(buf_str(&tmp), path) < 0)
+		r = -errno;
+	if (r)
+		unlink(buf_str(&tmp));
+out:
+	buf_free(&b);
+	buf_free(&tmp);
+	return r;
+}
+
 int mkdir_p(const char *path, unsigned mode)
 {
 	char *p, *s = xstrdup(path);

@@ -96,6 +96,15 @@ void arena_adopt(struct arena *dst, struct arena *src);
 int read_file(const char *path, size_t max, char **out, size_t *len);
 /* Writes data to path atomically (temporary file in the same directory, then rename). */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* Writes what b holds to fd and empties b; fd < 0 (rendering into memory) or a failed b keeps
+ * it. 0 or -errno. Streaming writers call it whenever b has grown past a chunk. */
+int buf_flush_fd(struct buf *b, int fd);
+/* Writes a big output atomically without holding it whole: render(ctx, b, fd) appends to b and
+ * calls buf_flush_fd(b, fd) as it goes (and at the end); it runs on a temporary file in the
+ * same directory, renamed to path when render returned 0. b's cap is max bytes in memory.
+ * Returns 0 or -errno (-ENOBUFS when b overflowed). */
+int write_file_streamed(const char *path, size_t max,
+			int (*render)(const void *ctx, struct buf *b, int fd), const void *ctx);
 /* mkdir -p; returns 0 or -errno. */
 int mkdir_p(const char *path, unsigned mode);
 /* mkdir -p of the folder holding path (nothing when path has no folder); 0 or -errno. */
