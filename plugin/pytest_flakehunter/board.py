@@ -73,7 +73,6 @@ class Board:
     def __init__(self):
         self.tests = {}
         self.attempts_done = 0
-        self.failing_reports = 0   # failed reports of hunted attempts (Session.testsfailed)
         self.started = 0
         self.t_first = None        # time.monotonic() when the first attempt was counted
 
@@ -140,14 +139,15 @@ class Board:
         return done, planned + int(rest * est)
 
 
-def decide(board, policy, pytest_status, testsfailed, quarantine=None):
+def decide(board, policy, pytest_status, collect_errors, quarantine=None):
     """(exit status, one line saying why). pytest_status: what pytest would return;
-    testsfailed: Session.testsfailed (failed reports and collection errors)."""
+    collect_errors: failed collection reports (failures outside the hunted tests, which fail
+    the session under every policy)."""
     status = int(pytest_status)
     if status not in (_OK, _FAILED):
         return status, f"exit status {status} as pytest set it (not a test outcome)"
     q_active = (lambda n: quarantine.active(n)) if quarantine else (lambda n: False)
-    others = max(0, int(testsfailed) - board.failing_reports)
+    others = int(collect_errors)
     counted = {"flaky": 0, "broken": 0}
     tolerated = {"flaky": 0, "broken": 0}
     quarantined = 0

@@ -184,7 +184,7 @@ def pytest_configure(config):
 class _Attempt:
     """What the hooks learn about the attempt in progress."""
 
-    __slots__ = ("item", "number", "exc", "skip", "reports", "tags")
+    __slots__ = ("item", "number", "exc", "skip", "reports", "planned")
 
     def __init__(self, item, number):
         self.item = item
@@ -192,7 +192,7 @@ class _Attempt:
         self.exc = {}  # when -> (error dict, frames)
         self.skip = False
         self.reports = None  # xdist workers: the attempt's reports so far
-        self.tags = None     # xdist workers: (planned) for the teardown tag
+        self.planned = None  # xdist workers: attempts planned, for the teardown tag
 
 
 class _NextItem:
@@ -259,6 +259,7 @@ class Hunter:
         self.quarantine = None
         self.exit_line = None
         self.items_started = 0
+        self.collect_errors = 0  # failed collection reports: failures outside the hunted tests
         workerinput = getattr(config, "workerinput", None)
         self.worker = workerinput["workerid"] if workerinput else None
         self.share = 1.0 / max(1, int(workerinput.get("workercount", 1))) if workerinput else 1.0
@@ -345,6 +346,10 @@ class Hunter:
             else:
                 os.environ[k] = v
 
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.collect_errors += 1
+
     # ---- the re-run protocol ----
     def _item_static(self, item):
         callspec = getattr(item, "callspec", None)
@@ -401,7 +406,7 @@ class Hunter:
             st = _Attempt(item, attempt)
             if worker:
                 st.reports = []
-                st.tags = ps.planned
+                st.planned = ps.planned
             self.cur = st
             if attempt > 1:
                 compat.reset_report_sections(item)
@@ -421,7 +426,7 @@ class Hunter:
                 pl.attempt_begin(nodeid_b, attempt)
             reports = compat.runtestprotocol(item, log=True, nextitem=nxt)
             t1 = monotonic_ns()
-            outcome, when, xfail, error, frames, phases, bad, nfail = _summarize(reports, st)
+            outcome, when, xfail, error, frames, phases, bad = _summarize(reports, st)
             if pl:
                 pl.attempt_end(nodeid_b, attempt, OUTCOMES[outcome])
             ps.add(outcome, (t1 - t0) / 1e9)
@@ -445,7 +450,6 @@ class Hunter:
             if brd is not None:
                 brd.attempt(nodeid, outcome, planned)
                 if bad is not None:
-                    brd.failing_reports += nfail
                     self._board_failure(brd, nodeid, attempt, bad, error, frames)
                 if tick is not None:
                     tick()
@@ -609,7 +613,7 @@ class Hunter:
                              f"{e.strerror or e}")
         notes += self._plan_notes()
         status, why = board.decide(self.board, self.opts["fail_on"], session.exitstatus,
-                                   session.testsfailed, q)
+                                   self.collect_errors, q)
         if status != int(session.exitstatus):
             session.exitstatus = pytest.ExitCode(status)
         self.exit_line = f"flakehunter: {why}"
@@ -724,13 +728,12 @@ def _failure_of(rep, st):
 
 
 def _summarize(reports, st):
-    """(outcome, when, xfail, error, frames, phases, failing report, number of failed
-    reports) of one attempt (docs/FORMATS.md rules)."""
+    """(outcome, when, xfail, error, frames, phases, failing report) of one attempt
+    (docs/FORMATS.md rules)."""
     phases = {}
     bad = None
     skipped = None
     xfail = False
-    nfail = 0
     for r in reports:
         phases[r.when] = r.duration
         if hasattr(r, "wasxfail"):
@@ -738,8 +741,6 @@ def _summarize(reports, st):
         if r.failed:
             if bad is None:
                 bad = r
-            if not hasattr(r, "wasxfail"):
-                nfail += 1
         elif r.skipped and skipped is None:
             skipped = r
     if bad is not None:
@@ -748,10 +749,10 @@ def _summarize(reports, st):
         error, frames = _failure_of(bad, st)
         if error["type"] == "XPASS(strict)":
             xfail = True
-        return outcome, when, xfail, error, frames, phases, bad, nfail
+        return outcome, when, xfail, error, frames, phases, bad
     if skipped is not None:
-        return "skipped", skipped.when, xfail, None, [], phases, None, 0
-    return "passed", None, xfail, None, [], phases, None, 0
+        return "skipped", skipped.when, xfail, None, [], phases, None
+    return "passed", None, xfail, None, [], phases, None
 
 
 def _output_of(reports):
@@ -830,7 +831,7 @@ class _WorkerTags:
                               st.number]
         if report.when == "teardown":
             outcome = _summarize(st.reports, st)[0]
-            report.fh_attempt = [st.number, outcome, st.tags]
+            report.fh_attempt = [st.number, outcome, st.planned]
 
 
 class _XdistController:
@@ -863,8 +864,6 @@ class _XdistFeed:
     def pytest_runtest_logreport(self, report):
         h = self.hunter
         brd = h.board
-        if report.failed and not hasattr(report, "wasxfail") and report.when != "collect":
-            brd.failing_reports += 1
         tag = getattr(report, "fh_fail", None)
         if tag:
             cid, type_, msg, path, line, attempt = tag

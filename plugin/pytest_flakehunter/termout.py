@@ -103,7 +103,8 @@ class Terminal:
         self.tr = None        # the terminal reporter registers after us: see sessionstart
         self.verbose = config.option.verbose > 0
         self.xdist = False
-        self.saved = None
+        self.saved = None     # pytest's failed/error lists while the summary runs
+        self.tracebacks = None  # (tracebacks shown, failure clusters) for the note
         self.status = None
         self.fast = True
         # Letters and words are blanked while tests run; the terminal summary (short summary
@@ -226,7 +227,7 @@ class Terminal:
     def pytest_terminal_summary(self, terminalreporter):
         self.blank = False
         stats = terminalreporter.stats
-        self.saved = {k: list(stats.get(k, ())) for k in _CATEGORIES if k in stats}
+        self.saved = {k: list(stats.get(k, ())) for k in _CATEGORIES}
         firsts = []
         shown = set()
         for t in self.board.tests.values():
@@ -239,7 +240,11 @@ class Terminal:
             shown.add(id(r))
         self.tracebacks = (len(shown), len(firsts))
         for k, reps in self.saved.items():
-            stats[k] = [r for r in reps if id(r) in shown or not self._hunted_report(r)]
+            kept = [r for r in reps if id(r) in shown or not self._hunted_report(r)]
+            if kept:
+                stats[k] = kept
+            else:
+                stats.pop(k, None)
         try:
             yield
         finally:
@@ -250,7 +255,10 @@ class Terminal:
         if self.saved is None:
             return
         for k, reps in self.saved.items():
-            stats[k] = reps
+            if reps:
+                stats[k] = reps
+            else:
+                stats.pop(k, None)  # pytest counts a category by its key being there
 
     def summary_lines_begin(self, terminalreporter):
         """First plain summary hook: everyone else sees the full stats."""
@@ -282,10 +290,13 @@ class Terminal:
                                         _LineRepr(c.path, c.line, text), when, fh_line=True)
                 lines.setdefault("error" if when != "call" else "failed", []).append(rep)
         for k, reps in lines.items():
-            stats[k] = reps
+            if reps:
+                stats[k] = reps
+            else:
+                stats.pop(k, None)
 
 
-class _SummaryEdges:
+class _SummaryFirst:
     """The plain pytest_terminal_summary implementations that run first and last."""
 
     def __init__(self, term):
@@ -310,7 +321,7 @@ def register(config, board, hunter):
     term = Terminal(config, board, hunter)
     pm = config.pluginmanager
     pm.register(term, "flakehunter-terminal")
-    pm.register(_SummaryEdges(term), "flakehunter-summary-first")
+    pm.register(_SummaryFirst(term), "flakehunter-summary-first")
     pm.register(_SummaryLast(term), "flakehunter-summary-last")
     return term
 
