@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "history_seed.h"
+#include "sources.h"
 #include "stages.h"
 #include "summary.h"
 
@@ -158,9 +160,12 @@ static void cut_row(struct buf *b, size_t start, size_t ncols)
 	csv_free(&c);
 }
 
+static void rows_of(const struct fh_run *run, const struct fh_test *t, struct buf *b, bool header,
+		    size_t ncols, const bool *skip_source);
+
 void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf *b, bool header)
 {
-	history_rows_cols(run, t, b, header, 0);
+	rows_of(run, t, b, header, 0, NULL);
 }
 
 size_t history_header_prefix(const char *data, size_t len)
@@ -182,7 +187,22 @@ size_t history_header_prefix(const char *data, size_t len)
 void history_rows_cols(const struct fh_run *run, const struct fh_test *t, struct buf *b,
 		       bool header, size_t ncols)
 {
-	const struct fh_run_meta *m = &run->meta;
+	rows_of(run, t, b, header, ncols, NULL);
+}
+
+/* The meta a row of attempt a is written with: its source's (a merged run keeps each source's
+ * run id, host and versions, so the history reads as if every shard had reported alone). */
+static const struct fh_run_meta *meta_of(const struct fh_run *run, const struct fh_attempt *a)
+{
+	if (a->source >= 0 && (size_t)a->source < run->nsources && run->sources)
+		return &run->sources[a->source].meta;
+	return &run->meta;
+}
+
+/* The rows of t, leaving out attempts whose source is marked in skip_source (may be NULL). */
+static void rows_of(const struct fh_run *run, const struct fh_test *t, struct buf *b, bool header,
+		    size_t ncols, const bool *skip_source)
+{
 	struct buf fixtures = BUF_INIT(1 << 16), ts = BUF_INIT(64);
 	size_t i;
 
@@ -203,8 +223,12 @@ void history_rows_cols(const struct fh_run *run, const struct fh_test *t, struct
 		const struct fh_attempt *a = &t->attempts[i];
 		const struct fh_frame *f = a->nframes ? &a->frames[a->nframes - 1] : NULL;
 		bool failed = a->outcome == FH_FAILED || a->outcome == FH_ERROR;
+		const struct fh_run_meta *m = meta_of(run, a);
 		size_t start = b->len;
 
+		if (skip_source && a->source >= 0 && (size_t)a->source < run->nsources &&
+		    skip_source[a->source])
+			continue;
 		buf_reset(&ts);
 		if (a->wall_start >= 0 && a->wall_start < 253402300800.0 && a->wall_start != 0)
 			put_utc(&ts, a->wall_start);
@@ -228,7 +252,7 @@ void history_rows_cols(const struct fh_run *run, const struct fh_test *t, struct
 		cell(b, t->param_id);
 		cell(b, buf_str(&fixtures));
 		cell_int(b, m->runs_per_test);
-		cell_int(b, a->attempt);
+		cell_int(b, a->source_attempt > 0 ? a->source_attempt : a->attempt);
 		cell(b, (unsigned)a->outcome < FH_OUTCOME_COUNT ? fh_outcome_names[a->outcome] : "");
 		cell_num(b, a->duration_s);
 		cell_num(b, a->setup_s);
@@ -621,8 +645,46 @@ static int parse_uint(const char *s, int *out)
 	return 0;
 }
 
+/* Rows to leave out while reading: the run's own (its run id, or a source's) are added from
+ * the model instead; found[i] records that source i's rows are already in the file (then they
+ * are not appended again). */
+struct skip_set {
+	const char *one;             /* a single run id (hist_acc_add_buffer) */
+	const struct fh_run *run;    /* or the run's own ids */
+	bool *found;                 /* per source; may be NULL */
+};
+
+static bool skip_row(const struct skip_set *sk, const char *run_id)
+{
+	if (sk->one)
+		return !strcmp(sk->one, run_id);
+	if (!sk->run)
+		return false;
+	for (size_t i = 0; i < sk->run->nsources; i++) {
+		const char *id = sk->run->sources[i].meta.run_id;
+
+		if (id && !strcmp(id, run_id)) {
+			if (sk->found)
+				sk->found[i] = true;
+			return true;
+		}
+	}
+	return run_is_own_id(sk->run, run_id);
+}
+
+static int add_buffer(struct fh_hist_acc *acc, const char *name, const char *data, size_t len,
+		      const struct skip_set *sk);
+
 int hist_acc_add_buffer(struct fh_hist_acc *acc, const char *name, const char *data, size_t len,
 			const char *skip_run_id)
+{
+	struct skip_set sk = { skip_run_id, NULL, NULL };
+
+	return add_buffer(acc, name, data, len, &sk);
+}
+
+static int add_buffer(struct fh_hist_acc *acc, const char *name, const char *data, size_t len,
+		      const struct skip_set *sk)
 {
 	struct fh_csv c;
 	int idx[C_NEED], used = 0, r;
@@ -676,7 +738,7 @@ int hist_acc_add_buffer(struct fh_hist_acc *acc, const char *name, const char *d
 				csv_resync(&c);
 			continue;
 		}
-		if (skip_run_id && !strcmp(csv_cell(&c, idx[C_RUN]), skip_run_id))
+		if (skip_row(sk, csv_cell(&c, idx[C_RUN])))
 			continue;
 		if (parse_uint(csv_cell(&c, idx[C_FLINE]), &fline))
 			fline = 0;
@@ -700,6 +762,7 @@ void hist_acc_add_run(struct fh_hist_acc *acc, const struct fh_run *run, const s
 		const struct fh_attempt *a = &t->attempts[i];
 		const struct fh_frame *f = a->nframes ? &a->frames[a->nframes - 1] : NULL;
 
+		m = meta_of(run, a);
 		acc_row(acc, m->run_id, m->started_utc ? m->started_utc : "", m->host ? m->host : "",
 			m->branch ? m->branch : "", m->isolate, a->outcome, f ? f->path : "", f ? f->line : 0,
 			f ? f->function : "");
@@ -878,12 +941,12 @@ static void fill_params(struct fh_run *run)
 
 /* Appends rows to path, writing the header into a new or empty file. */
 static int append_rows(const struct fh_run *run, const struct fh_test *t, const char *path,
-		       struct buf *rows, size_t ncols)
+		       struct buf *rows, size_t ncols, const bool *skip_source)
 {
 	struct stat st;
 	char last = '\n';
 	const char *p;
-	size_t n;
+	size_t n, body;
 	int fd, ret = 0;
 
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -905,7 +968,10 @@ static int append_rows(const struct fh_run *run, const struct fh_test *t, const 
 		if (last != '\n')
 			buf_putc(rows, '\n');
 	}
-	history_rows_cols(run, t, rows, st.st_size == 0, st.st_size == 0 ? 0 : ncols);
+	body = rows->len;
+	rows_of(run, t, rows, st.st_size == 0, st.st_size == 0 ? 0 : ncols, skip_source);
+	if (rows->len == body)
+		goto out; /* every source's rows are in the file already */
 	if (rows->failed) {
 		ret = -ENOBUFS;
 		goto out;
@@ -925,6 +991,83 @@ static int append_rows(const struct fh_run *run, const struct fh_test *t, const 
 out:
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
+	return ret;
+}
+
+void history_header(struct buf *b)
+{
+	for (size_t i = 0; i < NCOLS; i++) {
+		buf_puts(b, columns[i]);
+		buf_putc(b, i + 1 < NCOLS ? ',' : '\n');
+	}
+}
+
+int history_append_csv(const char *path, const char *rows, size_t len)
+{
+	struct buf out = BUF_INIT(FH_HISTORY_MAX_FILE);
+	struct stat st;
+	const char *p, *end = rows + len;
+	size_t ncols = 0, n;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (st.st_size == 0) {
+		history_header(&out);
+	} else {
+		char head[65536], last = '\n';
+		ssize_t got = pread(fd, head, sizeof(head), 0);
+
+		if (got > 0)
+			ncols = history_header_prefix(head, (size_t)got);
+		if (pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
+			buf_putc(&out, '\n');
+	}
+	/* Row by row, so each can be cut to an older file's columns (a quoted cell may hold a
+	 * newline: rows are found with the CSV reader, not by lines). */
+	for (p = rows; p < end;) {
+		struct fh_csv c;
+		size_t start = out.len, rlen;
+
+		csv_init(&c, p, (size_t)(end - p));
+		if (csv_row(&c) != 1) {
+			csv_free(&c);
+			break;
+		}
+		rlen = (size_t)(c.p - p);
+		csv_free(&c);
+		buf_add(&out, p, rlen);
+		if (rlen && p[rlen - 1] != '\n')
+			buf_putc(&out, '\n');
+		if (ncols)
+			cut_row(&out, start, ncols);
+		p += rlen;
+	}
+	if (out.failed) {
+		ret = -ENOBUFS;
+		goto out;
+	}
+	for (p = out.data, n = out.len; n;) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			goto out;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+out:
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	buf_free(&out);
 	return ret;
 }
 
@@ -955,8 +1098,11 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 	struct fh_run *run = ctx->run;
 	struct fh_test *t = &run->tests[i];
 	struct hist_job *job = &ctx->jobs[i];
+	bool *found = xcalloc(run->nsources + 1, sizeof(*found));
+	struct skip_set sk = { NULL, run, found };
+	struct buf seed = BUF_INIT(FH_HISTORY_MAX_FILE), seed_name = BUF_INIT(PATH_MAX);
 	char *data = NULL;
-	size_t len, ncols = 0;
+	size_t len = 0, ncols = 0;
 	int r;
 
 	job->acc = hist_acc_new(t->nodeid);
@@ -964,22 +1110,26 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 	job->acc->warn = &job->warn;
 	if (!ctx->read) {
 		hist_acc_add_run(job->acc, run, t);
-		return;
+		goto out;
 	}
 	buf_reset(path);
 	buf_printf(path, "%s/", ctx->dir);
 	history_file_name(path, t->nodeid);
 	r = read_file(buf_str(path), FH_HISTORY_MAX_FILE, &data, &len);
-	if (r == 0) {
-		hist_acc_add_buffer(job->acc, buf_str(path), data, len, run->meta.run_id);
+	if (r != 0 && r != -ENOENT)
+		acc_warn(job->acc, "%s: cannot read history: %s", buf_str(path), strerror(-r));
+	/* pytest-flakehunter's file of the test first: its rows are older than ours (runs stay in
+	 * time order); runs already imported into ours are left out of it. */
+	if (history_seed_read(ctx->dir, t->nodeid, data, len, &seed, &seed_name, &job->warn) > 0)
+		add_buffer(job->acc, buf_str(&seed_name), seed.data, seed.len, &sk);
+	if (data) {
+		add_buffer(job->acc, buf_str(path), data, len, &sk);
 		ncols = history_header_prefix(data, len);
 		free(data);
-	} else if (r != -ENOENT) {
-		acc_warn(job->acc, "%s: cannot read history: %s", buf_str(path), strerror(-r));
 	}
 	hist_acc_add_run(job->acc, run, t);
 	if (ctx->append && !__atomic_load_n(&ctx->write_failed, __ATOMIC_RELAXED)) {
-		r = append_rows(run, t, buf_str(path), rows, ncols);
+		r = append_rows(run, t, buf_str(path), rows, ncols, found);
 		if (r) {
 			acc_warn(job->acc, "%s: cannot append history: %s", buf_str(path),
 				 strerror(-r));
@@ -987,6 +1137,10 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 			__atomic_store_n(&ctx->write_failed, 1, __ATOMIC_RELAXED);
 		}
 	}
+out:
+	buf_free(&seed);
+	buf_free(&seed_name);
+	free(found);
 }
 
 static void *hist_worker(void *arg)

@@ -53,7 +53,17 @@
  * ".csv". Appends to b. */
 void history_file_name(struct buf *b, const char *nodeid);
 
-/* Appends the CSV rows of test t in this run to b, with the header row first when header. */
+/* This version's header row (ending in '\n') appended to b. */
+void history_header(struct buf *b);
+/* Appends rows in this version's columns (no header; each a complete CSV row) to the history
+ * file at path: the header first into a new or empty file, a newline first when the file does
+ * not end with one, each row cut to the columns of a file an older version started. One
+ * write(); 0 or -errno. (history import.) */
+int history_append_csv(const char *path, const char *rows, size_t len);
+
+/* Appends the CSV rows of test t in this run to b, with the header row first when header.
+ * A row carries its source's run id, host and versions (a merged run writes each source's rows
+ * as that session would have) and the attempt number the source recorded. */
 void history_rows(const struct fh_run *run, const struct fh_test *t, struct buf *b, bool header);
 /* The same with only the first ncols cells of each row and of the header (0: all of them), for
  * appending to a file an older version wrote: its header has fewer columns and its rows must

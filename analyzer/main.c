@@ -16,9 +16,12 @@
 
 #include "junit.h"
 #include "markdown.h"
+#include "history_seed.h"
+#include "merge.h"
 #include "model.h"
 #include "quarantine.h"
 #include "redact.h"
+#include "sources.h"
 #include "stages.h"
 #include "trace.h"
 
@@ -31,6 +34,8 @@ static const char usage_text[] =
 "                         [--annotations github] [--annotations-prefix DIR]\n"
 "                         [--report-link URL]\n"
 "       fh-analyze quarantine suggest RUN_DIR [--min-rate R] [--owner NAME] [--days N]\n"
+"       fh-analyze merge RUN_DIR... --out RUN_DIR [--strict] [--quiet]\n"
+"       fh-analyze history import DIR [--quiet]\n"
 "       fh-analyze dump FILE...\n"
 "       fh-analyze --help | --version\n";
 
@@ -47,6 +52,16 @@ static const char help_text[] =
 "                        Print [[quarantine]] TOML entries (for --fh-quarantine) for the\n"
 "                        flaky tests of RUN_DIR, worst first, skipping tests the run had\n"
 "                        quarantined already.\n"
+"  merge RUN_DIR... --out RUN_DIR\n"
+"                        Merge the run directories of several sessions (CI shards,\n"
+"                        machines, merged directories too) into one merged run directory;\n"
+"                        `report` on it gives one report with per-host counts. Idempotent\n"
+"                        and order-independent; --out may be an existing merged directory.\n"
+"                        A source that cannot be merged gets one error line and is skipped\n"
+"                        (--strict: nothing is written then).\n"
+"  history import DIR    Convert pytest-flakehunter 1.0.1 history files in DIR (its per-test\n"
+"                        CSVs) into this tool's history files in DIR, keeping the originals.\n"
+"                        Run ids already present are not imported again.\n"
 "  dump FILE...          Print trace files (.fht) as text, one event per line.\n"
 "\n"
 "Options of report:\n"
@@ -80,7 +95,8 @@ static const char help_text[] =
 "  FH_TIMING=1           print the time each stage of report took on stderr\n"
 "  FH_THREADS=N          threads for parsing big record files (default: CPUs online)\n"
 "\n"
-"Exit status: 0 written; 1 could not read the run or write the report or JSON; 2 usage.\n";
+"Exit status: 0 written; 1 could not read the run or write the report or JSON (merge,\n"
+"import: nothing could be written); 2 usage.\n";
 
 struct report_opts {
 	const char *run_dir, *out, *json, *history_dir;
@@ -297,7 +313,7 @@ static int cmd_report(int argc, char **argv)
 		return 1;
 	}
 	stage_done("load");
-	quarantine_load(&run);
+	sources_quarantine(&run); /* a merged run: its shards' quarantine file */
 	redact_run(&run); /* no writer below sees a secret from a failure message */
 	run.history_enabled = !o.no_history;
 	run.ai_requested = o.ai;
@@ -305,7 +321,8 @@ static int cmd_report(int argc, char **argv)
 	stage_done("compute");
 	/* Clusters come after the evidence: an attempt's stack fingerprint (the stack of its last
 	 * blocking call) splits failures with the same traceback that hung in different places. */
-	evidence_attach(&run);
+	sources_evidence(&run); /* a merged run: source by source (clocks are per machine) */
+	sources_finish(&run);
 	stage_done("evidence");
 	features_run(&run); /* every later stage reads the attempts' features, none derives them */
 	stage_done("features");
@@ -401,16 +418,100 @@ static int cmd_quarantine(int argc, char **argv)
 		return usage_error("--owner: must not be empty", NULL);
 	if (run_load(run_dir, &run) < 0)
 		return 1;
-	quarantine_load(&run);
+	sources_quarantine(&run);
 	redact_run(&run);
 	run.history_enabled = false;
 	run_compute(&run);
-	evidence_attach(&run);
+	/* The report's stages up to the diagnosis (a merged run joins source by source; the
+	 * diagnosis reads the features). */
+	sources_evidence(&run);
+	sources_finish(&run);
+	features_run(&run);
 	run_cluster(&run);
 	diagnose_run(&run);
 	quarantine_suggest(&run, &q, stdout);
 	run_free(&run);
 	return fflush(stdout) ? 1 : 0;
+}
+
+static int wants_help(int argc, char **argv, int from)
+{
+	for (int i = from; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+	struct merge_opts o = { 0 };
+	int i, r, status;
+
+	if (wants_help(argc, argv, 2)) {
+		fputs(usage_text, stdout);
+		fputs(help_text, stdout);
+		return 0;
+	}
+	o.inputs = xcalloc((size_t)argc, sizeof(*o.inputs));
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+
+		r = opt_value(argc, argv, &i, "--out", &o.out);
+		if (r < 0) {
+			free(o.inputs);
+			return usage_error("option needs a value", a);
+		}
+		if (r)
+			continue;
+		if (!strcmp(a, "--strict")) {
+			o.strict = true;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			fh_quiet = 1;
+		} else if (a[0] == '-' && a[1]) {
+			free(o.inputs);
+			return usage_error("unknown option", a);
+		} else {
+			o.inputs[o.ninputs++] = argv[i];
+		}
+	}
+	if (!o.out || !*o.out) {
+		free(o.inputs);
+		return usage_error("merge needs --out RUN_DIR", NULL);
+	}
+	if (!o.ninputs) {
+		free(o.inputs);
+		return usage_error("merge needs at least one RUN_DIR", NULL);
+	}
+	status = merge_run(&o);
+	free(o.inputs);
+	fflush(stdout);
+	return status;
+}
+
+static int cmd_history(int argc, char **argv)
+{
+	const char *dir = NULL;
+
+	if (wants_help(argc, argv, 2)) {
+		fputs(usage_text, stdout);
+		fputs(help_text, stdout);
+		return 0;
+	}
+	if (argc < 3 || strcmp(argv[2], "import"))
+		return usage_error("history needs a subcommand: import DIR", argc > 2 ? argv[2] : NULL);
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
+			fh_quiet = 1;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return usage_error("unknown option", argv[i]);
+		else if (dir)
+			return usage_error("more than one DIR", argv[i]);
+		else
+			dir = argv[i];
+	}
+	if (!dir)
+		return usage_error("history import needs DIR", NULL);
+	return history_import(dir);
 }
 
 static int cmd_dump(int argc, char **argv)
@@ -453,6 +554,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "report"))
 		return cmd_report(argc, argv);
+	if (!strcmp(argv[1], "history"))
+		return cmd_history(argc, argv);
+	if (!strcmp(argv[1], "merge"))
+		return cmd_merge(argc, argv);
 	if (!strcmp(argv[1], "dump"))
 		return cmd_dump(argc, argv);
 	if (!strcmp(argv[1], "quarantine"))

@@ -249,6 +249,9 @@ struct fh_attempt {
 	const char *stack_fingerprint; /* from the last blocking call's stack; may be NULL */
 	struct fh_attempt_trace *trace; /* NULL when the attempt has no trace */
 	struct fh_features f;        /* features_run() */
+	int source;                  /* index into run->sources: whose clock, traces and host */
+	int source_attempt;          /* the number its source recorded; a merged run renumbers
+					`attempt` 1..n per test in (source, source_attempt) order */
 	const char *record_file;     /* where it came from, for messages */
 	unsigned record_line;
 	/* The plan (attempt records' "runs" and "stop"): attempts planned for the test when this
@@ -334,6 +337,14 @@ struct fh_quarantine {
 	int matched;                 /* tests of the run it matched */
 };
 
+/* One host's share of a test's attempts: attempts counts non-skipped ones, failed the failed
+ * and error ones; rate and Wilson interval as for the test. */
+struct fh_host_stat {
+	const char *host;
+	int attempts, failed;
+	double flake_rate, ci_lo, ci_hi;
+};
+
 struct fh_test {
 	const char *nodeid;
 	const char *file, *function;
@@ -353,6 +364,7 @@ struct fh_test {
 	int planned;                 /* attempts planned (the last record's), >= nattempts */
 	const char *stop;            /* why the last attempt was the last; may be NULL */
 	const struct fh_quarantine *quarantine; /* the entry matching it; may be NULL */
+	struct fh_host_stat *hosts; size_t nhosts; /* per host, by name (sources.c) */
 };
 
 struct fh_run_meta {
@@ -373,11 +385,24 @@ struct fh_run_meta {
 	const char *fail_on;         /* --fh-fail-on: "any", "broken", "flaky", "never" */
 };
 
+/* Where attempts came from: the run directory of one pytest session. An unmerged run has one
+ * source (its own directory); a merged run (`fh-analyze merge`, sources.h) one per
+ * sources/<id>/. Monotonic times are per machine, so attempt intervals and trace events are
+ * joined within one source only, and each source's module maps symbolize its own stacks. */
+struct fh_source {
+	const char *id;              /* directory name under sources/; "" for an unmerged run */
+	const char *dir;             /* its run directory: trace/ and module maps are read there */
+	struct fh_run_meta meta;     /* its meta.json (host, clock, git, options) */
+	int attempts;                /* attempt records loaded from it */
+};
+
 struct fh_run {
 	struct arena arena;
 	const char *run_dir;
 	struct fh_run_meta meta;
 	struct fh_test *tests; size_t ntests; /* report order: flaky/broken first, worst first */
+	struct fh_source *sources; size_t nsources; /* at least one; by id */
+	bool merged;                 /* read from a merged run directory */
 	int nflaky, nstable, nbroken, nskipped;
 	double avg_flake_rate;
 	uint64_t trace_events, trace_dropped; /* totals over all trace files */

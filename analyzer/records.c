@@ -6,6 +6,7 @@
  * hostile (see records.h for what is skipped and what is capped).
  */
 #include "records.h"
+#include "sources.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -37,6 +38,7 @@ struct fh_records {
 	size_t nslots;
 	size_t last;          /* index + 1 of the last test found: attempts come in runs */
 	int max_runs;
+	int source;           /* run->sources index given to the attempts parsed now */
 };
 
 /* ---- a per-line scratch allocator for cJSON ----
@@ -212,18 +214,18 @@ static const char *dup_capped(struct arena *a, const char *s, size_t max)
 
 /* ---- meta.json ---- */
 
-static void meta_defaults(struct fh_run *run)
+static void meta_defaults(struct fh_run *run, struct fh_run_meta *m, const char *dir)
 {
-	struct fh_run_meta *m = &run->meta;
 	const char *base = NULL;
 
-	if (run->run_dir) {
-		const char *end = run->run_dir + strlen(run->run_dir);
+	memset(m, 0, sizeof(*m));
+	if (dir) {
+		const char *end = dir + strlen(dir);
 
-		while (end > run->run_dir && end[-1] == '/')
+		while (end > dir && end[-1] == '/')
 			end--;
 		base = end;
-		while (base > run->run_dir && base[-1] != '/')
+		while (base > dir && base[-1] != '/')
 			base--;
 		m->run_id = arena_strndup(&run->arena, base, (size_t)(end - base));
 	}
@@ -245,9 +247,9 @@ static const char *meta_str(struct fh_run *run, const cJSON *o, const char *key,
 	return s ? dup_capped(&run->arena, s, 1024) : dflt;
 }
 
-int meta_parse_buffer(struct fh_run *run, const char *name, const char *data, size_t len)
+static int meta_parse_into(struct fh_run *run, struct fh_run_meta *m, const char *name,
+			   const char *data, size_t len)
 {
-	struct fh_run_meta *m = &run->meta;
 	const cJSON *git;
 	cJSON *root;
 
@@ -287,6 +289,30 @@ int meta_parse_buffer(struct fh_run *run, const char *name, const char *data, si
 	}
 	cJSON_Delete(root);
 	return 0;
+}
+
+int meta_parse_buffer(struct fh_run *run, const char *name, const char *data, size_t len)
+{
+	return meta_parse_into(run, &run->meta, name, data, len);
+}
+
+void meta_load_dir(struct fh_run *run, const char *dir, struct fh_run_meta *m)
+{
+	struct buf path = BUF_INIT(PATH_MAX);
+	char *data;
+	size_t len;
+	int r;
+
+	meta_defaults(run, m, dir);
+	buf_printf(&path, "%s/meta.json", dir);
+	r = read_file(buf_str(&path), 16 << 20, &data, &len);
+	if (r == 0) {
+		meta_parse_into(run, m, buf_str(&path), data, len);
+		free(data);
+	} else if (r != -ENOENT) {
+		warning("%s: cannot read: %s; using defaults", buf_str(&path), strerror(-r));
+	}
+	buf_free(&path);
 }
 
 /* ---- attempt records ---- */
@@ -495,6 +521,8 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 	at->attempt = vint(at_v, (int)t->n);
 	if (at->attempt < 1)
 		at->attempt = (int)t->n;
+	at->source_attempt = at->attempt;
+	at->source = rec->source;
 	at->outcome = (enum fh_outcome)outcome;
 	at->xfail = vbool(cget(&c, "xfail"), false);
 	at->when = dup_capped(a, vstr(cget(&c, "when")), 32);
@@ -699,6 +727,7 @@ int records_add_buffer(struct fh_records *rec, const char *name, const char *dat
 			if (!jobs[i].len)
 				continue;
 			jobs[i].rec = records_begin(&jobs[i].prun);
+			jobs[i].rec->source = rec->source;
 			jobs[i].started = !pthread_create(&jobs[i].thread, NULL, chunk_main, &jobs[i]);
 			if (!jobs[i].started)
 				chunk_main(&jobs[i]); /* no thread: parse it here, same result */
@@ -723,6 +752,9 @@ static int cmp_attempt(const void *a, const void *b)
 {
 	const struct fh_attempt *x = a, *y = b;
 
+	/* Each source's attempts stay together: the evidence join reads them source by source. */
+	if (x->source != y->source)
+		return x->source < y->source ? -1 : 1;
 	if (x->attempt != y->attempt)
 		return x->attempt < y->attempt ? -1 : 1;
 	if (x->start_ns != y->start_ns)
@@ -819,25 +851,19 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int run_load(const char *run_dir, struct fh_run *run)
+int records_add_dir(struct fh_records *rec, const char *dir, int source)
 {
-	struct fh_records *rec;
 	struct buf path = BUF_INIT(PATH_MAX);
-	char **names = NULL, *data;
+	char **names = NULL;
 	const char *map;
 	size_t n = 0, cap = 0, i, len;
 	struct dirent *de;
 	DIR *d;
 	int r;
 
-	memset(run, 0, sizeof(*run));
-	run->run_dir = arena_strdup(&run->arena, run_dir);
-	run->history_enabled = true;
-	meta_defaults(run);
-
-	d = opendir(run_dir);
+	d = opendir(dir);
 	if (!d)
-		return error("cannot open run directory '%s': %s", run_dir, strerror(errno));
+		return -errno;
 	while ((de = readdir(d))) {
 		if (!is_records_file(de->d_name))
 			continue;
@@ -847,20 +873,10 @@ int run_load(const char *run_dir, struct fh_run *run)
 	closedir(d);
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
-
-	buf_printf(&path, "%s/meta.json", run_dir);
-	r = read_file(buf_str(&path), 16 << 20, &data, &len);
-	if (r == 0) {
-		meta_parse_buffer(run, buf_str(&path), data, len);
-		free(data);
-	} else if (r != -ENOENT) {
-		warning("%s: cannot read: %s; using defaults", buf_str(&path), strerror(-r));
-	}
-
-	rec = records_begin(run);
+	rec->source = source;
 	for (i = 0; i < n; i++) {
 		buf_reset(&path);
-		buf_printf(&path, "%s/%s", run_dir, names[i]);
+		buf_printf(&path, "%s/%s", dir, names[i]);
 		r = map_file(buf_str(&path), &map, &len);
 		if (r) {
 			warning("%s: cannot read: %s; file skipped", buf_str(&path), strerror(-r));
@@ -871,10 +887,43 @@ int run_load(const char *run_dir, struct fh_run *run)
 		free(names[i]);
 	}
 	free(names);
+	buf_free(&path);
+	return (int)n;
+}
+
+int run_load(const char *run_dir, struct fh_run *run)
+{
+	struct fh_records *rec;
+	struct fh_source *src;
+	int n;
+
+	memset(run, 0, sizeof(*run));
+	run->run_dir = arena_strdup(&run->arena, run_dir);
+	run->history_enabled = true;
+	if (sources_is_merged(run_dir))
+		return sources_load(run);
+
+	meta_load_dir(run, run_dir, &run->meta);
+	rec = records_begin(run);
+	n = records_add_dir(rec, run_dir, 0);
+	if (n < 0) {
+		int e = -n;
+
+		records_finish(rec);
+		return error("cannot open run directory '%s': %s", run_dir, strerror(e));
+	}
 	records_finish(rec);
 	if (!n)
 		warning("%s: no attempts-*.jsonl records", run_dir);
-	buf_free(&path);
+	/* One source: the run directory itself. */
+	src = arena_alloc(&run->arena, sizeof(*src));
+	src->id = "";
+	src->dir = run->run_dir;
+	src->meta = run->meta;
+	for (size_t i = 0; i < run->ntests; i++)
+		src->attempts += (int)run->tests[i].nattempts;
+	run->sources = src;
+	run->nsources = 1;
 	return 0;
 }
 

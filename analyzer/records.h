@@ -44,5 +44,12 @@ void records_finish(struct fh_records *rec);
 /* Parses meta.json content into run->meta; 0, or -EINVAL (with a warning) when it is not a JSON
  * object (run->meta keeps its defaults then). */
 int meta_parse_buffer(struct fh_run *run, const char *name, const char *data, size_t len);
+/* Fills *m from DIR/meta.json (strings from run->arena): defaults first (run id from the
+ * directory name), then what the file says; a missing file is silent, an unreadable or broken
+ * one a warning. */
+void meta_load_dir(struct fh_run *run, const char *dir, struct fh_run_meta *m);
+/* Parses every DIR/attempts-*.jsonl (by name) into rec, giving the attempts source index
+ * `source`. Returns the number of record files, or -errno when DIR cannot be listed. */
+int records_add_dir(struct fh_records *rec, const char *dir, int source);
 
 #endif

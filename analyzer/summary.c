@@ -292,7 +292,77 @@ static void frame_obj(struct buf *b, const struct fh_frame *f, bool with_source)
 	close_with(b, '}');
 }
 
-static void attempt_obj(struct buf *b, const struct fh_attempt *a)
+/* The source of an attempt of a merged run: where it ran and the number it had there. */
+static void attempt_source(struct buf *b, const struct fh_run *run, const struct fh_attempt *a)
+{
+	if (!run->merged || a->source < 0 || (size_t)a->source >= run->nsources)
+		return;
+	kstr(b, "host", run->sources[a->source].meta.host);
+	kstr(b, "source", run->sources[a->source].id);
+	kint(b, "source_attempt", a->source_attempt);
+}
+
+/* Per host: counts, rate and interval, as for the whole test. */
+static void hosts_arr(struct buf *b, const struct fh_test *t)
+{
+	key(b, "hosts");
+	buf_putc(b, '[');
+	for (size_t i = 0; i < t->nhosts; i++) {
+		const struct fh_host_stat *h = &t->hosts[i];
+
+		buf_putc(b, '{');
+		kstr(b, "host", h->host);
+		kint(b, "attempts", h->attempts);
+		kint(b, "failed", h->failed);
+		knum(b, "flake_rate", h->flake_rate);
+		key(b, "flake_rate_ci95");
+		buf_putc(b, '[');
+		num(b, h->ci_lo);
+		buf_putc(b, ',');
+		num(b, h->ci_hi);
+		buf_puts(b, "]},");
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+}
+
+/* The run's sources (one for an unmerged run): host, clock start, git and counts of each. */
+static void sources_arr(struct buf *b, const struct fh_run *run)
+{
+	kbool(b, "merged", run->merged);
+	key(b, "sources");
+	buf_putc(b, '[');
+	for (size_t i = 0; i < run->nsources; i++) {
+		const struct fh_source *s = &run->sources[i];
+		const struct fh_run_meta *m = &s->meta;
+
+		buf_putc(b, '{');
+		kstr(b, "id", s->id);
+		kstr(b, "run_id", m->run_id);
+		kstr(b, "host", m->host);
+		kstr(b, "started_utc", m->started_utc);
+		key(b, "git");
+		if (m->branch || m->commit) {
+			buf_putc(b, '{');
+			kstr(b, "branch", m->branch);
+			kstr(b, "commit", m->commit);
+			kbool(b, "dirty", m->dirty);
+			close_with(b, '}');
+			buf_putc(b, ',');
+		} else {
+			buf_puts(b, "null,");
+		}
+		kbool(b, "tracing", m->tracing);
+		kint(b, "runs_per_test", m->runs_per_test);
+		kint(b, "attempts", s->attempts);
+		close_with(b, '}');
+		buf_putc(b, ',');
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+}
+
+static void attempt_obj(struct buf *b, const struct fh_run *run, const struct fh_attempt *a)
 {
 	buf_putc(b, '{');
 	kint(b, "attempt", a->attempt);
@@ -318,6 +388,7 @@ static void attempt_obj(struct buf *b, const struct fh_attempt *a)
 		kbool(b, "xfail", true);
 	kstr(b, "when", a->when);
 	kstr(b, "worker", a->worker);
+	attempt_source(b, run, a);
 	if (a->error_type || a->error_message) {
 		kstr(b, "error_type", a->error_type);
 		kstr(b, "message", a->error_message);
@@ -428,7 +499,7 @@ static void history_obj(struct buf *b, const struct fh_history *h)
 	close_with(b, '}');
 }
 
-static void test_obj(struct buf *b, const struct fh_test *t)
+static void test_obj(struct buf *b, const struct fh_run *run, const struct fh_test *t)
 {
 	size_t i;
 
@@ -476,6 +547,7 @@ static void test_obj(struct buf *b, const struct fh_test *t)
 	} else {
 		buf_puts(b, "null,");
 	}
+	hosts_arr(b, t);
 	key(b, "durations");
 	buf_puts(b, "{\"mean_s\":");
 	num(b, t->mean_s);
@@ -490,7 +562,7 @@ static void test_obj(struct buf *b, const struct fh_test *t)
 	key(b, "attempt_log");
 	buf_putc(b, '[');
 	for (i = 0; i < t->nattempts; i++) {
-		attempt_obj(b, &t->attempts[i]);
+		attempt_obj(b, run, &t->attempts[i]);
 		buf_putc(b, ',');
 	}
 	close_with(b, ']');
@@ -641,6 +713,7 @@ static int render(const struct fh_run *run, struct buf *b, int fd)
 	}
 	kstr(b, "fail_on", m->fail_on);
 	kstr(b, "quarantine_file", run->quarantine_file);
+	sources_arr(b, run);
 	key(b, "totals");
 	buf_putc(b, '{');
 	kint(b, "tests", (long long)run->ntests);
@@ -660,7 +733,7 @@ static int render(const struct fh_run *run, struct buf *b, int fd)
 	for (i = 0; i < run->ntests; i++) {
 		if (i)
 			buf_puts(b, ",\n");
-		test_obj(b, &run->tests[i]);
+		test_obj(b, run, &run->tests[i]);
 		if (b->len > FLUSH_AT && (r = buf_flush_fd(b, fd)))
 			return r;
 	}

@@ -79,6 +79,12 @@ OPTIONS = [
      "run directories to keep under .flakehunter/runs (default 20)"),
     ("fh_stack_ms", "--fh-stack-ms", "fh_stack_ms", "int", None,
      "capture stacks of blocking calls longer than MS (preload; FH_STACK_MS)"),
+    ("fh_run_dir", "--fh-run-dir", "fh_run_dir", "path", None,
+     "write the run directory here (new or empty; not pruned) instead of "
+     ".flakehunter/runs/<run-id>, e.g. to upload it from a CI shard"),
+    ("fh_no_report", "--fh-no-report", "fh_no_report", "bool", False,
+     "record only: no analyzer, report or history (a shard merged later with "
+     "fh-analyze merge)"),
 ]
 
 HUNTER_KEY = pytest.StashKey()
@@ -267,6 +273,11 @@ class Hunter:
             self.run_dir = workerinput.get("fh_run_dir")
             if not self.run_dir:
                 raise pytest.UsageError("flakehunter: xdist worker started without a run directory")
+        elif opts["run_dir"]:
+            try:
+                self.run_id, self.run_dir = rundir.create_at(opts["run_dir"])
+            except OSError as e:
+                raise pytest.UsageError(f"flakehunter: --fh-run-dir: {e.strerror or e}")
         else:
             if opts["quarantine"]:
                 from . import quarantine
@@ -282,6 +293,7 @@ class Hunter:
                 raise pytest.UsageError(f"flakehunter: cannot create a run directory under "
                                         f"{runs_root}: {e.strerror or e}")
             rundir.prune(runs_root, opts["keep_runs"], current=self.run_dir)
+        if workerinput is None:
             xdist = (config.getoption("dist", "no") or "no") != "no"
             try:
                 rundir.write_meta(self.run_dir, self.run_id, runs=self.runs,
@@ -625,6 +637,10 @@ class Hunter:
                     pass  # the analyzer says what it cannot write
         if not _has_attempts(self.run_dir):
             self.analysis = [f"flakehunter: no attempts recorded in {self.run_dir}"]
+        elif self.opts["no_report"]:
+            self.analysis = [f"flakehunter: run directory {self.run_dir} (--fh-no-report: no "
+                             f"report, no history); merge shards with: fh-analyze merge "
+                             f"RUN_DIR... --out MERGED && fh-analyze report MERGED"]
         else:
             self.analysis, _ = analyzer.run(self.preload, self.run_dir, self.opts,
                                             str(self.config.invocation_params.dir),

@@ -39,6 +39,28 @@ def create(runs_root):
     raise OSError(f"cannot create a run directory under {runs_root}")
 
 
+def create_at(path):
+    """Use `path` itself as the run directory (--fh-run-dir): created when missing, refused when
+    it holds anything (one run per directory, so a merge never mixes two sessions); returns
+    (run_id, path)."""
+    path = os.path.abspath(path)
+    os.makedirs(path, exist_ok=True)
+    if os.listdir(path):
+        raise OSError(f"{path} is not empty (a run directory holds one session; "
+                      "choose a new or empty one)")
+    os.mkdir(os.path.join(path, "trace"))
+    return new_run_id(), path
+
+
+def host_name():
+    """The host recorded in meta.json: $FH_HOST when set (CI runners with generic machine names,
+    and tests that fake several hosts), else the machine's name. Control characters and
+    length are limited: the value ends up in reports and file contents."""
+    h = os.environ.get("FH_HOST") or socket.gethostname()
+    h = "".join(c for c in h if c.isprintable())[:255]
+    return h or "unknown"
+
+
 def prune(runs_root, keep, current=None):
     """Delete all but the newest `keep` run directories (never `current`); returns deleted."""
     try:
@@ -106,7 +128,7 @@ def write_meta(path, run_id, *, runs, isolate, xdist, tracing, rootdir, args,
         "isolate": isolate,
         "xdist": xdist,
         "tracing": tracing,
-        "host": socket.gethostname(),
+        "host": host_name(),
         "os": f"{u.sysname}-{u.release}-{u.machine}",
         "python": ".".join(map(str, sys.version_info[:3])),
         "pytest": pytest_version,
