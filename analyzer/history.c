@@ -828,12 +828,65 @@ static const char *trend(const struct fh_history *h)
 	return "flat";
 }
 
+/* Runs in time order: by the timestamp of each run (ISO 8601 UTC sorts as text), a run without
+ * a usable one taking its predecessor's, ties in file order. Rows imported from
+ * pytest-flakehunter, or a merged run's sources, may be appended after newer runs. */
+struct run_order {
+	const char *key;
+	size_t pos;
+};
+
+static int cmp_run_order(const void *a, const void *b)
+{
+	const struct run_order *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static bool iso_like(const char *ts)
+{
+	for (int i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? ts[i] != '-' : !(ts[i] >= '0' && ts[i] <= '9'))
+			return false;
+	return true;
+}
+
+static void time_order(struct fh_hist_acc *acc)
+{
+	struct run_order *o;
+	struct acc_run *sorted;
+	const char *prev = "";
+	size_t i;
+
+	if (acc->nruns < 2)
+		return;
+	o = xmalloc(acc->nruns * sizeof(*o));
+	for (i = 0; i < acc->nruns; i++) {
+		if (iso_like(acc->runs[i].timestamp))
+			prev = acc->runs[i].timestamp;
+		o[i].key = prev;
+		o[i].pos = i;
+	}
+	qsort(o, acc->nruns, sizeof(*o), cmp_run_order);
+	sorted = xmalloc(acc->nruns * sizeof(*sorted));
+	for (i = 0; i < acc->nruns; i++)
+		sorted[i] = acc->runs[o[i].pos];
+	free(acc->runs);
+	acc->runs = sorted;
+	acc->cap = acc->nruns;
+	free(o);
+}
+
 void hist_acc_finish(struct fh_hist_acc *acc, struct fh_run *run, struct fh_test *t)
 {
 	struct arena *ar = &run->arena;
 	struct fh_history *h = arena_alloc(ar, sizeof(*h));
 	size_t i, first;
 
+	time_order(acc); /* the run index is not used after this */
 	first = acc->nruns > FH_HISTORY_MAX_RUNS ? acc->nruns - FH_HISTORY_MAX_RUNS : 0;
 	h->nruns = acc->nruns - first;
 	h->runs = arena_alloc(ar, (h->nruns ? h->nruns : 1) * sizeof(*h->runs));

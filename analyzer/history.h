@@ -14,7 +14,9 @@
  * apostrophe is neutralised by an apostrophe, which history_read_buffer() strips again).
  *
  * Trends (test->hist), all including the current run:
- *   runs        one entry per run id, in file order (oldest first), the current run last;
+ *   runs        one entry per run id, oldest first: by the run's first timestamp (ISO 8601
+ *               sorts as text; a run without one keeps its place after its predecessor),
+ *               ties in file order (the current run, started last, normally ends it);
  *               attempts and failed count non-skipped attempts and failed+error ones. Only
  *               the newest FH_HISTORY_MAX_RUNS runs are kept here; totals and groups count all.
  *   by_host, by_branch, by_week (ISO week of the run's first timestamp, "2026-W47"),
