@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sources.h"
 #include "stages.h"
 
 /* A feature separates when at least half of the failing attempts show it, at most a fifth of
@@ -252,7 +253,7 @@ static struct past past_runs(const struct dctx *c, bool isolated)
 	for (size_t i = 0; h && i < h->nruns; i++) {
 		const struct fh_hist_run *r = &h->runs[i];
 
-		if (r->isolate != isolated || !r->attempts || streq(r->run_id, c->run->meta.run_id))
+		if (r->isolate != isolated || !r->attempts || run_is_own_id(c->run, r->run_id))
 			continue;
 		p.runs++;
 		p.attempts += r->attempts;
@@ -312,32 +313,61 @@ static bool rule_state_isolate(struct dctx *c)
 	return true;
 }
 
-static bool rule_state(struct dctx *c)
+/* Outcomes in attempt order are passes, then failures. A merged run checks each source (its
+ * own process and order of attempts) on its own: every source with failures passed before its
+ * first one and never after; *sources counts the sources with failures. */
+static bool passes_then_failures(const struct fh_test *t, int *k, int *m, int *first_fail,
+				 int *last, int *sources)
 {
-	int k = 0, m = 0, first_fail = 0, last = 0;
+	int src = -1, ks = 0;
 	bool failing = false;
 
-	for (size_t i = 0; i < c->t->nattempts; i++) {
-		const struct fh_attempt *a = &c->t->attempts[i];
+	*k = *m = *first_fail = *last = *sources = 0;
+	for (size_t i = 0; i < t->nattempts; i++) {
+		const struct fh_attempt *a = &t->attempts[i];
 
 		if (!is_fail(a) && !is_pass(a))
 			continue;
+		if (a->source != src) {
+			src = a->source;
+			failing = false;
+			ks = 0;
+		}
 		if (is_pass(a)) {
 			if (failing)
 				return false;
-			k++;
+			ks++;
+			(*k)++;
 		} else {
-			if (!failing)
-				first_fail = a->attempt;
+			if (!failing) {
+				if (!ks)
+					return false;
+				if (!*first_fail)
+					*first_fail = a->attempt;
+				(*sources)++;
+			}
 			failing = true;
-			m++;
+			(*m)++;
 		}
-		last = a->attempt;
+		*last = a->attempt;
 	}
-	if (k < 1 || m < 2)
+	return *k >= 1 && *m >= 2;
+}
+
+static bool rule_state(struct dctx *c)
+{
+	int k, m, first_fail, last, sources;
+
+	if (!passes_then_failures(c->t, &k, &m, &first_fail, &last, &sources))
 		return false;
-	add_ev(c, arena_printf(c->A, "%d/%d attempts before attempt %d passed; %d/%d attempts from "
-			       "attempt %d to %d failed", k, k, first_fail, m, m, first_fail, last));
+	if (sources > 1)
+		add_ev(c, arena_printf(c->A, "in each of the %d runs (sources) with failures, attempts "
+				       "passed and then failed: %d/%d attempts before the failures passed, %d/%d after "
+				       "them failed", sources, k, k, m, m));
+	else
+		add_ev(c, arena_printf(c->A, "%d/%d attempts before attempt %d passed; %d/%d attempts "
+				       "from attempt %d to %d failed", k, k, first_fail, m, m,
+				       first_fail, last));
 	add_ev(c, "failures start after earlier runs of the test in the same process and never "
 	       "recover: something the test (or its fixtures) leaves behind accumulates");
 	isolate_clears(c);
@@ -629,6 +659,9 @@ static bool rule_broken(struct dctx *c)
 
 static bool rule_unexplained(struct dctx *c)
 {
+	const struct fh_test_features *tf = &c->t->feat;
+	const char *hot = tf->hot_host >= 0 ? c->t->hosts[tf->hot_host].host : NULL;
+
 	if (c->traced) {
 		add_ev(c, arena_printf(c->A, "no trace feature (errors, waits that ran out, signals, "
 				       "processes that died, calls in flight, CPU time) is in at least "
@@ -643,6 +676,36 @@ static bool rule_unexplained(struct dctx *c)
 		decide(c, FH_ON_NONE, "Outcomes alone do not explain the failures, and tracing was "
 		       "off.");
 	}
+	if (hot) /* no mechanism, but a place (note_host adds the counts): say where to look */
+		decide(c, FH_ON_NONE, arena_printf(c->A, "Failures concentrate on host %s, and nothing "
+						   "%s separates failing from passing attempts: look "
+						   "at what differs on that machine (load, configuration, "
+						   "network, data).", hot,
+						   c->traced ? "the process did" : "recorded"));
+	return true;
+}
+
+/* ---- where, not what ---- */
+
+/* Failures concentrate on one host (the hot_host feature): an evidence line with both sides'
+ * counts, whatever kind decided; the kind names the mechanism, this the place. */
+static bool note_host(struct dctx *c)
+{
+	const struct fh_test_features *tf = &c->t->feat;
+	const struct fh_host_stat *h;
+
+	if (tf->hot_host < 0 || !c->nf_all || !c->np_all)
+		return false;
+	h = &c->t->hosts[tf->hot_host];
+	add_ev(c, arena_printf(c->A, "%d/%d failures on %s (%d/%d attempts there failed); %d/%d "
+			       "attempts elsewhere failed (%.2g%% chance if failures fell on hosts "
+			       "at random)", tf->hot_fail, tf->hot_fail + tf->else_fail, h->host,
+			       tf->hot_fail, tf->hot_n, tf->else_fail, tf->else_n,
+			       100 * tf->hot_chance));
+	c->d->host = h;
+	if (c->d->kind != FH_KIND_UNEXPLAINED)
+		c->d->summary = arena_printf(c->A, "%s Failures concentrate on host %s.",
+					     c->d->summary ? c->d->summary : "", h->host);
 	return true;
 }
 
@@ -670,6 +733,15 @@ static const struct rule {
 	{ FH_KIND_RACE, true, rule_race },
 	{ FH_KIND_CPU, true, rule_cpu },
 	{ FH_KIND_UNEXPLAINED, false, rule_unexplained },
+};
+
+/* Rules that say where rather than what: each runs after the kind is decided and adds its
+ * evidence (and a sentence to the summary) whatever the kind. */
+static const struct note {
+	bool needs_trace;
+	bool (*add)(struct dctx *c);
+} notes[] = {
+	{ false, note_host },
 };
 
 static void diagnose_test(struct fh_run *run, struct fh_test *t)
@@ -701,6 +773,9 @@ static void diagnose_test(struct fh_run *run, struct fh_test *t)
 		c.d->kind = rules[r].kind;
 		break;
 	}
+	for (size_t r = 0; r < ARRAY_SIZE(notes); r++)
+		if (!notes[r].needs_trace || c.traced)
+			notes[r].add(&c);
 	if (run->meta.tracing && c.traced && c.d->kind != FH_KIND_STABLE &&
 	    c.d->kind != FH_KIND_BROKEN && (c.nf < c.nf_all || c.np < c.np_all))
 		add_ev(&c, arena_printf(c.A, "%d of %d attempts have no trace (tracing stopped or was "

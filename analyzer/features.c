@@ -16,6 +16,7 @@
 
 #include "fhtrace_format.h"
 #include "model.h"
+#include "sources.h"
 
 static bool streq(const char *a, const char *b)
 {
@@ -195,7 +196,80 @@ static void cpu_medians(struct fh_test *t, double *buf)
 	tf->cpu_mid_s = (tf->cpu_fail_s + tf->cpu_pass_s) / 2;
 }
 
-static void test_features(struct fh_test *t)
+/* log C(n, k) */
+static double log_choose(int n, int k)
+{
+	return lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0);
+}
+
+/* One-sided Fisher exact test: the chance that drawing f failing attempts at random from n,
+ * of which nh ran on the host, puts at least fh of them there (hypergeometric upper tail). */
+static double fisher_upper(int fh, int nh, int f, int n)
+{
+	double p = 0;
+
+	for (int k = fh; k <= f && k <= nh; k++)
+		if (f - k <= n - nh)
+			p += exp(log_choose(nh, k) + log_choose(n - nh, f - k) - log_choose(n, f));
+	return p > 1 ? 1 : p;
+}
+
+/* The host of each attempt, and the host failures concentrate on: the one with the highest
+ * failure rate (ties: more failures, then the first by name) when at least 2 and at least half
+ * of the failing attempts ran there, the rate on the other hosts is at most a fifth of its
+ * rate, and failures spread at random over the attempts would put as many there with a chance
+ * under 5% (one-sided Fisher exact test). Counts are failing and passing attempts. */
+static void host_features(const struct fh_run *run, struct fh_test *t)
+{
+	int *fail = xcalloc(t->nhosts + 1, sizeof(int)), *all = xcalloc(t->nhosts + 1, sizeof(int));
+	struct fh_test_features *tf = &t->feat;
+	int nf = 0, n = 0, best = -1;
+
+	tf->hot_host = -1;
+	for (size_t i = 0; i < t->nattempts; i++) {
+		struct fh_attempt *a = &t->attempts[i];
+		const char *h = attempt_host(run, a);
+		size_t k;
+
+		if (!*h)
+			h = "unknown";
+		for (k = 0; k < t->nhosts && strcmp(t->hosts[k].host, h); k++)
+			;
+		a->f.host = k < t->nhosts ? (int)k : -1;
+		if (k == t->nhosts || (!is_fail(a) && !is_pass(a)))
+			continue;
+		all[k]++;
+		n++;
+		if (is_fail(a)) {
+			fail[k]++;
+			nf++;
+		}
+	}
+	for (size_t k = 0; k < t->nhosts; k++) {
+		if (!all[k])
+			continue;
+		if (best < 0 || (double)fail[k] * all[best] > (double)fail[best] * all[k] ||
+		    ((double)fail[k] * all[best] == (double)fail[best] * all[k] && fail[k] > fail[best]))
+			best = (int)k;
+	}
+	if (best >= 0 && n > all[best]) {
+		int fh = fail[best], nh = all[best], fe = nf - fh, ne = n - nh;
+		double chance = fisher_upper(fh, nh, nf, n);
+
+		if (fh >= 2 && 2 * fh >= nf && 5.0 * fe * nh <= (double)fh * ne && chance < 0.05) {
+			tf->hot_host = best;
+			tf->hot_fail = fh;
+			tf->hot_n = nh;
+			tf->else_fail = fe;
+			tf->else_n = ne;
+			tf->hot_chance = chance;
+		}
+	}
+	free(fail);
+	free(all);
+}
+
+static void test_features(const struct fh_run *run, struct fh_test *t)
 {
 	double *buf = xcalloc(4 * t->nattempts + 1, sizeof(double));
 
@@ -209,6 +283,7 @@ static void test_features(struct fh_test *t)
 	}
 	slow_cut(t, buf);
 	cpu_medians(t, buf);
+	host_features(run, t);
 	for (size_t i = 0; i < t->nattempts; i++) {
 		struct fh_attempt *a = &t->attempts[i];
 
@@ -221,5 +296,5 @@ static void test_features(struct fh_test *t)
 void features_run(struct fh_run *run)
 {
 	for (size_t i = 0; i < run->ntests; i++)
-		test_features(&run->tests[i]);
+		test_features(run, &run->tests[i]);
 }

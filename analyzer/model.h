@@ -196,7 +196,7 @@ struct fh_attempt_trace {
  * Per-attempt features (features.c): computed once, after the evidence, from the attempt's
  * trace and its test's distribution. The diagnosis, the summary, the prompt and the report
  * only read them, so the heatmap and the diagnosis cannot disagree. Without a trace every field
- * is zero (NONE, false, NULL) except `slow`, which needs only durations.
+ * is zero (NONE, false, NULL) except `slow`, which needs only durations, and `host`.
  */
 struct fh_features {
 	enum fh_blocked_on blocked_on;     /* what the last wait (trace->last_block) was for */
@@ -215,6 +215,7 @@ struct fh_features {
 	bool slow;                         /* passed, on the slow side of the test's durations */
 	bool cpu_high;                     /* on CPU over the test's failing/passing midpoint */
 	double wait_s;                     /* time in blocking calls, all categories */
+	int host;                          /* the host it ran on: index into test->hosts */
 };
 
 /* What features_run() derives per test for the features above. */
@@ -226,6 +227,12 @@ struct fh_test_features {
 	double cpu_fail_s, cpu_pass_s;   /* their median CPU time */
 	double wait_fail_s, wait_pass_s; /* their median time in blocking calls */
 	double cpu_mid_s;            /* (cpu_fail_s + cpu_pass_s) / 2: cpu_high is above it */
+	/* Where failures concentrate (ARCHITECTURE.md "Features"): the host, index into
+	 * test->hosts, whose attempts failed far more than the other hosts' did; -1 none. */
+	int hot_host;
+	int hot_fail, hot_n;         /* failing, and failing + passing, attempts on it */
+	int else_fail, else_n;       /* the same on every other host */
+	double hot_chance;           /* chance of failures landing that unevenly at random */
 };
 
 /* ---- attempts, clusters, tests ---- */
@@ -279,6 +286,9 @@ struct fh_diagnosis {
 	enum fh_blocked_on blocked_on; /* FH_ON_NONE except for timeout and network */
 	const char *summary;
 	const char **evidence; size_t nevidence;
+	/* Failures concentrate on this host (test->feat.hot_host): said whatever the kind, which
+	 * names the mechanism; NULL when they do not. */
+	const struct fh_host_stat *host;
 };
 
 struct fh_named_value {

@@ -326,6 +326,27 @@ static void hosts_arr(struct buf *b, const struct fh_test *t)
 	buf_putc(b, ',');
 }
 
+/* diagnosis.host: where failures concentrate (features.c), null when they do not. */
+static void diag_host(struct buf *b, const struct fh_test *t)
+{
+	const struct fh_test_features *f = &t->feat;
+
+	key(b, "host");
+	if (!t->diag->host) {
+		buf_puts(b, "null,");
+		return;
+	}
+	buf_putc(b, '{');
+	kstr(b, "name", t->diag->host->host);
+	kint(b, "failed", f->hot_fail);
+	kint(b, "attempts", f->hot_n);
+	kint(b, "elsewhere_failed", f->else_fail);
+	kint(b, "elsewhere_attempts", f->else_n);
+	knum(b, "chance", f->hot_chance);
+	close_with(b, '}');
+	buf_putc(b, ',');
+}
+
 /* The run's sources (one for an unmerged run): host, clock start, git and counts of each. */
 static void sources_arr(struct buf *b, const struct fh_run *run)
 {
@@ -583,6 +604,7 @@ static void test_obj(struct buf *b, const struct fh_run *run, const struct fh_te
 		kstr(b, "kind", fh_kind_names[t->diag->kind]);
 		kstr(b, "blocked_on", fh_blocked_on_names[t->diag->blocked_on]);
 		kstr(b, "summary", t->diag->summary);
+		diag_host(b, t);
 		key(b, "evidence");
 		buf_putc(b, '[');
 		for (i = 0; i < t->diag->nevidence; i++) {
