@@ -88,13 +88,18 @@ static void clusters(struct rep *r, const struct fh_test *t)
 }
 
 /* Rows omit optional end tags and per-cell classes (the CSS aligns columns) to stay small. */
-static void log_row(struct buf *b, const struct fh_attempt *a)
+static void log_row(struct buf *b, const struct fh_run *run, const struct fh_attempt *a)
 {
 	const char *o = (unsigned)a->outcome < FH_OUTCOME_COUNT ? fh_outcome_names[a->outcome] : "?";
 
-	buf_printf(b, "<tr class=\"o-%s\"><td>%d<td class=\"oc\">%s %s<td>%.3f<td>%.3f<td>%.3f<td>%.3f<td>",
-		   o, a->attempt, outcome_glyph(a->outcome), o, a->duration_s, a->setup_s, a->call_s,
-		   a->teardown_s);
+	buf_printf(b, "<tr class=\"o-%s\"><td>%d", o, a->attempt);
+	if (run->merged && a->source >= 0 && (size_t)a->source < run->nsources) {
+		buf_puts(b, "<td class=\"mono\">"); /* merged: where it ran, and its number there */
+		esc_html(b, run->sources[a->source].meta.host);
+		buf_printf(b, " #%d", a->source_attempt);
+	}
+	buf_printf(b, "<td class=\"oc\">%s %s<td>%.3f<td>%.3f<td>%.3f<td>%.3f<td>",
+		   outcome_glyph(a->outcome), o, a->duration_s, a->setup_s, a->call_s, a->teardown_s);
 	if (a->outcome == FH_FAILED || a->outcome == FH_ERROR)
 		esc_html(b, a->when);
 	if (a->trace && a->trace->unfinished)
@@ -121,13 +126,14 @@ static void attempt_log(struct rep *r, const struct fh_test *t)
 	if (r->big)
 		buf_printf(b, "<p class=\"muted\">Big run: the %zu failed attempts are listed; every attempt "
 			   "is in the JSON summary (attempt_log) and in the duration scatter.</p>", nfail);
-	buf_puts(b, "<div class=\"scroll\"><table class=\"alog sortable\"><thead><tr><th>#<th>outcome"
-		    "<th>total s<th>setup s<th>call s<th>teardown s<th>phase<th>where it failed</tr></thead><tbody>");
+	buf_printf(b, "<div class=\"scroll\"><table class=\"alog%s sortable\"><thead><tr><th>#%s"
+		   "<th>outcome", r->run->merged ? " m" : "", r->run->merged ? "<th>host #" : "");
+	buf_puts(b, "<th>total s<th>setup s<th>call s<th>teardown s<th>phase<th>where it failed</tr></thead><tbody>");
 	for (i = 0; i < t->nattempts; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 
 		if (!r->big || a->outcome == FH_FAILED || a->outcome == FH_ERROR)
-			log_row(b, a);
+			log_row(b, r->run, a);
 	}
 	buf_puts(b, "</tbody></table></div></section>");
 }
@@ -274,6 +280,7 @@ void card_body(struct rep *r, const struct fh_test *t, size_t idx)
 	box_diagnosis(r, t);
 	box_perf(r, t);
 	box_ai(r, t);
+	sect_hosts(r, t);
 	if (t->nattempts) {
 		buf_puts(b, "<section><h3>Durations</h3><div class=\"row charts\"><div>");
 		svg_scatter(r, t);

@@ -160,8 +160,9 @@ static void dur_bucket(const struct fh_test *t, double d, const char **out)
 void heat_current(struct rep *r, const struct fh_test *t)
 {
 	static const char G_DUR[] = "duration", G_FRAME[] = "traceback frame", G_ERR[] = "failed call",
-			  G_SIG[] = "signal", G_END[] = "last wait ended", G_ON[] = "blocked on";
-	static const char *const groups[] = { G_DUR, G_FRAME, G_ERR, G_SIG, G_END, G_ON };
+			  G_SIG[] = "signal", G_END[] = "last wait ended", G_ON[] = "blocked on",
+			  G_HOST[] = "host";
+	static const char *const groups[] = { G_HOST, G_DUR, G_FRAME, G_ERR, G_SIG, G_END, G_ON };
 	struct heat h = { 0 };
 	struct buf lab = BUF_INIT(1 << 16);
 	size_t i, nfail = 0, shown = 0, ntrace = 0;
@@ -188,6 +189,8 @@ void heat_current(struct rep *r, const struct fh_test *t)
 		}
 		/* seen[] is sized for rows that may be added while marking this attempt. */
 		seen = xcalloc(h.nrows + a->nframes + 8 + (tr ? tr->nerrors + tr->nsignals : 0), sizeof(*seen));
+		if (t->nhosts > 1 && a->f.host >= 0 && (size_t)a->f.host < t->nhosts)
+			row_mark(&h, G_HOST, t->hosts[a->f.host].host, col, seen); /* a merged run */
 		dur_bucket(t, a->duration_s, &bucket);
 		row_mark(&h, G_DUR, bucket, col, seen);
 		for (k = 0; k < a->nframes; k++) {

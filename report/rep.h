@@ -77,4 +77,8 @@ void render_stack(struct rep *r, const struct fh_stack *st, const char *label);
 /* card.c */
 void card_body(struct rep *r, const struct fh_test *t, size_t idx);
 
+/* hosts.c: a merged run's sources (header) and a test's per-host breakdown (card). */
+void header_sources(struct rep *r);
+void sect_hosts(struct rep *r, const struct fh_test *t);
+
 #endif

@@ -136,6 +136,7 @@ static void header(struct rep *r)
 		buf_puts(b, "none");
 	}
 	buf_puts(b, "</b></div></div>");
+	header_sources(r);
 	if (!m->tracing)
 		buf_puts(b, "<p class=\"note warn\" id=\"tracing-off\"><b>Tracing was off</b>: the preload "
 			    "library was not active, so there is no system-call evidence and the diagnosis "
