@@ -218,6 +218,7 @@ struct acc {
 	struct fh_attempt *att;   /* NULL until synthesized */
 	struct fh_test *test;
 	int attempt_no;
+	int end_outcome;          /* the end marker's outcome (enum fh_outcome); -1 none */
 	int64_t begin, end, fail_ns;
 	int pid, tid;
 	bool have_iv, ended;
@@ -313,6 +314,7 @@ static int acc_new(struct join *j, struct fh_test *t, struct fh_attempt *a, int 
 	c->att = a;
 	c->test = t;
 	c->attempt_no = attempt_no;
+	c->end_outcome = -1;
 	c->begin = INT64_MAX;
 	c->end = INT64_MAX;
 	c->fail_ns = INT64_MAX;
@@ -576,6 +578,7 @@ static void mark_event(struct join *j, struct proc *p, const struct fh_event *e)
 			if (c->pid == p->pid && c->begin == iv->begin) {
 				c->end = e->start_ns;
 				c->ended = true;
+				c->end_outcome = e->outcome;
 				c->cpu_end = e->cpu_ns;
 				fail_fallback(c);
 			}
@@ -1165,7 +1168,9 @@ static const char *span_result(struct join *j, const struct span *s)
 	return arena_printf(j->A, "%lld", (long long)s->result);
 }
 
-/* Adds an attempt that has markers but no record (its process died) to its test. */
+/* Adds an attempt that has markers but no record to its test: its process died during it, or
+ * (an end marker says how it ended) its record was lost, e.g. a records file cut short on its
+ * way from a CI shard; the end marker's outcome is then the attempt's. */
 static struct fh_attempt *synthesize(struct join *j, struct acc *c)
 {
 	struct fh_test *t = c->test;
@@ -1179,10 +1184,13 @@ static struct fh_attempt *synthesize(struct join *j, struct acc *c)
 	{
 		struct fh_attempt *a = &arr[pos];
 
+		bool lost = c->ended && c->end_outcome >= 0 && c->end_outcome < FH_OUTCOME_COUNT;
+
 		memset(a, 0, sizeof(*a));
 		a->attempt = c->attempt_no;
-		a->outcome = FH_ERROR;
-		a->when = "call";
+		a->source_attempt = c->attempt_no;
+		a->outcome = lost ? (enum fh_outcome)c->end_outcome : FH_ERROR;
+		a->when = a->outcome == FH_FAILED || a->outcome == FH_ERROR ? "call" : NULL;
 		a->start_ns = c->begin;
 		a->stop_ns = c->end;
 		a->duration_s = (double)(c->end - c->begin) / 1e9;
@@ -1190,8 +1198,15 @@ static struct fh_attempt *synthesize(struct join *j, struct acc *c)
 		a->pid = c->pid;
 		a->tid = c->tid;
 		a->worker = "?";
-		a->error_type = "ProcessDied";
-		a->error_message = "the pytest process ended during this attempt without recording it";
+		if (!lost) {
+			a->error_type = "ProcessDied";
+			a->error_message = "the pytest process ended during this attempt without "
+					   "recording it";
+		} else if (a->when) {
+			a->error_type = "RecordLost";
+			a->error_message = "the attempt's record is missing (its records file was cut "
+					   "short); the outcome is the trace's end marker's";
+		}
 		a->record_file = "trace";
 	}
 	/* Re-point the other accs of this test at the moved attempts. */
@@ -1224,6 +1239,7 @@ static void finish_attempt(struct join *j, size_t ai)
 		if (!c->test)
 			return;
 		c->att = synthesize(j, c);
+		c->failing = c->att->outcome == FH_FAILED || c->att->outcome == FH_ERROR;
 		c->fail_ns = c->end;
 		died = !c->ended;
 	} else if (!c->ended && c->have_iv) {
