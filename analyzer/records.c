@@ -851,6 +851,11 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+void records_set_source(struct fh_records *rec, int source)
+{
+	rec->source = source;
+}
+
 int records_add_dir(struct fh_records *rec, const char *dir, int source)
 {
 	struct buf path = BUF_INIT(PATH_MAX);
@@ -873,7 +878,7 @@ int records_add_dir(struct fh_records *rec, const char *dir, int source)
 	closedir(d);
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
-	rec->source = source;
+	records_set_source(rec, source);
 	for (i = 0; i < n; i++) {
 		buf_reset(&path);
 		buf_printf(&path, "%s/%s", dir, names[i]);

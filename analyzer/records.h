@@ -48,6 +48,8 @@ int meta_parse_buffer(struct fh_run *run, const char *name, const char *data, si
  * directory name), then what the file says; a missing file is silent, an unreadable or broken
  * one a warning. */
 void meta_load_dir(struct fh_run *run, const char *dir, struct fh_run_meta *m);
+/* The run->sources index given to the attempts parsed from now on (0 at first). */
+void records_set_source(struct fh_records *rec, int source);
 /* Parses every DIR/attempts-*.jsonl (by name) into rec, giving the attempts source index
  * `source`. Returns the number of record files, or -errno when DIR cannot be listed. */
 int records_add_dir(struct fh_records *rec, const char *dir, int source);
