@@ -113,6 +113,12 @@ def generate(run, ids, tests, runs, events):
     subprocess.run([sys.executable, str(HERE / "gen_run.py"), str(run), "--tests", str(tests),
                     "--runs", str(runs), "--fail-rate", "0.05", "--workers", "4", "--seed", "7"],
                    check=True, stdout=subprocess.DEVNULL)
+    return gen_traces(run, ids, events)
+
+
+def gen_traces(run, ids, events):
+    """Trace files in run/trace for the attempt records already in run (about `events` in all);
+    returns (records, events written)."""
     recs = []
     for p in sorted(run.glob("attempts-*.jsonl")):
         for line in p.read_text().splitlines():
@@ -167,12 +173,13 @@ def generate(run, ids, tests, runs, events):
             if i % 20 == 0:   # a child process with its own file, waited for
                 child_pid += 1
                 c = TraceFile(child_pid, pid, child_pid, "/usr/bin/sleep")
-                cs = array("q", range(b + 10, b + 10 + 10 * 20, 10))
-                c.block(thelp[:8 * 20] if nhelp >= 20 else thelp, cs, array("q", (x + 5 for x in cs)))
+                nc = min(20, nhelp)   # a small event budget gives the child fewer calls
+                cs = array("q", range(b + 10, b + 10 + 10 * nc, 10))
+                c.block(thelp[:8 * nc], cs, array("q", (x + 5 for x in cs)))
                 c.write(tdir / f"{child_pid}-{child_pid}.fht", b + 5)
                 main.rec(word0(REC_CALL, F_DONE, ids["waitpid"], -1), b + 5, e - 3, child_pid,
                          0, -1, 0, child_pid)
-                total += 21
+                total += nc + 1
         main.write(tdir / f"{pid}-{pid}.fht", rs[0]["start_ns"] - 2000)
         helper.write(tdir / f"{pid}-{pid + 1}.fht", rs[0]["start_ns"] - 2000)
     return len(recs), total
