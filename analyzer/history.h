@@ -36,9 +36,12 @@
  * strict prefix of the columns above (written before later columns were added) gets rows cut
  * to its own columns, so it stays readable; the cut columns read as missing.
  * RUN_DIR/history-appended is created after a complete append, and while it exists the run's
- * rows are not appended again (rows of the current run id found in a file are ignored when
- * reading: the model supplies them). With 64 tests or more, files are processed on several threads (FH_THREADS); warnings
- * and trends are assembled in test order, identical to one thread.
+ * rows are not appended again; without it, a source whose run id the file already holds is not
+ * appended either (a shard reported alone and then merged adds its rows once). Rows of the
+ * run's own run ids (its own, or each source's) found in a file are ignored when reading: the
+ * model supplies them. pytest-flakehunter 1.0.1's file of the test is read first
+ * (history_seed.h). With 64 tests or more, files are processed on several threads
+ * (FH_THREADS); warnings and trends are assembled in test order, identical to one thread.
  */
 #ifndef FH_HISTORY_H
 #define FH_HISTORY_H

@@ -4,8 +4,11 @@
  * the JSON summary draw from. The pipeline (analyzer/main.c, `fh-analyze report`):
  *
  *   run_load()        records.c   meta.json + attempts-*.jsonl  -> run, tests, attempts
+ *                     sources.c   (a merged directory: every sources/<id>/, run->sources)
  *   run_compute()     stats.c     counts, flake rate + Wilson CI, verdict, durations, order
- *   evidence_attach() evidence.c  trace files -> attempt->trace        (NULL when no traces)
+ *   sources_evidence() sources.c  evidence_attach() (evidence.c) per source: trace files ->
+ *                                 attempt->trace (NULL when no traces)
+ *   sources_finish()  sources.c   merged attempt numbers; test->hosts (per-host counts)
  *   features_run()    features.c  attempt->f and test->feat: each attempt's features, once
  *   run_cluster()     cluster.c   failure fingerprints and clusters
  *   history_*()       history.c   test->hist from the CSV history; appends this run
