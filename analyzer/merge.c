@@ -415,8 +415,11 @@ static void add_leaf(struct merge *m, const char *dir, const char *origin, bool 
 		return;
 	}
 	if (state < 0 && !in_out)
-		warning("%s/meta.json: unreadable or not a JSON object; merged under the directory "
-			"name's run id", origin);
+		warning("%s/meta.json: unreadable or not a JSON object; merged without its run's "
+			"metadata (host, git, options)", origin);
+	else if (state == 0 && !in_out)
+		warning("%s: no meta.json; merged without its run's metadata (host, git, options)",
+			origin);
 	r = hash_source(&c);
 	if (r) {
 		bad(m, origin, "cannot read its files: %s", strerror(-r));

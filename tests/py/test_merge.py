@@ -266,6 +266,26 @@ def test_truncated_shard(shards, tmp_path):
                 assert "trace" in a, (t["nodeid"], a["host"], a["attempt"])
 
 
+def test_shard_without_meta(shards, tmp_path):
+    """A shard whose meta.json did not make it: merged with a warning under a run id of its
+    own (its content hash), its attempts all there, its host unknown."""
+    _, sh = shards
+    r1, _, r3 = (sh[h][0] for h in HOSTS)
+    bare = tmp_path / "bare"
+    shutil.copytree(r3, bare)
+    (bare / "meta.json").unlink()
+    p = merge(tmp_path / "M", r1, bare)
+    assert f"{bare}: no meta.json; merged without its run's metadata" in p.stderr, p.stderr
+    again = merge(tmp_path / "M", bare)                   # the same content: the same source
+    assert "(0 new)" in again.stdout
+    _, doc = report(tmp_path / "M", tmp_path / "m", "--no-history")
+    ids = sorted(s["run_id"] for s in doc["sources"])
+    assert ids[1].startswith("nometa-") and len(ids[1]) == len("nometa-") + 12, ids
+    t = by_nodeid(doc)["test_m.py::test_on_runner3"]
+    assert t["attempts"] == 20
+    assert {h["host"]: h["failed"] for h in t["hosts"]} == {"runner-1": 0, "unknown": 9}
+
+
 def test_merge_cli_usage(tmp_path):
     for args, msg in ((["merge"], "merge needs --out"), (["merge", "x"], "merge needs --out"),
                       (["merge", "--out", str(tmp_path / "o")], "at least one RUN_DIR"),

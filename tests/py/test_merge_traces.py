@@ -24,6 +24,9 @@ def wait_on_beta():
 
 def test_wait():
     {"alpha": wait_on_alpha, "beta": wait_on_beta}[os.environ["FH_HOST"]]()
+    # Failing right after the wait makes it the last blocking call before the failure (a
+    # passing attempt's last one is whatever blocked last before its end, e.g. a slow write).
+    assert False, "after the wait"
 '''
 
 
