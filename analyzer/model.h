@@ -418,7 +418,9 @@ struct fh_run {
 	bool merged;                 /* read from a merged run directory */
 	int nflaky, nstable, nbroken, nskipped;
 	double avg_flake_rate;
-	uint64_t trace_events, trace_dropped; /* totals over all trace files */
+	/* Totals over all trace files. A merged run joins each source on its own and adds the
+	 * sources' totals up (sources.c, join_source()): a new total goes there too. */
+	uint64_t trace_events, trace_dropped;
 	/* What tracing lost (the preload's drop reasons, preload/fhtrace_format.h enum
 	 * fht_drop_reason; names: trace_drop_reason_name()): trace_dropped by reason, the
 	 * processes that dropped anything, and module maps that lack modules, by reason. */

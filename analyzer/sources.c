@@ -418,8 +418,15 @@ static int join_source(struct fh_run *run, int s, struct test_ref *refs, bool *g
 	}
 	r = evidence_attach(&view);
 	src->meta.tracing = view.meta.tracing;
+	/* The run-level totals the join fills: every source's add up. */
 	run->trace_events += view.trace_events;
 	run->trace_dropped += view.trace_dropped;
+	run->trace_drop_procs += view.trace_drop_procs;
+	run->trace_maps_incomplete += view.trace_maps_incomplete;
+	for (unsigned k = 0; k < FH_DROP_REASONS; k++) {
+		run->trace_drops[k] += view.trace_drops[k];
+		run->trace_map_reasons[k] += view.trace_map_reasons[k];
+	}
 	/* The join may have reordered the view's tests (it recomputes them after adding an
 	 * attempt): find each one's model test by its nodeid pointer. */
 	for (size_t i = 0; i < view.ntests; i++) {

@@ -87,6 +87,12 @@ def test_three_hosts_one_report(shards, tmp_path):
     assert sorted(s["run_id"] for s in doc["sources"]) == sorted(m["run_id"] for m in metas)
     merged = by_nodeid(doc)
     own = [by_nodeid(sh[h][1]) for h in HOSTS]
+    # every source's trace totals add up
+    for k in ("trace_events", "trace_dropped"):
+        assert doc["totals"][k] == sum(sh[h][1]["totals"][k] for h in HOSTS), k
+    assert doc["totals"]["trace_events"] > 0
+    assert doc["trace_dropped"]["events"] == sum(sh[h][1]["trace_dropped"]["events"]
+                                                 for h in HOSTS)
     assert set(merged) == set(own[0]) and len(merged) == 6
     for nodeid, t in merged.items():
         for k in ("attempts", "passed", "failed", "skipped"):
