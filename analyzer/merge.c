@@ -506,20 +506,22 @@ out:
 	free(sdir);
 }
 
-static void add_input(struct merge *m, const char *arg)
+static void add_input(struct merge *m, const char *arg_in)
 {
-	char real[PATH_MAX];
+	char real[PATH_MAX], *arg = xstrdup(arg_in);
+	size_t n = strlen(arg);
 
-	if (!is_dir(arg)) {
+	while (n > 1 && arg[n - 1] == '/') /* "shard-1/" from a shell glob */
+		arg[--n] = '\0';
+	if (!is_dir(arg))
 		bad(m, arg, "not a directory");
-		return;
-	}
-	if (realpath(arg, real) && m->out_exists && !strcmp(real, m->out_real))
-		return; /* OUT itself: its sources are candidates already */
-	if (sources_is_merged(arg))
+	else if (realpath(arg, real) && m->out_exists && !strcmp(real, m->out_real))
+		; /* OUT itself: its sources are candidates already */
+	else if (sources_is_merged(arg))
 		add_merged(m, arg, arg, false);
 	else
 		add_leaf(m, arg, arg, false);
+	free(arg);
 }
 
 /* ---- choosing ---- */

@@ -148,7 +148,7 @@ def test_idempotent_and_order_independent(shards, tmp_path):
     _, sh = shards
     r1, r2, r3 = (sh[h][0] for h in HOSTS)
     merge(tmp_path / "A", r1, r2, r3)
-    merge(tmp_path / "B", r3, r2, r1, r2, r3)             # other order, repeated sources
+    merge(tmp_path / "B", r3, f"{r2}/", r1, r2, r3)       # other order, repeated sources
     merge(tmp_path / "C", r2)                              # incremental, into an existing one
     merge(tmp_path / "C", r1, r3, r2)
     merge(tmp_path / "D", tmp_path / "A", r1)              # a merged directory as input
