@@ -273,11 +273,6 @@ class Hunter:
             self.run_dir = workerinput.get("fh_run_dir")
             if not self.run_dir:
                 raise pytest.UsageError("flakehunter: xdist worker started without a run directory")
-        elif opts["run_dir"]:
-            try:
-                self.run_id, self.run_dir = rundir.create_at(opts["run_dir"])
-            except OSError as e:
-                raise pytest.UsageError(f"flakehunter: --fh-run-dir: {e.strerror or e}")
         else:
             if opts["quarantine"]:
                 from . import quarantine
@@ -286,13 +281,19 @@ class Hunter:
                         opts["quarantine"], quarantine.load(opts["quarantine"]))
                 except quarantine.QuarantineError as e:
                     raise pytest.UsageError(f"flakehunter: quarantine: {e}")
-            runs_root = os.path.join(str(config.rootpath), ".flakehunter", "runs")
-            try:
-                self.run_id, self.run_dir = rundir.create(runs_root)
-            except OSError as e:
-                raise pytest.UsageError(f"flakehunter: cannot create a run directory under "
-                                        f"{runs_root}: {e.strerror or e}")
-            rundir.prune(runs_root, opts["keep_runs"], current=self.run_dir)
+            if opts["run_dir"]:
+                try:
+                    self.run_id, self.run_dir = rundir.create_at(opts["run_dir"])
+                except OSError as e:
+                    raise pytest.UsageError(f"flakehunter: --fh-run-dir: {e.strerror or e}")
+            else:
+                runs_root = os.path.join(str(config.rootpath), ".flakehunter", "runs")
+                try:
+                    self.run_id, self.run_dir = rundir.create(runs_root)
+                except OSError as e:
+                    raise pytest.UsageError(f"flakehunter: cannot create a run directory "
+                                            f"under {runs_root}: {e.strerror or e}")
+                rundir.prune(runs_root, opts["keep_runs"], current=self.run_dir)
         if workerinput is None:
             xdist = (config.getoption("dist", "no") or "no") != "no"
             try:

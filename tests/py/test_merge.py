@@ -302,3 +302,25 @@ def test_merge_cli_usage(tmp_path):
         assert p.returncode == 2 and msg in p.stderr, (args, p.stderr)
     p = analyze("--help")
     assert "merge RUN_DIR... --out RUN_DIR" in p.stdout and "history import DIR" in p.stdout
+
+
+def test_quarantine_of_the_shards(tmp_path):
+    """Shards hunted with --fh-quarantine: the merged report shows the marks of their
+    quarantine file (the first source's that has one)."""
+    q = tmp_path / "quarantine.toml"
+    q.write_text('[[quarantine]]\nnodeid = "test_q.py::test_known"\nowner = "alice"\n'
+                 'reason = "tracked"\nexpires = 2099-01-01\n')
+    runs = []
+    for i, host in enumerate(("qa", "qb")):
+        suite = tmp_path / f"suite-{host}"
+        suite.mkdir()
+        (suite / "test_q.py").write_text("def test_known():\n    assert False\n"
+                                         "def test_fine():\n    pass\n")
+        args = (f"--fh-quarantine={q}",) if i == 0 else ()
+        runs.append(hunt(suite, tmp_path / f"run-{host}", host, *args, runs=2, preload=False))
+    assert (runs[0] / "quarantine.json").exists() and not (runs[1] / "quarantine.json").exists()
+    merge(tmp_path / "M", *runs)
+    _, doc = report(tmp_path / "M", tmp_path / "m", "--no-history")
+    t = by_nodeid(doc)["test_q.py::test_known"]
+    assert t["quarantine"]["owner"] == "alice" and t["quarantine"]["active"] is True
+    assert by_nodeid(doc)["test_q.py::test_fine"]["quarantine"] is None
