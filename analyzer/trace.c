@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -196,6 +197,20 @@ static void decode(struct fh_event *e, const struct fht_rec *r, int pid, int tid
 		e->done = true;
 		e->end_ns = e->start_ns;
 		break;
+	case FHT_REC_SNAP:
+		e->type = FH_EV_SNAP;
+		e->snap = r->call;
+		e->fd = r->fd;
+		e->arg = r->arg;
+		e->result = r->result;
+		e->err = r->err;
+		e->timeout_ns = r->timeout_ns;
+		e->category = FH_CAT_OTHER;
+		e->end_ns = e->snap == FHT_SNAP_HEAD ? r->end_ns : 0;
+		e->done = e->snap != FHT_SNAP_HEAD || r->end_ns > 0;
+		if (e->end_ns && e->end_ns < e->start_ns)
+			e->end_ns = e->start_ns;
+		break;
 	}
 }
 
@@ -215,7 +230,7 @@ static void decode_stream(const char *base, uint32_t rec_size, uint64_t n,
 		const struct fht_rec *r = (const void *)(base + i * rec_size);
 		slot_ev[i] = -1;
 		if (r->type == FHT_REC_CALL || r->type == FHT_REC_SIGNAL || r->type == FHT_REC_MARK ||
-		    r->type == FHT_REC_PROC)
+		    r->type == FHT_REC_PROC || r->type == FHT_REC_SNAP)
 			slot_ev[i] = (int32_t)nev++;
 	}
 	out->events = xcalloc(nev ? nev : 1, sizeof(struct fh_event));
@@ -247,6 +262,7 @@ static void decode_stream(const char *base, uint32_t rec_size, uint64_t n,
 		const struct fht_rec *r = (const void *)(base + i * rec_size);
 		if (slot_ev[i] >= 0) {
 			decode(&out->events[slot_ev[i]], r, out->pid, out->tid);
+			out->events[slot_ev[i]].slot = (uint32_t)i;
 			continue;
 		}
 		const struct fht_str *s = (const void *)r;
@@ -976,6 +992,93 @@ static void dump_call(FILE *out, const struct fh_event *e)
 	fprintf(out, " <%.6f>\n", ((double)e->end_ns - (double)e->start_ns) / 1e9);
 }
 
+/* Names of the system calls a blocked thread is usually in (what a hang snapshot records: the
+ * kernel's number); others print as "syscall N". */
+const char *trace_syscall_name(int nr)
+{
+	static const struct { int nr; const char *name; } t[] = {
+#define S(x) { SYS_##x, #x }
+		S(read), S(write), S(poll), S(select), S(pselect6), S(ppoll), S(nanosleep),
+		S(clock_nanosleep), S(wait4), S(waitid), S(futex), S(epoll_wait), S(epoll_pwait),
+		S(recvfrom), S(recvmsg), S(sendto), S(sendmsg), S(accept), S(accept4), S(connect),
+		S(pause), S(rt_sigsuspend), S(rt_sigtimedwait), S(flock), S(fcntl), S(readv),
+		S(writev), S(pread64), S(pwrite64), S(openat), S(open), S(fsync), S(fdatasync),
+		S(msgrcv), S(semop), S(semtimedop), S(sched_yield), S(ioctl), S(io_getevents),
+		S(epoll_pwait2), S(recvmmsg), S(sendmmsg), S(restart_syscall), S(getrandom),
+		S(sendfile), S(splice), S(tee), S(copy_file_range),
+#undef S
+	};
+	static char buf[32];
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].nr == nr)
+			return t[i].name;
+	snprintf(buf, sizeof(buf), "syscall %d", nr);
+	return buf;
+}
+
+static const char *const snap_reasons[] = { "api", "fh-timeout", "pytest-timeout",
+	"faulthandler", "SIGINT", "SIGTERM" };
+
+/* What a snapshot says a thread was doing: "in recvfrom", "running", ... */
+static void put_sysstate(FILE *out, int64_t nr)
+{
+	if (nr == FHT_SNAP_RUNNING)
+		fputs("running", out);
+	else if (nr == FHT_SNAP_NOSYS)
+		fputs("blocked", out);
+	else if (nr < 0)
+		fputs("unknown", out);
+	else
+		fprintf(out, "in %s", trace_syscall_name((int)nr));
+}
+
+/* One line per snapshot record (fhtrace_format.h, FHT_REC_SNAP), strace's "---" style. */
+static void dump_snap(FILE *out, const struct fh_event *e)
+{
+	switch (e->snap) {
+	case FHT_SNAP_HEAD:
+		fprintf(out, "### hang snapshot (%s", e->arg >= 0 && e->arg < 6 ?
+			snap_reasons[e->arg] : "unknown");
+		if (e->arg2 > 0)
+			fprintf(out, ", limit %.3fs", e->arg2 / 1e9);
+		fprintf(out, ") by tid %d: %lld threads, %d children", e->fd, (long long)e->result,
+			e->err);
+		if (e->done)
+			fprintf(out, " <%.6f>", ((double)e->end_ns - (double)e->start_ns) / 1e9);
+		else
+			fputs(" <unfinished ...>", out);
+		fputs(" ###\n", out);
+		break;
+	case FHT_SNAP_THREAD:
+	case FHT_SNAP_CHILD:
+		fprintf(out, "### %s %lld/%d ", e->snap == FHT_SNAP_THREAD ? "thread" : "child",
+			(long long)e->arg, e->fd);
+		put_escaped(out, e->target ? e->target : "?");
+		fputc(' ', out);
+		put_sysstate(out, e->result);
+		if (e->snap == FHT_SNAP_THREAD && e->result == SYS_futex)
+			fprintf(out, " (0x%llx)", (unsigned long long)e->arg2);
+		if (e->snap == FHT_SNAP_THREAD && e->err >= 0)
+			fprintf(out, " call %s", fht_call((unsigned)e->err) ?
+				fht_calls[e->err].name : "unknown");
+		if (e->snap == FHT_SNAP_CHILD)
+			fprintf(out, " parent %lld", (long long)e->arg2);
+		fputs(" ###\n", out);
+		break;
+	case FHT_SNAP_LOCK:
+		fprintf(out, "### lock 0x%llx wanted by %lld held by %d (%s)", (unsigned long long)e->arg,
+			(long long)e->result, e->fd, e->err == FHT_HOLDER_MUTEX ? "mutex owner" :
+			e->err == FHT_HOLDER_ACQUIRE ? "acquired, not released" : "unknown");
+		if (e->timeout_ns > 0)
+			fprintf(out, " since %+.6f", ((double)e->timeout_ns - (double)e->start_ns) / 1e9);
+		fputs(" ###\n", out);
+		break;
+	default:
+		fprintf(out, "### snapshot record of unknown kind %d ###\n", e->snap);
+		break;
+	}
+}
+
 static void dump_thread(const char *path, const struct fh_trace_file *tf, FILE *out)
 {
 	fprintf(out, "# %s: pid %d ppid %d tid %d exe ", path, tf->pid, tf->ppid, tf->tid);
@@ -1026,6 +1129,9 @@ static void dump_thread(const char *path, const struct fh_trace_file *tf, FILE *
 				(long long)e->arg2);
 			put_escaped(out, e->target ? e->target : "?");
 			fputs(" +++\n", out);
+			break;
+		case FH_EV_SNAP:
+			dump_snap(out, e);
 			break;
 		default:
 			break;

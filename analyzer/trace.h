@@ -24,6 +24,9 @@ enum fh_ev_type {
 	FH_EV_MARK,        /* attempt/phase marker from the plugin */
 	FH_EV_TARGET,      /* fd -> target string (connect, accept, open, ...) */
 	FH_EV_PROC,        /* process start/exec (exe) */
+	FH_EV_SNAP,        /* a hang snapshot's record (fhtrace_format.h, FHT_REC_SNAP): snap is
+			    * the kind; fd, arg, arg2, result, err, timeout_ns, end_ns, target and
+			    * the stack as the record's fields say */
 	FH_EV_TYPE_COUNT
 };
 
@@ -69,6 +72,10 @@ struct fh_event {
 	unsigned flags;             /* FHT_F_* of the record */
 	unsigned cflags;            /* FHF_* of the call (the call table); 0 for an unknown id */
 	uint32_t stack_ref;         /* 0: none (issue 6) */
+	/* FH_EV_SNAP */
+	int snap;                   /* enum fht_snap_kind */
+	uint32_t slot;              /* its slot index in the thread's stream (LOCK records name
+				     * their waiter's THREAD record by it) */
 };
 
 struct fh_trace_file {
@@ -132,5 +139,9 @@ int trace_list(const char *trace_dir, char ***paths, size_t *n);
 /* `fh-analyze dump FILE...`: strace-like text, one event per line; one section (header line)
  * per thread of the file. */
 int trace_dump(const char *path, FILE *out);
+
+/* The name of x86_64 system call nr for display ("recvfrom", "futex"; "syscall 999" when not
+ * in the short table of blocking calls): static, or a buffer reused by the next call. */
+const char *trace_syscall_name(int nr);
 
 #endif

@@ -675,6 +675,8 @@ bool fh_thr_setup(struct fh_thr *t)
 	int saved = errno;
 	bool ok = false, created = false, retry = false;
 	unsigned reason;
+	if (t->gen == fh_fork_gen && t->state == THR_QUIET)
+		return false;
 	if (t->gen == fh_fork_gen && t->state != THR_NEW) {
 		if (t->state == THR_ON)
 			return true;
@@ -704,6 +706,7 @@ bool fh_thr_setup(struct fh_thr *t)
 	t->gen = fh_fork_gen;
 	t->tid = (int)syscall(SYS_gettid);
 	t->cur_call = FH_NO_CALL;
+	fh_thread_register(t);
 	if ((reason = process_file(&created, retry)))
 		goto out;
 	t->growing = 1;
@@ -876,6 +879,7 @@ void fh_after_fork_child(void)
 	fh_pf_reason = 0;
 	fh_released = 0;
 	memset(fh_early_drops, 0, sizeof(fh_early_drops));   /* the parent's, counted there */
+	fh_hang_after_fork();
 	t->state = THR_NEW;
 	t->cur = NULL;
 	__atomic_add_fetch(&fh_fork_gen, 1, __ATOMIC_RELAXED);

@@ -84,6 +84,8 @@ enum fht_rec_type {
 	FHT_REC_PROC = 5,     /* this process started (first file of the process) */
 	FHT_REC_STACK = 6,    /* a captured stack (struct fht_stack, issue 6) */
 	FHT_REC_CHUNK = 7,    /* version 2: the header slot of a chunk (struct fht_chunk) */
+	FHT_REC_SNAP = 8,     /* a hang snapshot's record (below; appended, version unchanged:
+			       * older readers skip a type they do not know) */
 };
 
 /* fht_rec.flags */
@@ -265,6 +267,51 @@ struct fht_stack {
 		struct { int32_t line; uint32_t str; } py[FHT_STK_PCS];
 		uint64_t hash;
 	} u;
+};
+
+/*
+ * FHT_REC_SNAP (writer preload/hang.c): a hang snapshot, written into the stream of the thread
+ * that took it (the plugin's watchdog, or the thread that got SIGINT/SIGTERM) when an attempt
+ * passed its time limit or the session was interrupted. One HEAD record, then one THREAD record
+ * per other thread of the process (and a LOCK record after a thread waiting on a lock whose
+ * holder is known), then one CHILD record per thread of each live child of the attempt. All are
+ * struct fht_rec; `call` is the kind (enum fht_snap_kind), flags FHT_F_DONE (and FHT_F_STR when a
+ * string follows), start_ns the time the record was written. Fields by kind:
+ *   HEAD:   arg = why (enum fht_snap_reason), arg2 = the time limit in ns (0: none),
+ *           timeout_ns = when the attempt began (CLOCK_MONOTONIC ns; 0: unknown), fd = the
+ *           snapshotting thread's tid, result = THREAD records, err = children, end_ns = when
+ *           the snapshot was complete (0: it never completed; the records before are valid).
+ *   THREAD: fd = tid, arg = pid, result = the system call it is blocked in (number), or
+ *           FHT_SNAP_RUNNING / FHT_SNAP_NOSYS (blocked outside a system call) /
+ *           FHT_SNAP_UNKNOWN; arg2 and timeout_ns = that call's first two arguments (the futex
+ *           word of a lock wait, an fd...), err = the wrapped call (calls.def id) it is in, -1
+ *           none; stack_ref = its stack now (native frames unwound from the pc and sp the kernel
+ *           saved, then Python frames; owner = this record); string = the thread's name (the
+ *           Python name when the plugin passed it, else the kernel's comm).
+ *   LOCK:   the holder of the lock the THREAD record before it waits for: fd = holder tid,
+ *           result = waiter tid, arg = the lock's address, arg2 = the waiter's THREAD slot,
+ *           err = enum fht_holder_source, timeout_ns = since when it holds it (ns; 0 unknown),
+ *           stack_ref = where it acquired it (one Python frame) when known.
+ *   CHILD:  fd = tid, arg = pid, arg2 = ppid, result = system call as THREAD, timeout_ns =
+ *           when the process started (CLOCK_MONOTONIC ns, 10 ms resolution); string = its
+ *           executable (first thread of a process) or the thread's comm.
+ */
+enum fht_snap_kind { FHT_SNAP_HEAD = 0, FHT_SNAP_THREAD = 1, FHT_SNAP_LOCK = 2, FHT_SNAP_CHILD = 3 };
+enum fht_snap_reason {
+	FHT_SNAPR_API = 0,         /* fh_hang_snapshot() without a reason */
+	FHT_SNAPR_FH_TIMEOUT = 1,  /* --fh-timeout */
+	FHT_SNAPR_PYTEST_TIMEOUT = 2, /* pytest-timeout's limit (--timeout, the timeout mark) */
+	FHT_SNAPR_FAULTHANDLER = 3, /* pytest's faulthandler_timeout */
+	FHT_SNAPR_SIGINT = 4,      /* the session got SIGINT */
+	FHT_SNAPR_SIGTERM = 5,     /* the session got SIGTERM */
+};
+#define FHT_SNAP_RUNNING (-1)      /* THREAD/CHILD result: running on a CPU */
+#define FHT_SNAP_NOSYS (-2)        /* blocked, not in a system call */
+#define FHT_SNAP_UNKNOWN (-3)      /* the kernel would not say (thread gone, no access) */
+enum fht_holder_source {
+	FHT_HOLDER_MUTEX = 1,      /* a pthread mutex's owner field */
+	FHT_HOLDER_ACQUIRE = 2,    /* the last acquire of a semaphore not yet released (the lock
+				    * table: CPython's threading.Lock) */
 };
 
 _Static_assert(sizeof(struct fht_rec) == FHT_REC_SIZE, "record size");

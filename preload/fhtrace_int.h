@@ -42,7 +42,9 @@
 extern void *fh_real[FH_NCALLS] FH_HIDDEN;
 void *fh_resolve(unsigned id) FH_HIDDEN;
 
-enum fh_thr_state { THR_NEW = 0, THR_ON, THR_OFF };
+/* THR_QUIET: a thread of the plugin's own (its watchdog, fh_quiet_thread): its calls are the
+ * tool's, not the program's, and pass through unrecorded; only snapshots write into its stream. */
+enum fh_thr_state { THR_NEW = 0, THR_ON, THR_OFF, THR_QUIET };
 
 /* One chunk of the process file holding a run of the thread's stream (fhtrace_format.h).
  * Immutable once published in fh_thr.cur, so a wrapper interrupted by a signal handler that
@@ -220,6 +222,12 @@ void fh_end_slow(struct fh_call *c) FH_HIDDEN;
 extern int64_t fh_stack_ns FH_HIDDEN;
 void fh_stack_record(struct fh_call *c) FH_HIDDEN;
 void fh_stacks_start(const char *dir) FH_HIDDEN;
+/* Writes a stack (native pcs, then Python frames) as FHT_REC_STACK records owned by slot
+ * `owner` of t's stream; the slot of its first record, 0 when nothing could be written. Not in
+ * signal context. */
+struct fh_pyframe;
+uint32_t fh_stack_write(struct fh_thr *t, uint32_t owner, const uint64_t *pcs, int npcs,
+			const struct fh_pyframe *py, int npy) FH_HIDDEN;
 
 /* A call that only waits (FHF_IDLE: sleeps, child waits, signal waits) is captured at entry
  * when it will wait at least the threshold (or for ever, stacks on): it will be that slow
@@ -282,6 +290,17 @@ size_t fh_strnlen(const char *s, size_t max) FH_HIDDEN;
 /* Signal trampoline state (signals.c). */
 void fh_signals_init(void) FH_HIDDEN;
 int fh_sigaction_impl(int sig, const struct sigaction *act, struct sigaction *old) FH_HIDDEN;
+
+/* Hang snapshots and lock tracking (hang.c). fh_thread_register: called once per thread set-up,
+ * so a snapshot can find every thread's state; fh_hang_after_fork: the child forgets the
+ * parent's threads and locks. fh_sig_seen: deliveries per signal, counted by the trampoline
+ * (fh_signal_count). */
+void fh_thread_register(struct fh_thr *t) FH_HIDDEN;
+void fh_hang_after_fork(void) FH_HIDDEN;
+extern uint64_t fh_sig_seen[65] FH_HIDDEN;
+/* A sem_t acquired (sem_trywait/sem_wait/... returned 0) or released (sem_post) by the calling
+ * thread: the lock table keeps who holds which (hang.c). Hot path: no syscall, no lock. */
+void fh_lock_acquired(const void *sem) FH_HIDDEN;
 
 /* Process setup (fhtrace.c). */
 void fh_after_fork_child(void) FH_HIDDEN;

@@ -13,6 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "pystack.h"
 
@@ -28,11 +31,12 @@ struct py_layout {
 	unsigned ob_type, var_size, bytes_data;
 	unsigned u_length, u_state, u_ascii_data, u_utf8_length, u_utf8, u_compact_data;
 	int owner_generator;        /* FRAME_OWNED_BY_GENERATOR */
+	unsigned ts_next, ts_native_id; /* PyThreadState.next, .native_thread_id */
 };
 
 /* CPython 3.11.x on x86_64 (identical in 3.11.2 and 3.11.7, the two measured here). */
 #define PY311 56, 8, 32, 48, 56, 69, 112, 128, 136, 72, 168, 184, 8, 16, 32, \
-	16, 32, 48, 48, 56, 72, 1
+	16, 32, 48, 48, 56, 72, 1, 8, 160
 
 static const struct py_layout layouts[] = {
 	{ "3.11.2", PY311 },  /* Debian 12's /usr/bin/python3.11 */
@@ -41,6 +45,8 @@ static const struct py_layout layouts[] = {
 
 static const struct py_layout *L;
 static void *(*p_this_tstate)(void);
+static void *(*p_main_interp)(void);
+static void *(*p_thread_head)(void *);
 static const void *code_type, *unicode_type, *bytes_type;
 static int state;               /* 0 not yet, 1 on, -1 off */
 static char status[64] = "off: not initialised";
@@ -83,6 +89,8 @@ int fh_pystack_init(void)
 	code_type = dlsym(RTLD_DEFAULT, "PyCode_Type");
 	unicode_type = dlsym(RTLD_DEFAULT, "PyUnicode_Type");
 	bytes_type = dlsym(RTLD_DEFAULT, "PyBytes_Type");
+	p_main_interp = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyInterpreterState_Main");
+	p_thread_head = (void *(*)(void *))dlsym(RTLD_DEFAULT, "PyInterpreterState_ThreadHead");
 	if (!p_this_tstate || !code_type || !unicode_type || !bytes_type) {
 		set_status("off: Python symbols missing", NULL);
 		return -ENOENT;
@@ -102,13 +110,40 @@ const char *fh_pystack_status(void)
 	return status;
 }
 
-/* ---- defensive reads ---- */
+/* ---- defensive reads ----
+ *
+ * Reading the calling thread's own frames (the usual case) copies memory directly: nothing
+ * changes it meanwhile. Reading another thread's frames (a hang snapshot, fh_pystack_capture_tid)
+ * goes through process_vm_readv on the own process instead, so memory freed or reused by the
+ * running thread meanwhile reads as garbage or fails, and never faults. `remote` says which,
+ * per capture (one capture at a time per thread). */
+
+static __thread int remote;
+
+static bool rd(void *dst, const void *src, size_t n)
+{
+	struct iovec l, r;
+
+	if (!remote) {
+		memcpy(dst, src, n);
+		return true;
+	}
+	l.iov_base = dst;
+	l.iov_len = n;
+	r.iov_base = (void *)(uintptr_t)src;
+	r.iov_len = n;
+	if (syscall(SYS_process_vm_readv, syscall(SYS_getpid), &l, 1UL, &r, 1UL, 0UL) == (long)n)
+		return true;
+	memset(dst, 0, n);
+	return false;
+}
 
 static const char *ptr_at(const void *base, unsigned off)
 {
 	const char *p;
 
-	memcpy(&p, (const char *)base + off, sizeof(p));
+	if (!rd(&p, (const char *)base + off, sizeof(p)))
+		return NULL;
 	if ((uintptr_t)p < 4096 || ((uintptr_t)p & 7))
 		return NULL;
 	return p;
@@ -118,7 +153,7 @@ static int32_t i32_at(const void *base, unsigned off)
 {
 	int32_t v;
 
-	memcpy(&v, (const char *)base + off, sizeof(v));
+	rd(&v, (const char *)base + off, sizeof(v));
 	return v;
 }
 
@@ -126,7 +161,7 @@ static int64_t i64_at(const void *base, unsigned off)
 {
 	int64_t v;
 
-	memcpy(&v, (const char *)base + off, sizeof(v));
+	rd(&v, (const char *)base + off, sizeof(v));
 	return v;
 }
 
@@ -138,6 +173,10 @@ static bool has_type(const char *obj, const void *type)
 /* Copies a str object into dst (NUL-terminated). keep_tail: when too long, keep the end.
  * Returns true when it had to cut. Non-ASCII characters without a cached UTF-8 form become
  * '?'. */
+/* Copies of another thread's strings and line tables: remote captures run one at a time (the
+ * hang snapshot is single-flight), so plain static buffers, not per-thread ones. */
+static char strbuf[4 * 256];
+
 static bool copy_str(char *dst, size_t cap, const char *u, bool keep_tail)
 {
 	uint32_t st;
@@ -177,6 +216,12 @@ static bool copy_str(char *dst, size_t cap, const char *u, bool keep_tail)
 		if (keep_tail)
 			from = n - (cap - 1);
 		n = cap - 1;
+	}
+	if (remote) {   /* another thread's string: copied out first (at most 4 * cap bytes) */
+		if (n * kind > sizeof(strbuf) || !rd(strbuf, data + from * kind, n * kind))
+			return false;
+		data = strbuf;
+		from = 0;
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint32_t c;
@@ -221,6 +266,8 @@ static int svarint(const unsigned char **pp, const unsigned char *end)
 	return (u & 1) ? -(int)(u >> 1) : (int)(u >> 1);
 }
 
+static unsigned char ltbuf[16384];
+
 /* Line of the instruction at code unit `unit`, from the 3.11 location table (the format of
  * Objects/locations.md): entries of (code, length in code units) with a line delta. */
 static int addr2line(const char *code, int64_t unit)
@@ -238,6 +285,13 @@ static int addr2line(const char *code, int64_t unit)
 	if (size < 0 || size > (1 << 24))
 		return 0;
 	p = (const unsigned char *)lt + L->bytes_data;
+	if (remote) {   /* another thread's code object: the table is copied out first */
+		if (size > (int64_t)sizeof(ltbuf))
+			size = sizeof(ltbuf);   /* lines past it read as unknown */
+		if (!rd(ltbuf, p, (size_t)size))
+			return 0;
+		p = ltbuf;
+	}
 	end = p + size;
 	while (p < end) {
 		unsigned b = *p++, code_kind = (b >> 3) & 15, len = (b & 7) + 1;
@@ -272,14 +326,11 @@ static int addr2line(const char *code, int64_t unit)
 	return 0;
 }
 
-int fh_pystack_capture(struct fh_pyframe *out, int max)
+static int walk(const char *ts, struct fh_pyframe *out, int max)
 {
-	const char *ts, *cf, *fr;
+	const char *cf, *fr;
 	int n = 0;
 
-	if (state <= 0 || max <= 0)
-		return 0;
-	ts = (const char *)p_this_tstate();
 	if (!ts || ((uintptr_t)ts & 7))
 		return 0;
 	cf = ptr_at(ts, L->ts_cframe);
@@ -289,11 +340,12 @@ int fh_pystack_capture(struct fh_pyframe *out, int max)
 	for (int walked = 0; fr && walked < MAX_WALK && n < max; walked++) {
 		const char *code = ptr_at(fr, L->fr_code);
 		uintptr_t instr, first;
-		int owner = ((const signed char *)fr)[L->fr_owner];
+		signed char owner;
 		int64_t unit;
 		struct fh_pyframe *f;
 
-		memcpy(&instr, fr + L->fr_prev_instr, sizeof(instr));
+		rd(&owner, fr + L->fr_owner, 1);
+		rd(&instr, fr + L->fr_prev_instr, sizeof(instr));
 		if (!has_type(code, code_type))
 			goto next;
 		first = (uintptr_t)code + L->co_code;
@@ -311,4 +363,78 @@ next:
 		fr = ptr_at(fr, L->fr_previous);
 	}
 	return n;
+}
+
+int fh_pystack_capture(struct fh_pyframe *out, int max)
+{
+	if (state <= 0 || max <= 0)
+		return 0;
+	remote = 0;
+	return walk((const char *)p_this_tstate(), out, max);
+}
+
+int fh_pystack_capture_tid(int tid, struct fh_pyframe *out, int max)
+{
+	const char *ts;
+	int n = 0;
+
+	if (state <= 0 || max <= 0 || !p_main_interp || !p_thread_head)
+		return 0;
+	remote = 1;
+	ts = (const char *)p_thread_head(p_main_interp());
+	for (int i = 0; ts && !((uintptr_t)ts & 7) && i < 4096; i++) {
+		uint64_t id = (uint64_t)i64_at(ts, L->ts_native_id);
+		if (id == (uint64_t)tid) {
+			n = walk(ts, out, max);
+			break;
+		}
+		ts = ptr_at(ts, L->ts_next);
+	}
+	remote = 0;
+	return n;
+}
+
+int fh_pystack_code_site(uintptr_t code, uintptr_t instr, struct fh_pyframe *out)
+{
+	int64_t unit;
+
+	if (state <= 0 || !code)
+		return 0;
+	remote = 1;
+	out->flags = 0;
+	out->line = 0;
+	out->func[0] = out->file[0] = 0;
+	if (!has_type((const char *)code, code_type)) {
+		remote = 0;
+		return 0;
+	}
+	unit = ((intptr_t)instr - (intptr_t)(code + L->co_code)) / 2;
+	out->line = addr2line((const char *)code, unit);
+	if (copy_str(out->func, sizeof(out->func), ptr_at((const char *)code, L->co_qualname), false))
+		out->flags |= FH_PYF_FUNC_CUT;
+	if (copy_str(out->file, sizeof(out->file), ptr_at((const char *)code, L->co_filename), true))
+		out->flags |= FH_PYF_FILE_CUT;
+	remote = 0;
+	return 1;
+}
+
+bool fh_pystack_current_site(uintptr_t *code, uintptr_t *instr)
+{
+	const char *ts, *cf, *fr, *c;
+
+	if (state <= 0)
+		return false;
+	ts = (const char *)p_this_tstate();
+	if (!ts || ((uintptr_t)ts & 7))
+		return false;
+	memcpy(&cf, ts + L->ts_cframe, sizeof(cf));
+	if (!cf || ((uintptr_t)cf & 7))
+		return false;
+	memcpy(&fr, cf + L->cf_current, sizeof(fr));
+	if (!fr || ((uintptr_t)fr & 7))
+		return false;
+	memcpy(&c, fr + L->fr_code, sizeof(c));
+	memcpy(instr, fr + L->fr_prev_instr, sizeof(*instr));
+	*code = (uintptr_t)c;
+	return true;
 }

@@ -24,6 +24,7 @@
 #ifndef FH_PYSTACK_H
 #define FH_PYSTACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define FH_PYSTACK_MAX 32       /* innermost frames kept per capture */
@@ -56,5 +57,22 @@ const char *fh_pystack_status(void);
  * 0 when off, when the thread has no Python thread state, or when it runs no Python code.
  * Frames still being set up (incomplete) are skipped, as CPython's own traceback does. */
 int fh_pystack_capture(struct fh_pyframe *out, int max);
+
+/* Up to max frames of another thread of this process, by its kernel tid (its PyThreadState's
+ * native_thread_id), innermost first; 0 when it has no Python thread state. Every read goes
+ * through process_vm_readv (the thread may be running: a changing chain reads as garbage or
+ * stops, never faults). Not async-signal-safe; one such capture at a time in the process (the
+ * hang snapshot serializes them). */
+int fh_pystack_capture_tid(int tid, struct fh_pyframe *out, int max);
+
+/* Where the calling thread's innermost Python frame is now: its code object and last
+ * instruction, two words, no decoding (~5 ns: the lock tracker's acquire site). false when the
+ * thread runs no Python code. */
+bool fh_pystack_current_site(uintptr_t *code, uintptr_t *instr);
+
+/* Decodes a site saved by fh_pystack_current_site() into one frame (function, file, line),
+ * reading through process_vm_readv (the code object may be gone by now: then 0). Same rules as
+ * fh_pystack_capture_tid(). Returns 1 when *out holds the frame. */
+int fh_pystack_code_site(uintptr_t code, uintptr_t instr, struct fh_pyframe *out);
 
 #endif

@@ -43,6 +43,8 @@ static void fh_trampoline(int sig, siginfo_t *si, void *uc)
 	 * (fh_thread() counts only what the program's handlers do meanwhile). */
 	if (fh_on && fh_thr.busy && fh_thr.in_handler == fh_thr.busy_base)
 		fh_busy_drop(&fh_thr);
+	if (sig > 0 && sig < 65)
+		__atomic_fetch_add(&fh_sig_seen[sig], 1, __ATOMIC_RELAXED);
 	struct fh_thr *t = fh_thread();
 	struct fht_rec *r = NULL;
 	uint64_t idx;

@@ -131,11 +131,8 @@ void fh_stack_record(struct fh_call *c)
 	struct fht_rec *r = c->rec;
 	uint64_t pcs[FH_STACK_MAX];
 	struct fh_pyframe py[FH_PYSTACK_MAX];
-	uint32_t strs[FH_PYSTACK_MAX];
 	int npcs, npy, saved = errno;
-	uint64_t first = 0, idx;
-	struct fht_stack *s = NULL;
-	bool have_first = false;
+	uint32_t first;
 
 	if (t->in_handler || in_capture || fh_raw_getpid() != fh_pid)
 		return;
@@ -169,9 +166,27 @@ void fh_stack_record(struct fh_call *c)
 	if (npcs > 0)
 		fh_modmap_update();
 	t->busy = 0;
-	for (int i = 0; i < npy; i++)
-		strs[i] = intern(t, &py[i], (uint32_t)c->idx);
+	first = fh_stack_write(t, (uint32_t)c->idx, pcs, npcs, py, npy);
+	if (first) {
+		r->stack_ref = first;
+		link_signals(t, c->idx, first);
+	}
+	in_capture = 0;
+	errno = saved;
+}
 
+uint32_t fh_stack_write(struct fh_thr *t, uint32_t owner, const uint64_t *pcs, int npcs,
+			const struct fh_pyframe *py, int npy)
+{
+	uint32_t strs[FH_PYSTACK_MAX];
+	uint64_t first = 0, idx;
+	struct fht_stack *s = NULL;
+	bool have_first = false;
+
+	if (npy > FH_PYSTACK_MAX)
+		npy = FH_PYSTACK_MAX;
+	for (int i = 0; i < npy; i++)
+		strs[i] = intern(t, &py[i], owner);
 	for (int i = 0; i < npcs + npy; i++) {
 		int kind = i < npcs ? FHT_STK_NATIVE : FHT_STK_PY;
 		if (kind == FHT_STK_PY && !strs[i - npcs])
@@ -179,9 +194,9 @@ void fh_stack_record(struct fh_call *c)
 		if (!s || s->n == FHT_STK_PCS || s->kind != kind) {
 			if (s)
 				publish(s);
-			s = reserve_stack(t, &idx, kind, (uint32_t)c->idx);
+			s = reserve_stack(t, &idx, kind, owner);
 			if (!s)
-				goto out;
+				return 0;
 			if (!have_first) {
 				first = idx;
 				have_first = true;
@@ -196,15 +211,8 @@ void fh_stack_record(struct fh_call *c)
 		}
 	}
 	if (!have_first)
-		goto out;
+		return 0;
 	s->flags |= FHT_STK_F_LAST;
 	publish(s);
-	s = NULL;
-	r->stack_ref = (uint32_t)first;
-	link_signals(t, c->idx, (uint32_t)first);
-out:
-	if (s)
-		publish(s);
-	in_capture = 0;
-	errno = saved;
+	return (uint32_t)first;
 }

@@ -52,6 +52,8 @@ static int (*p_backtrace)(void **, int);
 static int (*p_getcontext)(unw_context_t *);
 static int (*p_init_local)(unw_cursor_t *, unw_context_t *);
 static int (*p_set_caching)(unw_addr_space_t, unw_caching_policy_t);
+static int (*p_step)(unw_cursor_t *);
+static int (*p_get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
 
 static int state;                 /* 0 not loaded yet, 1 on, -1 off (atomic) */
 static int loading;               /* a thread is in fh_stack_init */
@@ -303,6 +305,9 @@ int fh_stack_init(void)
 	local_as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
 	p_set_caching = (int (*)(unw_addr_space_t, unw_caching_policy_t))
 		dlsym(h, "_ULx86_64_set_caching_policy");
+	p_step = (int (*)(unw_cursor_t *))dlsym(h, "_ULx86_64_step");
+	p_get_reg = (int (*)(unw_cursor_t *, unw_regnum_t, unw_word_t *))
+		dlsym(h, "_ULx86_64_get_reg");
 	if (!p_backtrace || !p_getcontext || !p_init_local || !local_as || !*local_as)
 		return off("off: libunwind symbols missing", -ENOENT);
 
@@ -397,5 +402,38 @@ int fh_stack_capture(uint64_t *pcs, int max)
 		i++;
 	for (; i < n && k < max; i++)
 		pcs[k++] = (uint64_t)(uintptr_t)buf[i];
+	return k;
+}
+
+/* Another thread's stack, from the pc and sp it is stopped at (hang snapshot): a context holding
+ * only those two registers is unwound through the local address space, i.e. this process's own
+ * memory, which is the other thread's too. Every read goes through safe_access_mem (no fault if
+ * the thread moves on meanwhile). Frames whose return address needs another register (rbp-based
+ * frames) end the walk early: the stack is then shorter, never wrong. */
+int fh_stack_capture_at(uint64_t pc, uint64_t sp, uint64_t *pcs, int max)
+{
+	unw_context_t uc;
+	unw_cursor_t cur;
+	int k = 0;
+
+	if (max <= 0 || !pc || !sp)
+		return 0;
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 0)
+		fh_stack_init();
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) <= 0 || !p_step || !p_get_reg)
+		return 0;
+	memset(&uc, 0, sizeof(uc));
+	uc.uc_mcontext.gregs[REG_RIP] = (greg_t)pc;
+	uc.uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+	if (p_init_local(&cur, &uc) < 0)
+		return 0;
+	pcs[k++] = pc;
+	for (int guard = 0; k < max && guard < FH_STACK_MAX + 16; guard++) {
+		unw_word_t ip = 0;
+		if (p_step(&cur) <= 0 || p_get_reg(&cur, UNW_REG_IP, &ip) < 0 || !ip)
+			break;
+		if (!in_skip((uintptr_t)ip))
+			pcs[k++] = ip;
+	}
 	return k;
 }

@@ -63,4 +63,9 @@ const char *fh_stack_status(void);
  * fh_stack_init() on the calling thread's first capture except libunwind's per-thread cache. */
 int fh_stack_capture(uint64_t *pcs, int max);
 
+/* Up to max return addresses of another thread of this process that is stopped (blocked in a
+ * system call) at pc with stack pointer sp (from /proc/self/task/TID/syscall), innermost first,
+ * pc itself first. Same rules as fh_stack_capture(); reads never fault. */
+int fh_stack_capture_at(uint64_t pc, uint64_t sp, uint64_t *pcs, int max);
+
 #endif
