@@ -32,7 +32,7 @@ import time
 
 import pytest
 
-from . import analyzer, board, compat, plan, records, rundir, termout
+from . import analyzer, board, compat, hang, plan, records, rundir, termout
 from .fingerprint import fingerprint
 from .preload import OUTCOMES, PHASES, Preload
 from .redact import scrub
@@ -85,6 +85,9 @@ OPTIONS = [
     ("fh_no_report", "--fh-no-report", "fh_no_report", "bool", False,
      "record only: no analyzer, report or history (a shard merged later with "
      "fh-analyze merge)"),
+    ("fh_timeout", "--fh-timeout", "fh_timeout", "seconds", None,
+     "time limit per attempt (setup + call + teardown), fractions allowed: a hung attempt "
+     "gets a hang snapshot, is stopped, and the hunt goes on (default: none)"),
 ]
 
 HUNTER_KEY = pytest.StashKey()
@@ -98,6 +101,7 @@ def pytest_addoption(parser):
             parser.addini(ini, help_, type="bool", default=False)
         else:
             metavar = {"int": "N", "path": "PATH", "str": "MODEL", "runs": "N|auto",
+                       "seconds": "SECONDS",
                        "duration": "DURATION", "choice": "{" + ",".join(board.POLICIES) + "}"}[kind]
             if dest == "fh_stack_ms":
                 metavar = "MS"
@@ -134,6 +138,14 @@ def _resolve(config):
             v = bool(v)
         elif v is None:
             v = default
+        elif kind == "seconds":
+            try:
+                v = float(str(v).strip())
+            except ValueError:
+                raise pytest.UsageError(f"{flag} (ini {ini}): not a number of seconds: {v!r}")
+            if not v > 0 or v == float("inf"):
+                raise pytest.UsageError(f"{flag} (ini {ini}): must be more than 0 seconds, "
+                                        f"got {v!r}")
         elif kind == "runs" and str(v).strip().lower() == "auto":
             v = "auto"
         elif kind == "duration":
@@ -177,6 +189,7 @@ def pytest_configure(config):
     pm.register(hunter, "flakehunter-hunter")
     if hunter.preload.active:
         pm.register(_PhaseMarks(hunter.preload), "flakehunter-phases")
+    pm.register(_PhaseTrack(hunter.guard), "flakehunter-phase-track")
     if hunter.worker:
         pm.register(_WorkerTags(hunter), "flakehunter-worker-tags")
     else:
@@ -251,7 +264,6 @@ class Hunter:
                                     "_pytest.runner.runtestprotocol; --fh cannot re-run tests")
         self.undo = []  # what pytest_unconfigure restores
         self.env_before = {k: os.environ.get(k) for k in ("FH_TRACE_DIR", "FH_STACK_MS")}
-        self.timeout_timer = None
         self.rootdir = str(config.rootpath)
         self.preload = Preload()
         self.cur = None
@@ -314,6 +326,8 @@ class Hunter:
         if opts["stack_ms"] is not None:
             os.environ["FH_STACK_MS"] = str(opts["stack_ms"])
         self.start_error = self.preload.start(trace_dir)
+        self.guard = hang.HangGuard(self, opts["timeout"], self.worker)
+        self.guard.install()
         # pytest's failure formatting made faster while --fh is on; undone at unconfigure
         undo = compat.memoize_statement_ranges()
         if undo:
@@ -351,6 +365,7 @@ class Hunter:
                 self.undo.append(undo)
 
     def pytest_unconfigure(self, config):
+        self.guard.uninstall()
         while self.undo:
             self.undo.pop()()
         for k, v in self.env_before.items():
@@ -411,7 +426,8 @@ class Hunter:
         write = self.writer.write_attempt
         worker = self.worker
         monotonic_ns = time.monotonic_ns
-        rearm = self._timeout_rearm(item)
+        guard = self.guard
+        watch = guard.active()
         attempt = 0
         forced_last = False
         while True:
@@ -424,8 +440,6 @@ class Hunter:
             if attempt > 1:
                 compat.reset_report_sections(item)
                 compat.reset_subtest_failures(item)
-                if rearm:
-                    rearm()
             wall = time.time()
             t0 = monotonic_ns()
             if forced_last or (not adaptive and attempt >= ps.planned):
@@ -435,13 +449,21 @@ class Hunter:
             else:
                 nxt = _NextItem(lambda st=st, t0=t0: nextitem
                                 if self._predict(st, ps, t0 / 1e9) else between)
+            guard.attempt_t0 = t0
+            if watch:
+                guard.arm(nodeid, attempt, self._hung_writer(head, tail, attempt, t0, wall, ps))
             if pl:
                 pl.attempt_begin(nodeid_b, attempt)
-            reports = compat.runtestprotocol(item, log=True, nextitem=nxt)
+            try:
+                reports = compat.runtestprotocol(item, log=True, nextitem=nxt)
+            except KeyboardInterrupt as e:
+                self._record_interrupted(head, tail, attempt, t0, wall, ps, e)
+                raise
             t1 = monotonic_ns()
             outcome, when, xfail, error, frames, phases, bad = _summarize(reports, st)
             if pl:
                 pl.attempt_end(nodeid_b, attempt, OUTCOMES[outcome])
+            hung = guard.disarm() if watch else None
             ps.add(outcome, (t1 - t0) / 1e9)
             planned, stop = planner.decide(ps, t1 / 1e9)
             if forced_last:
@@ -459,7 +481,7 @@ class Hunter:
                 error, frames = scrub(error, frames)
                 output = _output_of(reports)
             write(head, attempt, outcome, xfail, when, t0, t1, wall, phases, error, frames,
-                  planned, stop, output, tail)
+                  planned, stop, output, hung + tail if hung else tail)
             if brd is not None:
                 brd.attempt(nodeid, outcome, planned)
                 if bad is not None:
@@ -474,46 +496,87 @@ class Hunter:
 
     @pytest.hookimpl(optionalhook=True, tryfirst=True)
     def pytest_timeout_set_timer(self, item, settings):
-        """pytest-timeout arms one timer around the whole run-test protocol (unless func_only),
-        through its public hook, from a wrapper that runs before this plugin's protocol. Note
-        the settings it used (a call made during an attempt is func_only's, or our re-arm).
-        tryfirst: the hook is firstresult, pytest-timeout's own implementation ends the call."""
-        if self.cur is None:
-            self.timeout_timer = (item, settings)
-
-    def cluster_id(self, error, frames):
-        """The fingerprint of a failure (memoized: a hunt repeats the same few)."""
-        key = (error["type"] if error else "",
-               tuple((f["path"], f["line"], f["function"], f["source"]) for f in frames[-5:]))
-        fp = self.fps.get(key)
-        if fp is None:
-            if len(self.fps) > 4096:
-                self.fps.clear()
-            fp = self.fps[key] = fingerprint(key[0], frames, self.rootdir)
-        return fp
-
-    def _board_failure(self, brd, nodeid, attempt, bad, error, frames):
-        cid = self.cluster_id(error, frames)
-        inner = frames[-1] if frames else None
-        brd.failure(nodeid, attempt, cid, bad.when, error["type"] if error else "Failed",
-                    error["message"] if error else "", inner["path"] if inner else None,
-                    inner["line"] if inner else None, bad)
-
-    def _timeout_rearm(self, item):
-        """Re-arm pytest-timeout's whole-protocol timer per attempt, with the settings it armed
-        it with, so --fh-runs does not multiply into a timeout. Nothing to do without
-        pytest-timeout, with func_only, or with a version without the timer hooks."""
-        armed, self.timeout_timer = self.timeout_timer, None
-        hook = self.config.hook
-        if armed is None or armed[0] is not item or \
-                not hasattr(hook, "pytest_timeout_cancel_timer"):
+        """pytest-timeout arms one timer around the whole run-test protocol (unless func_only:
+        around each call phase), through this public hook. Under --fh this plugin enforces
+        that limit itself, per attempt (hang.py): its own timer would span all the attempts
+        of a test, and its thread method ends the whole session at the first hang. tryfirst
+        and True: the hook is firstresult, so pytest-timeout's own timer is never armed."""
+        timeout = getattr(settings, "timeout", None)
+        if not timeout or timeout <= 0:
             return None
-        settings = armed[1]
+        if self.cur is None:
+            self.guard.item_timeout = (item, float(timeout))
+        else:
+            self.guard.call_limit(float(timeout))
+        return True
 
-        def rearm():
-            hook.pytest_timeout_cancel_timer(item=item)
-            hook.pytest_timeout_set_timer(item=item, settings=settings)
-        return rearm
+    @pytest.hookimpl(optionalhook=True, tryfirst=True)
+    def pytest_timeout_cancel_timer(self, item):
+        if self.cur is None:
+            if self.guard.item_timeout is not None and self.guard.item_timeout[0] is item:
+                self.guard.item_timeout = None
+                return True
+            return None
+        self.guard.end_call_limit()
+        return True
+
+    def _hung_writer(self, head, tail, attempt, t0, wall, ps):
+        """Writes the record of this attempt when the watchdog has to end the process in the
+        middle of it (hang.py); the phase it hung in decides failed (call) or error."""
+        def write(error, fields):
+            phase = self.guard.phase or "call"
+            outcome = "failed" if phase == "call" else "error"
+            self.writer.write_attempt(head, attempt, outcome, False, phase, t0,
+                                      time.monotonic_ns(), wall, {}, error, [],
+                                      max(ps.planned, attempt), "interrupted", None,
+                                      fields + tail)
+        return write
+
+    def _record_interrupted(self, head, tail, attempt, t0, wall, ps, exc):
+        """SIGINT/SIGTERM (KeyboardInterrupt) in the middle of an attempt: its record, then
+        pytest stops the session and this plugin still writes the report."""
+        guard = self.guard
+        w = guard.cur
+        fields = guard.disarm() if w is not None else None
+        snap = guard.sig_snapshot or (w is not None and bool(w.snapshot))
+        by = "SIGTERM" if str(exc) == "SIGTERM" else "SIGINT"
+        phase = guard.phase or "call"
+        extra = hang.hang_fields(by, 0.0, False, snap, interrupted=True)
+        if fields and '"hung":true' in fields:   # stopped by its limit, then interrupted
+            extra = fields + ',"interrupted":true'
+        self.writer.write_attempt(head, attempt, "failed" if phase == "call" else "error",
+                                  False, phase, t0, time.monotonic_ns(), wall, {},
+                                  {"type": "KeyboardInterrupt",
+                                   "message": f"interrupted by {by} during {phase}"}, [],
+                                  max(ps.planned, attempt), "interrupted", None,
+                                  extra + tail)
+        self.writer.close()
+
+    def stop_from_watchdog(self, nodeid, attempt, why, interrupted):
+        """The watchdog could not stop an attempt (hang.py): the hung attempt is recorded; end
+        this process. A worker exits (xdist replaces it); the main process writes the report
+        from what it has first and says why the hunt stopped. Runs in the watchdog thread."""
+        if self.writer is not None:
+            self.writer.close()
+        if self.worker:
+            hang.exit_now(3)
+        capman = self.config.pluginmanager.getplugin("capturemanager")
+        try:
+            if capman is not None:
+                capman.suspend_global_capture(in_=True)
+        except Exception:  # noqa: BLE001 - capture may be in any state
+            pass
+        lines = [f"flakehunter: the hunt stopped at {nodeid} attempt {attempt}: {why}"]
+        if _has_attempts(self.run_dir):
+            out, _ = analyzer.run(self.preload, self.run_dir, self.opts,
+                                  str(self.config.invocation_params.dir), self.rootdir)
+            lines += out
+        text = "\n".join(["=" * 30 + " flakehunter " + "=" * 30] + lines) + "\n"
+        try:
+            os.write(1, text.encode("utf-8", "replace"))
+        except OSError:
+            pass
+        hang.exit_now(int(pytest.ExitCode.INTERRUPTED))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
@@ -559,7 +622,7 @@ class Hunter:
         worker died: the attempt after the last one the worker recorded, outcome "failed",
         error type WorkerCrashed, started when the previous attempt stopped (attempts run back
         to back), with the worker's pid when any record of it exists (else 0)."""
-        prev, pid = None, 0
+        prev, pid, last = None, 0, None
         needle = '"nodeid":' + json.dumps(nodeid) + ","
         wneedle = '"worker":' + json.dumps(worker) + ","
         for name in sorted(os.listdir(self.run_dir)):
@@ -577,11 +640,15 @@ class Hunter:
                             continue
                         if rec.get("worker") == worker and isinstance(rec.get("pid"), int):
                             pid = rec["pid"]
+                            last = rec
                         if rec.get("nodeid") == nodeid and (
                                 prev is None or rec.get("attempt", 0) > prev.get("attempt", 0)):
                             prev = rec
             except OSError:
                 continue
+        if last is not None and last.get("nodeid") == nodeid and \
+                (last.get("hang") or {}).get("ended") == "worker":
+            return  # the worker recorded the hung attempt itself before it ended
         now = time.monotonic_ns()
         start = prev["stop_ns"] if prev and isinstance(prev.get("stop_ns"), int) else now
         file = nodeid.split("::", 1)[0]
@@ -681,6 +748,9 @@ class Hunter:
         if not self.analysis and not self.exit_line:
             return
         terminalreporter.write_sep("=", "flakehunter")
+        for nodeid, attempt, by, limit in self.guard.hung:
+            terminalreporter.write_line(f"flakehunter: {nodeid} attempt {attempt} hung: "
+                                        f"stopped after {limit:g} s ({by})")
         for line in self.analysis or ():
             terminalreporter.write_line(line)
         term = self.term
@@ -798,6 +868,26 @@ def _has_attempts(run_dir):
     except OSError:
         pass
     return False
+
+
+class _PhaseTrack:
+    """Which phase the attempt in progress is in, for a record written when it hung
+    (hang.py)."""
+
+    def __init__(self, guard):
+        self.guard = guard
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        self.guard.phase = "setup"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item):
+        self.guard.phase = "call"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item, nextitem):
+        self.guard.phase = "teardown"
 
 
 class _PhaseMarks:

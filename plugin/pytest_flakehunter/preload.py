@@ -45,6 +45,40 @@ class Preload:
         except AttributeError:
             return
         self.active = True
+        # Hang snapshots (hang.py); a library without them still traces.
+        self._snap = getattr(lib, "fh_hang_snapshot", None)
+        if self._snap is not None:
+            self._snap.restype = ctypes.c_int
+            self._snap.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong,
+                                   ctypes.c_char_p]
+        self._quiet = getattr(lib, "fh_quiet_thread", None)
+        if self._quiet is not None:
+            self._quiet.restype = None
+            self._quiet.argtypes = []
+        self._sigcount = getattr(lib, "fh_signal_count", None)
+        if self._sigcount is not None:
+            self._sigcount.restype = ctypes.c_ulonglong
+            self._sigcount.argtypes = [ctypes.c_int]
+
+    def hang_snapshot(self, reason, limit_ns, since_ns, names):
+        """Write a hang snapshot into the trace (docs/FORMATS.md); the number of threads
+        recorded, or a negative errno (-ENOSYS when not preloaded). The GIL is released
+        meanwhile (a ctypes call)."""
+        if not self.active or self._snap is None:
+            return -38
+        return int(self._snap(reason, limit_ns, since_ns,
+                              names.encode("utf-8", "replace")))
+
+    def quiet_thread(self):
+        """The calling thread is the tool's: the preload records none of its calls."""
+        if self.active and self._quiet is not None:
+            self._quiet()
+
+    def signal_count(self, sig):
+        """Deliveries of sig to this process that the preload's trampoline saw."""
+        if not self.active or self._sigcount is None:
+            return 0
+        return int(self._sigcount(sig))
 
     def start(self, trace_dir):
         """Start tracing this process into trace_dir; 0 or -errno (0 when not preloaded)."""

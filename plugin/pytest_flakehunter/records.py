@@ -17,10 +17,12 @@ import pytest
 
 from .redact import redact_env, scrub
 
-# Frames of pytest and pluggy themselves are the runner, not the test: leave them out. pytest's
-# code lives in the package that defines its public classes (`_pytest`, beside `pytest`).
+# Frames of pytest, pluggy and this plugin are the runner, not the test: leave them out (the
+# plugin's own: the handler that raises a hung attempt's AttemptTimeout). pytest's code lives in
+# the package that defines its public classes (`_pytest`, beside `pytest`).
 _SKIP_PREFIXES = tuple(
-    os.path.dirname(f) + os.sep for f in (inspect.getfile(pytest.Item), pluggy.__file__)
+    os.path.dirname(f) + os.sep for f in (inspect.getfile(pytest.Item), pluggy.__file__,
+                                          __file__)
 )
 MAX_FRAMES = 50
 MAX_MESSAGE = 4000
