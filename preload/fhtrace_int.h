@@ -72,6 +72,11 @@ struct fh_thr {
 	int busy_base;            /* in_handler when busy was set: deeper is the program's */
 	int growing;              /* claiming a chunk: nested writers drop */
 	unsigned cur_call;        /* call in progress (for the signal trampoline) */
+	/* Where the newest wrapped call was made from: the wrapper's CFA (its caller's stack
+	 * pointer) and return address. A hang snapshot unwinds a blocked thread from there too:
+	 * the kernel's pc and sp lead through the wrapper, whose frame libunwind cannot always
+	 * step over without the registers the kernel does not show. Two stores per call. */
+	uintptr_t entry_cfa, entry_ra;
 	/* Clock anchors: ns = anchor.ns + (tsc - anchor.tsc) * fh_tsc_mult >> 32. Two slots so
 	 * a signal handler re-anchoring never changes the slot an interrupted read is using. */
 	struct { uint64_t tsc; int64_t ns; } anchor[2];
@@ -212,6 +217,8 @@ static inline __attribute__((always_inline)) bool fh_begin(struct fh_call *c, un
 	c->t = t;
 	c->prev = t->cur_call;
 	t->cur_call = id;
+	t->entry_cfa = (uintptr_t)__builtin_dwarf_cfa();
+	t->entry_ra = (uintptr_t)__builtin_return_address(0);
 	return true;
 }
 

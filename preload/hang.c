@@ -219,9 +219,11 @@ static bool safe_read(void *dst, const void *src, size_t n)
 	return syscall(SYS_process_vm_readv, fh_pid, &l, 1UL, &r, 1UL, 0UL) == (long)n;
 }
 
-/* The wrapped call thread tid is in (FH_NO_CALL: none, or unknown). */
-static unsigned call_of(int tid)
+/* The wrapped call thread tid is in (FH_NO_CALL: none, or unknown), and where it was made from
+ * (its wrapper's CFA and return address). */
+static unsigned call_of(int tid, uintptr_t *cfa, uintptr_t *ra)
 {
+	*cfa = *ra = 0;
 	for (unsigned i = 0; i < REG_MAX; i++) {
 		unsigned k = ((unsigned)tid + i) % REG_MAX;
 		int cur = __atomic_load_n(&reg_tid[k], __ATOMIC_ACQUIRE);
@@ -235,6 +237,9 @@ static unsigned call_of(int tid)
 		if (!t || !safe_read(&got_tid, &t->tid, sizeof(got_tid)) || got_tid != tid ||
 		    !safe_read(&call, &t->cur_call, sizeof(call)))
 			return FH_NO_CALL;
+		if (call != FH_NO_CALL && (!safe_read(cfa, &t->entry_cfa, sizeof(*cfa)) ||
+					   !safe_read(ra, &t->entry_ra, sizeof(*ra))))
+			*cfa = *ra = 0;
 		return call;
 	}
 	return FH_NO_CALL;
@@ -553,10 +558,19 @@ static void snap_thread(struct fh_thr *t, int tid, const char *names)
 	char name[128];
 	uint64_t idx;
 	read_syscall(fh_pid, tid, &st);
-	unsigned call = call_of(tid);
+	uintptr_t cfa, ra;
+	unsigned call = call_of(tid, &cfa, &ra);
 	int npcs = 0, npy;
 	if (st.nr != FHT_SNAP_RUNNING && st.nr != FHT_SNAP_UNKNOWN && st.pc && st.sp) {
 		npcs = fh_stack_capture_at(st.pc, st.sp, pcs, FH_STACK_MAX);
+		if (ra && cfa > st.sp && npcs < FH_STACK_MAX) {
+			/* From the wrapped call's caller on: the walk above may have stopped at the
+			 * wrapper (or gone on: then from where it meets the caller). */
+			int k = 0;
+			while (k < npcs && pcs[k] != ra)
+				k++;
+			npcs = k + fh_stack_capture_at(ra, cfa, pcs + k, FH_STACK_MAX - k);
+		}
 		read_syscall(fh_pid, tid, &again);
 		if (again.sp != st.sp || again.pc != st.pc)
 			npcs = 0;       /* it moved on while we read: not its stack any more */

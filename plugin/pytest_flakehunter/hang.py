@@ -228,9 +228,9 @@ class HangGuard:
         if w is None or not w.fired or w.ended:
             return
         w.handled += 1
-        raise AttemptTimeout(f"Timeout >{w.limit:g}s: flakehunter stopped the attempt "
-                             f"({w.by}; what it waited for is in the hang snapshot)",
-                             pytrace=True)
+        raise AttemptTimeout(f"Timeout >{w.limit:g}s: flakehunter stopped the attempt ({w.by}"
+                             + ("; what it waited for is in the hang snapshot)" if w.snapshot
+                                else ")"), pytrace=True)
 
     def _on_sigint(self, signum, frame):
         self.sigint_handled += 1

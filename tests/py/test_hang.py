@@ -1,0 +1,442 @@
+# SPDX-License-Identifier: MIT
+"""Hung attempts, through the real path: real pytest with --fh under the real preload, real
+sockets, threads and children. A hung attempt gets its hang snapshot in the trace (read back with
+fh-analyze dump), is stopped, is recorded with "hung": true, and the hunt goes on; a test thread
+that cannot be interrupted ends the session with a report; SIGINT/SIGTERM stop the session with a
+report. Every attempt of every test must be in the records and the JSON summary, and no child of
+a test may be left running."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import fh_preload as fp
+from conftest import FH_ANALYZE, FH_LIB, ROOT
+from fh_plugin import needs_autoload
+
+# Each test file gets a unique sleep length so leftover children can be found by command line.
+HANGS = """
+import os, socket, subprocess, sys, threading, time
+import pytest
+
+SLEEP = "{sleep}"
+
+def test_recv_silent_peer():
+    a, b = socket.socketpair()
+    a.recv(10)
+
+def test_child_never_exits():
+    p = subprocess.Popen(["sleep", SLEEP])
+    p.wait()
+
+def test_deadlock():
+    a = threading.Lock()
+    b = threading.Lock()
+    def one():
+        with a:
+            time.sleep(0.05)
+            with b:
+                pass
+    def two():
+        with b:
+            time.sleep(0.05)
+            with a:
+                pass
+    t1 = threading.Thread(target=one, name="worker-one", daemon=True)
+    t2 = threading.Thread(target=two, name="worker-two", daemon=True)
+    t1.start(); t2.start()
+    t1.join()
+
+def test_long_sleep():
+    time.sleep(60)
+
+@pytest.fixture
+def slow_setup():
+    time.sleep(60)
+    yield
+
+def test_setup_hangs(slow_setup):
+    pass
+
+@pytest.fixture
+def slow_teardown():
+    yield
+    a, b = socket.socketpair()
+    a.recv(1)
+
+def test_teardown_hangs(slow_teardown):
+    pass
+
+def test_after():
+    pass
+"""
+
+NAMES = ["test_recv_silent_peer", "test_child_never_exits", "test_deadlock", "test_long_sleep",
+         "test_setup_hangs", "test_teardown_hangs", "test_after"]
+
+
+def run_pytest(suite, *args, preload=True, timeout=240, runs=2):
+    env = dict(os.environ)
+    for k in ("FH_TRACE_DIR", "LD_PRELOAD", "PYTEST_ADDOPTS", "FH_STACK_MS"):
+        env.pop(k, None)
+    if preload:
+        env["LD_PRELOAD"] = str(FH_LIB)
+    env["FH_ANALYZE"] = str(FH_ANALYZE)
+    env["PYTHONPATH"] = str(ROOT / "plugin")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    cmd = ["/usr/bin/python3", "-m", "pytest", "-p", "pytest_flakehunter", "-p",
+           "no:cacheprovider", "-q", "--fh", "--fh-runs", str(runs), "--fh-no-history",
+           "--fh-report", str(suite / "report.html"), *args]
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, cwd=suite, env=env, capture_output=True, text=True,
+                       timeout=timeout)
+    p.elapsed = time.monotonic() - t0
+    return p
+
+
+def write_suite(tmp_path, src, name="test_hangs.py", **fmt):
+    suite = tmp_path / "suite"
+    suite.mkdir(exist_ok=True)
+    (suite / name).write_text(textwrap.dedent(src).format(**fmt) if fmt else
+                              textwrap.dedent(src))
+    return suite
+
+
+def records(suite):
+    runs = sorted((suite / ".flakehunter" / "runs").iterdir())
+    out = {}
+    for f in sorted(runs[-1].glob("attempts-*.jsonl")):
+        for line in f.read_text().splitlines():
+            rec = json.loads(line)
+            out.setdefault(rec["nodeid"].split("::")[-1], []).append(rec)
+    return runs[-1], out
+
+
+def snapshots(run_dir):
+    """The snapshot records of every trace file: a list of snapshots, each a dict with the
+    head line and its thread/lock/child lines (with their stack lines)."""
+    p = subprocess.run([str(FH_ANALYZE), "dump", *map(str, fp.trace_files(run_dir / "trace"))],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    snaps, cur, last = [], None, None
+    for line in p.stdout.splitlines():
+        if "### hang snapshot" in line:
+            cur = {"head": line, "lines": []}
+            snaps.append(cur)
+            last = None
+        elif "### " in line and cur is not None:
+            last = {"line": line.split("### ", 1)[1], "stack": []}
+            cur["lines"].append(last)
+        elif line.startswith("    at ") and last is not None:
+            last["stack"].append(line.strip())
+        elif not line.startswith("    at "):
+            last = None
+    return snaps
+
+
+def leftover(marker):
+    """Processes whose command line holds marker (children a hung attempt left behind)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmd and "pytest" not in cmd:
+            out.append((pid, cmd))
+    return out
+
+
+def line_of(suite, text, name="test_hangs.py"):
+    """The line number of the first line of the suite file that contains text."""
+    for i, line in enumerate((suite / name).read_text().splitlines(), 1):
+        if text in line:
+            return i
+    raise AssertionError(text)
+
+
+def check_all_attempts(recs, names, runs):
+    for n in names:
+        assert [r["attempt"] for r in recs.get(n, [])] == list(range(1, runs + 1)), (n, recs.get(n))
+
+
+def test_fh_timeout_stops_every_kind_of_hang(tmp_path):
+    sleep = "97.%d" % (os.getpid() % 1000)
+    suite = write_suite(tmp_path, HANGS, sleep=sleep)
+    p = run_pytest(suite, "--fh-timeout", "1")
+    assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-3000:]
+    # 6 hanging tests x 2 attempts at ~1 s each, plus the 1 s grace the children get: well under
+    # the 60 s any of them would take on its own
+    assert p.elapsed < 45, p.elapsed
+    run_dir, recs = records(suite)
+    check_all_attempts(recs, NAMES, 2)
+    for n in NAMES[:-1]:
+        for r in recs[n]:
+            assert r["hung"] is True and r["hang"]["by"] == "fh-timeout", r
+            assert r["hang"]["stopped"] and r["hang"]["snapshot"] and r["hang"]["limit_s"] == 1.0
+            assert r["error"]["type"] == "AttemptTimeout" and "Timeout >1s" in r["error"]["message"]
+            assert r["duration_s"] < 10
+    assert [r["outcome"] for r in recs["test_after"]] == ["passed", "passed"]
+    assert "hung" not in recs["test_after"][0]
+    assert {r["outcome"] + "/" + r["when"] for r in recs["test_setup_hangs"]} == {"error/setup"}
+    assert {r["outcome"] + "/" + r["when"] for r in recs["test_teardown_hangs"]} == {"error/teardown"}
+    assert {r["outcome"] + "/" + r["when"] for r in recs["test_recv_silent_peer"]} == {"failed/call"}
+    # the frames end in the test, not in the plugin's handler
+    assert recs["test_recv_silent_peer"][0]["frames"][-1]["source"] == "a.recv(10)"
+    # pytest's counts: 4 failed calls x 2, 2 errors x 2 (setup and teardown), 1 + 1 passed
+    # (teardown errors come with a passed call)
+    assert "8 failed" in p.stdout and "4 errors" in p.stdout, p.stdout[-1500:]
+    assert not leftover("sleep " + sleep)
+    # the JSON summary has every attempt
+    summary = json.loads((suite / "report.json").read_text())
+    by = {t["nodeid"].split("::")[-1]: t for t in summary["tests"]}
+    for n in NAMES:
+        assert by[n]["attempts"] == 2 and len(by[n]["attempt_log"]) == 2
+    # one snapshot per hung attempt, each naming what the test thread was blocked in
+    snaps = snapshots(run_dir)
+    assert len(snaps) == 12, [s["head"] for s in snaps]
+    assert all("(fh-timeout, limit 1.000s)" in s["head"] for s in snaps)
+
+    def main_line(s):
+        return next(x for x in s["lines"] if '"MainThread"' in x["line"])
+    recv, child, dead, slp, setup, tear = (snaps[i] for i in (0, 2, 4, 6, 8, 10))
+    assert "in recvfrom call recv" in main_line(recv)["line"]
+    L = lambda text: line_of(suite, text)  # noqa: E731
+    assert any(f"test_hangs.py:{L('a.recv(10)')} in test_recv_silent_peer" in f
+               for f in main_line(recv)["stack"])
+    assert any(f.startswith("at native libc.so.6 __recv") or "recv" in f.split(" in ")[0]
+               for f in main_line(recv)["stack"]), main_line(recv)["stack"]
+    assert "in wait4 call waitpid" in main_line(child)["line"]
+    kid = [x for x in child["lines"] if x["line"].startswith("child ")]
+    assert len(kid) == 1 and '"/usr/bin/sleep" in clock_nanosleep' in kid[0]["line"], kid
+    assert "in clock_nanosleep call clock_nanosleep" in main_line(slp)["line"] or \
+        "call sleep" in main_line(slp)["line"] or "nanosleep" in main_line(slp)["line"]
+    assert any("in slow_setup" in f for f in main_line(setup)["stack"])
+    assert any("in slow_teardown" in f for f in main_line(tear)["stack"])
+    # the deadlock: each worker waits for a lock the other holds, with where each acquired it
+    one = next(x for x in dead["lines"] if '"worker-one"' in x["line"])
+    two = next(x for x in dead["lines"] if '"worker-two"' in x["line"])
+    tid1 = one["line"].split()[1].split("/")[1]
+    tid2 = two["line"].split()[1].split("/")[1]
+    locks = [x for x in dead["lines"] if x["line"].startswith("lock ")]
+    held = {(x["line"].split()[4], x["line"].split()[7]): x["stack"] for x in locks}
+    assert (tid1, tid2) in held and (tid2, tid1) in held, locks
+    src = (suite / "test_hangs.py").read_text().splitlines()
+    one_a = next(i for i, x in enumerate(src, 1) if x.strip() == "with a:")
+    two_b = next(i for i, x in enumerate(src, 1) if x.strip() == "with b:" and i > one_a + 3)
+    one_b = one_a + 2
+    two_a = two_b + 2
+    assert any(f"test_hangs.py:{two_b} in test_deadlock.<locals>.two" in f for f in held[(tid1, tid2)])
+    assert any(f"test_hangs.py:{one_a} in test_deadlock.<locals>.one" in f for f in held[(tid2, tid1)])
+    assert any(f"test_hangs.py:{one_b} in test_deadlock.<locals>.one" in f for f in one["stack"])
+    assert any(f"test_hangs.py:{two_a} in test_deadlock.<locals>.two" in f for f in two["stack"])
+
+
+@needs_autoload("pytest-xdist")
+def test_hang_inside_xdist_worker(tmp_path):
+    sleep = "96.%d" % (os.getpid() % 1000)
+    suite = write_suite(tmp_path, HANGS, sleep=sleep)
+    p = run_pytest(suite, "--fh-timeout", "1", "-n", "2")
+    assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-3000:]
+    run_dir, recs = records(suite)
+    check_all_attempts(recs, NAMES, 2)
+    assert all(r["hung"] for n in NAMES[:-1] for r in recs[n])
+    assert {r["worker"] for n in NAMES for r in recs[n]} <= {"gw0", "gw1"}
+    assert len(snapshots(run_dir)) == 12
+    assert not leftover("sleep " + sleep)
+
+
+SMALL = """
+import socket, subprocess, time
+SLEEP = "{sleep}"
+def test_recv():
+    a, b = socket.socketpair()
+    a.recv(10)
+def test_child():
+    subprocess.Popen(["sleep", SLEEP]).wait()
+def test_ok():
+    pass
+"""
+
+
+@needs_autoload("pytest-timeout")
+@pytest.mark.parametrize("method", ["signal", "thread"])
+def test_pytest_timeout_hangs_are_snapshotted_and_the_hunt_goes_on(tmp_path, method):
+    sleep = "95.%d" % (os.getpid() % 1000)
+    suite = write_suite(tmp_path, SMALL, sleep=sleep)
+    p = run_pytest(suite, "--timeout", "1", "--timeout-method", method)
+    assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-3000:]
+    run_dir, recs = records(suite)
+    check_all_attempts(recs, ["test_recv", "test_child", "test_ok"], 2)
+    for n in ("test_recv", "test_child"):
+        for r in recs[n]:
+            assert r["hung"] and r["hang"]["by"] == "pytest-timeout", r
+            assert "Timeout >1s" in r["error"]["message"]
+    snaps = snapshots(run_dir)
+    assert len(snaps) == 4 and all("pytest-timeout" in s["head"] for s in snaps)
+    assert not leftover("sleep " + sleep)
+
+
+@needs_autoload("pytest-timeout")
+def test_smaller_limit_wins(tmp_path):
+    suite = write_suite(tmp_path, SMALL, sleep="94.5")
+    p = run_pytest(suite, "--timeout", "5", "--fh-timeout", "0.5", "-k", "recv", runs=1)
+    _, recs = records(suite)
+    assert recs["test_recv"][0]["hang"]["by"] == "fh-timeout", p.stdout[-2000:]
+    assert recs["test_recv"][0]["duration_s"] < 4
+    p = run_pytest(suite, "--timeout", "0.5", "--fh-timeout", "5", "-k", "recv", runs=1)
+    _, recs = records(suite)
+    assert recs["test_recv"][0]["hang"]["by"] == "pytest-timeout"
+    assert recs["test_recv"][0]["duration_s"] < 4
+
+
+# A C loop that waits for ever and retries on EINTR (the GIL released: a ctypes call), as C
+# libraries do; the interruption cannot stop it.
+EINTR_C = r"""
+#include <errno.h>
+#include <time.h>
+int wait_for_ever(void)
+{
+    for (;;) {
+        struct timespec ts = { 3600, 0 };
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+            ;
+    }
+    return 0;
+}
+"""
+
+STUCK = """
+import ctypes, subprocess
+LIB = {lib!r}
+def test_before():
+    pass
+def test_stuck():
+    subprocess.Popen(["sleep", "{sleep}"])
+    ctypes.CDLL(LIB).wait_for_ever()
+def test_never_reached():
+    pass
+"""
+
+
+def build_eintr_lib(tmp_path):
+    c = tmp_path / "eintr.c"
+    c.write_text(EINTR_C)
+    so = tmp_path / "libeintr.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", str(so), str(c)], check=True)
+    return so
+
+
+def test_uninterruptible_hang_ends_the_session_with_a_report(tmp_path):
+    sleep = "93.%d" % (os.getpid() % 1000)
+    so = build_eintr_lib(tmp_path)
+    suite = write_suite(tmp_path, STUCK, lib=str(so), sleep=sleep)
+    p = run_pytest(suite, "--fh-timeout", "1", "-p", "no:randomly", timeout=120)
+    assert p.returncode == 2, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "the hunt stopped at test_hangs.py::test_stuck attempt 1" in p.stdout
+    assert "stuck in C code" in p.stdout
+    run_dir, recs = records(suite)
+    assert [r["outcome"] for r in recs["test_before"]] == ["passed", "passed"]
+    stuck = recs["test_stuck"]
+    assert len(stuck) == 1 and stuck[0]["hung"] and stuck[0]["hang"]["ended"] == "session"
+    assert stuck[0]["outcome"] == "failed" and stuck[0]["when"] == "call"
+    assert "test_never_reached" not in recs
+    summary = json.loads((suite / "report.json").read_text())
+    assert {t["nodeid"].split("::")[-1] for t in summary["tests"]} == {"test_before", "test_stuck"}
+    snaps = snapshots(run_dir)
+    assert len(snaps) == 1
+    main = next(x for x in snaps[0]["lines"] if '"MainThread"' in x["line"])
+    assert "in nanosleep" in main["line"] or "in clock_nanosleep" in main["line"], main
+    assert any("wait_for_ever" in f for f in main["stack"]), main["stack"]
+    assert any("in test_stuck" in f for f in main["stack"])
+    assert not leftover("sleep " + sleep)
+
+
+@needs_autoload("pytest-xdist")
+def test_uninterruptible_hang_in_a_worker_is_replaced(tmp_path):
+    sleep = "92.%d" % (os.getpid() % 1000)
+    so = build_eintr_lib(tmp_path)
+    suite = write_suite(tmp_path, STUCK, lib=str(so), sleep=sleep)
+    p = run_pytest(suite, "--fh-timeout", "1", "-n", "1", timeout=120)
+    assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-3000:]
+    run_dir, recs = records(suite)
+    stuck = recs["test_stuck"]
+    assert len(stuck) == 1 and stuck[0]["hang"]["ended"] == "worker", stuck
+    # the replacement worker ran the rest
+    assert [r["outcome"] for r in recs["test_never_reached"]] == ["passed", "passed"]
+    assert [r["outcome"] for r in recs["test_before"]] == ["passed", "passed"]
+    assert not leftover("sleep " + sleep)
+
+
+INTERRUPTED = """
+import socket, time
+def test_first():
+    pass
+def test_waits():
+    a, b = socket.socketpair()
+    open({flag!r}, "w").close()
+    a.recv(10)
+def test_never():
+    pass
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_sigint_sigterm_stop_the_hunt_with_a_report(tmp_path, sig):
+    flag = tmp_path / "started"
+    suite = write_suite(tmp_path, INTERRUPTED, flag=str(flag))
+    env = dict(os.environ)
+    for k in ("FH_TRACE_DIR", "PYTEST_ADDOPTS"):
+        env.pop(k, None)
+    env.update(LD_PRELOAD=str(FH_LIB), FH_ANALYZE=str(FH_ANALYZE),
+               PYTHONPATH=str(ROOT / "plugin"), PYTHONDONTWRITEBYTECODE="1")
+    cmd = ["/usr/bin/python3", "-m", "pytest", "-p", "pytest_flakehunter", "-p",
+           "no:cacheprovider", "-q", "--fh", "--fh-runs", "2", "--fh-no-history",
+           "--fh-report", str(suite / "report.html")]
+    proc = subprocess.Popen(cmd, cwd=suite, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):
+            if flag.exists():
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, out[-2000:] + err[-2000:]
+    run_dir, recs = records(suite)
+    assert [r["outcome"] for r in recs["test_first"]] == ["passed", "passed"]
+    w = recs["test_waits"]
+    assert len(w) == 1 and w[0]["interrupted"] is True and w[0]["hung"] is False
+    assert w[0]["error"]["type"] == "KeyboardInterrupt"
+    name = signal.Signals(sig).name
+    assert w[0]["hang"]["by"] == name and w[0]["hang"]["snapshot"] is True
+    assert (suite / "report.json").exists() and (suite / "report.html").exists()
+    snaps = snapshots(run_dir)
+    assert len(snaps) == 1 and f"({name}" in snaps[0]["head"]
+
+
+def test_fh_timeout_option_checks(tmp_path):
+    suite = write_suite(tmp_path, "def test_x():\n    pass\n")
+    for bad in ("0", "-1", "abc", "inf"):
+        p = run_pytest(suite, "--fh-timeout", bad, preload=False, runs=1)
+        assert p.returncode == 4 and "--fh-timeout" in p.stderr, (bad, p.stderr)
+    (suite / "pytest.ini").write_text("[pytest]\nfh_timeout = 0.25\n")
+    (suite / "test_hangs.py").write_text("import time\ndef test_x():\n    time.sleep(30)\n")
+    p = run_pytest(suite, preload=False, runs=1)
+    _, recs = records(suite)
+    r = recs["test_x"][0]
+    # without the preload: stopped and recorded, no snapshot
+    assert r["hung"] and r["hang"]["limit_s"] == 0.25 and r["hang"]["snapshot"] is False
+    assert p.returncode == 1
