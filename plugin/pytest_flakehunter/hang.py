@@ -32,6 +32,7 @@ own calls (fh_quiet_thread), so it never appears in an attempt's evidence.
 import _thread
 import os
 import signal
+from os import _exit as exit_now  # noqa: F401 - the process's end when it cannot go on
 import threading
 import time
 
