@@ -520,6 +520,24 @@ class Hunter:
         self.guard.end_call_limit()
         return True
 
+    def cluster_id(self, error, frames):
+        """The fingerprint of a failure (memoized: a hunt repeats the same few)."""
+        key = (error["type"] if error else "",
+               tuple((f["path"], f["line"], f["function"], f["source"]) for f in frames[-5:]))
+        fp = self.fps.get(key)
+        if fp is None:
+            if len(self.fps) > 4096:
+                self.fps.clear()
+            fp = self.fps[key] = fingerprint(key[0], frames, self.rootdir)
+        return fp
+
+    def _board_failure(self, brd, nodeid, attempt, bad, error, frames):
+        cid = self.cluster_id(error, frames)
+        inner = frames[-1] if frames else None
+        brd.failure(nodeid, attempt, cid, bad.when, error["type"] if error else "Failed",
+                    error["message"] if error else "", inner["path"] if inner else None,
+                    inner["line"] if inner else None, bad)
+
     def _hung_writer(self, head, tail, attempt, t0, wall, ps):
         """Writes the record of this attempt when the watchdog has to end the process in the
         middle of it (hang.py); the phase it hung in decides failed (call) or error."""
