@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hang.h"
 #include "sources.h"
 #include "stages.h"
 
@@ -502,6 +503,127 @@ static bool rule_timeout(struct dctx *c)
 	return true;
 }
 
+/* ---- hang ---- */
+
+/*
+ * Attempts that never finished on their own: stopped at their time limit (--fh-timeout,
+ * pytest-timeout) or ended with their process (features.c, f.hung). Decided before `broken`:
+ * a test that hangs every time is better told as a hang. blocked_on is what the test thread
+ * waited for in the hang snapshot; the contrast is the same call and target in the attempts
+ * that finished.
+ */
+static bool rule_hang(struct dctx *c)
+{
+	int nh = 0, counts[FH_ON_COUNT] = { 0 }, with = 0, nfin = 0, over = 0;
+	enum fh_blocked_on best = FH_ON_NONE;
+	const struct fh_attempt *first = NULL;
+	const struct fh_hang_thread *m0 = NULL;
+	const struct fh_hang *g0 = NULL, *dead = NULL;
+	double minw = INFINITY, maxw = 0, longest = 0, limit = 0;
+	const char *by = NULL;
+
+	for (size_t i = 0; i < c->t->nattempts; i++) {
+		const struct fh_attempt *a = &c->t->attempts[i];
+		if (!a->f.hung)
+			continue;
+		nh++;
+		counts[a->f.hang_on]++;
+		if (!first)
+			first = a;
+		if (!by) {
+			by = a->hang_by;
+			limit = a->hang_limit_s;
+		}
+	}
+	if (!nh)
+		return false;
+	for (int k = 1; k < FH_ON_COUNT; k++)
+		if (counts[k] > counts[best])
+			best = (enum fh_blocked_on)k;
+	/* The hung attempts whose test thread waited in the same call, on the same target, as the
+	 * first hung attempt with a snapshot. */
+	for (size_t i = 0; i < c->t->nattempts; i++) {
+		const struct fh_attempt *a = &c->t->attempts[i];
+		const struct fh_hang *g = a->f.hung && a->trace ? a->trace->hang : NULL;
+		const struct fh_hang_thread *m = hang_main(g);
+		if (!m)
+			continue;
+		if (g->deadlock && !dead)
+			dead = g;
+		if (!m0) {
+			m0 = m;
+			g0 = g;
+		}
+		if (m->call_id != m0->call_id || !streq(m->target, m0->target) ||
+		    !streq(m->syscall, m0->syscall))
+			continue;
+		with++;
+		if (m->waited_s >= 0) {
+			minw = fmin(minw, m->waited_s);
+			maxw = fmax(maxw, m->waited_s);
+		}
+	}
+	c->d->deadlock = dead != NULL;
+	if (dead)
+		add_ev(c, dead->sentence);
+	if (m0) {
+		const char *range = maxw <= 0 ? "" : minw < maxw * 0.95 ?
+			arena_printf(c->A, " waited %s-%s", fmt_s(c->A, minw), fmt_s(c->A, maxw)) :
+			arena_printf(c->A, " waited %s", fmt_s(c->A, maxw));
+		const char *what = hang_what(c->A, g0, range);
+		const char *contrast = "";
+		if (m0->call_id >= 0) {
+			for (size_t i = 0; i < c->t->nattempts; i++) {
+				const struct fh_attempt *a = &c->t->attempts[i];
+				double w;
+				if (a->f.hung || !a->trace || a->outcome == FH_SKIPPED)
+					continue;
+				nfin++;
+				w = max_wait(a, m0->call_id, m0->target);
+				longest = fmax(longest, w);
+				over += w > 0.001;
+			}
+			if (nfin)
+				contrast = arena_printf(c->A, "; %d/%d finished attempts waited over 1 ms "
+							"there%s", over, nfin, over ? arena_printf(c->A,
+							" (longest %s)", fmt_s(c->A, longest)) : "");
+		}
+		add_ev(c, arena_printf(c->A, "%d/%d hung attempts: %s%s", with, nh, what, contrast));
+		for (size_t i = 0; i < g0->nchildren; i++)
+			if (g0->children[i].pid == g0->children[i].tid && m0->category != FH_CAT_PROC) {
+				add_ev(c, arena_printf(c->A, "a child was still running: %d (%s)",
+						       g0->children[i].pid, g0->children[i].argv0 ?
+						       g0->children[i].argv0 : g0->children[i].exe ?
+						       g0->children[i].exe : "?"));
+				break;
+			}
+	} else {
+		add_ev(c, arena_printf(c->A, "%d/%d failing attempts hung (stopped after %s, %s); no "
+				       "hang snapshot: run under LD_PRELOAD=libfhtrace.so to see what "
+				       "they waited for", nh, c->nf_all, fmt_s(c->A, limit),
+				       by ? by : "limit"));
+	}
+	for (size_t i = 0; i < c->t->nattempts; i++) {
+		const struct fh_attempt *a = &c->t->attempts[i];
+		if (a->f.hung && a->hang_ended) {
+			add_ev(c, arena_printf(c->A, "attempt %d could not be interrupted (C code that "
+					       "does not return on signals): the %s ended there",
+					       a->attempt, a->hang_ended));
+			break;
+		}
+	}
+	if (nh < c->nf_all)
+		add_ev(c, arena_printf(c->A, "%d other failing attempts finished on their own",
+				       c->nf_all - nh));
+	decide(c, best, dead ? arena_printf(c->A, "Attempts hung in a deadlock and were stopped "
+					    "after %s (%s): %s", fmt_s(c->A, limit), by ? by : "limit",
+					    dead->sentence) :
+	       arena_printf(c->A, "Attempts hung and were stopped after %s (%s)%s%s.",
+			    fmt_s(c->A, limit), by ? by : "limit", m0 ? ": " : "",
+			    m0 ? hang_what(c->A, g0, NULL) : ""));
+	return true;
+}
+
 /* ---- network ---- */
 
 static bool network_error(const struct fh_err_count *e)
@@ -723,6 +845,7 @@ static const struct rule {
 	bool (*applies)(struct dctx *c);
 } rules[] = {
 	{ FH_KIND_STABLE, false, rule_stable },
+	{ FH_KIND_HANG, false, rule_hang },
 	{ FH_KIND_BROKEN, false, rule_broken },
 	{ FH_KIND_CRASH, true, rule_crash },
 	{ FH_KIND_RESOURCE, true, rule_resource },

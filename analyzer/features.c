@@ -53,6 +53,28 @@ static enum fh_blocked_on block_class(const struct fh_block *b)
 	}
 }
 
+/* What the test thread of a hang snapshot waited for: its wrapped call's class, else what the
+ * system call it sat in says (a thread in no wrapped call: C code calling the kernel itself). */
+static enum fh_blocked_on hang_class(const struct fh_hang_thread *t)
+{
+	static const struct { const char *sys; enum fh_blocked_on on; } sys[] = {
+		{ "futex", FH_ON_LOCK }, { "nanosleep", FH_ON_SLEEP },
+		{ "clock_nanosleep", FH_ON_SLEEP }, { "wait4", FH_ON_PROC }, { "waitid", FH_ON_PROC },
+		{ "recvfrom", FH_ON_NET }, { "recvmsg", FH_ON_NET }, { "accept", FH_ON_NET },
+		{ "accept4", FH_ON_NET }, { "connect", FH_ON_NET }, { "sendto", FH_ON_NET },
+		{ "flock", FH_ON_LOCK }, { "pause", FH_ON_OTHER },
+	};
+
+	if (t->call) {
+		struct fh_block b = { .category = t->category, .on_socket = t->on_socket };
+		return block_class(&b);
+	}
+	for (size_t i = 0; t->syscall && i < ARRAY_SIZE(sys); i++)
+		if (!strcmp(t->syscall, sys[i].sys))
+			return sys[i].on;
+	return FH_ON_OTHER;
+}
+
 /* Signals that mean the process crashed, whoever sent them. */
 static bool crash_signal(const char *s)
 {
@@ -134,6 +156,8 @@ static void trace_features(struct fh_attempt *a)
 		f->busy_after_sleep = &tr->busy_after_sleep[0];
 	for (int k = 0; k < FH_CAT_COUNT; k++)
 		f->wait_s += tr->time_s[k];
+	if (tr->hang && tr->hang->nthreads && tr->hang->threads[0].main)
+		f->hang_on = hang_class(&tr->hang->threads[0]);
 }
 
 /* Passing durations vary (DESIGN.md perf): the slowest passing attempt is >= 3x the median and
@@ -280,6 +304,7 @@ static void test_features(const struct fh_run *run, struct fh_test *t)
 		memset(&a->f, 0, sizeof(a->f));
 		if (a->trace)
 			trace_features(a);
+		a->f.hung = a->hung && (a->hang_stopped || a->hang_ended);
 	}
 	slow_cut(t, buf);
 	cpu_medians(t, buf);

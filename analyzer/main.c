@@ -21,6 +21,7 @@
 #include "model.h"
 #include "quarantine.h"
 #include "redact.h"
+#include "hang.h"
 #include "sources.h"
 #include "stages.h"
 #include "trace.h"
@@ -219,6 +220,20 @@ static void terminal_summary(const struct fh_run *run, const char *html, const c
 	printf("flakehunter: %zu tests x %d runs: %d flaky, %d broken, %d stable, %d skipped\n",
 	       run->ntests, run->meta.runs_per_test, run->nflaky, run->nbroken, run->nstable,
 	       run->nskipped);
+	/* Hung tests first, each with what it hung on (the deadlock sentence when there is one). */
+	for (i = 0; i < run->ntests && listed < TERMINAL_MAX_LISTED; i++) {
+		const struct fh_test *t = &run->tests[i];
+
+		if (!t->diag || t->diag->kind != FH_KIND_HANG)
+			continue;
+		fputs("  hung   ", stdout);
+		print_safe(t->nodeid);
+		fputs(": ", stdout);
+		print_safe(t->diag->deadlock && t->diag->nevidence ? t->diag->evidence[0] :
+			   t->diag->summary);
+		putchar('\n');
+		listed++;
+	}
 	for (i = 0; i < run->ntests && listed < TERMINAL_MAX_LISTED; i++) {
 		const struct fh_test *t = &run->tests[i];
 
@@ -324,6 +339,8 @@ static int cmd_report(int argc, char **argv)
 	sources_evidence(&run); /* a merged run: source by source (clocks are per machine) */
 	sources_finish(&run);
 	stage_done("evidence");
+	hang_attach(&run);
+	stage_done("hang");
 	features_run(&run); /* every later stage reads the attempts' features, none derives them */
 	stage_done("features");
 	run_cluster(&run);

@@ -50,7 +50,7 @@ extern const char *const fh_category_names[FH_CAT_COUNT]; /* "net", "dns", ... *
 enum fh_kind {
 	FH_KIND_STABLE, FH_KIND_BROKEN, FH_KIND_CRASH, FH_KIND_RESOURCE, FH_KIND_STATE,
 	FH_KIND_TIMEOUT, FH_KIND_NETWORK, FH_KIND_RACE, FH_KIND_CPU, FH_KIND_UNEXPLAINED,
-	FH_KIND_COUNT
+	FH_KIND_HANG, FH_KIND_COUNT
 };
 extern const char *const fh_kind_names[FH_KIND_COUNT]; /* "stable", "broken", ... */
 
@@ -171,6 +171,64 @@ struct fh_call_stat {
 	double main_s;        /* the part spent in the attempt's own (test) thread */
 };
 
+/*
+ * A hung attempt's hang snapshot (hang.c, attempt_log[].trace.hang): what every thread of the
+ * test's process and every live child of the attempt was blocked on when the attempt passed its
+ * limit (or was interrupted), from the preload's FHT_REC_SNAP records and the calls in flight in
+ * each thread's own stream at that moment.
+ */
+struct fh_hang_holder {
+	int pid, tid;
+	const char *name;            /* may be NULL */
+	double since_s;              /* how long it had held the lock at the snapshot; < 0 unknown */
+	struct fh_stack stack;       /* the holder's own stack at the snapshot */
+	const struct fh_stack_frame *site; /* where it took the lock (Python); may be NULL */
+	const char *source;          /* "mutex owner" or "acquired, not released" */
+	uint64_t lock;               /* the lock's address */
+};
+
+struct fh_hang_thread {
+	int pid, tid;
+	const char *name;            /* Python's thread name, else the kernel's; may be NULL */
+	bool main;                   /* the thread that ran the test */
+	const char *call;            /* the wrapped call it was in; may be NULL (then syscall) */
+	int call_id;                 /* FH_ID_*; -1 none */
+	enum fh_category category;
+	bool on_socket;              /* a wait on a set of fds that are sockets */
+	const char *target;          /* may be NULL */
+	double waited_s;             /* in that call until the snapshot; < 0 unknown */
+	int64_t timeout_ns;          /* the call's own timeout; -1 none */
+	const char *syscall;         /* what the kernel said: "recvfrom", "running"; may be NULL */
+	struct fh_stack stack;       /* at the snapshot: native and Python frames */
+	struct fh_hang_holder *holder; /* who holds the lock it waits for; NULL none or unknown */
+	int holder_idx;              /* that holder's index in the snapshot's threads; -1 */
+};
+
+struct fh_hang_child {
+	int pid, tid;
+	const char *exe, *argv0;     /* may be NULL */
+	const char *call;            /* the wrapped call it was in (its own trace); may be NULL */
+	int call_id;
+	enum fh_category category;
+	bool on_socket;
+	const char *target;          /* may be NULL */
+	double waited_s;             /* < 0 unknown */
+	int64_t timeout_ns;
+	const char *syscall;         /* may be NULL */
+	struct fh_stack stack;       /* of that call (captured at its entry for calls that wait) */
+};
+
+struct fh_hang {
+	double after_s;              /* snapshot time since the attempt's start */
+	const char *by;              /* "fh-timeout", "pytest-timeout", "faulthandler", "SIGINT"... */
+	double limit_s;              /* the limit that fired; 0 none */
+	struct fh_hang_thread *threads; size_t nthreads; /* the test thread first */
+	struct fh_hang_child *children; size_t nchildren;
+	bool deadlock;               /* waiters form a cycle */
+	int *cycle; size_t ncycle;   /* indices into threads, each waiting for the next's lock */
+	const char *sentence;        /* the deadlock in one sentence; NULL without one */
+};
+
 struct fh_attempt_trace {
 	double cpu_s;
 	double time_s[FH_CAT_COUNT];
@@ -193,6 +251,7 @@ struct fh_attempt_trace {
 	 * a sleep used as synchronization (race evidence). last_sleep may be NULL. */
 	struct fh_block *last_sleep;
 	struct fh_inflight *busy_after_sleep; size_t nbusy_after_sleep;
+	struct fh_hang *hang;         /* the hang snapshot of a hung attempt (hang.c); may be NULL */
 };
 
 /*
@@ -217,6 +276,10 @@ struct fh_features {
 	bool resource_error, network_error; /* an error of that class (fh_err_count.cls) */
 	bool slow;                         /* passed, on the slow side of the test's durations */
 	bool cpu_high;                     /* on CPU over the test's failing/passing midpoint */
+	bool hung;                         /* never finished on its own: stopped at its time limit
+					      or the process ended in it (attempt->hung and
+					      stopped or ended) */
+	enum fh_blocked_on hang_on;        /* what the test thread waited for in the snapshot */
 	double wait_s;                     /* time in blocking calls, all categories */
 	int host;                          /* the host it ran on: index into test->hosts */
 };
@@ -271,6 +334,12 @@ struct fh_attempt {
 	const char *stop;
 	/* Captured output of a failing attempt, redacted and cut by the plugin; may be NULL. */
 	const char *out_stdout, *out_stderr, *out_log;
+	/* Hangs (records' "hung", "interrupted", "hang"): */
+	bool hung, interrupted;
+	const char *hang_by;         /* "fh-timeout", ...; may be NULL */
+	double hang_limit_s;
+	bool hang_stopped, hang_snapshot;
+	const char *hang_ended;      /* "worker", "session"; may be NULL */
 };
 
 struct fh_cluster {
@@ -286,7 +355,8 @@ struct fh_cluster {
 
 struct fh_diagnosis {
 	enum fh_kind kind;
-	enum fh_blocked_on blocked_on; /* FH_ON_NONE except for timeout and network */
+	enum fh_blocked_on blocked_on; /* FH_ON_NONE except for timeout, network and hang */
+	bool deadlock;               /* hang: the waiters formed a cycle */
 	const char *summary;
 	const char **evidence; size_t nevidence;
 	/* Failures concentrate on this host (test->feat.hot_host): said whatever the kind, which

@@ -557,6 +557,16 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 		at->out_stderr = dup_capped(a, get_str(v, "stderr"), FH_MAX_OUTPUT);
 		at->out_log = dup_capped(a, get_str(v, "log"), FH_MAX_OUTPUT);
 	}
+	at->hung = vbool(cget(&c, "hung"), false);
+	at->interrupted = vbool(cget(&c, "interrupted"), false);
+	v = cget(&c, "hang");
+	if (cJSON_IsObject(v)) {
+		at->hang_by = dup_capped(a, get_str(v, "by"), 32);
+		at->hang_limit_s = get_dur(v, "limit_s");
+		at->hang_stopped = vbool(cJSON_GetObjectItemCaseSensitive(v, "stopped"), false);
+		at->hang_snapshot = vbool(cJSON_GetObjectItemCaseSensitive(v, "snapshot"), false);
+		at->hang_ended = dup_capped(a, get_str(v, "ended"), 16);
+	}
 	at->record_file = name;
 	at->record_line = lineno;
 	if (cJSON_IsNumber(runs_v) && runs_v->valuedouble > rec->max_runs &&

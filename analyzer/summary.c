@@ -106,25 +106,29 @@ static void close_with(struct buf *b, char c)
 		buf_putc(b, c);
 }
 
+static void stack_frame(struct buf *b, const struct fh_stack_frame *f)
+{
+	buf_putc(b, '{');
+	kstr(b, "kind", f->kind ? f->kind : "native");
+	kstr(b, "module", f->module);
+	kstr(b, "function", f->function);
+	kstr(b, "path", f->path);
+	key(b, "line");
+	if (f->line > 0)
+		buf_int(b, f->line);
+	else
+		buf_puts(b, "null");
+	buf_putc(b, '}');
+}
+
 static void stack(struct buf *b, const struct fh_stack *s)
 {
 	size_t i;
 
 	buf_putc(b, '[');
 	for (i = 0; i < s->nframes; i++) {
-		const struct fh_stack_frame *f = &s->frames[i];
-
-		buf_putc(b, '{');
-		kstr(b, "kind", f->kind ? f->kind : "native");
-		kstr(b, "module", f->module);
-		kstr(b, "function", f->function);
-		kstr(b, "path", f->path);
-		key(b, "line");
-		if (f->line > 0)
-			buf_int(b, f->line);
-		else
-			buf_puts(b, "null");
-		buf_puts(b, "},");
+		stack_frame(b, &s->frames[i]);
+		buf_putc(b, ',');
 	}
 	close_with(b, ']');
 }
@@ -132,6 +136,109 @@ static void stack(struct buf *b, const struct fh_stack *s)
 static const char *cat_name(enum fh_category c)
 {
 	return (unsigned)c < FH_CAT_COUNT ? fh_category_names[c] : "other";
+}
+
+/* A wait of the hang snapshot: call, category, target, waited_s (DESIGN.md trace.hang). */
+static void hang_wait(struct buf *b, const char *call, const char *syscall, enum fh_category cat,
+		      bool on_socket, const char *target, double waited)
+{
+	kstr(b, "call", call ? call : syscall);
+	kstr(b, "category", cat == FH_CAT_POLL && on_socket ? "net" : cat_name(cat));
+	kstr(b, "target", target);
+	key(b, "waited_s");
+	if (waited >= 0)
+		num(b, waited);
+	else
+		buf_puts(b, "null");
+	buf_putc(b, ',');
+	kstr(b, "syscall", syscall);
+}
+
+static void hang_obj(struct buf *b, const struct fh_hang *g)
+{
+	size_t i;
+
+	buf_putc(b, '{');
+	knum(b, "after_s", g->after_s);
+	kstr(b, "by", g->by);
+	knum(b, "limit_s", g->limit_s);
+	key(b, "threads");
+	buf_putc(b, '[');
+	for (i = 0; i < g->nthreads; i++) {
+		const struct fh_hang_thread *t = &g->threads[i];
+
+		buf_putc(b, '{');
+		kint(b, "pid", t->pid);
+		kint(b, "tid", t->tid);
+		kstr(b, "name", t->name);
+		kbool(b, "main", t->main);
+		hang_wait(b, t->call, t->syscall, t->category, t->on_socket, t->target, t->waited_s);
+		key(b, "stack");
+		stack(b, &t->stack);
+		buf_putc(b, ',');
+		key(b, "holder");
+		if (t->holder) {
+			const struct fh_hang_holder *ho = t->holder;
+
+			buf_putc(b, '{');
+			kint(b, "pid", ho->pid);
+			kint(b, "tid", ho->tid);
+			kstr(b, "name", ho->name);
+			key(b, "since_s");
+			if (ho->since_s >= 0)
+				num(b, ho->since_s);
+			else
+				buf_puts(b, "null");
+			buf_putc(b, ',');
+			key(b, "stack");
+			stack(b, &ho->stack);
+			buf_putc(b, ',');
+			key(b, "site");
+			if (ho->site) {
+				stack_frame(b, ho->site);
+			} else {
+				buf_puts(b, "null");
+			}
+			buf_putc(b, ',');
+			kstr(b, "source", ho->source);
+			key(b, "lock");
+			buf_printf(b, "\"0x%llx\",", (unsigned long long)ho->lock);
+			close_with(b, '}');
+		} else {
+			buf_puts(b, "null");
+		}
+		buf_puts(b, "},");
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+	key(b, "children");
+	buf_putc(b, '[');
+	for (i = 0; i < g->nchildren; i++) {
+		const struct fh_hang_child *c = &g->children[i];
+
+		buf_putc(b, '{');
+		kint(b, "pid", c->pid);
+		kint(b, "tid", c->tid);
+		kstr(b, "exe", c->exe);
+		kstr(b, "argv0", c->argv0);
+		hang_wait(b, c->call, c->syscall, c->category, c->on_socket, c->target, c->waited_s);
+		key(b, "stack");
+		stack(b, &c->stack);
+		buf_puts(b, "},");
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+	kbool(b, "deadlock", g->deadlock);
+	key(b, "cycle");
+	buf_putc(b, '[');
+	for (i = 0; i < g->ncycle; i++) {
+		if (i)
+			buf_putc(b, ',');
+		buf_int(b, g->threads[g->cycle[i]].tid);
+	}
+	buf_puts(b, "],");
+	kstr(b, "sentence", g->sentence);
+	close_with(b, '}');
 }
 
 static void trace_obj(struct buf *b, const struct fh_attempt_trace *tr, const struct fh_features *feat)
@@ -277,6 +384,11 @@ static void trace_obj(struct buf *b, const struct fh_attempt_trace *tr, const st
 		buf_puts(b, "null");
 	buf_puts(b, "},");
 	kint(b, "events", (long long)tr->events);
+	if (tr->hang) {
+		key(b, "hang");
+		hang_obj(b, tr->hang);
+		buf_putc(b, ',');
+	}
 	close_with(b, '}');
 	buf_putc(b, ',');
 }
@@ -410,6 +522,9 @@ static void attempt_obj(struct buf *b, const struct fh_run *run, const struct fh
 	kstr(b, "when", a->when);
 	kstr(b, "worker", a->worker);
 	attempt_source(b, run, a);
+	kbool(b, "hung", a->hung);
+	if (a->interrupted)
+		kbool(b, "interrupted", true);
 	if (a->error_type || a->error_message) {
 		kstr(b, "error_type", a->error_type);
 		kstr(b, "message", a->error_message);
@@ -603,6 +718,7 @@ static void test_obj(struct buf *b, const struct fh_run *run, const struct fh_te
 		buf_putc(b, '{');
 		kstr(b, "kind", fh_kind_names[t->diag->kind]);
 		kstr(b, "blocked_on", fh_blocked_on_names[t->diag->blocked_on]);
+		kbool(b, "deadlock", t->diag->deadlock);
 		kstr(b, "summary", t->diag->summary);
 		diag_host(b, t);
 		key(b, "evidence");

@@ -1053,7 +1053,18 @@ static void dump_snap(FILE *out, const struct fh_event *e)
 	case FHT_SNAP_CHILD:
 		fprintf(out, "### %s %lld/%d ", e->snap == FHT_SNAP_THREAD ? "thread" : "child",
 			(long long)e->arg, e->fd);
-		put_escaped(out, e->target ? e->target : "?");
+		{
+			/* a child's "EXE\nARGV0": the executable, then argv0=... */
+			const char *s = e->target ? e->target : "?";
+			const char *nl = e->snap == FHT_SNAP_CHILD ? strchr(s, '\n') : NULL;
+			char exe[512];
+			snprintf(exe, sizeof(exe), "%.*s", nl ? (int)(nl - s) : (int)strlen(s), s);
+			put_escaped(out, exe);
+			if (nl) {
+				fputs(" argv0=", out);
+				put_escaped(out, nl + 1);
+			}
+		}
 		fputc(' ', out);
 		put_sysstate(out, e->result);
 		if (e->snap == FHT_SNAP_THREAD && e->result == SYS_futex)

@@ -294,7 +294,8 @@ struct fht_stack {
  *           stack_ref = where it acquired it (one Python frame) when known.
  *   CHILD:  fd = tid, arg = pid, arg2 = ppid, result = system call as THREAD, timeout_ns =
  *           when the process started (CLOCK_MONOTONIC ns, 10 ms resolution); string = its
- *           executable (first thread of a process) or the thread's comm.
+ *           executable, a newline and its argv[0] (first thread of a process), or the
+ *           thread's comm.
  */
 enum fht_snap_kind { FHT_SNAP_HEAD = 0, FHT_SNAP_THREAD = 1, FHT_SNAP_LOCK = 2, FHT_SNAP_CHILD = 3 };
 enum fht_snap_reason {

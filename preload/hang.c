@@ -613,11 +613,18 @@ static int snap_children(struct fh_thr *t, int64_t since_ns)
 			procs.start[i] * (1000000000 / hz) - boot_off : 0;
 		if (since_ns > 0 && start + 20000000 < since_ns)
 			continue;   /* older than the attempt (a session fixture's server) */
-		char path[96], exe[256];
+		char path[96], exe[512], argv0[256];
 		int pid = procs.pid[i];
 		path_of(path, sizeof(path), pid, 0, "exe");
-		long k = syscall(SYS_readlinkat, AT_FDCWD, path, exe, sizeof(exe) - 1);
+		long k = syscall(SYS_readlinkat, AT_FDCWD, path, exe, 255);
 		exe[k > 0 ? k : 0] = 0;
+		/* "EXE\nARGV0": what ran, and what it was called (a shell script, a symlink) */
+		path_of(path, sizeof(path), pid, 0, "cmdline");
+		if (read_file(path, argv0, sizeof(argv0)) > 0 && argv0[0]) {
+			size_t o = fh_strnlen(exe, 256);
+			exe[o++] = '\n';
+			fh_strlcpy(exe + o, sizeof(exe) - o, argv0);
+		}
 		ktids.n = 0;
 		path_of(path, sizeof(path), pid, 0, "task");
 		each_num(path, add_tid, &ktids);
@@ -635,7 +642,7 @@ static int snap_children(struct fh_thr *t, int64_t since_ns)
 			r->result = st.nr;
 			r->timeout_ns = start;
 			char name[64];
-			size_t n = j == 0 ? fh_strnlen(exe, sizeof(exe)) :
+			size_t n = j == 0 ? fh_strnlen(exe, sizeof(exe) - 1) :
 				name_of(pid, ktids.tid[j], NULL, name, sizeof(name));
 			if (n)
 				fh_put_str(t, r, idx, j == 0 ? exe : name, n);
