@@ -74,6 +74,9 @@ void sect_timeline(struct rep *r, const struct fh_test *t);
 void sect_trace_evidence(struct rep *r, const struct fh_test *t);
 void render_stack(struct rep *r, const struct fh_stack *st, const char *label);
 
+/* hang.c: the hang view of a test with a hung attempt (nothing otherwise). */
+void sect_hang(struct rep *r, const struct fh_test *t);
+
 /* card.c */
 void card_body(struct rep *r, const struct fh_test *t, size_t idx);
 
