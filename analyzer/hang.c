@@ -385,6 +385,9 @@ static const char *site_text(struct arena *A, const struct fh_stack_frame *f)
 	return arena_printf(A, "%s:%d", p ? p + 1 : f->path, f->line);
 }
 
+/* A cycle the test thread waits on (directly, or through the holders of what it waits for):
+ * what hung the attempt. Cycles that do not touch it (threads deadlocked in an earlier attempt
+ * and left behind) are not this attempt's deadlock. */
 static void find_cycle(struct arena *A, struct fh_hang *g)
 {
 	int n = (int)g->nthreads;
@@ -403,8 +406,19 @@ static void find_cycle(struct arena *A, struct fh_hang *g)
 				t->holder->stack = g->threads[j].stack;
 			}
 	}
-	for (int start = 0; start < n && !g->deadlock; start++) {
-		int k = start, steps = 0;
+	/* the threads the test thread's wait leads to (itself first) */
+	int reach[MAX_SNAP_THREADS], nreach = 0;
+	for (int k = g->nthreads && g->threads[0].main ? 0 : -1; k >= 0 && nreach < n;
+	     k = g->threads[k].holder_idx) {
+		bool seen = false;
+		for (int q = 0; q < nreach; q++)
+			seen |= reach[q] == k;
+		if (seen)
+			break;
+		reach[nreach++] = k;
+	}
+	for (int r = 0; r < nreach && !g->deadlock; r++) {
+		int start = reach[r], k = start, steps = 0;
 		while (k >= 0 && steps <= n) {
 			k = g->threads[k].holder_idx;
 			steps++;

@@ -28,6 +28,7 @@ controller creates the run directory (rundir.py) and runs `fh-analyze report` (a
 import json
 import os
 import sys
+import threading
 import time
 
 import pytest
@@ -541,13 +542,15 @@ class Hunter:
     def _hung_writer(self, head, tail, attempt, t0, wall, ps):
         """Writes the record of this attempt when the watchdog has to end the process in the
         middle of it (hang.py); the phase it hung in decides failed (call) or error."""
+        tid = threading.get_native_id()   # the test's thread; the watchdog writes
+
         def write(error, fields):
             phase = self.guard.phase or "call"
             outcome = "failed" if phase == "call" else "error"
             self.writer.write_attempt(head, attempt, outcome, False, phase, t0,
                                       time.monotonic_ns(), wall, {}, error, [],
                                       max(ps.planned, attempt), "interrupted", None,
-                                      fields + tail)
+                                      fields + tail, tid=tid)
         return write
 
     def _record_interrupted(self, head, tail, attempt, t0, wall, ps, exc):

@@ -159,14 +159,16 @@ class Writer:
             n = os.write(self.fd, data)
             data = data[n:]
 
-    def write_attempt(self, *parts):
-        """Append attempt_line(*parts, pid, tid) for the calling process and thread."""
+    def write_attempt(self, *parts, tid=None):
+        """Append attempt_line(*parts, pid, tid) for the calling process and thread (tid: the
+        thread that ran the attempt, when another one writes its record: the hang watchdog)."""
         if self.fd < 0:
             return
         if os.getpid() != self.pid:
             os.close(self.fd)
             self.__init__(os.path.dirname(self.path))
-        data = attempt_line(*parts, self.pid, threading.get_native_id()).encode("ascii")
+        data = attempt_line(*parts, self.pid,
+                            threading.get_native_id() if tid is None else tid).encode("ascii")
         while data:
             n = os.write(self.fd, data)
             data = data[n:]

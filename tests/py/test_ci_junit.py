@@ -63,7 +63,7 @@ def test_demo_run_junit_validates_and_holds_every_failing_attempt(fh, fh_paths, 
     recs = failing_attempts(run_dir)
     root, fails = junit_failures(junit)
     summary = json.loads((tmp_path / "r.json").read_text())
-    assert int(root.get("tests")) == len(summary["tests"]) == 12
+    assert int(root.get("tests")) == len(summary["tests"]) == 13
     total = sum(len(v) for v in recs.values())
     assert total >= 10 and sum(len(v) for v in fails.values()) == total
     for t in summary["tests"]:

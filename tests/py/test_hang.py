@@ -216,7 +216,7 @@ def test_fh_timeout_stops_every_kind_of_hang(tmp_path):
                for f in main_line(recv)["stack"]), main_line(recv)["stack"]
     assert "in wait4 call waitpid" in main_line(child)["line"]
     kid = [x for x in child["lines"] if x["line"].startswith("child ")]
-    assert len(kid) == 1 and '"/usr/bin/sleep" in clock_nanosleep' in kid[0]["line"], kid
+    assert len(kid) == 1 and '"/usr/bin/sleep" argv0="sleep" in clock_nanosleep' in kid[0]["line"], kid
     assert "in clock_nanosleep call clock_nanosleep" in main_line(slp)["line"] or \
         "call sleep" in main_line(slp)["line"] or "nanosleep" in main_line(slp)["line"]
     assert any("in slow_setup" in f for f in main_line(setup)["stack"])
@@ -238,6 +238,60 @@ def test_fh_timeout_stops_every_kind_of_hang(tmp_path):
     assert any(f"test_hangs.py:{one_a} in test_deadlock.<locals>.one" in f for f in held[(tid2, tid1)])
     assert any(f"test_hangs.py:{one_b} in test_deadlock.<locals>.one" in f for f in one["stack"])
     assert any(f"test_hangs.py:{two_a} in test_deadlock.<locals>.two" in f for f in two["stack"])
+
+    # the analysis: every hanging test is diagnosed `hang`, with what its test thread waited for
+    diag = {n: by[n]["diagnosis"] for n in NAMES}
+    want = {"test_recv_silent_peer": "net", "test_child_never_exits": "proc",
+            "test_deadlock": "lock", "test_long_sleep": "sleep", "test_setup_hangs": "sleep",
+            "test_teardown_hangs": "net"}
+    for n, on in want.items():
+        assert (diag[n]["kind"], diag[n]["blocked_on"]) == ("hang", on), (n, diag[n])
+        assert diag[n]["deadlock"] is (n == "test_deadlock"), diag[n]
+        assert diag[n]["evidence"][-1 if n != "test_deadlock" else 1].startswith("2/2 hung attempts: ")
+        for a in by[n]["attempt_log"]:
+            assert a["hung"] is True
+            h = a["trace"]["hang"]
+            assert h["by"] == "fh-timeout" and h["limit_s"] == 1 and 0.9 < h["after_s"] < 3
+            assert h["threads"][0]["main"] and h["threads"][0]["name"] == "MainThread"
+    assert diag["test_after"]["kind"] == "stable"
+    assert by["test_after"]["attempt_log"][0]["hung"] is False
+    sentence = (f"Thread worker-one holds lock A (test_hangs.py:{one_a}) and waits for lock B, "
+                f"held by worker-two (taken at test_hangs.py:{two_b}), which waits for A: a "
+                f"deadlock.")
+    assert diag["test_deadlock"]["evidence"][0] == sentence, diag["test_deadlock"]
+    h = by["test_deadlock"]["attempt_log"][0]["trace"]["hang"]
+    assert h["deadlock"] and h["sentence"] == sentence
+    w1 = next(t for t in h["threads"] if t["name"] == "worker-one")
+    w2 = next(t for t in h["threads"] if t["name"] == "worker-two")
+    assert h["cycle"] == [w1["tid"], w2["tid"]]
+    assert (w1["call"], w1["category"]) == ("sem_wait", "lock") and w1["waited_s"] > 0.5
+    assert w1["holder"]["tid"] == w2["tid"] and w1["holder"]["name"] == "worker-two"
+    assert w1["holder"]["site"]["line"] == two_b and w2["holder"]["site"]["line"] == one_a
+    assert 0.5 < w1["holder"]["since_s"] < 3 and w1["holder"]["stack"] == w2["stack"]
+    # the recv: the test thread's call and its stacks, Python and native
+    r0 = by["test_recv_silent_peer"]["attempt_log"][0]["trace"]["hang"]["threads"][0]
+    assert (r0["call"], r0["category"], r0["syscall"]) == ("recv", "net", "recvfrom")
+    kinds = {f["kind"] for f in r0["stack"]}
+    assert kinds == {"python", "native"}, r0["stack"]
+    ev = diag["test_recv_silent_peer"]["evidence"][0]
+    # a socketpair's peer is an unnamed unix socket ("unix:", resolved when the recv ended)
+    assert ev.startswith("2/2 hung attempts: recv ") and "waited 1 s with no reply" in ev, ev
+    # the child: its own call, named in the evidence
+    c0 = by["test_child_never_exits"]["attempt_log"][0]["trace"]["hang"]
+    kid = c0["children"][0]
+    assert (kid["exe"], kid["argv0"], kid["category"]) == ("/usr/bin/sleep", "sleep", "sleep")
+    assert kid["call"] in ("nanosleep", "clock_nanosleep") and kid["waited_s"] > 0.5
+    assert "itself in " + kid["call"] + " (sleep)" in diag["test_child_never_exits"]["evidence"][0]
+    assert "asked to sleep 60 s" in diag["test_long_sleep"]["evidence"][0]
+    # the terminal names the hung tests first, the deadlock by its sentence
+    lines = [l for l in p.stdout.splitlines() if l.startswith("  hung   ") or
+             l.startswith("  broken ")]
+    assert lines[0].startswith("  hung   ") and len([l for l in lines if "hung" in l[:9]]) == 6
+    assert any(sentence in l for l in lines if "test_deadlock" in l)
+    # the report's hang view
+    html = (suite / "report.html").read_text()
+    assert html.count('<section class="hang">') == 6
+    assert sentence in html and 'class="waitfor cycle"' in html
 
 
 @needs_autoload("pytest-xdist")
@@ -282,6 +336,11 @@ def test_pytest_timeout_hangs_are_snapshotted_and_the_hunt_goes_on(tmp_path, met
             assert "Timeout >1s" in r["error"]["message"]
     snaps = snapshots(run_dir)
     assert len(snaps) == 4 and all("pytest-timeout" in s["head"] for s in snaps)
+    summary = json.loads((suite / "report.json").read_text())
+    for t in summary["tests"]:
+        if "test_ok" not in t["nodeid"]:
+            assert t["diagnosis"]["kind"] == "hang", t["diagnosis"]
+            assert "(pytest-timeout)" in t["diagnosis"]["summary"]
     assert not leftover("sleep " + sleep)
 
 
@@ -358,6 +417,10 @@ def test_uninterruptible_hang_ends_the_session_with_a_report(tmp_path):
     assert any("wait_for_ever" in f for f in main["stack"]), main["stack"]
     assert any("in test_stuck" in f for f in main["stack"])
     assert not leftover("sleep " + sleep)
+    d = next(t for t in summary["tests"] if t["nodeid"].endswith("test_stuck"))["diagnosis"]
+    assert d["kind"] == "hang" and d["blocked_on"] == "sleep", d
+    assert any("could not be interrupted" in e and "the session ended there" in e
+               for e in d["evidence"]), d
 
 
 @needs_autoload("pytest-xdist")
@@ -440,3 +503,6 @@ def test_fh_timeout_option_checks(tmp_path):
     # without the preload: stopped and recorded, no snapshot
     assert r["hung"] and r["hang"]["limit_s"] == 0.25 and r["hang"]["snapshot"] is False
     assert p.returncode == 1
+    d = json.loads((suite / "report.json").read_text())["tests"][0]["diagnosis"]
+    assert d["kind"] == "hang" and d["blocked_on"] is None
+    assert "no hang snapshot" in d["evidence"][0]
