@@ -485,7 +485,9 @@ static void main_first(struct fh_hang *g, int tid)
 		}
 }
 
-int hang_attach(struct fh_run *run)
+/* The hung attempts of one run directory: source `source` of a merged run (its own trace/ and
+ * module maps; pids and clocks are per machine), or the whole run (source < 0). */
+static int attach_dir(struct fh_run *run, const char *run_dir, int source)
 {
 	struct hctx h;
 	memset(&h, 0, sizeof(h));
@@ -494,15 +496,19 @@ int hang_attach(struct fh_run *run)
 	for (size_t i = 0; i < run->ntests; i++)
 		for (size_t k = 0; k < run->tests[i].nattempts; k++) {
 			struct fh_attempt *a = &run->tests[i].attempts[k];
-			if ((a->hung || a->interrupted) && a->trace && a->pid > 0) {
+			if ((a->hung || a->interrupted) && a->trace && a->pid > 0 &&
+			    (source < 0 || a->source == source)) {
 				GROW(h.att, h.catt, h.natt + 1);
 				h.att[h.natt++] = a;
 			}
 		}
 	if (!h.natt)
 		return 0;
+	/* Stacks are symbolized with the module maps of RUN_DIR/trace (symbolize.h): this one's. */
+	const char *saved_dir = run->run_dir;
+	run->run_dir = run_dir;
 	struct buf dir = BUF_INIT(1 << 16);
-	buf_printf(&dir, "%s/trace", run->run_dir);
+	buf_printf(&dir, "%s/trace", run_dir);
 	int r = trace_list(dir.data, &h.paths, &h.npaths);
 	buf_free(&dir);
 	if (r)
@@ -567,7 +573,21 @@ out:
 	free(h.att);
 	free(h.snaps);
 	symbolize_run_done(run);
+	run->run_dir = saved_dir;
 	return r;
+}
+
+int hang_attach(struct fh_run *run)
+{
+	if (!run->merged)
+		return attach_dir(run, run->run_dir, -1);
+	int ret = 0;
+	for (size_t s = 0; s < run->nsources; s++) {
+		int r = attach_dir(run, run->sources[s].dir, (int)s);
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
 }
 
 /* ---- words ---- */

@@ -9,6 +9,7 @@
  *   sources_evidence() sources.c  evidence_attach() (evidence.c) per source: trace files ->
  *                                 attempt->trace (NULL when no traces)
  *   sources_finish()  sources.c   merged attempt numbers; test->hosts (per-host counts)
+ *   hang_attach()     hang.c      hang snapshots -> attempt->trace->hang (hung attempts)
  *   features_run()    features.c  attempt->f and test->feat: each attempt's features, once
  *   run_cluster()     cluster.c   failure fingerprints and clusters
  *   history_*()       history.c   test->hist from the CSV history; appends this run

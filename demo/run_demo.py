@@ -32,6 +32,7 @@ EXPECTED = {
     "test_race.py": ("race", None),
     "test_random.py": ("unexplained", None),
     "test_perf.py": ("stable", None),     # and a performance flake
+    "test_hang.py": ("hang", "lock"),     # a deadlock, stopped by fh_timeout (pytest.ini)
 }
 
 
