@@ -538,6 +538,93 @@ START_TEST(test_stable_isolated_note)
 END_TEST
 
 /* Deterministic: the same input gives the same diagnosis text. */
+/* A hang snapshot whose test thread is in `call` on target for waited seconds. */
+static struct fh_hang *hang1(struct fh_run *r, struct fh_attempt *a, const char *call,
+			     enum fh_category cat, const char *target, double waited)
+{
+	struct fh_hang *g = arena_alloc(&r->arena, sizeof(*g));
+	struct fh_hang_thread *m = arena_alloc(&r->arena, sizeof(*m) * 3);
+
+	*m = (struct fh_hang_thread){ .pid = a->pid, .tid = a->tid, .name = "MainThread",
+		.main = true, .call = call, .call_id = call_id(call), .category = cat,
+		.on_socket = true, .target = target, .waited_s = waited, .timeout_ns = -1,
+		.holder_idx = -1 };
+	g->threads = m;
+	g->nthreads = 1;
+	g->after_s = waited;
+	g->by = "fh-timeout";
+	g->limit_s = 2;
+	a->trace->hang = g;
+	a->hung = a->hang_stopped = true;
+	a->hang_by = "fh-timeout";
+	a->hang_limit_s = 2;
+	return g;
+}
+
+/* 2 of 6 attempts hang in recv on a silent peer and are stopped at 2 s; the 4 others get their
+ * answer within a millisecond. */
+START_TEST(test_hang_net)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, "t", "PFPPFP", 1);
+
+	trace_all(r, t);
+	for (size_t i = 0; i < t->nattempts; i++) {
+		struct fh_attempt *a = &t->attempts[i];
+		if (a->outcome == FH_FAILED)
+			hang1(r, a, "recv", FH_CAT_NET, "127.0.0.1:5432", 2.0);
+		else
+			stat1(r, a, "recv", FH_CAT_NET, "127.0.0.1:5432", 0.0004, 0);
+	}
+	analyze(r);
+	KIND(t, "hang");
+	BLOCKED_ON(t, "net");
+	ck_assert(!t->diag->deadlock);
+	ck_assert(has_line(t->diag, "2/2 hung attempts: recv on 127.0.0.1:5432 waited 2 s with no "
+			   "reply (peer connected, sent nothing); 0/4 finished attempts waited over "
+			   "1 ms there"));
+	freerun(r);
+}
+END_TEST
+
+/* Hung attempts without a snapshot (no preload); a deadlock; an attempt whose hang was only
+ * snapshotted (faulthandler_timeout) and finished on its own is not a hang. */
+START_TEST(test_hang_variants)
+{
+	struct fh_run *r = mkrun(3);
+	struct fh_test *bare = mktest(r, 0, "bare", "FFF", 1);
+	struct fh_test *dl = mktest(r, 1, "dl", "PPF", 1);
+	struct fh_test *fh = mktest(r, 2, "fh", "PPF", 1);
+
+	for (size_t i = 0; i < bare->nattempts; i++) {
+		bare->attempts[i].hung = bare->attempts[i].hang_stopped = true;
+		bare->attempts[i].hang_by = "pytest-timeout";
+		bare->attempts[i].hang_limit_s = 5;
+	}
+	trace_all(r, dl);
+	struct fh_hang *g = hang1(r, &dl->attempts[2], "sem_wait", FH_CAT_LOCK, NULL, 2.0);
+	g->deadlock = true;
+	g->sentence = "Thread a holds lock A (x.py:1) and waits for lock B, held by b, which waits "
+		"for A: a deadlock.";
+	trace_all(r, fh);
+	hang1(r, &fh->attempts[2], "sem_wait", FH_CAT_LOCK, NULL, 2.0);
+	fh->attempts[2].hang_stopped = false;   /* snapshot only: it ended on its own */
+	fh->attempts[2].hang_by = "faulthandler";
+	analyze(r);
+	KIND(bare, "hang");
+	ck_assert_int_eq(bare->diag->blocked_on, FH_ON_NONE);
+	ck_assert(has_line(bare->diag, "3/3 failing attempts hung (stopped after 5 s, "
+			   "pytest-timeout); no hang snapshot"));
+	KIND(dl, "hang");
+	BLOCKED_ON(dl, "lock");
+	ck_assert(dl->diag->deadlock);
+	ck_assert_str_eq(dl->diag->evidence[0], g->sentence);
+	ck_assert(strstr(dl->diag->summary, "deadlock"));
+	ck_assert(strcmp(fh_kind_names[fh->diag->kind], "hang"));
+	freerun(r);
+}
+END_TEST
+
 START_TEST(test_deterministic)
 {
 	char first[512] = "";
@@ -581,6 +668,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_cpu);
 	tcase_add_test(tc, test_perf);
 	tcase_add_test(tc, test_deterministic);
+	tcase_add_test(tc, test_hang_net);
+	tcase_add_test(tc, test_hang_variants);
 	tcase_add_test(tc, test_state_isolate_history);
 	tcase_add_test(tc, test_stable_isolated_note);
 	suite_add_tcase(s, tc);
