@@ -506,3 +506,24 @@ def test_fh_timeout_option_checks(tmp_path):
     d = json.loads((suite / "report.json").read_text())["tests"][0]["diagnosis"]
     assert d["kind"] == "hang" and d["blocked_on"] is None
     assert "no hang snapshot" in d["evidence"][0]
+
+
+def test_faulthandler_timeout_takes_the_snapshot(tmp_path):
+    # pytest's faulthandler_timeout dumps stacks and lets the test go on; under --fh the
+    # attempt that passes it gets the snapshot and "hung": true, and finishes on its own
+    suite = write_suite(tmp_path, """
+        import time
+        def test_slow():
+            time.sleep(1.2)
+    """)
+    p = run_pytest(suite, "-o", "faulthandler_timeout=0.4", runs=1)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    run_dir, recs = records(suite)
+    r = recs["test_slow"][0]
+    assert r["outcome"] == "passed" and r["hung"] is True, r
+    assert r["hang"] == {"by": "faulthandler", "limit_s": 0.4, "stopped": False,
+                         "snapshot": True}
+    snaps = snapshots(run_dir)
+    assert len(snaps) == 1 and "(faulthandler" in snaps[0]["head"]
+    d = json.loads((suite / "report.json").read_text())["tests"][0]["diagnosis"]
+    assert d["kind"] == "stable"   # it finished on its own: not a hang
