@@ -70,8 +70,7 @@ class _Watch:
 
     __slots__ = ("nodeid", "attempt", "t0", "boot0", "deadline", "limit", "by", "snap_at",
                  "snap_by", "fired", "snapshot", "sent", "handled", "next", "kids", "kill_at",
-                 "write_hung", "ended", "sigint_seen", "sigint_at", "call_deadline",
-                 "call_limit")
+                 "write_hung", "ended", "sigint_seen", "sigint_at", "saved")
 
     def __init__(self, nodeid, attempt, write_hung):
         self.nodeid = nodeid
@@ -90,7 +89,7 @@ class _Watch:
         self.ended = None
         self.sigint_seen = None
         self.sigint_at = None
-        self.call_deadline = self.call_limit = None
+        self.saved = None      # (deadline, limit, by) while a func_only call limit is in force
 
 
 class HangGuard:
@@ -103,7 +102,6 @@ class HangGuard:
         self.limit_s = limit_s
         self.worker = worker
         self.item_timeout = None       # (item, seconds) pytest-timeout armed around the item
-        self.func_timeout = None       # seconds, func_only: the call phase's limit
         try:
             self.faulthandler_s = float(self.config.getini("faulthandler_timeout") or 0.0)
         except (ValueError, TypeError):
@@ -116,6 +114,9 @@ class HangGuard:
         self.installed = {}            # signal -> previous handler
         self.hung = []                 # (nodeid, attempt, by, limit) of this process
         self.stopped = None            # why this process stopped hunting (watchdog)
+        # pytest-timeout's func_only limit is only known when the call phase starts: an
+        # attempt without a limit of its own leaves what arm() needs here, for call_limit()
+        self.lazy = None
         self.sigint_handled = 0
         self.phase = None              # the attempt's phase (plugin._PhaseTrack)
         self.attempt_t0 = 0            # monotonic ns when the attempt in progress began
@@ -161,8 +162,7 @@ class HangGuard:
         return min(cands) if cands else (None, None)
 
     def active(self):
-        return bool(self.limit_s or self.item_timeout or self.func_timeout or
-                    self.faulthandler_s > 0)
+        return bool(self.limit_s or self.item_timeout or self.faulthandler_s > 0)
 
     def arm(self, nodeid, attempt, write_hung):
         """Watch the attempt about to start (main thread). write_hung(error, hang) writes the
@@ -180,32 +180,42 @@ class HangGuard:
             w.snap_by = "faulthandler"
         if self.preload.active:
             w.sigint_seen = self.preload.signal_count(signal.SIGINT)
-        self._start_thread()
+        if w.deadline is not None or w.snap_at is not None:
+            self._start_thread()
         with self.cond:
             self.cur = w
             self.cond.notify()
         return w
 
     def call_limit(self, seconds):
-        """pytest-timeout with func_only: the call phase of the attempt in progress."""
+        """pytest-timeout with func_only: a limit on the call phase of the attempt in progress
+        (the smaller of it and the attempt's own deadline holds)."""
         w = self.cur
+        if w is None and self.lazy is not None:
+            nodeid, attempt, make_writer = self.lazy
+            w = _Watch(nodeid, attempt, make_writer())
+            w.t0 = self.attempt_t0 / 1e9
+            with self.cond:
+                self.cur = w
         if w is None:
             return
+        d = time.monotonic() + seconds
+        if w.deadline is not None and w.deadline <= d:
+            return
+        self._start_thread()
         with self.cond:
-            d = time.monotonic() + seconds
-            if w.deadline is None or d < w.deadline:
-                w.call_deadline, w.call_limit = w.deadline, w.limit
-                w.deadline, w.limit, w.by = d, seconds, "pytest-timeout"
-                self.cond.notify()
+            w.saved = (w.deadline, w.limit, w.by)
+            w.deadline, w.limit, w.by = d, seconds, "pytest-timeout"
+            self.cond.notify()
 
     def end_call_limit(self):
+        """The call phase ended: the attempt's own deadline again (unless the limit fired)."""
         w = self.cur
-        if w is None or w.fired or w.call_limit is None and w.by != "pytest-timeout":
+        if w is None or w.saved is None or w.fired:
             return
         with self.cond:
-            if not w.fired and w.by == "pytest-timeout" and self.item_timeout is None:
-                w.deadline, w.limit = w.call_deadline, w.call_limit
-                w.by = "fh-timeout" if w.deadline is not None else None
+            w.deadline, w.limit, w.by = w.saved
+            w.saved = None
 
     def disarm(self):
         """The attempt ended (main thread): its hang fields for the record, or None."""

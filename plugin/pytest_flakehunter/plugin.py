@@ -453,6 +453,9 @@ class Hunter:
             guard.attempt_t0 = t0
             if watch:
                 guard.arm(nodeid, attempt, self._hung_writer(head, tail, attempt, t0, wall, ps))
+            else:
+                guard.lazy = (nodeid, attempt, lambda a=attempt, t=t0, w=wall:
+                              self._hung_writer(head, tail, a, t, w, ps))
             if pl:
                 pl.attempt_begin(nodeid_b, attempt)
             try:
@@ -464,7 +467,7 @@ class Hunter:
             outcome, when, xfail, error, frames, phases, bad = _summarize(reports, st)
             if pl:
                 pl.attempt_end(nodeid_b, attempt, OUTCOMES[outcome])
-            hung = guard.disarm() if watch else None
+            hung = guard.disarm() if watch or guard.cur is not None else None
             ps.add(outcome, (t1 - t0) / 1e9)
             planned, stop = planner.decide(ps, t1 / 1e9)
             if forced_last:

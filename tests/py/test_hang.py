@@ -345,6 +345,27 @@ def test_pytest_timeout_hangs_are_snapshotted_and_the_hunt_goes_on(tmp_path, met
 
 
 @needs_autoload("pytest-timeout")
+def test_pytest_timeout_func_only(tmp_path):
+    # func_only: the limit holds for the call phase only (a slow setup is not stopped)
+    suite = write_suite(tmp_path, """
+        import socket, time, pytest
+        @pytest.fixture
+        def slow():
+            time.sleep(0.8)
+        @pytest.mark.timeout(0.5, func_only=True)
+        def test_call_hangs(slow):
+            a, b = socket.socketpair()
+            a.recv(1)
+    """)
+    p = run_pytest(suite, runs=2)
+    _, recs = records(suite)
+    for r in recs["test_call_hangs"]:
+        assert r["hung"] and r["hang"]["by"] == "pytest-timeout", (r, p.stdout[-1500:])
+        assert r["outcome"] == "failed" and r["when"] == "call"
+        assert r["phases"]["setup"] > 0.7 and r["phases"]["call"] < 3
+
+
+@needs_autoload("pytest-timeout")
 def test_smaller_limit_wins(tmp_path):
     suite = write_suite(tmp_path, SMALL, sleep="94.5")
     p = run_pytest(suite, "--timeout", "5", "--fh-timeout", "0.5", "-k", "recv", runs=1)
