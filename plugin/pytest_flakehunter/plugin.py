@@ -591,7 +591,9 @@ class Hunter:
         except Exception:  # noqa: BLE001 - capture may be in any state
             pass
         lines = [f"flakehunter: the hunt stopped at {nodeid} attempt {attempt}: {why}"]
-        if _has_attempts(self.run_dir):
+        if self.opts.get("no_report"):
+            lines.append(f"flakehunter: run directory {self.run_dir} (--fh-no-report: no report)")
+        elif _has_attempts(self.run_dir):
             out, _ = analyzer.run(self.preload, self.run_dir, self.opts,
                                   str(self.config.invocation_params.dir), self.rootdir)
             lines += out
