@@ -118,6 +118,23 @@ static struct snap *new_snap(struct hctx *h, const struct fh_event *e)
 	return s;
 }
 
+/* What a thread in no wrapped call waits for, from the system call it sits in (C code calling
+ * the kernel itself, or glibc's own internal calls: a mutex is a futex). */
+static enum fh_category sys_category(const char *sys)
+{
+	static const struct { const char *sys; enum fh_category cat; } t[] = {
+		{ "futex", FH_CAT_LOCK }, { "flock", FH_CAT_LOCK }, { "nanosleep", FH_CAT_SLEEP },
+		{ "clock_nanosleep", FH_CAT_SLEEP }, { "wait4", FH_CAT_PROC }, { "waitid", FH_CAT_PROC },
+		{ "recvfrom", FH_CAT_NET }, { "recvmsg", FH_CAT_NET }, { "accept", FH_CAT_NET },
+		{ "accept4", FH_CAT_NET }, { "connect", FH_CAT_NET }, { "sendto", FH_CAT_NET },
+		{ "sendmsg", FH_CAT_NET },
+	};
+	for (size_t i = 0; sys && i < ARRAY_SIZE(t); i++)
+		if (!strcmp(sys, t[i].sys))
+			return t[i].cat;
+	return FH_CAT_OTHER;
+}
+
 static void snap_thread(struct hctx *h, struct snap *s, const struct fh_event *e)
 {
 	struct fh_hang *g = s->hang;
@@ -136,6 +153,7 @@ static void snap_thread(struct hctx *h, struct snap *s, const struct fh_event *e
 	t->timeout_ns = -1;
 	t->syscall = e->result == FHT_SNAP_RUNNING ? "running" : e->result == FHT_SNAP_NOSYS ?
 		"blocked" : e->result < 0 ? NULL : dup(h, trace_syscall_name((int)e->result));
+	t->category = sys_category(t->syscall);   /* until its wrapped call is found (pass 2) */
 	t->stack = stack_of(h, e);
 	t->holder_idx = -1;
 }
@@ -179,6 +197,7 @@ static void snap_child(struct hctx *h, struct snap *s, const struct fh_event *e)
 	c->timeout_ns = -1;
 	c->syscall = e->result == FHT_SNAP_RUNNING ? "running" : e->result == FHT_SNAP_NOSYS ?
 		"blocked" : e->result < 0 ? NULL : dup(h, trace_syscall_name((int)e->result));
+	c->category = sys_category(c->syscall);
 	if (e->target) {
 		const char *nl = strchr(e->target, '\n');
 		if (c->pid == c->tid || nl) {

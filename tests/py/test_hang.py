@@ -548,3 +548,47 @@ def test_faulthandler_timeout_takes_the_snapshot(tmp_path):
     assert len(snaps) == 1 and "(faulthandler" in snaps[0]["head"]
     d = json.loads((suite / "report.json").read_text())["tests"][0]["diagnosis"]
     assert d["kind"] == "stable"   # it finished on its own: not a hang
+
+
+MUTEX = """
+import ctypes, threading, time
+libc = ctypes.CDLL(None)
+M = ctypes.create_string_buffer(40)          # a pthread_mutex_t, PTHREAD_MUTEX_INITIALIZER
+
+def holder():
+    libc.pthread_mutex_lock(M)
+    time.sleep(60)
+
+def test_waits_on_a_c_mutex():
+    h = threading.Thread(target=holder, name="mutex-holder", daemon=True)
+    h.start()
+    time.sleep(0.1)
+    w = threading.Thread(target=lambda: libc.pthread_mutex_lock(M), name="mutex-waiter",
+                         daemon=True)
+    w.start()
+    w.join()
+"""
+
+
+def test_mutex_holder_from_the_owner_field(tmp_path):
+    # a thread blocked in pthread_mutex_lock (C, no wrapped call): the holder comes from the
+    # mutex's owner field
+    suite = write_suite(tmp_path, MUTEX)
+    p = run_pytest(suite, "--fh-timeout", "1", runs=1)
+    assert p.returncode == 1, p.stdout[-2000:] + p.stderr[-2000:]
+    run_dir, recs = records(suite)
+    assert recs["test_waits_on_a_c_mutex"][0]["hung"]
+    snaps = snapshots(run_dir)
+    waiter = next(x for x in snaps[0]["lines"] if '"mutex-waiter"' in x["line"])
+    holder = next(x for x in snaps[0]["lines"] if '"mutex-holder"' in x["line"])
+    assert "in futex" in waiter["line"] and " call " not in waiter["line"], waiter
+    htid = holder["line"].split()[1].split("/")[1]
+    wtid = waiter["line"].split()[1].split("/")[1]
+    lock = [x["line"] for x in snaps[0]["lines"] if x["line"].startswith(f"lock ") and
+            f" wanted by {wtid} " in x["line"]]
+    assert len(lock) == 1 and f"held by {htid} (mutex owner)" in lock[0], snaps[0]["lines"]
+    summary = json.loads((suite / "report.json").read_text())
+    h = summary["tests"][0]["attempt_log"][0]["trace"]["hang"]
+    w = next(t for t in h["threads"] if t["name"] == "mutex-waiter")
+    assert w["holder"]["source"] == "mutex owner" and w["holder"]["name"] == "mutex-holder"
+    assert w["call"] == "futex" and w["category"] == "lock"
