@@ -117,6 +117,7 @@ class HangGuard:
         # pytest-timeout's func_only limit is only known when the call phase starts: an
         # attempt without a limit of its own leaves what arm() needs here, for call_limit()
         self.lazy = None
+        self.in_attempt = False        # the test thread is inside the attempt's protocol
         self.sigint_handled = 0
         self.phase = None              # the attempt's phase (plugin._PhaseTrack)
         self.attempt_t0 = 0            # monotonic ns when the attempt in progress began
@@ -224,8 +225,9 @@ class HangGuard:
             return None
         with self.cond:
             self.cur = None
-        if w.kids:
-            _kill(w.kids, signal.SIGKILL)
+            kids, w.kids = w.kids, []
+        if kids:
+            _kill(kids, signal.SIGKILL)
         if not w.fired and w.snapshot is None:
             return None
         by = w.by if w.fired else w.snap_by
@@ -236,8 +238,8 @@ class HangGuard:
     def _on_interrupt(self, signum, frame):
         __tracebackhide__ = True
         w = self.cur
-        if w is None or not w.fired or w.ended:
-            return
+        if w is None or not w.fired or w.ended or not self.in_attempt:
+            return   # late: the attempt's protocol already returned
         w.handled += 1
         raise AttemptTimeout(f"Timeout >{w.limit:g}s: flakehunter stopped the attempt ({w.by}"
                              + ("; what it waited for is in the hang snapshot)" if w.snapshot
@@ -297,6 +299,11 @@ class HangGuard:
                 pass
 
     def _step(self, w):
+        """One step of the watch of attempt w (watchdog thread). Snapshots only read, so they
+        are taken without the lock; whatever acts on processes (signals, kills, ending the
+        process) is decided and done holding it, with w checked to still be the attempt in
+        progress: disarm() takes the same lock, so nothing is sent once the attempt ended (the
+        analyzer and the next attempt's processes start after that)."""
         now = time.monotonic()
         if w is not self.cur or w.ended:
             return
@@ -304,6 +311,13 @@ class HangGuard:
             w.snap_at = None
             if w.snapshot is None:
                 w.snapshot = self._snapshot(w, w.snap_by)
+        if w.deadline is not None and not w.fired and now >= w.deadline and w.snapshot is None:
+            w.snapshot = self._snapshot(w, w.by)   # before the interruption changes anything
+        with self.cond:
+            if w is self.cur and not w.ended:
+                self._act(w, now)
+
+    def _act(self, w, now):
         if w.kill_at is not None and now >= w.kill_at:
             w.kill_at = None
             _kill(w.kids, signal.SIGKILL)
@@ -321,8 +335,6 @@ class HangGuard:
                 return
         if w.deadline is not None and not w.fired and now >= w.deadline:
             w.fired = True
-            if w.snapshot is None:
-                w.snapshot = self._snapshot(w, w.by)
             self._interrupt(w)
             w.kids = _children_since(w.boot0)
             _kill(w.kids, signal.SIGTERM)
@@ -419,7 +431,8 @@ def _proc_table():
 
 def _children_since(boot0):
     """Live processes below this one started at or after boot0 (CLOCK_BOOTTIME seconds), i.e.
-    during the attempt, deepest first."""
+    during the attempt, deepest first: (pid, start ticks) pairs, so that a later kill can check
+    the pid still names the same process."""
     me = os.getpid()
     table = _proc_table()
     hz = os.sysconf("SC_CLK_TCK") or 100
@@ -430,18 +443,27 @@ def _children_since(boot0):
             p = table.get(p, (0, 0))[0]
             depth += 1
         if p == me and pid != me and start / hz >= boot0 - 0.02:
-            out.append((depth, pid))
-    return [pid for _, pid in sorted(out, reverse=True)]
+            out.append((depth, pid, start))
+    return [(pid, start) for _, pid, start in sorted(out, reverse=True)]
 
 
-def _kill(pids, sig):
-    for pid in pids:
+def _start_ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return int(data[data.rfind(b")") + 2:].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _kill(kids, sig):
+    """Signals each (pid, start) that still is that process (a reaped child's pid may have been
+    given to another process since)."""
+    for pid, start in kids:
+        if _start_ticks(pid) != start:
+            continue
         try:
             os.kill(pid, sig)
         except OSError:
             pass
 
-
-def children_left(boot0):
-    """For tests and the end of a session: the attempt's children still running."""
-    return _children_since(boot0)

@@ -458,11 +458,14 @@ class Hunter:
                               self._hung_writer(head, tail, a, t, w, ps))
             if pl:
                 pl.attempt_begin(nodeid_b, attempt)
+            guard.in_attempt = True
             try:
                 reports = compat.runtestprotocol(item, log=True, nextitem=nxt)
             except KeyboardInterrupt as e:
+                guard.in_attempt = False
                 self._record_interrupted(head, tail, attempt, t0, wall, ps, e)
                 raise
+            guard.in_attempt = False
             t1 = monotonic_ns()
             outcome, when, xfail, error, frames, phases, bad = _summarize(reports, st)
             if pl:

@@ -336,6 +336,7 @@ def test_pytest_timeout_hangs_are_snapshotted_and_the_hunt_goes_on(tmp_path, met
             assert "Timeout >1s" in r["error"]["message"]
     snaps = snapshots(run_dir)
     assert len(snaps) == 4 and all("pytest-timeout" in s["head"] for s in snaps)
+    assert (suite / "report.json").exists(), p.stdout[-3000:] + p.stderr[-3000:]
     summary = json.loads((suite / "report.json").read_text())
     for t in summary["tests"]:
         if "test_ok" not in t["nodeid"]:
