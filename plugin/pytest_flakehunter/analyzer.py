@@ -99,3 +99,25 @@ def run(preload, run_dir, opts, cwd, rootdir=None):
         err = err[:MAX_WARNINGS] + [f"flakehunter: {len(err) - MAX_WARNINGS} more analyzer "
                                     f"warnings (run fh-analyze report {run_dir} to see all)"]
     return (out + err, True)
+
+
+def candidates(preload, run_dir, cwd):
+    """`fh-analyze candidates RUN_DIR`: writes RUN_DIR/candidates.json (the suspected polluters
+    to replay). Returns an error line, or None when it ran."""
+    exe = find(preload)
+    if exe is None:
+        return "flakehunter: fh-analyze not found: no polluter replays"
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("FH_TRACE_DIR", None)
+    try:
+        r = subprocess.run([exe, "candidates", run_dir, "--quiet"], cwd=cwd, env=env,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=TIMEOUT_S)
+    except (subprocess.TimeoutExpired, OSError) as e:
+        return f"flakehunter: fh-analyze candidates failed ({e}): no polluter replays"
+    if r.returncode != 0:
+        err = r.stderr.decode("utf-8", "replace").splitlines()
+        why = err[-1] if err else f"exit status {r.returncode}"
+        return f"flakehunter: fh-analyze candidates failed ({why}): no polluter replays"
+    return None

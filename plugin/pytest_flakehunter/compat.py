@@ -180,3 +180,32 @@ def memoize_statement_ranges():
                 mod.getstatementrange_ast = orig
         files.clear()
     return undo
+
+
+# ---- pytest-xdist: the item a worker is running ----
+# An xdist worker checks every report it sends against `item_index`, the index (in
+# session.items) of the item its loop handed to pytest_runtest_protocol last, and sends that
+# index with the report. In rounds mode a worker receives its share item by item and runs every
+# round at the last one, so the reports of all its items come from that one protocol call: the
+# index is set to the item actually running before each attempt. Without the attribute (another
+# xdist version) nothing is changed, and the worker's own check decides.
+
+def xdist_item_setter(config, session):
+    """A function (item) -> None that tells the xdist worker loop which item is running, or
+    None outside an xdist worker. set_item(None) puts back the index the loop had (the
+    worker then reports that item's protocol complete, as it expects)."""
+    worker = None
+    for p in config.pluginmanager.get_plugins():
+        if type(p).__name__ == "WorkerInteractor" and hasattr(p, "item_index"):
+            worker = p
+            break
+    if worker is None:
+        return None
+    index = {id(it): i for i, it in enumerate(session.items)}
+    original = worker.item_index
+
+    def set_item(item):
+        i = original if item is None else index.get(id(item))
+        if i is not None:
+            worker.item_index = i
+    return set_item

@@ -33,7 +33,8 @@ import time
 
 import pytest
 
-from . import analyzer, board, compat, hang, plan, records, rundir, termout
+from . import (analyzer, board, compat, footprint, hang, order, plan, records, replay,
+               rundir, termout)
 from .fingerprint import fingerprint
 from .preload import OUTCOMES, PHASES, Preload
 from .redact import scrub
@@ -89,6 +90,16 @@ OPTIONS = [
     ("fh_timeout", "--fh-timeout", "fh_timeout", "seconds", None,
      "time limit per attempt (setup + call + teardown), fractions allowed: a hung attempt "
      "gets a hang snapshot, is stopped, and the hunt goes on (default: none)"),
+    ("fh_order", "--fh-order", "fh_order", "order", "back-to-back",
+     "back-to-back (default): a test's attempts one after the other; rounds: N rounds of "
+     "the whole selection, each in a shuffled order (order-dependent tests)"),
+    ("fh_seed", "--fh-seed", "fh_seed", "seed", None,
+     "seed of the rounds' shuffled orders (default: random, printed in the header)"),
+    ("fh_confirm", "--fh-confirm", "fh_confirm", "int", replay.DEFAULT_CONFIRM,
+     "rounds: replay each suspected polluter with its victim in fresh pytest processes, "
+     f"up to N times each (default {replay.DEFAULT_CONFIRM})"),
+    ("fh_no_confirm", "--fh-no-confirm", "fh_no_confirm", "bool", False,
+     "rounds: do not replay suspected polluters"),
 ]
 
 HUNTER_KEY = pytest.StashKey()
@@ -103,12 +114,13 @@ def pytest_addoption(parser):
         else:
             metavar = {"int": "N", "path": "PATH", "str": "MODEL", "runs": "N|auto",
                        "seconds": "SECONDS",
-                       "duration": "DURATION", "choice": "{" + ",".join(board.POLICIES) + "}"}[kind]
+                       "duration": "DURATION", "choice": "{" + ",".join(board.POLICIES) + "}",
+                       "order": "{" + ",".join(order.MODES) + "}", "seed": "SEED"}[kind]
             if dest == "fh_stack_ms":
                 metavar = "MS"
             group.addoption(flag, dest=dest, action="store", default=None, metavar=metavar,
                             help=help_)
-            if kind in ("int", "runs") and compat.INI_INT == "int":
+            if kind in ("int", "runs", "seed") and compat.INI_INT == "int":
                 # pytest 9's typed configuration cannot hold "auto" in an int option: there
                 # the ini spelling of --fh-runs auto is fh_runs_auto = true
                 parser.addini(ini, help_, type="int", default=None)  # None: not set
@@ -154,6 +166,11 @@ def _resolve(config):
                 v = plan.parse_duration(v)
             except ValueError as e:
                 raise pytest.UsageError(f"{flag} (ini {ini}): {e}")
+        elif kind in ("order", "seed"):
+            try:
+                v = order.parse_mode(v) if kind == "order" else order.parse_seed(v)
+            except ValueError as e:
+                raise pytest.UsageError(f"{flag} (ini {ini}): {e}")
         elif kind == "choice":
             v = str(v).strip().lower()
             if v not in board.POLICIES:
@@ -165,7 +182,7 @@ def _resolve(config):
             except ValueError:
                 what = "an integer or 'auto'" if kind == "runs" else "an integer"
                 raise pytest.UsageError(f"{flag} (ini {ini}): not {what}: {v!r}")
-            lo = 0 if dest == "fh_stack_ms" else 1
+            lo = 0 if dest in ("fh_stack_ms", "fh_confirm") else 1
             if v < lo:
                 raise pytest.UsageError(f"{flag} (ini {ini}): must be at least {lo}, got {v}")
         if kind == "path" and v is not None:
@@ -177,6 +194,8 @@ def _resolve(config):
 
 
 def pytest_configure(config):
+    if os.environ.get(replay.ENV_PASSIVE) == "1":
+        return  # a replay process of a hunt: plain pytest, whatever the configuration says
     opts = _resolve(config)
     if not opts["enabled"]:
         return
@@ -213,6 +232,35 @@ class _Attempt:
         self.skip = False
         self.reports = None  # xdist workers: the attempt's reports so far
         self.planned = None  # xdist workers: attempts planned, for the teardown tag
+
+
+def _not_itself(item, nxt):
+    """The teardown target when the next attempt is of `nxt`: an item that runs again right
+    away is torn down to its parent (its own fixtures fresh), as between back-to-back
+    attempts; SetupState would otherwise keep it set up and skip its setup."""
+    return item.parent if nxt is item else nxt
+
+
+class _RoundTest:
+    """One test's state across the rounds."""
+
+    __slots__ = ("item", "nodeid", "nodeid_b", "head", "tail", "ps", "seen", "attempt",
+                 "finished", "budget_last", "t0")
+
+    def __init__(self, hunter, item, cap):
+        file, function, param_id, fixtures, nodeid_b = hunter._item_static(item)
+        self.item = item
+        self.nodeid = item.nodeid
+        self.nodeid_b = nodeid_b
+        self.head, self.tail = records.item_parts(item.nodeid, cap, hunter.worker or "main",
+                                                  file, function, param_id, fixtures,
+                                                  hunter.isolate)
+        self.ps = plan.TestPlanState(cap, 0)
+        self.seen = {}
+        self.attempt = 0
+        self.finished = False
+        self.budget_last = False
+        self.t0 = 0
 
 
 class _NextItem:
@@ -255,10 +303,23 @@ class Hunter:
             self.runs = opts["runs"] if explicit_runs else opts["max_runs"]
         else:
             self.runs = opts["runs"]
-        self.planner = plan.Planner(None if self.auto or not explicit_runs else self.runs,
+        self.rounds = opts["order"] == "rounds"
+        # In rounds mode a budget decides how many rounds run (the rounds loop); each test's
+        # own plan is only its count or the --fh-runs auto rule.
+        # a fixed count (no auto, no budget) is --fh-runs N or its default, not the cap
+        fixed = not self.auto and self.budget_s is None
+        self.planner = plan.Planner(self.runs if fixed or (explicit_runs and not self.auto)
+                                    else None,
                                     self.auto, opts["max_runs"] if not explicit_runs
-                                    else self.runs, self.budget_s, start=self.t_start)
+                                    else self.runs, None if self.rounds else self.budget_s,
+                                    start=self.t_start)
         self.isolate = opts["isolate"]
+        self.footprint = footprint.Footprint()
+        self.round_items = []       # rounds mode: this process's share, run at its last item
+        self.timeout_settings = {}  # rounds mode: pytest-timeout's settings per item
+        self.rounds_done = 0
+        self.xdist_item = None
+        self.replay_lines = []
         self.paths = records.Paths(config.rootpath)
         if compat.runtestprotocol is None:
             raise pytest.UsageError(f"flakehunter: pytest {pytest.__version__} has no "
@@ -281,6 +342,12 @@ class Hunter:
         self.collect_errors = 0  # failed collection reports: failures outside the hunted tests
         workerinput = getattr(config, "workerinput", None)
         self.worker = workerinput["workerid"] if workerinput else None
+        if workerinput is not None and workerinput.get("fh_seed") is not None:
+            self.seed = int(workerinput["fh_seed"])
+        elif self.rounds:
+            self.seed = opts["seed"] if opts["seed"] is not None else order.new_seed()
+        else:
+            self.seed = opts["seed"]
         self.share = 1.0 / max(1, int(workerinput.get("workercount", 1))) if workerinput else 1.0
         if workerinput is not None:
             self.run_dir = workerinput.get("fh_run_dir")
@@ -318,7 +385,9 @@ class Hunter:
                                   plugin_version=PLUGIN_VERSION,
                                   runs_mode="auto" if self.auto else "fixed",
                                   max_runs=self.planner.cap, budget_s=self.budget_s,
-                                  fail_on=opts["fail_on"], quarantine=opts["quarantine"])
+                                  fail_on=opts["fail_on"], quarantine=opts["quarantine"],
+                                  order={"mode": opts["order"],
+                                         "seed": self.seed if self.rounds else None})
             except OSError as e:
                 raise pytest.UsageError(f"flakehunter: cannot write {self.run_dir}/meta.json: "
                                         f"{e.strerror or e}")
@@ -329,6 +398,8 @@ class Hunter:
         self.start_error = self.preload.start(trace_dir)
         self.guard = hang.HangGuard(self, opts["timeout"], self.worker)
         self.guard.install()
+        self.footprint.install()
+        self.undo.append(self.footprint.uninstall)
         # pytest's failure formatting made faster while --fh is on; undone at unconfigure
         undo = compat.memoize_statement_ranges()
         if undo:
@@ -351,6 +422,13 @@ class Hunter:
             runs = f"{self.runs} runs per test"
         lines = [f"flakehunter: {runs}, {mode}; tracing {tracing}",
                  f"flakehunter: run directory {self.run_dir}"]
+        if self.rounds:
+            lines.append(f"flakehunter: order rounds, seed {self.seed} (the same --fh-seed "
+                         f"gives the same orders)" + (
+                             "; each xdist worker shuffles its own share"
+                             if (config.getoption("dist", "no") or "no") != "no" else ""))
+        elif self.seed is not None:
+            lines.append("flakehunter: --fh-seed has no effect without --fh-order=rounds")
         if self.quarantine is not None:
             lines.append(f"flakehunter: quarantine {self.quarantine.path}: "
                          f"{len(self.quarantine.entries)} entries")
@@ -403,6 +481,8 @@ class Hunter:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item, nextitem):
+        if self.rounds:
+            return self._rounds_protocol(item, nextitem)
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         session = item.session
@@ -429,6 +509,7 @@ class Hunter:
         monotonic_ns = time.monotonic_ns
         guard = self.guard
         watch = guard.active()
+        fp = self.footprint
         attempt = 0
         forced_last = False
         while True:
@@ -456,6 +537,7 @@ class Hunter:
             else:
                 guard.lazy = (nodeid, attempt, lambda a=attempt, t=t0, w=wall:
                               self._hung_writer(head, tail, a, t, w, ps))
+            fp.begin()
             if pl:
                 pl.attempt_begin(nodeid_b, attempt)
             guard.in_attempt = True
@@ -471,6 +553,7 @@ class Hunter:
             if pl:
                 pl.attempt_end(nodeid_b, attempt, OUTCOMES[outcome])
             hung = guard.disarm() if watch or guard.cur is not None else None
+            left = fp.end()
             ps.add(outcome, (t1 - t0) / 1e9)
             planned, stop = planner.decide(ps, t1 / 1e9)
             if forced_last:
@@ -488,7 +571,8 @@ class Hunter:
                 error, frames = scrub(error, frames)
                 output = _output_of(reports)
             write(head, attempt, outcome, xfail, when, t0, t1, wall, phases, error, frames,
-                  planned, stop, output, hung + tail if hung else tail)
+                  planned, stop, output, hung + tail if hung else tail,
+                  extra=records.order_part(None, None, left) if left else records.NO_ORDER)
             if brd is not None:
                 brd.attempt(nodeid, outcome, planned)
                 if bad is not None:
@@ -500,6 +584,210 @@ class Hunter:
         self.cur = None
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
+
+    # ---- rounds (--fh-order=rounds) ----
+    def _rounds_protocol(self, item, nextitem):
+        """Rounds mode: pytest (or an xdist worker) hands this process's share over one item at
+        a time, the last one with nextitem None; every round runs then, over the whole share.
+        pytest-timeout's limit for each item (hang.py enforces it per attempt) is kept per item
+        and given to the watchdog around each of its attempts."""
+        self.round_items.append(item)
+        armed = self.guard.item_timeout
+        if armed is not None and armed[0] is item:
+            self.timeout_settings[item] = armed[1]
+        if nextitem is not None:
+            return True
+        items, self.round_items = self.round_items, []
+        try:
+            self._run_rounds(items)
+        finally:
+            self.cur = None
+            self.guard.item_timeout = armed   # pytest-timeout cancels it after this call
+            if self.xdist_item is not None:
+                self.xdist_item(None)
+        return True
+
+    def _run_rounds(self, items):
+        """Round k runs attempt k of every test still planned, in the order of round k
+        (order.py). Teardowns get the real next item, so fixtures of wider scope stay up while
+        the next test shares them: a module's fixtures are set up once per module per round.
+        How many rounds: --fh-runs N; with --fh-runs auto a settled test leaves the rounds
+        (the others keep their order); with --fh-budget rounds go on while one more whole
+        round fits in the time left (the first round always runs whole)."""
+        session = items[-1].session
+        planner = self.planner
+        cap = planner.cap
+        deadline = None if self.budget_s is None else self.t_start + self.budget_s
+        adaptive = planner.adaptive or deadline is not None
+        rounds = order.Rounds(items, self.seed)
+        brd = None if self.worker else self.board
+        tests = {}
+        for it in items:
+            rt = _RoundTest(self, it, cap)
+            tests[it] = rt
+            if brd is not None:
+                brd.start(it.nodeid, cap)
+        self.items_started += len(items)
+        if self.writer is None:
+            self.writer = records.Writer(self.run_dir)
+        active = set(items)
+        self.xdist_item = compat.xdist_item_setter(self.config, session) if self.worker \
+            else None
+        rnd = 0
+        prev_dur = None
+        more = True
+        while more and active:
+            rnd += 1
+            t_round = time.monotonic()
+            last = rnd >= cap
+            if not last and deadline is not None and prev_dur is not None and \
+                    t_round + 2 * prev_dur > deadline:
+                last = True
+                for it in active:
+                    tests[it].budget_last = True
+            if last:
+                for it in active:
+                    tests[it].ps.planned = min(tests[it].ps.planned, rnd)
+            cur = rounds.order(rnd, active)
+            ctx = {"more": not last}
+            for pos, item in enumerate(cur, 1):
+                rt = tests[item]
+                if self.isolate:
+                    nxt = None
+                elif pos < len(cur):
+                    nxt = cur[pos]
+                elif last:
+                    nxt = None
+                elif not adaptive:
+                    nxt = _not_itself(item, rounds.order(rnd + 1, active)[0])
+                else:
+                    nxt = _NextItem(lambda rt=rt, t_round=t_round, ctx=ctx:
+                                    self._round_end(rt, active, rounds, rnd, t_round,
+                                                    deadline, ctx))
+                stop = self._round_attempt(item, rt, rnd, pos, nxt, ctx)
+                if stop is not None:
+                    active.discard(item)
+                    self._round_finish(rt)
+                if session.shouldfail or session.shouldstop:
+                    more = False
+                    break
+            else:
+                more = ctx["more"]
+            prev_dur = time.monotonic() - t_round
+            self.rounds_done = rnd
+        for rt in tests.values():
+            if not rt.finished and rt.attempt:
+                self._round_finish(rt)
+
+    def _round_end(self, rt, active, rounds, rnd, t_round, deadline, ctx):
+        """The next item of a round's last attempt in an adaptive hunt, decided when its
+        teardown asks (after setup and call): whether this test goes on (the --fh-runs auto
+        rule on its predicted outcome), whether another round fits, and so the first item of
+        the next round (None: the end, everything torn down). The loop then keeps to it."""
+        now = time.monotonic()
+        st = self.cur
+        goes_on = st is not None and not self._predict(st, rt.ps, rt.t0 / 1e9)
+        act = set(active)
+        if not goes_on:
+            act.discard(rt.item)
+        more = bool(act) and rnd < self.planner.cap and (
+            deadline is None or now + (now - t_round) <= deadline)
+        ctx["more"] = more
+        ctx["goes_on"] = goes_on
+        return _not_itself(rt.item, rounds.order(rnd + 1, act)[0]) if more else None
+
+    def _round_attempt(self, item, rt, rnd, pos, nxt, ctx):
+        """One attempt of a test in rounds mode; returns why it was the test's last, or None."""
+        pl = self.preload if self.preload.active else None
+        rt.attempt += 1
+        attempt = rt.attempt
+        ps = rt.ps
+        st = _Attempt(item, attempt)
+        if self.worker:
+            st.reports = []
+            st.planned = ps.planned
+        self.cur = st
+        self.seen = rt.seen
+        if self.xdist_item is not None:
+            self.xdist_item(item)
+        if attempt > 1:
+            compat.reset_report_sections(item)
+            compat.reset_subtest_failures(item)
+        guard = self.guard
+        limit = self.timeout_settings.get(item)
+        guard.item_timeout = (item, limit) if limit else None
+        watch = guard.active()
+        fp = self.footprint
+        wall = time.time()
+        t0 = rt.t0 = time.monotonic_ns()
+        head, tail = rt.head, rt.tail
+        guard.attempt_t0 = t0
+        if watch:
+            guard.arm(rt.nodeid, attempt, self._hung_writer(head, tail, attempt, t0, wall, ps))
+        else:
+            guard.lazy = (rt.nodeid, attempt, lambda a=attempt, t=t0, w=wall:
+                          self._hung_writer(head, tail, a, t, w, ps))
+        fp.begin()
+        if pl:
+            pl.attempt_begin(rt.nodeid_b, attempt)
+        guard.in_attempt = True
+        try:
+            reports = compat.runtestprotocol(item, log=True, nextitem=nxt)
+        except KeyboardInterrupt as e:
+            guard.in_attempt = False
+            self._record_interrupted(head, tail, attempt, t0, wall, ps, e)
+            raise
+        guard.in_attempt = False
+        t1 = time.monotonic_ns()
+        outcome, when, xfail, error, frames, phases, bad = _summarize(reports, st)
+        if pl:
+            pl.attempt_end(rt.nodeid_b, attempt, OUTCOMES[outcome])
+        hung = guard.disarm() if watch or guard.cur is not None else None
+        left = fp.end()
+        ps.add(outcome, (t1 - t0) / 1e9)
+        planned, stop = self.planner.decide(ps, t1 / 1e9)
+        if isinstance(nxt, _NextItem) and nxt.chosen is not False:
+            # the teardown went where the prediction said: keep to it
+            if ctx.get("goes_on") and ctx.get("more") and stop is not None:
+                stop = None
+                planned = ps.planned = max(ps.planned, attempt + 1)
+            elif not ctx.get("goes_on") and stop is None:
+                stop = "planned"
+                planned = ps.planned = attempt
+            if not ctx.get("more") and stop is None:
+                stop = "budget" if self.budget_s is not None else "planned"
+        if stop == "planned" and rt.budget_last:
+            stop = "budget"
+        session = item.session
+        if stop is None and (session.shouldfail or session.shouldstop):
+            stop = "interrupted"
+        output = None
+        if bad is not None:
+            error, frames = scrub(error, frames)
+            output = _output_of(reports)
+        self.writer.write_attempt(head, attempt, outcome, xfail, when, t0, t1, wall, phases,
+                                  error, frames, planned, stop, output,
+                                  hung + tail if hung else tail,
+                                  extra=records.order_part(rnd, pos, left))
+        brd = None if self.worker else self.board
+        if brd is not None:
+            brd.attempt(rt.nodeid, outcome, planned)
+            if bad is not None:
+                self._board_failure(brd, rt.nodeid, attempt, bad, error, frames)
+            if self.term is not None and self.term.status:
+                self.term.tick()
+        self.cur = None
+        return stop
+
+    def _round_finish(self, rt):
+        """A test's last attempt is done: pytest's logstart/logfinish for it (its letter or
+        line on the terminal), once, as a back-to-back test gets them."""
+        rt.finished = True
+        item = rt.item
+        if self.xdist_item is not None:
+            self.xdist_item(item)
+        item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
 
     @pytest.hookimpl(optionalhook=True, tryfirst=True)
     def pytest_timeout_set_timer(self, item, settings):
@@ -694,6 +982,9 @@ class Hunter:
             "fixtures": prev["fixtures"] if prev else [],
             "error": {"type": "WorkerCrashed", "message": message},
             "frames": [], "isolate": self.isolate, "stop": "crashed", "output": None,
+            "round": prev.get("round") + 1 if prev and isinstance(prev.get("round"), int)
+            else None,
+            "position": None, "footprint": None,
         }
         if self.writer is None:
             self.writer = records.Writer(self.run_dir)
@@ -739,6 +1030,7 @@ class Hunter:
                              f"report, no history); merge shards with: fh-analyze merge "
                              f"RUN_DIR... --out MERGED && fh-analyze report MERGED"]
         else:
+            notes += self._confirm_polluters()
             self.analysis, _ = analyzer.run(self.preload, self.run_dir, self.opts,
                                             str(self.config.invocation_params.dir),
                                             self.rootdir)
@@ -747,6 +1039,32 @@ class Hunter:
         if tr is None:
             for line in self.analysis + [self.exit_line]:
                 print(line)
+
+    def _confirm_polluters(self):
+        """Rounds mode: the analyzer names suspected polluters of the flaky tests, short fresh
+        pytest processes replay them (replay.py), RUN_DIR/replay.json holds the results for
+        the report. Lines for the terminal."""
+        if not self.rounds or self.opts["no_confirm"] or not self.opts["confirm"]:
+            return []
+        if not any(t.verdict == "flaky" for t in self.board.tests.values()):
+            return []
+        cwd = str(self.config.invocation_params.dir)
+        err = analyzer.candidates(self.preload, self.run_dir, cwd)
+        if err:
+            return [err]
+        victims = replay.load_candidates(self.run_dir)
+        if not victims:
+            return []
+        runner = replay.Runner(replay.python(), cwd, self.rootdir,
+                               self.config.pluginmanager.hasplugin("xdist"),
+                               self.opts["confirm"])
+        doc = replay.confirm_all(runner, victims)
+        try:
+            replay.write(self.run_dir, doc)
+        except OSError as e:
+            return [f"flakehunter: cannot write {self.run_dir}/replay.json: {e.strerror or e}"]
+        line = replay.summary_line(doc)
+        return [line] if line else []
 
     def _plan_notes(self):
         """What the budget or the adaptive count did, in one line."""
@@ -980,6 +1298,7 @@ class _XdistController:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node):
         node.workerinput["fh_run_dir"] = self.hunter.run_dir
+        node.workerinput["fh_seed"] = self.hunter.seed
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem, report, sched):

@@ -108,8 +108,19 @@ _WHEN = {None: "null", "setup": '"setup"', "call": '"call"', "teardown": '"teard
 _STOP = {None: "null"}
 
 
+def order_part(rnd, position, footprint):
+    """The record's order and footprint fields, ready to go before the tail:
+    ',"round":R,"position":P,"footprint":{...}' (null where absent)."""
+    return (f',"round":{"null" if rnd is None else int(rnd)},'
+            f'"position":{"null" if position is None else int(position)},'
+            f'"footprint":{_encode(footprint) if footprint else "null"}')
+
+
+NO_ORDER = order_part(None, None, None)
+
+
 def attempt_line(head, attempt, outcome, xfail, when, start_ns, stop_ns, wall, phases,
-                 error, frames, planned, stop, output, tail, pid, tid):
+                 error, frames, planned, stop, output, tail, pid, tid, extra=NO_ORDER):
     """One attempt record (docs/FORMATS.md) as a JSON line. Numbers are formatted directly
     (repr of a finite float is valid JSON); strings go through the JSON encoder. error and
     frames are redacted here (scrub is memoized and returns its input when there is nothing
@@ -122,7 +133,7 @@ def attempt_line(head, attempt, outcome, xfail, when, start_ns, stop_ns, wall, p
                 f'"start_ns":{start_ns},"stop_ns":{stop_ns},"wall":{wall!r},'
                 f'"duration_s":{(stop_ns - start_ns) / 1e9!r},"phases":{{{ph}}},'
                 f'"pid":{pid},"tid":{tid},"error":null,"frames":[],"stop":null,'
-                f'"output":null{tail}\n')
+                f'"output":null{extra}{tail}\n')
     error, frames = scrub(error, frames)
     return (f'{head},"runs":{int(planned)},"attempt":{int(attempt)},"outcome":"{outcome}",'
             f'"xfail":{"true" if xfail else "false"},"when":{_WHEN.get(when) or _encode(when)},'
@@ -131,7 +142,7 @@ def attempt_line(head, attempt, outcome, xfail, when, start_ns, stop_ns, wall, p
             f'"pid":{int(pid)},"tid":{int(tid)},"error":{_encode(error)},'
             f'"frames":{_encode(frames) if frames else "[]"},'
             f'"stop":{_STOP.get(stop) or _encode(stop)},'
-            f'"output":{_encode(output) if output else "null"}{tail}\n')
+            f'"output":{_encode(output) if output else "null"}{extra}{tail}\n')
 
 
 class Writer:
@@ -159,16 +170,18 @@ class Writer:
             n = os.write(self.fd, data)
             data = data[n:]
 
-    def write_attempt(self, *parts, tid=None):
-        """Append attempt_line(*parts, pid, tid) for the calling process and thread (tid: the
-        thread that ran the attempt, when another one writes its record: the hang watchdog)."""
+    def write_attempt(self, *parts, tid=None, extra=NO_ORDER):
+        """Append attempt_line(*parts, pid, tid, extra) for the calling process and thread (tid:
+        the thread that ran the attempt, when another one writes its record: the hang
+        watchdog)."""
         if self.fd < 0:
             return
         if os.getpid() != self.pid:
             os.close(self.fd)
             self.__init__(os.path.dirname(self.path))
         data = attempt_line(*parts, self.pid,
-                            threading.get_native_id() if tid is None else tid).encode("ascii")
+                            threading.get_native_id() if tid is None else tid,
+                            extra).encode("ascii")
         while data:
             n = os.write(self.fd, data)
             data = data[n:]

@@ -118,7 +118,7 @@ def _ram_bytes():
 
 def write_meta(path, run_id, *, runs, isolate, xdist, tracing, rootdir, args,
                pytest_version, plugin_version, runs_mode="fixed", max_runs=None, budget_s=None,
-               fail_on="any", quarantine=None):
+               fail_on="any", quarantine=None, order=None):
     u = os.uname()
     meta = {
         "schema": "flakehunter-run/1",
@@ -143,6 +143,7 @@ def write_meta(path, run_id, *, runs, isolate, xdist, tracing, rootdir, args,
         "budget_s": budget_s,
         "fail_on": fail_on,
         "quarantine": quarantine,
+        "order": order or {"mode": "back-to-back", "seed": None},
     }
     tmp = os.path.join(path, "meta.json.tmp")
     with open(tmp, "w", encoding="utf-8") as f:

@@ -22,13 +22,13 @@ REAL_ANALYZE = pathlib.Path(os.environ.get("FH_ANALYZE", BUILD / "fh-analyze"))
 RECORD_KEYS = {"v", "nodeid", "attempt", "runs", "outcome", "xfail", "when", "start_ns",
                "stop_ns", "wall", "duration_s", "phases", "pid", "tid", "worker", "file",
                "function", "param_id", "fixtures", "error", "frames", "isolate", "stop",
-               "output"}
+               "output", "round", "position", "footprint"}
 STOPS = {None, "planned", "stable", "flaky", "broken", "skipped", "budget", "interrupted",
          "crashed"}
 META_KEYS = {"schema", "run_id", "started_utc", "runs_per_test", "isolate", "xdist", "tracing",
              "host", "os", "python", "pytest", "plugin_version", "cpu_count", "ram_bytes",
              "git", "rootdir", "args", "runs_mode", "max_runs", "budget_s", "fail_on",
-             "quarantine"}
+             "quarantine", "order"}
 
 FAKE_ANALYZER = """#!{python}
 import json, os, sys
@@ -133,6 +133,9 @@ def check_record(rec):
     else:
         assert rec["error"] is None and rec["frames"] == []
     assert rec["stop"] in STOPS
+    assert (rec["round"] is None) == (rec["position"] is None) or crashed
+    assert rec["round"] is None or (rec["round"] >= 1 and (crashed or rec["position"] >= 1))
+    assert rec["footprint"] is None or (isinstance(rec["footprint"], dict) and rec["footprint"])
     if rec["output"] is not None:
         assert rec["outcome"] in ("failed", "error")
         assert set(rec["output"]) <= {"stdout", "stderr", "log"} and rec["output"]
