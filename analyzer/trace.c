@@ -211,6 +211,14 @@ static void decode(struct fh_event *e, const struct fht_rec *r, int pid, int tid
 		if (e->end_ns && e->end_ns < e->start_ns)
 			e->end_ns = e->start_ns;
 		break;
+	case FHT_REC_FOOT:
+		e->type = FH_EV_FOOT;
+		e->foot = r->call;
+		e->fd = r->fd;
+		e->arg = r->arg;
+		e->done = true;
+		e->end_ns = e->start_ns;
+		break;
 	}
 }
 
@@ -230,7 +238,8 @@ static void decode_stream(const char *base, uint32_t rec_size, uint64_t n,
 		const struct fht_rec *r = (const void *)(base + i * rec_size);
 		slot_ev[i] = -1;
 		if (r->type == FHT_REC_CALL || r->type == FHT_REC_SIGNAL || r->type == FHT_REC_MARK ||
-		    r->type == FHT_REC_PROC || r->type == FHT_REC_SNAP)
+		    r->type == FHT_REC_PROC || r->type == FHT_REC_SNAP ||
+		    r->type == FHT_REC_FOOT)
 			slot_ev[i] = (int32_t)nev++;
 	}
 	out->events = xcalloc(nev ? nev : 1, sizeof(struct fh_event));
@@ -944,6 +953,40 @@ static void put_status(FILE *out, int64_t st)
 		fprintf(out, " {status 0x%x}", s);
 }
 
+/* What a footprint call did, after its result: the created file, the mask, the limit... */
+static void dump_foot(FILE *out, const struct fh_event *e, const struct fht_call_info *ci)
+{
+	switch (ci ? fht_call_foot(ci->flags) : FHT_FOOT_NONE) {
+	case FHT_FOOT_OPEN:
+		if (e->arg2 & FHT_OPEN_CREATED)
+			fputs(" {created}", out);
+		else if (e->arg2 & FHT_OPEN_CHECKED)
+			fputs(" {existed}", out);
+		break;
+	case FHT_FOOT_UMASK:
+		fprintf(out, " {mask %03llo, was %03llo}", (unsigned long long)e->arg & 0777,
+			(unsigned long long)e->result & 0777);
+		break;
+	case FHT_FOOT_RLIMIT:
+		if (e->arg2 == -2)
+			fprintf(out, " {resource %lld, query}", (long long)e->arg);
+		else
+			fprintf(out, " {resource %lld, soft %lld}", (long long)e->arg, (long long)e->arg2);
+		break;
+	case FHT_FOOT_ENV_READ:
+		fputs(e->arg ? " {set}" : " {unset}", out);
+		break;
+	case FHT_FOOT_SIGNAL:
+		fputs(e->arg2 == 0 ? " {SIG_DFL}" : e->arg2 == 1 ? " {SIG_IGN}" : " {handler}", out);
+		break;
+	case FHT_FOOT_LOCALE:
+		fprintf(out, " {category %lld%s}", (long long)e->arg, e->target ? "" : ", query");
+		break;
+	default:
+		break;
+	}
+}
+
 static void dump_call(FILE *out, const struct fh_event *e)
 {
 	const struct fht_call_info *ci = e->call >= 0 ? fht_call((unsigned)e->call) : NULL;
@@ -989,6 +1032,7 @@ static void dump_call(FILE *out, const struct fh_event *e)
 		put_status(out, e->arg);
 	if (pr == FHT_PR_CHILD || (pr == FHT_PR_EXEC && e->arg > 0))   /* EXEC: by a vfork child */
 		fprintf(out, " {child %lld}", (long long)e->arg);
+	dump_foot(out, e, ci);
 	fprintf(out, " <%.6f>\n", ((double)e->end_ns - (double)e->start_ns) / 1e9);
 }
 
@@ -1134,6 +1178,17 @@ static void dump_thread(const char *path, const struct fh_trace_file *tf, FILE *
 				fprintf(out, " result=%d", e->outcome);
 			fprintf(out, " cpu=%.6fs fds=%d threads=%d ===\n", e->cpu_ns / 1e9, e->fds,
 				e->threads);
+			break;
+		case FH_EV_FOOT:
+			fprintf(out, "*** %s", e->foot == FHT_FOOTM_LISTENING ? "still listening" :
+				"footprint");
+			if (e->fd >= 0)
+				fprintf(out, " fd=%d", e->fd);
+			if (e->target) {
+				fputc(' ', out);
+				put_escaped(out, e->target);
+			}
+			fprintf(out, " attempt=%lld ***\n", (long long)e->arg);
 			break;
 		case FH_EV_PROC:
 			fprintf(out, "+++ process %lld parent %lld exe ", (long long)e->arg,

@@ -27,6 +27,8 @@ enum fh_ev_type {
 	FH_EV_SNAP,        /* a hang snapshot's record (fhtrace_format.h, FHT_REC_SNAP): snap is
 			    * the kind; fd, arg, arg2, result, err, timeout_ns, end_ns, target and
 			    * the stack as the record's fields say */
+	FH_EV_FOOT,        /* state found at an attempt's end (FHT_REC_FOOT): `foot` is the enum
+			    * fht_foot_mark, fd and target (a listening socket), arg the attempt */
 	FH_EV_TYPE_COUNT
 };
 
@@ -55,6 +57,8 @@ struct fh_event {
 	/* FH_EV_SIGNAL */
 	int signo, si_code, sender_pid;
 	int interrupted_call;       /* call id the delivery interrupted, -1 none */
+	/* FH_EV_FOOT */
+	int foot;
 	/* FH_EV_MARK */
 	enum fh_mark_kind mark;
 	const char *nodeid;         /* borrowed from the file; may be NULL for phase marks */

@@ -883,6 +883,7 @@ void fh_after_fork_child(void)
 	t->state = THR_NEW;
 	t->cur = NULL;
 	__atomic_add_fetch(&fh_fork_gen, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&fh_attempt_gen, 1, __ATOMIC_RELAXED);   /* its own first reads */
 }
 
 /* mkdir -p path with mode 0700 for what it creates; 0 or -errno. path is absolute. */
@@ -989,8 +990,14 @@ static int start_tracing(const char *dir, bool eager)
 			return fh_pf_errno ? -fh_pf_errno : -EIO;
 		}
 	}
+	/* The library's own calls (FH_STACK_MS is read with getenv) are not the program's. */
+	int busy = t->busy, base = t->busy_base;
+	t->busy_base = t->in_handler;
+	t->busy = 1;
 	fh_signals_init();
 	fh_stacks_start(fh_dir);
+	t->busy = busy;
+	t->busy_base = base;
 	return 0;
 }
 
@@ -1132,8 +1139,9 @@ static void mark(int kind, const char *nodeid, int attempt, int phase, int resul
 	r->start_ns = fh_now();
 	r->timeout_ns = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) ? -1 :
 		(int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	if (kind == FHT_MARK_ATTEMPT_BEGIN) {
-		/* Only where the analyzer uses them: counts at attempt start. */
+	if (kind == FHT_MARK_ATTEMPT_BEGIN || kind == FHT_MARK_ATTEMPT_END) {
+		/* Only where the analyzer uses them: counts at the attempt's start, and what it
+		 * left open at its end (the footprint). */
 		count_fds_threads(&r->fd, &r->err);
 	} else {
 		r->fd = -1;
@@ -1147,6 +1155,10 @@ static void mark(int kind, const char *nodeid, int attempt, int phase, int resul
 	__atomic_store_n(&r->type, FHT_REC_MARK, __ATOMIC_RELEASE);
 	if (nodeid)
 		fh_put_str(t, r, idx, nodeid, fh_strnlen(nodeid, FHT_STR_MAX + 1));
+	if (kind == FHT_MARK_ATTEMPT_BEGIN)
+		__atomic_add_fetch(&fh_attempt_gen, 1, __ATOMIC_RELAXED);
+	else if (kind == FHT_MARK_ATTEMPT_END)
+		fh_foot_attempt_end(t, attempt);
 out:
 	errno = saved;
 }

@@ -28,7 +28,10 @@ enum fh_call_id {
 /* Categories as stored in calls.def (FHT_CAT_FDIO: net for sockets, file for files). */
 enum fht_category {
 	FHT_CAT_NET, FHT_CAT_DNS, FHT_CAT_SLEEP, FHT_CAT_LOCK, FHT_CAT_POLL, FHT_CAT_PROC,
-	FHT_CAT_FILE, FHT_CAT_SIGNAL, FHT_CAT_FDIO, FHT_CAT_NCATS
+	FHT_CAT_FILE, FHT_CAT_SIGNAL, FHT_CAT_FDIO,
+	FHT_CAT_STATE,    /* changes or reads process state (environment, cwd, umask, limits,
+			   * locale): time counts as "other" */
+	FHT_CAT_NCATS
 };
 
 /* How a call reports failure (calls.def "conv"). */
@@ -57,6 +60,51 @@ enum fht_conv {
 #define FHF_IDLE   0x0100u /* only waits (sleeps, child and signal waits): its stack is captured
 			    * at entry when it will wait at least FH_STACK_MS (or for ever) */
 #define FHF_SOERR  0x0200u /* reports a socket's pending error as its own (getsockopt SO_ERROR) */
+
+/*
+ * What a call does to state that outlives it (an attempt's footprint: what a test leaves behind
+ * for the tests after it, and what it looks at). Bits 16-23 of the flags hold one enum
+ * fht_foot; the record then holds (targets are FHT_REC_STR strings, paths as the program gave
+ * them; a path relative to a directory fd is made absolute from /proc/self/fd):
+ */
+#define FHF_FOOT_SHIFT 16
+#define FHF_FOOT_MASK (0xffu << FHF_FOOT_SHIFT)
+#define FHF_FOOT(k) ((unsigned)(k) << FHF_FOOT_SHIFT)
+enum fht_foot {
+	FHT_FOOT_NONE = 0,
+	FHT_FOOT_ENV_SET,     /* setenv, putenv: target "NAME=value" (putenv's string; without
+			       * '=' it removes NAME) */
+	FHT_FOOT_ENV_UNSET,   /* unsetenv: target NAME */
+	FHT_FOOT_ENV_CLEAR,   /* clearenv */
+	FHT_FOOT_ENV_READ,    /* getenv, secure_getenv: target NAME, arg 1 when it was set; only
+			       * the first read of a name per attempt is recorded */
+	FHT_FOOT_CWD,         /* chdir, fchdir: target the new working directory (getcwd after a
+			       * success; the argument when that fails) */
+	FHT_FOOT_UMASK,       /* umask: arg the new mask, result the old one */
+	FHT_FOOT_SIGNAL,      /* sigaction, signal: arg the signal, arg2 the handler (0 SIG_DFL,
+			       * 1 SIG_IGN, else a function) */
+	FHT_FOOT_RLIMIT,      /* setrlimit, prlimit: arg the resource, arg2 the new soft limit
+			       * (-2: none given, a query), fd the pid (prlimit; 0 is itself) */
+	FHT_FOOT_LOCALE,      /* setlocale: arg the category, target the locale (none: a query) */
+	FHT_FOOT_TZ,          /* tzset: reads TZ */
+	FHT_FOOT_OPEN,        /* open family: target path, arg the flags; arg2 FHT_OPEN_* */
+	FHT_FOOT_UNLINK,      /* unlink, unlinkat: target path */
+	FHT_FOOT_RMDIR,       /* rmdir (unlinkat with AT_REMOVEDIR): target path */
+	FHT_FOOT_MKDIR,       /* mkdir, mkdirat: target path */
+	FHT_FOOT_RENAME,      /* rename family: target "OLD\nNEW" */
+	FHT_FOOT_LINK,        /* symlink, link: target the new name */
+	FHT_FOOT_STAT,        /* stat, lstat, fstatat, access, faccessat: target path (a look) */
+	FHT_FOOT_LISTEN,      /* listen: fd, target its local address */
+	FHT_FOOT_COUNT
+};
+/* arg2 of an FHT_FOOT_OPEN record */
+#define FHT_OPEN_CREATED 0x1  /* the open created the file (O_CREAT and it did not exist) */
+#define FHT_OPEN_CHECKED 0x2  /* existence was checked before the call (O_CREAT) */
+
+static inline unsigned fht_call_foot(unsigned flags)
+{
+	return (flags & FHF_FOOT_MASK) >> FHF_FOOT_SHIFT;
+}
 
 /* A real function glibc keeps in several versions whose default dlsym() does not return is
  * resolved with dlvsym() and the version named here (bits 24-27 of the flags). */

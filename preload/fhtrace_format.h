@@ -26,7 +26,7 @@
  * from FHT_HEADER_SIZE: a valid chunk header has type FHT_REC_CHUNK, FHT_CHUNK_MAGIC and
  * self_off equal to its own offset; anything else (a chunk whose writer died before writing
  * its header, damage) is skipped FHT_CHUNK_ALIGN bytes at a time. No record can pass for a
- * chunk header: record types are < FHT_REC_CHUNK except in chunk headers.
+ * chunk header: only chunk headers have type FHT_REC_CHUNK (and its magic and offset).
  *
  * Version 1 (read, no longer written): one file per thread, `<pid>-<tid>.fht`: a struct
  * fht_header page, then that thread's records from index 0.
@@ -86,7 +86,15 @@ enum fht_rec_type {
 	FHT_REC_CHUNK = 7,    /* version 2: the header slot of a chunk (struct fht_chunk) */
 	FHT_REC_SNAP = 8,     /* a hang snapshot's record (below; appended, version unchanged:
 			       * older readers skip a type they do not know) */
+	FHT_REC_FOOT = 9,     /* state found at an attempt's end (enum fht_foot_mark); readers
+			       * that do not know it skip it */
 };
+
+/* FHT_REC_FOOT records, written by fh_attempt_end() right after the end marker, in its
+ * thread: call = the kind, then per kind:
+ *   FHT_FOOTM_LISTENING: a socket the process put in listening state (listen) is still open:
+ *                        fd, string = its local address, arg = the attempt. */
+enum fht_foot_mark { FHT_FOOTM_LISTENING = 1 };
 
 /* fht_rec.flags */
 #define FHT_F_DONE      0x01  /* completed: end_ns, result and err are valid */
@@ -208,7 +216,9 @@ struct fht_chunk {
  *           arg = sender pid, arg2 = sender uid, start_ns = delivery, end_ns = handler return.
  *   MARK:   call = enum fht_mark, arg = attempt, arg2 = phase, result = outcome,
  *           timeout_ns = thread CPU ns, fd = open fds, err = threads (both -1 except at
- *           FHT_MARK_ATTEMPT_BEGIN); string = nodeid.
+ *           FHT_MARK_ATTEMPT_BEGIN and, from writers that record footprints, at
+ *           FHT_MARK_ATTEMPT_END: what the attempt left open); string = nodeid.
+ *   FOOT:   see enum fht_foot_mark.
  *   STR:    see struct fht_str.
  *   PROC:   start_ns = process start, arg = pid, arg2 = ppid; string = exe.
  */

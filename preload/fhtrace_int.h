@@ -339,6 +339,22 @@ bool fh_parse_min_free(const char *v) FH_HIDDEN;
 uint64_t fh_disk_floor(uint64_t fs_bytes) FH_HIDDEN; /* the floor on a filesystem that size */
 uint64_t fh_disk_floor_of(const char *path) FH_HIDDEN; /* ... on path's; 0 when off/unknown */
 bool fh_disk_floor_on(void) FH_HIDDEN;
+/*
+ * The footprint (foot.c). fh_open_precheck(): for an open that may create a file (O_CREAT
+ * without O_EXCL), whether the file existed before it: FHT_OPEN_CHECKED | FHT_OPEN_CREATED
+ * when it did not (the caller clears CREATED when the open fails), 0 for other opens, CREATED
+ * for O_EXCL. fh_listening_add() remembers a socket put in listening state; at an attempt's end
+ * fh_foot_attempt_end() writes one FHT_REC_FOOT record per such socket still open.
+ * fh_attempt_gen changes at every attempt begin (and in a fork child): getenv records the first
+ * read of a name per generation.
+ */
+int64_t fh_open_precheck(int dirfd, const char *p, int fl) FH_HIDDEN;
+/* dirfd's path + "/" + p into out (p alone when absolute or dirfd is AT_FDCWD); its length */
+size_t fh_at_path(char *out, size_t cap, int dirfd, const char *p) FH_HIDDEN;
+void fh_listening_add(int fd, const char *addr) FH_HIDDEN;
+void fh_foot_attempt_end(struct fh_thr *t, int attempt) FH_HIDDEN;
+extern unsigned fh_attempt_gen FH_HIDDEN;
+
 /* fhtrace.c: the module map's state in the process file's header (0: complete). */
 void fh_note_map(unsigned reason) FH_HIDDEN;
 

@@ -44,8 +44,15 @@ static int do_open(unsigned id, open_fn real, int dirfd, openat_fn realat, const
 	}
 	c.rec->timeout_ns = 0;
 	c.rec->arg = fl;
-	if (p)
-		fh_call_str(&c, p, fh_strnlen(p, FHT_STR_MAX + 1));
+	if (p) {
+		if (dirfd != AT_FDCWD && p[0] != '/') {
+			char buf[FHT_STR_MAX + 1];
+			fh_call_str(&c, buf, fh_at_path(buf, sizeof(buf), dirfd, p));
+		} else {
+			fh_call_str(&c, p, fh_strnlen(p, FHT_STR_MAX + 1));
+		}
+	}
+	c.rec->arg2 = fh_open_precheck(dirfd, p, fl);
 	if (realat)
 		ret = realat(dirfd, p, fl, mode);
 	else if (real)
@@ -54,6 +61,8 @@ static int do_open(unsigned id, open_fn real, int dirfd, openat_fn realat, const
 		ret = (int)FH_SYS(SYS_openat, dirfd, p, fl, mode);
 	int saved = errno;
 	fh_end(&c, ret, FHT_CONV_ERRNO, saved);
+	if (ret < 0)
+		c.rec->arg2 &= ~(int64_t)FHT_OPEN_CREATED;
 	if (ret >= 0 && ret < 65536)
 		fh_fdkind[ret] = FHT_FD_FILE;
 	fh_done(&c);

@@ -18,6 +18,8 @@
 #include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <locale.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/time.h>
@@ -283,6 +285,90 @@ static void fh_post_pollfds(struct fh_call *c, int ret, const struct pollfd *fds
 static inline int fh_sys_errnum(long r)
 {
 	return r == -1 ? errno : 0;
+}
+
+/* ---- the footprint (FHF_FOOT): what a call leaves behind or looks at ---- */
+
+static void fh_pre_at(struct fh_call *c, int dirfd, const char *p)
+{
+	char buf[FHT_STR_MAX + 1];
+	if (p)
+		fh_call_str(c, buf, fh_at_path(buf, sizeof(buf), dirfd, p));
+}
+
+static void fh_pre_rename(struct fh_call *c, int od, const char *o, int nd, const char *n)
+{
+	char buf[FHT_STR_MAX + 1];
+	size_t k;
+	if (!o || !n)
+		return;
+	k = fh_at_path(buf, sizeof(buf) / 2, od, o);
+	buf[k++] = '\n';
+	k += fh_at_path(buf + k, sizeof(buf) - k, nd, n);
+	fh_call_str(c, buf, k);
+}
+
+static void fh_pre_envset(struct fh_call *c, const char *name, const char *value)
+{
+	char buf[512];
+	size_t k;
+	if (!name)
+		return;
+	k = fh_strlcpy(buf, 256, name);
+	buf[k++] = '=';
+	buf[k] = 0;
+	if (value)
+		k += fh_strlcpy(buf + k, sizeof(buf) - k, value);
+	fh_call_str(c, buf, k);
+}
+
+static void fh_post_cwd(struct fh_call *c, int ret, const char *path)
+{
+	char buf[FHT_STR_MAX + 1];
+	long n = ret == 0 ? syscall(SYS_getcwd, buf, sizeof(buf)) : -1;
+	if (n > 1)
+		fh_call_str(c, buf, fh_strnlen(buf, sizeof(buf)));
+	else if (path)
+		fh_pre_str(c, path);
+}
+
+static void fh_pre_rlimit(struct fh_call *c, int pid, int res, const struct rlimit *l)
+{
+	c->rec->arg = res;
+	c->rec->fd = pid ? pid : -1;
+	c->rec->arg2 = l ? (l->rlim_cur == RLIM_INFINITY ? -1 : (int64_t)l->rlim_cur) : -2;
+}
+
+/* O_CREAT: whether the file was there before decides "created" (one faccessat, only for calls
+ * that may create a file; O_EXCL needs none: success means created). */
+static void fh_pre_create(struct fh_call *c, int dirfd, const char *p, int fl)
+{
+	fh_pre_at(c, dirfd, p);
+	c->rec->arg = fl;
+	c->rec->arg2 = fh_open_precheck(dirfd, p, fl);
+}
+
+static void fh_post_create(struct fh_call *c, int ret)
+{
+	if (ret >= 0 && (c->rec->arg2 & FHT_OPEN_CREATED))
+		return;
+	if (ret < 0)
+		c->rec->arg2 &= ~(int64_t)FHT_OPEN_CREATED;
+}
+
+static void fh_post_listen(struct fh_call *c, int ret, int fd)
+{
+	char buf[128];
+	size_t n = 0;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (ret != 0)
+		return;
+	if (syscall(SYS_getsockname, fd, &ss, &sl) == 0)
+		n = fh_fmt_sockaddr(buf, sizeof(buf), (struct sockaddr *)&ss, sl);
+	if (n)
+		fh_call_str(c, buf, n);
+	fh_listening_add(fd, n ? buf : "");
 }
 
 /* ---- the expansion ---- */

@@ -11,7 +11,10 @@
  * `fh-analyze dump`. Usage: calls_all SCRATCH_DIR
  */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <locale.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -535,6 +538,103 @@ static void signals(void)
 	expect_l("sigtimedwait", r, ename(errno), NULL, 500);
 }
 
+/* The footprint calls (FHF_FOOT): what a call leaves behind or looks at. */
+static void footprint(const char *dir)
+{
+	char p[512], q[512], pair[1100];
+	struct rlimit rl;
+	int r, fd;
+
+	expect_l("setenv", setenv("FH_CALLS_VAR", "on", 1), "-", "FH_CALLS_VAR=on", 0);
+	expect_l("putenv", putenv((char *)"FH_CALLS_PUT=1"), "-", "FH_CALLS_PUT=1", 0);
+	expect_l("unsetenv", unsetenv("FH_CALLS_VAR"), "-", "FH_CALLS_VAR", 0);
+	/* the first read of a name is recorded, a repeated one is not */
+	expect("getenv", "0", "-", "FH_CALLS_PUT", 0);
+	if (!getenv("FH_CALLS_PUT") || !getenv("FH_CALLS_PUT"))
+		printf("getenv lost FH_CALLS_PUT\n");
+	expect("secure_getenv", "0", "-", "FH_CALLS_SECURE", 0);
+	(void)secure_getenv("FH_CALLS_SECURE");
+	char **saved = environ;
+	int n = 0;
+	while (saved[n])
+		n++;
+	char **copy = calloc((size_t)n + 1, sizeof(*copy));
+	memcpy(copy, saved, (size_t)n * sizeof(*copy));
+	expect_l("clearenv", clearenv(), "-", NULL, 0);
+	environ = copy;
+	expect_l("chdir", chdir(dir), "-", dir, 0);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	expect_l("fchdir", fchdir(fd), "-", dir, 0);
+	close(fd);
+	expect_l("chdir", chdir("/nonexistent-fh-dir"), "ENOENT", "/nonexistent-fh-dir", 0);
+	mode_t old = umask(027);
+	expect_l("umask", old, "-", NULL, 0);
+	umask(old);
+	expect_l("umask", 027, "-", NULL, 0);
+	getrlimit(RLIMIT_CORE, &rl);
+	expect_l("setrlimit", setrlimit(RLIMIT_CORE, &rl), "-", NULL, 0);
+	expect_l("setrlimit64", setrlimit64(RLIMIT_CORE, (struct rlimit64 *)&rl), "-", NULL, 0);
+	expect_l("prlimit", prlimit(0, RLIMIT_CORE, NULL, &rl), "-", NULL, 0);
+	expect_l("prlimit64", prlimit64(0, RLIMIT_CORE, NULL, (struct rlimit64 *)&rl), "-", NULL, 0);
+	expect("setlocale", "*", "-", "C", 0);
+	setlocale(LC_ALL, "C");
+	expect("tzset", "0", "-", NULL, 0);
+	tzset();
+	snprintf(p, sizeof(p), "%s/fp-dir", dir);
+	snprintf(q, sizeof(q), "%s/fp-dir2", dir);
+	expect_l("mkdir", mkdir(p, 0700), "-", p, 0);
+	expect_l("mkdir", mkdir(p, 0700), "EEXIST", p, 0);
+	snprintf(pair, sizeof(pair), "%s\\x0a%s", p, q);
+	expect_l("rename", rename(p, q), "-", pair, 0);
+	expect_l("renameat", renameat(AT_FDCWD, q, AT_FDCWD, p), "-", NULL, 0);
+	expect_l("renameat2", renameat2(AT_FDCWD, p, AT_FDCWD, q, 0), "-", NULL, 0);
+	expect_l("rmdir", rmdir(q), "-", q, 0);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	expect_l("mkdirat", mkdirat(fd, "fp-rel", 0700), "-", "/fp-rel", 0);
+	expect_l("fstatat", fstatat(fd, "fp-rel", &(struct stat){0}, 0), "-", "/fp-rel", 0);
+	expect_l("fstatat64", fstatat64(fd, "fp-rel", &(struct stat64){0}, 0), "-", "/fp-rel", 0);
+	expect_l("faccessat", faccessat(fd, "fp-rel", F_OK, 0), "-", "/fp-rel", 0);
+	expect_l("unlinkat", unlinkat(fd, "fp-rel", AT_REMOVEDIR), "-", "/fp-rel", 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/fp-file", dir);
+	snprintf(q, sizeof(q), "%s/fp-link", dir);
+	/* an open that creates its file says so, one of an existing file does not */
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	expect_l("open", fd, "-", p, 0);
+	printf("CREATED %s\n", p);
+	close(fd);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	printf("EXISTED %s\n", p);
+	close(fd);
+	expect_l("symlink", symlink(p, q), "-", q, 0);
+	expect_l("unlink", unlink(q), "-", q, 0);
+	expect_l("link", link(p, q), "-", q, 0);
+	expect_l("unlink", unlink(q), "-", q, 0);
+	expect_l("stat", stat(p, &(struct stat){0}), "-", p, 0);
+	expect_l("stat64", stat64(p, &(struct stat64){0}), "-", p, 0);
+	expect_l("lstat", lstat(p, &(struct stat){0}), "-", p, 0);
+	expect_l("lstat64", lstat64(p, &(struct stat64){0}), "-", p, 0);
+	expect_l("access", access(p, R_OK), "-", p, 0);
+	expect_l("unlink", unlink(p), "-", p, 0);
+	r = stat(p, &(struct stat){0});
+	expect_l("stat", r, "ENOENT", p, 0);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	bind(s, (struct sockaddr *)&a, sizeof(a));
+	expect_l("listen", listen(s, 4), "-", "127.0.0.1:", 0);
+	printf("LISTENING %d\n", s);
+	/* an attempt ends while the socket still listens, then one after it was closed */
+	void (*begin)(const char *, int) = (void (*)(const char *, int))dlsym(RTLD_DEFAULT, "fh_attempt_begin");
+	void (*end)(const char *, int, int) = (void (*)(const char *, int, int))dlsym(RTLD_DEFAULT, "fh_attempt_end");
+	if (begin && end) {
+		begin("calls::listen", 1);
+		end("calls::listen", 1, 0);
+		close(s);
+		begin("calls::listen", 2);
+		end("calls::listen", 2, 0);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
@@ -547,6 +647,7 @@ int main(int argc, char **argv)
 	procs();
 	files(dir);
 	signals();
+	footprint(dir);
 	printf("DONE\n");
 	return 0;
 }

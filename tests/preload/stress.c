@@ -240,7 +240,14 @@ static int many(long m, bool then_block)
 	return then_block ? block() : 0;
 }
 
-static long limit_calls;      /* wrapped calls made by `limits` (write, open, poll, pthread_*) */
+static long limit_calls;      /* wrapped calls made by `limits` (write, open, poll, pthread_*,
+			       * setrlimit) */
+
+static int set_limit(int res, const struct rlimit *l)
+{
+	limit_calls++;
+	return setrlimit(res, l);
+}
 
 static void *limits_writer(void *arg)
 {
@@ -288,7 +295,7 @@ static int limits(long fsize, long m, int fix)
 		return 1;
 	/* B: the file limit below the trace's size */
 	struct rlimit low = { (rlim_t)fsize, fs.rlim_max };
-	if (setrlimit(RLIMIT_FSIZE, &low))
+	if (set_limit(RLIMIT_FSIZE, &low))
 		return 1;
 	slow_call();
 	/* a module loaded meanwhile: the next stack's map update has something to add */
@@ -296,11 +303,11 @@ static int limits(long fsize, long m, int fix)
 		return 4;
 	slow_call();
 	threads_write(4, m);
-	if (writes(devnull, 1000) || setrlimit(RLIMIT_FSIZE, &fs))
+	if (writes(devnull, 1000) || set_limit(RLIMIT_FSIZE, &fs))
 		return 1;
 	/* C: the fd limit 3 above the fds in use (0-2 and devnull, 3) */
 	struct rlimit nlow = { (rlim_t)devnull + 4, nf.rlim_max };
-	if (setrlimit(RLIMIT_NOFILE, &nlow))
+	if (set_limit(RLIMIT_NOFILE, &nlow))
 		return 1;
 	slow_call();
 	for (;;) {
@@ -317,13 +324,13 @@ static int limits(long fsize, long m, int fix)
 	for (int i = 0; i < k; i++)
 		close(fds[i]);
 	threads_write(2, m / 10);
-	if (setrlimit(RLIMIT_NOFILE, &nf))
+	if (set_limit(RLIMIT_NOFILE, &nf))
 		return 1;
 	/* D: limits back */
 	if (fix)
 		slow_call();
 	/* E: the main thread fills its chunk under the file limit, then goes on without it */
-	if (setrlimit(RLIMIT_FSIZE, &low) || writes(devnull, 40000) || setrlimit(RLIMIT_FSIZE, &fs))
+	if (set_limit(RLIMIT_FSIZE, &low) || writes(devnull, 40000) || set_limit(RLIMIT_FSIZE, &fs))
 		return 1;
 	int late = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	limit_calls++;

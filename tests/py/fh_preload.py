@@ -54,6 +54,8 @@ MARK = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) === (?P<mark>
 # after a file's thread sections, when the process lost anything (threads without a chunk too)
 LOSS = re.compile(r"^# (?P<path>.*): process dropped (?P<dropped>\d+)(?: \((?P<reasons>[^)]*)\))?"
                   r"(?: module map incomplete \((?P<map>\w+)\))?$")
+FOOT = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) \*\*\* (?P<what>[\w ]+?)"
+                  r"(?: fd=(?P<fd>\d+))?(?: (?P<target>\".*\"))? attempt=(?P<attempt>-?\d+) \*\*\*$")
 PROC = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) \+\+\+ process (?P<p>\d+) parent "
                   r"(?P<pp>-?\d+) exe (?P<exe>.*) \+\+\+$")
 
@@ -99,7 +101,8 @@ def dump(paths):
             # a stack frame printed under the previous event (stack capture)
             files[-1]["events"][-1].setdefault("stack", []).append(line[len("    at "):])
             continue
-        for kind, rx in (("call", CALL), ("signal", SIG), ("mark", MARK), ("proc", PROC)):
+        for kind, rx in (("call", CALL), ("signal", SIG), ("mark", MARK), ("proc", PROC),
+                         ("foot", FOOT)):
             m = rx.match(line)
             if m:
                 ev = {k: v for k, v in m.groupdict().items()}

@@ -73,6 +73,20 @@ def test_every_call_is_recorded(tmp_path):
     # forked children wrote their own files
     pids = {f["pid"] for f in files}
     assert len(pids) > 1
+    # the footprint: a created file says so, an existing one does not; getenv records the first
+    # read of a name only; the listening socket is reported at the end of the attempt that
+    # left it open, not after it was closed
+    created = [x[8:] for x in other if x.startswith("CREATED ")][0]
+    opens = [ev for ev in calls if ev["name"] == "open" and f'"{created}"' in ev["args"]]
+    assert [ev["extra"].strip() for ev in opens] == ["{created}", "{existed}"]
+    reads = [ev for ev in calls if ev["name"] == "getenv" and "FH_CALLS_PUT" in ev["args"]]
+    assert len(reads) == 1 and "{set}" in reads[0]["extra"]
+    fd = [x[10:] for x in other if x.startswith("LISTENING ")][0]
+    left = list(fp.all_events(files, "foot"))
+    assert [(x["what"], x["fd"], x["attempt"]) for x in left] == [("still listening", fd, "1")]
+    assert left[0]["target"].startswith('"127.0.0.1:')
+    ends = [ev for ev in fp.all_events(files, "mark") if ev["mark"] == "attempt_end"]
+    assert ends and all("fds=-1" not in ev["rest"] and "threads=-1" not in ev["rest"] for ev in ends)
 
 
 def test_exports_match_table():
