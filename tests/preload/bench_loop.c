@@ -5,11 +5,16 @@
  * nanoseconds of this thread's CPU time per call (CPU time, not wall time: the benchmark
  * machines are shared, and preemption would otherwise swamp a difference of tens of ns);
  * `bench_loop KIND N wall` measures wall time instead (for strace, whose cost is the time the
- * tracee spends stopped). On stderr: "hwm KB", the process's peak resident set (VmHWM; unlike
+ * tracee spends stopped). Footprint kinds (bench/bench_footprint.py): `getenv` (one name read
+ * again and again: recorded once), `getenv64` (64 names in turn: the first read of each
+ * recorded), `getenvnew` (a new name every call: every read recorded), `setenv` (one variable
+ * set again and again), `create` (open O_CREAT of a new file, close, unlink: three calls),
+ * `stat` (stat of an existing file). On stderr: "hwm KB", the process's peak resident set (VmHWM; unlike
  * ru_maxrss it does not carry over the size of the process that forked it).
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +38,49 @@ int main(int argc, char **argv)
 	if (argc > 3 && !strcmp(argv[3], "wall"))
 		clk = CLOCK_MONOTONIC;   /* under strace the stopped time is the cost */
 	int fd = open("/dev/null", O_WRONLY);
+	static char names[64][16], path[64];
+	char **fresh = NULL;
+	volatile long sink = 0;
+	struct stat sb;
+	for (int i = 0; i < 64; i++)
+		snprintf(names[i], sizeof(names[i]), "FH_BENCH_%d", i);
+	if (!strcmp(argv[1], "getenvnew")) {
+		fresh = malloc(sizeof(*fresh) * (size_t)n);
+		for (long i = 0; fresh && i < n; i++) {
+			fresh[i] = malloc(24);
+			snprintf(fresh[i], 24, "FH_NEW_%ld", i);
+		}
+		if (!fresh)
+			return 1;
+	}
+	snprintf(path, sizeof(path), "/tmp/fh-bench-create-%d", (int)getpid());
 	long long t0 = now();
-	if (!strcmp(argv[1], "write")) {
+	if (!strcmp(argv[1], "getenv")) {
+		for (long i = 0; i < n; i++)
+			sink += getenv("HOME") != NULL;
+	} else if (!strcmp(argv[1], "getenv64")) {
+		for (long i = 0; i < n; i++)
+			sink += getenv(names[i & 63]) != NULL;
+	} else if (!strcmp(argv[1], "getenvnew")) {
+		for (long i = 0; i < n; i++)
+			sink += getenv(fresh[i]) != NULL;
+	} else if (!strcmp(argv[1], "setenv")) {
+		for (long i = 0; i < n; i++)
+			if (setenv("FH_BENCH_SET", "value", 1))
+				return 1;
+	} else if (!strcmp(argv[1], "create")) {
+		for (long i = 0; i < n; i++) {
+			int f = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			if (f < 0)
+				return 1;
+			close(f);
+			unlink(path);
+		}
+	} else if (!strcmp(argv[1], "stat")) {
+		for (long i = 0; i < n; i++)
+			if (stat("/dev/null", &sb))
+				return 1;
+	} else if (!strcmp(argv[1], "write")) {
 		for (long i = 0; i < n; i++)
 			if (write(fd, "x", 1) != 1)
 				return 1;
