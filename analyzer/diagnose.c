@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "hang.h"
+#include "order.h"
 #include "sources.h"
 #include "stages.h"
 
@@ -355,9 +356,27 @@ static bool passes_then_failures(const struct fh_test *t, int *k, int *m, int *f
 	return *k >= 1 && *m >= 2;
 }
 
+/* ---- order ---- */
+
+/* Another test decides the outcome (order.c): its footprint separates failing from passing
+ * attempts (or a bisection found it), and no replay refuted it. */
+static bool rule_order(struct dctx *c)
+{
+	const struct fh_order_test *o = c->t->order;
+
+	if (!o || !o->decides)
+		return false;
+	for (size_t i = 0; i < o->nevidence; i++)
+		add_ev(c, o->evidence[i]);
+	decide(c, FH_ON_NONE, o->summary);
+	return true;
+}
+
 static bool rule_state(struct dctx *c)
 {
 	int k, m, first_fail, last, sources;
+	const char *foot[4];
+	size_t nfoot;
 
 	if (!passes_then_failures(c->t, &k, &m, &first_fail, &last, &sources))
 		return false;
@@ -371,6 +390,9 @@ static bool rule_state(struct dctx *c)
 				       first_fail, last));
 	add_ev(c, "failures start after earlier runs of the test in the same process and never "
 	       "recover: something the test (or its fixtures) leaves behind accumulates");
+	nfoot = order_state_lines(c->A, c->t, foot, ARRAY_SIZE(foot));
+	for (size_t i = 0; i < nfoot; i++)
+		add_ev(c, foot[i]);
 	isolate_clears(c);
 	decide(c, FH_ON_NONE, arena_printf(c->A, "The outcome depends on what ran before: the "
 					   "first %d attempt%s passed, every later one failed.",
@@ -848,6 +870,7 @@ static const struct rule {
 	{ FH_KIND_HANG, false, rule_hang },
 	{ FH_KIND_BROKEN, false, rule_broken },
 	{ FH_KIND_CRASH, true, rule_crash },
+	{ FH_KIND_ORDER, false, rule_order },
 	{ FH_KIND_RESOURCE, true, rule_resource },
 	{ FH_KIND_STATE, false, rule_state },
 	{ FH_KIND_STATE, false, rule_state_isolate },
@@ -905,6 +928,10 @@ static void diagnose_test(struct fh_run *run, struct fh_test *t)
 					"off for them); trace counts above are over traced attempts",
 					c.nf_all + c.np_all - c.nf - c.np, c.nf_all + c.np_all));
 	finish_evidence(&c);
+	if (t->order) {
+		c.d->polluters = t->order->polluters;
+		c.d->npolluters = t->order->npolluters;
+	}
 	t->diag = c.d;
 }
 

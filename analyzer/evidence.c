@@ -18,6 +18,7 @@
 
 #include "evidence.h"
 #include "fhtrace_format.h"
+#include "footprint.h"
 #include "stages.h"
 #include "symbolize.h"
 
@@ -251,6 +252,8 @@ struct acc {
 	const char *sleep_call;
 	int sleep_id;
 	struct fh_inflight *busy; size_t nbusy, cbusy;
+	struct fh_foot_raw *foot;  /* footprint events (footprint.c) */
+	int fds_end, threads_end;  /* counts at the end marker; -1 unknown */
 };
 
 struct join {
@@ -320,6 +323,7 @@ static int acc_new(struct join *j, struct fh_test *t, struct fh_attempt *a, int 
 	c->fail_ns = INT64_MAX;
 	c->cpu_begin = c->cpu_end = -1;
 	c->fds = c->threads = -1;
+	c->fds_end = c->threads_end = -1;
 	c->pid = a ? a->pid : 0;
 	c->tid = a ? a->tid : 0;
 	return (int)j->nacc++;
@@ -386,6 +390,11 @@ static bool is_listed_error(const struct fh_event *e)
 		return false;
 	if (!strcmp(n, "ETIMEDOUT") && (e->cflags & FHF_LOCK))
 		return false; /* a timed wait that ran out: counted as a timeout, not an error */
+	/* a look at a path that is not there, a bind to a port that is taken: the footprint's
+	 * reads (found or not), not failures of the attempt */
+	if (fht_call_foot(e->cflags) == FHT_FOOT_STAT ||
+	    (fht_call_foot(e->cflags) == FHT_FOOT_BIND && !strcmp(n, "EADDRINUSE")))
+		return false;
 	return true;
 }
 
@@ -580,6 +589,8 @@ static void mark_event(struct join *j, struct proc *p, const struct fh_event *e)
 				c->ended = true;
 				c->end_outcome = e->outcome;
 				c->cpu_end = e->cpu_ns;
+				c->fds_end = e->fds;
+				c->threads_end = e->threads;
 				fail_fallback(c);
 			}
 		}
@@ -1076,6 +1087,14 @@ static void process_file(struct join *j, struct pass1 *p1, const struct fh_trace
 			if (e->target && e->pid == p->pid)
 				p->exe = intern(j, e->target);
 			continue;
+		case FH_EV_FOOT:
+			/* written right after the end marker of the attempt it describes */
+			if (e->pid == p->pid && p->niv && e->foot == FHT_FOOTM_LISTENING) {
+				struct acc *fc = &j->acc[p->iv[p->niv - 1].acc];
+				if (fc->attempt_no == e->arg)
+					foot_raw_listening(&fc->foot, j->A, e->target);
+			}
+			continue;
 		case FH_EV_CALL:
 			cf = e->cflags;
 			if (e->target && e->target[0] && e->done && e->pid == p->pid) {
@@ -1113,6 +1132,9 @@ static void process_file(struct join *j, struct pass1 *p1, const struct fh_trace
 		j->acc[a].events++;
 		if (e->type == FH_EV_CALL) {
 			struct acc *c = &j->acc[a];
+
+			if ((e->cflags & FHF_FOOT_MASK) || e->call == FH_ID_connect)
+				foot_raw_add(&c->foot, j->A, e, e->pid == c->pid);
 
 			/* the test thread's last sleep that ran its course in the call phase */
 			if (e->category == FH_CAT_SLEEP && e->done && !e->err_name && e->pid == c->pid &&
@@ -1348,6 +1370,10 @@ static void finish_attempt(struct join *j, size_t ai)
 	}
 	tr->kills_sent = c->kills;
 	c->att->trace = tr;
+	c->att->fds_end = c->fds_end;
+	c->att->threads_end = c->threads_end;
+	footprint_finish(c->att, j->A, c->foot, c->fds, c->threads, c->fds_end, c->threads_end);
+	c->foot = NULL;
 	if (tr->last_block && tr->last_block->stack.nframes && !c->att->stack_fingerprint)
 		c->att->stack_fingerprint = stack_fingerprint(&tr->last_block->stack, j->A);
 }
@@ -1365,6 +1391,7 @@ static void join_free(struct join *j)
 		free(c->busy);
 		free(c->infl_start);
 		free(c->infl_open);
+		foot_raw_free(c->foot);
 	}
 	for (size_t i = 0; i < j->nprocs; i++) {
 		free(j->procs[i].iv);

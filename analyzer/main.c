@@ -4,6 +4,7 @@
  *   report RUN_DIR   analyse a run directory, write the JSON summary and the HTML report
  *                    (and on request the JUnit XML, the Markdown summary, CI annotations)
  *   quarantine suggest RUN_DIR   print quarantine file entries for the flaky tests of a run
+ *   candidates RUN_DIR   write RUN_DIR/candidates.json: suspected polluters to replay
  *   dump FILE...     print trace files one event per line
  * `report` runs the pipeline of model.h in order and prints the terminal summary on stdout.
  * Exit status: 0 written; 1 could not read the run or write the report or JSON; 2 usage.
@@ -19,6 +20,7 @@
 #include "history_seed.h"
 #include "merge.h"
 #include "model.h"
+#include "order.h"
 #include "quarantine.h"
 #include "redact.h"
 #include "hang.h"
@@ -37,6 +39,7 @@ static const char usage_text[] =
 "       fh-analyze quarantine suggest RUN_DIR [--min-rate R] [--owner NAME] [--days N]\n"
 "       fh-analyze merge RUN_DIR... --out RUN_DIR [--strict] [--quiet]\n"
 "       fh-analyze history import DIR [--quiet]\n"
+"       fh-analyze candidates RUN_DIR [--quiet]\n"
 "       fh-analyze dump FILE...\n"
 "       fh-analyze --help | --version\n";
 
@@ -63,6 +66,9 @@ static const char help_text[] =
 "  history import DIR    Convert pytest-flakehunter 1.0.1 history files in DIR (its per-test\n"
 "                        CSVs) into this tool's history files in DIR, keeping the originals.\n"
 "                        Run ids already present are not imported again.\n"
+"  candidates RUN_DIR    Write RUN_DIR/candidates.json: for each order-dependent test of a\n"
+"                        --fh-order=rounds run, the tests whose footprint explains it (or\n"
+"                        the tests to bisect); the plugin replays them (--fh-confirm).\n"
 "  dump FILE...          Print trace files (.fht) as text, one event per line.\n"
 "\n"
 "Options of report:\n"
@@ -349,6 +355,8 @@ static int cmd_report(int argc, char **argv)
 		history_update(&run, o.history_dir);
 		stage_done("history");
 	}
+	order_run(&run); /* before diagnose: the `order` rule reads test->order */
+	stage_done("order");
 	diagnose_run(&run);
 	stage_done("diagnose");
 	if (o.ai) {
@@ -445,6 +453,7 @@ static int cmd_quarantine(int argc, char **argv)
 	sources_finish(&run);
 	features_run(&run);
 	run_cluster(&run);
+	order_run(&run);
 	diagnose_run(&run);
 	quarantine_suggest(&run, &q, stdout);
 	run_free(&run);
@@ -556,6 +565,40 @@ static int cmd_dump(int argc, char **argv)
 	return status;
 }
 
+/* `candidates RUN_DIR`: the report's stages up to the order analysis, then candidates.json. */
+static int cmd_candidates(int argc, char **argv)
+{
+	const char *run_dir = NULL;
+	struct fh_run run;
+	int r;
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--quiet"))
+			fh_quiet = true;
+		else if (argv[i][0] == '-')
+			return usage_error("unknown option", argv[i]);
+		else if (run_dir)
+			return usage_error("more than one RUN_DIR", argv[i]);
+		else
+			run_dir = argv[i];
+	}
+	if (!run_dir)
+		return usage_error("candidates needs RUN_DIR", NULL);
+	if (run_load(run_dir, &run) < 0)
+		return 1;
+	redact_run(&run);
+	run.history_enabled = false;
+	run_compute(&run);
+	sources_evidence(&run);
+	sources_finish(&run);
+	features_run(&run);
+	order_run(&run);
+	char *path = arena_printf(&run.arena, "%s/candidates.json", run_dir);
+	r = order_candidates_write(&run, path);
+	run_free(&run);
+	return r ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -577,6 +620,8 @@ int main(int argc, char **argv)
 		return cmd_merge(argc, argv);
 	if (!strcmp(argv[1], "dump"))
 		return cmd_dump(argc, argv);
+	if (!strcmp(argv[1], "candidates"))
+		return cmd_candidates(argc, argv);
 	if (!strcmp(argv[1], "quarantine"))
 		return cmd_quarantine(argc, argv);
 	return usage_error("unknown command", argv[1]);

@@ -30,7 +30,7 @@ const char *const fh_kind_names[FH_KIND_COUNT] = {
 	[FH_KIND_STABLE] = "stable", [FH_KIND_BROKEN] = "broken", [FH_KIND_CRASH] = "crash",
 	[FH_KIND_RESOURCE] = "resource", [FH_KIND_STATE] = "state", [FH_KIND_TIMEOUT] = "timeout",
 	[FH_KIND_NETWORK] = "network", [FH_KIND_RACE] = "race", [FH_KIND_CPU] = "cpu",
-	[FH_KIND_UNEXPLAINED] = "unexplained", [FH_KIND_HANG] = "hang",
+	[FH_KIND_UNEXPLAINED] = "unexplained", [FH_KIND_HANG] = "hang", [FH_KIND_ORDER] = "order",
 };
 
 const char *const fh_blocked_on_names[FH_ON_COUNT] = {

@@ -51,7 +51,7 @@ extern const char *const fh_category_names[FH_CAT_COUNT]; /* "net", "dns", ... *
 enum fh_kind {
 	FH_KIND_STABLE, FH_KIND_BROKEN, FH_KIND_CRASH, FH_KIND_RESOURCE, FH_KIND_STATE,
 	FH_KIND_TIMEOUT, FH_KIND_NETWORK, FH_KIND_RACE, FH_KIND_CPU, FH_KIND_UNEXPLAINED,
-	FH_KIND_HANG, FH_KIND_COUNT
+	FH_KIND_HANG, FH_KIND_ORDER, FH_KIND_COUNT
 };
 extern const char *const fh_kind_names[FH_KIND_COUNT]; /* "stable", "broken", ... */
 
@@ -302,6 +302,62 @@ struct fh_test_features {
 	double hot_chance;           /* chance of failures landing that unevenly at random */
 };
 
+/*
+ * ---- the footprint: what an attempt left behind and what it looked at (footprint.c) ----
+ * Built from the trace (the preload's FHF_FOOT calls, the fd and thread counts of the attempt
+ * markers, the listening sockets still open at its end) and from the attempt record's
+ * "footprint" (what Python saw: os.environ, the working directory, threads, modules, and the
+ * variables read through os.environ). Keys: a file's or directory's path, a variable's name,
+ * "cwd", a port (":8765"), "threads", a module's name, "umask", a signal or limit name.
+ */
+enum fh_key_kind {
+	FH_KEY_FILE, FH_KEY_DIR, FH_KEY_ENV, FH_KEY_CWD, FH_KEY_UMASK, FH_KEY_SIGNAL,
+	FH_KEY_RLIMIT, FH_KEY_LOCALE, FH_KEY_TZ, FH_KEY_THREAD, FH_KEY_PORT, FH_KEY_MODULE,
+	FH_KEY_COUNT
+};
+extern const char *const fh_key_kind_names[FH_KEY_COUNT]; /* "file", "dir", "env", ... */
+
+struct fh_foot_left {            /* state the attempt left changed when it ended */
+	enum fh_key_kind kind;
+	const char *key;
+	const char *what;            /* "created", "written", "deleted", "set", "unset", "changed",
+					"left running", "listening", "imported", ... */
+	const char *value;           /* the new value (a variable's, the directory); may be NULL */
+};
+
+struct fh_foot_read {            /* state the attempt looked at */
+	enum fh_key_kind kind;
+	const char *key;
+	const char *how;             /* "opened", "stat", "read", "relative path data.txt", ... */
+	int found;                   /* 1 it was there, 0 not (ENOENT, unset, refused), -1 unknown */
+};
+
+struct fh_footprint {
+	struct fh_foot_left *left; size_t nleft;
+	struct fh_foot_read *reads; size_t nreads;
+	size_t reads_dropped;        /* reads beyond the per-attempt bound */
+	int fds_left, threads_left;  /* open fds and threads at its end minus at its start */
+	bool counts;                 /* fds_left and threads_left are known (trace markers) */
+	bool python;                 /* the record carried the plugin's footprint */
+};
+
+struct fh_foot_raw;              /* footprint.c: trace events of one attempt, before the summary */
+struct fh_order_test;            /* order.c: a test's predecessors, candidates and polluters */
+
+/* A test whose footprint (or a bisection) explains an order-dependent test (DESIGN.md
+ * `diagnosis.polluters`): "polluter" (the victim fails after it) or "state-setter" (the
+ * victim passes only after it). */
+struct fh_polluter {
+	const char *nodeid;
+	const char *role;            /* "polluter" | "state-setter" */
+	const char *found_by;        /* "footprint" | "bisection" */
+	const char **evidence; size_t nevidence;
+	int confirmed;               /* 1 true, 0 false, -1 null (not replayed, inconclusive) */
+	const char *replay;          /* what the replay did, one line; may be NULL */
+	const char *repro;           /* the pytest command line that fails; may be NULL */
+	const char *left;            /* what it left behind, one phrase ("created /tmp/x") */
+};
+
 /* ---- attempts, clusters, tests ---- */
 
 struct fh_attempt {
@@ -341,6 +397,16 @@ struct fh_attempt {
 	double hang_limit_s;
 	bool hang_stopped, hang_snapshot;
 	const char *hang_ended;      /* "worker", "session"; may be NULL */
+	/* --fh-order=rounds: the round (1..n) and the position in it (1..m) in its process; 0 in
+	 * a back-to-back run. */
+	int round, position;
+	struct fh_footprint *foot;   /* may be NULL (nothing known) */
+	struct fh_foot_raw *foot_raw; /* the join's raw footprint events; NULL once summarized */
+	int fds_end, threads_end;    /* counts at its end marker; -1 unknown */
+	/* The attempts that ran just before it in its process, nearest first (order.c, for
+	 * order-dependent tests only): the report's "who ran before" strip. */
+	const struct fh_attempt **before; size_t nbefore;
+	const struct fh_test *test;  /* its test (order.c) */
 };
 
 struct fh_cluster {
@@ -363,6 +429,9 @@ struct fh_diagnosis {
 	/* Failures concentrate on this host (test->feat.hot_host): said whatever the kind, which
 	 * names the mechanism; NULL when they do not. */
 	const struct fh_host_stat *host;
+	/* kind order (and other kinds a replay showed order-dependent): the tests that explain
+	 * it, best first (order.c). */
+	struct fh_polluter *polluters; size_t npolluters;
 };
 
 struct fh_named_value {
@@ -449,6 +518,7 @@ struct fh_test {
 	const char *stop;            /* why the last attempt was the last; may be NULL */
 	const struct fh_quarantine *quarantine; /* the entry matching it; may be NULL */
 	struct fh_host_stat *hosts; size_t nhosts; /* per host, by name (sources.c) */
+	struct fh_order_test *order; /* order.c: NULL when no order evidence */
 };
 
 struct fh_run_meta {
@@ -467,6 +537,8 @@ struct fh_run_meta {
 	int max_runs;                /* cap of an adaptive count; runs_per_test otherwise */
 	double budget_s;             /* --fh-budget; 0 when none */
 	const char *fail_on;         /* --fh-fail-on: "any", "broken", "flaky", "never" */
+	const char *order_mode;      /* --fh-order: "back-to-back" or "rounds" */
+	long long order_seed;        /* --fh-seed of a rounds run; -1 none */
 };
 
 /* Where attempts came from: the run directory of one pytest session. An unmerged run has one

@@ -6,6 +6,7 @@
  * hostile (see records.h for what is skipped and what is capped).
  */
 #include "records.h"
+#include "footprint.h"
 #include "sources.h"
 
 #include <dirent.h>
@@ -238,6 +239,8 @@ static void meta_defaults(struct fh_run *run, struct fh_run_meta *m, const char 
 	m->tracing = false;
 	m->runs_mode = "fixed";
 	m->fail_on = "any";
+	m->order_mode = "back-to-back";
+	m->order_seed = -1;
 }
 
 static const char *meta_str(struct fh_run *run, const cJSON *o, const char *key, const char *dflt)
@@ -281,6 +284,18 @@ static int meta_parse_into(struct fh_run *run, struct fh_run_meta *m, const char
 	if (!(m->budget_s > 0 && m->budget_s < 1e9))
 		m->budget_s = 0;
 	m->fail_on = meta_str(run, root, "fail_on", m->fail_on);
+	{
+		const cJSON *ord = get(root, "order");
+		if (cJSON_IsObject(ord)) {
+			const char *mode = meta_str(run, ord, "mode", NULL);
+			const cJSON *seed = get(ord, "seed");
+			if (mode && (!strcmp(mode, "rounds") || !strcmp(mode, "back-to-back")))
+				m->order_mode = mode;
+			if (cJSON_IsNumber(seed) && seed->valuedouble >= 0 &&
+			    seed->valuedouble < 1e15)
+				m->order_seed = (long long)seed->valuedouble;
+		}
+	}
 	git = get(root, "git");
 	if (cJSON_IsObject(git)) {
 		m->branch = meta_str(run, git, "branch", NULL);
@@ -567,6 +582,12 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 		at->hang_snapshot = vbool(cJSON_GetObjectItemCaseSensitive(v, "snapshot"), false);
 		at->hang_ended = dup_capped(a, get_str(v, "ended"), 16);
 	}
+	at->round = vint(cget(&c, "round"), 0);
+	at->position = vint(cget(&c, "position"), 0);
+	if (at->round < 0 || at->position < 0 || at->round > 10000000 || at->position > 100000000)
+		at->round = at->position = 0;
+	at->foot = footprint_from_record(a, cget(&c, "footprint"));
+	at->fds_end = at->threads_end = -1;
 	at->record_file = name;
 	at->record_line = lineno;
 	if (cJSON_IsNumber(runs_v) && runs_v->valuedouble > rec->max_runs &&

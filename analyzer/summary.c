@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "footprint.h"
 #include "stages.h"
 #include "summary.h"
 #include "trace.h"
@@ -241,7 +242,8 @@ static void hang_obj(struct buf *b, const struct fh_hang *g)
 	close_with(b, '}');
 }
 
-static void trace_obj(struct buf *b, const struct fh_attempt_trace *tr, const struct fh_features *feat)
+static void trace_obj(struct buf *b, const struct fh_attempt_trace *tr, const struct fh_features *feat,
+		      const struct fh_footprint *foot)
 {
 	size_t i;
 	int c;
@@ -389,6 +391,11 @@ static void trace_obj(struct buf *b, const struct fh_attempt_trace *tr, const st
 		hang_obj(b, tr->hang);
 		buf_putc(b, ',');
 	}
+	if (foot) {
+		key(b, "footprint");
+		footprint_json(b, foot);
+		buf_putc(b, ',');
+	}
 	close_with(b, '}');
 	buf_putc(b, ',');
 }
@@ -495,6 +502,37 @@ static void sources_arr(struct buf *b, const struct fh_run *run)
 	buf_putc(b, ',');
 }
 
+/* diagnosis.polluters (DESIGN.md): the tests an order-dependent test depends on. */
+static void polluters_arr(struct buf *b, const struct fh_diagnosis *d)
+{
+	key(b, "polluters");
+	buf_putc(b, '[');
+	for (size_t i = 0; i < d->npolluters; i++) {
+		const struct fh_polluter *p = &d->polluters[i];
+		buf_putc(b, '{');
+		kstr(b, "nodeid", p->nodeid);
+		kstr(b, "role", p->role);
+		kstr(b, "found_by", p->found_by);
+		kstr(b, "left", p->left);
+		key(b, "evidence");
+		buf_putc(b, '[');
+		for (size_t k = 0; k < p->nevidence; k++) {
+			buf_json_str(b, p->evidence[k]);
+			buf_putc(b, ',');
+		}
+		close_with(b, ']');
+		buf_putc(b, ',');
+		key(b, "confirmed");
+		buf_puts(b, p->confirmed < 0 ? "null," : p->confirmed ? "true," : "false,");
+		kstr(b, "replay", p->replay);
+		kstr(b, "repro", p->repro);
+		close_with(b, '}');
+		buf_putc(b, ',');
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+}
+
 static void attempt_obj(struct buf *b, const struct fh_run *run, const struct fh_attempt *a)
 {
 	buf_putc(b, '{');
@@ -529,8 +567,22 @@ static void attempt_obj(struct buf *b, const struct fh_run *run, const struct fh
 		kstr(b, "error_type", a->error_type);
 		kstr(b, "message", a->error_message);
 	}
-	if (a->trace)
-		trace_obj(b, a->trace, &a->f);
+	key(b, "round");
+	if (a->round > 0) {
+		buf_int(b, a->round);
+		buf_puts(b, ",\"position\":");
+		buf_int(b, a->position);
+		buf_putc(b, ',');
+	} else {
+		buf_puts(b, "null,\"position\":null,");
+	}
+	if (a->trace) {
+		trace_obj(b, a->trace, &a->f, a->foot);
+	} else if (a->foot) {
+		key(b, "footprint");
+		footprint_json(b, a->foot);
+		buf_putc(b, ',');
+	}
 	close_with(b, '}');
 }
 
@@ -721,6 +773,7 @@ static void test_obj(struct buf *b, const struct fh_run *run, const struct fh_te
 		kbool(b, "deadlock", t->diag->deadlock);
 		kstr(b, "summary", t->diag->summary);
 		diag_host(b, t);
+		polluters_arr(b, t->diag);
 		key(b, "evidence");
 		buf_putc(b, '[');
 		for (i = 0; i < t->diag->nevidence; i++) {
@@ -850,6 +903,15 @@ static int render(const struct fh_run *run, struct buf *b, int fd)
 		buf_puts(b, "null,");
 	}
 	kstr(b, "fail_on", m->fail_on);
+	key(b, "order");
+	buf_putc(b, '{');
+	kstr(b, "mode", m->order_mode);
+	key(b, "seed");
+	if (m->order_seed >= 0)
+		buf_int(b, m->order_seed);
+	else
+		buf_puts(b, "null");
+	buf_puts(b, "},");
 	kstr(b, "quarantine_file", run->quarantine_file);
 	sources_arr(b, run);
 	key(b, "totals");

@@ -95,6 +95,7 @@ enum fht_foot {
 	FHT_FOOT_LINK,        /* symlink, link: target the new name */
 	FHT_FOOT_STAT,        /* stat, lstat, fstatat, access, faccessat: target path (a look) */
 	FHT_FOOT_LISTEN,      /* listen: fd, target its local address */
+	FHT_FOOT_BIND,        /* bind: fd, target the address asked for (EADDRINUSE: taken) */
 	FHT_FOOT_COUNT
 };
 /* arg2 of an FHT_FOOT_OPEN record */

@@ -326,6 +326,7 @@ class Hunter:
                                     "_pytest.runner.runtestprotocol; --fh cannot re-run tests")
         self.undo = []  # what pytest_unconfigure restores
         self.env_before = {k: os.environ.get(k) for k in ("FH_TRACE_DIR", "FH_STACK_MS")}
+        self.env_start = dict(os.environ)   # the replays' environment: not what tests left
         self.rootdir = str(config.rootpath)
         self.preload = Preload()
         self.cur = None
@@ -1057,7 +1058,7 @@ class Hunter:
             return []
         runner = replay.Runner(replay.python(), cwd, self.rootdir,
                                self.config.pluginmanager.hasplugin("xdist"),
-                               self.opts["confirm"])
+                               self.opts["confirm"], env=self.env_start)
         doc = replay.confirm_all(runner, victims)
         try:
             replay.write(self.run_dir, doc)

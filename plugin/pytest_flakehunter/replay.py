@@ -16,6 +16,18 @@ RUN_DIR/replay.json, which `fh-analyze report` reads:
   assumed) until one test is left, which is confirmed as above. Found "by bisection", and said
   so: that state was invisible to the trace (a module-level registry, a class attribute).
 
+Files persist across processes: the files and directories the candidates (or the window's
+tests) created during the hunt and left behind (the analyzer lists them, from the footprint)
+are removed before each replay process, so every run starts from the same filesystem; other
+state (the environment, the working directory, threads, sockets) ends with its process.
+
+A listening socket a polluter left open lives on in the hunt's own process, which is still
+running while it replays: the replays could not bind its port. Before they start, such sockets
+of this process (listening on a port the analyzer lists for the victim) are closed by pointing
+their fd at /dev/null (every test has finished by then; the fd number stays valid for the
+Python object that owns it). The replays get the environment the session started with, not
+the one the tests left.
+
 Replays never bisect the whole suite and never block the report: each process has a time limit
 (its process group is killed at it), the whole confirmation has one too, and a replay that
 timed out, crashed or could not select its tests is inconclusive (`confirmed: null`).
@@ -53,7 +65,8 @@ def quote(argv):
 class Runner:
     """Starts replay processes for one session (see the module docstring)."""
 
-    def __init__(self, python, cwd, rootdir, xdist, confirm, deadline=None, env=None):
+    def __init__(self, python, cwd, rootdir, xdist, confirm, deadline=None, env=None,
+                 cleanup=()):
         self.python = python
         self.cwd = str(cwd)
         self.rootdir = str(rootdir)
@@ -66,6 +79,7 @@ class Runner:
         base[ENV_PASSIVE] = "1"
         self.env = base
         self.procs = 0
+        self.cleanup = list(cleanup)
 
     def arg(self, nodeid):
         """A node id (relative to rootdir) as a command-line argument from self.cwd."""
@@ -93,6 +107,7 @@ class Runner:
         if limit <= 1.0:
             return "timeout"
         self.procs += 1
+        self.clean()
         cmd = self.argv(nodeids) + ["-rA", "-p", "no:cacheprovider"]
         try:
             p = subprocess.Popen(cmd, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
@@ -110,6 +125,57 @@ class Runner:
         if p.returncode < 0:
             return "crashed"
         return victim_outcome(out.decode("utf-8", "replace"), self.arg(nodeids[-1]))
+
+
+    def clean(self):
+        """Removes what earlier runs (and the hunt) left at the cleanup paths: files, links
+        and empty directories, deepest first."""
+        for path in sorted(self.cleanup, key=len, reverse=True):
+            try:
+                if os.path.islink(path) or os.path.isfile(path):
+                    os.unlink(path)
+                elif os.path.isdir(path):
+                    os.rmdir(path)
+            except OSError:
+                pass
+
+
+def release_ports(ports):
+    """Closes this process's listening TCP sockets on `ports` (see the module docstring);
+    returns how many."""
+    import socket
+    ports = {int(p) for p in ports if str(p).isdigit()}
+    if not ports:
+        return 0
+    n = 0
+    try:
+        fds = [int(x) for x in os.listdir("/proc/self/fd")]
+    except OSError:
+        return 0
+    for fd in fds:
+        try:
+            if not os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                continue
+            s = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue
+        try:
+            listening = s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+            port = s.getsockname()[1] if s.family in (socket.AF_INET, socket.AF_INET6) else None
+        except OSError:
+            listening, port = 0, None
+        finally:
+            s.close()
+        if listening and port in ports:
+            null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.dup2(null, fd, inheritable=False)
+                n += 1
+            except OSError:
+                pass
+            finally:
+                os.close(null)
+    return n
 
 
 def _kill_group(p):
@@ -251,6 +317,12 @@ def confirm_all(runner, victims):
     for v in victims[:MAX_VICTIMS]:
         victim = v["nodeid"]
         durations = v.get("durations") if isinstance(v.get("durations"), dict) else {}
+        cl = v.get("cleanup")
+        runner.cleanup = [p for p in cl if isinstance(p, str) and os.path.isabs(p)] \
+            if isinstance(cl, list) else []
+        ports = v.get("ports")
+        if isinstance(ports, list):
+            release_ports([p for p in ports if isinstance(p, int)])
         cands = [c for c in v.get("candidates") or () if isinstance(c, dict)
                  and isinstance(c.get("nodeid"), str)]
         for c in cands[:MAX_CANDIDATES]:

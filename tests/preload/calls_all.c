@@ -620,7 +620,7 @@ static void footprint(const char *dir)
 	expect_l("stat", r, "ENOENT", p, 0);
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	bind(s, (struct sockaddr *)&a, sizeof(a));
+	expect_l("bind", bind(s, (struct sockaddr *)&a, sizeof(a)), "-", "127.0.0.1:0", 0);
 	expect_l("listen", listen(s, 4), "-", "127.0.0.1:", 0);
 	printf("LISTENING %d\n", s);
 	/* an attempt ends while the socket still listens, then one after it was closed */
