@@ -432,8 +432,8 @@ void order_run(struct fh_run *run)
 		size_t nc = 0, cc = 0;
 		int nf = 0, np = 0;
 
-		if (!vs[ti].npre)
-			continue;
+		if (!vs[ti].npre || reads_own_leftovers(v))
+			continue;   /* nothing read, or its own leftovers explain it (`state`) */
 		for (size_t i = 0; i < v->nattempts; i++) {
 			nf += is_fail(&v->attempts[i]);
 			np += is_pass(&v->attempts[i]);
@@ -480,6 +480,20 @@ void order_run(struct fh_run *run)
 			cs[keep++] = *c;
 		}
 		nc = keep;
+		/* threads are an implicit read (every attempt "reads" them): a test whose attempts
+		 * read what another test left is better explained by that */
+		{
+			bool explicit_read = false;
+			for (size_t k = 0; k < nc; k++)
+				explicit_read |= cs[k].left->kind != FH_KEY_THREAD;
+			if (explicit_read) {
+				size_t w = 0;
+				for (size_t k = 0; k < nc; k++)
+					if (cs[k].left->kind != FH_KEY_THREAD)
+						cs[w++] = cs[k];
+				nc = w;
+			}
+		}
 		if (nc) {
 			struct fh_order_test *o = arena_alloc(A, sizeof(*o));
 			qsort(cs, nc, sizeof(*cs), cmp_cand);
@@ -538,8 +552,8 @@ replays:
 		for (size_t ti = 0; ti < run->ntests; ti++) {
 			struct fh_test *v = &run->tests[ti];
 			const struct fh_attempt *last_pass = NULL, *first_fail = NULL;
-			if (v->verdict != FH_FLAKY || (v->order && v->order->npolluters) ||
-			    reads_own_leftovers(v))
+			/* also with footprint candidates: the replays bisect when they are all refuted */
+			if (v->verdict != FH_FLAKY || reads_own_leftovers(v))
 				continue;
 			for (size_t i = 0; i < nall; i++) {
 				const struct fh_attempt *a = all[i];
@@ -763,7 +777,7 @@ int order_candidates_write(const struct fh_run *run, const char *path)
 			buf_putc(&b, '}');
 		}
 		buf_puts(&b, "],\"bisect\":");
-		if (o->nwindow && !o->npolluters) {
+		if (o->nwindow) {
 			buf_putc(&b, '[');
 			for (size_t q = 0; q < o->nwindow; q++) {
 				if (q)
@@ -780,8 +794,9 @@ int order_candidates_write(const struct fh_run *run, const char *path)
 		buf_puts(&b, ",\"cleanup\":[");
 		{
 			bool c1 = true;
-			for (size_t q = 0; q < o->npolluters + (o->npolluters ? 0 : o->nwindow); q++) {
-				const char *id = q < o->npolluters ? o->polluters[q].nodeid : o->window[q];
+			for (size_t q = 0; q < o->npolluters + o->nwindow; q++) {
+				const char *id = q < o->npolluters ? o->polluters[q].nodeid :
+					o->window[q - o->npolluters];
 				const struct fh_test *x = find_test(run, id);
 				for (size_t i = 0; x && i < x->nattempts; i++) {
 					const struct fh_footprint *f = x->attempts[i].foot;
@@ -800,8 +815,9 @@ int order_candidates_write(const struct fh_run *run, const char *path)
 		buf_puts(&b, "],\"ports\":[");
 		{
 			bool c1 = true;
-			for (size_t q = 0; q < o->npolluters + (o->npolluters ? 0 : o->nwindow); q++) {
-				const char *id = q < o->npolluters ? o->polluters[q].nodeid : o->window[q];
+			for (size_t q = 0; q < o->npolluters + o->nwindow; q++) {
+				const char *id = q < o->npolluters ? o->polluters[q].nodeid :
+					o->window[q - o->npolluters];
 				const struct fh_test *x = find_test(run, id);
 				for (size_t i = 0; x && i < x->nattempts; i++) {
 					const struct fh_footprint *f = x->attempts[i].foot;
@@ -819,7 +835,7 @@ int order_candidates_write(const struct fh_run *run, const char *path)
 		dur(&b, run, v->nodeid, &first);
 		for (size_t q = 0; q < o->npolluters; q++)
 			dur(&b, run, o->polluters[q].nodeid, &first);
-		for (size_t q = 0; q < o->nwindow && !o->npolluters; q++)
+		for (size_t q = 0; q < o->nwindow; q++)
 			dur(&b, run, o->window[q], &first);
 		buf_puts(&b, "}}");
 	}

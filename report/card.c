@@ -277,6 +277,7 @@ void card_body(struct rep *r, const struct fh_test *t, size_t idx)
 	bool traced = test_has_traces(t);
 
 	(void)idx;
+	box_polluter(r, t);
 	box_diagnosis(r, t);
 	box_perf(r, t);
 	box_ai(r, t);
@@ -305,6 +306,7 @@ void card_body(struct rep *r, const struct fh_test *t, size_t idx)
 	}
 	if (traced)
 		sect_trace_evidence(r, t);
+	sect_who_ran_before(r, t);
 	attempt_log(r, t);
 	history(r, t);
 }

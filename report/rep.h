@@ -80,6 +80,12 @@ void sect_hang(struct rep *r, const struct fh_test *t);
 /* card.c */
 void card_body(struct rep *r, const struct fh_test *t, size_t idx);
 
+/* order.c: an order-dependent test's polluter box and "who ran before" strip; the page's
+ * cross-test list of polluters and their victims. */
+void box_polluter(struct rep *r, const struct fh_test *t);
+void sect_who_ran_before(struct rep *r, const struct fh_test *t);
+void sect_polluters(struct rep *r);
+
 /* hosts.c: a merged run's sources (header) and a test's per-host breakdown (card). */
 void header_sources(struct rep *r);
 void sect_hosts(struct rep *r, const struct fh_test *t);

@@ -11,7 +11,7 @@ RUN_DIR/replay.json, which `fh-analyze report` reads:
 - a candidate from the footprint: the victim alone, and the candidate then the victim, each up
   to N times (`--fh-confirm N`); a polluter is confirmed when the victim passed every time
   alone and failed every time after it (a state-setter: the reverse);
-- no footprint candidate: a bounded bisection over the window: the window then the victim must
+- no footprint candidate, or every one refuted: a bounded bisection over the window: the window then the victim must
   fail and the victim alone pass, then halves of the window are tried (a single polluter
   assumed) until one test is left, which is confirmed as above. Found "by bisection", and said
   so: that state was invisible to the trace (a module-level registry, a class attribute).
@@ -51,7 +51,8 @@ MAX_VICTIMS = 10
 MAX_CANDIDATES = 3          # footprint candidates replayed per victim
 MAX_BISECT_PROCS = 12       # processes one bisection may start
 TOTAL_S = 120.0             # the whole confirmation
-PROC_MIN_S = 20.0           # one replay process: at least this ...
+# one replay process: at least this (FH_REPLAY_PROC_S overrides it) ...
+PROC_MIN_S = float(os.environ.get("FH_REPLAY_PROC_S") or 20.0)
 PROC_FACTOR = 5.0           # ... or this many times the tests' recorded durations, plus PROC_MIN_S
 
 ENV_PASSIVE = "FH_REPLAY"
@@ -325,6 +326,7 @@ def confirm_all(runner, victims):
             release_ports([p for p in ports if isinstance(p, int)])
         cands = [c for c in v.get("candidates") or () if isinstance(c, dict)
                  and isinstance(c.get("nodeid"), str)]
+        confirmed = False
         for c in cands[:MAX_CANDIDATES]:
             role = "state-setter" if c.get("role") == "state-setter" else "polluter"
             if runner.time_left() <= 1.0:
@@ -338,8 +340,9 @@ def confirm_all(runner, victims):
             r = confirm_candidate(runner, victim, c["nodeid"], role, durations)
             r.update(victim=victim, found_by="footprint")
             results.append(r)
+            confirmed |= r["confirmed"] is True
         window = v.get("bisect")
-        if not cands and isinstance(window, list):
+        if not confirmed and isinstance(window, list):
             window = [n for n in window if isinstance(n, str)]
             if runner.time_left() <= 1.0:
                 results.append({"victim": victim, "candidate": None, "role": "polluter",
