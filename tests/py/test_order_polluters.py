@@ -284,3 +284,16 @@ def test_no_confirm_and_hanging_replay(tmp_path, monkeypatch):
     assert p["confirmed"] is None and "ran out of time" in p["replay"], p
     assert d["kind"] == "order"
     assert "inconclusive" in r.proc.stdout
+    # replay.json is hostile input to the analyzer: garbage is ignored with one warning line
+    rd = [p for p in (tmp_path / "suite" / ".flakehunter" / "runs").iterdir()
+          if (p / "replay.json").exists()][0]
+    (rd / "replay.json").write_text('{"results": "nope"')
+    from conftest import FH_ANALYZE
+    out = tmp_path / "again.html"
+    p = subprocess.run([str(FH_ANALYZE), "report", str(rd), "--out", str(out), "--no-history"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "replay.json: not a replay document; replay results ignored" in p.stderr
+    again = json.loads(out.with_suffix(".json").read_text())
+    t = [x for x in again["tests"] if x["nodeid"].endswith("::test_v_reads")][0]
+    assert t["diagnosis"]["polluters"][0]["confirmed"] is None
