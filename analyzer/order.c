@@ -835,8 +835,13 @@ int order_candidates_write(const struct fh_run *run, const char *path)
 		dur(&b, run, v->nodeid, &first);
 		for (size_t q = 0; q < o->npolluters; q++)
 			dur(&b, run, o->polluters[q].nodeid, &first);
-		for (size_t q = 0; q < o->nwindow; q++)
-			dur(&b, run, o->window[q], &first);
+		for (size_t q = 0; q < o->nwindow; q++) {
+			bool dup = false;
+			for (size_t k = 0; k < o->npolluters; k++)
+				dup |= !strcmp(o->polluters[k].nodeid, o->window[q]);
+			if (!dup)
+				dur(&b, run, o->window[q], &first);
+		}
 		buf_puts(&b, "}}");
 	}
 	buf_puts(&b, "\n]}\n");
