@@ -181,6 +181,8 @@ static void aggregate_meta(struct fh_run *run)
 	m->isolate = run->nsources > 0;
 	m->runs_mode = "fixed";
 	m->fail_on = NULL;
+	m->order_mode = "back-to-back";
+	m->order_seed = -1;
 	for (size_t i = 0; i < run->nsources; i++) {
 		const struct fh_run_meta *s = &run->sources[i].meta;
 
@@ -209,6 +211,12 @@ static void aggregate_meta(struct fh_run *run)
 			m->fail_on = s->fail_on;
 		else if (!m->fail_on || !s->fail_on || strcmp(m->fail_on, s->fail_on))
 			m->fail_on = "any";
+		/* rounds when any shard ran rounds; the seed only when they all shared one */
+		if (s->order_mode && !strcmp(s->order_mode, "rounds")) {
+			m->order_seed = !strcmp(m->order_mode ? m->order_mode : "", "rounds") &&
+				m->order_seed != s->order_seed ? -1 : s->order_seed;
+			m->order_mode = "rounds";
+		}
 	}
 	if (!m->fail_on)
 		m->fail_on = "any";

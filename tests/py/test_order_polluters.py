@@ -234,6 +234,10 @@ def test_polluters_named_confirmed_and_reproduced(tmp_path, monkeypatch):
             assert t["verdict"] == "stable"
         for p in (t["diagnosis"] or {}).get("polluters", []):
             assert "neutral" not in p["nodeid"]
+    # a test whose own leftovers explain its failures stays `state`, with footprint evidence
+    t = [x for x in s["tests"] if x["nodeid"] == "test_s_port.py::test_i_listens"][0]
+    assert t["diagnosis"]["kind"] == "state", t["diagnosis"]
+    assert any("more open fd" in e for e in t["diagnosis"]["evidence"]), t["diagnosis"]
     html = (tmp_path / "report.html").read_text()
     assert "<h2>Polluters</h2>" in html and "Who ran before" in html
     sect = html.split("<h2>Polluters</h2>", 1)[1].split("</section>", 1)[0]

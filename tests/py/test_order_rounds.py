@@ -252,3 +252,38 @@ def test_good2(): pass
     assert r.ret == 1
     out = r.stdout.str()
     assert json.dumps("x") and "F" in out
+
+
+def test_rounds_ignore_collection_order(fh):
+    """Another plugin reordering the collected items (pytest-randomly does, in
+    pytest_collection_modifyitems) changes nothing: the same seed gives the same orders."""
+    _suite(fh)
+    r = fh.run("--fh", "--fh-order=rounds", "--fh-runs=3", "--fh-seed=77")
+    first = _orders(fh, _rundir(r))
+    fh.pytester.makeconftest("""
+import random
+def pytest_collection_modifyitems(items):
+    random.Random(5).shuffle(items)
+    items.reverse()
+""")
+    r = fh.run("--fh", "--fh-order=rounds", "--fh-runs=3", "--fh-seed=77")
+    r.assert_outcomes(passed=30)
+    assert _orders(fh, _rundir(r)) == first
+
+
+def test_rounds_fail_on_and_junit(fh):
+    fh.pytester.makepyfile(test_fj="""
+import os
+def test_sets():
+    os.environ["FH_FJ"] = "1"
+def test_victim():
+    assert "FH_FJ" not in os.environ
+""")
+    fh.use_real_analyzer()
+    junit = fh.path / "j.xml"
+    r = fh.run("--fh", "--fh-order=rounds", "--fh-runs=3", "--fh-seed=1", "--fh-no-confirm",
+               "--fh-fail-on=never", f"--fh-junit={junit}")
+    assert r.ret == 0
+    assert "--fh-fail-on=never" in r.stdout.str()
+    xml = junit.read_text()
+    assert 'name="test_victim"' in xml and 'name="test_sets"' in xml
