@@ -283,10 +283,11 @@ static void page(struct rep *r)
 
 			if (!r->run->ntests)
 				buf_puts(b, "<p class=\"note\">No test attempts were recorded in this run.</p>");
-			sect_polluters(r);
 			for (i = 0; i < r->run->ntests; i++)
 				card(r, &r->run->tests[i], i);
-		} else if (n == 6 && !memcmp(m, "FOOTER", 6))
+		} else if (n == 9 && !memcmp(m, "POLLUTERS", 9))
+			sect_polluters(r);
+		else if (n == 6 && !memcmp(m, "FOOTER", 6))
 			footer(r);
 		else
 			buf_add(b, m - 2, n + 4);
