@@ -17,7 +17,7 @@ const char *const fh_key_kind_names[FH_KEY_COUNT] = {
 	[FH_KEY_FILE] = "file", [FH_KEY_DIR] = "dir", [FH_KEY_ENV] = "env", [FH_KEY_CWD] = "cwd",
 	[FH_KEY_UMASK] = "umask", [FH_KEY_SIGNAL] = "signal", [FH_KEY_RLIMIT] = "rlimit",
 	[FH_KEY_LOCALE] = "locale", [FH_KEY_TZ] = "tz", [FH_KEY_THREAD] = "thread",
-	[FH_KEY_PORT] = "port", [FH_KEY_MODULE] = "module",
+	[FH_KEY_PORT] = "port", [FH_KEY_MODULE] = "module", [FH_KEY_CHILD] = "child",
 };
 
 #define MAX_LEFT 256
@@ -441,6 +441,12 @@ void footprint_finish(struct fh_attempt *a, struct arena *A, struct fh_foot_raw 
 	if (umask_first >= 0 && umask_last >= 0 && umask_first != umask_last)
 		add_left(A, f, FH_KEY_UMASK, "umask", "set",
 			 arena_printf(A, "%03o (was %03o)", umask_last, umask_first));
+	for (size_t i = 0; a->trace && i < a->trace->nchildren; i++) {
+		const struct fh_child *ch = &a->trace->children[i];
+		if (ch->duration_s < 0 && ch->pid > 0)
+			add_left(A, f, FH_KEY_CHILD, arena_printf(A, "%d", ch->pid), "left running",
+				 ch->exe);
+	}
 	if (f->counts && f->threads_left > 0)
 		add_left(A, f, FH_KEY_THREAD, "threads", "left running",
 			 arena_printf(A, "%d more thread%s", f->threads_left,
@@ -473,6 +479,9 @@ const char *footprint_left_text(struct arena *A, const struct fh_foot_left *l)
 		return arena_printf(A, "left %s listening", l->value ? l->value : l->key);
 	case FH_KEY_MODULE:
 		return arena_printf(A, "imported %s", l->key);
+	case FH_KEY_CHILD:
+		return arena_printf(A, "left child process %s (%s) running", l->key,
+				    l->value ? l->value : "?");
 	case FH_KEY_SIGNAL:
 		return arena_printf(A, "%s %s", l->what, l->key);
 	default:

@@ -313,7 +313,7 @@ struct fh_test_features {
 enum fh_key_kind {
 	FH_KEY_FILE, FH_KEY_DIR, FH_KEY_ENV, FH_KEY_CWD, FH_KEY_UMASK, FH_KEY_SIGNAL,
 	FH_KEY_RLIMIT, FH_KEY_LOCALE, FH_KEY_TZ, FH_KEY_THREAD, FH_KEY_PORT, FH_KEY_MODULE,
-	FH_KEY_COUNT
+	FH_KEY_CHILD, FH_KEY_COUNT
 };
 extern const char *const fh_key_kind_names[FH_KEY_COUNT]; /* "file", "dir", "env", ... */
 

@@ -287,3 +287,13 @@ def test_victim():
     assert "--fh-fail-on=never" in r.stdout.str()
     xml = junit.read_text()
     assert 'name="test_victim"' in xml and 'name="test_sets"' in xml
+
+
+def test_rounds_with_isolate(fh):
+    _suite(fh)
+    r = fh.run("--fh", "--fh-order=rounds", "--fh-runs=2", "--fh-seed=3", "--fh-isolate")
+    r.assert_outcomes(passed=20)
+    # every attempt tears everything down: the module fixture once per attempt of its tests
+    log = fh.log_lines()
+    assert log.count("setup-a") == 2 * 5 and log.count("teardown-a") == 2 * 5
+    assert all(x["isolate"] for x in fh.records(_rundir(r)))
