@@ -297,3 +297,24 @@ def test_rounds_with_isolate(fh):
     log = fh.log_lines()
     assert log.count("setup-a") == 2 * 5 and log.count("teardown-a") == 2 * 5
     assert all(x["isolate"] for x in fh.records(_rundir(r)))
+
+
+def test_rounds_with_fh_timeout(fh):
+    """The hang watchdog stops a hung attempt in rounds mode too; the rounds go on."""
+    fh.pytester.makepyfile(test_tw="""
+import os, time
+N = os.path.join(os.path.dirname(os.path.abspath(__file__)), "n.txt")
+def test_sometimes_hangs():
+    with open(N, "a") as f:
+        f.write("x")
+    if os.path.getsize(N) == 2:
+        time.sleep(30)
+def test_other():
+    pass
+""")
+    r = fh.run("--fh", "--fh-order=rounds", "--fh-runs=3", "--fh-seed=1", "--fh-timeout=1")
+    recs = fh.by_test(_rundir(r))
+    hangs = recs["test_tw.py::test_sometimes_hangs"]
+    assert [x["round"] for x in hangs] == [1, 2, 3]
+    assert [bool(x.get("hung")) for x in hangs] == [False, True, False]
+    assert [x["round"] for x in recs["test_tw.py::test_other"]] == [1, 2, 3]
