@@ -1,11 +1,19 @@
 # SPDX-License-Identifier: MIT
 # flakehunter: one plain GNU Makefile. `make help` lists the targets.
 #
-# Sources are found by wildcard, so adding a module means adding a file:
-#   analyzer/*.c + report/*.c  -> build/fh-analyze   (analyzer/main.c holds main())
-#   report/assets/*            -> embedded as C strings (build/gen/assets.c, see tools/embed.c)
+# Sources are found by wildcard, so adding a module means adding a file. The analyzer is built
+# in layers (ARCHITECTURE.md, "Layers"); each folder is one, compiled with the include paths of
+# the layers it may use and nothing else, so a file that includes a header of a layer above it
+# does not compile:
+#   core/*.c                   -> build/libfhcore.a      (buffers, model, records, trace reader;
+#                                 libcjson only)
+#   analyzer/*.c               -> build/libfhanalyzer.a  (the stages; libdw, libcurl)
+#   report/*.c, report/assets/* -> build/libfhreport.a   (the HTML report; sees core only)
+#   cli/*.c                    -> build/fh-analyze       (the command line; sees every layer)
 #   preload/*.c                -> build/libfhtrace.so
-#   tests/c/test_*.c           -> build/tests/test_*  (Check; each case forks, with a timeout)
+#   tests/c/LAYER/test_*.c     -> build/tests/test_*  (Check; each case forks, with a timeout;
+#                                 linked with LAYER and the layers below it only)
+#   tests/fuzz/LAYER/fuzz_*.c  -> build/fuzz/fuzz_*  (libFuzzer, the same layering)
 #   tests/preload/*.c          -> build/tests/preload/* (plain programs run under the preload)
 
 PYTHON  ?= /usr/bin/python3
@@ -33,16 +41,49 @@ DEB_PKGS := gcc make pkg-config libcjson-dev libcurl4-openssl-dev libunwind-dev 
 PKGS := libcjson libcurl libdw
 TEST_PKGS := check
 
-CJSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcjson libcurl libdw 2>/dev/null)
-CJSON_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson libcurl libdw 2>/dev/null)
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
-ANALYZER_SRC := $(sort $(wildcard analyzer/*.c) $(wildcard report/*.c))
-ANALYZER_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(ANALYZER_SRC))
+# The layers of the analyzer, lowest first. For each: the folders whose headers its files may
+# include (INC_*) and the packages it links (PKGS_*). preload/ is on every include path for
+# the trace format and the call table (fhtrace_format.h, fhtrace_calls.h): the only preload
+# headers another layer may include (tests/py/test_layers.py checks that, and the rest).
+LAYERS       := core analyzer report cli
+INC_core     := -Icore -Ipreload
+INC_analyzer := -Icore -Ianalyzer -Ipreload
+INC_report   := -Icore -Ireport
+INC_cli      := -Icore -Ianalyzer -Ireport -Ipreload
+PKGS_core     := libcjson
+PKGS_analyzer := libcjson libcurl libdw
+PKGS_report   :=
+PKGS_cli      := libcjson libcurl libdw
+# What a test or fuzz target of tests/c/LAYER (tests/fuzz/LAYER) sees and links: LAYER and the
+# layers below it, top first (static archives: only the objects it uses are linked). The
+# report's tests build their models through the stages, so they see those too.
+TINC_core      := $(INC_core)
+TINC_analyzer  := $(INC_analyzer)
+TINC_report    := $(INC_cli)
+TLINK_core     := core
+TLINK_analyzer := analyzer core
+TLINK_report   := report analyzer core
+pkg_cflags = $(if $(PKGS_$(1)),$(shell $(PKG_CONFIG) --cflags $(PKGS_$(1)) 2>/dev/null))
+pkg_libs   = $(if $(PKGS_$(1)),$(shell $(PKG_CONFIG) --libs $(PKGS_$(1)) 2>/dev/null))
+# The layer of a path: its first folder (core/x.c -> core), or tests/c/LAYER/..., tests/fuzz/LAYER/...
+layer_of = $(firstword $(subst /, ,$(patsubst tests/c/%,%,$(patsubst tests/fuzz/%,%,$(1)))))
+
+SRC_core     := $(sort $(wildcard core/*.c))
+SRC_analyzer := $(sort $(wildcard analyzer/*.c))
+SRC_report   := $(sort $(wildcard report/*.c))
+SRC_cli      := $(sort $(wildcard cli/*.c))
+OBJ_core     := $(patsubst %.c,$(BUILD)/obj/%.o,$(SRC_core))
+OBJ_analyzer := $(patsubst %.c,$(BUILD)/obj/%.o,$(SRC_analyzer))
 ASSETS       := $(sort $(wildcard report/assets/*))
 ASSETS_OBJ   := $(BUILD)/obj/gen/assets.o
-LIB_OBJ      := $(filter-out $(BUILD)/obj/analyzer/main.o,$(ANALYZER_OBJ)) $(ASSETS_OBJ)
+OBJ_report   := $(patsubst %.c,$(BUILD)/obj/%.o,$(SRC_report)) $(ASSETS_OBJ)
+OBJ_cli      := $(patsubst %.c,$(BUILD)/obj/%.o,$(SRC_cli))
+LIB_core     := $(BUILD)/libfhcore.a
+LIB_analyzer := $(BUILD)/libfhanalyzer.a
+LIB_report   := $(BUILD)/libfhreport.a
 
 PRELOAD_SRC  := $(sort $(wildcard preload/*.c))
 PRELOAD_OBJ  := $(patsubst %.c,$(BUILD)/obj/pic/%.o,$(PRELOAD_SRC))
@@ -56,7 +97,11 @@ PRELOAD_LIBS ?= -ldl -lpthread
 EXPORTS_MAP  := $(BUILD)/gen/exports.map
 PRELOAD_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--version-script=$(EXPORTS_MAP)
 
-C_TESTS      := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/c/test_*.c)))
+# tests/c/preload/ tests compile preload sources into themselves (below), the other folders
+# link their layer's archives.
+C_TEST_SRC   := $(sort $(foreach l,core analyzer report preload,$(wildcard tests/c/$(l)/test_*.c)))
+C_TESTS      := $(foreach t,$(C_TEST_SRC),$(BUILD)/tests/$(basename $(notdir $(t))))
+FUZZ_SRC     := $(sort $(foreach l,core analyzer report,$(wildcard tests/fuzz/$(l)/fuzz_*.c)))
 PRELOAD_TESTS := $(patsubst tests/preload/%.c,$(BUILD)/tests/preload/%,$(sort $(wildcard tests/preload/*.c)))
 # C++ test shared objects (C++ exceptions must still work under the preload, whose stack
 # capture uses libunwind): tests/preload/x.cpp -> libx.so
@@ -66,7 +111,7 @@ FH_ANALYZE := $(BUILD)/fh-analyze
 FH_LIB     := $(if $(PRELOAD_SRC),$(BUILD)/libfhtrace.so)
 
 .PHONY: all help deps check-deps check-test-deps build-tests test test-c test-py asan bench \
-	demo install uninstall clean fuzz
+	demo install uninstall clean fuzz fuzz-targets
 .DEFAULT_GOAL := all
 
 # The tool only; the test programs are built by `make build-tests` (and `make test`).
@@ -109,9 +154,18 @@ check-deps:
 check-test-deps:
 	@$(PKG_CONFIG) --exists $(TEST_PKGS) || { echo "missing the Check library; run 'make deps' (as root) or: apt-get install -y $(DEB_PKGS)"; exit 1; }
 
+# One rule for every layer: the folder names the layer, the layer its include paths.
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SAN) $(CJSON_CFLAGS) -Ianalyzer -Ireport -Ipreload -MMD -MP $(CFLAGS) -c $< -o $@
+	$(CC) $(BASEFLAGS) $(SAN) $(call pkg_cflags,$(call layer_of,$<)) $(INC_$(call layer_of,$<)) \
+		-MMD -MP $(CFLAGS) -c $< -o $@
+
+$(BUILD)/lib%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIB_core): $(OBJ_core)
+$(LIB_analyzer): $(OBJ_analyzer)
+$(LIB_report): $(OBJ_report)
 
 $(BUILD)/obj/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -129,8 +183,8 @@ $(ASSETS_OBJ): $(BUILD)/gen/assets.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(SAN) -c $< -o $@
 
-$(FH_ANALYZE): $(ANALYZER_OBJ) $(ASSETS_OBJ)
-	$(CC) $(SAN) $^ $(CJSON_LIBS) -lm -o $@
+$(FH_ANALYZE): $(OBJ_cli) $(LIB_report) $(LIB_analyzer) $(LIB_core)
+	$(CC) $(SAN) $^ $(call pkg_libs,cli) -lm -lpthread -o $@
 
 $(EXPORTS_MAP): preload/exports.map.in preload/calls.def
 	@mkdir -p $(dir $@)
@@ -139,10 +193,32 @@ $(EXPORTS_MAP): preload/exports.map.in preload/calls.def
 $(BUILD)/libfhtrace.so: $(PRELOAD_OBJ) $(EXPORTS_MAP)
 	$(CC) $(PRELOAD_LDFLAGS) $(PRELOAD_OBJ) $(UNWIND_LIBS) $(PRELOAD_LIBS) -o $@
 
-$(BUILD)/tests/%: tests/c/%.c $(LIB_OBJ)
+# A test of tests/c/LAYER sees LAYER's include paths (and tests/c/ for the shared test
+# helpers) and links LAYER's archives and packages; --as-needed keeps a package a test does
+# not use (libcurl, libdw) out of it.
+define c_test
+$(BUILD)/tests/$(basename $(notdir $(1))): $(1) $(foreach l,$(TLINK_$(2)),$(LIB_$(l)))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(BASEFLAGS) $$(SAN) $(foreach l,$(TLINK_$(2)),$$(call pkg_cflags,$(l))) $$(CHECK_CFLAGS) \
+		$$(TINC_$(2)) -Itests/c -Itests/c/$(2) $$(CFLAGS) $$< $(foreach l,$(TLINK_$(2)),$$(LIB_$(l))) \
+		-Wl,--as-needed $(foreach l,$(TLINK_$(2)),$$(call pkg_libs,$(l))) $$(CHECK_LIBS) -lm -lpthread -o $$@
+endef
+$(foreach t,$(filter-out tests/c/preload/%,$(C_TEST_SRC)),$(eval $(call c_test,$(t),$(call layer_of,$(t)))))
+
+# libFuzzer targets (`make fuzz` builds them in a make of its own, with clang and BUILD=build/fuzz).
+define fuzz_target
+$(BUILD)/$(basename $(notdir $(1))): $(1) $(foreach l,$(TLINK_$(2)),$(LIB_$(l)))
+	$$(CC) $$(BASEFLAGS) -fsanitize=fuzzer,address,undefined $(foreach l,$(TLINK_$(2)),$$(call pkg_cflags,$(l))) \
+		$$(TINC_$(2)) $$(CFLAGS) $$< $(foreach l,$(TLINK_$(2)),$$(LIB_$(l))) \
+		-Wl,--as-needed $(foreach l,$(TLINK_$(2)),$$(call pkg_libs,$(l))) -lm -lpthread -o $$@
+endef
+$(foreach t,$(FUZZ_SRC),$(eval $(call fuzz_target,$(t),$(call layer_of,$(t)))))
+FUZZ_TARGETS := $(foreach t,$(FUZZ_SRC),$(BUILD)/$(basename $(notdir $(t))))
+
+# tests/c/preload: tests of preload code compiled into the test itself.
+$(BUILD)/tests/%: tests/c/preload/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SAN) $(CJSON_CFLAGS) $(CHECK_CFLAGS) -Ianalyzer -Ireport -Ipreload $(CFLAGS) \
-		$< $(LIB_OBJ) $(CJSON_LIBS) $(CHECK_LIBS) -lm -o $@
+	$(CC) $(BASEFLAGS) $(SAN) $(CHECK_CFLAGS) -Ipreload -Itests/c $(CFLAGS) $< $(CHECK_LIBS) -lm -lpthread -o $@
 
 $(BUILD)/tests/preload/%: tests/preload/%.c
 	@mkdir -p $(dir $@)
@@ -198,17 +274,19 @@ demo: deps
 	$(TEST_ENV) $(PYTHON) demo/run_demo.py
 
 # New inputs libFuzzer finds go to $(BUILD)/fuzz/corpus (its first corpus directory); the
-# checked-in seeds in tests/fuzz/corpus are only read.
-fuzz: $(BUILD)/gen/assets.c
-	@set -e; mkdir -p $(BUILD)/fuzz; for f in $(wildcard tests/fuzz/fuzz_*.c); do \
+# checked-in seeds in tests/fuzz/corpus are only read. The targets and the layers' archives are
+# built by clang with the fuzzer's instrumentation in $(BUILD)/fuzz (a make of its own).
+fuzz: check-deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz CC=clang OPT="-g -O1" \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined" fuzz-targets
+	@set -e; for f in $(FUZZ_SRC); do \
 		n=$$(basename $$f .c); \
-		clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(CJSON_CFLAGS) \
-			-Ianalyzer -Ireport -Ipreload $$f $(filter-out analyzer/main.c,$(ANALYZER_SRC)) \
-			$(BUILD)/gen/assets.c $(CJSON_LIBS) -lm -o $(BUILD)/fuzz/$$n; \
 		mkdir -p $(BUILD)/fuzz/corpus/$$n; \
 		$(BUILD)/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} $(BUILD)/fuzz/corpus/$$n \
 			tests/fuzz/corpus/$$n 2>&1 | tail -2; \
 	done
+
+fuzz-targets: $(FUZZ_TARGETS)
 
 # ---- install ----
 LIBDIR ?= $(PREFIX)/lib

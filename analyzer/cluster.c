@@ -5,6 +5,7 @@
  * clusters are ordered biggest first, ties by their first attempt.
  */
 #include "cluster.h"
+#include "stages.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -20,6 +20,7 @@
 #include "fhtrace_format.h"
 #include "footprint.h"
 #include "stages.h"
+#include "stackfmt.h"
 #include "symbolize.h"
 
 #define NPHASE 3

@@ -16,7 +16,7 @@
 
 #include "fhtrace_format.h"
 #include "model.h"
-#include "sources.h"
+#include "stages.h"
 
 static bool streq(const char *a, const char *b)
 {

@@ -2,8 +2,8 @@
 /*
  * The footprint of each attempt: what it left behind and what it looked at (footprint.h has
  * the rules). Raw trace events are kept per attempt during the evidence join and folded into
- * net effects when the attempt is finished; the plugin's Python-side footprint comes from the
- * attempt record.
+ * net effects when the attempt is finished; the plugin's Python-side footprint was read with
+ * the attempt record (core/foot_rec.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,15 +13,6 @@
 #include "fhtrace_format.h"
 #include "footprint.h"
 
-const char *const fh_key_kind_names[FH_KEY_COUNT] = {
-	[FH_KEY_FILE] = "file", [FH_KEY_DIR] = "dir", [FH_KEY_ENV] = "env", [FH_KEY_CWD] = "cwd",
-	[FH_KEY_UMASK] = "umask", [FH_KEY_SIGNAL] = "signal", [FH_KEY_RLIMIT] = "rlimit",
-	[FH_KEY_LOCALE] = "locale", [FH_KEY_TZ] = "tz", [FH_KEY_THREAD] = "thread",
-	[FH_KEY_PORT] = "port", [FH_KEY_MODULE] = "module", [FH_KEY_CHILD] = "child",
-};
-
-#define MAX_LEFT 256
-#define IGNORED_VAR "PYTEST_CURRENT_TEST"
 
 struct op {
 	unsigned foot;            /* enum fht_foot; FHT_FOOT_COUNT for a connect */
@@ -46,129 +37,6 @@ static struct fh_footprint *foot_of(struct fh_attempt *a, struct arena *A)
 	return a->foot;
 }
 
-static void add_left(struct arena *A, struct fh_footprint *f, enum fh_key_kind kind,
-		     const char *key, const char *what, const char *value)
-{
-	struct fh_foot_left *n;
-
-	if (!key || f->nleft >= MAX_LEFT)
-		return;
-	for (size_t i = 0; i < f->nleft; i++)
-		if (f->left[i].kind == kind && !strcmp(f->left[i].key, key))
-			return;   /* the first source (the plugin's) wins */
-	n = arena_alloc(A, sizeof(*n) * (f->nleft + 1));
-	if (f->nleft)
-		memcpy(n, f->left, sizeof(*n) * f->nleft);
-	n[f->nleft] = (struct fh_foot_left){ kind, arena_strdup(A, key), what,
-		value ? arena_strdup(A, value) : NULL };
-	f->left = n;
-	f->nleft++;
-}
-
-/* Reads go into a growing array in the arena: chunks double, old ones stay (arena). */
-static bool has_read(const struct fh_footprint *f, enum fh_key_kind kind, const char *key)
-{
-	for (size_t i = 0; i < f->nreads; i++)
-		if (f->reads[i].kind == kind && !strcmp(f->reads[i].key, key))
-			return true;
-	return false;
-}
-
-static void add_read(struct arena *A, struct fh_footprint *f, size_t *cap, enum fh_key_kind kind,
-		     const char *key, const char *how, int found)
-{
-	if (!key || has_read(f, kind, key))
-		return;
-	if (f->nreads >= FH_FOOT_MAX_READS) {
-		f->reads_dropped++;
-		return;
-	}
-	if (f->nreads >= *cap) {
-		size_t nc = *cap ? 2 * *cap : 16;
-		struct fh_foot_read *n = arena_alloc(A, sizeof(*n) * nc);
-		if (f->nreads)
-			memcpy(n, f->reads, sizeof(*n) * f->nreads);
-		f->reads = n;
-		*cap = nc;
-	}
-	f->reads[f->nreads++] = (struct fh_foot_read){ kind, arena_strdup(A, key), how, found };
-}
-
-static size_t reads_cap(const struct fh_footprint *f)
-{
-	return f->nreads;   /* a fresh chunk is allocated on the next add */
-}
-
-/* ---- the plugin's footprint ---- */
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
-static const char *cut(struct arena *A, const char *s, size_t max)
-{
-	if (!s)
-		return NULL;
-	return strlen(s) > max ? arena_strndup(A, s, max) : arena_strdup(A, s);
-}
-
-struct fh_footprint *footprint_from_record(struct arena *A, const cJSON *fp)
-{
-	struct fh_footprint *f;
-	const cJSON *v, *it;
-	size_t cap = 0;
-	int n;
-
-	if (!fp)
-		return NULL;
-	f = arena_alloc(A, sizeof(*f));
-	f->python = true;
-	if (!cJSON_IsObject(fp))
-		return f;   /* null: the plugin saw nothing */
-	v = cJSON_GetObjectItemCaseSensitive(fp, "env_set");
-	n = 0;
-	v = cJSON_IsObject(v) ? v : NULL;
-	cJSON_ArrayForEach(it, v) {
-		if (n++ >= 64 || !it->string || !strcmp(it->string, IGNORED_VAR))
-			continue;
-		add_left(A, f, FH_KEY_ENV, cut(A, it->string, 256), "set",
-			 cJSON_IsString(it) ? cut(A, it->valuestring, 256) : NULL);
-	}
-	v = cJSON_GetObjectItemCaseSensitive(fp, "env_unset");
-	n = 0;
-	v = cJSON_IsArray(v) ? v : NULL;
-	cJSON_ArrayForEach(it, v)
-		if (n++ < 64 && cJSON_IsString(it) && strcmp(it->valuestring, IGNORED_VAR))
-			add_left(A, f, FH_KEY_ENV, cut(A, it->valuestring, 256), "unset", NULL);
-	if (jstr(fp, "cwd"))
-		add_left(A, f, FH_KEY_CWD, "cwd", "changed", cut(A, jstr(fp, "cwd"), 1024));
-	v = cJSON_GetObjectItemCaseSensitive(fp, "threads");
-	if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
-		struct buf b = BUF_INIT(1024);
-		n = 0;
-		cJSON_ArrayForEach(it, v)
-			if (cJSON_IsString(it) && n++ < 8)
-				buf_printf(&b, "%s%s", n > 1 ? ", " : "", it->valuestring);
-		add_left(A, f, FH_KEY_THREAD, "threads", "left running", buf_str(&b));
-		buf_free(&b);
-	}
-	v = cJSON_GetObjectItemCaseSensitive(fp, "modules");
-	n = 0;
-	v = cJSON_IsArray(v) ? v : NULL;
-	cJSON_ArrayForEach(it, v)
-		if (n++ < 16 && cJSON_IsString(it))
-			add_left(A, f, FH_KEY_MODULE, cut(A, it->valuestring, 256), "imported", NULL);
-	v = cJSON_GetObjectItemCaseSensitive(fp, "env_read");
-	n = 0;
-	v = cJSON_IsArray(v) ? v : NULL;
-	cJSON_ArrayForEach(it, v)
-		if (n++ < 64 && cJSON_IsString(it) && strcmp(it->valuestring, IGNORED_VAR))
-			add_read(A, f, &cap, FH_KEY_ENV, cut(A, it->valuestring, 256), "os.environ", -1);
-	return f;
-}
-
 /* ---- raw trace events ---- */
 
 void foot_raw_add(struct fh_foot_raw **frp, struct arena *A, const struct fh_event *e, bool own)
@@ -186,7 +54,7 @@ void foot_raw_add(struct fh_foot_raw **frp, struct arena *A, const struct fh_eve
 	}
 	GROW(fr->ops, fr->cap, fr->n + 1);
 	fr->ops[fr->n++] = (struct op){ foot ? foot : FHT_FOOT_COUNT, own, e->done, e->result,
-		e->arg, e->arg2, e->err, e->target ? cut(A, e->target, 2048) : NULL };
+		e->arg, e->arg2, e->err, e->target ? foot_cut(A, e->target, 2048) : NULL };
 }
 
 void foot_raw_listening(struct fh_foot_raw **frp, struct arena *A, const char *addr)
@@ -198,7 +66,7 @@ void foot_raw_listening(struct fh_foot_raw **frp, struct arena *A, const char *a
 	if (fr->nlistening >= 64 || !addr)
 		return;
 	GROW(fr->listening, fr->clistening, fr->nlistening + 1);
-	fr->listening[fr->nlistening++] = cut(A, addr, 128);
+	fr->listening[fr->nlistening++] = foot_cut(A, addr, 128);
 }
 
 void foot_raw_free(struct fh_foot_raw *fr)
@@ -234,7 +102,7 @@ static struct pathst *path_get(struct pathst **v, size_t *n, size_t *cap, const 
 	for (size_t i = 0; i < *n; i++)
 		if (!strcmp((*v)[i].path, p))
 			return &(*v)[i];
-	if (*n >= MAX_LEFT)
+	if (*n >= FH_FOOT_MAX_LEFT)
 		return NULL;
 	GROW(*v, *cap, *n + 1);
 	(*v)[*n] = (struct pathst){ p, dir, false, false, false, 0 };
@@ -286,7 +154,7 @@ void footprint_finish(struct fh_attempt *a, struct arena *A, struct fh_foot_raw 
 		      int fds0, int threads0, int fds1, int threads1)
 {
 	struct fh_footprint *f = foot_of(a, A);
-	size_t rcap = reads_cap(f);
+	size_t rcap = foot_reads_cap(f);
 	struct pathst *paths = NULL;
 	size_t npaths = 0, cpaths = 0;
 	bool py = f->python;
@@ -312,18 +180,18 @@ void footprint_finish(struct fh_attempt *a, struct arena *A, struct fh_foot_raw 
 			else if (o->done && o->result >= 0 && (acc != O_RDONLY || (o->arg & O_TRUNC)))
 				path_op(&paths, &npaths, &cpaths, t, false, 'w');
 			else if (o->done)
-				add_read(A, f, &rcap, FH_KEY_FILE, t, "opened", o->result >= 0);
+				foot_add_read(A, f, &rcap, FH_KEY_FILE, t, "opened", o->result >= 0);
 			if (t[0] != '/')
-				add_read(A, f, &rcap, FH_KEY_CWD, "cwd",
+				foot_add_read(A, f, &rcap, FH_KEY_CWD, "cwd",
 					 arena_printf(A, "relative path %s", t), -1);
 			break;
 		}
 		case FHT_FOOT_STAT:
 			if (!t || !o->done)
 				break;
-			add_read(A, f, &rcap, FH_KEY_FILE, t, "looked at", o->result == 0);
+			foot_add_read(A, f, &rcap, FH_KEY_FILE, t, "looked at", o->result == 0);
 			if (t[0] != '/')
-				add_read(A, f, &rcap, FH_KEY_CWD, "cwd",
+				foot_add_read(A, f, &rcap, FH_KEY_CWD, "cwd",
 					 arena_printf(A, "relative path %s", t), -1);
 			break;
 		case FHT_FOOT_UNLINK:
@@ -354,25 +222,25 @@ void footprint_finish(struct fh_attempt *a, struct arena *A, struct fh_foot_raw 
 		case FHT_FOOT_ENV_SET: case FHT_FOOT_ENV_UNSET: {
 			const char *eq = t ? strchr(t, '=') : NULL;
 			const char *name = eq ? arena_strndup(A, t, (size_t)(eq - t)) : t;
-			if (!o->own || !ok || !name || !strcmp(name, IGNORED_VAR) || py)
+			if (!o->own || !ok || !name || !strcmp(name, FH_FOOT_IGNORED_VAR) || py)
 				break;
 			if (o->foot == FHT_FOOT_ENV_SET && eq)
-				add_left(A, f, FH_KEY_ENV, name, "set", eq + 1);
+				foot_add_left(A, f, FH_KEY_ENV, name, "set", eq + 1);
 			else
-				add_left(A, f, FH_KEY_ENV, name, "unset", NULL);
+				foot_add_left(A, f, FH_KEY_ENV, name, "unset", NULL);
 			break;
 		}
 		case FHT_FOOT_ENV_CLEAR:
 			if (o->own && ok && !py)
-				add_left(A, f, FH_KEY_ENV, "*", "cleared", NULL);
+				foot_add_left(A, f, FH_KEY_ENV, "*", "cleared", NULL);
 			break;
 		case FHT_FOOT_ENV_READ:
-			if (o->own && t && strcmp(t, IGNORED_VAR))
-				add_read(A, f, &rcap, FH_KEY_ENV, t, "getenv", o->arg ? 1 : 0);
+			if (o->own && t && strcmp(t, FH_FOOT_IGNORED_VAR))
+				foot_add_read(A, f, &rcap, FH_KEY_ENV, t, "getenv", o->arg ? 1 : 0);
 			break;
 		case FHT_FOOT_CWD:
 			if (o->own && ok && t && !py)
-				add_left(A, f, FH_KEY_CWD, "cwd", "changed", t);
+				foot_add_left(A, f, FH_KEY_CWD, "cwd", "changed", t);
 			break;
 		case FHT_FOOT_UMASK:
 			if (!o->own || !o->done)
@@ -383,18 +251,18 @@ void footprint_finish(struct fh_attempt *a, struct arena *A, struct fh_foot_raw 
 			break;
 		case FHT_FOOT_SIGNAL:
 			if (o->own && ok && o->arg2 != 0)
-				add_left(A, f, FH_KEY_SIGNAL, sig_name(A, (int)o->arg),
+				foot_add_left(A, f, FH_KEY_SIGNAL, sig_name(A, (int)o->arg),
 					 o->arg2 == 1 ? "ignored" : "handler installed", NULL);
 			break;
 		case FHT_FOOT_RLIMIT:
 			if (o->own && ok && o->arg2 != -2)
-				add_left(A, f, FH_KEY_RLIMIT, rlimit_name((int)o->arg), "set",
+				foot_add_left(A, f, FH_KEY_RLIMIT, rlimit_name((int)o->arg), "set",
 					 o->arg2 < 0 ? "unlimited" : arena_printf(A, "soft %lld",
 										 (long long)o->arg2));
 			break;
 		case FHT_FOOT_LOCALE:
 			if (o->own && o->done && o->result && t)
-				add_left(A, f, FH_KEY_LOCALE, locale_name((int)o->arg), "set", t);
+				foot_add_left(A, f, FH_KEY_LOCALE, locale_name((int)o->arg), "set", t);
 			break;
 		case FHT_FOOT_LISTEN: {
 			const char *pk = port_key(A, t);
@@ -404,20 +272,20 @@ void footprint_finish(struct fh_attempt *a, struct arena *A, struct fh_foot_raw 
 				still |= lk && !strcmp(lk, pk);
 			}
 			if (o->own && ok && pk && still)
-				add_left(A, f, FH_KEY_PORT, pk, "listening", t);
+				foot_add_left(A, f, FH_KEY_PORT, pk, "listening", t);
 			break;
 		}
 		case FHT_FOOT_BIND: {
 			const char *pk = port_key(A, t);
 			if (pk && o->done && strcmp(pk, ":0"))
-				add_read(A, f, &rcap, FH_KEY_PORT, pk, "bind",
+				foot_add_read(A, f, &rcap, FH_KEY_PORT, pk, "bind",
 					 o->err == EADDRINUSE ? 1 : o->err == 0 ? 0 : -1);
 			break;
 		}
 		case FHT_FOOT_COUNT: {   /* connect */
 			const char *pk = port_key(A, t);
 			if (pk && o->done)
-				add_read(A, f, &rcap, FH_KEY_PORT, pk, "connect",
+				foot_add_read(A, f, &rcap, FH_KEY_PORT, pk, "connect",
 					 o->err == ECONNREFUSED ? 0 : (o->err == 0 || o->err == EINPROGRESS) ?
 					 1 : -1);
 			break;
@@ -431,24 +299,24 @@ void footprint_finish(struct fh_attempt *a, struct arena *A, struct fh_foot_raw 
 		enum fh_key_kind k = p->dir ? FH_KEY_DIR : FH_KEY_FILE;
 
 		if (p->created && !p->deleted)
-			add_left(A, f, k, p->path, "created", NULL);
+			foot_add_left(A, f, k, p->path, "created", NULL);
 		else if (p->deleted && !p->created)
-			add_left(A, f, k, p->path, "deleted", NULL);
+			foot_add_left(A, f, k, p->path, "deleted", NULL);
 		else if (p->written && !p->deleted && !p->created)
-			add_left(A, f, k, p->path, "written", NULL);
+			foot_add_left(A, f, k, p->path, "written", NULL);
 	}
 	free(paths);
 	if (umask_first >= 0 && umask_last >= 0 && umask_first != umask_last)
-		add_left(A, f, FH_KEY_UMASK, "umask", "set",
+		foot_add_left(A, f, FH_KEY_UMASK, "umask", "set",
 			 arena_printf(A, "%03o (was %03o)", umask_last, umask_first));
 	for (size_t i = 0; a->trace && i < a->trace->nchildren; i++) {
 		const struct fh_child *ch = &a->trace->children[i];
 		if (ch->duration_s < 0 && ch->pid > 0)
-			add_left(A, f, FH_KEY_CHILD, arena_printf(A, "%d", ch->pid), "left running",
+			foot_add_left(A, f, FH_KEY_CHILD, arena_printf(A, "%d", ch->pid), "left running",
 				 ch->exe);
 	}
 	if (f->counts && f->threads_left > 0)
-		add_left(A, f, FH_KEY_THREAD, "threads", "left running",
+		foot_add_left(A, f, FH_KEY_THREAD, "threads", "left running",
 			 arena_printf(A, "%d more thread%s", f->threads_left,
 				      f->threads_left == 1 ? "" : "s"));
 	if (raw)

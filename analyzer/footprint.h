@@ -4,7 +4,7 @@
  * after it and what it looked at. Two inputs, merged per attempt:
  *
  *   - the attempt record's "footprint" (docs/FORMATS.md): what the plugin saw from Python;
- *     footprint_from_record() at load time;
+ *     footprint_from_record() (core/foot_rec.h) at load time;
  *   - the trace: the calls the call table marks FHF_FOOT (preload/fhtrace_calls.h), connects,
  *     the fd and thread counts of the attempt markers, the listening sockets still open at the
  *     attempt's end. The evidence join hands each such event of an attempt to foot_raw_add()
@@ -24,16 +24,11 @@
 #ifndef FH_FOOTPRINT_H
 #define FH_FOOTPRINT_H
 
-#include <cjson/cJSON.h>
-
+#include "foot_rec.h"
 #include "model.h"
 #include "trace.h"
 
 #define FH_FOOT_MAX_OPS 4096    /* raw events kept per attempt (more are counted) */
-#define FH_FOOT_MAX_READS 512   /* reads kept per attempt */
-
-/* The plugin's footprint of one record (a JSON object, or null/absent): NULL when absent. */
-struct fh_footprint *footprint_from_record(struct arena *A, const cJSON *fp);
 
 /* Raw events of one attempt: *fr is created on first use (caller frees with foot_raw_free);
  * own: the event is of the attempt's own process (environment, cwd and the like only count

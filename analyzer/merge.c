@@ -23,8 +23,8 @@
 #include <cjson/cJSON.h>
 
 #include "model.h"
+#include "rundir.h"
 #include "sha256.h"
-#include "sources.h"
 #include "trace.h"
 
 #define COPY_CHUNK (1u << 20)

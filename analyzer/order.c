@@ -12,6 +12,7 @@
 
 #include "footprint.h"
 #include "order.h"
+#include "stages.h"
 
 /* ---- a small string -> index map ---- */
 
@@ -912,54 +913,5 @@ size_t order_state_lines(struct arena *A, const struct fh_test *t, const char **
 			out[n++] = arena_printf(A, "%zu/%zu attempts %s", same, t->nattempts,
 						footprint_left_text(A, l));
 	}
-	return n;
-}
-
-/* ---- the cross-test view ---- */
-
-size_t order_polluter_index(struct arena *A, const struct fh_run *run,
-			    struct fh_polluter_victims **out)
-{
-	struct fh_polluter_victims *v = NULL;
-	size_t n = 0, cap = 0;
-
-	for (size_t ti = 0; ti < run->ntests; ti++) {
-		const struct fh_test *t = &run->tests[ti];
-		const struct fh_diagnosis *d = t->diag;
-		if (!d || d->kind != FH_KIND_ORDER)
-			continue;
-		for (size_t q = 0; q < d->npolluters; q++) {
-			const struct fh_polluter *pl = &d->polluters[q];
-			struct fh_polluter_victims *e = NULL;
-			if (pl->confirmed == 0)
-				continue;
-			for (size_t k = 0; k < n; k++)
-				if (!strcmp(v[k].nodeid, pl->nodeid))
-					e = &v[k];
-			if (!e) {
-				GROW(v, cap, n + 1);
-				e = &v[n++];
-				memset(e, 0, sizeof(*e));
-				e->nodeid = pl->nodeid;
-				e->victims = arena_alloc(A, sizeof(*e->victims) * run->ntests);
-				e->left = arena_alloc(A, sizeof(*e->left) * run->ntests);
-			}
-			e->victims[e->nvictims++] = t;
-			if (pl->left) {
-				bool dup = false;
-				for (size_t k = 0; k < e->nleft; k++)
-					dup |= !strcmp(e->left[k], pl->left);
-				if (!dup)
-					e->left[e->nleft++] = pl->left;
-			}
-		}
-	}
-	if (n) {
-		*out = arena_alloc(A, sizeof(**out) * n);
-		memcpy(*out, v, sizeof(*v) * n);
-	} else {
-		*out = NULL;
-	}
-	free(v);
 	return n;
 }

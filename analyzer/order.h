@@ -45,13 +45,4 @@ int order_candidates_write(const struct fh_run *run, const char *path);
  * lines into out (at most max); returns how many. */
 size_t order_state_lines(struct arena *A, const struct fh_test *t, const char **out, size_t max);
 
-/* For the report: every polluter of the run with the victims it breaks (cross-test view). */
-struct fh_polluter_victims {
-	const char *nodeid;          /* the polluter */
-	const struct fh_test **victims; size_t nvictims;
-	const char **left; size_t nleft; /* what it left behind, one phrase each */
-};
-size_t order_polluter_index(struct arena *A, const struct fh_run *run,
-			    struct fh_polluter_victims **out);
-
 #endif

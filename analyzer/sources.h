@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Runs made of several sources: reading a merged run directory (written by `fh-analyze merge`,
- * merge.h) into the model, the evidence join source by source, and what a merged run adds to
- * every test (attempt numbers across sources, per-host counts).
+ * Runs made of several sources in the pipeline: the evidence join source by source, and what a
+ * merged run adds to every test (attempt numbers across sources, per-host counts). Reading a
+ * merged run directory (written by `fh-analyze merge`, merge.h) into the model is the core's
+ * (rundir.h).
  *
  * A merged run directory (docs/FORMATS.md "Merged run directories"):
  *
@@ -23,18 +24,6 @@
 
 #include "model.h"
 
-#define FH_MERGED_SCHEMA "flakehunter-merged/1"
-#define FH_RUN_SCHEMA "flakehunter-run/1"
-
-/* True when DIR holds a sources/ directory (a merged run). */
-bool sources_is_merged(const char *dir);
-
-/* run_load() of a merged run directory: run->run_dir is set, the rest of *run zeroed. Reads
- * every sources/<id>/ (meta.json and records; a source that cannot be read is skipped with a
- * warning), fills run->sources and run->meta (the merged run id; hosts, versions joined;
- * branch and commit when every source agrees). 0, or -1 after an error line. */
-int sources_load(struct fh_run *run);
-
 /* quarantine_load() (quarantine.h) for the run: a merged run takes the quarantine.json of its
  * first source (by id) that has one; 0 or -1 as quarantine_load(). */
 int sources_quarantine(struct fh_run *run);
@@ -48,11 +37,5 @@ int sources_evidence(struct fh_run *run);
  * number) order (attempt->source_attempt keeps the recorded one); every test gets its per-host
  * counts (test->hosts). */
 void sources_finish(struct fh_run *run);
-
-/* The host an attempt ran on (its source's meta host; "" when unknown). */
-const char *attempt_host(const struct fh_run *run, const struct fh_attempt *a);
-
-/* True when run_id names this run or one of its sources (history rows of the run itself). */
-bool run_is_own_id(const struct fh_run *run, const char *run_id);
 
 #endif

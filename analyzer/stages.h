@@ -10,6 +10,17 @@
 
 #include "model.h"
 
+/* stats.c: counts, flake rate and Wilson interval, verdict, durations; run->tests in report
+ * order. */
+void run_compute(struct fh_run *run);
+void wilson_interval(int failed, int n, double *lo, double *hi);
+/* The median of v[0..n) (0 when n is 0); sorts v. */
+double fh_median(double *v, size_t n);
+/* cluster.c: failure fingerprints and clusters. */
+void run_cluster(struct fh_run *run);
+/* features.c: attempt->f and test->feat for every test (after the evidence). */
+void features_run(struct fh_run *run);
+
 /* summary.c: the JSON summary of DESIGN.md. */
 int summary_write(const struct fh_run *run, const char *json_path);
 
@@ -32,8 +43,5 @@ struct fh_ai_options {
 	long timeout_ms;        /* 0: default */
 };
 int ai_run(struct fh_run *run, const struct fh_ai_options *opt);
-
-/* report/report.c: the self-contained HTML report. */
-int report_write(const struct fh_run *run, const char *html_path);
 
 #endif

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "stages.h"
 
 void wilson_interval(int failed, int n, double *lo, double *hi)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Offline symbolization of captured stacks (issue 6): module maps written by the preload
- * (TRACE_DIR/<pid>.maps, format in preload/modmap.h) plus elfutils libdw (dwfl_*) turn raw
+ * Offline symbolization of captured stacks: module maps written by the preload (read by
+ * modmap_read.h) plus elfutils libdw (dwfl_*) turn raw
  * return addresses into module, function and, where debug info exists (in the binary or in a
  * separate debug file found by build-id under /usr/lib/debug), file:line.
  *
@@ -15,8 +15,8 @@
  * - Python frames (already strings in the trace) come first, innermost first, then native
  *   frames innermost first.
  *
- * Ownership: a struct fh_modmap owns its strings (modmap_free()). Symbolized strings are
- * allocated from the arena passed in (the run's arena for the model).
+ * Ownership: symbolized strings are allocated from the arena passed in (the run's arena for
+ * the model).
  */
 #ifndef FH_SYMBOLIZE_H
 #define FH_SYMBOLIZE_H
@@ -25,30 +25,8 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "modmap_read.h"
 #include "trace.h"
-
-struct fh_module {
-	uint64_t lo, hi;        /* span in the process */
-	uint64_t bias;          /* file address = process address - bias */
-	const char *build_id;   /* lowercase hex; NULL when none recorded */
-	const char *path;       /* as recorded; "[vdso]" for the vDSO */
-};
-
-struct fh_modmap {
-	int pid, ppid;
-	const char *stack_status;   /* "on", "off: ..."; may be NULL */
-	const char *pystack_status; /* "on 3.11.2", "off: ..."; may be NULL */
-	struct fh_module *mods; size_t nmods;
-	struct arena arena;         /* owns every string above */
-};
-
-/* Parses a .maps file (hostile input: bad lines are skipped, counted in *bad if non-NULL).
- * 0, or -errno when the file cannot be read or is not a module map. Free with modmap_free(). */
-int modmap_load(const char *path, struct fh_modmap *out, int *bad);
-int modmap_parse(const char *text, size_t len, struct fh_modmap *out, int *bad);
-void modmap_free(struct fh_modmap *m);
-/* The last module whose [lo, hi) holds pc; NULL when none. Borrowed from m. */
-const struct fh_module *modmap_find(const struct fh_modmap *m, uint64_t pc);
 
 struct fh_symbolizer;
 struct fh_symbolizer *symbolizer_new(void);
@@ -75,14 +53,5 @@ int symbolize_stack(struct fh_symbolizer *s, const struct fh_modmap *m, const ui
 int symbolize_event_stack(struct fh_run *run, const struct fh_trace_file *tf,
 			  const struct fh_event *ev, struct fh_stack *out);
 void symbolize_run_done(struct fh_run *run);
-
-/* Second cluster fingerprint (issue 6): 12 hex digits from the stack of the last blocking call,
- * so "same Python traceback, different place it hung" splits. Python frames count with
- * path:line:function, native frames with module:function (module+address when the function is
- * unknown). NULL for an empty stack. From a. */
-const char *stack_fingerprint(const struct fh_stack *st, struct arena *a);
-
-/* "python tests/test_x.py:88 in fetch" / "native libc.so.6 recv (recv.c:28) +0x1234" */
-int stack_frame_format(const struct fh_stack_frame *f, struct buf *b);
 
 #endif

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hang.h"
+#include "hangtext.h"
 #include "rep.h"
 
 /* The attempt whose hang the card shows: the first with a deadlock, else the first hung one. */

@@ -8,7 +8,6 @@
  */
 #include <string.h>
 
-#include "order.h"
 #include "rep.h"
 
 static const struct fh_polluter *best_polluter(const struct fh_diagnosis *d)

@@ -13,8 +13,7 @@
 
 #include "assets.h"
 #include "rep.h"
-#include "stages.h"
-#include "trace.h"
+#include "report.h"
 
 #define REPORT_MAX_BYTES ((size_t)256 << 20)
 

@@ -121,7 +121,7 @@ def test_make_targets_build_what_they_say(tmp_path):
     assert f"-o {tmp_path}/b/fh-analyze" in out and f"-o {tmp_path}/b/libfhtrace.so" in out
     assert "tests/c/" not in out and "tests/preload/" not in out and "dpkg-query" not in out
     out = dry("build-tests")
-    assert "tests/c/test_redact.c" in out and f"-o {tmp_path}/b/tests/preload/" in out
+    assert "tests/c/analyzer/test_redact.c" in out and f"-o {tmp_path}/b/tests/preload/" in out
     for target in ("test", "demo", "bench"):
         out = dry(target)
         assert "dpkg-query" in out, target

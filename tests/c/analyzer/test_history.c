@@ -14,6 +14,7 @@
 #include "history.h"
 #include "model.h"
 #include "records.h"
+#include "rundir.h"
 #include "stages.h"
 
 static const char *const hostile[] = {

@@ -16,6 +16,7 @@
 
 #include "fh_v2file.h"
 #include "fhtrace_format.h"
+#include "dump.h"
 #include "trace.h"
 
 struct img {

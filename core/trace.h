@@ -106,11 +106,6 @@ struct fh_trace_file {
 	void *priv;                 /* reader-owned storage (mapping, strings) */
 };
 
-/* Name of an enum fht_drop_reason as the JSON summary and `dump` spell it ("disk_floor"), and
- * a short phrase for people ("the disk's free space fell below FH_TRACE_MIN_FREE"). */
-const char *trace_drop_reason_name(unsigned reason);
-const char *trace_drop_reason_text(unsigned reason);
-
 /* Loads one trace file (of a version 2 process file: its first thread). 0 on success (possibly
  * with truncated set and a warning printed), negative errno when nothing could be read. Free
  * with trace_free(); out->path is path (borrowed). */
@@ -139,10 +134,6 @@ void trace_free(struct fh_trace_file *tf);
 
 /* Lists RUN_DIR/trace/ *.fht sorted by name; caller frees each string and the array. */
 int trace_list(const char *trace_dir, char ***paths, size_t *n);
-
-/* `fh-analyze dump FILE...`: strace-like text, one event per line; one section (header line)
- * per thread of the file. */
-int trace_dump(const char *path, FILE *out);
 
 /* The name of x86_64 system call nr for display ("recvfrom", "futex"; "syscall 999" when not
  * in the short table of blocking calls): static, or a buffer reused by the next call. */

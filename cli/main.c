@@ -15,18 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dump.h"
+#include "hang.h"
+#include "history_seed.h"
 #include "junit.h"
 #include "markdown.h"
-#include "history_seed.h"
 #include "merge.h"
 #include "model.h"
 #include "order.h"
 #include "quarantine.h"
 #include "redact.h"
-#include "hang.h"
+#include "report.h"
+#include "rundir.h"
 #include "sources.h"
 #include "stages.h"
-#include "trace.h"
 
 #define TERMINAL_MAX_LISTED 30
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Loading a run directory (docs/FORMATS.md) into the model: meta.json and the attempt records
- * of every pytest process. run_load() (declared in model.h) is the whole job; the functions
- * below expose its parts so that tests and the fuzz targets can feed buffers directly.
+ * Parsing a run directory's files (docs/FORMATS.md) into the model: meta.json and the attempt
+ * records of every pytest process. run_load() (rundir.h) reads the files; the functions below
+ * parse their contents, so that tests and the fuzz targets can feed buffers directly.
  *
  * Input is hostile: a line that is not a JSON object, lacks "nodeid" or has an unknown
  * "outcome" is skipped with a one-line warning "FILE:LINE: ..." and counted in
@@ -50,8 +50,5 @@ int meta_parse_buffer(struct fh_run *run, const char *name, const char *data, si
 void meta_load_dir(struct fh_run *run, const char *dir, struct fh_run_meta *m);
 /* The run->sources index given to the attempts parsed from now on (0 at first). */
 void records_set_source(struct fh_records *rec, int source);
-/* Parses every DIR/attempts-*.jsonl (by name) into rec, giving the attempts source index
- * `source`. Returns the number of record files, or -errno when DIR cannot be listed. */
-int records_add_dir(struct fh_records *rec, const char *dir, int source);
 
 #endif

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "stackfmt.h"
 #include "symbolize.h"
 #include "trace.h"
 

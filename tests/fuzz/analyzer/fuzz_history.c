@@ -9,6 +9,7 @@
 
 #include "history.h"
 #include "model.h"
+#include "rundir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

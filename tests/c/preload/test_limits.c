@@ -14,7 +14,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "../../preload/limits.c"
+#include "../../../preload/limits.c"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

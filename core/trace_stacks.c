@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Decoding of FHT_REC_STACK records (issue 6; format in preload/fhtrace_format.h) into
- * fh_event.stack / pystack, and their printing under events in `fh-analyze dump`. trace.c calls
+ * Decoding of FHT_REC_STACK records (format in preload/fhtrace_format.h) into fh_event.stack /
+ * pystack (their printing under events is analyzer/dump.c's). trace.c calls
  * trace_stacks_decode() once per file after its own passes; this file is the only reader of
  * stack records. The records are hostile input like the rest of the file: every slot index is
  * checked against the records present, every kind and count against its record, and a stack
@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "fhtrace_format.h"
-#include "symbolize.h"
 
 #define STACK_SCAN 1024        /* slots looked at past a stack's first record */
 #define MAX_NATIVE 256
@@ -195,55 +194,4 @@ int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_tra
 	free(done);
 	free(sc.e);
 	return nstacks;
-}
-
-struct trace_stack_printer {
-	struct fh_symbolizer *sym;
-	struct fh_modmap map;
-	bool have_map;
-	struct arena arena;
-};
-
-struct trace_stack_printer *trace_stack_printer_new(const char *trace_path, int pid)
-{
-	struct trace_stack_printer *p = xcalloc(1, sizeof(*p));
-	const char *slash = strrchr(trace_path, '/');
-	int dlen = slash ? (int)(slash - trace_path) : 1;
-	char path[4096];
-
-	p->sym = symbolizer_new();
-	if ((size_t)snprintf(path, sizeof(path), "%.*s/%d.maps", dlen, slash ? trace_path : ".",
-			     pid) < sizeof(path))
-		p->have_map = modmap_load(path, &p->map, NULL) == 0;
-	return p;
-}
-
-void trace_stack_print(struct trace_stack_printer *p, FILE *out, const struct fh_event *ev)
-{
-	struct fh_stack st;
-	struct buf b = BUF_INIT(1 << 16);
-
-	if (ev->nstack <= 0 && ev->npystack <= 0)
-		return;
-	if (symbolize_stack(p->sym, p->have_map ? &p->map : NULL, ev->stack,
-			    ev->nstack > 0 ? ev->nstack : 0, ev->pystack,
-			    ev->npystack > 0 ? ev->npystack : 0, &p->arena, &st) < 0)
-		return;
-	for (size_t i = 0; i < st.nframes; i++) {
-		buf_reset(&b);
-		stack_frame_format(&st.frames[i], &b);
-		fprintf(out, "    at %s\n", buf_str(&b));
-	}
-	buf_free(&b);
-}
-
-void trace_stack_printer_free(struct trace_stack_printer *p)
-{
-	if (!p)
-		return;
-	symbolizer_free(p->sym);
-	if (p->have_map)
-		modmap_free(&p->map);
-	arena_free(&p->arena);
-	free(p);
 }

@@ -18,6 +18,7 @@
 #include "history_seed.h"
 #include "model.h"
 #include "records.h"
+#include "rundir.h"
 #include "sources.h"
 #include "stages.h"
 

@@ -22,6 +22,7 @@
 #include "fhtrace_format.h"
 #include "model.h"
 #include "rep.h"
+#include "report.h"
 #include "stages.h"
 
 #define HOSTILE_NAME "tests/test_x.py::test_x[<script>alert(1)</script>]"

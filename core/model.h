@@ -580,17 +580,26 @@ struct fh_run {
 	struct fh_quarantine *quarantine; size_t nquarantine;
 };
 
-/* records.c: loads RUN_DIR/meta.json and every RUN_DIR/attempts-*.jsonl. */
-int run_load(const char *run_dir, struct fh_run *run);
-void run_free(struct fh_run *run);
-/* stats.c */
-void run_compute(struct fh_run *run);
-void wilson_interval(int failed, int n, double *lo, double *hi);
-/* The median of v[0..n) (0 when n is 0); sorts v. */
-double fh_median(double *v, size_t n);
-/* cluster.c */
-void run_cluster(struct fh_run *run);
-/* features.c: attempt->f and test->feat for every test (after the evidence). */
-void features_run(struct fh_run *run);
+/* model.c: the name of an enum fht_drop_reason as the JSON summary and `dump` spell it
+ * ("disk_floor"), and a short phrase for people ("the disk's free space fell below
+ * FH_TRACE_MIN_FREE"). */
+const char *trace_drop_reason_name(unsigned reason);
+const char *trace_drop_reason_text(unsigned reason);
+
+/* model.c: the host an attempt ran on (its source's meta host; "" when unknown). */
+const char *attempt_host(const struct fh_run *run, const struct fh_attempt *a);
+
+/* model.c, for the report: every polluter of the run (order-dependent tests' diagnoses)
+ * with the victims it breaks (cross-test view). */
+struct fh_polluter_victims {
+	const char *nodeid;          /* the polluter */
+	const struct fh_test **victims; size_t nvictims;
+	const char **left; size_t nleft; /* what it left behind, one phrase each */
+};
+size_t order_polluter_index(struct arena *A, const struct fh_run *run,
+			    struct fh_polluter_victims **out);
+
+/* True when run_id names this run or one of its sources (history rows of the run itself). */
+bool run_is_own_id(const struct fh_run *run, const char *run_id);
 
 #endif

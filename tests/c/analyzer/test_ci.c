@@ -16,6 +16,8 @@
 #include "model.h"
 #include "quarantine.h"
 #include "records.h"
+#include "rundir.h"
+#include "stages.h"
 
 #define REC(nodeid, attempt, outcome, extra) \
 	"{\"v\":1,\"nodeid\":\"" nodeid "\",\"attempt\":" #attempt ",\"runs\":4,\"outcome\":\"" \

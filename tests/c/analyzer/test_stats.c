@@ -19,6 +19,7 @@
 #include "cluster.h"
 #include "model.h"
 #include "records.h"
+#include "rundir.h"
 #include "stages.h"
 #include "summary.h"
 

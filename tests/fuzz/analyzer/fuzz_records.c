@@ -9,6 +9,8 @@
 
 #include "model.h"
 #include "records.h"
+#include "rundir.h"
+#include "stages.h"
 #include "summary.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

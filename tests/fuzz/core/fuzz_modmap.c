@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "symbolize.h"
+#include "modmap_read.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,8 +6,7 @@
  * hostile (see records.h for what is skipped and what is capped).
  */
 #include "records.h"
-#include "footprint.h"
-#include "sources.h"
+#include "foot_rec.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -829,142 +828,7 @@ void records_finish(struct fh_records *rec)
 	free(rec);
 }
 
-/* ---- the run directory ---- */
-
-static int is_records_file(const char *name)
-{
-	size_t n = strlen(name);
-
-	return !strncmp(name, "attempts-", 9) && n > 15 && !strcmp(name + n - 6, ".jsonl");
-}
-
-/* Maps a records file read-only (no copy of 50 MB through read()); *data is NULL for an empty
- * file. Caller unmaps with munmap(*data, *len) when *data is not NULL. */
-static int map_file(const char *path, const char **data, size_t *len)
-{
-	struct stat st;
-	void *p;
-	int fd, ret = 0;
-
-	*data = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = -EINVAL;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > FH_MAX_RECORD_FILE) {
-		ret = -EFBIG;
-		goto out;
-	}
-	if (st.st_size == 0)
-		goto out;
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-	if (p == MAP_FAILED) {
-		ret = -errno;
-		goto out;
-	}
-	*data = p;
-	*len = (size_t)st.st_size;
-out:
-	close(fd);
-	return ret;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void records_set_source(struct fh_records *rec, int source)
 {
 	rec->source = source;
-}
-
-int records_add_dir(struct fh_records *rec, const char *dir, int source)
-{
-	struct buf path = BUF_INIT(PATH_MAX);
-	char **names = NULL;
-	const char *map;
-	size_t n = 0, cap = 0, i, len;
-	struct dirent *de;
-	DIR *d;
-	int r;
-
-	d = opendir(dir);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		if (!is_records_file(de->d_name))
-			continue;
-		GROW(names, cap, n + 1);
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_str);
-	records_set_source(rec, source);
-	for (i = 0; i < n; i++) {
-		buf_reset(&path);
-		buf_printf(&path, "%s/%s", dir, names[i]);
-		r = map_file(buf_str(&path), &map, &len);
-		if (r) {
-			warning("%s: cannot read: %s; file skipped", buf_str(&path), strerror(-r));
-		} else if (map) {
-			records_add_buffer(rec, buf_str(&path), map, len);
-			munmap((void *)map, len);
-		}
-		free(names[i]);
-	}
-	free(names);
-	buf_free(&path);
-	return (int)n;
-}
-
-int run_load(const char *run_dir, struct fh_run *run)
-{
-	struct fh_records *rec;
-	struct fh_source *src;
-	int n;
-
-	memset(run, 0, sizeof(*run));
-	run->run_dir = arena_strdup(&run->arena, run_dir);
-	run->history_enabled = true;
-	if (sources_is_merged(run_dir))
-		return sources_load(run);
-
-	meta_load_dir(run, run_dir, &run->meta);
-	rec = records_begin(run);
-	n = records_add_dir(rec, run_dir, 0);
-	if (n < 0) {
-		int e = -n;
-
-		records_finish(rec);
-		return error("cannot open run directory '%s': %s", run_dir, strerror(e));
-	}
-	records_finish(rec);
-	if (!n)
-		warning("%s: no attempts-*.jsonl records", run_dir);
-	/* One source: the run directory itself. */
-	src = arena_alloc(&run->arena, sizeof(*src));
-	src->id = "";
-	src->dir = run->run_dir;
-	src->meta = run->meta;
-	for (size_t i = 0; i < run->ntests; i++)
-		src->attempts += (int)run->tests[i].nattempts;
-	run->sources = src;
-	run->nsources = 1;
-	return 0;
-}
-
-void run_free(struct fh_run *run)
-{
-	arena_free(&run->arena);
-	memset(run, 0, sizeof(*run));
 }

@@ -12,6 +12,7 @@
 #include "history.h"
 #include "history_seed.h"
 #include "model.h"
+#include "rundir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
