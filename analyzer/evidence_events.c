@@ -1,0 +1,622 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The evidence join's second pass (evidence_int.h): each event of a file is attributed to an
+ * attempt and added to its accumulator (time by category, errors, signals, calls in flight,
+ * the longest calls, lanes, the last blocking call). What a call means comes from its flags
+ * in the call table, never from its name.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "evidence_int.h"
+#include "fhtrace_format.h"
+#include "footprint.h"
+#include "symbolize.h"
+
+/* ---- classification helpers: what a call means comes from its flags (fhtrace_calls.h) ---- */
+
+bool ev_streq(const char *s, const char *n)
+{
+	return s && !strcmp(s, n);
+}
+
+enum fh_block_end evidence_call_end(const struct fh_event *e)
+{
+	if (!e->done)
+		return FH_END_IN_FLIGHT;
+	if (e->err_name) {
+		if (!strcmp(e->err_name, "EINTR"))
+			return FH_END_SIGNAL;
+		if (!strcmp(e->err_name, "ETIMEDOUT"))
+			return FH_END_TIMEOUT;
+		return FH_END_ERROR;
+	}
+	if ((e->cflags & FHF_POLL) && e->result == 0 && e->timeout_ns != 0)
+		return FH_END_TIMEOUT;
+	return FH_END_RETURNED;
+}
+
+/* Errors worth listing: not the normal results of non-blocking I/O. */
+static bool is_listed_error(const struct fh_event *e)
+{
+	const char *n = e->err_name;
+
+	if (!n)
+		return false;
+	if (!strcmp(n, "EINPROGRESS") || !strcmp(n, "EINTR"))
+		return false;
+	if ((!strcmp(n, "EAGAIN") || !strcmp(n, "EWOULDBLOCK")) &&
+	    (e->category == FH_CAT_NET || e->category == FH_CAT_POLL || e->category == FH_CAT_FILE))
+		return false;
+	if (!strcmp(n, "ETIMEDOUT") && (e->cflags & FHF_LOCK))
+		return false; /* a timed wait that ran out: counted as a timeout, not an error */
+	/* a look at a path that is not there, a bind to a port that is taken: the footprint's
+	 * reads (found or not), not failures of the attempt */
+	if (fht_call_foot(e->cflags) == FHT_FOOT_STAT ||
+	    (fht_call_foot(e->cflags) == FHT_FOOT_BIND && !strcmp(n, "EADDRINUSE")))
+		return false;
+	return true;
+}
+
+/* Calls that count as the thread waiting for something (last_block candidates). */
+static bool is_blocking(const struct fh_event *e)
+{
+	int64_t dur = e->done ? e->end_ns - e->start_ns : INT64_MAX;
+
+	if (e->timeout_ns == 0 && e->done)
+		return false;
+	switch (e->category) {
+	case FH_CAT_NET: case FH_CAT_DNS: case FH_CAT_SLEEP: case FH_CAT_LOCK:
+	case FH_CAT_POLL: case FH_CAT_PROC:
+		return true;
+	default:
+		return dur >= 1000000;
+	}
+}
+
+/* SO_ERROR reported through getsockopt: the preload records the socket error as err. */
+static const char *error_call(const struct fh_event *e)
+{
+	return e->call_name ? e->call_name : "?";
+}
+
+const char *ev_signame(struct join *j, int sig)
+{
+	const char *n = sig > 0 ? sigabbrev_np(sig) : NULL;
+	char tmp[32];
+
+	if (n) {
+		snprintf(tmp, sizeof(tmp), "SIG%s", n);
+		return ev_intern(j, tmp);
+	}
+	snprintf(tmp, sizeof(tmp), "SIG%d", sig);
+	return ev_intern(j, tmp);
+}
+
+/* Resolves the target of fd in process p at time t (inherited from ancestors). */
+static const char *fd_target(struct join *j, int pi, int fd, int64_t t)
+{
+	for (int depth = 0; pi != NONE && depth < 8 && fd >= 0; depth++) {
+		struct proc *p = &j->procs[pi];
+		int k = imap_get(&p->fd2tg, fd);
+
+		for (; k != NONE; k = p->tg[k].next)
+			if (p->tg[k].t <= t)
+				return p->tg[k].target[0] ? p->tg[k].target : NULL;
+		t = p->start;
+		pi = p->ppid > 0 ? imap_get(&j->pid2proc, p->ppid) : NONE;
+		if (pi != NONE && j->procs[pi].start > t)
+			pi = NONE;
+	}
+	return NULL;
+}
+
+static void add_target(struct join *j, struct proc *p, int fd, int64_t t, const char *target)
+{
+	int head = imap_get(&p->fd2tg, fd), k, prev = NONE;
+
+	if (head != NONE && !strcmp(p->tg[head].target, target) && p->tg[head].t <= t)
+		return;
+	GROW(p->tg, p->ctg, p->ntg + 1);
+	p->tg[p->ntg] = (struct tgt){ t, ev_intern(j, target), NONE };
+	/* keep the chain newest first (threads are read one file at a time) */
+	for (k = head; k != NONE && p->tg[k].t > t; k = p->tg[k].next)
+		prev = k;
+	p->tg[p->ntg].next = k;
+	if (prev == NONE)
+		imap_put(&p->fd2tg, fd, (int)p->ntg);
+	else
+		p->tg[prev].next = (int)p->ntg;
+	p->ntg++;
+}
+
+static const char *ev_target(struct join *j, int pi, const struct fh_event *e)
+{
+	if (e->target && e->target[0])
+		return ev_intern(j, e->target);
+	return fd_target(j, pi, e->fd, e->start_ns);
+}
+
+/* The name of call id (an interrupted call), NULL for an id the table does not have. */
+static const char *call_name_of(int id)
+{
+	return id >= 0 && fht_call((unsigned)id) ? fht_calls[id].name : NULL;
+}
+/* ---- pass 2: attribution ---- */
+
+struct cursor {
+	int pi;
+	size_t k;
+};
+
+/* The interval of ivs[0..n) (sorted by begin) holding t; cur->k is the last hit. */
+static int interval_at(const struct interval *ivs, size_t n, struct cursor *cur, int64_t t)
+{
+	size_t k = cur->k < n ? cur->k : 0;
+
+	if (!n)
+		return NONE;
+	if (t < ivs[k].begin || (k + 1 < n && t >= ivs[k + 1].begin)) {
+		if (k + 1 < n && t >= ivs[k + 1].begin && (k + 2 >= n || t < ivs[k + 2].begin)) {
+			k++;
+		} else {
+			size_t lo = 0, hi = n;
+
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (ivs[mid].begin <= t)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (!lo)
+				return NONE;
+			k = lo - 1;
+		}
+		cur->k = k;
+	}
+	return t >= ivs[k].begin && t < ivs[k].end ? ivs[k].acc : NONE;
+}
+
+static int attempt_of(struct join *j, struct cursor *cur, const struct fh_event *e)
+{
+	int pi = cur->pi;
+	struct proc *p;
+
+	if (pi == NONE || j->procs[pi].pid != e->pid) {
+		pi = imap_get(&j->pid2proc, e->pid);
+		cur->pi = pi;
+		cur->k = 0;
+		if (pi == NONE)
+			return NONE;
+	}
+	p = &j->procs[pi];
+	if (p->marks)
+		return interval_at(p->iv, p->niv, cur, e->start_ns);
+	if (p->nriv)
+		return interval_at(p->riv, p->nriv, cur, e->start_ns);
+	if (p->owner != NONE && e->start_ns < j->acc[p->owner].end)
+		return p->owner;
+	return NONE;
+}
+
+static int lane_of(struct join *j, struct acc *c, int pid, int tid)
+{
+	struct fh_lane *l;
+	const char *exe;
+
+	if (c->nlanes && c->cache_pid == pid && c->cache_tid == tid)
+		return c->cache_lane;
+	for (size_t i = 0; i < c->nlanes; i++)
+		if (c->lanes[i].pid == pid && c->lanes[i].tid == tid) {
+			c->cache_pid = pid;
+			c->cache_tid = tid;
+			c->cache_lane = (int)i;
+			return (int)i;
+		}
+	if (c->nlanes >= FH_EV_MAX_LANES)
+		return NONE;
+	GROW(c->lanes, c->clanes, c->nlanes + 1);
+	l = &c->lanes[c->nlanes];
+	l->pid = pid;
+	l->tid = tid;
+	if (pid == c->pid && tid == c->tid) {
+		l->label = "pytest main";
+	} else if (pid == c->pid) {
+		l->label = arena_printf(j->A, "thread %d", tid);
+	} else {
+		int pi = imap_get(&j->pid2proc, pid);
+		exe = pi != NONE ? j->procs[pi].exe : NULL;
+		if (tid == pid || !tid)
+			l->label = arena_printf(j->A, "child %d %s", pid, exe ? exe : "");
+		else
+			l->label = arena_printf(j->A, "child %d thread %d", pid, tid);
+	}
+	return (int)c->nlanes++;
+}
+
+static void add_error(struct acc *c, int call_id, const char *call, const char *err,
+		      const char *target)
+{
+	for (size_t i = 0; i < c->nerrs; i++) {
+		struct errc *x = &c->errs[i];
+		if (x->call == call && x->err_name == err && x->target == target) {
+			x->count++;
+			return;
+		}
+	}
+	if (c->nerrs >= FH_EV_MAX_ERRORS) {
+		/* fold into the same call and errno without target */
+		for (size_t i = 0; i < c->nerrs; i++)
+			if (c->errs[i].call == call && c->errs[i].err_name == err) {
+				c->errs[i].count++;
+				return;
+			}
+		return;
+	}
+	GROW(c->errs, c->cerrs, c->nerrs + 1);
+	c->errs[c->nerrs++] = (struct errc){ call, err, target, 1, call_id };
+}
+
+static void add_stat(struct acc *c, int call_id, const char *call, enum fh_category cat,
+		     const char *target, int64_t dur, enum fh_block_end end, bool main_thread)
+{
+	struct fh_call_stat *s = NULL;
+
+	for (size_t i = 0; i < c->nstats; i++)
+		if (c->stats[i].call == call && c->stats[i].target == target) {
+			s = &c->stats[i];
+			break;
+		}
+	if (!s && c->nstats >= FH_EV_MAX_CALLS) {
+		for (size_t i = 0; i < c->nstats; i++)
+			if (c->stats[i].call == call && !c->stats[i].target) {
+				s = &c->stats[i];
+				break;
+			}
+		if (!s)
+			return;
+	}
+	if (!s) {
+		GROW(c->stats, c->cstats, c->nstats + 1);
+		s = &c->stats[c->nstats++];
+		memset(s, 0, sizeof(*s));
+		s->call = call;
+		s->call_id = call_id;
+		s->category = cat;
+		s->target = c->nstats > FH_EV_MAX_CALLS - 1 ? NULL : target;
+	}
+	s->count++;
+	if (end == FH_END_TIMEOUT)
+		s->timeouts++;
+	else if (end == FH_END_ERROR)
+		s->errors++;
+	s->total_s += (double)dur / 1e9;
+	if (main_thread)
+		s->main_s += (double)dur / 1e9;
+	if ((double)dur / 1e9 > s->max_s)
+		s->max_s = (double)dur / 1e9;
+}
+
+static void heap_sift_down(struct span *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		struct span t;
+
+		if (l < n && h[l].dur < h[m].dur)
+			m = l;
+		if (r < n && h[r].dur < h[m].dur)
+			m = r;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void add_span(struct acc *c, const struct span *s)
+{
+	if (c->nspans < FH_EV_MAX_SPANS) {
+		size_t i;
+
+		GROW(c->spans, c->cspans, c->nspans + 1);
+		i = c->nspans++;
+		c->spans[i] = *s;
+		while (i > 0) {
+			size_t up = (i - 1) / 2;
+			struct span t;
+
+			if (c->spans[up].dur <= c->spans[i].dur)
+				break;
+			t = c->spans[up];
+			c->spans[up] = c->spans[i];
+			c->spans[i] = t;
+			i = up;
+		}
+	} else if (s->dur > c->spans[0].dur) {
+		c->spans[0] = *s;
+		heap_sift_down(c->spans, c->nspans, 0);
+	}
+}
+
+/* Python frames, then native frames symbolized with the process's module map (issue 6). */
+static struct fh_stack copy_stack(struct join *j, const struct fh_event *e)
+{
+	struct fh_stack st = { NULL, 0 };
+
+	symbolize_event_stack(j->run, NULL, e, &st);
+	return st;
+}
+
+static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
+		       const char **last_net)
+{
+	struct acc *c = &j->acc[a];
+	/* A call that never completed: its time is added at the end, up to the reference. */
+	int64_t end = e->done ? e->end_ns : e->start_ns;
+	int64_t clip = end < c->end ? end : c->end;
+	int64_t ref = c->fail_ns < c->end ? c->fail_ns : c->end;
+	int64_t dur = clip > e->start_ns ? clip - e->start_ns : 0;
+	enum fh_block_end how = evidence_call_end(e);
+	const char *call = e->call_name ? e->call_name : "?";
+	const char *target = NULL;
+	bool resolved = false, via_net = false;
+	int lane;
+	int cat = e->category >= 0 && e->category < FH_CAT_COUNT ? (int)e->category : FH_CAT_OTHER;
+
+#define TARGET() (resolved ? target : (resolved = true, target = ev_target(j, pi, e)))
+	if (cat == FH_CAT_NET && e->fd >= 0 && TARGET())
+		*last_net = target;
+	/* A wait on one fd without a target (poll after send/connect): the socket the thread
+	 * just used, as Python's socket timeouts do. */
+	if (cat == FH_CAT_POLL && e->arg <= 1 && !TARGET())
+		via_net = (target = *last_net) != NULL;
+	c->time_ns[cat] += (double)dur;
+	/* In flight at the failure (failing attempts) or at the end (the others). */
+	if (e->start_ns < ref && (!e->done || e->end_ns > ref) && c->ninfl < FH_EV_MAX_INFLIGHT) {
+		struct fh_inflight *f;
+
+		GROW(c->infl, c->cinfl, c->ninfl + 1);
+		GROW(c->infl_start, c->cinfl_start, c->ninfl + 1);
+		GROW(c->infl_open, c->cinfl_open, c->ninfl + 1);
+		c->infl_start[c->ninfl] = e->start_ns;
+		c->infl_open[c->ninfl] = !e->done;
+		f = &c->infl[c->ninfl++];
+		f->pid = e->pid;
+		f->tid = e->tid;
+		f->call = call;
+		f->call_id = e->call;
+		f->category = (enum fh_category)cat;
+		f->target = TARGET();
+		f->stack = copy_stack(j, e);
+	}
+	if (c->sleep_end && (e->pid != c->pid || e->tid != c->tid) && e->start_ns < c->sleep_end &&
+	    (!e->done || e->end_ns > c->sleep_end) && c->nbusy < 8) {
+		struct fh_inflight *f;
+
+		GROW(c->busy, c->cbusy, c->nbusy + 1);
+		f = &c->busy[c->nbusy++];
+		f->pid = e->pid;
+		f->tid = e->tid;
+		f->call = call;
+		f->call_id = e->call;
+		f->category = (enum fh_category)cat;
+		f->target = TARGET();
+		f->elapsed_s = (double)(c->sleep_end - e->start_ns) / 1e9;
+		f->stack.frames = NULL;
+		f->stack.nframes = 0;
+	}
+	if (e->done && is_listed_error(e))
+		add_error(c, e->call, error_call(e), e->err_name, TARGET());
+	lane = lane_of(j, c, e->pid, e->tid);
+	if (is_blocking(e) || dur >= 1000000) {
+		struct span s = { 0 };
+
+		add_stat(c, e->call, call, (enum fh_category)cat, TARGET(), dur, how,
+			 e->pid == c->pid && e->tid == c->tid);
+		s.lane = lane;
+		if (s.lane != NONE) {
+			s.start = e->start_ns;
+			s.dur = dur;
+			s.cat = (enum fh_category)cat;
+			s.call = call;
+			s.target = TARGET();
+			s.result = e->result;
+			s.err_name = e->err_name;
+			s.end = how;
+			add_span(c, &s);
+		}
+	}
+	if (e->pid == c->pid && e->tid == c->tid && e->start_ns < c->fail_ns && is_blocking(e) &&
+	    (!c->lb_ev || c->lb_ev->start_ns <= e->start_ns)) {
+		c->lb_ev = e;
+		c->lb_target = TARGET();
+		/* Sockets by the record's fd kind; a wait without one (a trace written before poll
+		 * records carried it) whose target is the socket the thread used last. */
+		c->lb_socket = e->fdkind == FHT_FD_SOCKET || (e->fdkind == FHT_FD_UNKNOWN && via_net);
+		if (how != FH_END_RETURNED) {
+			c->lbx_ev = e;
+			c->lbx_target = c->lb_target;
+			c->lbx_socket = c->lb_socket;
+		}
+		if (!c->lb_pending) {
+			c->lb_pending = true;
+			GROW(j->touched, j->ctouched, j->ntouched + 1);
+			j->touched[j->ntouched++] = a;
+		}
+	}
+	if ((e->cflags & FHF_KILL) &&
+	    (e->arg == SIGKILL || e->arg == SIGTERM || e->arg == SIGINT || e->arg == SIGQUIT))
+		c->kills++;
+#undef TARGET
+}
+
+static void signal_event(struct join *j, int a, const struct fh_event *e)
+{
+	struct acc *c = &j->acc[a];
+	struct fh_signal_ev *s;
+
+	if (c->nsigs >= FH_EV_MAX_SIGNALS)
+		return;
+	GROW(c->sigs, c->csigs, c->nsigs + 1);
+	s = &c->sigs[c->nsigs++];
+	memset(s, 0, sizeof(*s));
+	s->signal = ev_signame(j, e->signo);
+	s->at_s = (double)(e->start_ns - c->begin) / 1e9;
+	s->sender_pid = e->sender_pid;
+	s->interrupted = call_name_of(e->interrupted_call);
+	s->stack = copy_stack(j, e);
+}
+
+/* Materializes the last-block candidates found in the file that is about to be released. */
+static void commit_last_blocks(struct join *j)
+{
+	for (size_t k = 0; k < j->ntouched; k++) {
+		struct acc *c = &j->acc[j->touched[k]];
+		const struct fh_event *e = c->lb_ev;
+		const char *target = c->lb_target;
+		bool sock = c->lb_socket;
+		struct fh_block *b;
+		int64_t end;
+
+		/* A failing attempt: the last wait that ran out (or failed) is what it failed on,
+		 * even when cleanup (a join in `finally`) blocked again before the phase ended. */
+		if (c->fail_ns < INT64_MAX && c->lbx_ev) {
+			e = c->lbx_ev;
+			target = c->lbx_target;
+			sock = c->lbx_socket;
+		}
+		c->lb_pending = false;
+		c->lb_ev = NULL;
+		c->lbx_ev = NULL;
+		if (!e || (c->lb && c->lb->start_s > (double)(e->start_ns - c->begin) / 1e9))
+			continue;
+		b = c->lb ? c->lb : arena_alloc(j->A, sizeof(*b));
+		end = e->done ? e->end_ns : (c->fail_ns < INT64_MAX ? c->fail_ns : c->end);
+		b->call = e->call_name ? e->call_name : "?";
+		b->call_id = e->call;
+		b->category = e->category < FH_CAT_COUNT ? e->category : FH_CAT_OTHER;
+		b->on_socket = sock;
+		b->target = target;
+		b->start_s = (double)(e->start_ns - c->begin) / 1e9;
+		b->waited_s = end > e->start_ns ? (double)(end - e->start_ns) / 1e9 : 0;
+		b->ended = evidence_call_end(e);
+		b->errno_name = e->err_name;
+		b->pid = e->pid;
+		b->tid = e->tid;
+		b->stack = copy_stack(j, e);
+		c->lb = b;
+	}
+	j->ntouched = 0;
+}
+
+/* Reads one file's events in order: markers define intervals as they come (the marker
+ * thread's file is read before the other files of its process), targets and child exits feed
+ * state, calls and signals are attributed. */
+void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_file *tf, int pi)
+{
+	struct cursor cur = { NONE, 0 };
+	const char *last_net = NULL;
+	struct proc *p = &j->procs[pi];
+
+	for (size_t i = 0; i < tf->nevents; i++) {
+		const struct fh_event *e = &tf->events[i];
+		unsigned cf;
+		int a;
+
+		/* hostile times: nothing before the clock's start, nothing ending before it began,
+		 * nothing near the end of int64 (differences stay in range) */
+		if (e->start_ns <= 0 || e->start_ns > INT64_MAX / 4 ||
+		    (e->done && (e->end_ns < e->start_ns || e->end_ns > INT64_MAX / 4)))
+			continue;
+		if (e->start_ns > p->last)
+			p->last = e->start_ns;
+		if (e->done && e->end_ns > p->last)
+			p->last = e->end_ns;
+		switch (e->type) {
+		case FH_EV_MARK:
+			if (e->pid == p->pid)
+				ev_mark_event(j, p, e);
+			continue;
+		case FH_EV_TARGET:
+			if (e->fd >= 0 && e->target && e->pid == p->pid)
+				add_target(j, p, e->fd, e->start_ns, e->target);
+			continue;
+		case FH_EV_PROC:
+			if (e->target && e->pid == p->pid)
+				p->exe = ev_intern(j, e->target);
+			continue;
+		case FH_EV_FOOT:
+			/* written right after the end marker of the attempt it describes */
+			if (e->pid == p->pid && p->niv && e->foot == FHT_FOOTM_LISTENING) {
+				struct acc *fc = &j->acc[p->iv[p->niv - 1].acc];
+				if (fc->attempt_no == e->arg)
+					foot_raw_listening(&fc->foot, j->A, e->target);
+			}
+			continue;
+		case FH_EV_CALL:
+			cf = e->cflags;
+			if (e->target && e->target[0] && e->done && e->pid == p->pid) {
+				int fd = (cf & FHF_RETFD) ? (int)e->result : e->fd;
+
+				if (fd >= 0 && (e->result >= 0 || e->fd >= 0))
+					add_target(j, p, fd, e->start_ns, e->target);
+			} else if ((cf & FHF_RETFD) && e->done && e->pid == p->pid &&
+				   e->result >= 0 && e->result <= INT_MAX) {
+				/* A new fd without a target (socket() before bind/listen): the
+				 * number may be reused, so forget what it named before. */
+				add_target(j, p, (int)e->result, e->start_ns, "");
+			}
+			if ((cf & FHF_EXEC) && e->arg > 0 && e->arg <= INT_MAX && e->arg != e->pid &&
+			    e->target && e->target[0]) {
+				GROW(p1->x, p1->cx, p1->nx + 1);
+				p1->x[p1->nx++] = (struct execrec){ e->pid, (int)e->arg,
+					ev_intern(j, e->target), e->start_ns };
+			}
+			if (e->done && e->result > 0 && e->result <= INT_MAX &&
+			    (cf & FHF_WAIT) && e->arg >= 0 && e->arg <= INT_MAX) {
+				GROW(p1->w, p1->cw, p1->nw + 1);
+				p1->w[p1->nw++] = (struct waitrec){ e->pid, (int)e->result, (int)e->arg,
+					e->start_ns, e->end_ns };
+			}
+			break;
+		case FH_EV_SIGNAL:
+			break;
+		default:
+			continue;
+		}
+		a = attempt_of(j, &cur, e);
+		if (a == NONE)
+			continue;
+		j->acc[a].events++;
+		if (e->type == FH_EV_CALL) {
+			struct acc *c = &j->acc[a];
+
+			if ((e->cflags & FHF_FOOT_MASK) || e->call == FH_ID_connect)
+				foot_raw_add(&c->foot, j->A, e, e->pid == c->pid);
+
+			/* the test thread's last sleep that ran its course in the call phase */
+			if (e->category == FH_CAT_SLEEP && e->done && !e->err_name && e->pid == c->pid &&
+			    e->tid == c->tid && p->marks && p->niv &&
+			    p->iv[p->niv - 1].acc == a && p->iv[p->niv - 1].phase_begin[1] >= 0 &&
+			    p->iv[p->niv - 1].phase_end[1] < 0) {
+				c->sleep_start = e->start_ns;
+				c->sleep_end = e->end_ns;
+				c->sleep_call = e->call_name;
+				c->sleep_id = e->call;
+			}
+			call_event(j, cur.pi, a, e, &last_net);
+		} else {
+			signal_event(j, a, e);
+		}
+	}
+	commit_last_blocks(j);
+}

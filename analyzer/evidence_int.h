@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The evidence join's internal state, shared by its files (evidence.h is the stage's interface):
+ * evidence.c reads the files in order and owns the join's lifetime, evidence_events.c
+ * attributes each event to an attempt and accumulates what it says, evidence_result.c turns
+ * an attempt's accumulator into its attempt->trace, evidence_maps.c the small maps they use.
+ */
+#ifndef FH_EVIDENCE_INT_H
+#define FH_EVIDENCE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evidence.h"
+
+#define NPHASE 3    /* setup, call, teardown */
+#define NONE (-1)   /* no index */
+
+/* ---- small hash maps (evidence_maps.c) ---- */
+
+struct smap { /* string -> int; keys borrowed */
+	const char **keys;
+	int *vals;
+	size_t cap, n;
+};
+
+struct imap { /* int -> int */
+	int *keys, *vals;
+	bool *used;
+	size_t cap, n;
+};
+
+/* ---- join state ---- */
+
+struct interval {
+	int64_t begin, end;
+	int acc;
+	int tid;
+	bool ended;
+	int64_t cpu_begin, cpu_end;
+	int fds, threads;
+	int64_t phase_begin[NPHASE], phase_end[NPHASE];
+};
+
+struct tgt { /* fd -> target from time t on; chained newest first per fd */
+	int64_t t;
+	const char *target; /* interned */
+	int next;           /* older entry of the same fd, NONE */
+};
+
+struct proc {
+	int pid, ppid;
+	int64_t start, last;  /* first and last event time */
+	const char *exe;      /* interned; may be NULL */
+	struct interval *iv; size_t niv, civ;       /* from markers */
+	struct interval *riv; size_t nriv, criv;    /* from attempt records */
+	struct tgt *tg; size_t ntg, ctg;
+	struct imap fd2tg;    /* fd -> newest tg entry */
+	bool marks;           /* has attempt markers */
+	int owner;            /* acc of a child process; NONE */
+	int resolving;        /* 0 new, 1 in progress, 2 done */
+	bool loaded;          /* a trace file of it was read */
+	bool stopped;         /* a file of it stopped early (full, dropped events) */
+	int exit_status;      /* raw wait status; -1 unknown */
+	int64_t exit_ns;
+};
+
+struct span {
+	int lane;
+	int64_t start, dur;
+	enum fh_category cat;
+	const char *call, *target;
+	int64_t result;
+	const char *err_name;
+	enum fh_block_end end;
+};
+
+struct errc {
+	const char *call, *err_name, *target;
+	int count;
+	int call_id;
+};
+
+struct acc {
+	struct fh_attempt *att;   /* NULL until synthesized */
+	struct fh_test *test;
+	int attempt_no;
+	int end_outcome;          /* the end marker's outcome (enum fh_outcome); -1 none */
+	int64_t begin, end, fail_ns;
+	int pid, tid;
+	bool have_iv, ended;
+	bool failing;             /* the record says failed/error (or no record: the process died) */
+	int when;                 /* phase that decided the failure */
+	int64_t cpu_begin, cpu_end;
+	int fds, threads;
+	double time_ns[FH_CAT_COUNT];
+	struct errc *errs; size_t nerrs, cerrs;
+	struct fh_signal_ev *sigs; size_t nsigs, csigs;
+	struct fh_inflight *infl; size_t ninfl, cinfl;
+	int64_t *infl_start; size_t cinfl_start;
+	bool *infl_open;          /* the call never completed: its time runs to the reference */
+	size_t cinfl_open;
+	struct fh_call_stat *stats; size_t nstats, cstats;
+	struct span *spans; size_t nspans, cspans; /* min-heap by dur */
+	struct fh_lane *lanes; size_t nlanes, clanes;
+	const struct fh_event *lb_ev; /* candidate in the current file */
+	const char *lb_target;
+	bool lb_socket;
+	const struct fh_event *lbx_ev; /* ... the last one that did not simply return */
+	const char *lbx_target;
+	bool lbx_socket;
+	bool lb_pending;
+	struct fh_block *lb;
+	int kills;
+	uint64_t events;
+	int cache_pid, cache_tid, cache_lane; /* lane_of() of the last event */
+	int64_t sleep_start, sleep_end;
+	const char *sleep_call;
+	int sleep_id;
+	struct fh_inflight *busy; size_t nbusy, cbusy;
+	struct fh_foot_raw *foot;  /* footprint events (footprint.c) */
+	int fds_end, threads_end;  /* counts at the end marker; -1 unknown */
+};
+
+struct join {
+	struct fh_run *run;
+	struct arena *A;          /* run->arena */
+	struct acc *acc; size_t nacc, cacc;
+	struct proc *procs; size_t nprocs, cprocs;
+	struct imap pid2proc;     /* pid -> latest proc index with that pid */
+	struct smap tests;        /* nodeid -> test index */
+	struct smap strings;      /* interned strings (values unused) */
+	int *touched; size_t ntouched, ctouched;
+	size_t *test_first;       /* first acc of each test (recorded attempts are contiguous) */
+	int *orphans; size_t norphans, corphans; /* accs of markers without a record */
+	bool synthesized;
+};
+
+/* What the first pass over a file found for later: children's exits (from their parents'
+ * waits) and execs of vfork children. */
+struct waitrec {
+	int parent, child, status;
+	int64_t t0, t;
+};
+
+/* An exec a vfork child made on its parent's thread (the exec record's arg is its pid). */
+struct execrec {
+	int parent, child;
+	const char *exe;      /* interned */
+	int64_t t;
+};
+
+struct pass1 {
+	struct waitrec *w; size_t nw, cw;
+	struct execrec *x; size_t nx, cx;
+};
+
+/* evidence.c: interned strings (run->arena) and markers. */
+const char *ev_intern(struct join *j, const char *s);
+void ev_mark_event(struct join *j, struct proc *p, const struct fh_event *e);
+/* evidence_maps.c */
+size_t shash(const char *s);
+void smap_grow(struct smap *m);
+int *smap_slot(struct smap *m, const char *key, bool create);
+void smap_put(struct smap *m, const char *key, int val);
+void smap_free(struct smap *m);
+int imap_get(const struct imap *m, int key);
+void imap_put(struct imap *m, int key, int val);
+void imap_free(struct imap *m);
+/* evidence_events.c: attribution of one file's events. */
+bool ev_streq(const char *s, const char *n);
+const char *ev_signame(struct join *j, int sig);
+void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_file *tf, int pi);
+/* evidence_result.c: attempt->trace from an accumulator. */
+void ev_finish_attempt(struct join *j, size_t ai);
+
+#endif

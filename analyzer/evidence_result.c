@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The evidence join's results (evidence_int.h): an attempt's accumulator becomes its
+ * attempt->trace (sorted errors and calls, the longest spans, children, the last blocking
+ * call); an attempt that has markers but no record is added to its test.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "evidence_int.h"
+#include "fhtrace_format.h"
+#include "footprint.h"
+#include "stackfmt.h"
+#include "stages.h"
+
+/* memcpy that accepts (NULL, 0): empty arrays are NULL here. */
+static void copy_bytes(void *dst, const void *src, size_t n)
+{
+	if (n)
+		memcpy(dst, src, n);
+}
+/* ---- results ---- */
+
+static int cmp_err(const void *a, const void *b)
+{
+	const struct fh_err_count *x = a, *y = b;
+
+	return (y->count > x->count) - (y->count < x->count);
+}
+
+static int cmp_stat(const void *a, const void *b)
+{
+	const struct fh_call_stat *x = a, *y = b;
+
+	return (y->total_s > x->total_s) - (y->total_s < x->total_s);
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct fh_span *x = a, *y = b;
+
+	return (x->start_s > y->start_s) - (x->start_s < y->start_s);
+}
+
+static const char *span_result(struct join *j, const struct span *s)
+{
+	switch (s->end) {
+	case FH_END_IN_FLIGHT: return "in flight";
+	case FH_END_TIMEOUT: return "timeout";
+	case FH_END_SIGNAL: return "interrupted by a signal (EINTR)";
+	default: break;
+	}
+	if (s->err_name)
+		return arena_printf(j->A, "%lld %s", (long long)s->result, s->err_name);
+	return arena_printf(j->A, "%lld", (long long)s->result);
+}
+
+/* Adds an attempt that has markers but no record to its test: its process died during it, or
+ * (an end marker says how it ended) its record was lost, e.g. a records file cut short on its
+ * way from a CI shard; the end marker's outcome is then the attempt's. */
+static struct fh_attempt *synthesize(struct join *j, struct acc *c)
+{
+	struct fh_test *t = c->test;
+	struct fh_attempt *arr = arena_alloc(j->A, sizeof(*arr) * (t->nattempts + 1));
+	size_t pos = 0;
+
+	while (pos < t->nattempts && t->attempts[pos].attempt < c->attempt_no)
+		pos++;
+	copy_bytes(arr, t->attempts, sizeof(*arr) * pos);
+	copy_bytes(arr + pos + 1, t->attempts + pos, sizeof(*arr) * (t->nattempts - pos));
+	{
+		struct fh_attempt *a = &arr[pos];
+
+		bool lost = c->ended && c->end_outcome >= 0 && c->end_outcome < FH_OUTCOME_COUNT;
+
+		memset(a, 0, sizeof(*a));
+		a->attempt = c->attempt_no;
+		a->source_attempt = c->attempt_no;
+		a->outcome = lost ? (enum fh_outcome)c->end_outcome : FH_ERROR;
+		a->when = a->outcome == FH_FAILED || a->outcome == FH_ERROR ? "call" : NULL;
+		a->start_ns = c->begin;
+		a->stop_ns = c->end;
+		a->duration_s = (double)(c->end - c->begin) / 1e9;
+		a->call_s = a->duration_s;
+		a->pid = c->pid;
+		a->tid = c->tid;
+		a->worker = "?";
+		if (!lost) {
+			a->error_type = "ProcessDied";
+			a->error_message = "the pytest process ended during this attempt without "
+					   "recording it";
+		} else if (a->when) {
+			a->error_type = "RecordLost";
+			a->error_message = "the attempt's record is missing (its records file was cut "
+					   "short); the outcome is the trace's end marker's";
+		}
+		a->record_file = "trace";
+	}
+	/* Re-point the other accs of this test at the moved attempts. */
+	for (size_t i = 0; i < j->nacc; i++) {
+		struct acc *o = &j->acc[i];
+		if (o->test == t && o->att && o->att >= t->attempts && o->att < t->attempts + t->nattempts)
+			o->att = arr + (o->att - t->attempts) + ((size_t)(o->att - t->attempts) >= pos);
+	}
+	t->attempts = arr;
+	t->nattempts++;
+	j->synthesized = true;
+	return &arr[pos];
+}
+
+void ev_finish_attempt(struct join *j, size_t ai)
+{
+	struct acc *c = &j->acc[ai];
+	struct fh_attempt_trace *tr;
+	double span0 = (double)c->begin;
+	bool died = false;
+
+	if (!c->have_iv) {
+		int pi = c->att ? imap_get(&j->pid2proc, c->pid) : NONE;
+
+		/* record intervals only count for a traced process without markers */
+		if (pi == NONE || j->procs[pi].marks || !j->procs[pi].loaded)
+			return;
+	}
+	if (!c->att) {
+		if (!c->test)
+			return;
+		c->att = synthesize(j, c);
+		c->failing = c->att->outcome == FH_FAILED || c->att->outcome == FH_ERROR;
+		c->fail_ns = c->end;
+		died = !c->ended;
+	} else if (!c->ended && c->have_iv) {
+		int pi = imap_get(&j->pid2proc, c->pid);
+
+		died = pi == NONE || !j->procs[pi].stopped;
+	}
+	{
+		int64_t ref = c->fail_ns < c->end ? c->fail_ns : c->end;
+
+		for (size_t i = 0; i < c->ninfl; i++) {
+			int64_t el = ref > c->infl_start[i] ? ref - c->infl_start[i] : 0;
+
+			c->infl[i].elapsed_s = (double)el / 1e9;
+			if (c->infl_open[i])
+				c->time_ns[c->infl[i].category] += (double)el;
+		}
+		if (c->sleep_end > ref)
+			c->sleep_end = 0;
+	}
+	tr = arena_alloc(j->A, sizeof(*tr));
+	tr->cpu_s = (c->cpu_begin >= 0 && c->cpu_end >= c->cpu_begin) ?
+		(double)(c->cpu_end - c->cpu_begin) / 1e9 : 0;
+	for (int k = 0; k < FH_CAT_COUNT; k++)
+		tr->time_s[k] = c->time_ns[k] / 1e9;
+	tr->errors = arena_alloc(j->A, sizeof(*tr->errors) * (c->nerrs + 1));
+	for (size_t i = 0; i < c->nerrs; i++)
+		tr->errors[i] = (struct fh_err_count){ c->errs[i].call, c->errs[i].err_name,
+			c->errs[i].target, c->errs[i].count, c->errs[i].call_id, FH_ERRC_OTHER, false };
+	tr->nerrors = c->nerrs;
+	qsort(tr->errors, tr->nerrors, sizeof(*tr->errors), cmp_err);
+	tr->signals = arena_alloc(j->A, sizeof(*tr->signals) * (c->nsigs + 1));
+	copy_bytes(tr->signals, c->sigs, sizeof(*tr->signals) * c->nsigs);
+	tr->nsignals = c->nsigs;
+	tr->last_block = c->lb;
+	tr->in_flight = arena_alloc(j->A, sizeof(*tr->in_flight) * (c->ninfl + 1));
+	copy_bytes(tr->in_flight, c->infl, sizeof(*tr->in_flight) * c->ninfl);
+	tr->nin_flight = c->ninfl;
+	tr->children = arena_alloc(j->A, sizeof(*tr->children) * FH_EV_MAX_CHILDREN);
+	for (size_t i = 0; i < j->nprocs && tr->nchildren < FH_EV_MAX_CHILDREN; i++) {
+		struct proc *p = &j->procs[i];
+		struct fh_child *ch;
+
+		if (p->owner != (int)ai || p->marks || p->nriv)
+			continue;
+		ch = &tr->children[tr->nchildren++];
+		ch->pid = p->pid;
+		ch->exe = p->exe;
+		ch->exit_code = -1;
+		ch->start_s = (double)(p->start - c->begin) / 1e9;
+		if (p->exit_status >= 0) {
+			if (WIFEXITED(p->exit_status))
+				ch->exit_code = WEXITSTATUS(p->exit_status);
+			else if (WIFSIGNALED(p->exit_status))
+				ch->signal = ev_signame(j, WTERMSIG(p->exit_status));
+			ch->duration_s = (double)(p->exit_ns - p->start) / 1e9;
+		} else if (p->last >= c->end) {
+			ch->duration_s = -1;
+		} else {
+			ch->duration_s = (double)(p->last - p->start) / 1e9;
+		}
+	}
+	tr->fds = c->fds;
+	tr->threads = c->threads;
+	tr->lanes = arena_alloc(j->A, sizeof(*tr->lanes) * (c->nlanes + 1));
+	copy_bytes(tr->lanes, c->lanes, sizeof(*tr->lanes) * c->nlanes);
+	tr->nlanes = c->nlanes;
+	tr->spans = arena_alloc(j->A, sizeof(*tr->spans) * (c->nspans + 1));
+	for (size_t i = 0; i < c->nspans; i++) {
+		const struct span *s = &c->spans[i];
+		tr->spans[i] = (struct fh_span){ s->lane, ((double)s->start - span0) / 1e9,
+			(double)s->dur / 1e9, s->cat, s->call, s->target, span_result(j, s) };
+	}
+	tr->nspans = c->nspans;
+	qsort(tr->spans, tr->nspans, sizeof(*tr->spans), cmp_span);
+	tr->fail_at_s = c->fail_ns < INT64_MAX ? (double)(c->fail_ns - c->begin) / 1e9 : -1;
+	tr->events = c->events;
+	tr->calls = arena_alloc(j->A, sizeof(*tr->calls) * (c->nstats + 1));
+	copy_bytes(tr->calls, c->stats, sizeof(*tr->calls) * c->nstats);
+	tr->ncalls = c->nstats;
+	qsort(tr->calls, tr->ncalls, sizeof(*tr->calls), cmp_stat);
+	/* No end marker: the process died during the attempt, unless its trace stopped early
+	 * (the file could not grow, e.g. at the fd limit) while it lived on. */
+	tr->unfinished = died;
+	if (c->lb && c->lb->ended == FH_END_IN_FLIGHT) {
+		int64_t ref = c->fail_ns < c->end ? c->fail_ns : c->end;
+		int64_t st = c->begin + (int64_t)(c->lb->start_s * 1e9);
+
+		c->lb->waited_s = ref > st ? (double)(ref - st) / 1e9 : 0;
+	}
+	if (c->sleep_end) {
+		struct fh_block *b = arena_alloc(j->A, sizeof(*b));
+
+		b->call = c->sleep_call ? c->sleep_call : "?";
+		b->call_id = c->sleep_id;
+		b->category = FH_CAT_SLEEP;
+		b->start_s = (double)(c->sleep_start - c->begin) / 1e9;
+		b->waited_s = (double)(c->sleep_end - c->sleep_start) / 1e9;
+		b->ended = FH_END_RETURNED;
+		b->pid = c->pid;
+		b->tid = c->tid;
+		tr->last_sleep = b;
+		tr->busy_after_sleep = arena_alloc(j->A, sizeof(*tr->busy_after_sleep) * (c->nbusy + 1));
+		copy_bytes(tr->busy_after_sleep, c->busy, sizeof(*c->busy) * c->nbusy);
+		tr->nbusy_after_sleep = c->nbusy;
+	}
+	tr->kills_sent = c->kills;
+	c->att->trace = tr;
+	c->att->fds_end = c->fds_end;
+	c->att->threads_end = c->threads_end;
+	footprint_finish(c->att, j->A, c->foot, c->fds, c->threads, c->fds_end, c->threads_end);
+	c->foot = NULL;
+	if (tr->last_block && tr->last_block->stack.nframes && !c->att->stack_fingerprint)
+		c->att->stack_fingerprint = stack_fingerprint(&tr->last_block->stack, j->A);
+}
