@@ -48,6 +48,7 @@
 
 #include <stdbool.h>
 
+#include "csv.h"
 #include "model.h"
 
 #define FH_HISTORY_MAX_FILE (256u << 20)
@@ -79,34 +80,6 @@ void history_rows_cols(const struct fh_run *run, const struct fh_test *t, struct
  * file written before columns were added), the number of its cells; else 0. */
 size_t history_header_prefix(const char *data, size_t len);
 
-/* An RFC 4180 reader over a buffer (hostile input: never reads past len). A quoted cell that
- * starts with an apostrophe loses it (the writer's neutralisation); "\r\n" ends a row too. */
-struct fh_csv_span {
-	const char *s;          /* the raw cell in the input, quotes included */
-	size_t n;
-	size_t copy;            /* 1 + offset of the unescaped cell in scratch; 0 not yet */
-	int quoted;
-};
-struct fh_csv {
-	const char *p, *end;
-	const char *row_start;  /* where the current row began */
-	unsigned line;          /* line number where the current row starts */
-	unsigned next_line;
-	struct fh_csv_span *span; /* cells of the current row */
-	size_t ncells, cap;
-	char *scratch;          /* unescaped cells of the current row */
-	size_t scratch_cap, used;
-};
-void csv_init(struct fh_csv *c, const char *data, size_t len);
-/* Reads the next row: 1 with a row (c->ncells cells), 0 at the end, -1 for an unterminated
- * quote (the rest of the buffer is consumed). */
-int csv_row(struct fh_csv *c);
-/* Cell idx of the current row, "" when out of range; borrowed, valid until the next csv_row(). */
-const char *csv_cell(const struct fh_csv *c, int idx);
-/* After a damaged row: continue at the physical line after the one the row began on, so a
- * stray quote swallows at most that line, never the rows after it. */
-void csv_resync(struct fh_csv *c);
-void csv_free(struct fh_csv *c);
 
 /* Accumulates trends of one test. */
 struct fh_hist_acc;
