@@ -33,11 +33,13 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "files.h"
 #include "prompt.h"
 #include "redact.h"
 #include "sha256.h"
-#include "ai.h"
 #include "stages.h"
+
+#include "ai.h"
 
 #define AI_DEFAULT_MODEL "claude-sonnet-5-5"
 #define AI_DEFAULT_BASE "https://api.anthropic.com"

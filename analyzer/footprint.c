@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "fhtrace_format.h"
 #include "footprint.h"
 

@@ -7,6 +7,7 @@
  * test on an O_APPEND descriptor; existing bytes are never touched (a file whose last row was
  * cut short gets a newline first, so the cut row stays a single corrupt row).
  */
+#include "files.h"
 #include "history_int.h"
 
 #include <errno.h>

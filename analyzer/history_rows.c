@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "history_int.h"
+#include "numfmt.h"
 #include "summary.h"
 
 static const char *const columns[] = {

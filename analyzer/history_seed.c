@@ -16,7 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "escape.h"
+#include "files.h"
 #include "history.h"
+#include "numfmt.h"
 #include "redact.h"
 
 #define SEED_MAX_CELL 8192      /* bytes kept of one converted cell */

@@ -30,7 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "util.h"
+#include "buf.h"
 
 /* The seed's file name of nodeid ("...csv"), appended to b. */
 void seed_file_name(struct buf *b, const char *nodeid);

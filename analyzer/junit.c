@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "escape.h"
+#include "files.h"
+
 #define JUNIT_MAX ((size_t)4 << 30)
 #define FLUSH_AT (1u << 20)
 

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
+#include "files.h"
+
 /* Appends s for a Markdown table cell (never at the start of a line): the punctuation that
  * marks up text there (\ ` * _ [ ] | ~) is backslashed, < > & become entities, control characters (line ends included) a space;
  * at most max bytes of s are used ("..." marks a cut). */

@@ -22,6 +22,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "escape.h"
+#include "files.h"
 #include "model.h"
 #include "rundir.h"
 #include "sha256.h"

@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "escape.h"
+#include "files.h"
 #include "footprint.h"
 #include "order.h"
 #include "stages.h"

@@ -13,6 +13,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "escape.h"
+#include "files.h"
+
 #define QUARANTINE_MAX_FILE (64u << 20)
 #define QUARANTINE_MAX_ENTRIES 100000
 #define QSTR_MAX 1024

@@ -27,7 +27,7 @@
 #ifndef FH_REDACT_H
 #define FH_REDACT_H
 
-#include "util.h"
+#include "buf.h"
 
 #define REDACT_MARK "[REDACTED]"
 

@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "escape.h"
+#include "files.h"
 #include "footprint.h"
+#include "numfmt.h"
 #include "stages.h"
-#include "summary.h"
 #include "trace.h"
+
+#include "summary.h"
 
 #define SUMMARY_MAX ((size_t)2 << 30) /* in memory (summary_render) */
 #define FLUSH_AT (1u << 20)             /* summary_write streams in chunks this big */

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
+#include "buf.h"
 #include "util.h"
 
 #define FH_VERSION "0.1.0"

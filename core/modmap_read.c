@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+#include "files.h"
+
 #define MODMAP_MAX_BYTES (8u << 20)
 
 static int parse_hex(const char **pp, const char *end, uint64_t *out)

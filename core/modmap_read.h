@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "arena.h"
 
 struct fh_module {
 	uint64_t lo, hi;        /* span in the process */

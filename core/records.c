@@ -22,6 +22,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "files.h"
+
 struct tbuild {
 	const char *nodeid;
 	uint64_t hash;

@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "files.h"
 #include "records.h"
 
 #define JOINED_MAX 240 /* bytes of a joined list of hosts or versions in run->meta */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "escape.h"
 #include "rep.h"
 
 void esc_html(struct buf *b, const char *s)

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "numfmt.h"
 #include "rep.h"
 
 static const struct fh_polluter *best_polluter(const struct fh_diagnosis *d)

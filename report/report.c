@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "assets.h"
+#include "files.h"
 #include "rep.h"
 #include "report.h"
 

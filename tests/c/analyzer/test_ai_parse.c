@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ai.h"
+#include "buf.h"
 #include "util.h"
 
 struct pcase {

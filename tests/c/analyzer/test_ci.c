@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "junit.h"
 #include "markdown.h"
 #include "model.h"

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
+#include "files.h"
 #include "history.h"
 #include "model.h"
 #include "records.h"

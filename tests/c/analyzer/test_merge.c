@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "history.h"
 #include "history_seed.h"
 #include "model.h"

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fhtrace_format.h"
+#include "files.h"
 #include "model.h"
 #include "rep.h"
 #include "report.h"

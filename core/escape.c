@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Escapers for every output context (escape.h) and the UTF-8 decoding and encoding they share.
+ */
+#include "escape.h"
+
+#include <string.h>
+
+int buf_json_str(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p, *run;
+
+	if (!s)
+		return buf_puts(b, "null");
+	buf_putc(b, '"');
+	for (p = run = (const unsigned char *)s; *p; p++) {
+		const char *esc = NULL;
+		char u[7];
+
+		switch (*p) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		default:
+			if (*p < 0x20 || *p == 0x7f) {
+				u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
+				u[4] = hex[*p >> 4]; u[5] = hex[*p & 15]; u[6] = '\0';
+				esc = u;
+			} else if (*p == '<' || *p == '>') {
+				/* Keeps "</script>" inert when the JSON is embedded in HTML. */
+				u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
+				u[4] = hex[*p >> 4]; u[5] = hex[*p & 15]; u[6] = '\0';
+				esc = u;
+			}
+		}
+		if (esc) {
+			buf_add(b, run, (size_t)(p - run));
+			buf_puts(b, esc);
+			run = p + 1;
+		}
+	}
+	buf_add(b, run, (size_t)(p - run));
+	return buf_putc(b, '"');
+}
+
+int buf_html(struct buf *b, const char *s)
+{
+	const char *p, *run;
+
+	if (!s)
+		return 0;
+	for (p = run = s; *p; p++) {
+		const char *esc;
+
+		switch (*p) {
+		case '&': esc = "&amp;"; break;
+		case '<': esc = "&lt;"; break;
+		case '>': esc = "&gt;"; break;
+		case '"': esc = "&quot;"; break;
+		case '\'': esc = "&#39;"; break;
+		default: continue;
+		}
+		buf_add(b, run, (size_t)(p - run));
+		buf_puts(b, esc);
+		run = p + 1;
+	}
+	return buf_add(b, run, (size_t)(p - run));
+}
+
+int buf_csv_cell(struct buf *b, const char *s)
+{
+	int quote, lead;
+	const char *p;
+
+	if (!s)
+		return 0;
+	/* A leading apostrophe is escaped the same way, so a reader can strip exactly one
+	 * apostrophe from every quoted cell that starts with one and get the value back. */
+	lead = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+	       s[0] == '\r' || s[0] == '\'';
+	/* A plain negative number is data, not a formula. */
+	if (s[0] == '-' && s[1] && strspn(s + 1, "0123456789.eE") == strlen(s + 1))
+		lead = 0;
+	quote = lead || strpbrk(s, ",\"\n\r") != NULL;
+	if (!quote)
+		return buf_puts(b, s);
+	buf_putc(b, '"');
+	if (lead)
+		buf_putc(b, '\'');
+	for (p = s; *p; p++) {
+		if (*p == '"')
+			buf_putc(b, '"');
+		buf_putc(b, *p);
+	}
+	return buf_putc(b, '"');
+}
+
+size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t len, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if ((c & 0xe0) == 0xc0) {
+		len = 2, min = 0x80, c &= 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		len = 3, min = 0x800, c &= 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		len = 4, min = 0x10000, c &= 0x07;
+	} else {
+		goto bad;
+	}
+	if (n < len)
+		goto bad;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			goto bad;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		goto bad;
+	*cp = c;
+	return len;
+bad:
+	*cp = 0xfffd;
+	return 1;
+}
+
+int buf_utf8(struct buf *b, uint32_t cp)
+{
+	char t[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		t[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		t[0] = (char)(0xc0 | (cp >> 6));
+		t[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		t[0] = (char)(0xe0 | (cp >> 12));
+		t[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		t[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		t[0] = (char)(0xf0 | (cp >> 18));
+		t[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		t[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		t[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return buf_add(b, t, n);
+}

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small file helpers (files.h): whole files in and out, atomic and streamed writes, mkdir -p.
+ */
+#include "files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- files ---- */
+
+int read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	struct stat st;
+	char *data = NULL;
+	size_t cap, n = 0;
+	int fd, ret = 0;
+
+	*out = NULL;
+	if (len)
+		*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		ret = -EISDIR;
+		goto out;
+	}
+	cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+	if (cap > max + 1)
+		cap = max + 1;
+	data = xmalloc(cap);
+	for (;;) {
+		ssize_t r;
+
+		if (n + 1 >= cap) {
+			if (cap > max) {
+				ret = -EFBIG;
+				goto out;
+			}
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			data = xrealloc(data, cap);
+		}
+		r = read(fd, data + n, cap - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			ret = -EFBIG;
+			goto out;
+		}
+	}
+	data[n] = '\0';
+	*out = data;
+	data = NULL;
+	if (len)
+		*len = n;
+out:
+	free(data);
+	close(fd);
+	return ret;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len)
+{
+	struct buf tmp = BUF_INIT(8192);
+	const char *p = data;
+	int fd, ret = 0;
+
+	buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			close(fd);
+			unlink(buf_str(&tmp));
+			goto out;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (close(fd) < 0 || rename(buf_str(&tmp), path) < 0) {
+		ret = -errno;
+		unlink(buf_str(&tmp));
+	}
+out:
+	buf_free(&tmp);
+	return ret;
+}
+
+int buf_flush_fd(struct buf *b, int fd)
+{
+	const char *p = b->data;
+	size_t n = b->len;
+
+	if (fd < 0 || b->failed)
+		return 0;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	buf_reset(b);
+	return 0;
+}
+
+int write_file_streamed(const char *path, size_t max,
+			int (*render)(const void *ctx, struct buf *b, int fd), const void *ctx)
+{
+	struct buf b = BUF_INIT(max);
+	struct buf tmp = BUF_INIT(8192);
+	int fd, r;
+
+	buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	if (tmp.failed) {
+		r = -ENAMETOOLONG;
+		goto out;
+	}
+	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = render(ctx, &b, fd);
+	if (!r && b.failed)
+		r = -ENOBUFS;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && rename(buf_str(&tmp), path) < 0)
+		r = -errno;
+	if (r)
+		unlink(buf_str(&tmp));
+out:
+	buf_free(&b);
+	buf_free(&tmp);
+	return r;
+}
+
+int mkdir_p(const char *path, unsigned mode)
+{
+	char *p, *s = xstrdup(path);
+	int ret = 0;
+
+	for (p = s + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(s, mode) < 0 && errno != EEXIST) {
+				ret = -errno;
+				break;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	free(s);
+	return ret;
+}
+
+int mkdir_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int r;
+
+	if (!slash || slash == path)
+		return 0;
+	dir = xstrdup(path);
+	dir[slash - path] = '\0';
+	r = mkdir_p(dir, 0755);
+	free(dir);
+	return r;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small file helpers: whole files in and out, atomic and streamed writes, mkdir -p. Each
+ * returns 0 or -errno and prints nothing: its caller names the file in its one error line.
+ */
+#ifndef FH_FILES_H
+#define FH_FILES_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Reads a whole file into *out (caller frees, NUL-terminated), refusing files over max bytes. */
+int read_file(const char *path, size_t max, char **out, size_t *len);
+/* Writes data to path atomically (temporary file in the same directory, then rename). */
+int write_file_atomic(const char *path, const void *data, size_t len);
+/* Writes what b holds to fd and empties b; fd < 0 (rendering into memory) or a failed b keeps
+ * it. 0 or -errno. Streaming writers call it whenever b has grown past a chunk. */
+int buf_flush_fd(struct buf *b, int fd);
+/* Writes a big output atomically without holding it whole: render(ctx, b, fd) appends to b and
+ * calls buf_flush_fd(b, fd) as it goes (and at the end); it runs on a temporary file in the
+ * same directory, renamed to path when render returned 0. b's cap is max bytes in memory.
+ * Returns 0 or -errno (-ENOBUFS when b overflowed). */
+int write_file_streamed(const char *path, size_t max,
+			int (*render)(const void *ctx, struct buf *b, int fd), const void *ctx);
+/* mkdir -p; returns 0 or -errno. */
+int mkdir_p(const char *path, unsigned mode);
+/* mkdir -p of the folder holding path (nothing when path has no folder); 0 or -errno. */
+int mkdir_parent(const char *path);
+
+#endif
