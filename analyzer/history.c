@@ -85,7 +85,7 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 		r = hist_append_rows(run, t, buf_str(path), rows, ncols, found);
 		if (r) {
 			hist_acc_warn(job->acc, "%s: cannot append history: %s", buf_str(path),
-				 strerror(-r));
+				      strerror(-r));
 			job->append_err = r;
 			__atomic_store_n(&ctx->write_failed, 1, __ATOMIC_RELAXED);
 		}
