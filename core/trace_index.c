@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-file index of a trace file (trace.h): a version 1 file is one thread; a version 2
+ * process file is walked chunk header by chunk header, without decoding records, damaged
+ * pages skipped with a warning, each thread's stream bounded by the records the file holds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trace_int.h"
+
+/* tid -> latest thread with that tid, open addressing (hostile files may hold many tids). */
+struct tid_map {
+	struct tid_ent { int tid; size_t t; } *e;
+	size_t cap, n;
+};
+
+static size_t tid_slot(const struct tid_map *m, int tid)
+{
+	size_t k = ((uint32_t)tid * 0x9e3779b1u) & (m->cap - 1);
+	while (m->e[k].tid && m->e[k].tid != tid)
+		k = (k + 1) & (m->cap - 1);
+	return k;
+}
+
+static void tid_put(struct tid_map *m, int tid, size_t t)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		struct tid_map old = *m;
+		m->cap = old.cap ? old.cap * 2 : 64;
+		m->e = xcalloc(m->cap, sizeof(*m->e));
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.e[i].tid)
+				m->e[tid_slot(m, old.e[i].tid)] = old.e[i];
+		free(old.e);
+	}
+	size_t k = tid_slot(m, tid);
+	if (!m->e[k].tid)
+		m->n++;
+	m->e[k] = (struct tid_ent){ tid, t };
+}
+
+void trace_index_close(struct trace_index *ix)
+{
+	if (!ix)
+		return;
+	for (size_t i = 0; i < ix->nt; i++)
+		free(ix->t[i].c);
+	free(ix->t);
+	free(ix->exe);
+	free(ix->path);
+	free(ix);
+}
+
+size_t trace_index_nthreads(const struct trace_index *ix)
+{
+	return ix->nt;
+}
+
+void trace_index_thread(const struct trace_index *ix, size_t t, int *pid, int *tid)
+{
+	*pid = ix->pid;
+	*tid = t < ix->nt ? ix->t[t].tid : 0;
+}
+
+const char *trace_index_path(const struct trace_index *ix)
+{
+	return ix->path;
+}
+
+static void garbage_done(struct trace_index *ix, uint64_t *start, uint64_t end)
+{
+	if (*start == UINT64_MAX)
+		return;
+	warning("trace '%s': no valid chunk header at offset %llu (%llu bytes skipped)", ix->path,
+		(unsigned long long)*start, (unsigned long long)(end - *start));
+	ix->truncated = true;
+	*start = UINT64_MAX;
+}
+
+/* Adds a valid chunk header found at off (present: its slots in the file) to its thread. */
+static struct ix_thread *add_chunk(struct trace_index *ix, struct tid_map *tids,
+				   const struct fht_chunk *c, uint64_t off, uint64_t present)
+{
+	size_t k = tids->cap ? tid_slot(tids, c->tid) : 0;
+	struct ix_thread *t;
+
+	/* A seq 0 chunk of a tid already seen is a new thread that reuses the tid. */
+	if (!tids->cap || !tids->e[k].tid || (c->seq == 0 && ix->t[tids->e[k].t].nc)) {
+		GROW(ix->t, ix->tcap, ix->nt + 1);
+		memset(&ix->t[ix->nt], 0, sizeof(ix->t[0]));
+		ix->t[ix->nt].tid = c->tid;
+		tid_put(tids, c->tid, ix->nt);
+		t = &ix->t[ix->nt++];
+	} else {
+		t = &ix->t[tids->e[k].t];
+	}
+	GROW(t->c, t->cap, t->nc + 1);
+	t->c[t->nc++] = (struct ix_chunk){ off, c->first, present };
+	t->dropped = c->dropped > UINT64_MAX - t->dropped ? UINT64_MAX : t->dropped + c->dropped;
+	if (c->dropped && c->reason)
+		t->reason = c->reason < FHT_DROP_NREASONS ? c->reason : FHT_DROP_NREASONS - 1;
+	t->full |= c->flags & FHT_C_FULL;
+	return t;
+}
+
+/* Bounds each thread's stream by the slots its chunks hold plus GAP_SLACK (INT32_MAX at most):
+ * a chunk starting beyond is ignored, one reaching beyond is cut. */
+static void bound_streams(struct trace_index *ix)
+{
+	for (size_t i = 0; i < ix->nt; i++) {
+		struct ix_thread *t = &ix->t[i];
+		uint64_t total = 0, limit;
+
+		for (size_t k = 0; k < t->nc; k++)
+			total += t->c[k].nslots;   /* <= file size / rec_size: no overflow */
+		limit = total + GAP_SLACK > INT32_MAX ? INT32_MAX : total + GAP_SLACK;
+		t->n = 0;
+		for (size_t k = 0; k < t->nc; k++) {
+			struct ix_chunk *c = &t->c[k];
+			if (c->first >= limit) {
+				if (c->nslots)
+					warning("trace '%s': chunk at offset %llu of thread %d starts at record "
+						"%llu, beyond the %llu its chunks can hold; ignored", ix->path,
+						(unsigned long long)c->off, t->tid,
+						(unsigned long long)c->first, (unsigned long long)limit);
+				t->truncated |= c->nslots != 0;
+				c->nslots = 0;
+				continue;
+			}
+			if (c->nslots > limit - c->first) {
+				warning("trace '%s': chunk at offset %llu of thread %d reaches past record "
+					"%llu; cut", ix->path, (unsigned long long)c->off, t->tid,
+					(unsigned long long)limit);
+				c->nslots = limit - c->first;
+				t->truncated = true;
+			}
+			if (c->first + c->nslots > t->n)
+				t->n = c->first + c->nslots;
+		}
+	}
+}
+
+/* Walks the chunk headers of a version 2 file from hdr->header_size. */
+static int index_v2(struct trace_index *ix, int fd, size_t size, const struct fht_proc_header *h)
+{
+	struct tid_map tids = { NULL, 0, 0 };
+	uint64_t rs = h->rec_size, off = h->header_size, garbage = UINT64_MAX;
+	uint64_t claimed = h->next_off >= h->header_size && h->next_off < size ? h->next_off : size;
+	int ret = 0;
+
+	while (off + rs <= size) {
+		struct fht_chunk c;
+		ssize_t r = trace_pread_full(fd, &c, sizeof(c), off);
+		if (r < 0) {
+			ret = (int)r;
+			error("cannot read trace '%s' at offset %llu: %s", ix->path,
+			      (unsigned long long)off, strerror(-ret));
+			goto out;
+		}
+		if (r < (ssize_t)sizeof(c) || c.type != FHT_REC_CHUNK || c.magic != FHT_CHUNK_MAGIC ||
+		    c.self_off != off || c.tid <= 0 || c.nslots > FHT_CHUNK_MAX_SLOTS) {
+			/* Pages past next_off were never claimed, and a zero slot is a hole (the
+			 * tail of a segment the writer skipped, a claim that failed, a writer that
+			 * died before its header): not damage. */
+			static const struct fht_chunk zero;
+			bool hole = r == (ssize_t)sizeof(c) && !memcmp(&c, &zero, sizeof(c));
+			if (garbage == UINT64_MAX && off < claimed && !hole)
+				garbage = off;
+			off += FHT_CHUNK_ALIGN;
+			continue;
+		}
+		garbage_done(ix, &garbage, off);
+		uint64_t present = (size - off) / rs - 1;
+		uint64_t span = (1 + c.nslots) * rs;
+		span = (span + FHT_CHUNK_ALIGN - 1) / FHT_CHUNK_ALIGN * FHT_CHUNK_ALIGN;
+		if (present > c.nslots)
+			present = c.nslots;
+		struct ix_thread *t = add_chunk(ix, &tids, &c, off, present);
+		if (present < c.nslots) {
+			warning("trace '%s': chunk at offset %llu of thread %d holds %llu records, %llu "
+				"present; file truncated at offset %zu", ix->path, (unsigned long long)off,
+				c.tid, (unsigned long long)c.nslots, (unsigned long long)present, size);
+			t->truncated = true;
+		}
+		off += span;
+	}
+	garbage_done(ix, &garbage, off < size ? off : size);
+	bound_streams(ix);
+out:
+	free(tids.e);
+	return ret;
+}
+
+int trace_index_open(const char *path, struct trace_index **out)
+{
+	union {
+		struct fht_header v1;
+		struct fht_proc_header v2;
+	} h;
+	struct trace_index *ix = NULL;
+	size_t size = 0;
+	int ret = 0;
+
+	*out = NULL;
+	int fd = trace_open(path, sizeof(struct fht_header) < sizeof(struct fht_proc_header) ?
+			    sizeof(struct fht_header) : sizeof(struct fht_proc_header), &size);
+	if (fd < 0)
+		return fd;
+	memset(&h, 0, sizeof(h));
+	ssize_t r = trace_pread_full(fd, &h, sizeof(h), 0);
+	if (r < 0) {
+		ret = (int)r;
+		error("cannot read trace '%s': %s", path, strerror(-ret));
+		goto out;
+	}
+	ix = xcalloc(1, sizeof(*ix));
+	ix->path = xstrdup(path);
+	if (!memcmp(h.v1.magic, FHT_MAGIC, 8)) {
+		if (size < sizeof(struct fht_header)) {
+			ret = -EINVAL;
+			error("trace '%s': %zu bytes, shorter than a header", path, size);
+			goto out;
+		}
+		ret = trace_v1_check(path, &h.v1, size);
+		if (ret)
+			goto out;
+		ix->version = 1;
+		ix->pid = h.v1.pid;
+		ix->ppid = h.v1.ppid;
+		ix->t = xcalloc(1, sizeof(*ix->t));
+		ix->t[0].tid = h.v1.tid;
+		ix->nt = ix->tcap = 1;
+		goto out;
+	}
+	const struct fht_proc_header *p = &h.v2;
+	if (memcmp(p->magic, FHT_MAGIC2, 8)) {
+		ret = -EINVAL;
+		error("trace '%s': bad magic at offset 0", path);
+		goto out;
+	}
+	if (size < sizeof(struct fht_proc_header)) {
+		ret = -EINVAL;
+		error("trace '%s': %zu bytes, shorter than a header", path, size);
+		goto out;
+	}
+	if (p->min_version > FHT_VERSION || p->version < 2) {
+		ret = -EPROTO;
+		error("trace '%s': format version %u needs a reader of version %u (this is %d)", path,
+		      p->version, p->min_version, FHT_VERSION);
+		goto out;
+	}
+	if (p->header_size < sizeof(struct fht_proc_header) || p->header_size > size ||
+	    p->header_size % FHT_CHUNK_ALIGN || p->rec_size < FHT_REC_SIZE || p->rec_size > 4096) {
+		ret = -EINVAL;
+		error("trace '%s': bad header or record size (%u, %u) at offset 16", path,
+		      p->header_size, p->rec_size);
+		goto out;
+	}
+	ix->version = (int)p->version;
+	ix->pid = p->pid;
+	ix->ppid = p->ppid;
+	ix->mono_anchor_ns = p->mono_anchor_ns;
+	ix->real_anchor_ns = p->real_anchor_ns;
+	ix->proc_start_ns = p->proc_start_ns;
+	ix->flags = p->flags;
+	ix->rec_size = p->rec_size;
+	if (p->flags & FHT_H_DROPS) {
+		memcpy(ix->drops, p->drops, sizeof(ix->drops));
+		ix->map_reason = p->map_reason < FHT_DROP_NREASONS ? p->map_reason :
+			FHT_DROP_NREASONS - 1;
+	}
+	char exe[sizeof(p->exe) + 1];
+	trace_copy_header_str(exe, sizeof(exe), p->exe, sizeof(p->exe));
+	ix->exe = exe[0] ? xstrdup(exe) : NULL;
+	ret = index_v2(ix, fd, size, p);
+out:
+	close(fd);
+	if (ret)
+		trace_index_close(ix);
+	else
+		*out = ix;
+	return ret;
+}

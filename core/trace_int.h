@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the trace reader's files share (trace.h is its interface): trace_index.c finds the
+ * threads and chunks of a file, trace.c decodes and loads them.
+ */
+#ifndef FH_TRACE_INT_H
+#define FH_TRACE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fhtrace_format.h"
+#include "trace.h"
+
+/* The per-file index (version 2: threads and their chunks). */
+
+#define GAP_SLACK 65536   /* stream slots allowed beyond those the chunks hold (gaps) */
+
+
+struct ix_chunk {
+	uint64_t off;             /* file offset of the chunk header */
+	uint64_t first;           /* stream index of its slot 1 */
+	uint64_t nslots;          /* slots present in the file (clipped at its end and the bound) */
+};
+
+struct ix_thread {
+	int tid;
+	struct ix_chunk *c; size_t nc, cap;
+	uint64_t n;               /* stream length: max first + nslots */
+	uint64_t dropped;
+	unsigned reason;          /* of its last chunk that dropped events */
+	bool full, truncated;
+};
+
+struct trace_index {
+	char *path;
+	int version;
+	int pid, ppid;
+	int64_t mono_anchor_ns, real_anchor_ns, proc_start_ns;
+	uint32_t flags, rec_size;
+	uint64_t drops[FHT_DROP_NREASONS];   /* the header's, when FHT_H_DROPS */
+	uint32_t map_reason;
+	bool truncated;           /* garbage skipped: any thread may have lost records */
+	char *exe;
+	struct ix_thread *t; size_t nt, tcap;
+};
+
+/* trace.c: checks and reads both kinds of file share; each prints its one error line. */
+void trace_copy_header_str(char *dst, size_t cap, const char *src, size_t n);
+int trace_v1_check(const char *path, const struct fht_header *h, size_t size);
+int trace_open(const char *path, size_t min, size_t *size);
+ssize_t trace_pread_full(int fd, void *p, size_t n, uint64_t off);
+#endif
