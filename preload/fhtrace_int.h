@@ -20,6 +20,7 @@
 #define FHTRACE_INT_H
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -285,7 +286,9 @@ static inline void fh_call_str(struct fh_call *c, const char *s, size_t n)
 	fh_put_str(c->t, c->rec, c->idx, s, n);
 }
 
-/* Small async-signal-safe formatters; return the length written (NUL-terminated, bounded). */
+/* Small async-signal-safe formatters (fmt.c); return the length written (NUL-terminated,
+ * bounded). fh_cat() appends s at offset o and returns the new offset. */
+size_t fh_cat(char *out, size_t cap, size_t o, const char *s) FH_HIDDEN;
 size_t fh_fmt_sockaddr(char *out, size_t cap, const struct sockaddr *sa, socklen_t len) FH_HIDDEN;
 size_t fh_strlcpy(char *out, size_t cap, const char *s) FH_HIDDEN;
 size_t fh_fmt_long(char *out, size_t cap, long v) FH_HIDDEN;
@@ -309,9 +312,18 @@ extern uint64_t fh_sig_seen[65] FH_HIDDEN;
  * thread: the lock table keeps who holds which (hang.c). Hot path: no syscall, no lock. */
 void fh_lock_acquired(const void *sem) FH_HIDDEN;
 
-/* Process setup (fhtrace.c). */
-void fh_after_fork_child(void) FH_HIDDEN;
+/* Process setup (fhtrace.c): the trace directory (absolute), the per-thread record cap, and
+ * the process's identity as its file's header records it. */
+extern char fh_dir[PATH_MAX - 64] FH_HIDDEN;
+extern uint64_t fh_cap_recs FH_HIDDEN;
+extern int fh_ppid FH_HIDDEN;
+extern int64_t fh_proc_start FH_HIDDEN;
+extern char fh_exe[256] FH_HIDDEN;
 int fh_raw_getpid(void) FH_HIDDEN;
+/* The process file (procfile.c): the fork child's reset (pthread_atfork), and fh_start's eager
+ * set-up of the calling thread, 0 or -errno. */
+void fh_after_fork_child(void) FH_HIDDEN;
+int fh_pf_setup_eager(struct fh_thr *t) FH_HIDDEN;
 
 /*
  * The library's own files in the trace directory (fhtrace.c; the module map, modmap.c, uses
