@@ -13,6 +13,7 @@
 #include "escape.h"
 #include "files.h"
 #include "footprint.h"
+#include "jsonval.h"
 #include "order.h"
 #include "stages.h"
 
@@ -138,24 +139,19 @@ struct replay_res {
 	int window;
 };
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
 static size_t load_replay(struct arena *A, const char *run_dir, struct replay_res **out)
 {
 	char *path = arena_printf(A, "%s/replay.json", run_dir), *data = NULL;
 	size_t len = 0, n = 0;
-	cJSON *root, *res, *it;
+	cJSON *root;
+	const cJSON *res, *it;
 
 	*out = NULL;
 	if (read_file(path, 16u << 20, &data, &len))
 		return 0;
 	root = cJSON_ParseWithLength(data, len);
 	free(data);
-	res = cJSON_GetObjectItemCaseSensitive(root, "results");
+	res = json_get(root, "results");
 	if (!cJSON_IsObject(root) || !cJSON_IsArray(res)) {
 		if (root || len)
 			warning("%s: not a replay document; replay results ignored", path);
@@ -165,16 +161,15 @@ static size_t load_replay(struct arena *A, const char *run_dir, struct replay_re
 	size_t cap = (size_t)cJSON_GetArraySize(res);
 	*out = arena_alloc(A, sizeof(**out) * (cap ? cap : 1));
 	cJSON_ArrayForEach(it, res) {
-		const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "confirmed");
-		const cJSON *w = cJSON_GetObjectItemCaseSensitive(it, "window");
-		if (!cJSON_IsObject(it) || !jstr(it, "victim") || n >= cap)
+		const cJSON *c = json_get(it, "confirmed");
+		if (!cJSON_IsObject(it) || !json_get_str(it, "victim") || n >= cap)
 			continue;
 		(*out)[n++] = (struct replay_res){
-			arena_strdup(A, jstr(it, "victim")), arena_strdup(A, jstr(it, "candidate")),
-			arena_strdup(A, jstr(it, "role")), arena_strdup(A, jstr(it, "found_by")),
-			arena_strdup(A, jstr(it, "why")), arena_strdup(A, jstr(it, "repro")),
+			arena_strdup(A, json_get_str(it, "victim")), arena_strdup(A, json_get_str(it, "candidate")),
+			arena_strdup(A, json_get_str(it, "role")), arena_strdup(A, json_get_str(it, "found_by")),
+			arena_strdup(A, json_get_str(it, "why")), arena_strdup(A, json_get_str(it, "repro")),
 			cJSON_IsTrue(c) ? 1 : cJSON_IsFalse(c) ? 0 : -1,
-			cJSON_IsNumber(w) ? (int)w->valuedouble : 0 };
+			json_get_int(it, "window", 0) };
 	}
 	cJSON_Delete(root);
 	return n;

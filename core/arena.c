@@ -113,3 +113,18 @@ void arena_adopt(struct arena *dst, struct arena *src)
 	src->head = NULL;
 	src->total = 0;
 }
+
+const char *arena_strdup_capped(struct arena *a, const char *s, size_t max)
+{
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strnlen(s, max + 1);
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return arena_strndup(a, s, n);
+}

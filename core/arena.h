@@ -22,6 +22,8 @@ struct arena {
 void *arena_alloc(struct arena *a, size_t n);  /* zeroed */
 char *arena_strdup(struct arena *a, const char *s); /* NULL in, NULL out */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
+/* A copy of s capped at max bytes, cut on a UTF-8 boundary; NULL in, NULL out. */
+const char *arena_strdup_capped(struct arena *a, const char *s, size_t max);
 char *arena_printf(struct arena *a, const char *fmt, ...) FH_PRINTF(2, 3);
 void arena_free(struct arena *a);
 /* Moves every allocation of src into dst (src is left empty): used to merge work done on

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "foot_rec.h"
+#include "jsonval.h"
 
 
 /* ---- building ---- */
@@ -65,12 +66,6 @@ size_t foot_reads_cap(const struct fh_footprint *f)
 
 /* ---- the plugin's footprint ---- */
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
 const char *foot_cut(struct arena *A, const char *s, size_t max)
 {
 	if (!s)
@@ -91,7 +86,7 @@ struct fh_footprint *footprint_from_record(struct arena *A, const cJSON *fp)
 	f->python = true;
 	if (!cJSON_IsObject(fp))
 		return f;   /* null: the plugin saw nothing */
-	v = cJSON_GetObjectItemCaseSensitive(fp, "env_set");
+	v = json_get(fp, "env_set");
 	n = 0;
 	v = cJSON_IsObject(v) ? v : NULL;
 	cJSON_ArrayForEach(it, v) {
@@ -100,15 +95,15 @@ struct fh_footprint *footprint_from_record(struct arena *A, const cJSON *fp)
 		foot_add_left(A, f, FH_KEY_ENV, foot_cut(A, it->string, 256), "set",
 			 cJSON_IsString(it) ? foot_cut(A, it->valuestring, 256) : NULL);
 	}
-	v = cJSON_GetObjectItemCaseSensitive(fp, "env_unset");
+	v = json_get(fp, "env_unset");
 	n = 0;
 	v = cJSON_IsArray(v) ? v : NULL;
 	cJSON_ArrayForEach(it, v)
 		if (n++ < 64 && cJSON_IsString(it) && strcmp(it->valuestring, FH_FOOT_IGNORED_VAR))
 			foot_add_left(A, f, FH_KEY_ENV, foot_cut(A, it->valuestring, 256), "unset", NULL);
-	if (jstr(fp, "cwd"))
-		foot_add_left(A, f, FH_KEY_CWD, "cwd", "changed", foot_cut(A, jstr(fp, "cwd"), 1024));
-	v = cJSON_GetObjectItemCaseSensitive(fp, "threads");
+	if (json_get_str(fp, "cwd"))
+		foot_add_left(A, f, FH_KEY_CWD, "cwd", "changed", foot_cut(A, json_get_str(fp, "cwd"), 1024));
+	v = json_get(fp, "threads");
 	if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
 		struct buf b = BUF_INIT(1024);
 		n = 0;
@@ -118,13 +113,13 @@ struct fh_footprint *footprint_from_record(struct arena *A, const cJSON *fp)
 		foot_add_left(A, f, FH_KEY_THREAD, "threads", "left running", buf_str(&b));
 		buf_free(&b);
 	}
-	v = cJSON_GetObjectItemCaseSensitive(fp, "modules");
+	v = json_get(fp, "modules");
 	n = 0;
 	v = cJSON_IsArray(v) ? v : NULL;
 	cJSON_ArrayForEach(it, v)
 		if (n++ < 16 && cJSON_IsString(it))
 			foot_add_left(A, f, FH_KEY_MODULE, foot_cut(A, it->valuestring, 256), "imported", NULL);
-	v = cJSON_GetObjectItemCaseSensitive(fp, "env_read");
+	v = json_get(fp, "env_read");
 	n = 0;
 	v = cJSON_IsArray(v) ? v : NULL;
 	cJSON_ArrayForEach(it, v)

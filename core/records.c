@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "files.h"
+#include "jsonval.h"
 
 struct tbuild {
 	const char *nodeid;
@@ -105,230 +106,6 @@ static void scratch_release(void)
 	scratch_reset();
 	free(scratch.mem);
 	scratch.mem = NULL;
-}
-
-/* ---- small cJSON accessors that never trust types ----
- * v*() read a value (NULL or the wrong type gives the default); get() finds a member.
- * A struct jcur looks members up starting after the previous hit, wrapping around: records
- * list their keys in the order this file asks for them, so most lookups take one compare. */
-
-struct jcur {
-	const cJSON *obj, *last;
-};
-
-static const cJSON *get(const cJSON *o, const char *key)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, key);
-}
-
-static int key_is(const cJSON *c, const char *key)
-{
-	return c->string && c->string[0] == key[0] && !strcmp(c->string, key);
-}
-
-static const cJSON *cget(struct jcur *cur, const char *key)
-{
-	const cJSON *start = cur->last && cur->last->next ? cur->last->next : cur->obj->child;
-	const cJSON *c;
-
-	for (c = start; c; c = c->next)
-		if (key_is(c, key))
-			return cur->last = c;
-	for (c = cur->obj->child; c && c != start; c = c->next)
-		if (key_is(c, key))
-			return cur->last = c;
-	return NULL;
-}
-
-static const char *vstr(const cJSON *v)
-{
-	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
-static double vnum(const cJSON *v, double dflt)
-{
-	double d;
-
-	if (!cJSON_IsNumber(v))
-		return dflt;
-	d = v->valuedouble;
-	return d == d ? d : dflt;
-}
-
-static int clamp_int(double d, int dflt)
-{
-	if (!(d == d))
-		return dflt;
-	if (d > INT_MAX)
-		return INT_MAX;
-	if (d < INT_MIN)
-		return INT_MIN;
-	return (int)d;
-}
-
-static int vint(const cJSON *v, int dflt)
-{
-	return cJSON_IsNumber(v) ? clamp_int(v->valuedouble, dflt) : dflt;
-}
-
-static int64_t vi64(const cJSON *v)
-{
-	double d = vnum(v, 0);
-
-	if (d >= 9.2e18 || d <= -9.2e18)
-		return 0;
-	return (int64_t)d;
-}
-
-static double vdur(const cJSON *v)
-{
-	double d = vnum(v, 0);
-
-	return d >= 0 && d < 1e9 ? d : 0;
-}
-
-static bool vbool(const cJSON *v, bool dflt)
-{
-	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
-}
-
-#define get_str(o, k) vstr(get((o), (k)))
-#define get_int(o, k, d) vint(get((o), (k)), (d))
-#define get_i64(o, k) vi64(get((o), (k)))
-#define get_bool(o, k, d) vbool(get((o), (k)), (d))
-#define get_dur(o, k) vdur(get((o), (k)))
-
-/* Copies a string into the arena, capped at max bytes (cut on a UTF-8 boundary). */
-static const char *dup_capped(struct arena *a, const char *s, size_t max)
-{
-	size_t n;
-
-	if (!s)
-		return NULL;
-	n = strnlen(s, max + 1);
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	return arena_strndup(a, s, n);
-}
-
-/* ---- meta.json ---- */
-
-static void meta_defaults(struct fh_run *run, struct fh_run_meta *m, const char *dir)
-{
-	const char *base = NULL;
-
-	memset(m, 0, sizeof(*m));
-	if (dir) {
-		const char *end = dir + strlen(dir);
-
-		while (end > dir && end[-1] == '/')
-			end--;
-		base = end;
-		while (base > dir && base[-1] != '/')
-			base--;
-		m->run_id = arena_strndup(&run->arena, base, (size_t)(end - base));
-	}
-	if (!m->run_id || !*m->run_id)
-		m->run_id = "unknown";
-	m->started_utc = "";
-	m->host = m->os = m->python = m->pytest = m->plugin_version = "";
-	m->cpu_count = 0;
-	m->runs_per_test = 0;
-	m->tracing = false;
-	m->runs_mode = "fixed";
-	m->fail_on = "any";
-	m->order_mode = "back-to-back";
-	m->order_seed = -1;
-}
-
-static const char *meta_str(struct fh_run *run, const cJSON *o, const char *key, const char *dflt)
-{
-	const char *s = get_str(o, key);
-
-	return s ? dup_capped(&run->arena, s, 1024) : dflt;
-}
-
-static int meta_parse_into(struct fh_run *run, struct fh_run_meta *m, const char *name,
-			   const char *data, size_t len)
-{
-	const cJSON *git;
-	cJSON *root;
-
-	root = cJSON_ParseWithLength(data, len);
-	if (!cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		warning("%s:1: not a JSON object; using defaults", name);
-		return -EINVAL;
-	}
-	m->run_id = meta_str(run, root, "run_id", m->run_id);
-	m->started_utc = meta_str(run, root, "started_utc", m->started_utc);
-	m->host = meta_str(run, root, "host", m->host);
-	m->os = meta_str(run, root, "os", m->os);
-	m->python = meta_str(run, root, "python", m->python);
-	m->pytest = meta_str(run, root, "pytest", m->pytest);
-	m->plugin_version = meta_str(run, root, "plugin_version", m->plugin_version);
-	m->rootdir = meta_str(run, root, "rootdir", m->rootdir);
-	m->runs_per_test = get_int(root, "runs_per_test", m->runs_per_test);
-	if (m->runs_per_test < 0)
-		m->runs_per_test = 0;
-	m->cpu_count = get_int(root, "cpu_count", m->cpu_count);
-	m->ram_bytes = get_i64(root, "ram_bytes");
-	m->isolate = get_bool(root, "isolate", m->isolate);
-	m->xdist = get_bool(root, "xdist", m->xdist);
-	m->tracing = get_bool(root, "tracing", m->tracing);
-	m->runs_mode = meta_str(run, root, "runs_mode", m->runs_mode);
-	m->max_runs = get_int(root, "max_runs", m->max_runs);
-	m->budget_s = vnum(get(root, "budget_s"), 0);
-	if (!(m->budget_s > 0 && m->budget_s < 1e9))
-		m->budget_s = 0;
-	m->fail_on = meta_str(run, root, "fail_on", m->fail_on);
-	{
-		const cJSON *ord = get(root, "order");
-		if (cJSON_IsObject(ord)) {
-			const char *mode = meta_str(run, ord, "mode", NULL);
-			const cJSON *seed = get(ord, "seed");
-			if (mode && (!strcmp(mode, "rounds") || !strcmp(mode, "back-to-back")))
-				m->order_mode = mode;
-			if (cJSON_IsNumber(seed) && seed->valuedouble >= 0 &&
-			    seed->valuedouble < 1e15)
-				m->order_seed = (long long)seed->valuedouble;
-		}
-	}
-	git = get(root, "git");
-	if (cJSON_IsObject(git)) {
-		m->branch = meta_str(run, git, "branch", NULL);
-		m->commit = meta_str(run, git, "commit", NULL);
-		m->dirty = get_bool(git, "dirty", false);
-	}
-	cJSON_Delete(root);
-	return 0;
-}
-
-int meta_parse_buffer(struct fh_run *run, const char *name, const char *data, size_t len)
-{
-	return meta_parse_into(run, &run->meta, name, data, len);
-}
-
-void meta_load_dir(struct fh_run *run, const char *dir, struct fh_run_meta *m)
-{
-	struct buf path = BUF_INIT(PATH_MAX);
-	char *data;
-	size_t len;
-	int r;
-
-	meta_defaults(run, m, dir);
-	buf_printf(&path, "%s/meta.json", dir);
-	r = read_file(buf_str(&path), 16 << 20, &data, &len);
-	if (r == 0) {
-		meta_parse_into(run, m, buf_str(&path), data, len);
-		free(data);
-	} else if (r != -ENOENT) {
-		warning("%s: cannot read: %s; using defaults", buf_str(&path), strerror(-r));
-	}
-	buf_free(&path);
 }
 
 /* ---- attempt records ---- */
@@ -430,12 +207,12 @@ static void parse_frames(struct arena *a, const cJSON *arr, struct fh_attempt *a
 		fr = &at->frames[i++];
 		fc.obj = f;
 		fc.last = NULL;
-		p = vstr(cget(&fc, "path"));
-		fr->line = vint(cget(&fc, "line"), 0);
-		fn = vstr(cget(&fc, "function"));
-		fr->source = dup_capped(a, vstr(cget(&fc, "source")), 512);
-		fr->path = p ? dup_capped(a, p, 1024) : "?";
-		fr->function = fn ? dup_capped(a, fn, 512) : "?";
+		p = json_str(json_cursor_get(&fc, "path"));
+		fr->line = json_int(json_cursor_get(&fc, "line"), 0);
+		fn = json_str(json_cursor_get(&fc, "function"));
+		fr->source = arena_strdup_capped(a, json_str(json_cursor_get(&fc, "source")), 512);
+		fr->path = p ? arena_strdup_capped(a, p, 1024) : "?";
+		fr->function = fn ? arena_strdup_capped(a, fn, 512) : "?";
 		if (fr->line < 0)
 			fr->line = 0;
 	}
@@ -448,15 +225,15 @@ static void fill_test_proto(struct fh_records *rec, struct tbuild *t, struct jcu
 	const cJSON *fx, *it;
 	size_t n = 0;
 
-	s = vstr(cget(o, "file"));
+	s = json_str(json_cursor_get(o, "file"));
 	if (!s) {
 		const char *sep = strstr(t->nodeid, "::");
 
 		t->proto.file = sep ? arena_strndup(a, t->nodeid, (size_t)(sep - t->nodeid)) : t->nodeid;
 	} else {
-		t->proto.file = dup_capped(a, s, 1024);
+		t->proto.file = arena_strdup_capped(a, s, 1024);
 	}
-	s = vstr(cget(o, "function"));
+	s = json_str(json_cursor_get(o, "function"));
 	if (!s) {
 		const char *sep = strrchr(t->nodeid, ':');
 		const char *br;
@@ -465,10 +242,10 @@ static void fill_test_proto(struct fh_records *rec, struct tbuild *t, struct jcu
 		br = strchr(s, '[');
 		t->proto.function = br ? arena_strndup(a, s, (size_t)(br - s)) : arena_strdup(a, s);
 	} else {
-		t->proto.function = dup_capped(a, s, 1024);
+		t->proto.function = arena_strdup_capped(a, s, 1024);
 	}
-	t->proto.param_id = dup_capped(a, vstr(cget(o, "param_id")), 1024);
-	fx = cget(o, "fixtures");
+	t->proto.param_id = arena_strdup_capped(a, json_str(json_cursor_get(o, "param_id")), 1024);
+	fx = json_cursor_get(o, "fixtures");
 	if (cJSON_IsArray(fx)) {
 		cJSON_ArrayForEach(it, fx)
 			if (cJSON_IsString(it) && n < 256)
@@ -478,7 +255,7 @@ static void fill_test_proto(struct fh_records *rec, struct tbuild *t, struct jcu
 			cJSON_ArrayForEach(it, fx) {
 				if (!cJSON_IsString(it) || t->proto.nfixtures >= n)
 					continue;
-				t->proto.fixtures[t->proto.nfixtures++] = dup_capped(a, it->valuestring, 256);
+				t->proto.fixtures[t->proto.nfixtures++] = arena_strdup_capped(a, it->valuestring, 256);
 			}
 		}
 	}
@@ -511,19 +288,19 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 	}
 	c.obj = o;
 	c.last = NULL;
-	v = cget(&c, "v");
+	v = json_cursor_get(&c, "v");
 	if (cJSON_IsNumber(v) && v->valuedouble > 1) {
 		reason = "record version newer than this analyzer";
 		goto out;
 	}
-	nodeid = vstr(cget(&c, "nodeid"));
+	nodeid = json_str(json_cursor_get(&c, "nodeid"));
 	if (!nodeid || !*nodeid) {
 		reason = "record without \"nodeid\"";
 		goto out;
 	}
-	at_v = cget(&c, "attempt");
-	runs_v = cget(&c, "runs");
-	outcome = parse_outcome(vstr(cget(&c, "outcome")));
+	at_v = json_cursor_get(&c, "attempt");
+	runs_v = json_cursor_get(&c, "runs");
+	outcome = parse_outcome(json_str(json_cursor_get(&c, "outcome")));
 	if (outcome < 0) {
 		reason = "record without a known \"outcome\"";
 		goto out;
@@ -534,60 +311,60 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 	GROW(t->att, t->cap, t->n + 1);
 	at = &t->att[t->n++];
 	memset(at, 0, sizeof(*at));
-	at->attempt = vint(at_v, (int)t->n);
+	at->attempt = json_int(at_v, (int)t->n);
 	if (at->attempt < 1)
 		at->attempt = (int)t->n;
 	at->source_attempt = at->attempt;
 	at->source = rec->source;
 	at->outcome = (enum fh_outcome)outcome;
-	at->xfail = vbool(cget(&c, "xfail"), false);
-	at->when = dup_capped(a, vstr(cget(&c, "when")), 32);
-	at->start_ns = vi64(cget(&c, "start_ns"));
-	at->stop_ns = vi64(cget(&c, "stop_ns"));
-	at->wall_start = vnum(cget(&c, "wall"), 0);
-	at->duration_s = vdur(cget(&c, "duration_s"));
-	v = cget(&c, "phases");
+	at->xfail = json_bool(json_cursor_get(&c, "xfail"), false);
+	at->when = arena_strdup_capped(a, json_str(json_cursor_get(&c, "when")), 32);
+	at->start_ns = json_i64(json_cursor_get(&c, "start_ns"));
+	at->stop_ns = json_i64(json_cursor_get(&c, "stop_ns"));
+	at->wall_start = json_num(json_cursor_get(&c, "wall"), 0);
+	at->duration_s = json_dur(json_cursor_get(&c, "duration_s"));
+	v = json_cursor_get(&c, "phases");
 	if (cJSON_IsObject(v)) {
-		at->setup_s = get_dur(v, "setup");
-		at->call_s = get_dur(v, "call");
-		at->teardown_s = get_dur(v, "teardown");
+		at->setup_s = json_get_dur(v, "setup");
+		at->call_s = json_get_dur(v, "call");
+		at->teardown_s = json_get_dur(v, "teardown");
 	}
 	if (!at->duration_s)
 		at->duration_s = at->setup_s + at->call_s + at->teardown_s;
-	at->pid = vint(cget(&c, "pid"), 0);
-	at->tid = vint(cget(&c, "tid"), 0);
-	at->worker = dup_capped(a, vstr(cget(&c, "worker")), 64);
+	at->pid = json_int(json_cursor_get(&c, "pid"), 0);
+	at->tid = json_int(json_cursor_get(&c, "tid"), 0);
+	at->worker = arena_strdup_capped(a, json_str(json_cursor_get(&c, "worker")), 64);
 	if (!at->worker)
 		at->worker = "main";
-	err = cget(&c, "error");
+	err = json_cursor_get(&c, "error");
 	if (cJSON_IsObject(err)) {
-		at->error_type = dup_capped(a, get_str(err, "type"), 256);
-		at->error_message = dup_capped(a, get_str(err, "message"), FH_MAX_MESSAGE);
+		at->error_type = arena_strdup_capped(a, json_get_str(err, "type"), 256);
+		at->error_message = arena_strdup_capped(a, json_get_str(err, "message"), FH_MAX_MESSAGE);
 	}
-	parse_frames(a, cget(&c, "frames"), at);
-	at->planned = vint(runs_v, 0);
-	at->stop = dup_capped(a, vstr(cget(&c, "stop")), 32);
-	v = cget(&c, "output");
+	parse_frames(a, json_cursor_get(&c, "frames"), at);
+	at->planned = json_int(runs_v, 0);
+	at->stop = arena_strdup_capped(a, json_str(json_cursor_get(&c, "stop")), 32);
+	v = json_cursor_get(&c, "output");
 	if (cJSON_IsObject(v)) {
-		at->out_stdout = dup_capped(a, get_str(v, "stdout"), FH_MAX_OUTPUT);
-		at->out_stderr = dup_capped(a, get_str(v, "stderr"), FH_MAX_OUTPUT);
-		at->out_log = dup_capped(a, get_str(v, "log"), FH_MAX_OUTPUT);
+		at->out_stdout = arena_strdup_capped(a, json_get_str(v, "stdout"), FH_MAX_OUTPUT);
+		at->out_stderr = arena_strdup_capped(a, json_get_str(v, "stderr"), FH_MAX_OUTPUT);
+		at->out_log = arena_strdup_capped(a, json_get_str(v, "log"), FH_MAX_OUTPUT);
 	}
-	at->hung = vbool(cget(&c, "hung"), false);
-	at->interrupted = vbool(cget(&c, "interrupted"), false);
-	v = cget(&c, "hang");
+	at->hung = json_bool(json_cursor_get(&c, "hung"), false);
+	at->interrupted = json_bool(json_cursor_get(&c, "interrupted"), false);
+	v = json_cursor_get(&c, "hang");
 	if (cJSON_IsObject(v)) {
-		at->hang_by = dup_capped(a, get_str(v, "by"), 32);
-		at->hang_limit_s = get_dur(v, "limit_s");
-		at->hang_stopped = vbool(cJSON_GetObjectItemCaseSensitive(v, "stopped"), false);
-		at->hang_snapshot = vbool(cJSON_GetObjectItemCaseSensitive(v, "snapshot"), false);
-		at->hang_ended = dup_capped(a, get_str(v, "ended"), 16);
+		at->hang_by = arena_strdup_capped(a, json_get_str(v, "by"), 32);
+		at->hang_limit_s = json_get_dur(v, "limit_s");
+		at->hang_stopped = json_get_bool(v, "stopped", false);
+		at->hang_snapshot = json_get_bool(v, "snapshot", false);
+		at->hang_ended = arena_strdup_capped(a, json_get_str(v, "ended"), 16);
 	}
-	at->round = vint(cget(&c, "round"), 0);
-	at->position = vint(cget(&c, "position"), 0);
+	at->round = json_int(json_cursor_get(&c, "round"), 0);
+	at->position = json_int(json_cursor_get(&c, "position"), 0);
 	if (at->round < 0 || at->position < 0 || at->round > 10000000 || at->position > 100000000)
 		at->round = at->position = 0;
-	at->foot = footprint_from_record(a, cget(&c, "footprint"));
+	at->foot = footprint_from_record(a, json_cursor_get(&c, "footprint"));
 	at->fds_end = at->threads_end = -1;
 	at->record_file = name;
 	at->record_line = lineno;

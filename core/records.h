@@ -41,7 +41,7 @@ int records_add_buffer(struct fh_records *rec, const char *name, const char *dat
 /* Groups the attempts into run->tests (attempts sorted by number) and frees rec. */
 void records_finish(struct fh_records *rec);
 
-/* Parses meta.json content into run->meta; 0, or -EINVAL (with a warning) when it is not a JSON
+/* meta.c: parses meta.json content into run->meta; 0, or -EINVAL (with a warning) when it is not a JSON
  * object (run->meta keeps its defaults then). */
 int meta_parse_buffer(struct fh_run *run, const char *name, const char *data, size_t len);
 /* Fills *m from DIR/meta.json (strings from run->arena): defaults first (run id from the
