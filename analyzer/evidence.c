@@ -26,19 +26,15 @@
 
 const char *ev_intern(struct join *j, const char *s)
 {
-	size_t i;
+	struct hmap_slot *slot;
+	bool added;
 
 	if (!s)
 		return NULL;
-	if (!j->strings.cap)
-		smap_grow(&j->strings);
-	for (i = shash(s) & (j->strings.cap - 1); j->strings.keys[i];
-	     i = (i + 1) & (j->strings.cap - 1))
-		if (!strcmp(j->strings.keys[i], s))
-			return j->strings.keys[i];
-	s = arena_strdup(j->A, s);
-	smap_put(&j->strings, s, 0);
-	return s;
+	slot = hmap_str(&j->strings, s, true, &added);
+	if (added)
+		slot->key = arena_strdup(j->A, s);
+	return slot->key;
 }
 
 static int proc_get(struct join *j, int pid, int ppid)
@@ -86,18 +82,18 @@ static int acc_new(struct join *j, struct fh_test *t, struct fh_attempt *a, int 
 /* acc index of (nodeid, attempt); creates one without a record when the test exists. */
 static int acc_find(struct join *j, const char *nodeid, int attempt_no)
 {
-	int *ti, a;
+	size_t ti;
 	struct fh_test *t;
+	int a;
 
 	if (!nodeid || attempt_no <= 0)
 		return NONE;
-	ti = smap_slot(&j->tests, nodeid, false);
-	if (!ti)
+	if (!hmap_str_get(&j->tests, nodeid, &ti))
 		return NONE;
-	t = &j->run->tests[*ti];
+	t = &j->run->tests[ti];
 	for (size_t k = 0; k < t->nattempts; k++)
-		if (j->acc[j->test_first[*ti] + k].attempt_no == attempt_no)
-			return (int)(j->test_first[*ti] + k);
+		if (j->acc[j->test_first[ti] + k].attempt_no == attempt_no)
+			return (int)(j->test_first[ti] + k);
 	for (size_t i = 0; i < j->norphans; i++)
 		if (j->acc[j->orphans[i]].test == t && j->acc[j->orphans[i]].attempt_no == attempt_no)
 			return j->orphans[i];
@@ -306,16 +302,16 @@ static void join_free(struct join *j)
 		free(j->procs[i].iv);
 		free(j->procs[i].riv);
 		free(j->procs[i].tg);
-		imap_free(&j->procs[i].fd2tg);
+		hmap_free(&j->procs[i].fd2tg);
 	}
 	free(j->acc);
 	free(j->procs);
 	free(j->touched);
 	free(j->test_first);
 	free(j->orphans);
-	imap_free(&j->pid2proc);
-	smap_free(&j->tests);
-	smap_free(&j->strings);
+	hmap_free(&j->pid2proc);
+	hmap_free(&j->tests);
+	hmap_free(&j->strings);
 }
 
 /* After the last file: attempts whose process died get an end, children known only from
@@ -446,7 +442,7 @@ int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 	struct pass1 p1 = { NULL, 0, 0, NULL, 0, 0 };
 	struct order *ord = xcalloc(src->nfiles + 1, sizeof(*ord));
 	size_t *deferred = xcalloc(src->nfiles + 1, sizeof(*deferred)), ndef = 0;
-	struct imap test_tid = { 0 };
+	struct hmap test_tid = HMAP_INIT;
 
 	memset(&j, 0, sizeof(j));
 	j.run = run;
@@ -456,7 +452,7 @@ int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 		struct fh_test *test = &run->tests[t];
 
 		j.test_first[t] = j.nacc;
-		smap_put(&j.tests, test->nodeid, (int)t);
+		hmap_str(&j.tests, test->nodeid, true, NULL)->val = t;
 		for (size_t k = 0; k < test->nattempts; k++) {
 			acc_new(&j, test, &test->attempts[k], test->attempts[k].attempt);
 			imap_put(&test_tid, test->attempts[k].pid, test->attempts[k].tid);
@@ -489,7 +485,7 @@ int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 	free(p1.x);
 	free(ord);
 	free(deferred);
-	imap_free(&test_tid);
+	hmap_free(&test_tid);
 	join_free(&j);
 	symbolize_run_done(run);
 	if (j.synthesized) /* counts, verdicts and order include the new attempts */

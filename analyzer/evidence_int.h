@@ -3,7 +3,7 @@
  * The evidence join's internal state, shared by its files (evidence.h is the stage's interface):
  * evidence.c reads the files in order and owns the join's lifetime, evidence_events.c
  * attributes each event to an attempt and accumulates what it says, evidence_result.c turns
- * an attempt's accumulator into its attempt->trace, evidence_maps.c the small maps they use.
+ * an attempt's accumulator into its attempt->trace.
  */
 #ifndef FH_EVIDENCE_INT_H
 #define FH_EVIDENCE_INT_H
@@ -12,23 +12,24 @@
 #include <stdint.h>
 
 #include "evidence.h"
+#include "hmap.h"
 
 #define NPHASE 3    /* setup, call, teardown */
 #define NONE (-1)   /* no index */
 
-/* ---- small hash maps (evidence_maps.c) ---- */
+/* The join's int -> index maps (pid -> process, fd -> target entry, pid -> test thread) on
+ * the core's hash map; NONE when absent. */
+static inline int imap_get(const struct hmap *m, int key)
+{
+	size_t v;
 
-struct smap { /* string -> int; keys borrowed */
-	const char **keys;
-	int *vals;
-	size_t cap, n;
-};
+	return hmap_int_get(m, (uint64_t)(int64_t)key, &v) ? (int)v : NONE;
+}
 
-struct imap { /* int -> int */
-	int *keys, *vals;
-	bool *used;
-	size_t cap, n;
-};
+static inline void imap_put(struct hmap *m, int key, int val)
+{
+	hmap_int(m, (uint64_t)(int64_t)key, true, NULL)->val = (size_t)val;
+}
 
 /* ---- join state ---- */
 
@@ -55,7 +56,7 @@ struct proc {
 	struct interval *iv; size_t niv, civ;       /* from markers */
 	struct interval *riv; size_t nriv, criv;    /* from attempt records */
 	struct tgt *tg; size_t ntg, ctg;
-	struct imap fd2tg;    /* fd -> newest tg entry */
+	struct hmap fd2tg;    /* fd -> newest tg entry */
 	bool marks;           /* has attempt markers */
 	int owner;            /* acc of a child process; NONE */
 	int resolving;        /* 0 new, 1 in progress, 2 done */
@@ -127,9 +128,9 @@ struct join {
 	struct arena *A;          /* run->arena */
 	struct acc *acc; size_t nacc, cacc;
 	struct proc *procs; size_t nprocs, cprocs;
-	struct imap pid2proc;     /* pid -> latest proc index with that pid */
-	struct smap tests;        /* nodeid -> test index */
-	struct smap strings;      /* interned strings (values unused) */
+	struct hmap pid2proc;     /* pid -> latest proc index with that pid */
+	struct hmap tests;        /* nodeid -> test index */
+	struct hmap strings;      /* interned strings (keys; values unused) */
 	int *touched; size_t ntouched, ctouched;
 	size_t *test_first;       /* first acc of each test (recorded attempts are contiguous) */
 	int *orphans; size_t norphans, corphans; /* accs of markers without a record */
@@ -158,15 +159,6 @@ struct pass1 {
 /* evidence.c: interned strings (run->arena) and markers. */
 const char *ev_intern(struct join *j, const char *s);
 void ev_mark_event(struct join *j, struct proc *p, const struct fh_event *e);
-/* evidence_maps.c */
-size_t shash(const char *s);
-void smap_grow(struct smap *m);
-int *smap_slot(struct smap *m, const char *key, bool create);
-void smap_put(struct smap *m, const char *key, int val);
-void smap_free(struct smap *m);
-int imap_get(const struct imap *m, int key);
-void imap_put(struct imap *m, int key, int val);
-void imap_free(struct imap *m);
 /* evidence_events.c: attribution of one file's events. */
 bool ev_streq(const char *s, const char *n);
 const char *ev_signame(struct join *j, int sig);

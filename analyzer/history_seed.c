@@ -19,6 +19,7 @@
 #include "escape.h"
 #include "files.h"
 #include "history.h"
+#include "hmap.h"
 #include "numfmt.h"
 #include "redact.h"
 
@@ -461,58 +462,33 @@ int seed_convert(const char *name, const char *data, size_t len, const char *onl
 
 /* ---- run ids already in one of our files ---- */
 
+/* A set of run ids (owned copies) on the core's hash map. */
 struct idset {
-	char **keys;
-	size_t cap, n;
+	struct hmap map;
 };
 
 static bool idset_has(const struct idset *s, const char *k)
 {
-	if (!s->cap)
-		return false;
-	for (size_t i = fnv64(FNV64_INIT, k, strlen(k)) & (s->cap - 1); s->keys[i];
-	     i = (i + 1) & (s->cap - 1))
-		if (!strcmp(s->keys[i], k))
-			return true;
-	return false;
+	size_t unused;
+
+	return hmap_str_get(&s->map, k, &unused);
 }
 
 static void idset_add(struct idset *s, const char *k)
 {
-	size_t i;
+	bool added;
+	struct hmap_slot *slot = hmap_str(&s->map, k, true, &added);
 
-	if (idset_has(s, k))
-		return;
-	if ((s->n + 1) * 2 > s->cap) {
-		struct idset t = { NULL, s->cap ? s->cap * 2 : 16, 0 };
-
-		t.keys = xcalloc(t.cap, sizeof(*t.keys));
-		for (i = 0; i < s->cap; i++) {
-			size_t j;
-
-			if (!s->keys[i])
-				continue;
-			for (j = fnv64(FNV64_INIT, s->keys[i], strlen(s->keys[i])) & (t.cap - 1);
-			     t.keys[j]; j = (j + 1) & (t.cap - 1))
-				;
-			t.keys[j] = s->keys[i];
-			t.n++;
-		}
-		free(s->keys);
-		*s = t;
-	}
-	for (i = fnv64(FNV64_INIT, k, strlen(k)) & (s->cap - 1); s->keys[i]; i = (i + 1) & (s->cap - 1))
-		;
-	s->keys[i] = xstrdup(k);
-	s->n++;
+	if (added)
+		slot->key = xstrdup(k);
 }
 
 static void idset_free(struct idset *s)
 {
-	for (size_t i = 0; i < s->cap; i++)
-		free(s->keys[i]);
-	free(s->keys);
-	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < s->map.cap; i++)
+		if (s->map.slots[i].used)
+			free((char *)s->map.slots[i].key);
+	hmap_free(&s->map);
 }
 
 /* The run ids of one of our history files (rows are not checked here: the trend reader warns
@@ -560,7 +536,7 @@ static bool keep_for_trend(void *p, const char *nodeid, const char *run_id, cons
 int history_seed_read(const char *dir, const char *nodeid, const char *ours, size_t ours_len,
 		      struct buf *out, struct buf *name, struct buf *warn)
 {
-	struct read_ctx rc = { { NULL, 0, 0 }, out };
+	struct read_ctx rc = { { HMAP_INIT }, out };
 	char *data;
 	size_t len;
 	int r, n;
@@ -599,34 +575,18 @@ struct import_ctx {
 	const char *dir;
 	struct target *t;
 	size_t n, cap;
-	size_t *slots, nslots;  /* open addressing on nodeid: index + 1 */
+	struct hmap index;      /* nodeid -> index into t */
 	int rows, already;
 };
 
 static struct target *target_of(struct import_ctx *ic, const char *nodeid)
 {
-	uint64_t h = fnv64(FNV64_INIT, nodeid, strlen(nodeid));
+	bool added;
+	struct hmap_slot *slot = hmap_str(&ic->index, nodeid, true, &added);
 	struct target *t;
-	size_t s;
 
-	if ((ic->n + 1) * 2 > ic->nslots) {
-		size_t ns = ic->nslots ? ic->nslots * 2 : 64;
-		size_t *slots = xcalloc(ns, sizeof(*slots));
-
-		for (size_t i = 0; i < ic->n; i++) {
-			uint64_t hh = fnv64(FNV64_INIT, ic->t[i].nodeid, strlen(ic->t[i].nodeid));
-
-			for (s = hh & (ns - 1); slots[s]; s = (s + 1) & (ns - 1))
-				;
-			slots[s] = i + 1;
-		}
-		free(ic->slots);
-		ic->slots = slots;
-		ic->nslots = ns;
-	}
-	for (s = h & (ic->nslots - 1); ic->slots[s]; s = (s + 1) & (ic->nslots - 1))
-		if (!strcmp(ic->t[ic->slots[s] - 1].nodeid, nodeid))
-			return &ic->t[ic->slots[s] - 1];
+	if (!added)
+		return &ic->t[slot->val];
 	GROW(ic->t, ic->cap, ic->n + 1);
 	t = &ic->t[ic->n];
 	memset(t, 0, sizeof(*t));
@@ -645,7 +605,8 @@ static struct target *target_of(struct import_ctx *ic, const char *nodeid)
 		}
 	}
 	buf_init(&t->rows, FH_HISTORY_MAX_FILE);
-	ic->slots[s] = ++ic->n;
+	slot->key = t->nodeid;
+	slot->val = ic->n++;
 	return t;
 }
 
@@ -736,7 +697,7 @@ int history_import(const char *dir)
 		buf_free(&t->rows);
 	}
 	free(ic.t);
-	free(ic.slots);
+	hmap_free(&ic.index);
 	printf("fh-analyze history import: %s: %d pytest-flakehunter files, %d rows imported into "
 	       "%d test histories, %d rows already there; originals kept\n", dir, seed_files, ic.rows,
 	       written, ic.already);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "history_int.h"
+#include "hmap.h"
 #include "history_seed.h"
 
 /* Columns the reader needs. */
@@ -52,70 +53,6 @@ static void iso_week(const char *ts, char out[16])
 
 struct fh_hist_acc;
 
-/* A string -> index map (open addressing on FNV-1a), so hostile files with millions of
- * distinct run ids, hosts or locations stay linear. */
-struct str_index {
-	size_t *slots;          /* index + 1; 0 = empty */
-	uint64_t *hashes;
-	size_t nslots, n;
-};
-
-static uint64_t str_hash(const char *s)
-{
-	return fnv64(FNV64_INIT, s, strlen(s));
-}
-
-/* Returns the index stored for key (key_of(ctx, i) gives the key of entry i), or (size_t)-1. */
-static size_t index_find(const struct str_index *x, const char *key, uint64_t h,
-			 const char *(*key_of)(const void *, size_t), const void *ctx)
-{
-	size_t s;
-
-	if (!x->nslots)
-		return (size_t)-1;
-	for (s = h & (x->nslots - 1); x->slots[s]; s = (s + 1) & (x->nslots - 1))
-		if (x->hashes[s] == h && !strcmp(key_of(ctx, x->slots[s] - 1), key))
-			return x->slots[s] - 1;
-	return (size_t)-1;
-}
-
-static void index_put(struct str_index *x, uint64_t h, size_t idx)
-{
-	size_t s;
-
-	if ((x->n + 1) * 2 > x->nslots) {
-		size_t i, nslots = x->nslots ? x->nslots * 2 : 16;
-		size_t *slots = xcalloc(nslots, sizeof(*slots));
-		uint64_t *hashes = xcalloc(nslots, sizeof(*hashes));
-
-		for (i = 0; i < x->nslots; i++) {
-			if (!x->slots[i])
-				continue;
-			for (s = x->hashes[i] & (nslots - 1); slots[s]; s = (s + 1) & (nslots - 1))
-				;
-			slots[s] = x->slots[i];
-			hashes[s] = x->hashes[i];
-		}
-		free(x->slots);
-		free(x->hashes);
-		x->slots = slots;
-		x->hashes = hashes;
-		x->nslots = nslots;
-	}
-	for (s = h & (x->nslots - 1); x->slots[s]; s = (s + 1) & (x->nslots - 1))
-		;
-	x->slots[s] = idx + 1;
-	x->hashes[s] = h;
-	x->n++;
-}
-
-static void index_free(struct str_index *x)
-{
-	free(x->slots);
-	free(x->hashes);
-	memset(x, 0, sizeof(*x));
-}
-
 struct acc_group {
 	char *key;
 	char *last_run;   /* for counting distinct runs */
@@ -125,13 +62,8 @@ struct acc_group {
 struct group_list {
 	struct acc_group *g;
 	size_t n, cap;
-	struct str_index idx;
+	struct hmap idx;        /* key -> index into g */
 };
-
-static const char *group_key(const void *ctx, size_t i)
-{
-	return ((const struct group_list *)ctx)->g[i].key;
-}
 
 struct acc_run {
 	char *run_id, *timestamp, *host, *branch;
@@ -145,7 +77,7 @@ struct fh_hist_acc {
 	struct buf *warn;       /* collects warnings (one per line) instead of printing them */
 	struct acc_run *runs;
 	size_t nruns, cap;
-	struct str_index run_idx;
+	struct hmap run_idx;    /* run id -> index into runs */
 	struct group_list host, branch, week, loc;
 	int total_attempts, total_failed, skipped_rows;
 };
@@ -179,25 +111,20 @@ void hist_acc_warn(struct fh_hist_acc *acc, const char *fmt, ...)
 
 static struct acc_group *group(struct group_list *l, const char *key)
 {
-	uint64_t h;
-	size_t i;
+	struct hmap_slot *slot;
+	bool added;
 
 	if (l->n && !strcmp(l->g[l->n - 1].key, key))
 		return &l->g[l->n - 1];
-	h = str_hash(key);
-	i = index_find(&l->idx, key, h, group_key, l);
-	if (i != (size_t)-1)
-		return &l->g[i];
+	slot = hmap_str(&l->idx, key, true, &added);
+	if (!added)
+		return &l->g[slot->val];
 	GROW(l->g, l->cap, l->n + 1);
 	memset(&l->g[l->n], 0, sizeof(l->g[l->n]));
 	l->g[l->n].key = xstrdup(key);
-	index_put(&l->idx, h, l->n);
+	slot->key = l->g[l->n].key;
+	slot->val = l->n;
 	return &l->g[l->n++];
-}
-
-static const char *run_key(const void *ctx, size_t i)
-{
-	return ((const struct fh_hist_acc *)ctx)->runs[i].run_id;
 }
 
 static void group_count(struct group_list *l, const char *key, const char *run_id, bool failed)
@@ -221,16 +148,17 @@ static void acc_row(struct fh_hist_acc *acc, const char *run_id, const char *ts,
 	bool failed = outcome == FH_FAILED || outcome == FH_ERROR;
 
 	if (!r || strcmp(r->run_id, run_id)) {
-		uint64_t h = str_hash(run_id);
-		size_t i = index_find(&acc->run_idx, run_id, h, run_key, acc);
+		bool added;
+		struct hmap_slot *slot = hmap_str(&acc->run_idx, run_id, true, &added);
 
-		r = i != (size_t)-1 ? &acc->runs[i] : NULL;
+		r = added ? NULL : &acc->runs[slot->val];
 		if (!r) {
-			index_put(&acc->run_idx, h, acc->nruns);
 			GROW(acc->runs, acc->cap, acc->nruns + 1);
+			slot->val = acc->nruns;
 			r = &acc->runs[acc->nruns++];
 			memset(r, 0, sizeof(*r));
 			r->run_id = xstrdup(run_id);
+			slot->key = r->run_id;
 			r->timestamp = xstrdup(ts);
 			r->host = xstrdup(host);
 			r->branch = xstrdup(branch);
@@ -425,7 +353,7 @@ static void to_groups(struct arena *ar, struct group_list *l, struct fh_hist_gro
 		free(l->g[i].last_run);
 	}
 	free(l->g);
-	index_free(&l->idx);
+	hmap_free(&l->idx);
 }
 
 static const char *trend(const struct fh_history *h)
@@ -543,7 +471,7 @@ void hist_acc_finish(struct fh_hist_acc *acc, struct fh_run *run, struct fh_test
 		free(r->branch);
 	}
 	free(acc->runs);
-	index_free(&acc->run_idx);
+	hmap_free(&acc->run_idx);
 	to_groups(ar, &acc->host, &h->by_host, &h->nby_host);
 	to_groups(ar, &acc->branch, &h->by_branch, &h->nby_branch);
 	to_groups(ar, &acc->week, &h->by_week, &h->nby_week);

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
+
 /* ---- libdw sessions, one per module file ---- */
 
 struct dw_entry {
@@ -23,7 +25,7 @@ struct dw_entry {
 };
 
 struct pc_ent {
-	const struct fh_modmap *map;  /* NULL: empty slot */
+	const struct fh_modmap *map;
 	uint64_t pc;
 	struct fh_stack_frame f;
 };
@@ -31,8 +33,9 @@ struct pc_ent {
 struct fh_symbolizer {
 	struct dw_entry *e;
 	size_t n, cap;
-	struct pc_ent *pcs;           /* resolved frames by (map, pc), open addressing */
-	size_t pcap, pused;
+	struct pc_ent *pcs;           /* resolved frames ... */
+	size_t npcs, cpcs;
+	struct hmap pc_index;         /* ... by (map, pc) */
 };
 
 static const Dwfl_Callbacks dw_callbacks = {
@@ -58,31 +61,13 @@ void symbolizer_free(struct fh_symbolizer *s)
 	}
 	free(s->e);
 	free(s->pcs);
+	hmap_free(&s->pc_index);
 	free(s);
 }
 
-static size_t pc_slot(const struct fh_symbolizer *s, const struct fh_modmap *m, uint64_t pc)
+static uint64_t pc_hash(const struct fh_modmap *m, uint64_t pc)
 {
-	size_t k = (size_t)((pc ^ (uint64_t)(uintptr_t)m) * 0x9e3779b97f4a7c15ULL) & (s->pcap - 1);
-
-	while (s->pcs[k].map && !(s->pcs[k].map == m && s->pcs[k].pc == pc))
-		k = (k + 1) & (s->pcap - 1);
-	return k;
-}
-
-static void pc_grow(struct fh_symbolizer *s)
-{
-	struct pc_ent *old = s->pcs;
-	size_t ocap = s->pcap;
-
-	if (s->pcap && s->pused * 2 < s->pcap)
-		return;
-	s->pcap = s->pcap ? 2 * s->pcap : 1024;
-	s->pcs = xcalloc(s->pcap, sizeof(*s->pcs));
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i].map)
-			s->pcs[pc_slot(s, old[i].map, old[i].pc)] = old[i];
-	free(old);
+	return hmap_int_hash(pc ^ hmap_int_hash((uint64_t)(uintptr_t)m));
 }
 
 static bool same(const char *a, const char *b)
@@ -179,20 +164,27 @@ static void resolve_pc(struct fh_symbolizer *s, const struct fh_modmap *m, uint6
 void symbolize_pc(struct fh_symbolizer *s, const struct fh_modmap *m, uint64_t pc,
 		  struct arena *a, struct fh_stack_frame *out)
 {
-	size_t k;
+	uint64_t h;
+	size_t k, pos;
 
 	if (!m) {
 		resolve_pc(s, m, pc, a, out);
 		return;
 	}
-	pc_grow(s);
-	k = pc_slot(s, m, pc);
-	if (!s->pcs[k].map) {
-		resolve_pc(s, m, pc, a, &s->pcs[k].f);
-		s->pcs[k].map = m;
-		s->pcs[k].pc = pc;
-		s->pused++;
+	h = pc_hash(m, pc);
+	for (k = hmap_first(&s->pc_index, h, &pos); k != HMAP_NONE;
+	     k = hmap_next(&s->pc_index, h, &pos)) {
+		if (s->pcs[k].map == m && s->pcs[k].pc == pc) {
+			*out = s->pcs[k].f;
+			return;
+		}
 	}
+	GROW(s->pcs, s->cpcs, s->npcs + 1);
+	k = s->npcs++;
+	resolve_pc(s, m, pc, a, &s->pcs[k].f);
+	s->pcs[k].map = m;
+	s->pcs[k].pc = pc;
+	hmap_add(&s->pc_index, h, k);
 	*out = s->pcs[k].f;
 }
 

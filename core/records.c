@@ -23,11 +23,11 @@
 #include <cjson/cJSON.h>
 
 #include "files.h"
+#include "hmap.h"
 #include "jsonval.h"
 
 struct tbuild {
 	const char *nodeid;
-	uint64_t hash;
 	struct fh_attempt *att;
 	size_t n, cap;
 	struct fh_test proto; /* file, function, param_id, fixtures from the first record */
@@ -37,8 +37,7 @@ struct fh_records {
 	struct fh_run *run;
 	struct tbuild *tests;
 	size_t ntests, cap;
-	size_t *slots;        /* open addressing: index + 1, 0 = empty */
-	size_t nslots;
+	struct hmap index;    /* nodeid -> index into tests */
 	size_t last;          /* index + 1 of the last test found: attempts come in runs */
 	int max_runs;
 	int source;           /* run->sources index given to the attempts parsed now */
@@ -115,58 +114,30 @@ struct fh_records *records_begin(struct fh_run *run)
 	struct fh_records *rec = xcalloc(1, sizeof(*rec));
 
 	rec->run = run;
-	rec->nslots = 1024;
-	rec->slots = xcalloc(rec->nslots, sizeof(*rec->slots));
 	return rec;
-}
-
-static void rehash(struct fh_records *rec)
-{
-	size_t i, nslots = rec->nslots * 2;
-	size_t *slots = xcalloc(nslots, sizeof(*slots));
-
-	for (i = 0; i < rec->ntests; i++) {
-		size_t s = rec->tests[i].hash & (nslots - 1);
-
-		while (slots[s])
-			s = (s + 1) & (nslots - 1);
-		slots[s] = i + 1;
-	}
-	free(rec->slots);
-	rec->slots = slots;
-	rec->nslots = nslots;
 }
 
 static struct tbuild *find_test(struct fh_records *rec, const char *nodeid, bool *created)
 {
-	uint64_t h;
-	size_t s;
+	struct hmap_slot *slot;
 	struct tbuild *t;
 
 	*created = false;
 	if (rec->last && !strcmp(rec->tests[rec->last - 1].nodeid, nodeid))
 		return &rec->tests[rec->last - 1];
-	h = fnv64(FNV64_INIT, nodeid, strlen(nodeid));
-	s = h & (rec->nslots - 1);
-	while (rec->slots[s]) {
-		t = &rec->tests[rec->slots[s] - 1];
-		if (t->hash == h && !strcmp(t->nodeid, nodeid)) {
-			rec->last = rec->slots[s];
-			return t;
-		}
-		s = (s + 1) & (rec->nslots - 1);
+	slot = hmap_str(&rec->index, nodeid, true, created);
+	if (!*created) {
+		rec->last = slot->val + 1;
+		return &rec->tests[slot->val];
 	}
 	GROW(rec->tests, rec->cap, rec->ntests + 1);
 	t = &rec->tests[rec->ntests];
 	memset(t, 0, sizeof(*t));
 	t->nodeid = arena_strdup(&rec->run->arena, nodeid);
-	t->hash = h;
-	rec->slots[s] = ++rec->ntests;
+	slot->key = t->nodeid;   /* the map keeps the copy, not the caller's string */
+	slot->val = rec->ntests++;
 	rec->last = rec->ntests;
-	*created = true;
-	if (rec->ntests * 2 > rec->nslots)
-		rehash(rec);
-	return &rec->tests[rec->ntests - 1];
+	return t;
 }
 
 static int parse_outcome(const char *s)
@@ -499,7 +470,7 @@ static void merge_chunk(struct fh_records *rec, struct chunk_job *job, unsigned 
 	buf_free(&job->warn);
 	arena_adopt(&rec->run->arena, &job->prun.arena);
 	free(part->tests);
-	free(part->slots);
+	hmap_free(&part->index);
 	free(part);
 }
 
@@ -603,7 +574,7 @@ void records_finish(struct fh_records *rec)
 	if (run->meta.max_runs <= 0)
 		run->meta.max_runs = run->meta.runs_per_test;
 	free(rec->tests);
-	free(rec->slots);
+	hmap_free(&rec->index);
 	free(rec);
 }
 

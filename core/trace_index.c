@@ -11,38 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hmap.h"
 #include "trace_int.h"
-
-/* tid -> latest thread with that tid, open addressing (hostile files may hold many tids). */
-struct tid_map {
-	struct tid_ent { int tid; size_t t; } *e;
-	size_t cap, n;
-};
-
-static size_t tid_slot(const struct tid_map *m, int tid)
-{
-	size_t k = ((uint32_t)tid * 0x9e3779b1u) & (m->cap - 1);
-	while (m->e[k].tid && m->e[k].tid != tid)
-		k = (k + 1) & (m->cap - 1);
-	return k;
-}
-
-static void tid_put(struct tid_map *m, int tid, size_t t)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		struct tid_map old = *m;
-		m->cap = old.cap ? old.cap * 2 : 64;
-		m->e = xcalloc(m->cap, sizeof(*m->e));
-		for (size_t i = 0; i < old.cap; i++)
-			if (old.e[i].tid)
-				m->e[tid_slot(m, old.e[i].tid)] = old.e[i];
-		free(old.e);
-	}
-	size_t k = tid_slot(m, tid);
-	if (!m->e[k].tid)
-		m->n++;
-	m->e[k] = (struct tid_ent){ tid, t };
-}
 
 void trace_index_close(struct trace_index *ix)
 {
@@ -83,21 +53,24 @@ static void garbage_done(struct trace_index *ix, uint64_t *start, uint64_t end)
 }
 
 /* Adds a valid chunk header found at off (present: its slots in the file) to its thread. */
-static struct ix_thread *add_chunk(struct trace_index *ix, struct tid_map *tids,
+static struct ix_thread *add_chunk(struct trace_index *ix, struct hmap *tids,
 				   const struct fht_chunk *c, uint64_t off, uint64_t present)
 {
-	size_t k = tids->cap ? tid_slot(tids, c->tid) : 0;
+	uint64_t key = (uint64_t)(int64_t)c->tid;
+	size_t k = 0;
+	bool seen = c->tid && hmap_int_get(tids, key, &k); /* tid 0 is never one thread */
 	struct ix_thread *t;
 
 	/* A seq 0 chunk of a tid already seen is a new thread that reuses the tid. */
-	if (!tids->cap || !tids->e[k].tid || (c->seq == 0 && ix->t[tids->e[k].t].nc)) {
+	if (!seen || (c->seq == 0 && ix->t[k].nc)) {
 		GROW(ix->t, ix->tcap, ix->nt + 1);
 		memset(&ix->t[ix->nt], 0, sizeof(ix->t[0]));
 		ix->t[ix->nt].tid = c->tid;
-		tid_put(tids, c->tid, ix->nt);
+		if (c->tid)
+			hmap_int(tids, key, true, NULL)->val = ix->nt;
 		t = &ix->t[ix->nt++];
 	} else {
-		t = &ix->t[tids->e[k].t];
+		t = &ix->t[k];
 	}
 	GROW(t->c, t->cap, t->nc + 1);
 	t->c[t->nc++] = (struct ix_chunk){ off, c->first, present };
@@ -148,7 +121,7 @@ static void bound_streams(struct trace_index *ix)
 /* Walks the chunk headers of a version 2 file from hdr->header_size. */
 static int index_v2(struct trace_index *ix, int fd, size_t size, const struct fht_proc_header *h)
 {
-	struct tid_map tids = { NULL, 0, 0 };
+	struct hmap tids = HMAP_INIT;   /* tid -> latest thread with that tid */
 	uint64_t rs = h->rec_size, off = h->header_size, garbage = UINT64_MAX;
 	uint64_t claimed = h->next_off >= h->header_size && h->next_off < size ? h->next_off : size;
 	int ret = 0;
@@ -192,7 +165,7 @@ static int index_v2(struct trace_index *ix, int fd, size_t size, const struct fh
 	garbage_done(ix, &garbage, off < size ? off : size);
 	bound_streams(ix);
 out:
-	free(tids.e);
+	hmap_free(&tids);
 	return ret;
 }
 

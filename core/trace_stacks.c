@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fhtrace_format.h"
+#include "hmap.h"
 
 #define STACK_SCAN 1024        /* slots looked at past a stack's first record */
 #define MAX_NATIVE 256
@@ -24,33 +25,10 @@ struct shared { uint32_t ref; const uint64_t *pcs; int npcs; const struct fh_sta
 
 /* Decoded PYSTR records by slot, so a string shared by many frames is decoded and stored once. */
 struct strcache {
-	struct sc_ent { uint64_t slot; const char *func, *file; bool used; } *e;
-	size_t cap, used;
+	struct hmap by_slot;    /* record slot -> index into e */
+	struct sc_ent { const char *func, *file; } *e;
+	size_t n, cap;
 };
-
-static size_t sc_find(const struct strcache *sc, uint64_t s)
-{
-	size_t k = (size_t)(s * 0x9e3779b97f4a7c15ULL) & (sc->cap - 1);
-
-	while (sc->e[k].used && sc->e[k].slot != s)
-		k = (k + 1) & (sc->cap - 1);
-	return k;
-}
-
-/* Keeps the table at most half full (so sc_find always ends). */
-static void sc_grow(struct strcache *sc)
-{
-	struct strcache old = *sc;
-
-	if (sc->used * 2 < sc->cap)
-		return;
-	sc->cap *= 2;
-	sc->e = xcalloc(sc->cap, sizeof(*sc->e));
-	for (size_t i = 0; i < old.cap; i++)
-		if (old.e[i].used)
-			sc->e[sc_find(sc, old.e[i].slot)] = old.e[i];
-	free(old.e);
-}
 
 static const void *slot(const char *base, uint32_t rs, uint64_t n, uint64_t i)
 {
@@ -95,16 +73,16 @@ static void pystr_read(struct arena *a, const char *base, uint32_t rs, uint64_t 
 static void pystr(struct strcache *sc, struct arena *a, const char *base, uint32_t rs,
 		  uint64_t n, uint64_t s, const char **func, const char **file)
 {
+	bool added;
+	struct hmap_slot *hs = hmap_int(&sc->by_slot, s, true, &added);
 	size_t k;
 
-	sc_grow(sc);
-	k = sc_find(sc, s);
-	if (!sc->e[k].used) {
-		sc->used++;
-		sc->e[k].used = true;
-		sc->e[k].slot = s;
-		pystr_read(a, base, rs, n, s, &sc->e[k].func, &sc->e[k].file);
+	if (added) {
+		GROW(sc->e, sc->cap, sc->n + 1);
+		hs->val = sc->n++;
+		pystr_read(a, base, rs, n, s, &sc->e[hs->val].func, &sc->e[hs->val].file);
 	}
+	k = hs->val;
 	*func = sc->e[k].func;
 	*file = sc->e[k].file;
 }
@@ -112,21 +90,16 @@ static void pystr(struct strcache *sc, struct arena *a, const char *base, uint32
 int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_trace_file *tf,
 			struct arena *a)
 {
-	struct shared *done;       /* open-addressing table by stack_ref (events sharing a stack) */
-	struct strcache sc;
-	size_t cap = 16, nref = 0;
+	struct shared *done = NULL; /* stacks decoded (events sharing a stack share them) ... */
+	struct hmap by_ref = HMAP_INIT; /* ... by stack_ref */
+	struct strcache sc = { HMAP_INIT, NULL, 0, 0 };
+	size_t ndone = 0, cdone = 0, nref = 0;
 	int nstacks = 0;
 
 	for (size_t e = 0; e < tf->nevents; e++)
 		nref += tf->events[e].stack_ref != 0;
 	if (!nref)
 		return 0;
-	while (cap < 2 * nref)
-		cap *= 2;
-	done = xcalloc(cap, sizeof(*done));
-	sc.cap = 64;
-	sc.used = 0;
-	sc.e = xcalloc(sc.cap, sizeof(*sc.e));
 	for (size_t e = 0; e < tf->nevents; e++) {
 		struct fh_event *ev = &tf->events[e];
 		const struct fht_stack *first;
@@ -138,10 +111,7 @@ int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_tra
 
 		if (!ev->stack_ref)
 			continue;
-		k = (ev->stack_ref * 0x9e3779b1u) & (cap - 1);
-		while (done[k].ref && done[k].ref != ev->stack_ref)
-			k = (k + 1) & (cap - 1);
-		if (done[k].ref) {
+		if (hmap_int_get(&by_ref, ev->stack_ref, &k)) {
 			ev->stack = done[k].pcs;
 			ev->nstack = done[k].npcs;
 			ev->pystack = done[k].py;
@@ -188,10 +158,14 @@ int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_tra
 		}
 		ev->pystack = npy ? py : NULL;
 		ev->npystack = npy;
-		done[k] = (struct shared){ ev->stack_ref, ev->stack, npcs, ev->pystack, npy };
+		GROW(done, cdone, ndone + 1);
+		done[ndone] = (struct shared){ ev->stack_ref, ev->stack, npcs, ev->pystack, npy };
+		hmap_int(&by_ref, ev->stack_ref, true, NULL)->val = ndone++;
 		nstacks++;
 	}
 	free(done);
+	hmap_free(&by_ref);
 	free(sc.e);
+	hmap_free(&sc.by_slot);
 	return nstacks;
 }

