@@ -300,20 +300,13 @@ char *ai_clean_text(const char *s, size_t max)
 static void cache_name(struct ai_ctx *c, struct job *j)
 {
 	struct sha256 s;
-	unsigned char d[32];
 	char hex[65];
-	int i;
 
 	sha256_init(&s);
 	sha256_update(&s, c->model, strlen(c->model));
 	sha256_update(&s, "\n", 1);
 	sha256_update(&s, j->prompt, strlen(j->prompt));
-	sha256_final(&s, d);
-	for (i = 0; i < 32; i++) {
-		hex[2 * i] = "0123456789abcdef"[d[i] >> 4];
-		hex[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
-	}
-	hex[64] = '\0';
+	sha256_final_hex(&s, hex);
 	if ((size_t)snprintf(j->cache_path, sizeof(j->cache_path), "%s/ai-cache/%s.json",
 			     c->run->run_dir, hex) >= sizeof(j->cache_path))
 		j->cache_path[0] = '\0'; /* a path too long: no cache for this run */

@@ -85,7 +85,7 @@ void seed_md5_hex(const void *data, size_t n, char hex[33])
 {
 	uint32_t h[4] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476 };
 	const unsigned char *p = data;
-	unsigned char tail[128];
+	unsigned char tail[128], dig[16];
 	uint64_t bits = (uint64_t)n * 8;
 	size_t rest, tn, i;
 
@@ -102,7 +102,8 @@ void seed_md5_hex(const void *data, size_t n, char hex[33])
 	if (tn == 128)
 		md5_block(h, tail + 64);
 	for (i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", (unsigned)(h[i / 4] >> (8 * (i % 4))) & 0xff);
+		dig[i] = (unsigned char)(h[i / 4] >> (8 * (i % 4)));
+	hex_encode(dig, sizeof(dig), hex);
 }
 
 /* ---- file names ---- */

@@ -73,7 +73,7 @@ static int list_files(const char *dir, char ***files, size_t *n)
  * trace/ its bytes. */
 static int hash_source(struct cand *c)
 {
-	unsigned char *chunk = xmalloc(COPY_CHUNK), dig[32];
+	unsigned char *chunk = xmalloc(COPY_CHUNK);
 	struct sha256 h;
 	int ret = 0;
 
@@ -118,9 +118,7 @@ static int hash_source(struct cand *c)
 		}
 		free(p);
 	}
-	sha256_final(&h, dig);
-	for (int k = 0; k < 32; k++)
-		snprintf(c->hash + 2 * k, 3, "%02x", dig[k]);
+	sha256_final_hex(&h, c->hash);
 	free(chunk);
 	return ret;
 }

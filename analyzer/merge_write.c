@@ -192,6 +192,7 @@ int merge_write_meta(struct merge *m, const char *out)
 	const struct cand *first = NULL;
 	struct sha256 h;
 	unsigned char dig[32];
+	char hex[13];
 	bool tracing = false, one_commit = true, dirty = false;
 	int runs = 0;
 	char *path;
@@ -215,9 +216,9 @@ int merge_write_meta(struct merge *m, const char *out)
 			runs = c->runs_per_test;
 	}
 	sha256_final(&h, dig);
+	hex_encode(dig, 6, hex);
 	buf_puts(&b, "{\n \"schema\": \"" FH_MERGED_SCHEMA "\",\n \"run_id\": \"merged-");
-	for (int k = 0; k < 6; k++)
-		buf_printf(&b, "%02x", dig[k]);
+	buf_puts(&b, hex);
 	buf_printf(&b, "\",\n \"runs_per_test\": %d,\n \"tracing\": %s,\n \"git\": ", runs,
 		   tracing ? "true" : "false");
 	json_git(&b, first && one_commit ? first->branch : NULL, first ? first->commit : NULL, dirty,

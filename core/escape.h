@@ -25,4 +25,9 @@ size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 /* Appends code point cp as UTF-8. */
 int buf_utf8(struct buf *b, uint32_t cp);
 
+/* Lower-case hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
+void hex_encode(const void *data, size_t n, char *out);
+/* Base64 (RFC 4648, padded) of n bytes into out (4 * ceil(n / 3) + 1 bytes, NUL-terminated). */
+void base64_encode(const void *data, size_t n, char *out);
+
 #endif

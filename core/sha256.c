@@ -8,6 +8,8 @@
 
 #include "sha256.h"
 
+#include "escape.h"
+
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
 	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -107,19 +109,30 @@ void sha256_final(struct sha256 *s, unsigned char out[32])
 	}
 }
 
+void sha256_final_hex(struct sha256 *s, char hex[65])
+{
+	unsigned char d[32];
+
+	sha256_final(s, d);
+	hex_encode(d, sizeof(d), hex);
+}
+
 void sha256_hex(const void *data, size_t n, char hex[65])
 {
-	static const char digits[] = "0123456789abcdef";
+	struct sha256 s;
+
+	sha256_init(&s);
+	sha256_update(&s, data, n);
+	sha256_final_hex(&s, hex);
+}
+
+void sha256_b64(const void *data, size_t n, char out[45])
+{
 	unsigned char d[32];
 	struct sha256 s;
-	unsigned i;
 
 	sha256_init(&s);
 	sha256_update(&s, data, n);
 	sha256_final(&s, d);
-	for (i = 0; i < 32; i++) {
-		hex[2 * i] = digits[d[i] >> 4];
-		hex[2 * i + 1] = digits[d[i] & 15];
-	}
-	hex[64] = '\0';
+	base64_encode(d, sizeof(d), out);
 }

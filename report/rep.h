@@ -47,8 +47,6 @@ void esc_html_n(struct buf *b, const char *s, size_t max);
 /* For SVG <text>: at most max bytes, cut in the middle on UTF-8 boundaries, with the whole
  * string in a <title> child when cut (so call it right after the <text ...> tag). */
 void esc_html_short(struct buf *b, const char *s, size_t max);
-/* Base64 of the SHA-256 of data (44 characters + NUL), for the CSP script hash. */
-void sha256_b64(const void *data, size_t len, char out[45]);
 
 /* Formatting. */
 void fmt_secs(struct buf *b, double s);      /* "251 ms", "1.25 s", "0.4 ms" */

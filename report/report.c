@@ -15,6 +15,7 @@
 #include "files.h"
 #include "rep.h"
 #include "report.h"
+#include "sha256.h"
 
 #define REPORT_MAX_BYTES ((size_t)256 << 20)
 

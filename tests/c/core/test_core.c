@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "fh_check.h"
 #include "hmap.h"
 #include "sha256.h"
@@ -127,6 +128,31 @@ START_TEST(test_sha256_vectors)
 }
 END_TEST
 
+START_TEST(test_sha256_encodings)
+{
+	char hex[65], b64[45], small[9];
+	struct sha256 s;
+
+	sha256_init(&s);
+	sha256_update(&s, "ab", 2);
+	sha256_update(&s, "c", 1);
+	sha256_final_hex(&s, hex);
+	ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	sha256_b64("abc", 3, b64);
+	ck_assert_str_eq(b64, "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+	base64_encode("", 0, small);
+	ck_assert_str_eq(small, "");
+	base64_encode("f", 1, small);
+	ck_assert_str_eq(small, "Zg==");
+	base64_encode("fo", 2, small);
+	ck_assert_str_eq(small, "Zm8=");
+	base64_encode("foob", 4, small);
+	ck_assert_str_eq(small, "Zm9vYg==");
+	hex_encode("\x00\xff\x10", 3, small);
+	ck_assert_str_eq(small, "00ff10");
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -136,6 +162,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_hmap_ints);
 	tcase_add_test(tc, test_hmap_caller_keys);
 	tcase_add_test(tc, test_sha256_vectors);
+	tcase_add_test(tc, test_sha256_encodings);
 	suite_add_tcase(s, tc);
 	return s;
 }

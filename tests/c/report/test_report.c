@@ -24,6 +24,7 @@
 #include "model.h"
 #include "rep.h"
 #include "report.h"
+#include "sha256.h"
 #include "stages.h"
 
 #define HOSTILE_NAME "tests/test_x.py::test_x[<script>alert(1)</script>]"
