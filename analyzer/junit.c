@@ -15,52 +15,6 @@
 #define JUNIT_MAX ((size_t)4 << 30)
 #define FLUSH_AT (1u << 20)
 
-void buf_xml(struct buf *b, const char *s, bool attr)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t n = strlen((const char *)p);
-
-	while (n) {
-		uint32_t cp;
-		size_t k = utf8_next(p, n, &cp);
-
-		switch (cp) {
-		case '&':
-			buf_puts(b, "&amp;");
-			break;
-		case '<':
-			buf_puts(b, "&lt;");
-			break;
-		case '>':
-			buf_puts(b, "&gt;");
-			break;
-		case '"':
-			buf_puts(b, attr ? "&quot;" : "\"");
-			break;
-		case '\n':
-			buf_puts(b, attr ? "&#10;" : "\n");
-			break;
-		case '\t':
-			buf_puts(b, attr ? "&#9;" : "\t");
-			break;
-		case '\r':
-			buf_puts(b, "&#13;");
-			break;
-		default:
-			if (cp < 0x20)
-				buf_printf(b, "\\x%02x", (unsigned)cp);
-			else if (cp == 0xfffe || cp == 0xffff)
-				buf_printf(b, "\\u%04X", (unsigned)cp);
-			else if (cp < 0x80)
-				buf_putc(b, (char)cp);
-			else
-				buf_utf8(b, cp);
-		}
-		p += k;
-		n -= k;
-	}
-}
-
 static void attr(struct buf *b, const char *name, const char *value)
 {
 	buf_putc(b, ' ');

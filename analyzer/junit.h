@@ -32,9 +32,6 @@
 
 #define JUNIT_MAX_MESSAGE 2000
 
-/* Appends s escaped for XML text content (attr false) or a double-quoted attribute. */
-void buf_xml(struct buf *b, const char *s, bool attr);
-
 /* Writes the report to path (streamed to a temporary file, then renamed). 0 or -1 after one
  * error line. */
 int junit_write(const struct fh_run *run, const char *path);

@@ -12,42 +12,6 @@
 #include "escape.h"
 #include "files.h"
 
-/* Appends s for a Markdown table cell (never at the start of a line): the punctuation that
- * marks up text there (\ ` * _ [ ] | ~) is backslashed, < > & become entities, control characters (line ends included) a space;
- * at most max bytes of s are used ("..." marks a cut). */
-static void md_text(struct buf *b, const char *s, size_t max)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t n = strlen((const char *)p), used = 0;
-
-	while (n) {
-		uint32_t cp;
-		size_t k = utf8_next(p, n, &cp);
-
-		if (used + k > max) {
-			buf_puts(b, "...");
-			return;
-		}
-		used += k;
-		if (cp == '<')
-			buf_puts(b, "&lt;");
-		else if (cp == '>')
-			buf_puts(b, "&gt;");
-		else if (cp == '&')
-			buf_puts(b, "&amp;");
-		else if (cp < 0x20 || cp == 0x7f)
-			buf_putc(b, ' ');
-		else if (cp < 0x80 && strchr("\\`*_[]|~", (int)cp)) {
-			buf_putc(b, '\\');
-			buf_putc(b, (char)cp);
-		} else {
-			buf_utf8(b, cp);
-		}
-		p += k;
-		n -= k;
-	}
-}
-
 static bool quarantined(const struct fh_test *t)
 {
 	return t->quarantine && !t->quarantine->expired;
@@ -68,12 +32,12 @@ static void diag_cell(struct buf *b, const struct fh_test *t)
 		buf_puts(b, "-");
 		return;
 	}
-	md_text(b, kind_name(t), 64);
+	buf_md_text(b, kind_name(t), 64);
 	on = (unsigned)t->diag->blocked_on < FH_ON_COUNT ? fh_blocked_on_names[t->diag->blocked_on]
 							   : NULL;
 	if (on) {
 		buf_puts(b, " (");
-		md_text(b, on, 64);
+		buf_md_text(b, on, 64);
 		buf_putc(b, ')');
 	}
 }
@@ -116,18 +80,18 @@ int markdown_render(const struct fh_run *run, const struct markdown_opts *o, str
 	else
 		buf_printf(b, "%d attempts per test", m->runs_per_test);
 	buf_puts(b, " &middot; run ");
-	md_text(b, m->run_id, 64);
+	buf_md_text(b, m->run_id, 64);
 	if (m->host && *m->host) {
 		buf_puts(b, " on ");
-		md_text(b, m->host, 64);
+		buf_md_text(b, m->host, 64);
 	}
 	if (m->commit) {
 		buf_puts(b, " at ");
 		if (m->branch) {
-			md_text(b, m->branch, 64);
+			buf_md_text(b, m->branch, 64);
 			buf_putc(b, ' ');
 		}
-		md_text(b, m->commit, 12);
+		buf_md_text(b, m->commit, 12);
 	}
 	buf_puts(b, m->tracing ? " &middot; tracing on\n\n" : " &middot; tracing off\n\n");
 	if (!bad) {
@@ -143,14 +107,14 @@ int markdown_render(const struct fh_run *run, const struct markdown_opts *o, str
 				continue;
 			rows++;
 			buf_puts(b, "| ");
-			md_text(b, t->nodeid, MARKDOWN_MAX_CELL);
+			buf_md_text(b, t->nodeid, MARKDOWN_MAX_CELL);
 			buf_puts(b, " | ");
 			buf_puts(b, fh_verdict_names[t->verdict]);
 			if (t->quarantine) {
 				buf_puts(b, quarantined(t) ? " (quarantined: " : " (quarantine expired: ");
-				md_text(b, t->quarantine->owner, 64);
+				buf_md_text(b, t->quarantine->owner, 64);
 				buf_puts(b, ", ");
-				md_text(b, t->quarantine->expires, 16);
+				buf_md_text(b, t->quarantine->expires, 16);
 				buf_putc(b, ')');
 			}
 			buf_printf(b, " | %d/%d | %.0f%% (%.0f-%.0f%%) | ", t->failed,
@@ -159,7 +123,7 @@ int markdown_render(const struct fh_run *run, const struct markdown_opts *o, str
 			diag_cell(b, t);
 			buf_puts(b, " | ");
 			if (t->diag && t->diag->nevidence && t->diag->evidence[0])
-				md_text(b, t->diag->evidence[0], MARKDOWN_MAX_CELL);
+				buf_md_text(b, t->diag->evidence[0], MARKDOWN_MAX_CELL);
 			else
 				buf_putc(b, '-');
 			buf_puts(b, " |\n");
@@ -175,13 +139,13 @@ int markdown_render(const struct fh_run *run, const struct markdown_opts *o, str
 		buf_puts(b, "Report: ");
 		if (o->html_path && !o->report_link) {
 			buf_puts(b, "[");
-			md_text(b, base ? base + 1 : o->html_path, 256);
+			buf_md_text(b, base ? base + 1 : o->html_path, 256);
 			buf_puts(b, "](<");
 			rel_path(b, o->html_path, o->md_path);
 			buf_puts(b, ">)");
 		} else {
 			if (o->html_path) {
-				md_text(b, base ? base + 1 : o->html_path, 256);
+				buf_md_text(b, base ? base + 1 : o->html_path, 256);
 				buf_puts(b, " in the artifacts of ");
 			}
 			buf_puts(b, "[the CI run](<");
@@ -233,25 +197,6 @@ out:
 	return 0;
 }
 
-/* GitHub workflow command escaping: data escapes % CR LF; properties also : and ,. */
-static void gh_escape(struct buf *b, const char *s, bool property)
-{
-	for (; s && *s; s++) {
-		if (*s == '%')
-			buf_puts(b, "%25");
-		else if (*s == '\r')
-			buf_puts(b, "%0D");
-		else if (*s == '\n')
-			buf_puts(b, "%0A");
-		else if (property && *s == ':')
-			buf_puts(b, "%3A");
-		else if (property && *s == ',')
-			buf_puts(b, "%2C");
-		else
-			buf_putc(b, *s);
-	}
-}
-
 /* A frame path that names a file of the project: relative, not Python's own. */
 static bool project_path(const char *p)
 {
@@ -279,10 +224,10 @@ static void location(struct buf *b, const struct fh_test *t, const char *prefix)
 		path = f->path;
 	buf_puts(b, "file=");
 	if (prefix && *prefix && project_path(path)) {
-		gh_escape(b, prefix, true);
+		buf_gh_escape(b, prefix, true);
 		buf_putc(b, '/');
 	}
-	gh_escape(b, path, true);
+	buf_gh_escape(b, path, true);
 	if (f && f->line > 0)
 		buf_printf(b, ",line=%d", f->line);
 }
@@ -312,20 +257,20 @@ int annotations_print(const struct fh_run *run, const char *prefix, FILE *out)
 		buf_puts(&b, t->verdict == FH_BROKEN ? "broken test" : "flaky test");
 		buf_printf(&b, " (%.0f%% of %d attempts failed)::", 100 * t->flake_rate,
 			   t->passed + t->failed);
-		gh_escape(&b, t->nodeid, false);
+		buf_gh_escape(&b, t->nodeid, false);
 		buf_printf(&b, " failed %d/%d attempts (95%% CI %.0f-%.0f%%)", t->failed,
 			   t->passed + t->failed, 100 * t->ci_lo, 100 * t->ci_hi);
 		if (kind_name(t)) {
 			buf_puts(&b, "; ");
-			gh_escape(&b, kind_name(t), false);
+			buf_gh_escape(&b, kind_name(t), false);
 			if (t->diag->nevidence && t->diag->evidence[0]) {
 				buf_puts(&b, ": ");
-				gh_escape(&b, t->diag->evidence[0], false);
+				buf_gh_escape(&b, t->diag->evidence[0], false);
 			}
 		}
 		if (t->nclusters && t->clusters[0].error_type) {
 			buf_puts(&b, "; ");
-			gh_escape(&b, t->clusters[0].error_type, false);
+			buf_gh_escape(&b, t->clusters[0].error_type, false);
 			if (t->clusters[0].message) {
 				struct buf msg = BUF_INIT(1 << 20);
 				const char *nl = strchr(t->clusters[0].message, '\n');
@@ -334,15 +279,15 @@ int annotations_print(const struct fh_run *run, const char *prefix, FILE *out)
 
 				buf_add(&msg, t->clusters[0].message, n > 300 ? 300 : n);
 				buf_puts(&b, ": ");
-				gh_escape(&b, buf_str(&msg), false);
+				buf_gh_escape(&b, buf_str(&msg), false);
 				buf_free(&msg);
 			}
 		}
 		if (t->quarantine) {
 			buf_puts(&b, quarantined(t) ? " (quarantined by " : " (quarantine expired, by ");
-			gh_escape(&b, t->quarantine->owner, false);
+			buf_gh_escape(&b, t->quarantine->owner, false);
 			buf_puts(&b, ", ");
-			gh_escape(&b, t->quarantine->expires, false);
+			buf_gh_escape(&b, t->quarantine->expires, false);
 			buf_putc(&b, ')');
 		}
 		buf_putc(&b, '\n');

@@ -180,34 +180,6 @@ bool quarantine_active(const struct fh_test *t)
 	return t->quarantine && !t->quarantine->expired;
 }
 
-void buf_toml_str(struct buf *b, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t n = strlen((const char *)p);
-
-	buf_putc(b, '"');
-	while (n) {
-		uint32_t cp;
-		size_t k = utf8_next(p, n, &cp);
-
-		if (cp == '"' || cp == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, (char)cp);
-		} else if (cp == '\n') {
-			buf_puts(b, "\\n");
-		} else if (cp == '\t') {
-			buf_puts(b, "\\t");
-		} else if (cp < 0x20 || cp == 0x7f) {
-			buf_printf(b, "\\u%04X", (unsigned)cp);
-		} else {
-			buf_utf8(b, cp);
-		}
-		p += k;
-		n -= k;
-	}
-	buf_putc(b, '"');
-}
-
 static int cmp_rate(const void *a, const void *b)
 {
 	const struct fh_test *x = *(const struct fh_test *const *)a;

@@ -42,8 +42,4 @@ struct quarantine_suggest_opts {
 int quarantine_suggest(const struct fh_run *run, const struct quarantine_suggest_opts *o,
 		       FILE *out);
 
-/* Appends s as a TOML basic string ("..."), escaping quotes, backslashes and control
- * characters; invalid UTF-8 becomes U+FFFD. */
-void buf_toml_str(struct buf *b, const char *s);
-
 #endif

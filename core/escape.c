@@ -4,9 +4,12 @@
  */
 #include "escape.h"
 
+#include <stdio.h>
 #include <string.h>
 
-int buf_json_str(struct buf *b, const char *s)
+/* JSON-escapes s; html also escapes what HTML's <script> content and old JavaScript parsers
+ * need (& U+2028 U+2029). */
+static int json_str(struct buf *b, const char *s, bool html)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p, *run;
@@ -17,6 +20,7 @@ int buf_json_str(struct buf *b, const char *s)
 	for (p = run = (const unsigned char *)s; *p; p++) {
 		const char *esc = NULL;
 		char u[7];
+		size_t skip = 0;
 
 		switch (*p) {
 		case '"': esc = "\\\""; break;
@@ -25,25 +29,35 @@ int buf_json_str(struct buf *b, const char *s)
 		case '\r': esc = "\\r"; break;
 		case '\t': esc = "\\t"; break;
 		default:
-			if (*p < 0x20 || *p == 0x7f) {
+			if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>' || (html && *p == '&')) {
+				/* < and > keep "</script>" inert wherever the JSON ends up. */
 				u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
 				u[4] = hex[*p >> 4]; u[5] = hex[*p & 15]; u[6] = '\0';
 				esc = u;
-			} else if (*p == '<' || *p == '>') {
-				/* Keeps "</script>" inert when the JSON is embedded in HTML. */
-				u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
-				u[4] = hex[*p >> 4]; u[5] = hex[*p & 15]; u[6] = '\0';
-				esc = u;
+			} else if (html && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+				esc = p[2] == 0xa8 ? "\\u2028" : "\\u2029";
+				skip = 2;
 			}
 		}
 		if (esc) {
 			buf_add(b, run, (size_t)(p - run));
 			buf_puts(b, esc);
+			p += skip;
 			run = p + 1;
 		}
 	}
 	buf_add(b, run, (size_t)(p - run));
 	return buf_putc(b, '"');
+}
+
+int buf_json_str(struct buf *b, const char *s)
+{
+	return json_str(b, s, false);
+}
+
+int buf_json_str_html(struct buf *b, const char *s)
+{
+	return json_str(b, s, true);
 }
 
 int buf_html(struct buf *b, const char *s)
@@ -188,4 +202,129 @@ void base64_encode(const void *data, size_t n, char *out)
 		out[o++] = i + 2 < n ? b64[v & 63] : '=';
 	}
 	out[o] = '\0';
+}
+
+void buf_xml(struct buf *b, const char *s, bool attr)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p);
+
+	while (n) {
+		uint32_t cp;
+		size_t k = utf8_next(p, n, &cp);
+
+		switch (cp) {
+		case '&':
+			buf_puts(b, "&amp;");
+			break;
+		case '<':
+			buf_puts(b, "&lt;");
+			break;
+		case '>':
+			buf_puts(b, "&gt;");
+			break;
+		case '"':
+			buf_puts(b, attr ? "&quot;" : "\"");
+			break;
+		case '\n':
+			buf_puts(b, attr ? "&#10;" : "\n");
+			break;
+		case '\t':
+			buf_puts(b, attr ? "&#9;" : "\t");
+			break;
+		case '\r':
+			buf_puts(b, "&#13;");
+			break;
+		default:
+			if (cp < 0x20)
+				buf_printf(b, "\\x%02x", (unsigned)cp);
+			else if (cp == 0xfffe || cp == 0xffff)
+				buf_printf(b, "\\u%04X", (unsigned)cp);
+			else if (cp < 0x80)
+				buf_putc(b, (char)cp);
+			else
+				buf_utf8(b, cp);
+		}
+		p += k;
+		n -= k;
+	}
+}
+
+void buf_toml_str(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p);
+
+	buf_putc(b, '"');
+	while (n) {
+		uint32_t cp;
+		size_t k = utf8_next(p, n, &cp);
+
+		if (cp == '"' || cp == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)cp);
+		} else if (cp == '\n') {
+			buf_puts(b, "\\n");
+		} else if (cp == '\t') {
+			buf_puts(b, "\\t");
+		} else if (cp < 0x20 || cp == 0x7f) {
+			buf_printf(b, "\\u%04X", (unsigned)cp);
+		} else {
+			buf_utf8(b, cp);
+		}
+		p += k;
+		n -= k;
+	}
+	buf_putc(b, '"');
+}
+
+void buf_md_text(struct buf *b, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p), used = 0;
+
+	while (n) {
+		uint32_t cp;
+		size_t k = utf8_next(p, n, &cp);
+
+		if (used + k > max) {
+			buf_puts(b, "...");
+			return;
+		}
+		used += k;
+		if (cp == '<')
+			buf_puts(b, "&lt;");
+		else if (cp == '>')
+			buf_puts(b, "&gt;");
+		else if (cp == '&')
+			buf_puts(b, "&amp;");
+		else if (cp < 0x20 || cp == 0x7f)
+			buf_putc(b, ' ');
+		else if (cp < 0x80 && strchr("\\`*_[]|~", (int)cp)) {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)cp);
+		} else {
+			buf_utf8(b, cp);
+		}
+		p += k;
+		n -= k;
+	}
+}
+
+void buf_gh_escape(struct buf *b, const char *s, bool property)
+{
+	for (; s && *s; s++) {
+		if (*s == '%')
+			buf_puts(b, "%25");
+		else if (*s == '\r')
+			buf_puts(b, "%0D");
+		else if (*s == '\n')
+			buf_puts(b, "%0A");
+		else if (property && *s == ':')
+			buf_puts(b, "%3A");
+		else if (property && *s == ',')
+			buf_puts(b, "%2C");
+		else
+			buf_putc(b, *s);
+	}
 }

@@ -16,9 +16,9 @@
 static void frame_line(struct buf *b, const struct fh_frame *f)
 {
 	buf_puts(b, "<div class=\"fr\"><code>");
-	esc_html(b, f->function ? f->function : "?");
+	buf_html(b, f->function ? f->function : "?");
 	buf_puts(b, "</code> <span class=\"loc mono\">");
-	esc_html(b, f->path ? f->path : "?");
+	buf_html(b, f->path ? f->path : "?");
 	buf_printf(b, ":%d</span>", f->line);
 	if (f->source && f->source[0]) {
 		buf_puts(b, "<code class=\"src\">");
@@ -52,11 +52,11 @@ static void clusters(struct rep *r, const struct fh_test *t)
 
 		buf_printf(b, "<div class=\"cl\"><div class=\"cl-h\"><span class=\"cnt\">\xc3\x97%d</span>"
 			   "<span>fingerprint <code>", c->count);
-		esc_html(b, c->fingerprint ? c->fingerprint : "?");
+		buf_html(b, c->fingerprint ? c->fingerprint : "?");
 		buf_puts(b, "</code></span>");
 		if (c->stack_fingerprint) {
 			buf_puts(b, "<span>stack fingerprint <code>");
-			esc_html(b, c->stack_fingerprint);
+			buf_html(b, c->stack_fingerprint);
 			buf_puts(b, "</code></span>");
 		}
 		buf_puts(b, "<span class=\"muted num\">attempts ");
@@ -65,7 +65,7 @@ static void clusters(struct rep *r, const struct fh_test *t)
 		if (c->count > 40)
 			buf_printf(b, " and %d more", c->count - 40);
 		buf_puts(b, "</span></div><pre class=\"err\"><b>");
-		esc_html(b, c->error_type ? c->error_type : "failure");
+		buf_html(b, c->error_type ? c->error_type : "failure");
 		buf_puts(b, "</b>");
 		if (c->message) {
 			buf_puts(b, ": ");
@@ -95,22 +95,22 @@ static void log_row(struct buf *b, const struct fh_run *run, const struct fh_att
 	buf_printf(b, "<tr class=\"o-%s\"><td>%d", o, a->attempt);
 	if (run->merged && a->source >= 0 && (size_t)a->source < run->nsources) {
 		buf_puts(b, "<td class=\"mono\">"); /* merged: where it ran, and its number there */
-		esc_html(b, run->sources[a->source].meta.host);
+		buf_html(b, run->sources[a->source].meta.host);
 		buf_printf(b, " #%d", a->source_attempt);
 	}
 	buf_printf(b, "<td class=\"oc\">%s %s<td>%.3f<td>%.3f<td>%.3f<td>%.3f<td>",
 		   outcome_glyph(a->outcome), o, a->duration_s, a->setup_s, a->call_s, a->teardown_s);
 	if (a->outcome == FH_FAILED || a->outcome == FH_ERROR)
-		esc_html(b, a->when);
+		buf_html(b, a->when);
 	if (a->trace && a->trace->unfinished)
 		buf_puts(b, " (process died)");
 	buf_puts(b, "<td>");
 	if ((a->outcome == FH_FAILED || a->outcome == FH_ERROR) && a->nframes) {
 		const struct fh_frame *f = &a->frames[a->nframes - 1];
 
-		esc_html(b, f->path ? f->path : "?");
+		buf_html(b, f->path ? f->path : "?");
 		buf_printf(b, ":%d in ", f->line);
-		esc_html(b, f->function ? f->function : "?");
+		buf_html(b, f->function ? f->function : "?");
 	}
 	buf_puts(b, "</tr>");
 }
@@ -173,7 +173,7 @@ static void group_table(struct buf *b, const char *title, const char *col,
 		   "</thead><tbody>", title, col);
 	for (i = 0; i < n && i < 20; i++) {
 		buf_puts(b, "<tr><td class=\"mono\">");
-		esc_html(b, v[i]->key);
+		buf_html(b, v[i]->key);
 		buf_printf(b, "</td><td class=\"num\">%d</td>", v[i]->runs);
 		rate_cells(b, v[i]->attempts, v[i]->failed);
 		buf_puts(b, "</tr>");
@@ -211,9 +211,9 @@ static void history(struct rep *r, const struct fh_test *t)
 		   h->total_failed);
 	fmt_pct(b, h->total_attempts > 0 ? (double)h->total_failed / h->total_attempts : 0);
 	buf_puts(b, "</b></div><div>trend: <b class=\"trend-");
-	esc_html(b, h->trend ? h->trend : "n/a");
+	buf_html(b, h->trend ? h->trend : "n/a");
 	buf_puts(b, "\">");
-	esc_html(b, h->trend ? h->trend : "n/a");
+	buf_html(b, h->trend ? h->trend : "n/a");
 	if (h->trend && !strcmp(h->trend, "rising"))
 		buf_puts(b, " \xe2\x86\x97");
 	else if (h->trend && !strcmp(h->trend, "falling"))
@@ -243,13 +243,13 @@ static void history(struct rep *r, const struct fh_test *t)
 		const struct fh_hist_run *hr = &h->runs[i];
 
 		buf_puts(b, "<tr><td class=\"mono\">");
-		esc_html(b, hr->run_id);
+		buf_html(b, hr->run_id);
 		buf_puts(b, "</td><td class=\"num\">");
-		esc_html(b, hr->timestamp);
+		buf_html(b, hr->timestamp);
 		buf_puts(b, "</td><td>");
-		esc_html(b, hr->host);
+		buf_html(b, hr->host);
 		buf_puts(b, "</td><td>");
-		esc_html(b, hr->branch);
+		buf_html(b, hr->branch);
 		buf_puts(b, "</td>");
 		rate_cells(b, hr->attempts, hr->failed);
 		buf_puts(b, "</tr>");
@@ -263,7 +263,7 @@ static void history(struct rep *r, const struct fh_test *t)
 			    "<th class=\"num\">failures</th></tr></thead><tbody>");
 		for (i = 0; i < h->nlocations && i < 10; i++) {
 			buf_puts(b, "<tr><td class=\"mono\">");
-			esc_html(b, h->locations[i].key);
+			buf_html(b, h->locations[i].key);
 			buf_printf(b, "</td><td class=\"num\">%d</td></tr>", h->locations[i].failed);
 		}
 		buf_puts(b, "</tbody></table></div>");

@@ -8,13 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "escape.h"
 #include "rep.h"
-
-void esc_html(struct buf *b, const char *s)
-{
-	buf_html(b, s);
-}
 
 void esc_html_n(struct buf *b, const char *s, size_t max)
 {
@@ -48,11 +42,11 @@ void esc_html_short(struct buf *b, const char *s, size_t max)
 		return;
 	n = strlen(s);
 	if (n <= max || max < 8) {
-		esc_html(b, s);
+		buf_html(b, s);
 		return;
 	}
 	buf_puts(b, "<title>");
-	esc_html(b, s);
+	buf_html(b, s);
 	buf_puts(b, "</title>");
 	head = max / 3;
 	tail = max - head - 1;
@@ -63,10 +57,10 @@ void esc_html_short(struct buf *b, const char *s, size_t max)
 	tmp = xmalloc(head + 1);
 	memcpy(tmp, s, head);
 	tmp[head] = '\0';
-	esc_html(b, tmp);
+	buf_html(b, tmp);
 	free(tmp);
 	buf_puts(b, "\xe2\x80\xa6");
-	esc_html(b, s + n - tail);
+	buf_html(b, s + n - tail);
 }
 
 void fmt_secs(struct buf *b, double s)

@@ -21,24 +21,24 @@ void box_diagnosis(struct rep *r, const struct fh_test *t)
 	if (!dg || (unsigned)dg->kind >= FH_KIND_COUNT)
 		return;
 	buf_puts(b, "<div class=\"box diag k-");
-	esc_html(b, fh_kind_names[dg->kind]);
+	buf_html(b, fh_kind_names[dg->kind]);
 	buf_puts(b, "\"><h3>Diagnosis</h3><div class=\"kind\">");
-	esc_html(b, fh_kind_names[dg->kind]);
+	buf_html(b, fh_kind_names[dg->kind]);
 	if (dg->blocked_on) {
 		buf_puts(b, " <span class=\"muted\">blocked on</span> ");
-		esc_html(b, fh_blocked_on_names[dg->blocked_on]);
+		buf_html(b, fh_blocked_on_names[dg->blocked_on]);
 	}
 	buf_puts(b, "</div>");
 	if (dg->summary) {
 		buf_puts(b, "<p>");
-		esc_html(b, dg->summary);
+		buf_html(b, dg->summary);
 		buf_puts(b, "</p>");
 	}
 	if (dg->nevidence) {
 		buf_puts(b, "<ul class=\"ev\">");
 		for (i = 0; i < dg->nevidence; i++) {
 			buf_puts(b, "<li>");
-			esc_html(b, dg->evidence[i]);
+			buf_html(b, dg->evidence[i]);
 			buf_puts(b, "</li>");
 		}
 		buf_puts(b, "</ul>");
@@ -59,7 +59,7 @@ static void named_values(struct buf *b, const struct fh_named_value *v, size_t n
 		   "</thead><tbody>", what);
 	for (i = 0; i < n; i++) {
 		buf_puts(b, "<tr><td class=\"mono\">");
-		esc_html(b, v[i].name);
+		buf_html(b, v[i].name);
 		buf_puts(b, "</td><td class=\"num\">");
 		buf_puts(b, v[i].value < 0 ? "\xe2\x88\x92" : "+");
 		fmt_secs(b, fabs(v[i].value));
@@ -80,7 +80,7 @@ void box_perf(struct rep *r, const struct fh_test *t)
 		    "unstable</div>");
 	if (p->summary) {
 		buf_puts(b, "<p>");
-		esc_html(b, p->summary);
+		buf_html(b, p->summary);
 		buf_puts(b, "</p>");
 	}
 	if (p->nslow) {
@@ -108,7 +108,7 @@ void box_ai(struct rep *r, const struct fh_test *t)
 		    "hypothesis, not a finding</span>");
 	if (ai->model) {
 		buf_puts(b, " <span class=\"muted\">\xc2\xb7 model</span> <code>");
-		esc_html(b, ai->model);
+		buf_html(b, ai->model);
 		buf_puts(b, "</code>");
 	}
 	if (ai->cached)
@@ -144,16 +144,16 @@ void render_stack(struct rep *r, const struct fh_stack *st, const char *label)
 		bool py = f->kind && !strcmp(f->kind, "python");
 
 		buf_printf(b, "<div class=\"%s\">%s ", py ? "py" : "nat", py ? "py " : "c  ");
-		esc_html(b, f->function ? f->function : "??");
+		buf_html(b, f->function ? f->function : "??");
 		if (f->path) {
 			buf_puts(b, " \xc2\xb7 ");
-			esc_html(b, f->path);
+			buf_html(b, f->path);
 			if (f->line > 0)
 				buf_printf(b, ":%d", f->line);
 		}
 		if (!py && f->module) {
 			buf_puts(b, " \xc2\xb7 ");
-			esc_html(b, f->module);
+			buf_html(b, f->module);
 			if (f->addr)
 				buf_printf(b, "+0x%llx", (unsigned long long)f->addr);
 		}
@@ -169,11 +169,11 @@ static void block_line(struct rep *r, const struct fh_block *lb)
 	struct buf *b = r->b;
 
 	buf_puts(b, "<div><b>Last blocking call</b>: <code>");
-	esc_html(b, lb->call ? lb->call : "?");
+	buf_html(b, lb->call ? lb->call : "?");
 	buf_puts(b, "</code>");
 	if (lb->target) {
 		buf_puts(b, " on <code>");
-		esc_html(b, lb->target);
+		buf_html(b, lb->target);
 		buf_puts(b, "</code>");
 	}
 	buf_printf(b, " <span class=\"muted\">(%s)</span> waited <span class=\"num\">",
@@ -183,7 +183,7 @@ static void block_line(struct rep *r, const struct fh_block *lb)
 		   (unsigned)lb->ended < FH_END_COUNT ? fh_block_end_names[lb->ended] : "?");
 	if (lb->errno_name) {
 		buf_puts(b, " ");
-		esc_html(b, lb->errno_name);
+		buf_html(b, lb->errno_name);
 	}
 	buf_printf(b, " <span class=\"muted\">pid %d tid %d</span></div>", lb->pid, lb->tid);
 	render_stack(r, &lb->stack, "stack of the last blocking call");
@@ -204,9 +204,9 @@ static void call_table(struct rep *r, const struct fh_attempt_trace *tr)
 		const struct fh_call_stat *c = &tr->calls[i];
 
 		buf_puts(b, "<tr><td class=\"mono\">");
-		esc_html(b, c->call);
+		buf_html(b, c->call);
 		buf_puts(b, "</td><td class=\"mono\">");
-		esc_html(b, c->target ? c->target : "");
+		buf_html(b, c->target ? c->target : "");
 		buf_printf(b, "</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td>"
 			   "<td class=\"num\">", c->count, c->timeouts, c->errors);
 		fmt_secs(b, c->total_s);
@@ -248,12 +248,12 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		const struct fh_err_count *e = &tr->errors[i];
 
 		buf_puts(b, "<div>Failed call: <code>");
-		esc_html(b, e->call);
+		buf_html(b, e->call);
 		buf_puts(b, "</code> ");
-		esc_html(b, e->errno_name);
+		buf_html(b, e->errno_name);
 		if (e->target) {
 			buf_puts(b, " on <code>");
-			esc_html(b, e->target);
+			buf_html(b, e->target);
 			buf_puts(b, "</code>");
 		}
 		buf_printf(b, " <span class=\"muted\">\xc3\x97%d</span></div>", e->count);
@@ -262,7 +262,7 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		const struct fh_signal_ev *s = &tr->signals[i];
 
 		buf_puts(b, "<div>Signal <b>");
-		esc_html(b, s->signal);
+		buf_html(b, s->signal);
 		buf_puts(b, "</b> at <span class=\"num\">");
 		fmt_secs(b, s->at_s);
 		buf_puts(b, "</span>");
@@ -270,7 +270,7 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 			buf_printf(b, " from pid %d", s->sender_pid);
 		if (s->interrupted) {
 			buf_puts(b, ", interrupted <code>");
-			esc_html(b, s->interrupted);
+			buf_html(b, s->interrupted);
 			buf_puts(b, "</code>");
 		}
 		buf_puts(b, "</div>");
@@ -280,11 +280,11 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		const struct fh_inflight *f = &tr->in_flight[i];
 
 		buf_puts(b, "<div>Still in flight at the end: <code>");
-		esc_html(b, f->call);
+		buf_html(b, f->call);
 		buf_puts(b, "</code>");
 		if (f->target) {
 			buf_puts(b, " on <code>");
-			esc_html(b, f->target);
+			buf_html(b, f->target);
 			buf_puts(b, "</code>");
 		}
 		buf_printf(b, " <span class=\"muted\">(%s, pid %d tid %d)</span> for <span class=\"num\">",
@@ -298,7 +298,7 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		const struct fh_block *sl = tr->last_sleep;
 
 		buf_puts(b, "<div>Last sleep of the test thread: <code>");
-		esc_html(b, sl->call ? sl->call : "?");
+		buf_html(b, sl->call ? sl->call : "?");
 		buf_puts(b, "</code> for <span class=\"num\">");
 		fmt_secs(b, sl->waited_s);
 		buf_puts(b, "</span>");
@@ -308,7 +308,7 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 				const struct fh_inflight *f = &tr->busy_after_sleep[i];
 
 				buf_printf(b, "%s <code>", i ? "," : "");
-				esc_html(b, f->call);
+				buf_html(b, f->call);
 				buf_printf(b, "</code> <span class=\"muted\">(pid %d tid %d)</span>", f->pid, f->tid);
 			}
 		}
@@ -318,7 +318,7 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		const struct fh_child *c = &tr->children[i];
 
 		buf_printf(b, "<div>Child process %d <code>", c->pid);
-		esc_html(b, c->exe ? c->exe : "?");
+		buf_html(b, c->exe ? c->exe : "?");
 		buf_puts(b, "</code> ");
 		if (c->duration_s < 0)
 			buf_puts(b, "still running at the end");
@@ -327,7 +327,7 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 			fmt_secs(b, c->duration_s);
 			if (c->signal) {
 				buf_puts(b, ", killed by ");
-				esc_html(b, c->signal);
+				buf_html(b, c->signal);
 			} else if (c->exit_code >= 0) {
 				buf_printf(b, ", exit code %d", c->exit_code);
 			}
@@ -413,7 +413,7 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 	size_t i, k;
 
 	buf_printf(b, "<svg class=\"tl\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"", W, H);
-	esc_html(b, title);
+	buf_html(b, title);
 	buf_printf(b, "\"><text class=\"ttl\" x=\"0\" y=\"13\">%s", title);
 	if (tr->fail_at_s >= 0 && (a->outcome == FH_FAILED || a->outcome == FH_ERROR)) {
 		buf_puts(b, "<tspan class=\"fx\"> \xe2\x80\x94 \xe2\x9c\x95 failed at ");
@@ -443,15 +443,15 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 		buf_printf(b, "<rect class=\"cat-%s\" x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\"><title>",
 			   (unsigned)s->category < FH_CAT_COUNT ? fh_category_names[s->category] : "other", x, y, w,
 			   LH - 6);
-		esc_html(b, s->call);
+		buf_html(b, s->call);
 		if (s->target) {
 			buf_puts(b, " ");
-			esc_html(b, s->target);
+			buf_html(b, s->target);
 		}
 		buf_puts(b, " \xc2\xb7 ");
 		fmt_secs(b, s->dur_s);
 		buf_puts(b, " \xc2\xb7 ");
-		esc_html(b, s->result ? s->result : "in flight");
+		buf_html(b, s->result ? s->result : "in flight");
 		buf_puts(b, "</title></rect>");
 	}
 	for (i = 0; i < tr->nsignals; i++) {
@@ -459,12 +459,12 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 		double x = L + pw * (s->at_s > 0 && s->at_s < xmax ? s->at_s : s->at_s >= xmax ? xmax : 0) / xmax;
 
 		buf_printf(b, "<path class=\"sig\" d=\"M%.1f 20l-5 -7h10z\"><title>", x);
-		esc_html(b, s->signal);
+		buf_html(b, s->signal);
 		buf_puts(b, " at ");
 		fmt_secs(b, s->at_s);
 		if (s->interrupted) {
 			buf_puts(b, ", interrupted ");
-			esc_html(b, s->interrupted);
+			buf_html(b, s->interrupted);
 		}
 		buf_puts(b, "</title></path>");
 	}

@@ -74,10 +74,10 @@ static void bar(struct buf *b, double L, double pw, double y, double LH, double 
 		   "height=\"%.0f\"/><path class=\"offend\" d=\"M%.1f %.0fl10 %.0fl-10 %.0fz\"/>"
 		   "<title>", cat_class(cat, on_socket), x0, y + 3, w, LH - 6, L + pw, y + 3,
 		   (LH - 6) / 2, (LH - 6) / 2);
-	esc_html(b, what);
+	buf_html(b, what);
 	if (target) {
 		buf_puts(b, " ");
-		esc_html(b, target);
+		buf_html(b, target);
 	}
 	if (waited >= 0) {
 		buf_puts(b, " \xc2\xb7 waited ");
@@ -113,17 +113,17 @@ void sect_hang(struct rep *r, const struct fh_test *t)
 	buf_printf(b, "<section class=\"hang\"><h3>Hang: attempt #%d, snapshot after ", a->attempt);
 	fmt_secs(b, g->after_s);
 	buf_puts(b, " (");
-	esc_html(b, g->by ? g->by : "limit");
+	buf_html(b, g->by ? g->by : "limit");
 	if (g->limit_s > 0) {
 		buf_puts(b, " ");
 		fmt_secs(b, g->limit_s);
 	}
 	buf_puts(b, ")</h3><p class=\"hang-sentence\">");
 	if (g->sentence) {
-		esc_html(b, g->sentence);
+		buf_html(b, g->sentence);
 	} else {
 		buf_puts(b, "The test thread waited in ");
-		esc_html(b, hang_what(&A, g, NULL));
+		buf_html(b, hang_what(&A, g, NULL));
 		buf_puts(b, " and never returned.");
 	}
 	buf_printf(b, "</p><svg class=\"hangv\" width=\"%.0f\" height=\"%.0f\" role=\"img\" "
@@ -193,10 +193,10 @@ void sect_hang(struct rep *r, const struct fh_test *t)
 		buf_puts(b, "<div class=\"hang-lane\"><b>");
 		lane_label(b, th);
 		buf_puts(b, "</b> ");
-		esc_html(b, th->call ? th->call : th->syscall ? th->syscall : "?");
+		buf_html(b, th->call ? th->call : th->syscall ? th->syscall : "?");
 		if (th->target) {
 			buf_puts(b, " ");
-			esc_html(b, th->target);
+			buf_html(b, th->target);
 		}
 		if (th->waited_s >= 0) {
 			buf_puts(b, " \xc2\xb7 waited ");
@@ -205,12 +205,12 @@ void sect_hang(struct rep *r, const struct fh_test *t)
 		if (th->holder) {
 			buf_puts(b, " \xc2\xb7 the lock is held by ");
 			if (th->holder->name)
-				esc_html(b, th->holder->name);
+				buf_html(b, th->holder->name);
 			else
 				buf_printf(b, "thread %d", th->holder->tid);
 			if (th->holder->site && th->holder->site->path) {
 				buf_puts(b, ", taken at ");
-				esc_html(b, th->holder->site->path);
+				buf_html(b, th->holder->site->path);
 				buf_printf(b, ":%d", th->holder->site->line);
 			}
 			if (th->holder->since_s >= 0) {
@@ -231,12 +231,12 @@ void sect_hang(struct rep *r, const struct fh_test *t)
 		if (c->tid != c->pid)
 			buf_printf(b, "/%d", c->tid);
 		buf_puts(b, "</b> ");
-		esc_html(b, c->exe ? c->exe : "");
+		buf_html(b, c->exe ? c->exe : "");
 		buf_puts(b, " \xc2\xb7 ");
-		esc_html(b, c->call ? c->call : c->syscall ? c->syscall : "?");
+		buf_html(b, c->call ? c->call : c->syscall ? c->syscall : "?");
 		if (c->target) {
 			buf_puts(b, " ");
-			esc_html(b, c->target);
+			buf_html(b, c->target);
 		}
 		if (c->waited_s >= 0) {
 			buf_puts(b, " \xc2\xb7 waited ");

@@ -96,7 +96,7 @@ static void draw(struct rep *r, struct heat *h, const char *caption, const int *
 	}
 	Hh = 24 + RH * (double)nlines + 6;
 	buf_printf(b, "<svg class=\"heat\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"", W, Hh);
-	esc_html(b, caption);
+	buf_html(b, caption);
 	buf_puts(b, "\">");
 	buf_printf(b, "<text class=\"lab\" x=\"%.0f\" y=\"14\" text-anchor=\"end\">share</text>", LABW + 40);
 	for (c = 0; c < h->ncols; c++)
@@ -113,7 +113,7 @@ static void draw(struct rep *r, struct heat *h, const char *caption, const int *
 				continue;
 			if (!any) {
 				buf_printf(b, "<text x=\"0\" y=\"%.0f\" font-weight=\"600\">", y + 12);
-				esc_html(b, groups[g]);
+				buf_html(b, groups[g]);
 				buf_puts(b, "</text>");
 				y += RH;
 				any = true;
@@ -366,7 +366,7 @@ void heat_history(struct rep *r, const struct fh_test *t)
 
 		buf_printf(b, "<rect x=\"%.0f\" y=\"20\" width=\"%.0f\" height=\"%.0f\" fill=\"transparent\"><title>",
 			   LABW + 48 + CW * (double)c, CW, y - 20);
-		esc_html(b, hr->run_id);
+		buf_html(b, hr->run_id);
 		buf_printf(b, ": %d of %d failed</title></rect>", hr->failed, hr->attempts);
 	}
 	buf_puts(b, "</svg>");

@@ -21,7 +21,7 @@ static void short_commit(struct buf *b, const char *commit)
 	}
 	snprintf(c, sizeof(c), "%s", commit);
 	buf_puts(b, "<span class=\"mono\">");
-	esc_html(b, c);
+	buf_html(b, c);
 	buf_puts(b, "</span>");
 }
 
@@ -48,11 +48,11 @@ void header_sources(struct rep *r)
 		const struct fh_source *s = &run->sources[i];
 
 		buf_puts(b, "<tr><td class=\"mono\">");
-		esc_html(b, s->meta.host && *s->meta.host ? s->meta.host : "?");
+		buf_html(b, s->meta.host && *s->meta.host ? s->meta.host : "?");
 		buf_puts(b, "</td><td class=\"mono\">");
-		esc_html(b, s->meta.run_id);
+		buf_html(b, s->meta.run_id);
 		buf_puts(b, "</td><td>");
-		esc_html(b, s->meta.started_utc);
+		buf_html(b, s->meta.started_utc);
 		buf_puts(b, "</td><td>");
 		short_commit(b, s->meta.commit);
 		buf_printf(b, "</td><td>%s</td><td class=\"num\">%d</td></tr>",
@@ -79,7 +79,7 @@ void sect_hosts(struct rep *r, const struct fh_test *t)
 		const struct fh_host_stat *h = &t->hosts[i];
 
 		buf_puts(b, h == hot ? "<tr class=\"hot\"><td class=\"mono\">" : "<tr><td class=\"mono\">");
-		esc_html(b, h->host);
+		buf_html(b, h->host);
 		if (h == hot)
 			buf_puts(b, " <b>\xe2\x86\x90 failures concentrate here</b>");
 		buf_printf(b, "</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">",

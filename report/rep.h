@@ -17,8 +17,9 @@
 
 #include <stdbool.h>
 
+#include "buf.h"
+#include "escape.h"
 #include "model.h"
-#include "util.h"
 
 /* Rendering context shared by the parts of one report. */
 struct rep {
@@ -39,10 +40,9 @@ struct rep {
 #define REP_MAX_EVIDENCE 4       /* failed attempts whose trace evidence is listed */
 #define REP_MAX_MSG 4000         /* bytes of a failure message or hypothesis shown */
 
-/* escape.c */
-/* Element text, quoted attribute values and SVG <title> text (& < > " ' escaped). */
-void esc_html(struct buf *b, const char *s);
-/* Like esc_html but stops after max bytes (on a UTF-8 boundary) and appends an ellipsis. */
+/* escape.c: element text, quoted attribute values and SVG <title> text go through buf_html()
+ * (core/escape.h); these cut long strings first. */
+/* Like buf_html but stops after max bytes (on a UTF-8 boundary) and appends an ellipsis. */
 void esc_html_n(struct buf *b, const char *s, size_t max);
 /* For SVG <text>: at most max bytes, cut in the middle on UTF-8 boundaries, with the whole
  * string in a <title> child when cut (so call it right after the <text ...> tag). */

@@ -153,6 +153,48 @@ START_TEST(test_sha256_encodings)
 }
 END_TEST
 
+/* ---- escapers ---- */
+
+static const char *esc(int (*f)(struct buf *, const char *), const char *in, struct buf *b)
+{
+	buf_reset(b);
+	f(b, in);
+	return buf_str(b);
+}
+
+START_TEST(test_escape_json)
+{
+	struct buf b = BUF_INIT(4096);
+	const char *in = "q\"b\\ n\n r\r t\t \x01 \x7f </script> & \xe2\x80\xa8 \xe2\x80\xa9 \xc3\xa9";
+
+	ck_assert_str_eq(esc(buf_json_str, in, &b),
+			 "\"q\\\"b\\\\ n\\n r\\r t\\t \\u0001 \\u007f \\u003c/script\\u003e & "
+			 "\xe2\x80\xa8 \xe2\x80\xa9 \xc3\xa9\"");
+	ck_assert_str_eq(esc(buf_json_str_html, in, &b),
+			 "\"q\\\"b\\\\ n\\n r\\r t\\t \\u0001 \\u007f \\u003c/script\\u003e \\u0026 "
+			 "\\u2028 \\u2029 \xc3\xa9\"");
+	/* A cut sequence at the end is copied, never read past. */
+	ck_assert_str_eq(esc(buf_json_str_html, "a\xe2\x80", &b), "\"a\xe2\x80\"");
+	ck_assert_str_eq(esc(buf_json_str, NULL, &b), "null");
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_escape_html_csv)
+{
+	struct buf b = BUF_INIT(4096);
+
+	ck_assert_str_eq(esc(buf_html, "<a href='x'>&\"</a>", &b),
+			 "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
+	ck_assert_str_eq(esc(buf_csv_cell, "plain", &b), "plain");
+	ck_assert_str_eq(esc(buf_csv_cell, "a,b\"c", &b), "\"a,b\"\"c\"");
+	ck_assert_str_eq(esc(buf_csv_cell, "=cmd()", &b), "\"'=cmd()\"");
+	ck_assert_str_eq(esc(buf_csv_cell, "-1.5", &b), "-1.5");
+	ck_assert_str_eq(esc(buf_csv_cell, "'quoted", &b), "\"''quoted\"");
+	buf_free(&b);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -163,6 +205,8 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_hmap_caller_keys);
 	tcase_add_test(tc, test_sha256_vectors);
 	tcase_add_test(tc, test_sha256_encodings);
+	tcase_add_test(tc, test_escape_json);
+	tcase_add_test(tc, test_escape_html_csv);
 	suite_add_tcase(s, tc);
 	return s;
 }
