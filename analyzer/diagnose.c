@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "hang.h"
+#include "numfmt.h"
 #include "order.h"
 #include "sources.h"
 #include "stages.h"
@@ -44,16 +45,16 @@ static bool is_pass(const struct fh_attempt *a)
 	return a->outcome == FH_PASSED;
 }
 
-/* Two significant digits: "0.25 s", "0.075 s", "1.5 s", "0.06 ms". */
+/* Seconds with two significant digits (buf_secs2), from A. */
 static const char *fmt_s(struct arena *A, double s)
 {
-	if (s < 0)
-		s = 0;
-	if (s > 0 && s < 0.001)
-		return arena_printf(A, "%.2g ms", s * 1000);
-	if (s >= 100)
-		return arena_printf(A, "%.0f s", s);
-	return arena_printf(A, "%.2g s", s);
+	struct buf b = BUF_INIT(64);
+	const char *r;
+
+	buf_secs2(&b, s);
+	r = arena_strdup(A, buf_str(&b));
+	buf_free(&b);
+	return r;
 }
 
 struct dctx {

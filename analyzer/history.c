@@ -26,7 +26,6 @@
 #include "history_seed.h"
 #include "sources.h"
 #include "stages.h"
-#include "summary.h"
 struct hist_job {
 	struct fh_hist_acc *acc;
 	struct buf warn;

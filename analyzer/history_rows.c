@@ -18,7 +18,6 @@
 #include "escape.h"
 #include "history_int.h"
 #include "numfmt.h"
-#include "summary.h"
 
 static const char *const columns[] = {
 	"run_id", "timestamp_utc", "flakehunter_version", "hostname", "os", "python_version",

@@ -23,45 +23,6 @@
 #define SUMMARY_MAX ((size_t)2 << 30) /* in memory (summary_render) */
 #define FLUSH_AT (1u << 20)             /* summary_write streams in chunks this big */
 
-/* Seconds and rates: fixed point with up to 6 decimals, trailing zeros trimmed; much cheaper
- * than printf("%g") for the ~10 numbers of each of 100,000 attempts. */
-void buf_num6(struct buf *b, double v)
-{
-	char tmp[48], *p = tmp + sizeof(tmp);
-	long long m, ip, fp;
-	int neg, i, trim;
-
-	if (!isfinite(v) || fabs(v) >= 1e12) {
-		buf_json_num(b, v);
-		return;
-	}
-	m = llround(v * 1e6);
-	neg = m < 0;
-	if (neg)
-		m = -m;
-	ip = m / 1000000;
-	fp = m % 1000000;
-	if (fp) {
-		trim = 0;
-		while (fp % 10 == 0) {
-			fp /= 10;
-			trim++;
-		}
-		for (i = 0; i < 6 - trim; i++) {
-			*--p = (char)('0' + fp % 10);
-			fp /= 10;
-		}
-		*--p = '.';
-	}
-	do {
-		*--p = (char)('0' + ip % 10);
-		ip /= 10;
-	} while (ip);
-	if (neg && (m != 0))
-		*--p = '-';
-	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
-}
-
 static void num(struct buf *b, double v)
 {
 	buf_num6(b, v);

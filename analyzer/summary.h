@@ -11,8 +11,4 @@
 /* Appends the whole summary to b; 0, or -ENOBUFS when b's cap was hit. */
 int summary_render(const struct fh_run *run, struct buf *b);
 
-/* Appends v as a plain decimal with up to 6 fractional digits (trailing zeros trimmed); null
- * when not finite. Much cheaper than printf("%g"); shared with the history CSV. */
-void buf_num6(struct buf *b, double v);
-
 #endif

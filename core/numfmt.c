@@ -29,3 +29,81 @@ int buf_json_num(struct buf *b, double v)
 		return buf_printf(b, "%lld", (long long)v);
 	return buf_printf(b, "%.6g", v);
 }
+
+void buf_num6(struct buf *b, double v)
+{
+	char tmp[48], *p = tmp + sizeof(tmp);
+	long long m, ip, fp;
+	int neg, i, trim;
+
+	if (!isfinite(v) || fabs(v) >= 1e12) {
+		buf_json_num(b, v);
+		return;
+	}
+	m = llround(v * 1e6);
+	neg = m < 0;
+	if (neg)
+		m = -m;
+	ip = m / 1000000;
+	fp = m % 1000000;
+	if (fp) {
+		trim = 0;
+		while (fp % 10 == 0) {
+			fp /= 10;
+			trim++;
+		}
+		for (i = 0; i < 6 - trim; i++) {
+			*--p = (char)('0' + fp % 10);
+			fp /= 10;
+		}
+		*--p = '.';
+	}
+	do {
+		*--p = (char)('0' + ip % 10);
+		ip /= 10;
+	} while (ip);
+	if (neg && (m != 0))
+		*--p = '-';
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void buf_secs(struct buf *b, double s)
+{
+	if (!isfinite(s) || s < 0)
+		buf_puts(b, "?");
+	else if (s < 5e-6)
+		buf_puts(b, "0 s");
+	else if (s < 0.001)
+		buf_printf(b, "%.2f ms", s * 1e3);
+	else if (s < 0.01)
+		buf_printf(b, "%.1f ms", s * 1e3);
+	else if (s < 1)
+		buf_printf(b, "%.0f ms", s * 1e3);
+	else if (s < 100)
+		buf_printf(b, "%.2f s", s);
+	else
+		buf_printf(b, "%.0f s", s);
+}
+
+void buf_pct(struct buf *b, double r)
+{
+	double p = r * 100;
+
+	if (!isfinite(p))
+		buf_puts(b, "?");
+	else if (p == 0 || p >= 10 || p == floor(p))
+		buf_printf(b, "%.0f%%", p);
+	else
+		buf_printf(b, "%.1f%%", p);
+}
+
+int buf_secs2(struct buf *b, double s)
+{
+	if (s < 0)
+		s = 0;
+	if (s > 0 && s < 0.001)
+		return buf_printf(b, "%.2g ms", s * 1000);
+	if (s >= 100)
+		return buf_printf(b, "%.0f s", s);
+	return buf_printf(b, "%.2g s", s);
+}

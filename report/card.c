@@ -141,7 +141,7 @@ static void attempt_log(struct rep *r, const struct fh_test *t)
 static void rate_cells(struct buf *b, int attempts, int failed)
 {
 	buf_printf(b, "<td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">", attempts, failed);
-	fmt_pct(b, attempts > 0 ? (double)failed / attempts : 0);
+	buf_pct(b, attempts > 0 ? (double)failed / attempts : 0);
 	buf_puts(b, "</td>");
 }
 
@@ -209,7 +209,7 @@ static void history(struct rep *r, const struct fh_test *t)
 		   "<b class=\"num\">%zu</b> runs \xc2\xb7 <b class=\"num\">%d</b> attempts \xc2\xb7 "
 		   "<b class=\"num\">%d</b> failed \xc2\xb7 overall <b>", h->nruns, h->total_attempts,
 		   h->total_failed);
-	fmt_pct(b, h->total_attempts > 0 ? (double)h->total_failed / h->total_attempts : 0);
+	buf_pct(b, h->total_attempts > 0 ? (double)h->total_failed / h->total_attempts : 0);
 	buf_puts(b, "</b></div><div>trend: <b class=\"trend-");
 	buf_html(b, h->trend ? h->trend : "n/a");
 	buf_puts(b, "\">");

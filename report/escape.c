@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Escapers for each context the report writes data into (element text, attributes, SVG
- * <title> and <text>) and number formatting.
+ * <title> and <text>) beyond buf_html(), and the outcome glyphs.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -61,36 +61,6 @@ void esc_html_short(struct buf *b, const char *s, size_t max)
 	free(tmp);
 	buf_puts(b, "\xe2\x80\xa6");
 	buf_html(b, s + n - tail);
-}
-
-void fmt_secs(struct buf *b, double s)
-{
-	if (!isfinite(s) || s < 0)
-		buf_puts(b, "?");
-	else if (s < 5e-6)
-		buf_puts(b, "0 s");
-	else if (s < 0.001)
-		buf_printf(b, "%.2f ms", s * 1e3);
-	else if (s < 0.01)
-		buf_printf(b, "%.1f ms", s * 1e3);
-	else if (s < 1)
-		buf_printf(b, "%.0f ms", s * 1e3);
-	else if (s < 100)
-		buf_printf(b, "%.2f s", s);
-	else
-		buf_printf(b, "%.0f s", s);
-}
-
-void fmt_pct(struct buf *b, double r)
-{
-	double p = r * 100;
-
-	if (!isfinite(p))
-		buf_puts(b, "?");
-	else if (p == 0 || p >= 10 || p == floor(p))
-		buf_printf(b, "%.0f%%", p);
-	else
-		buf_printf(b, "%.1f%%", p);
 }
 
 const char *outcome_glyph(enum fh_outcome o)

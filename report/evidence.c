@@ -62,7 +62,7 @@ static void named_values(struct buf *b, const struct fh_named_value *v, size_t n
 		buf_html(b, v[i].name);
 		buf_puts(b, "</td><td class=\"num\">");
 		buf_puts(b, v[i].value < 0 ? "\xe2\x88\x92" : "+");
-		fmt_secs(b, fabs(v[i].value));
+		buf_secs(b, fabs(v[i].value));
 		buf_puts(b, "</td></tr>");
 	}
 	buf_puts(b, "</tbody></table>");
@@ -178,7 +178,7 @@ static void block_line(struct rep *r, const struct fh_block *lb)
 	}
 	buf_printf(b, " <span class=\"muted\">(%s)</span> waited <span class=\"num\">",
 		   (unsigned)lb->category < FH_CAT_COUNT ? fh_category_names[lb->category] : "?");
-	fmt_secs(b, lb->waited_s);
+	buf_secs(b, lb->waited_s);
 	buf_printf(b, "</span> and ended: <b>%s</b>",
 		   (unsigned)lb->ended < FH_END_COUNT ? fh_block_end_names[lb->ended] : "?");
 	if (lb->errno_name) {
@@ -209,11 +209,11 @@ static void call_table(struct rep *r, const struct fh_attempt_trace *tr)
 		buf_html(b, c->target ? c->target : "");
 		buf_printf(b, "</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td>"
 			   "<td class=\"num\">", c->count, c->timeouts, c->errors);
-		fmt_secs(b, c->total_s);
+		buf_secs(b, c->total_s);
 		buf_puts(b, "</td><td class=\"num\">");
-		fmt_secs(b, c->max_s);
+		buf_secs(b, c->max_s);
 		buf_puts(b, "</td><td class=\"num\">");
-		fmt_secs(b, c->main_s);
+		buf_secs(b, c->main_s);
 		buf_puts(b, "</td></tr>");
 	}
 	buf_puts(b, "</tbody></table>");
@@ -232,7 +232,7 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 	buf_printf(b, "<div class=\"cl o-%s\"><div class=\"cl-h\"><b>attempt #%d</b><span class=\"oc\">%s %s</span>"
 		   "<span class=\"muted\">%llu events \xc2\xb7 on CPU ", oname, a->attempt,
 		   outcome_glyph(a->outcome), oname, (unsigned long long)tr->events);
-	fmt_secs(b, tr->cpu_s);
+	buf_secs(b, tr->cpu_s);
 	if (tr->fds >= 0 || tr->threads >= 0)
 		buf_printf(b, " \xc2\xb7 at start: %d fds, %d threads", tr->fds, tr->threads);
 	buf_puts(b, "</span></div>");
@@ -264,7 +264,7 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		buf_puts(b, "<div>Signal <b>");
 		buf_html(b, s->signal);
 		buf_puts(b, "</b> at <span class=\"num\">");
-		fmt_secs(b, s->at_s);
+		buf_secs(b, s->at_s);
 		buf_puts(b, "</span>");
 		if (s->sender_pid)
 			buf_printf(b, " from pid %d", s->sender_pid);
@@ -290,7 +290,7 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		buf_printf(b, " <span class=\"muted\">(%s, pid %d tid %d)</span> for <span class=\"num\">",
 			   (unsigned)f->category < FH_CAT_COUNT ? fh_category_names[f->category] : "?", f->pid,
 			   f->tid);
-		fmt_secs(b, f->elapsed_s);
+		buf_secs(b, f->elapsed_s);
 		buf_puts(b, "</span></div>");
 		render_stack(r, &f->stack, "stack of the call in flight");
 	}
@@ -300,7 +300,7 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		buf_puts(b, "<div>Last sleep of the test thread: <code>");
 		buf_html(b, sl->call ? sl->call : "?");
 		buf_puts(b, "</code> for <span class=\"num\">");
-		fmt_secs(b, sl->waited_s);
+		buf_secs(b, sl->waited_s);
 		buf_puts(b, "</span>");
 		if (tr->nbusy_after_sleep) {
 			buf_puts(b, "; still running after it:");
@@ -324,7 +324,7 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 			buf_puts(b, "still running at the end");
 		else {
 			buf_puts(b, "ran ");
-			fmt_secs(b, c->duration_s);
+			buf_secs(b, c->duration_s);
 			if (c->signal) {
 				buf_puts(b, ", killed by ");
 				buf_html(b, c->signal);
@@ -417,7 +417,7 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 	buf_printf(b, "\"><text class=\"ttl\" x=\"0\" y=\"13\">%s", title);
 	if (tr->fail_at_s >= 0 && (a->outcome == FH_FAILED || a->outcome == FH_ERROR)) {
 		buf_puts(b, "<tspan class=\"fx\"> \xe2\x80\x94 \xe2\x9c\x95 failed at ");
-		fmt_secs(b, tr->fail_at_s);
+		buf_secs(b, tr->fail_at_s);
 		buf_puts(b, " (red line)</tspan>");
 	}
 	buf_puts(b, "</text>");
@@ -449,7 +449,7 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 			buf_html(b, s->target);
 		}
 		buf_puts(b, " \xc2\xb7 ");
-		fmt_secs(b, s->dur_s);
+		buf_secs(b, s->dur_s);
 		buf_puts(b, " \xc2\xb7 ");
 		buf_html(b, s->result ? s->result : "in flight");
 		buf_puts(b, "</title></rect>");
@@ -461,7 +461,7 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 		buf_printf(b, "<path class=\"sig\" d=\"M%.1f 20l-5 -7h10z\"><title>", x);
 		buf_html(b, s->signal);
 		buf_puts(b, " at ");
-		fmt_secs(b, s->at_s);
+		buf_secs(b, s->at_s);
 		if (s->interrupted) {
 			buf_puts(b, ", interrupted ");
 			buf_html(b, s->interrupted);
@@ -472,12 +472,12 @@ static void timeline_one(struct rep *r, const struct fh_attempt *a, double xmax,
 		double x = L + pw * (tr->fail_at_s < xmax ? tr->fail_at_s : xmax) / xmax;
 
 		buf_printf(b, "<path class=\"failat\" d=\"M%.1f 18V%.0f\"><title>failure at ", x, H - 20);
-		fmt_secs(b, tr->fail_at_s);
+		buf_secs(b, tr->fail_at_s);
 		buf_puts(b, "</title></path>");
 	}
 	buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\">0 s</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">",
 		   L, H - 8, W - 10, H - 8);
-	fmt_secs(b, xmax);
+	buf_secs(b, xmax);
 	buf_puts(b, "</text></svg>");
 }
 

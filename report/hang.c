@@ -81,7 +81,7 @@ static void bar(struct buf *b, double L, double pw, double y, double LH, double 
 	}
 	if (waited >= 0) {
 		buf_puts(b, " \xc2\xb7 waited ");
-		fmt_secs(b, waited);
+		buf_secs(b, waited);
 		buf_puts(b, " and never returned");
 	}
 	buf_printf(b, "</title><text class=\"hcall\" x=\"%.1f\" y=\"%.0f\">", x0 + 4, y + LH - 7);
@@ -111,12 +111,12 @@ void sect_hang(struct rep *r, const struct fh_test *t)
 	double after = g->after_s > 0 ? g->after_s : 1;
 
 	buf_printf(b, "<section class=\"hang\"><h3>Hang: attempt #%d, snapshot after ", a->attempt);
-	fmt_secs(b, g->after_s);
+	buf_secs(b, g->after_s);
 	buf_puts(b, " (");
 	buf_html(b, g->by ? g->by : "limit");
 	if (g->limit_s > 0) {
 		buf_puts(b, " ");
-		fmt_secs(b, g->limit_s);
+		buf_secs(b, g->limit_s);
 	}
 	buf_puts(b, ")</h3><p class=\"hang-sentence\">");
 	if (g->sentence) {
@@ -181,7 +181,7 @@ void sect_hang(struct rep *r, const struct fh_test *t)
 	}
 	buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\">attempt start</text><text x=\"%.0f\" y=\"%.0f\" "
 		   "text-anchor=\"end\">snapshot at ", L, H - 6, L + pw + 10, H - 6);
-	fmt_secs(b, g->after_s);
+	buf_secs(b, g->after_s);
 	buf_puts(b, " \xe2\x96\xb7 still waiting</text></svg>");
 
 	/* Stacks, per lane; a holder's lock site with the waiter. */
@@ -200,7 +200,7 @@ void sect_hang(struct rep *r, const struct fh_test *t)
 		}
 		if (th->waited_s >= 0) {
 			buf_puts(b, " \xc2\xb7 waited ");
-			fmt_secs(b, th->waited_s);
+			buf_secs(b, th->waited_s);
 		}
 		if (th->holder) {
 			buf_puts(b, " \xc2\xb7 the lock is held by ");
@@ -215,7 +215,7 @@ void sect_hang(struct rep *r, const struct fh_test *t)
 			}
 			if (th->holder->since_s >= 0) {
 				buf_puts(b, " ");
-				fmt_secs(b, th->holder->since_s);
+				buf_secs(b, th->holder->since_s);
 				buf_puts(b, " before");
 			}
 		}
@@ -240,7 +240,7 @@ void sect_hang(struct rep *r, const struct fh_test *t)
 		}
 		if (c->waited_s >= 0) {
 			buf_puts(b, " \xc2\xb7 waited ");
-			fmt_secs(b, c->waited_s);
+			buf_secs(b, c->waited_s);
 		}
 		render_stack(r, &c->stack, "stack of that call");
 		buf_puts(b, "</div>");

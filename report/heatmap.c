@@ -121,7 +121,7 @@ static void draw(struct rep *r, struct heat *h, const char *caption, const int *
 			buf_printf(b, "<text class=\"lab\" x=\"10\" y=\"%.0f\">", y + 12);
 			esc_html_short(b, row->label, 54);
 			buf_printf(b, "</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">", LABW + 40, y + 12);
-			fmt_pct(b, share);
+			buf_pct(b, share);
 			buf_printf(b, "</text><path class=\"on\" fill-opacity=\"%.2f\" d=\"", share < 0.12 ? 0.12 : share);
 			for (c = 0; c < h->ncols; c++) {
 				double x = LABW + 48 + CW * (double)c;
@@ -307,7 +307,7 @@ void heat_history(struct rep *r, const struct fh_test *t)
 	buf_puts(b, "<h4>Past runs <span class=\"muted\">(columns: runs, oldest to newest; a filled cell "
 		    "means the run had that host, branch or week, its strength is that run's flake "
 		    "rate, solid = the worst run's ");
-	fmt_pct(b, maxrate);
+	buf_pct(b, maxrate);
 	buf_puts(b, "; a dashed cell is a run without failures)</span></h4>");
 	buf_printf(b, "<svg class=\"heat\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"Historical "
 		   "failure heatmap\"><text class=\"lab\" x=\"%.0f\" y=\"14\" text-anchor=\"end\">runs</text>",

@@ -84,11 +84,11 @@ void sect_hosts(struct rep *r, const struct fh_test *t)
 			buf_puts(b, " <b>\xe2\x86\x90 failures concentrate here</b>");
 		buf_printf(b, "</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">",
 			   h->attempts, h->failed);
-		fmt_pct(b, h->flake_rate);
+		buf_pct(b, h->flake_rate);
 		buf_puts(b, "</td><td>");
-		fmt_pct(b, h->ci_lo);
+		buf_pct(b, h->ci_lo);
 		buf_puts(b, " \xe2\x80\x93 ");
-		fmt_pct(b, h->ci_hi);
+		buf_pct(b, h->ci_hi);
 		buf_puts(b, "</td></tr>");
 	}
 	buf_puts(b, "</tbody></table></section>");

@@ -44,23 +44,23 @@ void box_polluter(struct rep *r, const struct fh_test *t)
 	buf_puts(b, "\"><h3>");
 	buf_puts(b, strcmp(p->role, "state-setter") ? "Polluter" : "State-setter");
 	buf_puts(b, "</h3><p class=\"pol-sentence\">");
-	esc_html(b, d->summary ? d->summary : "");
+	buf_html(b, d->summary ? d->summary : "");
 	buf_puts(b, "</p><dl class=\"pol\"><dt>test</dt><dd><code>");
-	esc_html(b, p->nodeid);
+	buf_html(b, p->nodeid);
 	buf_puts(b, "</code></dd>");
 	if (p->left) {
 		buf_puts(b, "<dt>left behind</dt><dd>");
-		esc_html(b, p->left);
+		buf_html(b, p->left);
 		buf_puts(b, "</dd>");
 	}
 	buf_puts(b, "<dt>found by</dt><dd>");
-	esc_html(b, p->found_by);
+	buf_html(b, p->found_by);
 	buf_puts(b, "</dd><dt>replay</dt><dd>");
-	esc_html(b, p->replay ? p->replay : "not replayed (--fh-no-confirm, or not a rounds run)");
+	buf_html(b, p->replay ? p->replay : "not replayed (--fh-no-confirm, or not a rounds run)");
 	buf_puts(b, "</dd>");
 	if (p->repro) {
 		buf_puts(b, "<dt>reproduce</dt><dd><pre class=\"repro\"><code>");
-		esc_html(b, p->repro);
+		buf_html(b, p->repro);
 		buf_puts(b, "</code></pre></dd>");
 	}
 	buf_puts(b, "</dl></div>");
@@ -96,7 +96,7 @@ void sect_who_ran_before(struct rep *r, const struct fh_test *t)
 					!strcmp(d->polluters[q].nodeid, p->test->nodeid);
 			buf_puts(b, pol ? "<span class=\"before pol\" title=\"" :
 				 "<span class=\"before\" title=\"");
-			esc_html(b, p->test ? p->test->nodeid : "?");
+			buf_html(b, p->test ? p->test->nodeid : "?");
 			buf_puts(b, "\">");
 			esc_html_n(b, p->test ? short_id(p->test->nodeid) : "?", 80);
 			buf_puts(b, "</span>");
@@ -123,17 +123,17 @@ void sect_polluters(struct rep *r)
 			    "<th>test</th><th>left behind</th><th>breaks</th></tr></thead><tbody>");
 		for (size_t i = 0; i < n; i++) {
 			buf_puts(b, "<tr><td><code>");
-			esc_html(b, v[i].nodeid);
+			buf_html(b, v[i].nodeid);
 			buf_puts(b, "</code></td><td>");
 			for (size_t k = 0; k < v[i].nleft; k++) {
 				if (k)
 					buf_puts(b, "; ");
-				esc_html(b, v[i].left[k]);
+				buf_html(b, v[i].left[k]);
 			}
 			buf_puts(b, "</td><td>");
 			for (size_t k = 0; k < v[i].nvictims; k++) {
 				buf_puts(b, k ? ", <code>" : "<code>");
-				esc_html(b, v[i].victims[k]->nodeid);
+				buf_html(b, v[i].victims[k]->nodeid);
 				buf_puts(b, "</code>");
 			}
 			buf_puts(b, "</td></tr>");

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "escape.h"
 #include "model.h"
+#include "numfmt.h"
 
 /* Rendering context shared by the parts of one report. */
 struct rep {
@@ -48,9 +49,6 @@ void esc_html_n(struct buf *b, const char *s, size_t max);
  * string in a <title> child when cut (so call it right after the <text ...> tag). */
 void esc_html_short(struct buf *b, const char *s, size_t max);
 
-/* Formatting. */
-void fmt_secs(struct buf *b, double s);      /* "251 ms", "1.25 s", "0.4 ms" */
-void fmt_pct(struct buf *b, double r);       /* "20%", "5.7%" */
 const char *outcome_glyph(enum fh_outcome o); /* "✓", "✕", "!", "–" */
 
 /* svg.c */

@@ -126,12 +126,12 @@ static void header(struct rep *r)
 	buf_printf(b, "<div class=\"tile broken\"><span>Broken</span><b>%d</b></div>", run->nbroken);
 	buf_printf(b, "<div class=\"tile stable\"><span>Stable</span><b>%d</b></div>", run->nstable);
 	buf_puts(b, "<div class=\"tile\"><span>Avg flake rate</span><b>");
-	fmt_pct(b, run->avg_flake_rate);
+	buf_pct(b, run->avg_flake_rate);
 	buf_puts(b, "</b></div><div class=\"tile worst\"><span>Worst offender</span><b>");
 	if (worst) {
 		buf_html(b, worst->nodeid);
 		buf_puts(b, " <span class=\"muted\">");
-		fmt_pct(b, worst->flake_rate);
+		buf_pct(b, worst->flake_rate);
 		buf_puts(b, "</span>");
 	} else {
 		buf_puts(b, "none");
@@ -172,11 +172,11 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 		   isfinite(t->p95_s) ? t->p95_s : 0);
 	buf_html(b, t->nodeid);
 	buf_printf(b, "\"><summary><span class=\"rate\"><span class=\"badge b-%s\">%s</span><b>", v, v);
-	fmt_pct(b, t->flake_rate);
+	buf_pct(b, t->flake_rate);
 	buf_puts(b, "</b><small>95% CI ");
-	fmt_pct(b, t->ci_lo);
+	buf_pct(b, t->ci_lo);
 	buf_puts(b, "\xe2\x80\x93");
-	fmt_pct(b, t->ci_hi);
+	buf_pct(b, t->ci_hi);
 	buf_puts(b, "</small></span><span class=\"nm\"><code>");
 	buf_html(b, t->nodeid);
 	buf_puts(b, "</code>");
@@ -224,9 +224,9 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 		buf_puts(b, "</span>");
 	}
 	buf_puts(b, "</span><span class=\"durs\">mean <b>");
-	fmt_secs(b, t->mean_s);
+	buf_secs(b, t->mean_s);
 	buf_puts(b, "</b> \xc2\xb7 p95 <b>");
-	fmt_secs(b, t->p95_s);
+	buf_secs(b, t->p95_s);
 	buf_puts(b, "</b></span></summary><div class=\"body\">");
 	card_body(r, t, idx);
 	buf_puts(b, "</div></details>\n");

@@ -196,7 +196,7 @@ void svg_scatter(struct rep *r, const struct fh_test *t)
 		double y = T + ph - ph * t->p95_s / ymax;
 
 		buf_printf(b, "<path class=\"p95\" d=\"M%.0f %.1fH%.0f\"><title>p95 ", L, y, W - R);
-		fmt_secs(b, t->p95_s);
+		buf_secs(b, t->p95_s);
 		buf_printf(b, "</title></path><text x=\"%.0f\" y=\"%.1f\">p95</text>", L + 3, y - 3);
 	}
 	for (i = 0; i < n; i++) {
@@ -220,7 +220,7 @@ void svg_scatter(struct rep *r, const struct fh_test *t)
 			buf_printf(b, "<rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" fill=\"transparent\">"
 				   "<title>attempt #%d: %s, ", x - cw / 2, T, cw, ph, a->attempt,
 				   (unsigned)a->outcome < FH_OUTCOME_COUNT ? fh_outcome_names[a->outcome] : "?");
-			fmt_secs(b, a->duration_s);
+			buf_secs(b, a->duration_s);
 			buf_puts(b, "</title></rect>");
 		}
 	}
@@ -263,7 +263,7 @@ void svg_sparkline(struct rep *r, const struct fh_history *h)
 		   "rate per run, oldest to newest\"><title>flake rate per run, oldest first:", W + 40, H);
 	for (i = 0; i < n; i++) {
 		buf_putc(b, ' ');
-		fmt_pct(b, h->runs[i].attempts > 0 ? (double)h->runs[i].failed / h->runs[i].attempts : 0);
+		buf_pct(b, h->runs[i].attempts > 0 ? (double)h->runs[i].failed / h->runs[i].attempts : 0);
 	}
 	buf_printf(b, "</title><path class=\"ax\" d=\"M%.0f %.0fH%.0f\"/><path class=\"ln\" d=\"", P,
 		   H - P, W - P);
@@ -282,7 +282,7 @@ void svg_sparkline(struct rep *r, const struct fh_history *h)
 			   n > 1 ? W - P : W / 2, H - P - (H - 2 * P) * v / ymax);
 	}
 	buf_printf(b, "<text x=\"%.0f\" y=\"10\">", W + 4);
-	fmt_pct(b, ymax);
+	buf_pct(b, ymax);
 	buf_printf(b, "</text><text x=\"%.0f\" y=\"%.0f\">0%%</text></svg>", W + 4, H - 2);
 }
 

@@ -503,26 +503,6 @@ START_TEST(test_summary_fields)
 }
 END_TEST
 
-START_TEST(test_summary_numbers)
-{
-	struct buf b = BUF_INIT(256);
-
-	buf_num6(&b, 0.1234567);
-	buf_putc(&b, ' ');
-	buf_num6(&b, 2.5);
-	buf_putc(&b, ' ');
-	buf_num6(&b, -0.000001);
-	buf_putc(&b, ' ');
-	buf_num6(&b, 0);
-	buf_putc(&b, ' ');
-	buf_num6(&b, 1e15);
-	buf_putc(&b, ' ');
-	buf_num6(&b, NAN);
-	ck_assert_str_eq(buf_str(&b), "0.123457 2.5 -0.000001 0 1e+15 null");
-	buf_free(&b);
-}
-END_TEST
-
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -540,7 +520,6 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_clusters);
 	tcase_add_test(tc, test_clusters_split_by_stack);
 	tcase_add_test(tc, test_summary_fields);
-	tcase_add_test(tc, test_summary_numbers);
 	suite_add_tcase(s, tc);
 	return s;
 }

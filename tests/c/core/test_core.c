@@ -6,6 +6,7 @@
  * libdw; tests/py/test_layers.py checks that).
  */
 #include <check.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "escape.h"
 #include "fh_check.h"
 #include "hmap.h"
+#include "numfmt.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -195,6 +197,62 @@ START_TEST(test_escape_html_csv)
 }
 END_TEST
 
+/* ---- numbers ---- */
+
+START_TEST(test_numbers)
+{
+	struct buf b = BUF_INIT(256);
+
+	buf_num6(&b, 0.1234567);
+	buf_putc(&b, ' ');
+	buf_num6(&b, 2.5);
+	buf_putc(&b, ' ');
+	buf_num6(&b, -0.000001);
+	buf_putc(&b, ' ');
+	buf_num6(&b, 0);
+	buf_putc(&b, ' ');
+	buf_num6(&b, 1e15);
+	buf_putc(&b, ' ');
+	buf_num6(&b, NAN);
+	ck_assert_str_eq(buf_str(&b), "0.123457 2.5 -0.000001 0 1e+15 null");
+	buf_reset(&b);
+	buf_int(&b, INT64_MIN);
+	buf_putc(&b, ' ');
+	buf_int(&b, 0);
+	buf_putc(&b, ' ');
+	buf_json_num(&b, 3);
+	buf_putc(&b, ' ');
+	buf_json_num(&b, 0.25);
+	buf_putc(&b, ' ');
+	buf_json_num(&b, INFINITY);
+	ck_assert_str_eq(buf_str(&b), "-9223372036854775808 0 3 0.25 null");
+	buf_reset(&b);
+	buf_secs(&b, 0.251);
+	buf_putc(&b, '|');
+	buf_secs(&b, 1.25);
+	buf_putc(&b, '|');
+	buf_secs(&b, 0.0004);
+	buf_putc(&b, '|');
+	buf_secs(&b, 0.0000001);
+	buf_putc(&b, '|');
+	buf_secs(&b, -1);
+	buf_putc(&b, '|');
+	buf_secs2(&b, 0.075);
+	buf_putc(&b, '|');
+	buf_secs2(&b, 0.00006);
+	buf_putc(&b, '|');
+	buf_secs2(&b, 250);
+	buf_putc(&b, '|');
+	buf_pct(&b, 0.2);
+	buf_putc(&b, '|');
+	buf_pct(&b, 0.057);
+	buf_putc(&b, '|');
+	buf_pct(&b, 0);
+	ck_assert_str_eq(buf_str(&b), "251 ms|1.25 s|0.40 ms|0 s|?|0.075 s|0.06 ms|250 s|20%|5.7%|0%");
+	buf_free(&b);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -207,6 +265,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_sha256_encodings);
 	tcase_add_test(tc, test_escape_json);
 	tcase_add_test(tc, test_escape_html_csv);
+	tcase_add_test(tc, test_numbers);
 	suite_add_tcase(s, tc);
 	return s;
 }
