@@ -237,20 +237,19 @@ void ai_fail(struct ai_ctx *c, struct fh_test *t, const char *fmt, ...)
 	buf_vprintf(&raw, fmt, ap);
 	va_end(ap);
 	redact(&red, buf_str(&raw), c->lits);
-	for (i = 0; i < red.len; i++)
-		if ((unsigned char)red.data[i] < 0x20 || red.data[i] == 0x7f)
-			red.data[i] = ' ';
-	if (red.len > AI_MAX_REASON) {
-		red.len = AI_MAX_REASON;
-		while (red.len && ((unsigned char)red.data[red.len - 1] & 0xc0) == 0x80)
-			red.len--;
-		if (red.len && (unsigned char)red.data[red.len - 1] >= 0xc0)
-			red.len--;
-		red.data[red.len] = '\0';
+	for (i = 0; i < buf_len(&red); i++) {
+		char *d = buf_data(&red);
+
+		if ((unsigned char)d[i] < 0x20 || d[i] == 0x7f)
+			d[i] = ' ';
+	}
+	if (buf_len(&red) > AI_MAX_REASON) {
+		buf_truncate(&red, AI_MAX_REASON);
+		buf_chop_utf8_tail(&red);
 		buf_puts(&red, "...");
 	}
-	if (red.data)
-		utf8_sanitize(red.data);
+	if (buf_data(&red))
+		utf8_sanitize(buf_data(&red));
 	t->ai->ok = false;
 	t->ai->reason = arena_strdup(&c->run->arena, buf_str(&red));
 	c->failed++;
@@ -477,8 +476,7 @@ int ai_run(struct fh_run *run, const struct fh_ai_options *opt)
 	}
 	free(c.jobs);
 	free(c.url);
-	if (hdr.data)
-		explicit_bzero(hdr.data, hdr.cap);
+	buf_wipe(&hdr);
 	buf_free(&hdr);
 	wipe_free(c.key);
 	return 0;

@@ -151,7 +151,7 @@ static void error_object(const cJSON *root, char *out, size_t outsz)
 
 static void api_error(const struct job *j, char *out, size_t outsz)
 {
-	cJSON *root = cJSON_ParseWithLength(j->resp.data ? j->resp.data : "", j->resp.len);
+	cJSON *root = cJSON_ParseWithLength(buf_str(&j->resp), buf_len(&j->resp));
 
 	error_object(root, out, outsz);
 	cJSON_Delete(root);
@@ -190,10 +190,10 @@ int ai_parse_response(const char *data, size_t len, struct ai_answer *out, char 
 		if (!cJSON_IsObject(item) || !cJSON_IsString(it) || strcmp(it->valuestring, "text") ||
 		    !cJSON_IsString(tx))
 			continue;
-		if (text.len)
+		if (buf_len(&text))
 			buf_putc(&text, '\n');
 		n = strlen(tx->valuestring);
-		room = text.len < AI_MAX_TEXT ? AI_MAX_TEXT - text.len : 0;
+		room = buf_len(&text) < AI_MAX_TEXT ? AI_MAX_TEXT - buf_len(&text) : 0;
 		buf_add(&text, tx->valuestring, n < room ? n : room);
 	}
 	out->text = ai_clean_text(buf_str(&text), AI_MAX_TEXT);
@@ -223,7 +223,7 @@ static void parse_answer(struct ai_ctx *c, struct job *j)
 	struct ai_answer a;
 	char why[256];
 
-	if (ai_parse_response(j->resp.data, j->resp.len, &a, why, sizeof(why))) {
+	if (ai_parse_response(buf_str(&j->resp), buf_len(&j->resp), &a, why, sizeof(why))) {
 		ai_fail(c, j->test, "%s", why);
 		return;
 	}

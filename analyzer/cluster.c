@@ -64,7 +64,7 @@ void fingerprint_path(struct buf *b, const char *path, const char *rootdir)
 	if (!path)
 		path = "";
 	buf_puts(&tmp, path);
-	for (s = tmp.data; s && *s; s++)
+	for (s = buf_data(&tmp); s && *s; s++)
 		if (*s == '\\')
 			*s = '/';
 	p = buf_str(&tmp);
@@ -120,14 +120,14 @@ void fingerprint_make(char out[13], const char *error_type, const struct fh_fram
 		buf_putc(&key, '\0');
 		put_clean(&key, f->function ? f->function : "", 0);
 		buf_putc(&key, '\0');
-		mark = key.len;
+		mark = buf_len(&key);
 		if (f->source)
 			put_clean(&key, f->source, 1);
-		if (key.len == mark)
+		if (buf_len(&key) == mark)
 			buf_printf(&key, "%d", f->line);
 		buf_putc(&key, '\0');
 	}
-	h = fnv64(FNV64_INIT, key.data ? key.data : "", key.len);
+	h = fnv64(FNV64_INIT, buf_str(&key), buf_len(&key));
 	snprintf(out, 13, "%012llx", (unsigned long long)(h >> 16));
 	buf_free(&key);
 }

@@ -448,6 +448,7 @@ int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 	j.run = run;
 	j.A = &run->arena;
 	j.test_first = xcalloc(run->ntests + 1, sizeof(*j.test_first));
+	j.syms = run_syms_new(run);
 	for (size_t t = 0; t < run->ntests; t++) {
 		struct fh_test *test = &run->tests[t];
 
@@ -487,7 +488,7 @@ int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 	free(deferred);
 	hmap_free(&test_tid);
 	join_free(&j);
-	symbolize_run_done(run);
+	run_syms_free(j.syms);
 	if (j.synthesized) /* counts, verdicts and order include the new attempts */
 		run_compute(run);
 	return 0;

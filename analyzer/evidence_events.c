@@ -352,7 +352,7 @@ static struct fh_stack copy_stack(struct join *j, const struct fh_event *e)
 {
 	struct fh_stack st = { NULL, 0 };
 
-	symbolize_event_stack(j->run, NULL, e, &st);
+	symbolize_event_stack(j->syms, NULL, e, &st);
 	return st;
 }
 

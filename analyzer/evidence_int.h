@@ -135,6 +135,7 @@ struct join {
 	size_t *test_first;       /* first acc of each test (recorded attempts are contiguous) */
 	int *orphans; size_t norphans, corphans; /* accs of markers without a record */
 	bool synthesized;
+	struct run_syms *syms;     /* symbolization of stacks, for this join only */
 };
 
 /* What the first pass over a file found for later: children's exits (from their parents'

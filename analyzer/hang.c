@@ -58,6 +58,7 @@ struct hctx {
 	/* hung attempts, by pid */
 	struct fh_attempt **att; size_t natt, catt;
 	char **paths; size_t npaths;
+	struct run_syms *syms;     /* symbolization of stacks, for this run directory only */
 };
 
 static int file_pid(const char *path)
@@ -78,7 +79,7 @@ static struct fh_stack stack_of(struct hctx *h, const struct fh_event *e)
 {
 	struct fh_stack st = { NULL, 0 };
 	if (e->nstack > 0 || e->npystack > 0)
-		symbolize_event_stack(h->run, NULL, e, &st);
+		symbolize_event_stack(h->syms, NULL, e, &st);
 	return st;
 }
 
@@ -485,7 +486,7 @@ static void find_cycle(struct arena *A, struct fh_hang *g)
 		}
 		buf_puts(&b, ", which waits for A: a deadlock.");
 	}
-	g->sentence = arena_strdup(A, b.data ? b.data : "");
+	g->sentence = arena_strdup(A, buf_str(&b));
 	buf_free(&b);
 }
 
@@ -526,9 +527,10 @@ static int attach_dir(struct fh_run *run, const char *run_dir, int source)
 	/* Stacks are symbolized with the module maps of RUN_DIR/trace (symbolize.h): this one's. */
 	const char *saved_dir = run->run_dir;
 	run->run_dir = run_dir;
+	h.syms = run_syms_new(run);
 	struct buf dir = BUF_INIT(1 << 16);
 	buf_printf(&dir, "%s/trace", run_dir);
-	int r = trace_list(dir.data, &h.paths, &h.npaths);
+	int r = trace_list(buf_str(&dir), &h.paths, &h.npaths);
 	buf_free(&dir);
 	if (r)
 		goto out;
@@ -591,7 +593,7 @@ out:
 	free(h.paths);
 	free(h.att);
 	free(h.snaps);
-	symbolize_run_done(run);
+	run_syms_free(h.syms);
 	run->run_dir = saved_dir;
 	return r;
 }

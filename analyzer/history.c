@@ -73,7 +73,7 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 	/* pytest-flakehunter's file of the test first: its rows are older than ours (runs stay in
 	 * time order); runs already imported into ours are left out of it. */
 	if (history_seed_read(ctx->dir, t->nodeid, data, len, &seed, &seed_name, &job->warn) > 0)
-		hist_add_buffer(job->acc, buf_str(&seed_name), seed.data, seed.len, &sk);
+		hist_add_buffer(job->acc, buf_str(&seed_name), buf_str(&seed), buf_len(&seed), &sk);
 	if (data) {
 		hist_add_buffer(job->acc, buf_str(path), data, len, &sk);
 		ncols = history_header_prefix(data, len);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "escape.h"
+#include "files.h"
 #include "history_int.h"
 #include "numfmt.h"
 
@@ -103,18 +104,18 @@ static void cell_num(struct buf *b, double v)
 	buf_putc(b, ',');
 }
 
-/* Cuts the row that starts at b->data + start (ending with '\n') to its first ncols cells. */
+/* Cuts the row that starts at byte start of b (ending with '\n') to its first ncols cells. */
 static void cut_row(struct buf *b, size_t start, size_t ncols)
 {
 	struct fh_csv c;
 
-	if (b->failed || b->len <= start)
+	if (buf_failed(b) || buf_len(b) <= start)
 		return;
-	csv_init(&c, b->data + start, b->len - start);
+	csv_init(&c, buf_str(b) + start, buf_len(b) - start);
 	if (csv_row(&c) == 1 && c.ncells > ncols) {
 		const struct fh_csv_span *sp = &c.span[ncols - 1];
 
-		b->len = (size_t)(sp->s + sp->n - b->data);
+		buf_truncate(b, (size_t)(sp->s + sp->n - buf_str(b)));
 		buf_putc(b, '\n');
 	}
 	csv_free(&c);
@@ -184,7 +185,7 @@ static void rows_of(const struct fh_run *run, const struct fh_test *t, struct bu
 		const struct fh_frame *f = a->nframes ? &a->frames[a->nframes - 1] : NULL;
 		bool failed = a->outcome == FH_FAILED || a->outcome == FH_ERROR;
 		const struct fh_run_meta *m = hist_meta_of(run, a);
-		size_t start = b->len;
+		size_t start = buf_len(b);
 
 		if (skip_source && a->source >= 0 && (size_t)a->source < run->nsources &&
 		    skip_source[a->source])
@@ -246,8 +247,7 @@ int hist_append_rows(const struct fh_run *run, const struct fh_test *t, const ch
 {
 	struct stat st;
 	char last = '\n';
-	const char *p;
-	size_t n, body;
+	size_t body;
 	int fd, ret = 0;
 
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -269,26 +269,15 @@ int hist_append_rows(const struct fh_run *run, const struct fh_test *t, const ch
 		if (last != '\n')
 			buf_putc(rows, '\n');
 	}
-	body = rows->len;
+	body = buf_len(rows);
 	rows_of(run, t, rows, st.st_size == 0, st.st_size == 0 ? 0 : ncols, skip_source);
-	if (rows->len == body)
+	if (buf_len(rows) == body)
 		goto out; /* every source's rows are in the file already */
-	if (rows->failed) {
+	if (buf_failed(rows)) {
 		ret = -ENOBUFS;
 		goto out;
 	}
-	for (p = rows->data, n = rows->len; n;) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			goto out;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
+	ret = write_all(fd, buf_str(rows), buf_len(rows));
 out:
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
@@ -308,7 +297,7 @@ int history_append_csv(const char *path, const char *rows, size_t len)
 	struct buf out = BUF_INIT(FH_HISTORY_MAX_FILE);
 	struct stat st;
 	const char *p, *end = rows + len;
-	size_t ncols = 0, n;
+	size_t ncols = 0;
 	int fd, ret = 0;
 
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -333,7 +322,7 @@ int history_append_csv(const char *path, const char *rows, size_t len)
 	 * newline: rows are found with the CSV reader, not by lines). */
 	for (p = rows; p < end;) {
 		struct fh_csv c;
-		size_t start = out.len, rlen;
+		size_t start = buf_len(&out), rlen;
 
 		csv_init(&c, p, (size_t)(end - p));
 		if (csv_row(&c) != 1) {
@@ -349,22 +338,11 @@ int history_append_csv(const char *path, const char *rows, size_t len)
 			cut_row(&out, start, ncols);
 		p += rlen;
 	}
-	if (out.failed) {
+	if (buf_failed(&out)) {
 		ret = -ENOBUFS;
 		goto out;
 	}
-	for (p = out.data, n = out.len; n;) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			goto out;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
+	ret = write_all(fd, buf_str(&out), buf_len(&out));
 out:
 	if (close(fd) < 0 && !ret)
 		ret = -errno;

@@ -124,19 +124,19 @@ void seed_file_name(struct buf *b, const char *nodeid)
 		}
 	}
 	/* Python counts characters (code points), not bytes. */
-	for (i = 0; i < safe.len; i++)
-		chars += ((unsigned char)safe.data[i] & 0xc0) != 0x80;
+	for (i = 0; i < buf_len(&safe); i++)
+		chars += ((unsigned char)buf_str(&safe)[i] & 0xc0) != 0x80;
 	if (chars > SEED_NAME_MAX) {
 		char hex[33];
 		size_t keep = 0, n = 0;
 
-		for (i = 0; i < safe.len; i++) {
-			if (((unsigned char)safe.data[i] & 0xc0) != 0x80 && n++ == SEED_NAME_KEEP)
+		for (i = 0; i < buf_len(&safe); i++) {
+			if (((unsigned char)buf_str(&safe)[i] & 0xc0) != 0x80 && n++ == SEED_NAME_KEEP)
 				break;
 			keep = i + 1;
 		}
 		seed_md5_hex(nodeid, strlen(nodeid), hex);
-		buf_add(b, safe.data, keep);
+		buf_add(b, buf_str(&safe), keep);
 		buf_printf(b, "__%.8s", hex);
 	} else {
 		buf_puts(b, buf_str(&safe));
@@ -358,7 +358,7 @@ static void our_columns(struct conv *cv)
 	size_t cap = 0;
 
 	history_header(&h);
-	csv_init(&c, h.data, h.len);
+	csv_init(&c, buf_str(&h), buf_len(&h));
 	if (csv_row(&c) == 1) {
 		for (size_t i = 0; i < c.ncells; i++) {
 			GROW(cv->names, cap, cv->nnames + 1);
@@ -440,20 +440,13 @@ int seed_convert(const char *name, const char *data, size_t len, const char *onl
 				buf_puts(&cv.val, nodeid);
 			else
 				our_value(&cv.val, cv.names[i], &c, &cv);
-			if (cv.val.len > SEED_MAX_CELL) {
-				size_t cut = SEED_MAX_CELL;
-
-				while (cut > 0 && ((unsigned char)cv.val.data[cut] & 0xc0) == 0x80)
-					cut--;
-				cv.val.len = cut;
-				cv.val.data[cut] = '\0';
-			}
+			buf_truncate_utf8(&cv.val, SEED_MAX_CELL);
 			buf_csv_cell(&cv.row, buf_str(&cv.val));
 			buf_putc(&cv.row, i + 1 < cv.nnames ? ',' : '\n');
 		}
-		if (cv.row.failed)
+		if (buf_failed(&cv.row))
 			continue;
-		if (fn(ctx, nodeid, cell_of(&c, &cv, S_RUN), cv.row.data, cv.row.len))
+		if (fn(ctx, nodeid, cell_of(&c, &cv, S_RUN), buf_str(&cv.row), buf_len(&cv.row)))
 			given++;
 	}
 	csv_free(&c);
@@ -682,8 +675,8 @@ int history_import(const char *dir)
 		struct target *t = &ic.t[i];
 
 		if (t->nrows) {
-			int r = t->rows.failed ? -ENOBUFS :
-				history_append_csv(t->path, t->rows.data, t->rows.len);
+			int r = buf_failed(&t->rows) ? -ENOBUFS :
+				history_append_csv(t->path, buf_str(&t->rows), buf_len(&t->rows));
 
 			if (r) {
 				error("history import: cannot append to %s: %s", t->path, strerror(-r));

@@ -362,11 +362,11 @@ static int render(const struct fh_run *run, struct buf *b, int fd)
 	properties(b, run);
 	for (i = 0; i < run->ntests; i++) {
 		testcase(b, &run->tests[i]);
-		if (b->len > FLUSH_AT && (r = buf_flush_fd(b, fd)))
+		if (buf_len(b) > FLUSH_AT && (r = buf_flush_fd(b, fd)))
 			return r;
 	}
 	buf_puts(b, "</testsuite>\n");
-	return b->failed ? -ENOBUFS : buf_flush_fd(b, fd);
+	return buf_failed(b) ? -ENOBUFS : buf_flush_fd(b, fd);
 }
 
 static int render_cb(const void *run, struct buf *b, int fd)

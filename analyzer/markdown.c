@@ -154,7 +154,7 @@ int markdown_render(const struct fh_run *run, const struct markdown_opts *o, str
 		}
 		buf_puts(b, "\n");
 	}
-	return b->failed ? -ENOBUFS : 0;
+	return buf_failed(b) ? -ENOBUFS : 0;
 }
 
 int markdown_write(const struct fh_run *run, const struct markdown_opts *o, const char *path,
@@ -162,13 +162,11 @@ int markdown_write(const struct fh_run *run, const struct markdown_opts *o, cons
 {
 	struct buf b = BUF_INIT((size_t)64 << 20);
 	int fd, r = markdown_render(run, o, &b);
-	const char *p;
-	size_t n;
 
 	if (r || (r = mkdir_parent(path)))
 		goto out;
 	if (!append) {
-		r = write_file_atomic(path, b.data ? b.data : "", b.len);
+		r = write_file_atomic(path, buf_str(&b), buf_len(&b));
 		goto out;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -176,18 +174,7 @@ int markdown_write(const struct fh_run *run, const struct markdown_opts *o, cons
 		r = -errno;
 		goto out;
 	}
-	for (p = b.data, n = b.len; n; ) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
+	r = write_all(fd, buf_str(&b), buf_len(&b));
 	if (close(fd) < 0 && !r)
 		r = -errno;
 out:
@@ -295,8 +282,7 @@ int annotations_print(const struct fh_run *run, const char *prefix, FILE *out)
 	if (left)
 		buf_printf(&b, "::notice title=flakehunter::%d more flaky or broken tests are not "
 			   "annotated (see the step summary or the report)\n", left);
-	if (b.data)
-		fwrite(b.data, 1, b.len, out);
+	fwrite(buf_str(&b), 1, buf_len(&b), out);
 	buf_free(&b);
 	return nerr + nwarn;
 }

@@ -49,7 +49,7 @@ char *merge_path_join(const char *a, const char *b)
 	struct buf p = BUF_INIT(PATH_MAX);
 
 	buf_printf(&p, "%s/%s", a, b);
-	if (p.failed) {
+	if (buf_failed(&p)) {
 		buf_free(&p);
 		return NULL;
 	}

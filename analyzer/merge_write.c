@@ -122,7 +122,7 @@ int merge_install_source(struct merge *m, const struct cand *c, const char *sdir
 
 	buf_printf(&tmp, "%s/.incoming-%s-%ld", sdir, c->id, (long)getpid());
 	buf_printf(&dst, "%s/%s", sdir, c->id);
-	if (tmp.failed || dst.failed) {
+	if (buf_failed(&tmp) || buf_failed(&dst)) {
 		ret = -ENAMETOOLONG;
 		goto out;
 	}
@@ -251,10 +251,10 @@ int merge_write_meta(struct merge *m, const char *out)
 	}
 	buf_puts(&b, "\n ]\n}\n");
 	path = merge_path_join(out, "meta.json");
-	if (b.failed || !path)
+	if (buf_failed(&b) || !path)
 		ret = -ENOBUFS;
 	else
-		ret = write_file_atomic(path, b.data, b.len);
+		ret = write_file_atomic(path, buf_str(&b), buf_len(&b));
 	if (ret)
 		error("merge: cannot write %s/meta.json: %s", out, strerror(-ret));
 	free(path);

@@ -55,13 +55,7 @@ static void put_str(struct buf *b, const char *s, size_t max)
 			buf_putc(b, (char)c);
 	}
 	if (s[n]) {
-		/* Drop a partial UTF-8 sequence at the cut. */
-		while (b->len && ((unsigned char)b->data[b->len - 1] & 0xc0) == 0x80)
-			b->len--;
-		if (b->len && (unsigned char)b->data[b->len - 1] >= 0xc0)
-			b->len--;
-		if (b->data)
-			b->data[b->len] = '\0';
+		buf_chop_utf8_tail(b); /* no partial UTF-8 sequence at the cut */
 		buf_puts(b, "...");
 	}
 }
@@ -477,7 +471,7 @@ int prompt_build(const struct fh_run *run, const struct fh_test *t, struct buf *
 	if (t->hist)
 		put_history(out, t->hist);
 	buf_puts(out, "\nGive your root-cause hypothesis for this test, citing the evidence above.\n");
-	return out->failed ? -ENOBUFS : 0;
+	return buf_failed(out) ? -ENOBUFS : 0;
 }
 
 void utf8_sanitize(char *s)

@@ -250,8 +250,7 @@ int quarantine_suggest(const struct fh_run *run, const struct quarantine_suggest
 		buf_putc(&b, '\n');
 		buf_free(&reason);
 	}
-	if (b.data)
-		fwrite(b.data, 1, b.len, out);
+	fwrite(buf_str(&b), 1, buf_len(&b), out);
 	buf_free(&b);
 	free(pick);
 	return (int)n;

@@ -314,7 +314,7 @@ int redact(struct buf *out, const char *in, const char *const *literals)
 			continue;
 		buf_putc(out, sc.s[sc.i++]);
 	}
-	return out->failed ? -ENOBUFS : sc.count;
+	return buf_failed(out) ? -ENOBUFS : sc.count;
 }
 
 char *redact_dup(const char *in, const char *const *literals, int *count)
@@ -336,7 +336,7 @@ static int redact_field(struct fh_run *run, const char **field, const char *cons
 		return 0;
 	n = redact(&b, *field, lits);
 	if (n > 0)
-		*field = arena_strndup(&run->arena, buf_str(&b), b.len);
+		*field = arena_strndup(&run->arena, buf_str(&b), buf_len(&b));
 	buf_free(&b);
 	return n > 0 ? n : 0;
 }

@@ -42,7 +42,7 @@ int sources_quarantine(struct fh_run *run)
 		bool has;
 
 		buf_printf(&p, "%s/quarantine.json", run->sources[i].dir);
-		has = !p.failed && stat(buf_str(&p), &st) == 0;
+		has = !buf_failed(&p) && stat(buf_str(&p), &st) == 0;
 		buf_free(&p);
 		if (!has)
 			continue;

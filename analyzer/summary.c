@@ -66,10 +66,9 @@ static void kbool(struct buf *b, const char *k, bool v)
 /* Replaces a trailing ',' by c (or appends c). */
 static void close_with(struct buf *b, char c)
 {
-	if (b->len && b->data[b->len - 1] == ',')
-		b->data[b->len - 1] = c;
-	else
-		buf_putc(b, c);
+	if (buf_last(b) == ',')
+		buf_truncate(b, buf_len(b) - 1);
+	buf_putc(b, c);
 }
 
 static void stack_frame(struct buf *b, const struct fh_stack_frame *f)
@@ -899,11 +898,11 @@ static int render(const struct fh_run *run, struct buf *b, int fd)
 		if (i)
 			buf_puts(b, ",\n");
 		test_obj(b, run, &run->tests[i]);
-		if (b->len > FLUSH_AT && (r = buf_flush_fd(b, fd)))
+		if (buf_len(b) > FLUSH_AT && (r = buf_flush_fd(b, fd)))
 			return r;
 	}
 	buf_puts(b, "]}\n");
-	if (b->failed)
+	if (buf_failed(b))
 		return -ENOBUFS;
 	return buf_flush_fd(b, fd);
 }

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include "hmap.h"
@@ -219,82 +220,107 @@ int symbolize_stack(struct fh_symbolizer *s, const struct fh_modmap *m, const ui
 /* ---- per-run state for the evidence stage ---- */
 
 struct pid_map {
-	char *dir;
+	char *dir;              /* the trace directory the map was read from */
 	int pid;
 	struct fh_modmap map;
 	bool ok;
 };
 
 struct run_syms {
+	struct fh_run *run;
 	struct fh_symbolizer *sym;
 	struct pid_map *maps;
 	size_t nmaps, cap;
+	struct hmap by_dir_pid; /* (dir, pid) -> index into maps */
 };
 
-static const struct fh_modmap *run_map(struct run_syms *rs, const struct fh_run *run,
-				       const struct fh_trace_file *tf, int pid)
+struct run_syms *run_syms_new(struct fh_run *run)
 {
-	const char *slash = tf && tf->path ? strrchr(tf->path, '/') : NULL;
-	size_t dlen;
-	const char *dir;
-	struct pid_map *pm;
-	char path[4096], tdir[4096];
-	int bad = 0;
+	struct run_syms *rs = xcalloc(1, sizeof(*rs));
 
-	if (slash) {
-		dir = tf->path;
-		dlen = (size_t)(slash - tf->path);
-	} else if (!tf && run->run_dir) {
-		snprintf(tdir, sizeof(tdir), "%s/trace", run->run_dir);
-		dir = tdir;
-		dlen = strlen(tdir);
-	} else {
-		dir = ".";
-		dlen = 1;
-	}
-
-	for (size_t i = 0; i < rs->nmaps; i++)
-		if (rs->maps[i].pid == pid && strlen(rs->maps[i].dir) == dlen &&
-		    !memcmp(rs->maps[i].dir, dir, dlen))
-			return rs->maps[i].ok ? &rs->maps[i].map : NULL;
-	GROW(rs->maps, rs->cap, rs->nmaps + 1);
-	pm = &rs->maps[rs->nmaps++];
-	memset(pm, 0, sizeof(*pm));
-	pm->dir = xmalloc(dlen + 1);
-	memcpy(pm->dir, dir, dlen);
-	pm->dir[dlen] = 0;
-	pm->pid = pid;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%d.maps", pm->dir, pid) >= sizeof(path))
-		return NULL;
-	if (modmap_load(path, &pm->map, &bad) < 0) {
-		warning("%s: no module map; native frames stay unsymbolized", path);
-		return NULL;
-	}
-	if (bad)
-		warning("%s: %d malformed lines skipped", path, bad);
-	pm->ok = true;
-	return &pm->map;
+	rs->run = run;
+	rs->sym = symbolizer_new();
+	return rs;
 }
 
-int symbolize_event_stack(struct fh_run *run, const struct fh_trace_file *tf,
+void run_syms_free(struct run_syms *rs)
+{
+	if (!rs)
+		return;
+	for (size_t i = 0; i < rs->nmaps; i++) {
+		free(rs->maps[i].dir);
+		modmap_free(&rs->maps[i].map);
+	}
+	free(rs->maps);
+	hmap_free(&rs->by_dir_pid);
+	symbolizer_free(rs->sym);
+	free(rs);
+}
+
+static const struct fh_modmap *run_map(struct run_syms *rs, const struct fh_trace_file *tf,
+				       int pid)
+{
+	const char *slash = tf && tf->path ? strrchr(tf->path, '/') : NULL;
+	struct buf dir = BUF_INIT(PATH_MAX), path = BUF_INIT(PATH_MAX);
+	const struct fh_modmap *found = NULL;
+	struct pid_map *pm;
+	uint64_t h;
+	size_t k, pos;
+	int bad = 0;
+
+	if (slash)
+		buf_add(&dir, tf->path, (size_t)(slash - tf->path));
+	else if (!tf && rs->run->run_dir)
+		buf_printf(&dir, "%s/trace", rs->run->run_dir);
+	else
+		buf_puts(&dir, ".");
+	if (buf_failed(&dir))
+		goto out; /* a path too long for the system: no map */
+	h = hmap_str_hash(buf_str(&dir)) ^ hmap_int_hash((uint64_t)(int64_t)pid);
+	for (k = hmap_first(&rs->by_dir_pid, h, &pos); k != HMAP_NONE;
+	     k = hmap_next(&rs->by_dir_pid, h, &pos)) {
+		if (rs->maps[k].pid == pid && !strcmp(rs->maps[k].dir, buf_str(&dir))) {
+			found = rs->maps[k].ok ? &rs->maps[k].map : NULL;
+			goto out;
+		}
+	}
+	GROW(rs->maps, rs->cap, rs->nmaps + 1);
+	hmap_add(&rs->by_dir_pid, h, rs->nmaps);
+	pm = &rs->maps[rs->nmaps++];
+	memset(pm, 0, sizeof(*pm));
+	pm->dir = buf_detach(&dir);
+	pm->pid = pid;
+	buf_printf(&path, "%s/%d.maps", pm->dir, pid);
+	if (buf_failed(&path))
+		goto out;
+	if (modmap_load(buf_str(&path), &pm->map, &bad) < 0) {
+		warning("%s: no module map; native frames stay unsymbolized", buf_str(&path));
+		goto out;
+	}
+	if (bad)
+		warning("%s: %d malformed lines skipped", buf_str(&path), bad);
+	pm->ok = true;
+	found = &pm->map;
+out:
+	buf_free(&dir);
+	buf_free(&path);
+	return found;
+}
+
+int symbolize_event_stack(struct run_syms *rs, const struct fh_trace_file *tf,
 			  const struct fh_event *ev, struct fh_stack *out)
 {
-	struct run_syms *rs = run->symbols;
+	const struct fh_run *run = rs->run;
 	const struct fh_modmap *m = NULL;
 
 	out->frames = NULL;
 	out->nframes = 0;
 	if (!ev || (ev->nstack <= 0 && ev->npystack <= 0))
 		return 0;
-	if (!rs) {
-		rs = xcalloc(1, sizeof(*rs));
-		rs->sym = symbolizer_new();
-		run->symbols = rs;
-	}
 	if (ev->nstack > 0)
-		m = run_map(rs, run, tf, ev->pid ? ev->pid : (tf ? tf->pid : 0));
+		m = run_map(rs, tf, ev->pid ? ev->pid : (tf ? tf->pid : 0));
 	if (symbolize_stack(rs->sym, m, ev->stack, ev->nstack > 0 ? ev->nstack : 0, ev->pystack,
-			    ev->npystack > 0 ? ev->npystack : 0, &run->arena, out) < 0)
+			    ev->npystack > 0 ? ev->npystack : 0, &rs->run->arena, out) < 0)
 		return -EINVAL;
 	/* Python paths under the rootdir are shown relative to it, like the attempt records. */
 	if (run->meta.rootdir && *run->meta.rootdir) {
@@ -308,20 +334,3 @@ int symbolize_event_stack(struct fh_run *run, const struct fh_trace_file *tf,
 	}
 	return 0;
 }
-
-void symbolize_run_done(struct fh_run *run)
-{
-	struct run_syms *rs = run->symbols;
-
-	if (!rs)
-		return;
-	for (size_t i = 0; i < rs->nmaps; i++) {
-		free(rs->maps[i].dir);
-		modmap_free(&rs->maps[i].map);
-	}
-	free(rs->maps);
-	symbolizer_free(rs->sym);
-	free(rs);
-	run->symbols = NULL;
-}
-

@@ -44,14 +44,17 @@ int symbolize_stack(struct fh_symbolizer *s, const struct fh_modmap *m, const ui
 		    int npcs, const struct fh_stack_frame *py, int npy, struct arena *a,
 		    struct fh_stack *out);
 
-/* For the evidence stage: the stack of one decoded event (Python frames first, then native),
- * symbolized with the module map of the event's process (read once per pid from the trace
- * file's directory, or from RUN_DIR/trace when tf is NULL) and the run's symbolizer, allocated
- * from run->arena. out is left empty when the event has no stack. Python paths under
- * run->meta.rootdir are made relative to it. Call symbolize_run_done(run) once all events are
- * done. */
-int symbolize_event_stack(struct fh_run *run, const struct fh_trace_file *tf,
+/* The evidence stage's symbolization state for one run (the join owns it; nothing of it is in
+ * the model): the libdw sessions and the module map of every (trace directory, pid) read so
+ * far. Symbolized strings are allocated from run->arena. */
+struct run_syms;
+struct run_syms *run_syms_new(struct fh_run *run);
+void run_syms_free(struct run_syms *rs); /* NULL is fine */
+/* The stack of one decoded event (Python frames first, then native), symbolized with the
+ * module map of the event's process (read once per pid from the trace file's directory, or
+ * from RUN_DIR/trace when tf is NULL). out is left empty when the event has no stack. Python
+ * paths under run->meta.rootdir are made relative to it. 0 or -EINVAL. */
+int symbolize_event_stack(struct run_syms *rs, const struct fh_trace_file *tf,
 			  const struct fh_event *ev, struct fh_stack *out);
-void symbolize_run_done(struct fh_run *run);
 
 #endif

@@ -13,30 +13,30 @@
 
 void buf_init(struct buf *b, size_t max)
 {
-	b->data = NULL;
-	b->len = b->cap = 0;
-	b->max = max;
-	b->failed = 0;
+	b->data_ = NULL;
+	b->len_ = b->cap_ = 0;
+	b->max_ = max;
+	b->failed_ = 0;
 }
 
 static int buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need, ncap;
 
-	if (b->failed)
+	if (b->failed_)
 		return -ENOBUFS;
-	if (extra > b->max || b->len + extra > b->max) {
-		b->failed = 1;
+	if (extra > b->max_ || b->len_ + extra > b->max_) {
+		b->failed_ = 1;
 		return -ENOBUFS;
 	}
-	need = b->len + extra + 1;
-	if (need <= b->cap)
+	need = b->len_ + extra + 1;
+	if (need <= b->cap_)
 		return 0;
-	ncap = b->cap ? b->cap : 256;
+	ncap = b->cap_ ? b->cap_ : 256;
 	while (ncap < need)
 		ncap *= 2;
-	b->data = xrealloc(b->data, ncap);
-	b->cap = ncap;
+	b->data_ = xrealloc(b->data_, ncap);
+	b->cap_ = ncap;
 	return 0;
 }
 
@@ -44,9 +44,9 @@ int buf_add(struct buf *b, const void *p, size_t n)
 {
 	if (buf_reserve(b, n))
 		return -ENOBUFS;
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
+	memcpy(b->data_ + b->len_, p, n);
+	b->len_ += n;
+	b->data_[b->len_] = '\0';
 	return 0;
 }
 
@@ -57,9 +57,9 @@ int buf_puts(struct buf *b, const char *s)
 
 int buf_putc(struct buf *b, char c)
 {
-	if (b->len + 1 < b->cap && !b->failed) {
-		b->data[b->len++] = c;
-		b->data[b->len] = '\0';
+	if (b->len_ + 1 < b->cap_ && !b->failed_) {
+		b->data_[b->len_++] = c;
+		b->data_[b->len_] = '\0';
 		return 0;
 	}
 	return buf_add(b, &c, 1);
@@ -71,20 +71,20 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	int n;
 
 	va_copy(ap2, ap);
-	n = vsnprintf(b->data ? b->data + b->len : NULL, b->data ? b->cap - b->len : 0, fmt, ap2);
+	n = vsnprintf(b->data_ ? b->data_ + b->len_ : NULL, b->data_ ? b->cap_ - b->len_ : 0, fmt, ap2);
 	va_end(ap2);
 	if (n < 0) {
-		b->failed = 1;
+		b->failed_ = 1;
 		return -EINVAL;
 	}
-	if (b->data && (size_t)n < b->cap - b->len && b->len + n <= b->max && !b->failed) {
-		b->len += n;
+	if (b->data_ && (size_t)n < b->cap_ - b->len_ && b->len_ + n <= b->max_ && !b->failed_) {
+		b->len_ += n;
 		return 0;
 	}
 	if (buf_reserve(b, (size_t)n))
 		return -ENOBUFS;
-	vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
-	b->len += n;
+	vsnprintf(b->data_ + b->len_, b->cap_ - b->len_, fmt, ap);
+	b->len_ += n;
 	return 0;
 }
 
@@ -101,31 +101,78 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 
 void buf_reset(struct buf *b)
 {
-	b->len = 0;
-	b->failed = 0;
-	if (b->data)
-		b->data[0] = '\0';
+	b->len_ = 0;
+	b->failed_ = 0;
+	if (b->data_)
+		b->data_[0] = '\0';
 }
 
 char *buf_detach(struct buf *b)
 {
-	char *p = b->data ? b->data : xstrdup("");
+	char *p = b->data_ ? b->data_ : xstrdup("");
 
-	b->data = NULL;
-	b->len = b->cap = 0;
-	b->failed = 0;
+	b->data_ = NULL;
+	b->len_ = b->cap_ = 0;
+	b->failed_ = 0;
 	return p;
 }
 
 void buf_free(struct buf *b)
 {
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-	b->failed = 0;
+	free(b->data_);
+	b->data_ = NULL;
+	b->len_ = b->cap_ = 0;
+	b->failed_ = 0;
 }
 
 const char *buf_str(const struct buf *b)
 {
-	return b->data ? b->data : "";
+	return b->data_ ? b->data_ : "";
+}
+
+char buf_last(const struct buf *b)
+{
+	return b->len_ ? b->data_[b->len_ - 1] : '\0';
+}
+
+char *buf_data(struct buf *b)
+{
+	return b->data_;
+}
+
+void buf_truncate(struct buf *b, size_t len)
+{
+	if (len < b->len_) {
+		b->len_ = len;
+		b->data_[len] = '\0';
+	}
+}
+
+void buf_truncate_utf8(struct buf *b, size_t max)
+{
+	size_t n = max;
+
+	if (b->len_ <= max)
+		return;
+	while (n > 0 && ((unsigned char)b->data_[n] & 0xc0) == 0x80)
+		n--;
+	buf_truncate(b, n);
+}
+
+void buf_chop_utf8_tail(struct buf *b)
+{
+	size_t n = b->len_;
+
+	while (n && ((unsigned char)b->data_[n - 1] & 0xc0) == 0x80)
+		n--;
+	if (n && (unsigned char)b->data_[n - 1] >= 0xc0)
+		n--;
+	buf_truncate(b, n);
+}
+
+void buf_wipe(struct buf *b)
+{
+	if (b->data_)
+		explicit_bzero(b->data_, b->cap_);
+	buf_reset(b);
 }

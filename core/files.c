@@ -76,10 +76,27 @@ out:
 	return ret;
 }
 
+int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len)
 {
 	struct buf tmp = BUF_INIT(8192);
-	const char *p = data;
 	int fd, ret = 0;
 
 	buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -88,19 +105,11 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 		ret = -errno;
 		goto out;
 	}
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			close(fd);
-			unlink(buf_str(&tmp));
-			goto out;
-		}
-		p += w;
-		len -= (size_t)w;
+	ret = write_all(fd, data, len);
+	if (ret) {
+		close(fd);
+		unlink(buf_str(&tmp));
+		goto out;
 	}
 	if (close(fd) < 0 || rename(buf_str(&tmp), path) < 0) {
 		ret = -errno;
@@ -113,24 +122,14 @@ out:
 
 int buf_flush_fd(struct buf *b, int fd)
 {
-	const char *p = b->data;
-	size_t n = b->len;
+	int r;
 
-	if (fd < 0 || b->failed)
+	if (fd < 0 || buf_failed(b))
 		return 0;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	buf_reset(b);
-	return 0;
+	r = write_all(fd, buf_str(b), buf_len(b));
+	if (!r)
+		buf_reset(b);
+	return r;
 }
 
 int write_file_streamed(const char *path, size_t max,
@@ -141,7 +140,7 @@ int write_file_streamed(const char *path, size_t max,
 	int fd, r;
 
 	buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	if (tmp.failed) {
+	if (buf_failed(&tmp)) {
 		r = -ENAMETOOLONG;
 		goto out;
 	}
@@ -151,7 +150,7 @@ int write_file_streamed(const char *path, size_t max,
 		goto out;
 	}
 	r = render(ctx, &b, fd);
-	if (!r && b.failed)
+	if (!r && buf_failed(&b))
 		r = -ENOBUFS;
 	if (close(fd) < 0 && !r)
 		r = -errno;

@@ -12,6 +12,8 @@
 
 /* Reads a whole file into *out (caller frees, NUL-terminated), refusing files over max bytes. */
 int read_file(const char *path, size_t max, char **out, size_t *len);
+/* Writes all len bytes to fd (retrying short writes and EINTR); 0 or -errno. */
+int write_all(int fd, const void *data, size_t len);
 /* Writes data to path atomically (temporary file in the same directory, then rename). */
 int write_file_atomic(const char *path, const void *data, size_t len);
 /* Writes what b holds to fd and empties b; fd < 0 (rendering into memory) or a failed b keeps

@@ -576,8 +576,6 @@ struct fh_run {
 	int malformed_records;       /* records skipped with a warning */
 	bool history_enabled;
 	bool ai_requested;
-	struct run_syms *symbols;    /* symbolize.c: libdw sessions and module maps; NULL until
-	                                used, freed by symbolize_run_done() */
 	const char *quarantine_file; /* may be NULL (no quarantine) */
 	struct fh_quarantine *quarantine; size_t nquarantine;
 };

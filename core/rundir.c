@@ -168,7 +168,7 @@ bool sources_is_merged(const char *dir)
 	bool yes;
 
 	buf_printf(&p, "%s/sources", dir);
-	yes = !p.failed && stat(buf_str(&p), &st) == 0 && S_ISDIR(st.st_mode);
+	yes = !buf_failed(&p) && stat(buf_str(&p), &st) == 0 && S_ISDIR(st.st_mode);
 	buf_free(&p);
 	return yes;
 }
@@ -243,14 +243,13 @@ static int list_sources(const char *dir, char ***names, size_t *n)
 
 		if (de->d_name[0] == '.')
 			continue;
-		base = path.len;
+		base = buf_len(&path);
 		buf_printf(&path, "/%s", de->d_name);
 		if (stat(buf_str(&path), &st) == 0 && S_ISDIR(st.st_mode)) {
 			GROW(*names, cap, *n + 1);
 			(*names)[(*n)++] = xstrdup(de->d_name);
 		}
-		path.len = base;
-		path.data[base] = '\0';
+		buf_truncate(&path, base);
 	}
 	closedir(d);
 	buf_free(&path);
@@ -280,7 +279,7 @@ static const char *joined(struct fh_run *run, size_t off, int *count)
 	}
 	qsort(vals, n, sizeof(*vals), cmp_str);
 	for (i = 0; i < n; i++) {
-		if (b.len + strlen(vals[i]) > JOINED_MAX) {
+		if (buf_len(&b) + strlen(vals[i]) > JOINED_MAX) {
 			buf_printf(&b, " and %zu more", n - shown);
 			break;
 		}

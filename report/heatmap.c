@@ -135,7 +135,7 @@ static void draw(struct rep *r, struct heat *h, const char *caption, const int *
 			y += RH;
 		}
 	}
-	if (bg.len)
+	if (buf_len(&bg))
 		buf_printf(b, "<path class=\"bg\" d=\"%s\"/>", buf_str(&bg));
 	buf_free(&bg);
 	buf_puts(b, "</svg>");
@@ -347,7 +347,7 @@ void heat_history(struct rep *r, const struct fh_test *t)
 		}
 	}
 	for (k = 0; k < 11; k++) {
-		if (!lvl[k].len)
+		if (!buf_len(&lvl[k]))
 			continue;
 		if (k == 0)
 			buf_printf(b, "<path class=\"hn\" d=\"%s\"/>", buf_str(&lvl[k]));

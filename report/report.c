@@ -307,12 +307,12 @@ int report_write(const struct fh_run *run, const char *html_path)
 		total += run->tests[i].nattempts;
 	r.big = total > REP_BIG_ATTEMPTS;
 	page(&r);
-	if (b.failed) {
+	if (buf_failed(&b)) {
 		buf_free(&b);
 		return error("cannot render '%s': report larger than %zu MB", html_path,
 			     REPORT_MAX_BYTES >> 20);
 	}
-	ret = write_file_atomic(html_path, b.data, b.len);
+	ret = write_file_atomic(html_path, buf_str(&b), buf_len(&b));
 	buf_free(&b);
 	if (ret < 0)
 		return error("cannot write '%s': %s", html_path, strerror(-ret));

@@ -31,14 +31,14 @@ struct marks {
 static void mark(struct marks *m, enum fh_outcome o, long x, long y, long rad)
 {
 	if (o == FH_PASSED) {
-		if (m->d.len)
+		if (buf_len(&m->d))
 			buf_printf(&m->d, "m%ld %ldh0", x - m->x, y - m->y);
 		else
 			buf_printf(&m->d, "M%ld %ldh0", x, y);
 	} else {
 		long sx = o == FH_SKIPPED ? x - rad : x - rad, sy = o == FH_SKIPPED ? y : y - rad;
 
-		if (m->d.len)
+		if (buf_len(&m->d))
 			buf_printf(&m->d, "m%ld %ld", sx - m->x, sy - m->y);
 		else
 			buf_printf(&m->d, "M%ld %ld", sx, sy);
@@ -61,7 +61,7 @@ static void mark_paths(struct buf *b, struct marks m[FH_OUTCOME_COUNT], double d
 	int o;
 
 	for (o = 0; o < FH_OUTCOME_COUNT; o++) {
-		if (!m[o].d.len)
+		if (!buf_len(&m[o].d))
 			continue;
 		if (o == FH_PASSED)
 			buf_printf(b, "<path class=\"p\" stroke-width=\"%g\" stroke-linecap=\"round\" d=\"%s\"/>",
@@ -121,7 +121,7 @@ void svg_dots(struct rep *r, const struct fh_test *t)
 		   "<title>%zu attempts in order: %d passed (circles), %d failed (crosses), %d skipped (dashes)"
 		   "</title>", (double)cols * step, (double)(rows * 12) * step / 10, cols * 10, rows * 12, n,
 		   t->passed, t->failed, t->skipped);
-	if (run.len)
+	if (buf_len(&run))
 		buf_printf(r->b, "<path class=\"p\" stroke-width=\"6.4\" stroke-linecap=\"round\" "
 			   "stroke-dasharray=\"0 10\" d=\"%s\"/>", buf_str(&run));
 	buf_free(&run);
@@ -386,17 +386,17 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 	buf_printf(b, "<text x=\"12\" y=\"%.0f\" transform=\"rotate(-90 12 %.0f)\" text-anchor=\"middle\">"
 		   "seconds</text>", T + ph / 2, T + ph / 2);
 	for (s = 0; s < NSEG; s++) {
-		if (segs[s].len)
+		if (buf_len(&segs[s]))
 			buf_printf(b, "<path class=\"%s\" d=\"%s\"><title>%s</title></path>", seg_class(s),
 				   buf_str(&segs[s]), s < FH_CAT_COUNT ? fh_category_names[s] :
 				   s == FH_CAT_COUNT ? "on CPU" : "unaccounted (not blocked, not on CPU)");
 		buf_free(&segs[s]);
 	}
-	if (fx.len)
+	if (buf_len(&fx))
 		buf_printf(b, "<path class=\"f\" stroke-width=\"1.6\" fill=\"none\" d=\"%s\">"
 			   "<title>failed attempt</title></path>", buf_str(&fx));
 	buf_free(&fx);
-	if (slow.len)
+	if (buf_len(&slow))
 		buf_printf(b, "<path class=\"slow\" d=\"%s\"><title>slow attempt (performance flake)</title></path>",
 			   buf_str(&slow));
 	buf_free(&slow);

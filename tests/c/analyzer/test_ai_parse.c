@@ -99,7 +99,7 @@ START_TEST(test_response_huge)
 	for (i = 0; i < 100000; i++)
 		buf_puts(&b, "word ");
 	buf_puts(&b, "\"},{\"type\":\"text\",\"text\":\"more\"}]}");
-	ck_assert_int_eq(ai_parse_response(b.data, b.len, &a, why, sizeof(why)), 0);
+	ck_assert_int_eq(ai_parse_response(buf_str(&b), buf_len(&b), &a, why, sizeof(why)), 0);
 	ck_assert_uint_le(strlen(a.text), 16 * 1024);
 	ck_assert_int_eq(a.text[0], '?');
 	free(a.text);

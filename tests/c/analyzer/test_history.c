@@ -38,12 +38,12 @@ START_TEST(test_csv_round_trip)
 	}
 	buf_puts(&b, "\nsecond,row\n");
 	/* Formula cells never start a cell on disk. */
-	ck_assert_ptr_nonnull(strstr(b.data, "\"'=1+1\""));
-	ck_assert_ptr_nonnull(strstr(b.data, "\"'+SUM(A1)\""));
-	ck_assert_ptr_nonnull(strstr(b.data, "\"'@cmd\""));
-	ck_assert_ptr_nonnull(strstr(b.data, "\"'-x\""));
-	ck_assert_ptr_nonnull(strstr(b.data, ",-12.5,")); /* a number stays a number */
-	csv_init(&c, b.data, b.len);
+	ck_assert_ptr_nonnull(strstr(buf_str(&b), "\"'=1+1\""));
+	ck_assert_ptr_nonnull(strstr(buf_str(&b), "\"'+SUM(A1)\""));
+	ck_assert_ptr_nonnull(strstr(buf_str(&b), "\"'@cmd\""));
+	ck_assert_ptr_nonnull(strstr(buf_str(&b), "\"'-x\""));
+	ck_assert_ptr_nonnull(strstr(buf_str(&b), ",-12.5,")); /* a number stays a number */
+	csv_init(&c, buf_str(&b), buf_len(&b));
 	ck_assert_int_eq(csv_row(&c), 1);
 	ck_assert_uint_eq(c.ncells, ARRAY_SIZE(hostile));
 	for (i = 0; i < ARRAY_SIZE(hostile); i++)
@@ -82,7 +82,7 @@ START_TEST(test_file_names)
 	longid[sizeof(longid) - 1] = '\0';
 	buf_reset(&a);
 	history_file_name(&a, longid);
-	ck_assert_uint_le(a.len, 80 + 1 + 16 + 4);
+	ck_assert_uint_le(buf_len(&a), 80 + 1 + 16 + 4);
 	buf_free(&a);
 	buf_free(&b);
 }
@@ -281,14 +281,14 @@ START_TEST(test_corrupt_rows)
 	history_rows(&run, &run.tests[0], &csv, false);
 	run.meta.run_id = "R1";
 	{
-		char *p = strstr(csv.data + csv.len - 400, ",passed,");
+		char *p = strstr(buf_str(&csv) + buf_len(&csv) - 400, ",passed,");
 
 		ck_assert_ptr_nonnull(p);
 		memcpy(p, ",pissed,", 8);
 	}
 	buf_puts(&csv, "\"unterminated,");
 	acc = hist_acc_new(run.tests[0].nodeid);
-	ck_assert_int_eq(hist_acc_add_buffer(acc, "h.csv", csv.data, csv.len, "R1"), 3);
+	ck_assert_int_eq(hist_acc_add_buffer(acc, "h.csv", buf_str(&csv), buf_len(&csv), "R1"), 3);
 	hist_acc_add_run(acc, &run, &run.tests[0]);
 	hist_acc_finish(acc, &run, &run.tests[0]);
 	h = run.tests[0].hist;
@@ -300,7 +300,7 @@ START_TEST(test_corrupt_rows)
 	ck_assert_str_eq(h->trend, "n/a");
 	/* Another test's rows are refused. */
 	acc = hist_acc_new("other::test");
-	ck_assert_int_eq(hist_acc_add_buffer(acc, "h.csv", csv.data, csv.len, NULL), 0);
+	ck_assert_int_eq(hist_acc_add_buffer(acc, "h.csv", buf_str(&csv), buf_len(&csv), NULL), 0);
 	hist_acc_finish(acc, &run, &run.tests[0]);
 	ck_assert_int_eq(run.tests[0].hist->skipped_rows, 15);
 	buf_free(&csv);
@@ -329,7 +329,7 @@ START_TEST(test_many_runs)
 	run.meta.run_id = "R-now";
 	run.meta.host = "h";
 	acc = hist_acc_new(run.tests[0].nodeid);
-	ck_assert_int_eq(hist_acc_add_buffer(acc, "h.csv", csv.data, csv.len, "R-now"), 1000);
+	ck_assert_int_eq(hist_acc_add_buffer(acc, "h.csv", buf_str(&csv), buf_len(&csv), "R-now"), 1000);
 	hist_acc_add_run(acc, &run, &run.tests[0]);
 	hist_acc_finish(acc, &run, &run.tests[0]);
 	h = run.tests[0].hist;
@@ -367,23 +367,23 @@ START_TEST(test_isolate_column)
 	make_run(&run, NULL, "R0", "h", "2026-11-02T10:00:00Z", rec);
 	run.meta.isolate = true;
 	history_rows(&run, &run.tests[0], &old, true);
-	ck_assert_ptr_nonnull(strstr(old.data, ",worker,isolate\n"));
-	ck_assert_ptr_nonnull(strstr(old.data, ",main,true\n"));
-	full = history_header_prefix(old.data, old.len);
+	ck_assert_ptr_nonnull(strstr(buf_str(&old), ",worker,isolate\n"));
+	ck_assert_ptr_nonnull(strstr(buf_str(&old), ",main,true\n"));
+	full = history_header_prefix(buf_str(&old), buf_len(&old));
 	ck_assert_uint_eq(full, 0); /* complete: nothing to cut */
 	ck_assert_uint_eq(history_header_prefix("run_id,timestamp_utc\n", 21), 2);
 	ck_assert_uint_eq(history_header_prefix("run_id,bogus\n", 13), 0);
 	ck_assert_uint_eq(history_header_prefix("", 0), 0);
 	buf_reset(&old);
 	history_rows_cols(&run, &run.tests[0], &old, true, 32);
-	ck_assert_ptr_nonnull(strstr(old.data, ",worker\n"));
-	ck_assert_ptr_null(strstr(old.data, "isolate"));
-	ck_assert_ptr_null(strstr(old.data, "true\n"));
-	ck_assert_uint_eq(history_header_prefix(old.data, old.len), 32);
+	ck_assert_ptr_nonnull(strstr(buf_str(&old), ",worker\n"));
+	ck_assert_ptr_null(strstr(buf_str(&old), "isolate"));
+	ck_assert_ptr_null(strstr(buf_str(&old), "true\n"));
+	ck_assert_uint_eq(history_header_prefix(buf_str(&old), buf_len(&old)), 32);
 	history_path(&path, buf_str(&hist), run.tests[0].nodeid);
 	f = fopen(buf_str(&path), "w");
 	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(old.data, 1, old.len, f), old.len);
+	ck_assert_uint_eq(fwrite(buf_str(&old), 1, buf_len(&old), f), buf_len(&old));
 	fclose(f);
 	run_free(&run);
 

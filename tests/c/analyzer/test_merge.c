@@ -182,8 +182,8 @@ START_TEST(test_seed_convert)
 	ck_assert_ptr_null(strstr(buf_str(&warn), ":7:"));      /* the other test: silent */
 	/* Our columns, readable by our reader; values converted. */
 	history_header(&hist);
-	buf_add(&hist, c.rows.data, c.rows.len);
-	csv_init(&csv, hist.data, hist.len);
+	buf_add(&hist, buf_str(&c.rows), buf_len(&c.rows));
+	csv_init(&csv, buf_str(&hist), buf_len(&hist));
 	ck_assert_int_eq(csv_row(&csv), 1);
 	ck_assert_int_eq(csv_row(&csv), 1);
 	ck_assert_str_eq(csv_cell(&csv, 1), "2026-01-05T10:20:30Z");
@@ -196,7 +196,7 @@ START_TEST(test_seed_convert)
 	ck_assert_str_eq(csv_cell(&csv, 28), "4");
 	csv_free(&csv);
 	acc = hist_acc_new("t.py::test_a");
-	ck_assert_int_eq(hist_acc_add_buffer(acc, "conv", hist.data, hist.len, NULL), 3);
+	ck_assert_int_eq(hist_acc_add_buffer(acc, "conv", buf_str(&hist), buf_len(&hist), NULL), 3);
 	memset(&run, 0, sizeof(run));
 	memset(&t, 0, sizeof(t));
 	hist_acc_finish(acc, &run, &t);
@@ -224,9 +224,9 @@ START_TEST(test_append_to_older_file)
 	/* A file started by an older version: fewer columns, no newline at the end. */
 	write_text(path, "run_id,timestamp_utc,flakehunter_version\nR0,2026-01-01T00:00:00Z,0.0.9");
 	history_header(&rows);
-	rows.len = 0; /* only to size the buffer; the rows follow */
+	buf_reset(&rows); /* only to size the buffer; the rows follow */
 	buf_puts(&rows, "R1,2026-02-01T00:00:00Z,0.1.0,host,\"a\nb\",x,y\nR2,t,v,h\n");
-	ck_assert_int_eq(history_append_csv(path, rows.data, rows.len), 0);
+	ck_assert_int_eq(history_append_csv(path, buf_str(&rows), buf_len(&rows)), 0);
 	ck_assert_int_eq(read_file(path, 1 << 20, &data, &len), 0);
 	ck_assert_str_eq(data, "run_id,timestamp_utc,flakehunter_version\nR0,2026-01-01T00:00:00Z,"
 			       "0.0.9\nR1,2026-02-01T00:00:00Z,0.1.0\nR2,t,v\n");
@@ -375,7 +375,7 @@ static void host_run(struct fh_run *run, const char *const *hosts, const char *c
 			buf_printf(&b, "{\"nodeid\":\"t::x\",\"attempt\":%zu,\"outcome\":\"%s\"}\n", k + 1,
 				   outs[s][k] == 'f' ? "failed" : "passed");
 		records_set_source(rec, (int)s);
-		records_add_buffer(rec, hosts[s], b.data, b.len);
+		records_add_buffer(rec, hosts[s], buf_str(&b), buf_len(&b));
 	}
 	records_finish(rec);
 	buf_free(&b);

@@ -155,7 +155,7 @@ START_TEST(test_records_hostile_values)
 	for (i = 0; i < 5000; i++)
 		buf_putc(&b, '[');
 	buf_putc(&b, '\n');
-	load_bytes(&run, b.data, b.len);
+	load_bytes(&run, buf_str(&b), buf_len(&b));
 	buf_free(&b);
 	ck_assert_int_eq(run.malformed_records, 2);
 	ck_assert_uint_eq(run.ntests, 2);
@@ -462,8 +462,8 @@ START_TEST(test_summary_fields)
 	tr.time_s[FH_CAT_NET] = 0.25;
 	run.tests[0].attempts[0].trace = &tr;
 	ck_assert_int_eq(summary_render(&run, &b), 0);
-	ck_assert_ptr_null(strstr(b.data, "<script>"));
-	root = cJSON_Parse(b.data);
+	ck_assert_ptr_null(strstr(buf_str(&b), "<script>"));
+	root = cJSON_Parse(buf_str(&b));
 	ck_assert_ptr_nonnull(root);
 	ck_assert_str_eq(cJSON_GetObjectItem(root, "schema")->valuestring, "flakehunter-summary/1");
 	ck_assert(cJSON_IsString(cJSON_GetObjectItem(root, "run_id")));

@@ -278,6 +278,7 @@ START_TEST(test_event_stack_under_preload)
 	const char *want[3] = { "inner", "outer", "main" };
 	int lines[3] = { 0, 0, 0 };
 	struct fh_run run;
+	struct run_syms *syms;
 	char **paths = NULL;
 	size_t npaths = 0, found = 0;
 	char tdir[PATH_MAX + 8];
@@ -305,6 +306,7 @@ START_TEST(test_event_stack_under_preload)
 
 	memset(&run, 0, sizeof(run));
 	run.run_dir = dir;
+	syms = run_syms_new(&run);
 	ck_assert_int_eq(trace_list(tdir, &paths, &npaths), 0);
 	ck_assert_int_ge(npaths, 1);
 	for (size_t i = 0; i < npaths; i++) {
@@ -320,7 +322,7 @@ START_TEST(test_event_stack_under_preload)
 			ck_assert_int_eq(ev->npystack, 0);
 			/* with the trace file, and (as evidence.c may) with only the run dir */
 			for (int mode = 0; mode < 2; mode++) {
-				ck_assert_int_eq(symbolize_event_stack(&run, mode ? NULL : &tf, ev, &st), 0);
+				ck_assert_int_eq(symbolize_event_stack(syms, mode ? NULL : &tf, ev, &st), 0);
 				ck_assert_int_ge(st.nframes, 4);
 				/* frame 0: the libc function the thread was blocked in */
 				ck_assert_str_eq(st.frames[0].module, "libc.so.6");
@@ -340,8 +342,7 @@ START_TEST(test_event_stack_under_preload)
 	}
 	free(paths);
 	ck_assert_int_eq(found, 1);
-	symbolize_run_done(&run);
-	ck_assert_ptr_null(run.symbols);
+	run_syms_free(syms);
 	arena_free(&run.arena);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	ck_assert_int_eq(system(cmd), 0);

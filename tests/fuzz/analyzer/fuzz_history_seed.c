@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&t, 0, sizeof(t));
 	t.nodeid = "t.py::test_x";
 	acc = hist_acc_new(t.nodeid);
-	if (hist_acc_add_buffer(acc, "conv.csv", rows.data, rows.len, NULL) != (n > 0 ? n : 0))
+	if (hist_acc_add_buffer(acc, "conv.csv", buf_str(&rows), buf_len(&rows), NULL) != (n > 0 ? n : 0))
 		abort(); /* a converted row our reader rejects */
 	hist_acc_finish(acc, &run, &t);
 	if (t.hist->skipped_rows)
