@@ -306,9 +306,7 @@ static void cache_name(struct ai_ctx *c, struct job *j)
 	sha256_update(&s, "\n", 1);
 	sha256_update(&s, j->prompt, strlen(j->prompt));
 	sha256_final_hex(&s, hex);
-	if ((size_t)snprintf(j->cache_path, sizeof(j->cache_path), "%s/ai-cache/%s.json",
-			     c->run->run_dir, hex) >= sizeof(j->cache_path))
-		j->cache_path[0] = '\0'; /* a path too long: no cache for this run */
+	j->cache_path = path_printf("%s/ai-cache/%s.json", c->run->run_dir, hex);
 }
 
 /* A cached answer (hostile: someone may have edited it): {"model": str, "text": str}. */
@@ -320,7 +318,7 @@ static bool cache_read(struct ai_ctx *c, struct job *j)
 	const cJSON *text, *model;
 	bool ok = false;
 
-	if (!j->cache_path[0] || read_file(j->cache_path, AI_MAX_RESPONSE, &data, &len))
+	if (!j->cache_path || read_file(j->cache_path, AI_MAX_RESPONSE, &data, &len))
 		return false;
 	root = cJSON_ParseWithLength(data, len);
 	text = cJSON_GetObjectItemCaseSensitive(root, "text");
@@ -345,21 +343,22 @@ static bool cache_read(struct ai_ctx *c, struct job *j)
 void ai_cache_write(struct ai_ctx *c, struct job *j, const char *text, const char *model)
 {
 	cJSON *root = cJSON_CreateObject();
-	char *json = NULL, dir[PATH_MAX];
+	char *json = NULL, *dir = NULL;
 	int r;
 
-	if (!j->cache_path[0] || !root || !cJSON_AddStringToObject(root, "model", model) ||
+	if (!j->cache_path || !root || !cJSON_AddStringToObject(root, "model", model) ||
 	    !cJSON_AddStringToObject(root, "requested_model", c->model) ||
 	    !cJSON_AddStringToObject(root, "text", text) ||
 	    !(json = cJSON_Print(root)))
 		goto out;
-	snprintf(dir, sizeof(dir), "%s/ai-cache", c->run->run_dir);
-	r = mkdir_p(dir, 0700);
+	dir = path_printf("%s/ai-cache", c->run->run_dir);
+	r = dir ? mkdir_p(dir, 0700) : -ENAMETOOLONG;
 	if (!r)
 		r = write_file_atomic(j->cache_path, json, strlen(json));
 	if (r)
 		warning("%s: cannot cache the answer: %s", j->cache_path, strerror(-r));
 out:
+	free(dir);
 	free(json);
 	cJSON_Delete(root);
 }
@@ -472,6 +471,7 @@ int ai_run(struct fh_run *run, const struct fh_ai_options *opt)
 	for (k = 0; k < c.njobs; k++) {
 		free(c.jobs[k].prompt);
 		free(c.jobs[k].body);
+		free(c.jobs[k].cache_path);
 		buf_free(&c.jobs[k].resp);
 	}
 	free(c.jobs);

@@ -38,7 +38,7 @@ struct job {
 	struct fh_test *test;
 	char *prompt;            /* redacted; owned */
 	char *body;              /* request JSON; owned */
-	char cache_path[PATH_MAX];
+	char *cache_path;        /* owned; NULL: no cache for this job (a path too long) */
 	enum job_state state;
 	int tries;
 	int64_t not_before;      /* monotonic ns */

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "fhtrace_format.h"
+#include "files.h"
 #include "modmap_read.h"
 #include "stackfmt.h"
 #include "symbolize.h"
@@ -35,12 +36,12 @@ static struct trace_stack_printer *trace_stack_printer_new(const char *trace_pat
 	struct trace_stack_printer *p = xcalloc(1, sizeof(*p));
 	const char *slash = strrchr(trace_path, '/');
 	int dlen = slash ? (int)(slash - trace_path) : 1;
-	char path[4096];
+	char *path = path_printf("%.*s/%d.maps", dlen, slash ? trace_path : ".", pid);
 
 	p->sym = symbolizer_new();
-	if ((size_t)snprintf(path, sizeof(path), "%.*s/%d.maps", dlen, slash ? trace_path : ".",
-			     pid) < sizeof(path))
+	if (path)
 		p->have_map = modmap_load(path, &p->map, NULL) == 0;
+	free(path);
 	return p;
 }
 

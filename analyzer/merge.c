@@ -213,5 +213,6 @@ out:
 	for (size_t i = 0; i < m.n; i++)
 		merge_cand_free(&m.c[i]);
 	free(m.c);
+	free(m.out_real);
 	return status;
 }

@@ -39,7 +39,7 @@ struct merge {
 	struct cand *c;
 	size_t n, cap;
 	int bad;             /* sources that could not be merged */
-	char out_real[PATH_MAX];
+	char *out_real;      /* OUT resolved (realpath); owned */
 	bool out_exists;
 	size_t linked, copied;
 };

@@ -413,18 +413,19 @@ out:
 
 void merge_add_input(struct merge *m, const char *arg_in)
 {
-	char real[PATH_MAX], *arg = xstrdup(arg_in);
+	char *real = NULL, *arg = xstrdup(arg_in);
 	size_t n = strlen(arg);
 
 	while (n > 1 && arg[n - 1] == '/') /* "shard-1/" from a shell glob */
 		arg[--n] = '\0';
 	if (!merge_is_dir(arg))
 		merge_bad(m, arg, "not a directory");
-	else if (realpath(arg, real) && m->out_exists && !strcmp(real, m->out_real))
+	else if ((real = realpath(arg, NULL)) && m->out_exists && !strcmp(real, m->out_real))
 		; /* OUT itself: its sources are candidates already */
 	else if (sources_is_merged(arg))
 		merge_add_merged(m, arg, arg, false);
 	else
 		add_leaf(m, arg, arg, false);
+	free(real);
 	free(arg);
 }

@@ -314,7 +314,8 @@ int merge_prepare_out(struct merge *m)
 	}
 	if (!S_ISDIR(st.st_mode))
 		return error("merge: --out %s: not a directory", out);
-	if (!realpath(out, m->out_real))
+	m->out_real = realpath(out, NULL);
+	if (!m->out_real)
 		return error("merge: --out %s: %s", out, strerror(errno));
 	m->out_exists = true;
 	if (sources_is_merged(out)) {

@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,4 +202,19 @@ int mkdir_parent(const char *path)
 	r = mkdir_p(dir, 0755);
 	free(dir);
 	return r;
+}
+
+char *path_printf(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT(PATH_MAX - 1);
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (buf_failed(&b)) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
 }

@@ -12,6 +12,9 @@
 
 /* Reads a whole file into *out (caller frees, NUL-terminated), refusing files over max bytes. */
 int read_file(const char *path, size_t max, char **out, size_t *len);
+/* A path built like printf (caller frees); NULL when it would exceed PATH_MAX (no file could
+ * have it), so a caller reports or skips it instead of using a cut path. */
+char *path_printf(const char *fmt, ...) FH_PRINTF(1, 2);
 /* Writes all len bytes to fd (retrying short writes and EINTR); 0 or -errno. */
 int write_all(int fd, const void *data, size_t len);
 /* Writes data to path atomically (temporary file in the same directory, then rename). */
