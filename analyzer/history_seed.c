@@ -178,21 +178,6 @@ static void seed_warn(struct buf *warn, const char *fmt, ...)
 		warning("%s", line);
 }
 
-static bool parse_uint(const char *s, long *out)
-{
-	long v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > 100000000)
-			return false;
-		v = v * 10 + (*s - '0');
-	}
-	*out = v;
-	return true;
-}
-
 /* A duration or size: a finite number >= 0 below 1e12. */
 static bool parse_num(const char *s, double *out)
 {
@@ -385,7 +370,7 @@ int seed_convert(const char *name, const char *data, size_t len, const char *onl
 	csv_init(&c, data, len);
 	if (csv_row(&c) != 1) {
 		csv_free(&c);
-		return -1;
+		return -EINVAL;
 	}
 	ncols = c.ncells;
 	for (k = 0; k < S_NCOL; k++) {
@@ -399,7 +384,7 @@ int seed_convert(const char *name, const char *data, size_t len, const char *onl
 	if (cv.idx[S_RUN] < 0 || cv.idx[S_ATT] < 0 || cv.idx[S_OUT] < 0 || cv.idx[S_DUR] < 0 ||
 	    i < c.ncells) {
 		csv_free(&c);
-		return -1;
+		return -EINVAL;
 	}
 	our_columns(&cv);
 	buf_init(&cv.row, 1u << 20);

@@ -46,7 +46,7 @@ typedef bool (*seed_row_fn)(void *ctx, const char *nodeid, const char *run_id, c
 /* Converts the rows of one seed CSV (data, len: hostile) into rows of this tool's columns.
  * only_nodeid: rows of other tests are skipped silently (two nodeids can share a seed file
  * name); NULL keeps every row. Warnings go to warn as lines (NULL: printed). Returns the rows
- * given to fn, or -1 when data is not a seed history file. */
+ * given to fn, or -EINVAL when data is not a seed history file (nothing printed). */
 int seed_convert(const char *name, const char *data, size_t len, const char *only_nodeid,
 		 seed_row_fn fn, void *ctx, struct buf *warn);
 

@@ -15,6 +15,7 @@
 
 #include "history_int.h"
 #include "hmap.h"
+#include "numfmt.h"
 #include "history_seed.h"
 
 /* Columns the reader needs. */
@@ -184,31 +185,6 @@ static void acc_row(struct fh_hist_acc *acc, const char *run_id, const char *ts,
 	}
 }
 
-static int parse_outcome(const char *s)
-{
-	int i;
-
-	for (i = 0; i < FH_OUTCOME_COUNT; i++)
-		if (!strcmp(s, fh_outcome_names[i]))
-			return i;
-	return -1;
-}
-
-static int parse_uint(const char *s, int *out)
-{
-	long v = 0;
-
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > 100000000)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	*out = (int)v;
-	return 0;
-}
-
 /* Rows to leave out while reading: the run's own (its run id, or a source's) are added from
  * the model instead; found[i] records that source i's rows are already in the file (then they
  * are not appended again). */
@@ -270,7 +246,9 @@ int hist_add_buffer(struct fh_hist_acc *acc, const char *name, const char *data,
 	}
 	while ((r = csv_row(&c)) != 0) {
 		const char *why = NULL, *nodeid;
-		int outcome = -1, attempt, fline = 0;
+		enum fh_outcome outcome = FH_PASSED;
+		long num;
+		int fline = 0;
 
 		if (r < 0)
 			why = "unterminated quote";
@@ -280,9 +258,9 @@ int hist_add_buffer(struct fh_hist_acc *acc, const char *name, const char *data,
 			why = "wrong number of cells";
 		else if (!*csv_cell(&c, idx[C_RUN]))
 			why = "empty run_id";
-		else if (parse_uint(csv_cell(&c, idx[C_ATTEMPT]), &attempt) || attempt < 1)
+		else if (!parse_uint(csv_cell(&c, idx[C_ATTEMPT]), &num) || num < 1)
 			why = "bad attempt number";
-		else if ((outcome = parse_outcome(csv_cell(&c, idx[C_OUTCOME]))) < 0)
+		else if (!fh_outcome_parse(csv_cell(&c, idx[C_OUTCOME]), &outcome))
 			why = "unknown outcome";
 		else if (idx[C_NODEID] >= 0 && (nodeid = csv_cell(&c, idx[C_NODEID]), *nodeid) &&
 			 strcmp(nodeid, acc->nodeid))
@@ -296,11 +274,11 @@ int hist_add_buffer(struct fh_hist_acc *acc, const char *name, const char *data,
 		}
 		if (skip_row(sk, csv_cell(&c, idx[C_RUN])))
 			continue;
-		if (parse_uint(csv_cell(&c, idx[C_FLINE]), &fline))
-			fline = 0;
+		if (parse_uint(csv_cell(&c, idx[C_FLINE]), &num))
+			fline = (int)num;
 		acc_row(acc, csv_cell(&c, idx[C_RUN]), csv_cell(&c, idx[C_TS]),
 			csv_cell(&c, idx[C_HOST]), csv_cell(&c, idx[C_BRANCH]),
-			!strcmp(csv_cell(&c, idx[C_ISOLATE]), "true"), (enum fh_outcome)outcome, csv_cell(&c, idx[C_FFILE]), fline,
+			!strcmp(csv_cell(&c, idx[C_ISOLATE]), "true"), outcome, csv_cell(&c, idx[C_FFILE]), fline,
 			csv_cell(&c, idx[C_FFUNC]));
 		used++;
 	}

@@ -32,7 +32,7 @@
 
 #define JUNIT_MAX_MESSAGE 2000
 
-/* Writes the report to path (streamed to a temporary file, then renamed). 0 or -1 after one
+/* Writes the report to path (streamed to a temporary file, then renamed). 0 or -errno after one
  * error line. */
 int junit_write(const struct fh_run *run, const char *path);
 

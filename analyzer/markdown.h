@@ -36,7 +36,7 @@ struct markdown_opts {
 
 /* Appends the Markdown summary to b. 0, or -ENOBUFS. */
 int markdown_render(const struct fh_run *run, const struct markdown_opts *o, struct buf *b);
-/* Writes it to path (atomically), or appends it to path when append is true. 0 or -1 after
+/* Writes it to path (atomically), or appends it to path when append is true. 0 or -errno after
  * one error line. */
 int markdown_write(const struct fh_run *run, const struct markdown_opts *o, const char *path,
 		   bool append);

@@ -133,7 +133,7 @@ int merge_run(const struct merge_opts *o)
 	char *sdir = NULL;
 	size_t kept = 0, added = 0, tests = 0, attempts = 0;
 	bool changed = false;
-	int status = 0;
+	int r, status = 0;
 
 	memset(&m, 0, sizeof(m));
 	m.o = o;
@@ -173,17 +173,16 @@ int merge_run(const struct merge_opts *o)
 	}
 	merge_warn_commits(&m);
 	sdir = merge_path_join(o->out, "sources");
-	if (!sdir || mkdir_p(sdir, 0755) < 0) {
-		error("merge: cannot create %s/sources: %s", o->out, strerror(errno));
+	r = sdir ? mkdir_p(sdir, 0755) : -ENAMETOOLONG;
+	if (r < 0) {
+		error("merge: cannot create %s/sources: %s", o->out, strerror(-r));
 		status = 1;
 		goto out;
 	}
 	for (size_t i = 0; i < m.n; i++) {
 		if (!m.c[i].keep || m.c[i].in_out)
 			continue;
-		if (merge_install_source(&m, &m.c[i], sdir) < 0) {
-			error("merge: %s: could not be written into %s; not merged", m.c[i].origin,
-			      o->out);
+		if (merge_install_source(&m, &m.c[i], sdir) < 0) { /* it said why */
 			m.c[i].keep = false;
 			m.bad++;
 			status = 1;

@@ -58,6 +58,7 @@ void merge_add_merged(struct merge *m, const char *dir, const char *origin, bool
 void merge_add_input(struct merge *m, const char *arg_in);
 /* merge_write.c: OUT prepared, a source installed, OUT/meta.json; warnings about sources
  * of different commits. */
+/* 0, or -errno after one error line naming the source and the path that failed. */
 int merge_install_source(struct merge *m, const struct cand *c, const char *sdir);
 int merge_write_meta(struct merge *m, const char *out);
 void merge_warn_commits(const struct merge *m);

@@ -123,8 +123,8 @@ static int hash_source(struct cand *c)
 	return ret;
 }
 
-/* "flakehunter-run/1" style: the version after prefix, -1 when s has another prefix, 0 when the
- * version is not a number. */
+/* "flakehunter-run/1" style: the version after prefix, -ENOENT when s has another prefix, 0
+ * when the version is not a number. */
 static long schema_version(const char *s, const char *prefix)
 {
 	size_t n = strlen(prefix);
@@ -132,7 +132,7 @@ static long schema_version(const char *s, const char *prefix)
 	long v;
 
 	if (strncmp(s, prefix, n))
-		return -1;
+		return -ENOENT;
 	errno = 0;
 	v = strtol(s + n, &end, 10);
 	if (errno || end == s + n || *end || v < 1)

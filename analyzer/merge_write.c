@@ -117,11 +117,12 @@ static int link_or_copy(struct merge *m, const char *from, const char *to)
  * (replacing a different copy of the same run id). */
 int merge_install_source(struct merge *m, const struct cand *c, const char *sdir)
 {
-	struct buf tmp = BUF_INIT(PATH_MAX), dst = BUF_INIT(PATH_MAX);
+	struct buf tmp = BUF_INIT(PATH_MAX), dst = BUF_INIT(PATH_MAX), where = BUF_INIT(PATH_MAX);
 	int ret = 0;
 
 	buf_printf(&tmp, "%s/.incoming-%s-%ld", sdir, c->id, (long)getpid());
 	buf_printf(&dst, "%s/%s", sdir, c->id);
+	buf_puts(&where, buf_str(&tmp));
 	if (buf_failed(&tmp) || buf_failed(&dst)) {
 		ret = -ENAMETOOLONG;
 		goto out;
@@ -135,6 +136,8 @@ int merge_install_source(struct merge *m, const struct cand *c, const char *sdir
 		char *from = merge_path_join(c->path, c->files[i]);
 		char *to = merge_path_join(buf_str(&tmp), c->files[i]);
 
+		buf_reset(&where);
+		buf_printf(&where, "%s/%s", buf_str(&tmp), c->files[i]);
 		if (!from || !to) {
 			ret = -ENAMETOOLONG;
 		} else {
@@ -147,13 +150,13 @@ int merge_install_source(struct merge *m, const struct cand *c, const char *sdir
 			}
 			if (!ret)
 				ret = link_or_copy(m, from, to);
-			if (ret)
-				error("merge: cannot copy %s to %s: %s", from, to, strerror(-ret));
 		}
 		free(from);
 		free(to);
 	}
 	if (!ret) {
+		buf_reset(&where);
+		buf_puts(&where, buf_str(&dst));
 		ret = remove_tree(buf_str(&dst));
 		if (!ret && rename(buf_str(&tmp), buf_str(&dst)) < 0)
 			ret = -errno;
@@ -161,8 +164,12 @@ int merge_install_source(struct merge *m, const struct cand *c, const char *sdir
 	if (ret)
 		remove_tree(buf_str(&tmp));
 out:
+	if (ret)
+		error("merge: %s: cannot write %s: %s; not merged", c->origin, buf_str(&where),
+		      strerror(-ret));
 	buf_free(&tmp);
 	buf_free(&dst);
+	buf_free(&where);
 	return ret;
 }
 

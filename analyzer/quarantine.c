@@ -6,6 +6,7 @@
 #include "quarantine.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,7 @@ static int load_entries(struct fh_run *run, const cJSON *arr, const char *path)
 	if (n > QUARANTINE_MAX_ENTRIES) {
 		warning("%s: more than %d entries; quarantine marks not shown", path,
 			QUARANTINE_MAX_ENTRIES);
-		return -1;
+		return -EFBIG;
 	}
 	run->quarantine = arena_alloc(&run->arena, (n ? n : 1) * sizeof(*run->quarantine));
 	cJSON_ArrayForEach(it, arr) {
@@ -104,7 +105,7 @@ static int load_entries(struct fh_run *run, const cJSON *arr, const char *path)
 
 int quarantine_load(struct fh_run *run)
 {
-	struct buf path = BUF_INIT(4096 + 32);
+	struct buf path = BUF_INIT(PATH_MAX);
 	struct fh_test **byid = NULL;
 	const cJSON *tests, *it;
 	cJSON *root = NULL;
@@ -117,7 +118,7 @@ int quarantine_load(struct fh_run *run)
 	if (r == -ENOENT)
 		goto out;
 	if (r) {
-		ret = -1;
+		ret = r;
 		warning("%s: cannot read: %s; quarantine marks not shown", buf_str(&path),
 			strerror(-r));
 		goto out;
@@ -125,16 +126,14 @@ int quarantine_load(struct fh_run *run)
 	root = cJSON_ParseWithLength(data, len);
 	if (!cJSON_IsObject(root) ||
 	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "entries"))) {
-		ret = -1;
+		ret = -EINVAL;
 		warning("%s:1: not a quarantine file (an object with \"entries\"); quarantine "
 			"marks not shown", buf_str(&path));
 		goto out;
 	}
-	if (load_entries(run, cJSON_GetObjectItemCaseSensitive(root, "entries"),
-			 buf_str(&path)) < 0) {
-		ret = -1;
+	ret = load_entries(run, cJSON_GetObjectItemCaseSensitive(root, "entries"), buf_str(&path));
+	if (ret < 0)
 		goto out;
-	}
 	run->quarantine_file = qstr(&run->arena, root, "file");
 	if (!run->quarantine_file)
 		run->quarantine_file = "";

@@ -24,7 +24,8 @@
 #include "model.h"
 
 /* Reads RUN_DIR/quarantine.json into run->quarantine and each test's ->quarantine. Returns 0
- * (also when there is no such file), or -1 after one warning. */
+ * (also when there is no such file), or -errno after one warning (the report goes on without
+ * the marks). */
 int quarantine_load(struct fh_run *run);
 
 /* True when t is quarantined by an entry that had not expired on the day of the run. */

@@ -10,6 +10,7 @@
  * Exit status: 0 written; 1 could not read the run or write the report or JSON; 2 usage.
  * Only this file exits.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,7 +123,8 @@ static int usage_error(const char *msg, const char *arg)
 	return 2;
 }
 
-/* Matches "--name VALUE" or "--name=VALUE"; advances *i past a separate value. */
+/* Matches "--name VALUE" or "--name=VALUE": 1, advancing *i past a separate value; 0 for
+ * another option; -EINVAL when the value is missing. */
 static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
 {
 	size_t n = strlen(name);
@@ -137,7 +139,7 @@ static int opt_value(int argc, char **argv, int *i, const char *name, const char
 	if (a[n])
 		return 0;
 	if (*i + 1 >= argc)
-		return -1;
+		return -EINVAL;
 	*val = argv[++*i];
 	return 1;
 }
@@ -381,21 +383,22 @@ static int cmd_report(int argc, char **argv)
 	return status;
 }
 
-/* R as 0.2 or 20%, within [0, 1]; -1 when it is not. */
-static double parse_rate(const char *s)
+/* R as 0.2 or 20%, within [0, 1]; false when it is not. */
+static bool parse_rate(const char *s, double *rate)
 {
 	char *end;
 	double v = strtod(s, &end);
 
 	if (end == s)
-		return -1;
+		return false;
 	if (*end == '%') {
 		v /= 100;
 		end++;
 	}
 	if (*end || !(v >= 0 && v <= 1))
-		return -1;
-	return v;
+		return false;
+	*rate = v;
+	return true;
 }
 
 static int cmd_quarantine(int argc, char **argv)
@@ -431,7 +434,7 @@ static int cmd_quarantine(int argc, char **argv)
 	}
 	if (!run_dir)
 		return usage_error("quarantine suggest needs RUN_DIR", NULL);
-	if (rate && (q.min_rate = parse_rate(rate)) < 0)
+	if (rate && !parse_rate(rate, &q.min_rate))
 		return usage_error("--min-rate: a rate between 0 and 1 (or 0% and 100%)", rate);
 	if (days) {
 		char *end;
@@ -555,14 +558,9 @@ static int cmd_dump(int argc, char **argv)
 			return 0;
 		}
 	}
-	for (i = 2; i < argc; i++) {
-		int r = trace_dump(argv[i], stdout);
-
-		if (r < 0) {
-			error("cannot dump '%s': %s", argv[i], strerror(-r));
-			status = 1;
-		}
-	}
+	for (i = 2; i < argc; i++)
+		if (trace_dump(argv[i], stdout) < 0)
+			status = 1; /* the reader printed the one line naming the file and place */
 	fflush(stdout);
 	return status;
 }

@@ -6,6 +6,7 @@
  */
 #include "csv.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +54,7 @@ int csv_row(struct fh_csv *c)
 				if (!q) {
 					c->p = c->end;
 					c->ncells = 0;
-					return -1;
+					return -EBADMSG;
 				}
 				for (nl = p; (nl = memchr(nl, '\n', (size_t)(q - nl))); nl++)
 					c->next_line++;

@@ -29,8 +29,8 @@ struct fh_csv {
 	size_t scratch_cap, used;
 };
 void csv_init(struct fh_csv *c, const char *data, size_t len);
-/* Reads the next row: 1 with a row (c->ncells cells), 0 at the end, -1 for an unterminated
- * quote (the rest of the buffer is consumed). */
+/* Reads the next row: 1 with a row (c->ncells cells), 0 at the end, -EBADMSG for an
+ * unterminated quote (the rest of the buffer is consumed; nothing printed). */
 int csv_row(struct fh_csv *c);
 /* Cell idx of the current row, "" when out of range; borrowed, valid until the next csv_row(). */
 const char *csv_cell(const struct fh_csv *c, int idx);

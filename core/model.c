@@ -134,6 +134,17 @@ const char *trace_drop_reason_text(unsigned reason)
 		"a reason this reader does not know";
 }
 
+bool fh_outcome_parse(const char *s, enum fh_outcome *out)
+{
+	for (int i = 0; s && i < FH_OUTCOME_COUNT; i++) {
+		if (!strcmp(s, fh_outcome_names[i])) {
+			*out = (enum fh_outcome)i;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* ---- queries of the model ---- */
 
 const char *attempt_host(const struct fh_run *run, const struct fh_attempt *a)

@@ -38,6 +38,8 @@
 
 enum fh_outcome { FH_PASSED, FH_FAILED, FH_ERROR, FH_SKIPPED, FH_OUTCOME_COUNT };
 extern const char *const fh_outcome_names[FH_OUTCOME_COUNT]; /* "passed", ... */
+/* The outcome named s (NULL names none); false when there is none. */
+bool fh_outcome_parse(const char *s, enum fh_outcome *out);
 
 enum fh_verdict { FH_STABLE, FH_FLAKY, FH_BROKEN, FH_SKIPPED_ALL, FH_VERDICT_COUNT };
 extern const char *const fh_verdict_names[FH_VERDICT_COUNT]; /* "stable", "flaky", "broken", "skipped" */

@@ -107,3 +107,18 @@ int buf_secs2(struct buf *b, double s)
 		return buf_printf(b, "%.0f s", s);
 	return buf_printf(b, "%.2g s", s);
 }
+
+bool parse_uint(const char *s, long *out)
+{
+	long v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 100000000)
+			return false;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return true;
+}

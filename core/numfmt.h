@@ -24,4 +24,8 @@ void buf_secs(struct buf *b, double s);
 int buf_secs2(struct buf *b, double s);
 void buf_pct(struct buf *b, double r);
 
+/* A whole number written with decimal digits only (no sign, no space), at most about 1e9, as
+ * hostile files give it; false for anything else (*out untouched). */
+bool parse_uint(const char *s, long *out);
+
 #endif

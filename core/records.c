@@ -140,18 +140,6 @@ static struct tbuild *find_test(struct fh_records *rec, const char *nodeid, bool
 	return t;
 }
 
-static int parse_outcome(const char *s)
-{
-	int i;
-
-	if (!s)
-		return -1;
-	for (i = 0; i < FH_OUTCOME_COUNT; i++)
-		if (!strcmp(s, fh_outcome_names[i]))
-			return i;
-	return -1;
-}
-
 static void parse_frames(struct arena *a, const cJSON *arr, struct fh_attempt *at)
 {
 	const cJSON *f;
@@ -244,7 +232,7 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 	bool created;
 	struct jcur c;
 	cJSON *o;
-	int outcome;
+	enum fh_outcome outcome;
 
 	o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
 	if (!o)
@@ -271,8 +259,7 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 	}
 	at_v = json_cursor_get(&c, "attempt");
 	runs_v = json_cursor_get(&c, "runs");
-	outcome = parse_outcome(json_str(json_cursor_get(&c, "outcome")));
-	if (outcome < 0) {
+	if (!fh_outcome_parse(json_str(json_cursor_get(&c, "outcome")), &outcome)) {
 		reason = "record without a known \"outcome\"";
 		goto out;
 	}
@@ -287,7 +274,7 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 		at->attempt = (int)t->n;
 	at->source_attempt = at->attempt;
 	at->source = rec->source;
-	at->outcome = (enum fh_outcome)outcome;
+	at->outcome = outcome;
 	at->xfail = json_bool(json_cursor_get(&c, "xfail"), false);
 	at->when = arena_strdup_capped(a, json_str(json_cursor_get(&c, "when")), 32);
 	at->start_ns = json_i64(json_cursor_get(&c, "start_ns"));

@@ -26,7 +26,7 @@
 bool sources_is_merged(const char *dir);
 
 /* Reads RUN_DIR into run (zeroed first): meta.json and every attempts-*.jsonl, or every source
- * of a merged run directory. 0, or -1 after an error line (the directory cannot be read). */
+ * of a merged run directory. 0, or -errno after one error line (the directory cannot be read). */
 int run_load(const char *run_dir, struct fh_run *run);
 /* Frees everything run_load() allocated (the run's arena) and zeroes run. */
 void run_free(struct fh_run *run);
@@ -38,7 +38,7 @@ int records_add_dir(struct fh_records *rec, const char *dir, int source);
 /* run_load() of a merged run directory: run->run_dir is set, the rest of *run zeroed. Reads
  * every sources/<id>/ (meta.json and records; a source that cannot be read is skipped with a
  * warning), fills run->sources and run->meta (the merged run id; hosts, versions joined;
- * branch and commit when every source agrees). 0, or -1 after an error line. */
+ * branch and commit when every source agrees). 0, or -errno after one error line. */
 int sources_load(struct fh_run *run);
 
 #endif

@@ -25,7 +25,7 @@ int error(const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "fh-analyze: error: %s\n", line);
-	return -1;
+	return -EIO;
 }
 
 void warning(const char *fmt, ...)

@@ -6,8 +6,20 @@
  * every output context), numfmt.h (numbers as text), files.h (whole files in and out),
  * sha256.h, csv.h (reading CSV).
  *
- * Conventions: functions return 0 or a negative errno; error() prints one line and returns -1
- * so a call site reads `return error("cannot read '%s': %s", path, strerror(errno));`.
+ * Errors, one convention in every layer above the preload:
+ *  - A function that can fail returns 0 (or a count) on success and a negative errno on
+ *    failure; one that returns a pointer returns NULL. Never a bare -1 or a positive code.
+ *  - A failure is printed once, by the function that detects it and knows where it is: one
+ *    line naming the file and the place (its line, offset or source), through error() when
+ *    the work cannot be done as asked or warning() when it goes on with less. Its callers pass
+ *    the negative value up and print nothing more.
+ *  - Helpers that know no place (files.h, buf.h, csv.h, jsonval.h, hmap.h: given a path or a
+ *    buffer) print nothing; the caller that names the file reports.
+ *  - Each header says which kind a function is: "0 or -errno" (prints nothing) or "0 or
+ *    -errno after one error line". Only main() and the command entry points (cli/) turn a
+ *    failure into an exit status.
+ * So a reporting function reads `return error("cannot read '%s': %s", path, strerror(-r));`,
+ * or `error(...); return r;` to pass on a more telling errno than error()'s -EIO.
  */
 #ifndef FH_UTIL_H
 #define FH_UTIL_H
@@ -19,7 +31,8 @@
 #define FH_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define ARRAY_SIZE(x) (sizeof(x) / sizeof((x)[0]))
 
-/* Prints "fh-analyze: error: <msg>" on stderr as one line; returns -1. */
+/* Prints "fh-analyze: error: <msg>" on stderr as one line; returns -EIO (a failure that has
+ * been reported). */
 int error(const char *fmt, ...) FH_PRINTF(1, 2);
 /* Prints "fh-analyze: warning: <msg>" on stderr as one line. */
 void warning(const char *fmt, ...) FH_PRINTF(1, 2);

@@ -8,7 +8,7 @@
 
 #include "model.h"
 
-/* Writes the self-contained HTML report of run to html_path (atomically). 0, or -1 after one
+/* Writes the self-contained HTML report of run to html_path (atomically). 0, or -errno after one
  * error line. */
 int report_write(const struct fh_run *run, const char *html_path);
 

@@ -124,6 +124,16 @@ def test_cli_usage(fh_paths, tmp_path):
     out = subprocess.run([exe, "dump", str(tmp_path / "missing.fht")], capture_output=True,
                          text=True)
     assert out.returncode == 1 and "missing.fht" in out.stderr
+    # An error is printed once, by the reader that found it (file and place), not again by
+    # the command; the next file is still dumped.
+    bad = tmp_path / "bad.fht"
+    bad.write_bytes(b"not a trace file at all, but long enough to hold a header" * 100)
+    out = subprocess.run([exe, "dump", str(bad), str(tmp_path / "missing.fht")],
+                         capture_output=True, text=True)
+    assert out.returncode == 1
+    lines = out.stderr.splitlines()
+    assert len(lines) == 2, out.stderr
+    assert "bad.fht" in lines[0] and "offset 0" in lines[0] and "missing.fht" in lines[1]
 
 
 def test_json_path_options(fh_paths, tmp_path):

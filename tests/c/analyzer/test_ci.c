@@ -324,12 +324,12 @@ START_TEST(test_quarantine_load)
 	/* hostile files: one warning, nothing marked, the report goes on */
 	write_text("quarantine.json", "{\"entries\": 5}");
 	load_dir(&run);
-	ck_assert_int_eq(quarantine_load(&run), -1);
+	ck_assert_int_lt(quarantine_load(&run), 0);
 	ck_assert_ptr_null(find(&run, "a::x")->quarantine);
 	run_free(&run);
 	write_text("quarantine.json", "[1,2");
 	load_dir(&run);
-	ck_assert_int_eq(quarantine_load(&run), -1);
+	ck_assert_int_lt(quarantine_load(&run), 0);
 	run_free(&run);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);

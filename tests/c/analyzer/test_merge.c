@@ -8,6 +8,7 @@
  * diagnosis note (and the cases where it must not fire).
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,8 +206,8 @@ START_TEST(test_seed_convert)
 	ck_assert_int_eq(t.hist->skipped_rows, 0);
 	run_free(&run);
 	/* Not the seed's header: not converted. */
-	ck_assert_int_eq(seed_convert("x.csv", "a,b\n1,2\n", 8, NULL, collect_row, &c, &warn), -1);
-	ck_assert_int_eq(seed_convert("x.csv", "", 0, NULL, collect_row, &c, &warn), -1);
+	ck_assert_int_eq(seed_convert("x.csv", "a,b\n1,2\n", 8, NULL, collect_row, &c, &warn), -EINVAL);
+	ck_assert_int_eq(seed_convert("x.csv", "", 0, NULL, collect_row, &c, &warn), -EINVAL);
 	buf_free(&c.rows);
 	buf_free(&warn);
 	buf_free(&hist);
