@@ -11,6 +11,7 @@
 
 #include "ai.h"
 #include "buf.h"
+#include "fh_check.h"
 #include "util.h"
 
 struct pcase {
@@ -152,21 +153,20 @@ START_TEST(test_dotenv_cases)
 }
 END_TEST
 
-int main(void)
+static Suite *ai_parse_suite(void)
 {
 	Suite *s = suite_create("ai_parse");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_response_cases, 0, (int)ARRAY_SIZE(pcases));
 	tcase_add_test(tc, test_response_length);
 	tcase_add_test(tc, test_response_huge);
 	tcase_add_loop_test(tc, test_dotenv_cases, 0, (int)ARRAY_SIZE(dcases));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
+}
+
+int main(void)
+{
+	return fh_check_run(ai_parse_suite());
 }

@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fh_check.h"
 #include "model.h"
 #include "prompt.h"
 #include "redact.h"
@@ -312,12 +313,10 @@ START_TEST(test_utf8_sanitize)
 }
 END_TEST
 
-int main(void)
+static Suite *ai_prompt_suite(void)
 {
 	Suite *s = suite_create("ai_prompt");
 	TCase *tc = tcase_create("prompt");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_prompt_has_the_evidence);
 	tcase_add_test(tc, test_prompt_without_traces_or_diag);
@@ -325,9 +324,10 @@ int main(void)
 	tcase_add_test(tc, test_prompt_bounded);
 	tcase_add_test(tc, test_utf8_sanitize);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
+}
+
+int main(void)
+{
+	return fh_check_run(ai_prompt_suite());
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "escape.h"
+#include "fh_check.h"
 #include "junit.h"
 #include "markdown.h"
 #include "model.h"
@@ -381,12 +382,6 @@ static Suite *ci_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ci_suite());
-	int failed;
-
 	fh_quiet = 1;
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fh_check_run(ci_suite());
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fh_check.h"
 #include "fh_evtest.h"
 
 static struct fh_attempt_trace *tr_new(struct fh_run *r, struct fh_attempt *a)
@@ -678,11 +679,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fh_check_run(suite());
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "escape.h"
+#include "fh_check.h"
 #include "files.h"
 #include "history.h"
 #include "model.h"
@@ -460,12 +461,6 @@ static Suite *history_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(history_suite());
-	int failed;
-
 	fh_quiet = 1;
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fh_check_run(history_suite());
 }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fh_check.h"
 #include "files.h"
 #include "history.h"
 #include "history_seed.h"
@@ -473,12 +474,6 @@ static Suite *merge_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(merge_suite());
-	int failed;
-
 	fh_quiet = 1;
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fh_check_run(merge_suite());
 }

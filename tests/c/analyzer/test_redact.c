@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fh_check.h"
 #include "model.h"
 #include "redact.h"
 
@@ -211,12 +212,10 @@ START_TEST(test_run)
 }
 END_TEST
 
-int main(void)
+static Suite *redact_suite(void)
 {
 	Suite *s = suite_create("redact");
 	TCase *tc = tcase_create("redact");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_shared_cases);
 	tcase_add_test(tc, test_literals);
@@ -224,9 +223,10 @@ int main(void)
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_run);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
+}
+
+int main(void)
+{
+	return fh_check_run(redact_suite());
 }

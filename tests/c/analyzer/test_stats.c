@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "cluster.h"
+#include "fh_check.h"
 #include "model.h"
 #include "records.h"
 #include "rundir.h"
@@ -503,7 +504,7 @@ START_TEST(test_summary_fields)
 }
 END_TEST
 
-static Suite *core_suite(void)
+static Suite *stats_suite(void)
 {
 	Suite *s = suite_create("core");
 	TCase *tc = tcase_create("core");
@@ -526,12 +527,6 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(core_suite());
-	int failed;
-
 	fh_quiet = 1;
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fh_check_run(stats_suite());
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fh_check.h"
 #include "stackfmt.h"
 #include "symbolize.h"
 #include "trace.h"
@@ -349,12 +350,10 @@ START_TEST(test_event_stack_under_preload)
 }
 END_TEST
 
-int main(void)
+static Suite *symbolize_suite(void)
 {
 	Suite *s = suite_create("symbolize");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_c_program_dwarf_lines);
@@ -363,9 +362,10 @@ int main(void)
 	tcase_add_test(tc, test_missing_file_and_format);
 	tcase_add_test(tc, test_event_stack_under_preload);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
+}
+
+int main(void)
+{
+	return fh_check_run(symbolize_suite());
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fh_check.h"
 #include "fh_v2file.h"
 #include "fhtrace_format.h"
 #include "dump.h"
@@ -836,9 +837,5 @@ static Suite *trace_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(trace_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return fh_check_run(trace_suite());
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fh_check.h"
 #include "fhtrace_format.h"
 #include "trace.h"
 
@@ -250,21 +251,20 @@ START_TEST(test_random_stack_records_never_crash)
 }
 END_TEST
 
-int main(void)
+static Suite *trace_stacks_suite(void)
 {
 	Suite *s = suite_create("trace_stacks");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_call_and_signal_share_stack);
 	tcase_add_test(tc, test_hostile_stack_records);
 	tcase_add_test(tc, test_random_stack_records_never_crash);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
+}
+
+int main(void)
+{
+	return fh_check_run(trace_stacks_suite());
 }

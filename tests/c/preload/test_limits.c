@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../../preload/limits.c"
+#include "fh_check.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -170,12 +171,10 @@ START_TEST(test_reasons)
 }
 END_TEST
 
-int main(void)
+static Suite *limits_suite(void)
 {
 	Suite *s = suite_create("limits");
 	TCase *tc = tcase_create("limits");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_default_floor);
 	tcase_add_test(tc, test_parse);
@@ -185,9 +184,10 @@ int main(void)
 	tcase_add_test(tc, test_fd_headroom);
 	tcase_add_test(tc, test_reasons);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
+}
+
+int main(void)
+{
+	return fh_check_run(limits_suite());
 }
