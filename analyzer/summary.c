@@ -71,6 +71,33 @@ static void close_with(struct buf *b, char c)
 	buf_putc(b, c);
 }
 
+/* "git": {"branch", "commit", "dirty"}, or null when the run was not in a git checkout. */
+static void kgit(struct buf *b, const struct fh_run_meta *m)
+{
+	key(b, "git");
+	if (!m->branch && !m->commit) {
+		buf_puts(b, "null,");
+		return;
+	}
+	buf_putc(b, '{');
+	kstr(b, "branch", m->branch);
+	kstr(b, "commit", m->commit);
+	kbool(b, "dirty", m->dirty);
+	close_with(b, '}');
+	buf_putc(b, ',');
+}
+
+/* "flake_rate_ci95": [lo, hi] */
+static void kci95(struct buf *b, double lo, double hi)
+{
+	key(b, "flake_rate_ci95");
+	buf_putc(b, '[');
+	num(b, lo);
+	buf_putc(b, ',');
+	num(b, hi);
+	buf_puts(b, "],");
+}
+
 static void stack_frame(struct buf *b, const struct fh_stack_frame *f)
 {
 	buf_putc(b, '{');
@@ -398,12 +425,9 @@ static void hosts_arr(struct buf *b, const struct fh_test *t)
 		kint(b, "attempts", h->attempts);
 		kint(b, "failed", h->failed);
 		knum(b, "flake_rate", h->flake_rate);
-		key(b, "flake_rate_ci95");
-		buf_putc(b, '[');
-		num(b, h->ci_lo);
+		kci95(b, h->ci_lo, h->ci_hi);
+		close_with(b, '}');
 		buf_putc(b, ',');
-		num(b, h->ci_hi);
-		buf_puts(b, "]},");
 	}
 	close_with(b, ']');
 	buf_putc(b, ',');
@@ -445,17 +469,7 @@ static void sources_arr(struct buf *b, const struct fh_run *run)
 		kstr(b, "run_id", m->run_id);
 		kstr(b, "host", m->host);
 		kstr(b, "started_utc", m->started_utc);
-		key(b, "git");
-		if (m->branch || m->commit) {
-			buf_putc(b, '{');
-			kstr(b, "branch", m->branch);
-			kstr(b, "commit", m->commit);
-			kbool(b, "dirty", m->dirty);
-			close_with(b, '}');
-			buf_putc(b, ',');
-		} else {
-			buf_puts(b, "null,");
-		}
+		kgit(b, m);
 		kbool(b, "tracing", m->tracing);
 		kint(b, "runs_per_test", m->runs_per_test);
 		kint(b, "attempts", s->attempts);
@@ -673,12 +687,7 @@ static void test_obj(struct buf *b, const struct fh_run *run, const struct fh_te
 	kint(b, "failed", t->failed);
 	kint(b, "skipped", t->skipped);
 	knum(b, "flake_rate", t->flake_rate);
-	key(b, "flake_rate_ci95");
-	buf_putc(b, '[');
-	num(b, t->ci_lo);
-	buf_putc(b, ',');
-	num(b, t->ci_hi);
-	buf_puts(b, "],");
+	kci95(b, t->ci_lo, t->ci_hi);
 	kstr(b, "verdict", (unsigned)t->verdict < FH_VERDICT_COUNT ?
 		 fh_verdict_names[t->verdict] : "stable");
 	kint(b, "planned_attempts", t->planned);
@@ -844,17 +853,7 @@ static int render(const struct fh_run *run, struct buf *b, int fd)
 	kstr(b, "python", m->python);
 	kstr(b, "pytest", m->pytest);
 	kstr(b, "plugin_version", m->plugin_version);
-	key(b, "git");
-	if (m->branch || m->commit) {
-		buf_putc(b, '{');
-		kstr(b, "branch", m->branch);
-		kstr(b, "commit", m->commit);
-		kbool(b, "dirty", m->dirty);
-		close_with(b, '}');
-		buf_putc(b, ',');
-	} else {
-		buf_puts(b, "null,");
-	}
+	kgit(b, m);
 	kbool(b, "isolate", m->isolate);
 	kbool(b, "xdist", m->xdist);
 	kstr(b, "runs_mode", m->runs_mode);

@@ -267,25 +267,36 @@ static void decode_stream(const char *base, uint32_t rec_size, uint64_t n,
 	trace_stacks_decode(base, rec_size, n, out, &pv->stacks);
 }
 
-/* Version 1 header checks (size is the file's): 0 or -errno with one error line. */
-int trace_v1_check(const char *path, const struct fht_header *h, size_t size)
+int trace_check_header(const char *path, size_t size, const struct header_check *h)
 {
-	if (memcmp(h->magic, FHT_MAGIC, 8)) {
+	if (memcmp(h->magic, h->want_magic, 8)) {
 		error("trace '%s': bad magic at offset 0", path);
 		return -EINVAL;
 	}
-	if (h->min_version > FHT_VERSION || h->version < 1) {
+	if (size < h->min_header) {
+		error("trace '%s': %zu bytes, shorter than a header", path, size);
+		return -EINVAL;
+	}
+	if (h->min_version > FHT_VERSION || h->version < h->lowest_version) {
 		error("trace '%s': format version %u needs a reader of version %u (this is %d)", path,
 		      h->version, h->min_version, FHT_VERSION);
 		return -EPROTO;
 	}
-	if (h->header_size < sizeof(struct fht_header) || h->header_size > size ||
-	    h->rec_size < FHT_REC_SIZE || h->rec_size > 4096) {
+	if (h->header_size < h->min_header || h->header_size > size ||
+	    h->header_size % h->header_align || h->rec_size < FHT_REC_SIZE || h->rec_size > 4096) {
 		error("trace '%s': bad header or record size (%u, %u) at offset 16", path,
 		      h->header_size, h->rec_size);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int trace_v1_check(const char *path, const struct fht_header *h, size_t size)
+{
+	struct header_check c = { h->magic, FHT_MAGIC, sizeof(struct fht_header), h->version,
+				  h->min_version, 1, h->header_size, h->rec_size, 1 };
+
+	return trace_check_header(path, size, &c);
 }
 
 /* Opens path read-only, checks it is a regular file at least min bytes long. */

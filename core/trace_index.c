@@ -194,11 +194,6 @@ int trace_index_open(const char *path, struct trace_index **out)
 	ix = xcalloc(1, sizeof(*ix));
 	ix->path = xstrdup(path);
 	if (!memcmp(h.v1.magic, FHT_MAGIC, 8)) {
-		if (size < sizeof(struct fht_header)) {
-			ret = -EINVAL;
-			error("trace '%s': %zu bytes, shorter than a header", path, size);
-			goto out;
-		}
 		ret = trace_v1_check(path, &h.v1, size);
 		if (ret)
 			goto out;
@@ -211,29 +206,11 @@ int trace_index_open(const char *path, struct trace_index **out)
 		goto out;
 	}
 	const struct fht_proc_header *p = &h.v2;
-	if (memcmp(p->magic, FHT_MAGIC2, 8)) {
-		ret = -EINVAL;
-		error("trace '%s': bad magic at offset 0", path);
+	struct header_check hc = { p->magic, FHT_MAGIC2, sizeof(struct fht_proc_header), p->version,
+				   p->min_version, 2, p->header_size, p->rec_size, FHT_CHUNK_ALIGN };
+	ret = trace_check_header(path, size, &hc);
+	if (ret)
 		goto out;
-	}
-	if (size < sizeof(struct fht_proc_header)) {
-		ret = -EINVAL;
-		error("trace '%s': %zu bytes, shorter than a header", path, size);
-		goto out;
-	}
-	if (p->min_version > FHT_VERSION || p->version < 2) {
-		ret = -EPROTO;
-		error("trace '%s': format version %u needs a reader of version %u (this is %d)", path,
-		      p->version, p->min_version, FHT_VERSION);
-		goto out;
-	}
-	if (p->header_size < sizeof(struct fht_proc_header) || p->header_size > size ||
-	    p->header_size % FHT_CHUNK_ALIGN || p->rec_size < FHT_REC_SIZE || p->rec_size > 4096) {
-		ret = -EINVAL;
-		error("trace '%s': bad header or record size (%u, %u) at offset 16", path,
-		      p->header_size, p->rec_size);
-		goto out;
-	}
 	ix->version = (int)p->version;
 	ix->pid = p->pid;
 	ix->ppid = p->ppid;

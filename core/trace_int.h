@@ -48,6 +48,17 @@ struct trace_index {
 
 /* trace.c: checks and reads both kinds of file share; each prints its one error line. */
 void trace_copy_header_str(char *dst, size_t cap, const char *src, size_t n);
+/* What the checks of every header kind share (the file's magic, format versions, sizes), in
+ * the order they are reported. */
+struct header_check {
+	const char *magic, *want_magic;   /* 8 bytes each */
+	size_t min_header;                /* the header struct of the kind */
+	uint32_t version, min_version, lowest_version;
+	uint32_t header_size, rec_size, header_align;
+};
+/* 0, or -errno after one error line naming the file and the offset. */
+int trace_check_header(const char *path, size_t size, const struct header_check *h);
+/* The version 1 header's (size is the file's). */
 int trace_v1_check(const char *path, const struct fht_header *h, size_t size);
 int trace_open(const char *path, size_t min, size_t *size);
 ssize_t trace_pread_full(int fd, void *p, size_t n, uint64_t off);
