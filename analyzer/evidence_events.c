@@ -356,6 +356,18 @@ static struct fh_stack copy_stack(struct join *j, const struct fh_event *e)
 	return st;
 }
 
+/* A call still running at a reference point: who, what, on what. */
+static void set_inflight(struct fh_inflight *f, const struct fh_event *e, const char *call, int cat,
+			 const char *target)
+{
+	f->pid = e->pid;
+	f->tid = e->tid;
+	f->call = call;
+	f->call_id = e->call;
+	f->category = (enum fh_category)cat;
+	f->target = target;
+}
+
 static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		       const char **last_net)
 {
@@ -390,12 +402,7 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		c->infl_start[c->ninfl] = e->start_ns;
 		c->infl_open[c->ninfl] = !e->done;
 		f = &c->infl[c->ninfl++];
-		f->pid = e->pid;
-		f->tid = e->tid;
-		f->call = call;
-		f->call_id = e->call;
-		f->category = (enum fh_category)cat;
-		f->target = TARGET();
+		set_inflight(f, e, call, cat, TARGET());
 		f->stack = copy_stack(j, e);
 	}
 	if (c->sleep_end && (e->pid != c->pid || e->tid != c->tid) && e->start_ns < c->sleep_end &&
@@ -404,12 +411,7 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 
 		GROW(c->busy, c->cbusy, c->nbusy + 1);
 		f = &c->busy[c->nbusy++];
-		f->pid = e->pid;
-		f->tid = e->tid;
-		f->call = call;
-		f->call_id = e->call;
-		f->category = (enum fh_category)cat;
-		f->target = TARGET();
+		set_inflight(f, e, call, cat, TARGET());
 		f->elapsed_s = (double)(c->sleep_end - e->start_ns) / 1e9;
 		f->stack.frames = NULL;
 		f->stack.nframes = 0;

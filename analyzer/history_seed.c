@@ -390,23 +390,23 @@ int seed_convert(const char *name, const char *data, size_t len, const char *onl
 	buf_init(&cv.row, 1u << 20);
 	buf_init(&cv.val, 1u << 20);
 	while ((r = csv_row(&c)) != 0) {
-		const char *why = NULL, *nodeid = "";
+		const char *why, *nodeid = "";
+		bool blank;
 		long attempt;
 
-		if (r < 0)
-			why = "unterminated quote";
-		else if (c.ncells == 1 && !*csv_cell(&c, 0))
-			continue; /* blank line */
-		else if (c.ncells != ncols)
-			why = "wrong number of cells";
-		else if (!*cell_of(&c, &cv, S_RUN))
-			why = "empty run_id";
-		else if (!parse_uint(cell_of(&c, &cv, S_ATT), &attempt) || attempt < 1)
-			why = "bad attempt number";
-		else if (!outcome_known(cell_of(&c, &cv, S_OUT)))
-			why = "unknown outcome";
-		else if (!*(nodeid = cell_of(&c, &cv, S_NODE)) && !only_nodeid)
-			why = "empty nodeid";
+		why = csv_row_problem(&c, r, ncols, &blank);
+		if (blank)
+			continue;
+		if (!why) {
+			if (!*cell_of(&c, &cv, S_RUN))
+				why = "empty run_id";
+			else if (!parse_uint(cell_of(&c, &cv, S_ATT), &attempt) || attempt < 1)
+				why = "bad attempt number";
+			else if (!outcome_known(cell_of(&c, &cv, S_OUT)))
+				why = "unknown outcome";
+			else if (!*(nodeid = cell_of(&c, &cv, S_NODE)) && !only_nodeid)
+				why = "empty nodeid";
+		}
 		if (why) {
 			seed_warn(warn, "%s:%u: corrupt pytest-flakehunter history row (%s); skipped",
 				  name, c.line, why);

@@ -245,26 +245,26 @@ int hist_add_buffer(struct fh_hist_acc *acc, const char *name, const char *data,
 		goto out;
 	}
 	while ((r = csv_row(&c)) != 0) {
-		const char *why = NULL, *nodeid;
+		const char *why, *nodeid;
+		bool blank;
 		enum fh_outcome outcome = FH_PASSED;
 		long num;
 		int fline = 0;
 
-		if (r < 0)
-			why = "unterminated quote";
-		else if (c.ncells == 1 && !*csv_cell(&c, 0))
-			continue; /* blank line */
-		else if (c.ncells != ncols)
-			why = "wrong number of cells";
-		else if (!*csv_cell(&c, idx[C_RUN]))
-			why = "empty run_id";
-		else if (!parse_uint(csv_cell(&c, idx[C_ATTEMPT]), &num) || num < 1)
-			why = "bad attempt number";
-		else if (!fh_outcome_parse(csv_cell(&c, idx[C_OUTCOME]), &outcome))
-			why = "unknown outcome";
-		else if (idx[C_NODEID] >= 0 && (nodeid = csv_cell(&c, idx[C_NODEID]), *nodeid) &&
-			 strcmp(nodeid, acc->nodeid))
-			why = "row of another test";
+		why = csv_row_problem(&c, r, ncols, &blank);
+		if (blank)
+			continue;
+		if (!why) {
+			if (!*csv_cell(&c, idx[C_RUN]))
+				why = "empty run_id";
+			else if (!parse_uint(csv_cell(&c, idx[C_ATTEMPT]), &num) || num < 1)
+				why = "bad attempt number";
+			else if (!fh_outcome_parse(csv_cell(&c, idx[C_OUTCOME]), &outcome))
+				why = "unknown outcome";
+			else if (idx[C_NODEID] >= 0 && (nodeid = csv_cell(&c, idx[C_NODEID]), *nodeid) &&
+				 strcmp(nodeid, acc->nodeid))
+				why = "row of another test";
+		}
 		if (why) {
 			hist_acc_warn(acc, "%s:%u: corrupt history row (%s); skipped", name, c.line, why);
 			acc->skipped_rows++;

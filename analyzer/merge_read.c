@@ -103,17 +103,12 @@ static int hash_source(struct cand *c)
 		if (fd < 0) {
 			ret = -errno;
 		} else {
-			for (;;) {
-				ssize_t r = read(fd, chunk, COPY_CHUNK);
+			ssize_t r;
 
-				if (r < 0 && errno == EINTR)
-					continue;
-				if (r < 0)
-					ret = -errno;
-				if (r <= 0)
-					break;
+			while ((r = read_some(fd, chunk, COPY_CHUNK)) > 0)
 				sha256_update(&h, chunk, (size_t)r);
-			}
+			if (r < 0)
+				ret = (int)r;
 			close(fd);
 		}
 		free(p);

@@ -72,25 +72,15 @@ static int copy_file(const char *from, const char *to)
 	}
 	chunk = xmalloc(COPY_CHUNK);
 	for (;;) {
-		ssize_t r = read(in, chunk, COPY_CHUNK), w = 0;
+		ssize_t r = read_some(in, chunk, COPY_CHUNK);
 
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			ret = -errno;
-		if (r <= 0)
+		if (r <= 0) {
+			ret = (int)r;
 			break;
-		while (w < r) {
-			ssize_t k = write(out, chunk + w, (size_t)(r - w));
-
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0) {
-				ret = -errno;
-				goto done;
-			}
-			w += k;
 		}
+		ret = write_all(out, chunk, (size_t)r);
+		if (ret)
+			break;
 	}
 done:
 	free(chunk);

@@ -143,3 +143,17 @@ const char *csv_cell(const struct fh_csv *cc, int idx)
 	c->used = (size_t)(out - c->scratch);
 	return start;
 }
+
+const char *csv_row_problem(const struct fh_csv *c, int r, size_t ncols, bool *blank)
+{
+	*blank = false;
+	if (r < 0)
+		return "unterminated quote";
+	if (c->ncells == 1 && !*csv_cell(c, 0)) {
+		*blank = true;
+		return NULL;
+	}
+	if (c->ncells != ncols)
+		return "wrong number of cells";
+	return NULL;
+}

@@ -6,6 +6,7 @@
 #ifndef FH_CSV_H
 #define FH_CSV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util.h"
@@ -38,5 +39,8 @@ const char *csv_cell(const struct fh_csv *c, int idx);
  * stray quote swallows at most that line, never the rows after it. */
 void csv_resync(struct fh_csv *c);
 void csv_free(struct fh_csv *c);
+/* What is wrong with the row csv_row() just gave (its result r) for a table of ncols columns:
+ * "unterminated quote", "wrong number of cells", or NULL; *blank when it is an empty line. */
+const char *csv_row_problem(const struct fh_csv *c, int r, size_t ncols, bool *blank);
 
 #endif

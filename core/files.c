@@ -16,6 +16,33 @@
 
 /* ---- files ---- */
 
+int open_read(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+ssize_t read_some(int fd, void *buf, size_t n)
+{
+	for (;;) {
+		ssize_t r = read(fd, buf, n);
+
+		if (r >= 0)
+			return r;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 int read_file(const char *path, size_t max, char **out, size_t *len)
 {
 	struct stat st;
@@ -26,13 +53,9 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 	*out = NULL;
 	if (len)
 		*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_read(path, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		goto out;
-	}
+		return fd;
 	if (S_ISDIR(st.st_mode)) {
 		ret = -EISDIR;
 		goto out;
@@ -52,11 +75,9 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
 			data = xrealloc(data, cap);
 		}
-		r = read(fd, data + n, cap - n - 1);
+		r = read_some(fd, data + n, cap - n - 1);
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
+			ret = (int)r;
 			goto out;
 		}
 		if (r == 0)

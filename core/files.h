@@ -7,9 +7,15 @@
 #define FH_FILES_H
 
 #include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include "buf.h"
 
+/* Opens path read-only (close-on-exec) and fstat()s it into *st: the fd, or -errno. */
+int open_read(const char *path, struct stat *st);
+/* read() retried on EINTR: the bytes read (0 at the end), or -errno. */
+ssize_t read_some(int fd, void *buf, size_t n);
 /* Reads a whole file into *out (caller frees, NUL-terminated), refusing files over max bytes. */
 int read_file(const char *path, size_t max, char **out, size_t *len);
 /* A path built like printf (caller frees); NULL when it would exceed PATH_MAX (no file could

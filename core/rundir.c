@@ -43,13 +43,9 @@ static int map_file(const char *path, const char **data, size_t *len)
 
 	*data = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_read(path, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		goto out;
-	}
+		return fd;
 	if (!S_ISREG(st.st_mode)) {
 		ret = -EINVAL;
 		goto out;
