@@ -278,6 +278,18 @@ static inline void fh_done(struct fh_call *c)
 	__atomic_store_n(&c->rec->flags, f | FHT_F_DONE, __ATOMIC_RELEASE);
 }
 
+/* The end of a hand-written wrapper with nothing to do between the real call and the record's
+ * publication: errno-convention result, errno kept for the program. */
+static inline int fh_finish_errno(struct fh_call *c, int ret)
+{
+	int saved = errno;
+
+	fh_end(c, ret, FHT_CONV_ERRNO, saved);
+	fh_done(c);
+	errno = saved;
+	return ret;
+}
+
 /* Appends a string owned by record `owner` (slot index) as FHT_REC_STR records. */
 void fh_put_str(struct fh_thr *t, struct fht_rec *owner, uint64_t owner_idx, const char *s,
 		size_t n) FH_HIDDEN;

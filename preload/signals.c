@@ -155,12 +155,7 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		return fh_sigaction_impl(sig, act, old);
 	c.rec->arg = sig;
 	c.rec->arg2 = (int64_t)(uintptr_t)act->sa_handler;
-	int ret = fh_sigaction_impl(sig, act, old);
-	int saved = errno;
-	fh_end(&c, ret, FHT_CONV_ERRNO, saved);
-	fh_done(&c);
-	errno = saved;
-	return ret;
+	return fh_finish_errno(&c, fh_sigaction_impl(sig, act, old));
 }
 
 FH_EXPORT sighandler_t signal(int sig, sighandler_t h);

@@ -123,12 +123,7 @@ static int do_fcntl(unsigned id, fcntl_fn real, int fd, int cmd, void *arg)
 		return real(fd, cmd, arg);
 	c.rec->timeout_ns = (cmd == F_SETLKW || cmd == F_OFD_SETLKW) ? -1 : 0;
 	c.rec->arg = cmd;
-	int ret = real(fd, cmd, arg);
-	int saved = errno;
-	fh_end(&c, ret, FHT_CONV_ERRNO, saved);
-	fh_done(&c);
-	errno = saved;
-	return ret;
+	return fh_finish_errno(&c, real(fd, cmd, arg));
 }
 
 #define FCNTL_WRAPPER(name)                                      \
@@ -209,65 +204,31 @@ static void exec_failed(struct fh_call *c, int ret)
 	errno = saved;
 }
 
-FH_EXPORT int execve(const char *p, char *const argv[], char *const envp[]);
-int execve(const char *p, char *const argv[], char *const envp[])
-{
-	REAL(execve, execve_fn);
-	struct fh_call c;
-	bool rec = exec_begin(&c, FH_ID_execve, p, -1);
-	int ret = real ? real(p, argv, envp) : (int)FH_SYS(SYS_execve, p, argv, envp);
-	if (rec)
-		exec_failed(&c, ret);
-	return ret;
-}
+/* An exec wrapper: the record is complete before the real call (a successful exec does not
+ * return); a failure completes it again with the error. fallback: without the real function. */
+#define EXEC_WRAPPER(name, type, params, args, target, fd, fallback)    \
+	FH_EXPORT int name params;                                      \
+	int name params                                                 \
+	{                                                               \
+		REAL(name, type);                                       \
+		struct fh_call c;                                       \
+		bool rec = exec_begin(&c, FH_ID_##name, target, fd);    \
+		int ret = real ? real args : (fallback);                \
+		if (rec)                                                \
+			exec_failed(&c, ret);                           \
+		return ret;                                             \
+	}
 
-FH_EXPORT int execv(const char *p, char *const argv[]);
-int execv(const char *p, char *const argv[])
-{
-	REAL(execv, execv_fn);
-	struct fh_call c;
-	bool rec = exec_begin(&c, FH_ID_execv, p, -1);
-	int ret = real ? real(p, argv) : (int)FH_SYS(SYS_execve, p, argv, environ);
-	if (rec)
-		exec_failed(&c, ret);
-	return ret;
-}
-
-FH_EXPORT int execvp(const char *f, char *const argv[]);
-int execvp(const char *f, char *const argv[])
-{
-	REAL(execvp, execv_fn);
-	struct fh_call c;
-	bool rec = exec_begin(&c, FH_ID_execvp, f, -1);
-	int ret = real ? real(f, argv) : (errno = ENOSYS, -1);
-	if (rec)
-		exec_failed(&c, ret);
-	return ret;
-}
-
-FH_EXPORT int execvpe(const char *f, char *const argv[], char *const envp[]);
-int execvpe(const char *f, char *const argv[], char *const envp[])
-{
-	REAL(execvpe, execve_fn);
-	struct fh_call c;
-	bool rec = exec_begin(&c, FH_ID_execvpe, f, -1);
-	int ret = real ? real(f, argv, envp) : (errno = ENOSYS, -1);
-	if (rec)
-		exec_failed(&c, ret);
-	return ret;
-}
-
-FH_EXPORT int fexecve(int fd, char *const argv[], char *const envp[]);
-int fexecve(int fd, char *const argv[], char *const envp[])
-{
-	REAL(fexecve, fexecve_fn);
-	struct fh_call c;
-	bool rec = exec_begin(&c, FH_ID_fexecve, NULL, fd);
-	int ret = real ? real(fd, argv, envp) : (errno = ENOSYS, -1);
-	if (rec)
-		exec_failed(&c, ret);
-	return ret;
-}
+EXEC_WRAPPER(execve, execve_fn, (const char *p, char *const argv[], char *const envp[]),
+	     (p, argv, envp), p, -1, (int)FH_SYS(SYS_execve, p, argv, envp))
+EXEC_WRAPPER(execv, execv_fn, (const char *p, char *const argv[]), (p, argv), p, -1,
+	     (int)FH_SYS(SYS_execve, p, argv, environ))
+EXEC_WRAPPER(execvp, execv_fn, (const char *f, char *const argv[]), (f, argv), f, -1,
+	     (errno = ENOSYS, -1))
+EXEC_WRAPPER(execvpe, execve_fn, (const char *f, char *const argv[], char *const envp[]),
+	     (f, argv, envp), f, -1, (errno = ENOSYS, -1))
+EXEC_WRAPPER(fexecve, fexecve_fn, (int fd, char *const argv[], char *const envp[]),
+	     (fd, argv, envp), NULL, fd, (errno = ENOSYS, -1))
 
 /* ---- clone ----
  *
