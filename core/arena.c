@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
+
 /* ---- arena ---- */
 
 struct arena_chunk {
@@ -121,10 +123,7 @@ const char *arena_strdup_capped(struct arena *a, const char *s, size_t max)
 	if (!s)
 		return NULL;
 	n = strnlen(s, max + 1);
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
+	if (n > max)
+		n = utf8_floor(s, max);
 	return arena_strndup(a, s, n);
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
+
 /* ---- struct buf ---- */
 
 void buf_init(struct buf *b, size_t max)
@@ -150,13 +152,8 @@ void buf_truncate(struct buf *b, size_t len)
 
 void buf_truncate_utf8(struct buf *b, size_t max)
 {
-	size_t n = max;
-
-	if (b->len_ <= max)
-		return;
-	while (n > 0 && ((unsigned char)b->data_[n] & 0xc0) == 0x80)
-		n--;
-	buf_truncate(b, n);
+	if (b->len_ > max)
+		buf_truncate(b, utf8_floor(b->data_, max));
 }
 
 void buf_chop_utf8_tail(struct buf *b)

@@ -60,13 +60,11 @@ int buf_json_str_html(struct buf *b, const char *s)
 	return json_str(b, s, true);
 }
 
-int buf_html(struct buf *b, const char *s)
+int buf_html_n(struct buf *b, const char *s, size_t n)
 {
-	const char *p, *run;
+	const char *p, *run, *end = s + n;
 
-	if (!s)
-		return 0;
-	for (p = run = s; *p; p++) {
+	for (p = run = s; p < end; p++) {
 		const char *esc;
 
 		switch (*p) {
@@ -82,6 +80,18 @@ int buf_html(struct buf *b, const char *s)
 		run = p + 1;
 	}
 	return buf_add(b, run, (size_t)(p - run));
+}
+
+int buf_html(struct buf *b, const char *s)
+{
+	return s ? buf_html_n(b, s, strlen(s)) : 0;
+}
+
+size_t utf8_floor(const char *s, size_t n)
+{
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
 }
 
 int buf_csv_cell(struct buf *b, const char *s)

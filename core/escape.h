@@ -20,8 +20,10 @@ int buf_json_str(struct buf *b, const char *s);
 /* The same for JSON inside an HTML <script> element: also & as \u0026 and U+2028, U+2029 as
  * \u2028, \u2029 (line terminators to older JavaScript). */
 int buf_json_str_html(struct buf *b, const char *s);
-/* HTML element text and attribute values: & < > " ' as entities. */
+/* HTML element text and attribute values: & < > " ' as entities (NULL writes nothing). */
 int buf_html(struct buf *b, const char *s);
+/* The same for the first n bytes of s. */
+int buf_html_n(struct buf *b, const char *s, size_t n);
 /* One CSV cell, quoted when needed, with a leading = + - @ (or tab/CR, or an apostrophe)
  * neutralised by a leading apostrophe inside quotes; a reader strips one apostrophe from a
  * quoted cell that starts with one. */
@@ -30,6 +32,9 @@ int buf_csv_cell(struct buf *b, const char *s);
  * An invalid, overlong, surrogate or truncated sequence gives *cp = 0xFFFD and length 1, so a
  * caller that copies what it decoded always writes valid UTF-8. */
 size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+/* The longest cut of s at most n bytes long that does not split a UTF-8 sequence (s has more
+ * than n bytes: s[n] is the first byte cut off). */
+size_t utf8_floor(const char *s, size_t n);
 /* Appends code point cp as UTF-8. */
 int buf_utf8(struct buf *b, uint32_t cp);
 

@@ -70,17 +70,23 @@ static int do_open(unsigned id, open_fn real, int dirfd, openat_fn realat, const
 	return ret;
 }
 
+/* The mode argument of an open-like call: only there with O_CREAT or O_TMPFILE. */
+#define MODE_ARG(fl, mode)                      \
+	do {                                    \
+		if (needs_mode(fl)) {           \
+			va_list ap;             \
+			va_start(ap, fl);       \
+			mode = va_arg(ap, mode_t); \
+			va_end(ap);             \
+		}                               \
+	} while (0)
+
 #define OPEN_WRAPPER(name)                                                       \
 	FH_EXPORT int name(const char *p, int fl, ...);                          \
 	int name(const char *p, int fl, ...)                                     \
 	{                                                                        \
 		mode_t mode = 0;                                                 \
-		if (needs_mode(fl)) {                                            \
-			va_list ap;                                              \
-			va_start(ap, fl);                                        \
-			mode = va_arg(ap, mode_t);                               \
-			va_end(ap);                                              \
-		}                                                                \
+		MODE_ARG(fl, mode);                                              \
 		REAL(name, open_fn);                                             \
 		return do_open(FH_ID_##name, real, AT_FDCWD, NULL, p, fl, mode); \
 	}
@@ -90,12 +96,7 @@ static int do_open(unsigned id, open_fn real, int dirfd, openat_fn realat, const
 	int name(int d, const char *p, int fl, ...)                              \
 	{                                                                        \
 		mode_t mode = 0;                                                 \
-		if (needs_mode(fl)) {                                            \
-			va_list ap;                                              \
-			va_start(ap, fl);                                        \
-			mode = va_arg(ap, mode_t);                               \
-			va_end(ap);                                              \
-		}                                                                \
+		MODE_ARG(fl, mode);                                              \
 		REAL(name, openat_fn);                                           \
 		return do_open(FH_ID_##name, NULL, d, real, p, fl, mode);        \
 	}

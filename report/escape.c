@@ -13,7 +13,6 @@
 void esc_html_n(struct buf *b, const char *s, size_t max)
 {
 	size_t n;
-	char *cut;
 
 	if (!s)
 		return;
@@ -22,21 +21,14 @@ void esc_html_n(struct buf *b, const char *s, size_t max)
 		buf_html(b, s);
 		return;
 	}
-	/* Back up to the start of a UTF-8 sequence so the cut never splits a character. */
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	cut = xmalloc(max + 1);
-	memcpy(cut, s, max);
-	cut[max] = '\0';
-	buf_html(b, cut);
-	free(cut);
+	max = utf8_floor(s, max); /* the cut never splits a character */
+	buf_html_n(b, s, max);
 	buf_printf(b, "\xe2\x80\xa6 (%zu more bytes)", n - max);
 }
 
 void esc_html_short(struct buf *b, const char *s, size_t max)
 {
 	size_t n, head, tail;
-	char *tmp;
 
 	if (!s)
 		return;
@@ -48,17 +40,11 @@ void esc_html_short(struct buf *b, const char *s, size_t max)
 	buf_puts(b, "<title>");
 	buf_html(b, s);
 	buf_puts(b, "</title>");
-	head = max / 3;
-	tail = max - head - 1;
-	while (head > 0 && ((unsigned char)s[head] & 0xc0) == 0x80)
-		head--;
+	head = utf8_floor(s, max / 3);
+	tail = max - max / 3 - 1;
 	while (tail > 0 && ((unsigned char)s[n - tail] & 0xc0) == 0x80)
 		tail--;
-	tmp = xmalloc(head + 1);
-	memcpy(tmp, s, head);
-	tmp[head] = '\0';
-	buf_html(b, tmp);
-	free(tmp);
+	buf_html_n(b, s, head);
 	buf_puts(b, "\xe2\x80\xa6");
 	buf_html(b, s + n - tail);
 }
