@@ -250,13 +250,9 @@ int hist_append_rows(const struct fh_run *run, const struct fh_test *t, const ch
 	size_t body;
 	int fd, ret = 0;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	fd = open_stat(path, O_WRONLY | O_APPEND | O_CREAT, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		goto out;
-	}
+		return fd;
 	buf_reset(rows);
 	if (st.st_size > 0) {
 		int rfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -300,13 +296,9 @@ int history_append_csv(const char *path, const char *rows, size_t len)
 	size_t ncols = 0;
 	int fd, ret = 0;
 
-	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	fd = open_stat(path, O_RDWR | O_APPEND | O_CREAT, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		goto out;
-	}
+		return fd;
 	if (st.st_size == 0) {
 		history_header(&out);
 	} else {

@@ -240,90 +240,94 @@ static const char *cell_of(const struct fh_csv *c, const struct conv *cv, int co
 	return cv->idx[col] >= 0 ? csv_cell(c, cv->idx[col]) : "";
 }
 
+/* How each of this tool's columns comes from a seed row; columns not listed (worker, isolate,
+ * and those added later) are unknown for the seed's rows and stay empty. */
+enum seed_conv {
+	CV_COPY, CV_UINT, CV_SECONDS, CV_TIMESTAMP, CV_VERSION, CV_OS, CV_RAM, CV_DIRTY,
+	CV_FIXTURES, CV_TYPE, CV_MESSAGE
+};
+
+static const struct seed_map {
+	const char *name;       /* our column */
+	enum seed_conv conv;
+	int col;                /* the seed's (S_*) */
+} seed_map[] = {
+	{ "run_id", CV_COPY, S_RUN },            { "timestamp_utc", CV_TIMESTAMP, S_TS },
+	{ "flakehunter_version", CV_VERSION, S_VER }, { "hostname", CV_COPY, S_HOST },
+	{ "os", CV_OS, S_OSN },                  { "python_version", CV_COPY, S_PY },
+	{ "pytest_version", CV_COPY, S_PT },     { "cpu_count", CV_UINT, S_CPU },
+	{ "ram_bytes", CV_RAM, S_RAM },          { "git_branch", CV_COPY, S_BR },
+	{ "git_commit", CV_COPY, S_CO },         { "git_dirty", CV_DIRTY, S_DI },
+	{ "nodeid", CV_COPY, S_NODE },           { "file", CV_COPY, S_FILE },
+	{ "function", CV_COPY, S_FUNC },         { "param_id", CV_COPY, S_PARAM },
+	{ "fixtures", CV_FIXTURES, S_FIX },      { "runs_requested", CV_UINT, S_RUNS },
+	{ "attempt", CV_COPY, S_ATT },           { "outcome", CV_COPY, S_OUT },
+	{ "duration_s", CV_SECONDS, S_DUR },     { "setup_s", CV_SECONDS, S_SET },
+	{ "call_s", CV_SECONDS, S_CALL },        { "teardown_s", CV_SECONDS, S_TD },
+	{ "error_type", CV_TYPE, S_ETYPE },      { "error_message", CV_MESSAGE, S_EMSG },
+	{ "failure_function", CV_COPY, S_FFUNC }, { "failure_file", CV_COPY, S_FFILE },
+	{ "failure_line", CV_UINT, S_FLINE },    { "fingerprint", CV_COPY, S_FP },
+	{ "failure_depth", CV_UINT, S_DEPTH },
+};
+
 /* The value of our column `name` for the current seed row, appended to v. */
 static void our_value(struct buf *v, const char *name, const struct fh_csv *c,
 		      const struct conv *cv)
 {
+	const struct seed_map *m = NULL;
+	const char *s;
 	long n;
 	double d;
-	const char *s;
 
-#define SEED(col) cell_of(c, cv, (col))
-	if (!strcmp(name, "run_id")) {
-		buf_puts(v, SEED(S_RUN));
-	} else if (!strcmp(name, "timestamp_utc")) {
-		put_timestamp(v, SEED(S_TS));
-	} else if (!strcmp(name, "flakehunter_version")) {
-		s = SEED(S_VER);
-		buf_printf(v, "pytest-flakehunter%s%s", *s ? "/" : "", s);
-	} else if (!strcmp(name, "hostname")) {
-		buf_puts(v, SEED(S_HOST));
-	} else if (!strcmp(name, "os")) {
-		buf_puts(v, SEED(S_OSN));
-		if (*SEED(S_OSN) && *SEED(S_OSV))
-			buf_putc(v, '-');
-		buf_puts(v, SEED(S_OSV));
-	} else if (!strcmp(name, "python_version")) {
-		buf_puts(v, SEED(S_PY));
-	} else if (!strcmp(name, "pytest_version")) {
-		buf_puts(v, SEED(S_PT));
-	} else if (!strcmp(name, "cpu_count")) {
-		if (parse_uint(SEED(S_CPU), &n))
+	for (size_t k = 0; k < ARRAY_SIZE(seed_map) && !m; k++)
+		if (!strcmp(seed_map[k].name, name))
+			m = &seed_map[k];
+	if (!m)
+		return;
+	s = cell_of(c, cv, m->col);
+	switch (m->conv) {
+	case CV_COPY:
+		buf_puts(v, s);
+		break;
+	case CV_UINT:
+		if (parse_uint(s, &n))
 			buf_int(v, n);
-	} else if (!strcmp(name, "ram_bytes")) {
-		if (parse_num(SEED(S_RAM), &d))
+		break;
+	case CV_SECONDS:
+		if (parse_num(s, &d))
+			buf_puts(v, s);
+		break;
+	case CV_TIMESTAMP:
+		put_timestamp(v, s);
+		break;
+	case CV_VERSION:
+		buf_printf(v, "pytest-flakehunter%s%s", *s ? "/" : "", s);
+		break;
+	case CV_OS:
+		buf_puts(v, s);
+		if (*s && *cell_of(c, cv, S_OSV))
+			buf_putc(v, '-');
+		buf_puts(v, cell_of(c, cv, S_OSV));
+		break;
+	case CV_RAM:
+		if (parse_num(s, &d))
 			buf_int(v, llround(d * 1e9));
-	} else if (!strcmp(name, "git_branch")) {
-		buf_puts(v, SEED(S_BR));
-	} else if (!strcmp(name, "git_commit")) {
-		buf_puts(v, SEED(S_CO));
-	} else if (!strcmp(name, "git_dirty")) {
-		s = SEED(S_DI);
+		break;
+	case CV_DIRTY:
 		if (!strcmp(s, "true") || !strcmp(s, "false"))
 			buf_puts(v, s);
-	} else if (!strcmp(name, "nodeid")) {
-		buf_puts(v, SEED(S_NODE));
-	} else if (!strcmp(name, "file")) {
-		buf_puts(v, SEED(S_FILE));
-	} else if (!strcmp(name, "function")) {
-		buf_puts(v, SEED(S_FUNC));
-	} else if (!strcmp(name, "param_id")) {
-		buf_puts(v, SEED(S_PARAM));
-	} else if (!strcmp(name, "fixtures")) {
-		for (s = SEED(S_FIX); *s; s++)
+		break;
+	case CV_FIXTURES:
+		for (; *s; s++)
 			buf_putc(v, *s == ',' ? ';' : *s);
-	} else if (!strcmp(name, "runs_requested")) {
-		if (parse_uint(SEED(S_RUNS), &n))
-			buf_int(v, n);
-	} else if (!strcmp(name, "attempt")) {
-		buf_puts(v, SEED(S_ATT));
-	} else if (!strcmp(name, "outcome")) {
-		buf_puts(v, SEED(S_OUT));
-	} else if (!strcmp(name, "duration_s") || !strcmp(name, "setup_s") ||
-		   !strcmp(name, "call_s") || !strcmp(name, "teardown_s")) {
-		int col = name[0] == 'd' ? S_DUR : name[0] == 's' ? S_SET : name[0] == 'c' ? S_CALL :
-			  S_TD;
-
-		if (parse_num(SEED(col), &d))
-			buf_puts(v, SEED(col));
-	} else if (!strcmp(name, "error_type") || !strcmp(name, "error_message")) {
-		s = name[6] == 't' ? SEED(S_ETYPE) : *SEED(S_EMSG) ? SEED(S_EMSG) : SEED(S_EMSG2);
+		break;
+	case CV_TYPE:
+	case CV_MESSAGE:
+		if (m->conv == CV_MESSAGE && !*s)
+			s = cell_of(c, cv, S_EMSG2);
 		redact(v, s, NULL); /* as our own records are: a message may hold a secret */
-	} else if (!strcmp(name, "failure_function")) {
-		buf_puts(v, SEED(S_FFUNC));
-	} else if (!strcmp(name, "failure_file")) {
-		buf_puts(v, SEED(S_FFILE));
-	} else if (!strcmp(name, "failure_line")) {
-		if (parse_uint(SEED(S_FLINE), &n))
-			buf_int(v, n);
-	} else if (!strcmp(name, "fingerprint")) {
-		buf_puts(v, SEED(S_FP));
-	} else if (!strcmp(name, "failure_depth")) {
-		if (parse_uint(SEED(S_DEPTH), &n))
-			buf_int(v, n);
+		break;
 	}
-	/* worker, isolate and columns added later: unknown for the seed's rows (empty). */
-#undef SEED
 }
 
 static void conv_free(struct conv *cv)

@@ -18,7 +18,12 @@
 
 int open_read(const char *path, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return open_stat(path, O_RDONLY, st);
+}
+
+int open_stat(const char *path, int flags, struct stat *st)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0644);
 
 	if (fd < 0)
 		return -errno;

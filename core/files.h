@@ -12,7 +12,9 @@
 
 #include "buf.h"
 
-/* Opens path read-only (close-on-exec) and fstat()s it into *st: the fd, or -errno. */
+/* Opens path with flags (close-on-exec; mode 0644 for a new file) and fstat()s it into *st:
+ * the fd, or -errno. open_read(): read-only. */
+int open_stat(const char *path, int flags, struct stat *st);
 int open_read(const char *path, struct stat *st);
 /* read() retried on EINTR: the bytes read (0 at the end), or -errno. */
 ssize_t read_some(int fd, void *buf, size_t n);
