@@ -16,34 +16,24 @@
 
 #include "escape.h"
 #include "files.h"
+#include "jsonval.h"
 
 #define QUARANTINE_MAX_FILE (64u << 20)
 #define QUARANTINE_MAX_ENTRIES 100000
 #define QSTR_MAX 1024
 
+/* A string member, capped at QSTR_MAX bytes; NULL when missing or not a string. */
 static const char *qstr(struct arena *a, const cJSON *o, const char *key)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	size_t n;
-
-	if (!cJSON_IsString(v) || !v->valuestring)
-		return NULL;
-	n = strnlen(v->valuestring, QSTR_MAX + 1);
-	if (n > QSTR_MAX) {
-		n = QSTR_MAX;
-		while (n > 0 && ((unsigned char)v->valuestring[n] & 0xc0) == 0x80)
-			n--;
-	}
-	return arena_strndup(a, v->valuestring, n);
+	return arena_strdup_capped(a, json_get_str(o, key), QSTR_MAX);
 }
 
+/* A count member: a number in [0, 1e9), else 0. */
 static int qint(const cJSON *o, const char *key)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	double d = json_num(json_get(o, key), 0);
 
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 1e9))
-		return 0;
-	return (int)v->valuedouble;
+	return d >= 0 && d < 1e9 ? (int)d : 0;
 }
 
 static int cmp_test_nodeid(const void *a, const void *b)
