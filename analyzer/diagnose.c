@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Diagnosis (issue 5): names the kind of each test's flakiness from evidence that contrasts
+ * Diagnosis: names the kind of each test's flakiness from evidence that contrasts
  * its failing attempts with its passing ones, and flags performance flakes among passing
  * attempts. Deterministic and offline: the rules of the table `rules` run in its order
  * (documented in ARCHITECTURE.md, "Diagnosis rules") and the first that separates failing from

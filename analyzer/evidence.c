@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Evidence (issue 5): joins the events of every trace file with the attempts of the run and
+ * Evidence: joins the events of every trace file with the attempts of the run and
  * derives, per attempt, the `trace` object of the JSON summary: where the time went by
  * category, on-CPU time, failed calls, signals, the last blocking call of the attempt's thread
  * and how it ended, calls in flight at the end, child processes, fd/thread counts, and a

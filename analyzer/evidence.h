@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The join of trace events with attempts and the evidence derived from it (issue 5).
+ * The join of trace events with attempts and the evidence derived from it: what each attempt
+ * did that a failure message cannot say (where it waited, what failed, what died).
  * evidence_attach() (stages.h) reads RUN_DIR/trace through trace.h and calls evidence_join();
  * the unit tests call evidence_join() with in-memory files of synthetic events.
  *

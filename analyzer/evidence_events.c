@@ -347,7 +347,8 @@ static void add_span(struct acc *c, const struct span *s)
 	}
 }
 
-/* Python frames, then native frames symbolized with the process's module map (issue 6). */
+/* Python frames, then native frames symbolized with the process's module map, so a stack
+ * reads as the program's own functions whatever machine the report is made on. */
 static struct fh_stack copy_stack(struct join *j, const struct fh_event *e)
 {
 	struct fh_stack st = { NULL, 0 };

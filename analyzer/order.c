@@ -843,11 +843,11 @@ int order_candidates_write(const struct fh_run *run, const char *path)
 		buf_puts(&b, "}}");
 	}
 	buf_puts(&b, "\n]}\n");
-	if (b.failed) {
+	if (buf_failed(&b)) {
 		buf_free(&b);
 		return error("%s: candidates too large", path);
 	}
-	r = write_file_atomic(path, b.data, b.len);
+	r = write_file_atomic(path, buf_str(&b), buf_len(&b));
 	buf_free(&b);
 	if (r)
 		return error("cannot write %s: %s", path, strerror(-r));

@@ -76,7 +76,7 @@ struct fh_frame {
 	const char *source;   /* the source line, stripped; may be NULL */
 };
 
-/* One frame of a captured stack (issue 6): kind "python" or "native". */
+/* One frame of a captured stack: kind "python" or "native". */
 struct fh_stack_frame {
 	const char *kind;
 	const char *module;   /* native: "libc.so.6"; may be NULL */
@@ -91,7 +91,7 @@ struct fh_stack {
 	size_t nframes;
 };
 
-/* ---- evidence from traces (issue 5); times in seconds ---- */
+/* ---- evidence from traces (evidence.c); times in seconds ---- */
 
 /* What a failed call says about the attempt (features.c, from the errno and the call's flags). */
 enum fh_err_class { FH_ERRC_OTHER, FH_ERRC_RESOURCE, FH_ERRC_NETWORK, FH_ERRC_DNS };
@@ -165,7 +165,7 @@ struct fh_lane {
 };
 
 /* Blocking calls of one attempt grouped by (call, target): the contrast and perf features of
- * diagnose.c (issue 5). Bounded per attempt; overflow folds into target NULL. */
+ * diagnose.c. Bounded per attempt; overflow folds into target NULL. */
 struct fh_call_stat {
 	const char *call;
 	int call_id;          /* FH_ID_*; -1 unknown */
@@ -460,7 +460,7 @@ struct fh_ai {
 	bool cached;
 };
 
-/* History rows aggregated for one test (issue 2 CSV; the report's trends and heatmap). */
+/* History rows aggregated for one test (the CSV history; the report's trends and heatmap). */
 struct fh_hist_run {
 	const char *run_id, *timestamp; /* ISO 8601 UTC */
 	const char *host, *branch, *week; /* week: "2026-W47" */

@@ -8,7 +8,7 @@
 
 #include "model.h"
 
-/* Second cluster fingerprint (issue 6): 12 hex digits from the stack of the last blocking call,
+/* Second cluster fingerprint: 12 hex digits from the stack of the last blocking call,
  * so "same Python traceback, different place it hung" splits. Python frames count with
  * path:line:function, native frames with module:function (module+address when the function is
  * unknown). NULL for an empty stack. From a. */

@@ -65,17 +65,17 @@ struct fh_event {
 	int attempt, phase, outcome;
 	int64_t cpu_ns;             /* thread CPU time at the marker; -1 unknown */
 	int fds, threads;           /* counts at the marker; -1 unknown */
-	/* stacks (issue 6): raw native addresses and python frames; may be empty */
+	/* stacks: raw native addresses and python frames; may be empty */
 	const uint64_t *stack; int nstack;
 	const struct fh_stack_frame *pystack; int npystack;
-	/* Added by the preload issue: raw record fields for readers that need them. */
+	/* Raw record fields, for readers that need more than the decoded ones. */
 	int raw_category;           /* enum fht_category of preload/fhtrace_format.h */
 	int fdkind;                 /* enum fht_fdkind: what the fd was (socket, file, other) */
 	int conv;                   /* enum fht_conv: how the call reports failure */
 	int64_t arg2;               /* call-specific second argument (see fhtrace_format.h) */
 	unsigned flags;             /* FHT_F_* of the record */
 	unsigned cflags;            /* FHF_* of the call (the call table); 0 for an unknown id */
-	uint32_t stack_ref;         /* 0: none (issue 6) */
+	uint32_t stack_ref;         /* slot of its stack's first record; 0: none */
 	/* FH_EV_SNAP */
 	int snap;                   /* enum fht_snap_kind */
 	uint32_t slot;              /* its slot index in the thread's stream (LOCK records name

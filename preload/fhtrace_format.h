@@ -52,7 +52,7 @@
  * the end of the headers or into the reserved bytes of records. Call ids are those of
  * preload/calls.def (fhtrace_calls.h), append only.
  *
- * Stacks (issue 6): `stack_ref` of a call or signal record names the slot of the first
+ * Stacks: `stack_ref` of a call or signal record names the slot of the first
  * FHT_REC_STACK record of its stack (0: none); see struct fht_stack.
  */
 #ifndef FHTRACE_FORMAT_H
@@ -82,7 +82,7 @@ enum fht_rec_type {
 	FHT_REC_MARK = 3,     /* attempt / phase marker from the fh_* API */
 	FHT_REC_STR = 4,      /* a chunk of a string owned by another record */
 	FHT_REC_PROC = 5,     /* this process started (first file of the process) */
-	FHT_REC_STACK = 6,    /* a captured stack (struct fht_stack, issue 6) */
+	FHT_REC_STACK = 6,    /* a captured stack (struct fht_stack) */
 	FHT_REC_CHUNK = 7,    /* version 2: the header slot of a chunk (struct fht_chunk) */
 	FHT_REC_SNAP = 8,     /* a hang snapshot's record (below; appended, version unchanged:
 			       * older readers skip a type they do not know) */
@@ -231,7 +231,7 @@ struct fht_rec {
 	int64_t end_ns;
 	int64_t result;
 	int32_t err;
-	uint32_t stack_ref;       /* 0: no stack (issue 6) */
+	uint32_t stack_ref;       /* slot of its stack's first FHT_REC_STACK record; 0: none */
 	int64_t timeout_ns;
 	int64_t arg;
 	int64_t arg2;
@@ -247,7 +247,7 @@ struct fht_str {
 };
 
 /*
- * FHT_REC_STACK (issue 6, writer preload/stackrec.c): a stack captured at the exit of a call
+ * FHT_REC_STACK (writer preload/stackrec.c): a stack captured at the exit of a call
  * that lasted at least FH_STACK_MS or returned EINTR after a signal. The call record's
  * stack_ref names the slot of the stack's first record; signal records delivered to the thread
  * during the call name the same slot. Every record of one stack has owner = the call's slot

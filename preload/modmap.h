@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Module maps (issue 6): which ELF objects a traced process had loaded, where, and with which
+ * Module maps: which ELF objects a traced process had loaded, where, and with which
  * build-id, so its raw stack addresses can be symbolized after it is gone (analyzer/
  * symbolize.c) and a binary that changed since is detected.
  *

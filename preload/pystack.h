@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Python frames of the calling thread (issue 6), read straight from CPython's private frame
+ * Python frames of the calling thread, read straight from CPython's private frame
  * chain: CPython 3.11 runs every Python function inside one native _PyEval_EvalFrameDefault
  * frame, so the native stack alone cannot say which Python line made a slow call.
  *

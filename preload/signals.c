@@ -63,7 +63,7 @@ static void fh_trampoline(int sig, siginfo_t *si, void *uc)
 		if (a.sa_flags & SA_RESETHAND)
 			installed[sig] = 0;
 		errno = saved;
-		fh_thr.in_handler++;   /* no stack capture inside the handler (issue 6) */
+		fh_thr.in_handler++;   /* no stack capture inside the handler: it would unwind the handler, not the call it cut */
 		if (a.sa_flags & SA_SIGINFO)
 			a.sa_sigaction(sig, si, uc);
 		else if (a.sa_handler != SIG_IGN && a.sa_handler != SIG_DFL)

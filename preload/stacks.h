@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Native stack capture for libfhtrace.so (issue 6): the raw return addresses of the calling
+ * Native stack capture for libfhtrace.so: the raw return addresses of the calling
  * thread, taken with libunwind's local unwinder, for blocking calls that lasted longer than the
  * threshold and for signal deliveries once the handler has returned.
  *

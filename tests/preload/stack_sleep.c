@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Test program run under the preload (issue 6), built with -g: main -> outer -> inner, where
+ * Test program for stack capture, run under the preload, built with -g: main -> outer -> inner, where
  * inner() sleeps 30 ms with nanosleep(), slower than the default stack threshold, so the
  * preload captures a stack at the end of the call. Prints "line <function> <line>" for the
- * call site in each function; tests/c/test_symbolize.c reads the trace back, symbolizes the
+ * call site in each function; tests/c/analyzer/test_symbolize.c reads the trace back, symbolizes the
  * stack with symbolize_event_stack() and compares.
  */
 #include <stdio.h>

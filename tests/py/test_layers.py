@@ -156,3 +156,23 @@ def test_the_name_check_catches_a_comparison(tmp_path):
     src = tmp_path / "x.c"
     src.write_text('if (streq(e->call_name, "poll") || !strcmp(name,\n "connect"))\n')
     assert name_comparisons({"poll", "connect"}, [src], tmp_path) == ["x.c:1: poll", "x.c:1: connect"]
+
+
+def test_comments_say_why_not_which_issue():
+    """Comments and docs give reasons, not issue numbers (which say nothing to a reader)."""
+    cite = re.compile(r"\bissues? #?\d+", re.I)
+    found = []
+    for folder in ("core", "analyzer", "report", "cli", "preload", "plugin", "tests", "docs",
+                   "bench", "demo", "tools"):
+        for src in sorted((ROOT / folder).rglob("*")):
+            if src.suffix not in (".c", ".h", ".py", ".md", ".def", ".in", ".js", ".css",
+                                  ".html", ".cpp") or "corpus" in src.parts:
+                continue
+            for n, line in enumerate(src.read_text(errors="replace").splitlines(), 1):
+                if cite.search(line) and src.name != "test_layers.py":
+                    found.append(f"{src.relative_to(ROOT)}:{n}: {line.strip()}")
+    for doc in ("README.md", "ARCHITECTURE.md", "Makefile"):
+        for n, line in enumerate((ROOT / doc).read_text().splitlines(), 1):
+            if cite.search(line):
+                found.append(f"{doc}:{n}: {line.strip()}")
+    assert found == []

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the offline half of the AI stage: the prompt built from a model (analyzer/
- * prompt.c) carries every piece of evidence issue 7 lists and no source code, stays bounded
- * whatever the run holds, is redacted and valid UTF-8; the request body is the Messages API
- * shape; SHA-256 (the cache names) matches the FIPS 180-4 test vectors.
+ * prompt.c) carries every piece of evidence prompt.h lists (what a model needs to reason about
+ * a flake it cannot run) and no source code, stays bounded whatever the run holds, is
+ * redacted and valid UTF-8; the request body is the Messages API shape.
  */
 #include <check.h>
 #include <stdlib.h>
