@@ -21,7 +21,7 @@
  *
  * The pytest plugin applies the same rules to the attempt records it writes
  * (plugin/pytest_flakehunter/redact.py). A rule change goes into both, with a case in
- * tests/data/redact_cases.txt, which tests/c/test_redact.c and tests/py/test_plugin_redact.py
+ * tests/data/redact_cases.txt, which tests/c/analyzer/test_redact.c and tests/py/test_plugin_redact.py
  * both check.
  */
 #ifndef FH_REDACT_H

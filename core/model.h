@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The analyzer's in-memory model of one run: what every stage fills in and what the report and
- * the JSON summary draw from. The pipeline (analyzer/main.c, `fh-analyze report`):
+ * the JSON summary draw from. The pipeline (cli/main.c, `fh-analyze report`):
  *
- *   run_load()        records.c   meta.json + attempts-*.jsonl  -> run, tests, attempts
- *                     sources.c   (a merged directory: every sources/<id>/, run->sources)
+ *   run_load()        rundir.c    meta.json + attempts-*.jsonl  -> run, tests, attempts
+ *                                 (a merged directory: every sources/<id>/, run->sources)
  *   run_compute()     stats.c     counts, flake rate + Wilson CI, verdict, durations, order
  *   sources_evidence() sources.c  evidence_attach() (evidence.c) per source: trace files ->
  *                                 attempt->trace (NULL when no traces)
@@ -18,6 +18,10 @@
  *   summary_write()   summary.c   flakehunter_report.json
  *   report_write()    report/     flakehunter_report.html
  *
+ * The model and its loading are the core layer (core/); the stages are analyzer/, the HTML
+ * report report/ (ARCHITECTURE.md, "Layers"). The model holds results only: a stage's
+ * working state (the evidence join's symbolizer, a history reader's accumulator) stays in
+ * that stage.
  * Ownership: every string and array reachable from a struct fh_run is allocated from
  * run->arena and freed by run_free(). Stages never free parts of the model. Pointers to
  * strings are never NULL unless documented ("may be NULL").

@@ -2,7 +2,7 @@
 /*
  * SHA-256 as specified in FIPS 180-4: a 64-byte block compressor, a streaming update and the
  * final padding with the bit length. Checked against the standard test vectors in
- * tests/c/test_ai_prompt.c.
+ * tests/c/core/test_core.c.
  */
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The on-disk trace format written by libfhtrace.so and read by the analyzer (analyzer/trace.c).
+ * The on-disk trace format written by libfhtrace.so and read by the analyzer (core/trace.c).
  *
  * Version 2 (written now): one file per traced process, `<pid>.fht` in FH_TRACE_DIR
  * (`<pid>-<n>.fht` when the name is taken, e.g. after an exec, which keeps the pid), created at

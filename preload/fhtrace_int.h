@@ -101,10 +101,10 @@ struct fh_call {
 	unsigned prev;
 };
 
-/* Slow paths of fh_begin: set up the thread (the process file, its first chunk); a slot past
- * the thread's newest chunk (claims the next chunk, or counts a drop). A thread that cannot
- * record (THR_OFF, or full) counts every event it loses by reason, and tries again now and
- * then (fhtrace_format.h, enum fht_drop_reason). */
+/* Slow paths of fh_begin (procfile.c): set up the thread (the process file, its first chunk);
+ * a slot past the thread's newest chunk (claims the next chunk, or counts a drop). A thread
+ * that cannot record (THR_OFF, or full) counts every event it loses by reason, and tries again
+ * now and then (fhtrace_format.h, enum fht_drop_reason). */
 bool fh_thr_setup(struct fh_thr *t) FH_HIDDEN;
 /* Counts one event lost while t was busy (FHT_DROP_BUSY). */
 void fh_busy_drop(struct fh_thr *t) FH_HIDDEN;
@@ -223,6 +223,7 @@ static inline __attribute__((always_inline)) bool fh_begin(struct fh_call *c, un
 	return true;
 }
 
+/* procfile.c: the lazy target of a slow or failed call (its fd's peer or path). */
 void fh_end_slow(struct fh_call *c) FH_HIDDEN;
 
 /* Stacks (stackrec.c): captured at the exit of calls at least fh_stack_ns long (INT64_MAX when
@@ -290,7 +291,7 @@ static inline int fh_finish_errno(struct fh_call *c, int ret)
 	return ret;
 }
 
-/* Appends a string owned by record `owner` (slot index) as FHT_REC_STR records. */
+/* procfile.c: appends a string owned by record `owner` (slot index) as FHT_REC_STR records. */
 void fh_put_str(struct fh_thr *t, struct fht_rec *owner, uint64_t owner_idx, const char *s,
 		size_t n) FH_HIDDEN;
 static inline void fh_call_str(struct fh_call *c, const char *s, size_t n)
@@ -338,7 +339,7 @@ void fh_after_fork_child(void) FH_HIDDEN;
 int fh_pf_setup_eager(struct fh_thr *t) FH_HIDDEN;
 
 /*
- * The library's own files in the trace directory (fhtrace.c; the module map, modmap.c, uses
+ * The library's own files in the trace directory (procfile.c; the module map, modmap.c, uses
  * them too). Nothing the program could notice: a file is opened, used and closed within one
  * library call, never when fewer than FH_FD_HEADROOM fds are left below RLIMIT_NOFILE; never
  * grown past RLIMIT_FSIZE (that would raise SIGXFSZ in the program) nor into the last
@@ -379,7 +380,7 @@ void fh_listening_add(int fd, const char *addr) FH_HIDDEN;
 void fh_foot_attempt_end(struct fh_thr *t, int attempt) FH_HIDDEN;
 extern unsigned fh_attempt_gen FH_HIDDEN;
 
-/* fhtrace.c: the module map's state in the process file's header (0: complete). */
+/* procfile.c: the module map's state in the process file's header (0: complete). */
 void fh_note_map(unsigned reason) FH_HIDDEN;
 
 #endif

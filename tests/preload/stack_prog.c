@@ -10,7 +10,7 @@
  *   fds same|changed            whether the fd table is the same before init and after the captures
  *   stack <status>
  *
- * tests/c/test_symbolize.c symbolizes the output with the analyzer and checks it against the
+ * tests/c/analyzer/test_symbolize.c symbolizes the output with the analyzer and checks it against the
  * printed lines.
  */
 #include <dirent.h>

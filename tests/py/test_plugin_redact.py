@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """The plugin's redactor (plugin/pytest_flakehunter/redact.py): the cases shared with
-analyzer/redact.c (tests/data/redact_cases.txt, also read by tests/c/test_redact.c), and a real
+analyzer/redact.c (tests/data/redact_cases.txt, also read by tests/c/analyzer/test_redact.c), and a real
 `pytest --fh` whose failures carry secrets in messages, exception types, hard-coded source
 lines and an xdist-style crash record, with ANTHROPIC_API_KEY set: the attempt records keep the
 identities and the shape of each failure, but no secret and not the key, and no file under the

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the trace reader (analyzer/trace.c) on hand-built files: every record type
+ * Unit tests of the trace reader (core/trace.c, core/trace_index.c) and the dump (analyzer/dump.c) on hand-built files: every record type
  * decoded, strings reassembled by owner (interleaved, truncated, orphaned), hostile headers
  * (bad magic, versions, sizes, counts beyond the file), random garbage records, trace_list()
  * and the strace-like trace_dump(). Each case runs in its own process (Check).

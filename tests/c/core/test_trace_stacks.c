@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Decoding of FHT_REC_STACK records (analyzer/trace_stacks.c) through trace_load(): a call
+ * Decoding of FHT_REC_STACK records (core/trace_stacks.c) through trace_load(): a call
  * and the signal that cut it sharing one stack (native + Python frames, interned strings), and
  * hostile stack records (references out of range or to the wrong kind, counts past the record,
  * strings without an end, stacks without their last record) that must decode to something

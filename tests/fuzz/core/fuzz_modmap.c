@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the module map parser (analyzer/symbolize.c, format in
+ * libFuzzer target for the module map parser (core/modmap_read.c, format in
  * preload/modmap.h): any bytes must parse or fail cleanly, and every module kept must be
  * well-formed (lo < hi, strings present) and findable.
  */
