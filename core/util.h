@@ -4,7 +4,7 @@
  * that cannot fail silently, growing arrays, the clock, FNV-1a. The core's other modules:
  * buf.h (the bounded growable buffer), arena.h (the model's allocator), escape.h (escapers for
  * every output context), numfmt.h (numbers as text), files.h (whole files in and out),
- * sha256.h, csv.h (reading CSV).
+ * hmap.h (the hash map), sha256.h, csv.h (reading CSV), jsonval.h (hostile JSON values).
  *
  * Errors, one convention in every layer above the preload:
  *  - A function that can fail returns 0 (or a count) on success and a negative errno on
