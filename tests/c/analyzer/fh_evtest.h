@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "evidence.h"
+#include "fh_tracefile.h"
 #include "fhtrace_format.h"
 #include "stages.h"
 
@@ -33,16 +34,6 @@ static inline void freerun(struct fh_run *r)
 {
 	arena_free(&r->arena);
 	free(r);
-}
-
-/* The id of a call of the table by name (tests build records the way the preload names them);
- * -1 when the table has no such call. */
-static inline int call_id(const char *name)
-{
-	for (unsigned i = 0; i < FH_NCALLS; i++)
-		if (!strcmp(fht_calls[i].name, name))
-			return (int)i;
-	return -1;
 }
 
 /* outcomes: one letter per attempt, P passed, F failed, E error, S skipped. Attempt i runs

@@ -13,7 +13,7 @@
 
 #include "fh_check.h"
 #include "fh_evtest.h"
-#include "fh_v2file.h"
+#include "fh_tracefile.h"
 
 
 static const char *const NODE = "tests/test_db.py::test_fetch";

@@ -15,45 +15,19 @@
 #include <unistd.h>
 
 #include "fh_check.h"
-#include "fh_v2file.h"
+#include "fh_tracefile.h"
 #include "fhtrace_format.h"
 #include "dump.h"
 #include "trace.h"
 
-struct img {
-	struct fht_header h;
-	char pad[FHT_HEADER_SIZE - sizeof(struct fht_header)];
-	struct fht_rec r[64];
-};
-
-static int call_id(const char *name)
+/* The version 1 file most cases start from: thread 101 of python3.11. */
+static void init(struct v1img *m, unsigned n)
 {
-	for (unsigned i = 0; i < FH_NCALLS; i++)
-		if (!strcmp(fht_calls[i].name, name))
-			return (int)i;
-	return -1;
+	v1_init(m, n, 101);
+	memcpy(m->h.exe, "/usr/bin/python3.11", sizeof("/usr/bin/python3.11"));
 }
 
-static void init(struct img *m, unsigned n)
-{
-	memset(m, 0, sizeof(*m));
-	memcpy(m->h.magic, FHT_MAGIC, 8);
-	m->h.version = FHT_VERSION;
-	m->h.min_version = FHT_MIN_VERSION;
-	m->h.header_size = FHT_HEADER_SIZE;
-	m->h.rec_size = FHT_REC_SIZE;
-	m->h.capacity = 64;
-	m->h.allocated = 64;
-	m->h.reserved = n;
-	m->h.pid = 100;
-	m->h.ppid = 1;
-	m->h.tid = 101;
-	m->h.mono_anchor_ns = 1000;
-	m->h.proc_start_ns = 1000;
-	strcpy(m->h.exe, "/usr/bin/python3.11");
-}
-
-static void str(struct img *m, unsigned slot, unsigned owner, const char *s, int last)
+static void str(struct v1img *m, unsigned slot, unsigned owner, const char *s, int last)
 {
 	struct fht_str *r = (struct fht_str *)&m->r[slot];
 	r->type = FHT_REC_STR;
@@ -74,7 +48,7 @@ static char *write_tmp(const void *p, size_t n)
 	return path;
 }
 
-static void sample(struct img *m)
+static void sample(struct v1img *m)
 {
 	init(m, 9);
 	m->r[0] = (struct fht_rec){ .type = FHT_REC_PROC, .flags = FHT_F_DONE, .call = 0xffff,
@@ -101,7 +75,7 @@ static void sample(struct img *m)
 
 START_TEST(test_decode_all_types)
 {
-	struct img m;
+	struct v1img m;
 	struct fh_trace_file tf;
 	sample(&m);
 	char *p = write_tmp(&m, sizeof(m));
@@ -146,7 +120,7 @@ END_TEST
 
 START_TEST(test_dump_is_strace_like)
 {
-	struct img m;
+	struct v1img m;
 	char *buf = NULL;
 	size_t len = 0;
 	sample(&m);
@@ -181,7 +155,7 @@ START_TEST(test_dump_printers)
 		{ "execv", 0, 0, 0, "execv() = 0 <" },
 		{ "pthread_create", 0, 0, 0, "pthread_create() = 0 <" },
 	};
-	struct img m;
+	struct v1img m;
 	char *buf = NULL, *p;
 	size_t len = 0;
 	FILE *f;
@@ -211,7 +185,7 @@ END_TEST
 
 START_TEST(test_hostile_headers)
 {
-	struct img m;
+	struct v1img m;
 	struct fh_trace_file tf;
 	char *p;
 
@@ -249,7 +223,7 @@ END_TEST
 
 START_TEST(test_truncated_and_huge_counts)
 {
-	struct img m;
+	struct v1img m;
 	struct fh_trace_file tf;
 	sample(&m);
 	m.h.reserved = m.h.allocated = m.h.capacity = UINT64_MAX;
@@ -267,7 +241,7 @@ END_TEST
 
 START_TEST(test_hostile_strings)
 {
-	struct img m;
+	struct v1img m;
 	struct fh_trace_file tf;
 	init(&m, 8);
 	m.r[0] = (struct fht_rec){ .type = FHT_REC_CALL, .call = 60000, .flags = FHT_F_DONE, .fd = -1 };
@@ -295,7 +269,7 @@ END_TEST
 
 START_TEST(test_random_garbage_never_crashes)
 {
-	struct img m;
+	struct v1img m;
 	srand(42);
 	for (int round = 0; round < 200; round++) {
 		struct fh_trace_file tf;
@@ -346,7 +320,7 @@ START_TEST(test_list_sorted_fht_only)
 }
 END_TEST
 
-/* ---- version 2: hand-built process files (fh_v2file.h) ---- */
+/* ---- version 2: hand-built process files (fh_tracefile.h) ---- */
 
 static void sstr(struct fht_rec *s, unsigned slot, unsigned owner, const char *text, int last)
 {

@@ -13,44 +13,13 @@
 #include <unistd.h>
 
 #include "fh_check.h"
+#include "fh_tracefile.h"
 #include "fhtrace_format.h"
 #include "trace.h"
 
 #define NREC 64
 
-struct img {
-	struct fht_header h;
-	char pad[FHT_HEADER_SIZE - sizeof(struct fht_header)];
-	struct fht_rec r[NREC];
-};
-
-static int call_id(const char *name)
-{
-	for (unsigned i = 0; i < FH_NCALLS; i++)
-		if (!strcmp(fht_calls[i].name, name))
-			return (int)i;
-	return -1;
-}
-
-static void init(struct img *m, unsigned n)
-{
-	memset(m, 0, sizeof(*m));
-	memcpy(m->h.magic, FHT_MAGIC, 8);
-	m->h.version = FHT_VERSION;
-	m->h.min_version = FHT_MIN_VERSION;
-	m->h.header_size = FHT_HEADER_SIZE;
-	m->h.rec_size = FHT_REC_SIZE;
-	m->h.capacity = NREC;
-	m->h.allocated = NREC;
-	m->h.reserved = n;
-	m->h.pid = 100;
-	m->h.ppid = 1;
-	m->h.tid = 100;
-	m->h.mono_anchor_ns = 1000;
-	m->h.proc_start_ns = 1000;
-}
-
-static struct fht_stack *stk(struct img *m, unsigned slot, int kind, unsigned owner, int n,
+static struct fht_stack *stk(struct v1img *m, unsigned slot, int kind, unsigned owner, int n,
 			     int last)
 {
 	struct fht_stack *s = (struct fht_stack *)&m->r[slot];
@@ -63,7 +32,7 @@ static struct fht_stack *stk(struct img *m, unsigned slot, int kind, unsigned ow
 	return s;
 }
 
-static void str(struct img *m, unsigned slot, unsigned owner, const char *s, size_t len, int last)
+static void str(struct v1img *m, unsigned slot, unsigned owner, const char *s, size_t len, int last)
 {
 	struct fht_str *r = (struct fht_str *)&m->r[slot];
 
@@ -74,7 +43,7 @@ static void str(struct img *m, unsigned slot, unsigned owner, const char *s, siz
 	memcpy(r->data, s, len);
 }
 
-static void load(const struct img *m, struct fh_trace_file *tf)
+static void load(const struct v1img *m, struct fh_trace_file *tf)
 {
 	char path[] = "/tmp/fh-test-trace-stacks-XXXXXX";
 	int fd = mkstemp(path);
@@ -96,11 +65,11 @@ static const struct fh_event *event(const struct fh_trace_file *tf, enum fh_ev_t
 
 /* slot 0 call, 1 signal (during the call), 2 PYSTR "nap\0t.py" + 3 its string, 4-5 native
  * (7 + 2 pcs), 6 python (2 frames, both naming slot 2), last. */
-static void good(struct img *m)
+static void good(struct v1img *m)
 {
 	struct fht_stack *s;
 
-	init(m, 7);
+	v1_init(m, 7, 100);
 	m->r[0] = (struct fht_rec){ .type = FHT_REC_CALL, .flags = FHT_F_DONE,
 				    .call = (uint16_t)call_id("clock_nanosleep"), .fd = -1,
 				    .start_ns = 2000, .end_ns = 9000, .result = 4, .err = 4,
@@ -126,7 +95,7 @@ static void good(struct img *m)
 
 START_TEST(test_call_and_signal_share_stack)
 {
-	struct img m;
+	struct v1img m;
 	struct fh_trace_file tf;
 	const struct fh_event *call, *sig;
 
@@ -154,7 +123,7 @@ END_TEST
 
 START_TEST(test_hostile_stack_records)
 {
-	struct img m;
+	struct v1img m;
 	struct fh_trace_file tf;
 	const struct fh_event *call, *sig;
 	struct fht_stack *s;
@@ -218,7 +187,7 @@ END_TEST
 
 START_TEST(test_random_stack_records_never_crash)
 {
-	struct img m;
+	struct v1img m;
 	struct fh_trace_file tf;
 	unsigned seed = 12345;
 

@@ -1,17 +1,53 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers of the trace unit tests: version 2 trace files (preload/fhtrace_format.h) built by
- * hand in memory: a process header, then chunks of thread streams appended in any order, and
- * garbage pages. Header-only (static functions). The caller writes f.b[0..f.len) to a file.
+ * Helpers of the trace unit tests: trace files (preload/fhtrace_format.h) built by hand in
+ * memory. Version 1: one thread's file image of 64 records (struct v1img). Version 2: a
+ * process header, then chunks of thread streams appended in any order, and garbage pages.
+ * Header-only (static functions). The caller writes the image (or f.b[0..f.len)) to a file.
  */
-#ifndef FH_V2FILE_H
-#define FH_V2FILE_H
+#ifndef FH_TRACEFILE_H
+#define FH_TRACEFILE_H
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fhtrace_format.h"
+
+/* A version 1 file of pid 100 (ppid 1) and thread tid with n records reserved. */
+struct v1img {
+	struct fht_header h;
+	char pad[FHT_HEADER_SIZE - sizeof(struct fht_header)];
+	struct fht_rec r[64];
+};
+
+static inline void v1_init(struct v1img *m, unsigned n, int tid)
+{
+	memset(m, 0, sizeof(*m));
+	memcpy(m->h.magic, FHT_MAGIC, 8);
+	m->h.version = FHT_VERSION;
+	m->h.min_version = FHT_MIN_VERSION;
+	m->h.header_size = FHT_HEADER_SIZE;
+	m->h.rec_size = FHT_REC_SIZE;
+	m->h.capacity = 64;
+	m->h.allocated = 64;
+	m->h.reserved = n;
+	m->h.pid = 100;
+	m->h.ppid = 1;
+	m->h.tid = tid;
+	m->h.mono_anchor_ns = 1000;
+	m->h.proc_start_ns = 1000;
+}
+
+/* The id of a call of the table by name (tests build records the way the preload names them);
+ * -1 when the table has no such call. */
+static inline int call_id(const char *name)
+{
+	for (unsigned i = 0; i < FH_NCALLS; i++)
+		if (!strcmp(fht_calls[i].name, name))
+			return (int)i;
+	return -1;
+}
 
 struct v2 {
 	unsigned char *b;
