@@ -291,6 +291,18 @@ static inline int fh_finish_errno(struct fh_call *c, int ret)
 	return ret;
 }
 
+/* The same for a call that makes a process or thread: its pid or tid in arg as well. */
+static inline int fh_finish_spawn(struct fh_call *c, int ret)
+{
+	int saved = errno;
+
+	fh_end(c, ret, FHT_CONV_ERRNO, saved);
+	c->rec->arg = ret;
+	fh_done(c);
+	errno = saved;
+	return ret;
+}
+
 /* procfile.c: appends a string owned by record `owner` (slot index) as FHT_REC_STR records. */
 void fh_put_str(struct fh_thr *t, struct fht_rec *owner, uint64_t owner_idx, const char *s,
 		size_t n) FH_HIDDEN;

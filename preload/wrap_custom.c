@@ -162,12 +162,7 @@ pid_t fork(void)
 	pid_t ret = real();
 	if (ret == 0)
 		return 0;   /* child: the atfork handler gave it its own file */
-	int saved = errno;
-	fh_end(&c, ret, FHT_CONV_ERRNO, saved);
-	c.rec->arg = ret;
-	fh_done(&c);
-	errno = saved;
-	return ret;
+	return fh_finish_spawn(&c, ret);
 }
 
 /* ---- exec ---- */
@@ -264,11 +259,5 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		return real(fn, stack, flags, arg, ptid, tls, ctid);
 	c.rec->timeout_ns = 0;
 	c.rec->arg2 = (unsigned)flags;
-	int ret = real(fn, stack, flags, arg, ptid, tls, ctid);
-	int saved = errno;
-	fh_end(&c, ret, FHT_CONV_ERRNO, saved);
-	c.rec->arg = ret;
-	fh_done(&c);
-	errno = saved;
-	return ret;
+	return fh_finish_spawn(&c, real(fn, stack, flags, arg, ptid, tls, ctid));
 }

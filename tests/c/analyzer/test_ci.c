@@ -13,6 +13,7 @@
 
 #include "escape.h"
 #include "fh_check.h"
+#include "fh_model.h"
 #include "junit.h"
 #include "markdown.h"
 #include "model.h"
@@ -62,16 +63,6 @@ static void load(struct fh_run *run, const char *data)
 	records_finish(rec);
 	run_compute(run);
 	run_cluster(run);
-}
-
-static const struct fh_test *find(const struct fh_run *run, const char *nodeid)
-{
-	size_t i;
-
-	for (i = 0; i < run->ntests; i++)
-		if (!strcmp(run->tests[i].nodeid, nodeid))
-			return &run->tests[i];
-	return NULL;
 }
 
 static int count(const char *hay, const char *needle)
@@ -181,17 +172,17 @@ START_TEST(test_records_plan_and_output)
 	const struct fh_test *t;
 
 	load(&run, RUN);
-	t = find(&run, "tests/test_b.py::test_stable");
+	t = fh_find_test(&run, "tests/test_b.py::test_stable");
 	ck_assert_int_eq(t->planned, 59);
 	ck_assert_str_eq(t->stop, "stable");
-	t = find(&run, "tests/test_a.py::TestK::test_flaky[p-1]");
+	t = fh_find_test(&run, "tests/test_a.py::TestK::test_flaky[p-1]");
 	ck_assert_int_eq(t->planned, 4);
 	ck_assert_str_eq(t->stop, "planned");
 	ck_assert_str_eq(t->attempts[0].out_stdout, "out \x01\x1b[0m x");
 	ck_assert_str_eq(t->attempts[0].out_log, "WARNING log");
 	ck_assert_ptr_null(t->attempts[1].out_stdout);
 	/* no "runs" and no "stop": planned is the attempts present */
-	t = find(&run, "tests/test_b.py::test_skip");
+	t = fh_find_test(&run, "tests/test_b.py::test_skip");
 	ck_assert_int_eq(t->planned, 4);
 	ck_assert_ptr_null(t->stop);
 	run_free(&run);
@@ -312,21 +303,21 @@ START_TEST(test_quarantine_load)
 	ck_assert_uint_eq(run.nquarantine, 5);
 	ck_assert_str_eq(run.quarantine_file, "/r/q.toml");
 	ck_assert_str_eq(run.quarantine[4].expires, "unknown");
-	t = find(&run, "a::x");
+	t = fh_find_test(&run, "a::x");
 	ck_assert_ptr_nonnull(t->quarantine);
 	ck_assert_str_eq(t->quarantine->owner, "al");
 	ck_assert_int_eq(t->quarantine->line, 3);
 	ck_assert(quarantine_active(t));
-	t = find(&run, "a::y");
+	t = fh_find_test(&run, "a::y");
 	ck_assert(t->quarantine && !quarantine_active(t));
-	t = find(&run, "a::z"); /* its entry has no owner: not trusted */
+	t = fh_find_test(&run, "a::z"); /* its entry has no owner: not trusted */
 	ck_assert_ptr_null(t->quarantine);
 	run_free(&run);
 	/* hostile files: one warning, nothing marked, the report goes on */
 	write_text("quarantine.json", "{\"entries\": 5}");
 	load_dir(&run);
 	ck_assert_int_lt(quarantine_load(&run), 0);
-	ck_assert_ptr_null(find(&run, "a::x")->quarantine);
+	ck_assert_ptr_null(fh_find_test(&run, "a::x")->quarantine);
 	run_free(&run);
 	write_text("quarantine.json", "[1,2");
 	load_dir(&run);

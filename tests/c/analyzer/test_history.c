@@ -14,6 +14,7 @@
 
 #include "escape.h"
 #include "fh_check.h"
+#include "fh_model.h"
 #include "files.h"
 #include "history.h"
 #include "model.h"
@@ -120,16 +121,6 @@ static void make_run(struct fh_run *run, const char *run_dir, const char *run_id
 	run_cluster(run);
 }
 
-static const struct fh_test *find(const struct fh_run *run, const char *nodeid)
-{
-	size_t i;
-
-	for (i = 0; i < run->ntests; i++)
-		if (!strcmp(run->tests[i].nodeid, nodeid))
-			return &run->tests[i];
-	return NULL;
-}
-
 /* Counts the data rows of a history file; checks every row has the header's cell count. */
 static int count_rows(const char *path)
 {
@@ -202,7 +193,7 @@ START_TEST(test_three_runs)
 	make_run(&run, buf_str(&rdir[2]), "R2", hosts[2], started[2], records[2]);
 	ck_assert_int_eq(history_update(&run, buf_str(&hist)), 0);
 	ck_assert_int_eq(count_rows(buf_str(&path)), 12);
-	t = find(&run, "t.py::test_x[p1]");
+	t = fh_find_test(&run, "t.py::test_x[p1]");
 	h = t->hist;
 	ck_assert_ptr_nonnull(h);
 	ck_assert_uint_eq(h->nruns, 3);
@@ -248,7 +239,7 @@ START_TEST(test_three_runs)
 	ck_assert_int_eq(mkdir_p(buf_str(&rdir[0]), 0755), 0);
 	make_run(&run, buf_str(&rdir[0]), "R3", "ci-1", "2026-11-11T10:00:00Z", records[0]);
 	ck_assert_int_eq(history_update(&run, buf_str(&hist)), 0);
-	h = find(&run, "t.py::test_x[p1]")->hist;
+	h = fh_find_test(&run, "t.py::test_x[p1]")->hist;
 	ck_assert_int_eq(h->skipped_rows, 1);
 	ck_assert_uint_eq(h->nruns, 4);
 	ck_assert_int_eq(h->runs[3].attempts, 4);

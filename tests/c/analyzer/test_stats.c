@@ -18,6 +18,7 @@
 
 #include "cluster.h"
 #include "fh_check.h"
+#include "fh_model.h"
 #include "model.h"
 #include "records.h"
 #include "rundir.h"
@@ -50,16 +51,6 @@ static void load_buffer(struct fh_run *run, const char *data)
 	load_bytes(run, data, strlen(data));
 }
 
-static const struct fh_test *find(const struct fh_run *run, const char *nodeid)
-{
-	size_t i;
-
-	for (i = 0; i < run->ntests; i++)
-		if (!strcmp(run->tests[i].nodeid, nodeid))
-			return &run->tests[i];
-	return NULL;
-}
-
 /* ---- records ---- */
 
 START_TEST(test_records_valid)
@@ -78,7 +69,7 @@ START_TEST(test_records_valid)
 	ck_assert_int_eq(run.malformed_records, 0);
 	ck_assert_uint_eq(run.ntests, 2);
 	ck_assert_int_eq(run.meta.runs_per_test, 10);
-	t = find(&run, "t.py::b[x-1]");
+	t = fh_find_test(&run, "t.py::b[x-1]");
 	ck_assert_ptr_nonnull(t);
 	ck_assert_uint_eq(t->nattempts, 2);
 	ck_assert_int_eq(t->attempts[0].attempt, 1); /* sorted by attempt number */
@@ -93,7 +84,7 @@ START_TEST(test_records_valid)
 	ck_assert_str_eq(t->attempts[1].frames[1].function, "helper");
 	ck_assert_str_eq(t->attempts[1].frames[1].source, "raise X");
 	ck_assert(fabs(t->attempts[1].teardown_s - 0.3) < 1e-9);
-	t = find(&run, "t.py::a");
+	t = fh_find_test(&run, "t.py::a");
 	ck_assert_ptr_nonnull(t);
 	ck_assert(t->attempts[0].xfail);
 	ck_assert_str_eq(t->function, "a"); /* derived from the nodeid when absent */
@@ -160,7 +151,7 @@ START_TEST(test_records_hostile_values)
 	buf_free(&b);
 	ck_assert_int_eq(run.malformed_records, 2);
 	ck_assert_uint_eq(run.ntests, 2);
-	t = find(&run, "h::x");
+	t = fh_find_test(&run, "h::x");
 	ck_assert_ptr_nonnull(t);
 	ck_assert_uint_eq(t->nattempts, 2);
 	ck_assert_int_eq(t->attempts[0].attempt, 1); /* "three" -> its position */
@@ -284,15 +275,15 @@ START_TEST(test_verdicts_and_order)
 	ck_assert_int_eq(run.nbroken, 1);
 	ck_assert_int_eq(run.nstable, 2);
 	ck_assert_int_eq(run.nskipped, 1);
-	t = find(&run, "s::flaky_high");
+	t = fh_find_test(&run, "s::flaky_high");
 	ck_assert_int_eq(t->verdict, FH_FLAKY);
 	ck_assert_int_eq(t->failed, 2);
 	ck_assert_int_eq(t->passed, 1);
 	ck_assert_int_eq(t->skipped, 1);
 	ck_assert_double_eq_tol(t->flake_rate, 2.0 / 3, 1e-9);
-	ck_assert_int_eq(find(&run, "s::broken")->verdict, FH_BROKEN);
-	ck_assert_int_eq(find(&run, "s::skip")->verdict, FH_SKIPPED_ALL);
-	t = find(&run, "s::stable_b");
+	ck_assert_int_eq(fh_find_test(&run, "s::broken")->verdict, FH_BROKEN);
+	ck_assert_int_eq(fh_find_test(&run, "s::skip")->verdict, FH_SKIPPED_ALL);
+	t = fh_find_test(&run, "s::stable_b");
 	ck_assert_int_eq(t->verdict, FH_STABLE);
 	ck_assert_double_eq_tol(t->mean_s, 2, 1e-9);
 	ck_assert_double_eq_tol(t->median_s, 2, 1e-9);
