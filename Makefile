@@ -227,10 +227,10 @@ $(BUILD)/tests/preload/%: tests/preload/%.c
 # test_limits compiles preload/limits.c into itself
 $(BUILD)/tests/test_limits: preload/limits.c preload/fhtrace_int.h preload/fhtrace_format.h
 
-# stack_prog compiles preload/stacks.c, modmap.c and limits.c into itself, to test stack
+# stack_prog compiles preload/stacks.c, modmap.c, limits.c and fmt.c into itself, to test stack
 # capture without the rest of the preload
 $(BUILD)/tests/preload/stack_prog: preload/stacks.c preload/stacks.h preload/modmap.c preload/modmap.h \
-	preload/pystack.h preload/limits.c preload/fhtrace_int.h
+	preload/pystack.h preload/limits.c preload/fmt.c preload/fhtrace_int.h
 
 $(BUILD)/tests/preload/lib%.so: tests/preload/%.cpp
 	@mkdir -p $(dir $@)

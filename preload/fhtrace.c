@@ -9,7 +9,6 @@
  * Everything reachable from a wrapper is async-signal-safe and goes through syscall(); the
  * constructor and fh_start() may use libc freely (they run outside signal context).
  */
-#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/limits.h>
@@ -293,25 +292,18 @@ int fh_active(void)
 	return fh_on && !fh_disabled;
 }
 
+static void count_entry(const char *name, int dfd, void *arg)
+{
+	(void)name;
+	(void)dfd;
+	++*(int *)arg;
+}
+
 static int count_dir(const char *path)
 {
-	char buf[4096];
 	int n = 0;
-	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (fh_each_dirent(path, count_entry, &n) < 0)
 		return -1;
-	for (;;) {
-		long k = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-		if (k <= 0)
-			break;
-		for (long o = 0; o < k;) {
-			struct dirent64 *d = (struct dirent64 *)(buf + o);
-			if (d->d_name[0] != '.')
-				n++;
-			o += d->d_reclen;
-		}
-	}
-	syscall(SYS_close, fd);
 	return n - 1;   /* the directory fd itself (only /proc/self/fd is counted this way) */
 }
 

@@ -318,6 +318,14 @@ size_t fh_fmt_sockaddr(char *out, size_t cap, const struct sockaddr *sa, socklen
 size_t fh_strlcpy(char *out, size_t cap, const char *s) FH_HIDDEN;
 size_t fh_fmt_long(char *out, size_t cap, long v) FH_HIDDEN;
 size_t fh_strnlen(const char *s, size_t max) FH_HIDDEN;
+/* Calls fn(name, dfd, arg) for each entry of directory `path` not starting with '.' (dfd: the
+ * listing's own fd), read with raw getdents64 into a stack buffer: no malloc, no stdio, so
+ * safe in a signal handler or the watchdog. 0, or a negative errno when it cannot be opened. */
+int fh_each_dirent(const char *path, void (*fn)(const char *name, int dfd, void *arg),
+		void *arg) FH_HIDDEN;
+/* The number an entry's name spells (decimal digits only), or -1 when it is not one below max
+ * (max <= INT32_MAX). */
+long fh_parse_id(const char *s, long max) FH_HIDDEN;
 
 /* Raw syscall that never goes through a wrapper. */
 #define FH_SYS(...) syscall(__VA_ARGS__)

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Small async-signal-safe string helpers of the preload (fhtrace_int.h): lengths, copies,
- * decimal numbers and socket addresses into fixed buffers, without libc's locale or malloc.
+ * Small async-signal-safe helpers of the preload (fhtrace_int.h): lengths, copies, decimal
+ * numbers and socket addresses into fixed buffers, without libc's locale or malloc; directory
+ * listings with raw syscalls.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -154,4 +157,40 @@ size_t fh_fmt_sockaddr(char *out, size_t cap, const struct sockaddr *sa, socklen
 	o = fh_cat(out, cap, o, "family ");
 	fh_fmt_long(n, sizeof(n), sa->sa_family);
 	return fh_cat(out, cap, o, n);
+}
+
+int fh_each_dirent(const char *path, void (*fn)(const char *name, int dfd, void *arg), void *arg)
+{
+	char buf[2048];
+	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		long k = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+		if (k <= 0)
+			break;
+		for (long o = 0; o < k;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + o);
+			if (d->d_reclen == 0)
+				break;
+			if (d->d_name[0] != '.')
+				fn(d->d_name, (int)fd, arg);
+			o += d->d_reclen;
+		}
+	}
+	syscall(SYS_close, fd);
+	return 0;
+}
+
+long fh_parse_id(const char *s, long max)
+{
+	long v = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v >= max)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v < max ? v : -1;
 }

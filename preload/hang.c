@@ -35,7 +35,6 @@
  * async-signal-safe; the snapshot itself runs in a normal thread (the plugin's watchdog), never
  * in a signal handler, one at a time.
  */
-#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -340,29 +339,20 @@ static void read_syscall(int pid, int tid, struct sysstate *st)
 }
 
 /* Calls fn(id) for each numeric entry of a /proc directory; false when it cannot be read. */
+struct each_num { void (*fn)(int id, void *arg); void *arg; };
+static void num_entry(const char *name, int dfd, void *arg)
+{
+	struct each_num *e = arg;
+	long v = fh_parse_id(name, INT32_MAX);
+	(void)dfd;
+	if (v > 0)
+		e->fn((int)v, e->arg);
+}
+
 static bool each_num(const char *dir, void (*fn)(int id, void *arg), void *arg)
 {
-	char buf[4096];
-	long fd = syscall(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	for (;;) {
-		long k = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-		if (k <= 0)
-			break;
-		for (long o = 0; o < k;) {
-			struct dirent64 *d = (struct dirent64 *)(buf + o);
-			const char *p = d->d_name;
-			if (*p >= '0' && *p <= '9') {
-				uint64_t v = parse_num(&p);
-				if (!*p && v > 0 && v < INT32_MAX)
-					fn((int)v, arg);
-			}
-			o += d->d_reclen;
-		}
-	}
-	syscall(SYS_close, fd);
-	return true;
+	struct each_num e = { fn, arg };
+	return fh_each_dirent(dir, num_entry, &e) == 0;
 }
 
 /* ---- the snapshot ---- */

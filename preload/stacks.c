@@ -69,48 +69,18 @@ static __thread uintptr_t good_pages[PAGE_CACHE];
 
 struct fdset { unsigned char bits[FD_SCAN_MAX / 8]; };
 
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
+static void fd_entry(const char *name, int dfd, void *arg)
+{
+	struct fdset *s = arg;
+	long v = fh_parse_id(name, FD_SCAN_MAX);
+	if (v >= 0 && v != dfd)
+		s->bits[v / 8] |= (unsigned char)(1u << (v % 8));
+}
 
 static int fd_snapshot(struct fdset *s)
 {
-	char buf[2048];
-	int dfd;
-
 	memset(s, 0, sizeof(*s));
-	dfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	for (;;) {
-		long n = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		for (long off = 0; off < n;) {
-			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-			unsigned v = 0;
-			const char *p = d->d_name;
-			bool num = *p != 0;
-			if (d->d_reclen == 0)
-				break;
-			for (; *p; p++) {
-				if (*p < '0' || *p > '9' || v > FD_SCAN_MAX) {
-					num = false;
-					break;
-				}
-				v = v * 10 + (unsigned)(*p - '0');
-			}
-			if (num && v < FD_SCAN_MAX && (int)v != dfd)
-				s->bits[v / 8] |= (unsigned char)(1u << (v % 8));
-			off += d->d_reclen;
-		}
-	}
-	syscall(SYS_close, dfd);
-	return 0;
+	return fh_each_dirent("/proc/self/fd", fd_entry, s);
 }
 
 /* Fewer than FH_FD_HEADROOM + 3 fds left below RLIMIT_NOFILE (fhtrace_int.h)? */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Test program for the stack capture and module map modules, built with -g (Makefile rule for
- * tests/preload). It compiles preload/stacks.c and preload/modmap.c into itself, so it tests
- * them without the preload: `stack_prog DIR [N]` starts the module map in DIR, captures N
- * times (default 1) through main -> outer -> middle -> inner, and prints
+ * tests/preload). It compiles preload/stacks.c and preload/modmap.c (with limits.c and fmt.c)
+ * into itself, so it tests them without the preload: `stack_prog DIR [N]` starts the module
+ * map in DIR, captures N times (default 1) through main -> outer -> middle -> inner, and prints
  *
  *   line <function> <line>      the source line of each call on the way down
  *   pc <hex>                    the captured return addresses of the last capture, innermost first
@@ -22,6 +22,7 @@
 #include "../../preload/stacks.c"
 #include "../../preload/modmap.c"
 #include "../../preload/limits.c"
+#include "../../preload/fmt.c"
 
 const char *fh_pystack_status(void)
 {
