@@ -17,6 +17,7 @@
 
 struct op {
 	unsigned foot;            /* enum fht_foot; FHT_FOOT_COUNT for a connect */
+	int call;                 /* its id in the call table */
 	bool own, done;
 	int64_t result, arg, arg2;
 	int err;
@@ -38,6 +39,14 @@ static struct fh_footprint *foot_of(struct fh_attempt *a, struct arena *A)
 	return a->foot;
 }
 
+/* How a read was made: the name of the call that made it, as the call table spells it. */
+static const char *call_name(const struct op *o)
+{
+	const struct fht_call_info *ci = o->call >= 0 ? fht_call((unsigned)o->call) : NULL;
+
+	return ci ? ci->name : "call";
+}
+
 /* ---- raw trace events ---- */
 
 void foot_raw_add(struct fh_foot_raw **frp, struct arena *A, const struct fh_event *e, bool own)
@@ -54,8 +63,8 @@ void foot_raw_add(struct fh_foot_raw **frp, struct arena *A, const struct fh_eve
 		return;
 	}
 	GROW(fr->ops, fr->cap, fr->n + 1);
-	fr->ops[fr->n++] = (struct op){ foot ? foot : FHT_FOOT_COUNT, own, e->done, e->result,
-		e->arg, e->arg2, e->err, e->target ? foot_cut(A, e->target, 2048) : NULL };
+	fr->ops[fr->n++] = (struct op){ foot ? foot : FHT_FOOT_COUNT, e->call, own, e->done,
+		e->result, e->arg, e->arg2, e->err, e->target ? foot_cut(A, e->target, 2048) : NULL };
 }
 
 void foot_raw_listening(struct fh_foot_raw **frp, struct arena *A, const char *addr)
@@ -237,7 +246,7 @@ void footprint_finish(struct fh_attempt *a, struct arena *A, struct fh_foot_raw 
 			break;
 		case FHT_FOOT_ENV_READ:
 			if (o->own && t && strcmp(t, FH_FOOT_IGNORED_VAR))
-				foot_add_read(A, f, &rcap, FH_KEY_ENV, t, "getenv", o->arg ? 1 : 0);
+				foot_add_read(A, f, &rcap, FH_KEY_ENV, t, call_name(o), o->arg ? 1 : 0);
 			break;
 		case FHT_FOOT_CWD:
 			if (o->own && ok && t && !py)
@@ -279,14 +288,14 @@ void footprint_finish(struct fh_attempt *a, struct arena *A, struct fh_foot_raw 
 		case FHT_FOOT_BIND: {
 			const char *pk = port_key(A, t);
 			if (pk && o->done && strcmp(pk, ":0"))
-				foot_add_read(A, f, &rcap, FH_KEY_PORT, pk, "bind",
+				foot_add_read(A, f, &rcap, FH_KEY_PORT, pk, call_name(o),
 					 o->err == EADDRINUSE ? 1 : o->err == 0 ? 0 : -1);
 			break;
 		}
 		case FHT_FOOT_COUNT: {   /* connect */
 			const char *pk = port_key(A, t);
 			if (pk && o->done)
-				foot_add_read(A, f, &rcap, FH_KEY_PORT, pk, "connect",
+				foot_add_read(A, f, &rcap, FH_KEY_PORT, pk, call_name(o),
 					 o->err == ECONNREFUSED ? 0 : (o->err == 0 || o->err == EINPROGRESS) ?
 					 1 : -1);
 			break;
