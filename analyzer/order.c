@@ -2,7 +2,7 @@
 /*
  * Order-dependent tests: candidates from the footprint, a bisection window when there is none,
  * the replay results read back, and the evidence of the `order` diagnosis (order.h has the
- * rules). Everything allocates from run->arena except short-lived scratch arrays.
+ * rules); what the replays are given, candidates.json, is written by order_candidates.c. Everything allocates from run->arena except short-lived scratch arrays.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,56 +10,21 @@
 
 #include <cjson/cJSON.h>
 
-#include "escape.h"
 #include "files.h"
 #include "footprint.h"
+#include "hmap.h"
 #include "jsonval.h"
 #include "order.h"
 #include "stages.h"
 
-/* ---- a small string -> index map ---- */
+/* ---- state keys ---- */
 
-struct smap {
-	const char **keys; int *vals; size_t cap, n;
-};
-
-static int smap_get(const struct smap *m, const char *k)
+/* The id of a piece of state (its key_of() text) in keys, -1 when none left it. */
+static int key_id(const struct hmap *keys, const char *k)
 {
-	if (!m->cap)
-		return -1;
-	for (size_t i = fnv64(FNV64_INIT, k, strlen(k)) & (m->cap - 1); m->keys[i];
-	     i = (i + 1) & (m->cap - 1))
-		if (!strcmp(m->keys[i], k))
-			return m->vals[i];
-	return -1;
-}
+	size_t v;
 
-static void smap_put(struct smap *m, const char *k, int v)
-{
-	if (2 * (m->n + 1) > m->cap) {
-		struct smap n = { NULL, NULL, m->cap ? 2 * m->cap : 64, 0 };
-		n.keys = xcalloc(n.cap, sizeof(*n.keys));
-		n.vals = xcalloc(n.cap, sizeof(*n.vals));
-		for (size_t i = 0; i < m->cap; i++)
-			if (m->keys[i])
-				smap_put(&n, m->keys[i], m->vals[i]);
-		free(m->keys);
-		free(m->vals);
-		*m = n;
-	}
-	size_t i = fnv64(FNV64_INIT, k, strlen(k)) & (m->cap - 1);
-	while (m->keys[i] && strcmp(m->keys[i], k))
-		i = (i + 1) & (m->cap - 1);
-	if (!m->keys[i])
-		m->n++;
-	m->keys[i] = k;
-	m->vals[i] = v;
-}
-
-static void smap_free(struct smap *m)
-{
-	free(m->keys);
-	free(m->vals);
+	return hmap_str_get(keys, k, &v) ? (int)v : -1;
 }
 
 /* ---- helpers ---- */
@@ -317,7 +282,7 @@ static bool reads_own_leftovers(const struct fh_test *t)
 void order_run(struct fh_run *run)
 {
 	struct arena *A = &run->arena;
-	struct smap keys = { 0 };
+	struct hmap keys = HMAP_INIT;
 	const struct fh_attempt **seq = NULL;
 	struct fh_foot_left **kleft = NULL;   /* a left item per key id, for its kind and key */
 	size_t nseq = 0, cseq = 0, nkeys = 0, ckleft = 0;
@@ -339,9 +304,9 @@ void order_run(struct fh_run *run)
 			for (size_t k = 0; a->foot && k < a->foot->nleft; k++) {
 				struct fh_foot_left *l = &a->foot->left[k];
 				const char *kk = key_of(A, l->kind, l->key);
-				if (l->kind == FH_KEY_MODULE || smap_get(&keys, kk) >= 0)
+				if (l->kind == FH_KEY_MODULE || key_id(&keys, kk) >= 0)
 					continue;
-				smap_put(&keys, kk, (int)nkeys);
+				hmap_str(&keys, kk, true, NULL)->val = nkeys;
 				GROW(kleft, ckleft, nkeys + 1);
 				kleft[nkeys++] = l;
 			}
@@ -350,11 +315,11 @@ void order_run(struct fh_run *run)
 	if (!nseq || !nkeys) {
 		free(seq);
 		free(kleft);
-		smap_free(&keys);
+		hmap_free(&keys);
 		goto windows_only;
 	}
 	qsort(seq, nseq, sizeof(*seq), cmp_seq);
-	thread_key = smap_get(&keys, key_of(A, FH_KEY_THREAD, "threads"));
+	thread_key = key_id(&keys, key_of(A, FH_KEY_THREAD, "threads"));
 	vs = xcalloc(run->ntests, sizeof(*vs));
 	/* what each flaky test reads, of what some attempt left behind */
 	for (size_t ti = 0; ti < run->ntests; ti++) {
@@ -364,7 +329,7 @@ void order_run(struct fh_run *run)
 		for (size_t i = 0; i < t->nattempts; i++) {
 			const struct fh_footprint *f = t->attempts[i].foot;
 			for (size_t k = 0; f && k < f->nreads; k++) {
-				int id = smap_get(&keys, key_of(A, f->reads[k].kind, f->reads[k].key));
+				int id = key_id(&keys, key_of(A, f->reads[k].kind, f->reads[k].key));
 				if (id >= 0)
 					add_int(&vs[ti].reads, &vs[ti].nreads, &vs[ti].creads, id);
 			}
@@ -402,7 +367,7 @@ void order_run(struct fh_run *run)
 				for (size_t k = 0; a->foot && k < a->foot->nleft; k++) {
 					const struct fh_foot_left *l = &a->foot->left[k];
 					int id = l->kind == FH_KEY_MODULE ? -1 :
-						smap_get(&keys, key_of(A, l->kind, l->key));
+						key_id(&keys, key_of(A, l->kind, l->key));
 					if (id >= 0)
 						state[id] = (struct writer){ a, l };
 				}
@@ -525,7 +490,7 @@ void order_run(struct fh_run *run)
 	free(vs);
 	free(seq);
 	free(kleft);
-	smap_free(&keys);
+	hmap_free(&keys);
 	goto replays;
 
 windows_only:
@@ -712,146 +677,6 @@ replays:
 		}
 		o->nevidence = ne;
 	}
-}
-
-/* ---- candidates.json ---- */
-
-static double median_duration(const struct fh_test *t)
-{
-	double *v = xmalloc(sizeof(*v) * (t->nattempts ? t->nattempts : 1));
-	for (size_t i = 0; i < t->nattempts; i++)
-		v[i] = t->attempts[i].duration_s;
-	double m = fh_median(v, t->nattempts);
-	free(v);
-	return m;
-}
-
-static const struct fh_test *find_test(const struct fh_run *run, const char *nodeid)
-{
-	for (size_t i = 0; i < run->ntests; i++)
-		if (!strcmp(run->tests[i].nodeid, nodeid))
-			return &run->tests[i];
-	return NULL;
-}
-
-static void dur(struct buf *b, const struct fh_run *run, const char *nodeid, bool *first)
-{
-	const struct fh_test *t = find_test(run, nodeid);
-	if (!t)
-		return;
-	buf_puts(b, *first ? "" : ",");
-	*first = false;
-	buf_json_str(b, nodeid);
-	buf_printf(b, ":%.6f", median_duration(t));
-}
-
-int order_candidates_write(const struct fh_run *run, const char *path)
-{
-	struct buf b = BUF_INIT(64u << 20);
-	bool any = false;
-	int r;
-
-	buf_puts(&b, "{\"schema\":\"flakehunter-candidates/1\",\"victims\":[");
-	for (size_t ti = 0; ti < run->ntests; ti++) {
-		const struct fh_test *v = &run->tests[ti];
-		const struct fh_order_test *o = v->order;
-		if (!o || (!o->npolluters && !o->nwindow))
-			continue;
-		bool first = true;
-		buf_puts(&b, any ? ",\n{\"nodeid\":" : "\n{\"nodeid\":");
-		any = true;
-		buf_json_str(&b, v->nodeid);
-		buf_puts(&b, ",\"candidates\":[");
-		for (size_t q = 0; q < o->npolluters; q++) {
-			const struct fh_polluter *pl = &o->polluters[q];
-			if (strcmp(pl->found_by, "footprint"))
-				continue;
-			buf_puts(&b, q ? ",{\"nodeid\":" : "{\"nodeid\":");
-			buf_json_str(&b, pl->nodeid);
-			buf_puts(&b, ",\"role\":");
-			buf_json_str(&b, pl->role);
-			buf_puts(&b, ",\"why\":");
-			buf_json_str(&b, pl->nevidence ? pl->evidence[0] : "");
-			buf_putc(&b, '}');
-		}
-		buf_puts(&b, "],\"bisect\":");
-		if (o->nwindow) {
-			buf_putc(&b, '[');
-			for (size_t q = 0; q < o->nwindow; q++) {
-				if (q)
-					buf_putc(&b, ',');
-				buf_json_str(&b, o->window[q]);
-			}
-			buf_putc(&b, ']');
-		} else {
-			buf_puts(&b, "null");
-		}
-		/* files and directories the candidates (or the window's tests) created during the
-		 * hunt and left: the replays remove them before each run, so that every run starts
-		 * from the same filesystem (processes take the rest of their state with them) */
-		buf_puts(&b, ",\"cleanup\":[");
-		{
-			bool c1 = true;
-			for (size_t q = 0; q < o->npolluters + o->nwindow; q++) {
-				const char *id = q < o->npolluters ? o->polluters[q].nodeid :
-					o->window[q - o->npolluters];
-				const struct fh_test *x = find_test(run, id);
-				for (size_t i = 0; x && i < x->nattempts; i++) {
-					const struct fh_footprint *f = x->attempts[i].foot;
-					for (size_t k = 0; f && k < f->nleft; k++) {
-						const struct fh_foot_left *l = &f->left[k];
-						if ((l->kind != FH_KEY_FILE && l->kind != FH_KEY_DIR) ||
-						    strcmp(l->what, "created") || l->key[0] != '/')
-							continue;
-						buf_puts(&b, c1 ? "" : ",");
-						c1 = false;
-						buf_json_str(&b, l->key);
-					}
-				}
-			}
-		}
-		buf_puts(&b, "],\"ports\":[");
-		{
-			bool c1 = true;
-			for (size_t q = 0; q < o->npolluters + o->nwindow; q++) {
-				const char *id = q < o->npolluters ? o->polluters[q].nodeid :
-					o->window[q - o->npolluters];
-				const struct fh_test *x = find_test(run, id);
-				for (size_t i = 0; x && i < x->nattempts; i++) {
-					const struct fh_footprint *f = x->attempts[i].foot;
-					for (size_t k = 0; f && k < f->nleft; k++) {
-						if (f->left[k].kind != FH_KEY_PORT)
-							continue;
-						buf_puts(&b, c1 ? "" : ",");
-						c1 = false;
-						buf_puts(&b, f->left[k].key + 1);
-					}
-				}
-			}
-		}
-		buf_puts(&b, "],\"durations\":{");
-		dur(&b, run, v->nodeid, &first);
-		for (size_t q = 0; q < o->npolluters; q++)
-			dur(&b, run, o->polluters[q].nodeid, &first);
-		for (size_t q = 0; q < o->nwindow; q++) {
-			bool dup = false;
-			for (size_t k = 0; k < o->npolluters; k++)
-				dup |= !strcmp(o->polluters[k].nodeid, o->window[q]);
-			if (!dup)
-				dur(&b, run, o->window[q], &first);
-		}
-		buf_puts(&b, "}}");
-	}
-	buf_puts(&b, "\n]}\n");
-	if (buf_failed(&b)) {
-		buf_free(&b);
-		return error("%s: candidates too large", path);
-	}
-	r = write_file_atomic(path, buf_str(&b), buf_len(&b));
-	buf_free(&b);
-	if (r)
-		return error("cannot write %s: %s", path, strerror(-r));
-	return 0;
 }
 
 /* ---- state: footprint evidence of self-pollution ---- */

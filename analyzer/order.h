@@ -38,7 +38,8 @@ struct fh_order_test {
 
 void order_run(struct fh_run *run);
 
-/* RUN_DIR/candidates.json for the plugin's replays; 0 or -errno (one line printed). */
+/* order_candidates.c: RUN_DIR/candidates.json for the plugin's replays; 0 or -errno (one
+ * line printed). */
 int order_candidates_write(const struct fh_run *run, const char *path);
 
 /* Footprint evidence for the `state` kind (self-pollution across a test's own attempts):
