@@ -22,29 +22,6 @@
 #include "order.h"
 #include "stages.h"
 
-/* A feature separates when at least half of the failing attempts show it, at most a fifth of
- * the passing ones do, and the rates differ by at least one half. */
-bool diag_separates(int fc, int nf, int pc, int np)
-{
-	double rf, rp;
-
-	if (nf <= 0 || fc <= 0)
-		return false;
-	rf = (double)fc / nf;
-	rp = np > 0 ? (double)pc / np : 0;
-	return rf >= 0.5 && rp <= 0.2 && rf - rp >= 0.5;
-}
-
-bool diag_is_fail(const struct fh_attempt *a)
-{
-	return (a->outcome == FH_FAILED || a->outcome == FH_ERROR) && !a->xfail;
-}
-
-bool diag_is_pass(const struct fh_attempt *a)
-{
-	return a->outcome == FH_PASSED;
-}
-
 /* Seconds with two significant digits (buf_secs2), from A. */
 const char *diag_secs(struct arena *A, double s)
 {
@@ -138,10 +115,10 @@ static void diagnose_test(struct fh_run *run, struct fh_test *t)
 	for (size_t i = 0; i < t->nattempts; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 
-		if (diag_is_fail(a)) {
+		if (attempt_failed(a)) {
 			c.nf_all++;
 			c.nf += a->trace != NULL;
-		} else if (diag_is_pass(a)) {
+		} else if (attempt_passed(a)) {
 			c.np_all++;
 			c.np += a->trace != NULL;
 		}

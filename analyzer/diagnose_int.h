@@ -25,12 +25,9 @@ struct dctx {
 	size_t nev;
 };
 
-/* diagnose.c: the separation test, attempt sides, and how a rule writes what it found
- * (diag_add_ev: one evidence line; diag_decide: blocked_on and the summary, the kind being the
- * rule's). */
-bool diag_separates(int fc, int nf, int pc, int np);
-bool diag_is_fail(const struct fh_attempt *a);
-bool diag_is_pass(const struct fh_attempt *a);
+/* diagnose.c: how a rule writes what it found (diag_add_ev: one evidence line; diag_decide:
+ * blocked_on and the summary, the kind being the rule's). The separation test and the attempt
+ * sides are fh_separates() (stages.h) and attempt_failed()/attempt_passed() (model.h). */
 const char *diag_secs(struct arena *A, double s);
 void diag_add_ev(struct dctx *c, const char *line);
 void diag_decide(struct dctx *c, enum fh_blocked_on blocked_on, const char *summary);

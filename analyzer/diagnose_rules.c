@@ -45,15 +45,15 @@ bool rule_crash(struct dctx *c)
 
 		if (!what)
 			continue;
-		if (diag_is_fail(a)) {
+		if (attempt_failed(a)) {
 			fc++;
 			if (!first)
 				first = what;
-		} else if (diag_is_pass(a)) {
+		} else if (attempt_passed(a)) {
 			pc++;
 		}
 	}
-	if (!diag_separates(fc, c->nf, pc, c->np))
+	if (!fh_separates(fc, c->nf, pc, c->np))
 		return false;
 	diag_add_ev(c, arena_printf(c->A, "%d/%d failing attempts: %s; %d/%d passing attempts had a "
 			       "process die", fc, c->nf, first, pc, c->np));
@@ -84,9 +84,9 @@ static void count_error(struct dctx *c, const struct fh_err_count *key,
 			const struct fh_err_count *e = &a->trace->errors[k];
 			has = pred(e) && e->call_id == key->call_id && diag_streq(e->errno_name, key->errno_name);
 		}
-		if (has && diag_is_fail(a))
+		if (has && attempt_failed(a))
 			(*fc)++;
-		else if (has && diag_is_pass(a))
+		else if (has && attempt_passed(a))
 			(*pc)++;
 	}
 }
@@ -101,7 +101,7 @@ static const struct fh_err_count *best_error(struct dctx *c, bool (*pred)(const 
 	for (size_t i = 0; i < c->t->nattempts; i++) {
 		const struct fh_attempt *a = &c->t->attempts[i];
 
-		if (!diag_is_fail(a) || !a->trace)
+		if (!attempt_failed(a) || !a->trace)
 			continue;
 		for (size_t k = 0; k < a->trace->nerrors; k++) {
 			const struct fh_err_count *e = &a->trace->errors[k];
@@ -153,7 +153,7 @@ bool rule_resource(struct dctx *c)
 	int fc = 0, pc = 0;
 	const struct fh_err_count *e = best_error(c, resource_error, &fc, &pc);
 
-	if (!e || !diag_separates(fc, c->nf, pc, c->np))
+	if (!e || !fh_separates(fc, c->nf, pc, c->np))
 		return false;
 	diag_add_ev(c, arena_printf(c->A, "%d/%d failing attempts: %s failed with %s%s; %d/%d passing "
 			       "attempts had that error", fc, c->nf, e->call, e->errno_name,
@@ -252,14 +252,14 @@ static bool passes_then_failures(const struct fh_test *t, int *k, int *m, int *f
 	for (size_t i = 0; i < t->nattempts; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 
-		if (!diag_is_fail(a) && !diag_is_pass(a))
+		if (!attempt_failed(a) && !attempt_passed(a))
 			continue;
 		if (a->source != src) {
 			src = a->source;
 			failing = false;
 			ks = 0;
 		}
-		if (diag_is_pass(a)) {
+		if (attempt_passed(a)) {
 			if (failing)
 				return false;
 			ks++;
@@ -370,12 +370,12 @@ bool rule_timeout(struct dctx *c)
 
 	/* The class most failing attempts ran out on (a tie: the one seen first). */
 	for (size_t i = 0; i < c->t->nattempts; i++)
-		if (diag_is_fail(&c->t->attempts[i]))
+		if (attempt_failed(&c->t->attempts[i]))
 			counts[c->t->attempts[i].f.ran_out]++;
 	for (size_t i = 0; i < c->t->nattempts; i++) {
 		enum fh_blocked_on k = c->t->attempts[i].f.ran_out;
 
-		if (k && diag_is_fail(&c->t->attempts[i]) && (!best || counts[k] > counts[best]))
+		if (k && attempt_failed(&c->t->attempts[i]) && (!best || counts[k] > counts[best]))
 			best = k;
 	}
 	if (!best)
@@ -388,9 +388,9 @@ bool rule_timeout(struct dctx *c)
 
 		if (a->f.ran_out != best)
 			continue;
-		if (diag_is_pass(a)) {
+		if (attempt_passed(a)) {
 			pc++;
-		} else if (diag_is_fail(a)) {
+		} else if (attempt_failed(a)) {
 			what = ran_out_what(c->A, a, &b);
 			if (!first_what) {
 				first_what = what;
@@ -402,7 +402,7 @@ bool rule_timeout(struct dctx *c)
 			}
 		}
 	}
-	if (!diag_separates(fc, c->nf, pc, c->np))
+	if (!fh_separates(fc, c->nf, pc, c->np))
 		return false;
 	if (first_blk) {
 		const char *range = minw < maxw * 0.95 ? arena_printf(c->A, "%s-%s",
@@ -413,7 +413,7 @@ bool rule_timeout(struct dctx *c)
 			const struct fh_attempt *a = &c->t->attempts[i];
 			double w;
 
-			if (!diag_is_pass(a))
+			if (!attempt_passed(a))
 				continue;
 			w = max_wait(a, first_blk->call_id, first_blk->target);
 			longest_pass = fmax(longest_pass, w);
@@ -434,7 +434,7 @@ bool rule_timeout(struct dctx *c)
 	if (first_blk && first_blk->ended == FH_END_SIGNAL) {
 		for (size_t i = 0; i < c->t->nattempts; i++) {
 			const struct fh_attempt *a = &c->t->attempts[i];
-			if (diag_is_fail(a) && a->trace && a->trace->nsignals) {
+			if (attempt_failed(a) && a->trace && a->trace->nsignals) {
 				const struct fh_signal_ev *s = &a->trace->signals[a->trace->nsignals - 1];
 				diag_add_ev(c, arena_printf(c->A, "attempt %d: %s from pid %d interrupted %s "
 						       "at %s", a->attempt, s->signal, s->sender_pid,
@@ -583,7 +583,7 @@ bool rule_network(struct dctx *c)
 	const struct fh_err_count *e = best_error(c, network_error, &fc, &pc);
 	bool dns;
 
-	if (!e || !diag_separates(fc, c->nf, pc, c->np))
+	if (!e || !fh_separates(fc, c->nf, pc, c->np))
 		return false;
 	dns = e->cls == FH_ERRC_DNS;
 	diag_add_ev(c, arena_printf(c->A, "%d/%d failing attempts: %s%s failed with %s%s; %d/%d passing "
@@ -612,7 +612,7 @@ bool rule_race(struct dctx *c)
 
 		if (!f)
 			continue;
-		if (diag_is_fail(a)) {
+		if (attempt_failed(a)) {
 			fc++;
 			if (!first) {
 				first = f;
@@ -623,11 +623,11 @@ bool rule_race(struct dctx *c)
 				if (!sa)
 					sa = a;
 			}
-		} else if (diag_is_pass(a)) {
+		} else if (attempt_passed(a)) {
 			pc++;
 		}
 	}
-	if (!diag_separates(fc, c->nf, pc, c->np))
+	if (!fh_separates(fc, c->nf, pc, c->np))
 		return false;
 	if (sa) {
 		const struct fh_inflight *b = sa->f.busy_after_sleep;
@@ -672,12 +672,12 @@ bool rule_cpu(struct dctx *c)
 
 		if (!a->f.cpu_high)
 			continue;
-		if (diag_is_fail(a))
+		if (attempt_failed(a))
 			fc++;
-		else if (diag_is_pass(a))
+		else if (attempt_passed(a))
 			pc++;
 	}
-	if (!diag_separates(fc, c->nf, pc, c->np))
+	if (!fh_separates(fc, c->nf, pc, c->np))
 		return false;
 	diag_add_ev(c, arena_printf(c->A, "%d/%d failing attempts used over %s of CPU (median %s); %d/%d "
 			       "passing attempts did (median %s)", fc, c->nf, diag_secs(c->A, tf->cpu_mid_s),

@@ -23,16 +23,6 @@ static bool streq(const char *a, const char *b)
 	return a && b && !strcmp(a, b);
 }
 
-static bool is_fail(const struct fh_attempt *a)
-{
-	return (a->outcome == FH_FAILED || a->outcome == FH_ERROR) && !a->xfail;
-}
-
-static bool is_pass(const struct fh_attempt *a)
-{
-	return a->outcome == FH_PASSED;
-}
-
 static const struct fht_call_info *call_info(int id)
 {
 	return id >= 0 ? fht_call((unsigned)id) : NULL;
@@ -148,7 +138,7 @@ static void trace_features(struct fh_attempt *a)
 		if (ch->signal && (crash_signal(ch->signal) || !tr->kills_sent))
 			f->crashed = ch;
 	}
-	f->self_died = !f->crashed && tr->unfinished && is_fail(a);
+	f->self_died = !f->crashed && tr->unfinished && attempt_failed(a);
 	for (size_t i = 0; i < tr->nin_flight && !f->busy_at_end; i++)
 		if (tr->in_flight[i].pid != a->pid || tr->in_flight[i].tid != a->tid)
 			f->busy_at_end = &tr->in_flight[i];
@@ -171,7 +161,7 @@ static void slow_cut(struct fh_test *t, double *d)
 	double cut = INFINITY;
 
 	for (size_t i = 0; i < t->nattempts; i++)
-		if (is_pass(&t->attempts[i]))
+		if (attempt_passed(&t->attempts[i]))
 			d[np++] = t->attempts[i].duration_s;
 	tf->slow_cut_s = INFINITY;
 	if (np < 3)
@@ -203,10 +193,10 @@ static void cpu_medians(struct fh_test *t, double *buf)
 
 		if (!a->trace)
 			continue;
-		if (is_fail(a)) {
+		if (attempt_failed(a)) {
 			cf[nf] = a->trace->cpu_s;
 			wf[nf++] = a->f.wait_s;
-		} else if (is_pass(a)) {
+		} else if (attempt_passed(a)) {
 			cp[np] = a->trace->cpu_s;
 			wp[np++] = a->f.wait_s;
 		}
@@ -260,11 +250,11 @@ static void host_features(const struct fh_run *run, struct fh_test *t)
 		for (k = 0; k < t->nhosts && strcmp(t->hosts[k].host, h); k++)
 			;
 		a->f.host = k < t->nhosts ? (int)k : -1;
-		if (k == t->nhosts || (!is_fail(a) && !is_pass(a)))
+		if (k == t->nhosts || (!attempt_failed(a) && !attempt_passed(a)))
 			continue;
 		all[k]++;
 		n++;
-		if (is_fail(a)) {
+		if (attempt_failed(a)) {
 			fail[k]++;
 			nf++;
 		}
@@ -312,7 +302,7 @@ static void test_features(const struct fh_run *run, struct fh_test *t)
 	for (size_t i = 0; i < t->nattempts; i++) {
 		struct fh_attempt *a = &t->attempts[i];
 
-		a->f.slow = t->feat.unstable && is_pass(a) && a->duration_s >= t->feat.slow_cut_s;
+		a->f.slow = t->feat.unstable && attempt_passed(a) && a->duration_s >= t->feat.slow_cut_s;
 		a->f.cpu_high = a->trace && a->trace->cpu_s > t->feat.cpu_mid_s;
 	}
 	free(buf);

@@ -29,27 +29,6 @@ static int key_id(const struct hmap *keys, const char *k)
 
 /* ---- helpers ---- */
 
-static bool is_fail(const struct fh_attempt *a)
-{
-	return (a->outcome == FH_FAILED || a->outcome == FH_ERROR) && !a->xfail;
-}
-
-static bool is_pass(const struct fh_attempt *a)
-{
-	return a->outcome == FH_PASSED;
-}
-
-static bool separates(int fc, int nf, int pc, int np)
-{
-	double rf, rp;
-
-	if (nf <= 0 || fc <= 0)
-		return false;
-	rf = (double)fc / nf;
-	rp = np > 0 ? (double)pc / np : 0;
-	return rf >= 0.5 && rp <= 0.2 && rf - rp >= 0.5;
-}
-
 static const char *key_of(struct arena *A, enum fh_key_kind k, const char *key)
 {
 	return arena_printf(A, "%d:%s", (int)k, key);
@@ -398,8 +377,8 @@ void order_run(struct fh_run *run)
 		if (!vs[ti].npre || reads_own_leftovers(v))
 			continue;   /* nothing read, or its own leftovers explain it (`state`) */
 		for (size_t i = 0; i < v->nattempts; i++) {
-			nf += is_fail(&v->attempts[i]);
-			np += is_pass(&v->attempts[i]);
+			nf += attempt_failed(&v->attempts[i]);
+			np += attempt_passed(&v->attempts[i]);
 		}
 		for (size_t p = 0; p < vs[ti].npre; p++) {
 			const struct pre *pr = &vs[ti].pre[p];
@@ -419,10 +398,10 @@ void order_run(struct fh_run *run)
 			if (pr->writer->start_ns < c->writer->start_ns || c->writer->test != c->x)
 				c->writer = pr->writer, c->left = pr->left;
 			int found = read_found(pr->at, pr->left->kind, pr->left->key);
-			if (is_fail(pr->at)) {
+			if (attempt_failed(pr->at)) {
 				c->fd++;
 				c->ff += found == 1;
-			} else if (is_pass(pr->at)) {
+			} else if (attempt_passed(pr->at)) {
 				c->pd++;
 				c->pf += found == 1;
 			}
@@ -430,9 +409,9 @@ void order_run(struct fh_run *run)
 		size_t keep = 0;
 		for (size_t k = 0; k < nc; k++) {
 			struct cand *c = &cs[k];
-			if (separates(c->fd, nf, c->pd, np)) {
+			if (fh_separates(c->fd, nf, c->pd, np)) {
 				c->score = (double)c->fd / nf - (np ? (double)c->pd / np : 0);
-			} else if (separates(c->pd, np, c->fd, nf)) {
+			} else if (fh_separates(c->pd, np, c->fd, nf)) {
 				c->setter = true;
 				c->score = (double)c->pd / np - (nf ? (double)c->fd / nf : 0) - 0.01;
 			} else {
@@ -522,11 +501,11 @@ replays:
 				const struct fh_attempt *a = all[i];
 				if (a->test != v)
 					continue;
-				if (is_pass(a)) {
+				if (attempt_passed(a)) {
 					if (first_fail)
 						break;
 					last_pass = a;
-				} else if (is_fail(a) && last_pass && !first_fail &&
+				} else if (attempt_failed(a) && last_pass && !first_fail &&
 					   a->pid == last_pass->pid && a->source == last_pass->source) {
 					first_fail = a;
 				}
@@ -541,9 +520,9 @@ replays:
 				if (a->test != v || a->pid != first_fail->pid ||
 				    a->start_ns < first_fail->start_ns)
 					continue;
-				if (is_pass(a))
+				if (attempt_passed(a))
 					sw = false;
-				fails += is_fail(a);
+				fails += attempt_failed(a);
 			}
 			if (!sw || fails < 2)
 				continue;

@@ -66,7 +66,7 @@ void diag_perf(struct fh_run *run, struct fh_test *t)
 		const struct fh_attempt *a = &t->attempts[i];
 		bool slow = a->f.slow;
 
-		if (!diag_is_pass(a))
+		if (!attempt_passed(a))
 			continue;
 		if (slow)
 			p->slow_attempts[p->nslow++] = a->attempt;

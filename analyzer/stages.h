@@ -16,6 +16,10 @@ void run_compute(struct fh_run *run);
 void wilson_interval(int failed, int n, double *lo, double *hi);
 /* The median of v[0..n) (0 when n is 0); sorts v. */
 double fh_median(double *v, size_t n);
+/* A feature separates failing from passing attempts when at least half of the fc/nf failing
+ * ones show it, at most a fifth of the pc/np passing ones do, and the rates differ by at
+ * least one half (the diagnosis's rules, and the order stage's polluters). */
+bool fh_separates(int fc, int nf, int pc, int np);
 /* cluster.c: failure fingerprints and clusters. */
 void run_cluster(struct fh_run *run);
 /* features.c: attempt->f and test->feat for every test (after the evidence). */

@@ -59,6 +59,17 @@ double fh_median(double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+bool fh_separates(int fc, int nf, int pc, int np)
+{
+	double rf, rp;
+
+	if (nf <= 0 || fc <= 0)
+		return false;
+	rf = (double)fc / nf;
+	rp = np > 0 ? (double)pc / np : 0;
+	return rf >= 0.5 && rp <= 0.2 && rf - rp >= 0.5;
+}
+
 static void durations(struct fh_test *t, double *scratch)
 {
 	size_t i, n = 0;

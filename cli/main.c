@@ -401,6 +401,18 @@ static bool parse_rate(const char *s, double *rate)
 	return true;
 }
 
+/* The stages a command other than the report runs before its own (no history, no AI): the
+ * rates, the evidence (a merged run joins source by source) and the features. */
+static void offline_stages(struct fh_run *run)
+{
+	redact_run(run);
+	run->history_enabled = false;
+	run_compute(run);
+	sources_evidence(run);
+	sources_finish(run);
+	features_run(run);
+}
+
 static int cmd_quarantine(int argc, char **argv)
 {
 	struct quarantine_suggest_opts q = { 0, "unassigned", 30, 0 };
@@ -449,14 +461,8 @@ static int cmd_quarantine(int argc, char **argv)
 	if (run_load(run_dir, &run) < 0)
 		return 1;
 	sources_quarantine(&run);
-	redact_run(&run);
-	run.history_enabled = false;
-	run_compute(&run);
-	/* The report's stages up to the diagnosis (a merged run joins source by source; the
-	 * diagnosis reads the features). */
-	sources_evidence(&run);
-	sources_finish(&run);
-	features_run(&run);
+	/* The report's stages up to the diagnosis (the diagnosis reads the features). */
+	offline_stages(&run);
 	run_cluster(&run);
 	order_run(&run);
 	diagnose_run(&run);
@@ -586,12 +592,7 @@ static int cmd_candidates(int argc, char **argv)
 		return usage_error("candidates needs RUN_DIR", NULL);
 	if (run_load(run_dir, &run) < 0)
 		return 1;
-	redact_run(&run);
-	run.history_enabled = false;
-	run_compute(&run);
-	sources_evidence(&run);
-	sources_finish(&run);
-	features_run(&run);
+	offline_stages(&run);
 	order_run(&run);
 	char *path = arena_printf(&run.arena, "%s/candidates.json", run_dir);
 	r = order_candidates_write(&run, path);

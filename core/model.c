@@ -80,6 +80,16 @@ const char *trace_drop_reason_name(unsigned reason)
 	return reason < FHT_DROP_NREASONS && drop_names[reason] ? drop_names[reason] : "other";
 }
 
+bool attempt_failed(const struct fh_attempt *a)
+{
+	return (a->outcome == FH_FAILED || a->outcome == FH_ERROR) && !a->xfail;
+}
+
+bool attempt_passed(const struct fh_attempt *a)
+{
+	return a->outcome == FH_PASSED;
+}
+
 /* The cross-test view of order-dependent tests (model.h): a query over the diagnoses. */
 size_t order_polluter_index(struct arena *A, const struct fh_run *run,
 			    struct fh_polluter_victims **out)

@@ -592,6 +592,10 @@ struct fh_run {
 const char *trace_drop_reason_name(unsigned reason);
 const char *trace_drop_reason_text(unsigned reason);
 
+/* model.c: an attempt that failed (failed or error, not an expected failure), one that passed. */
+bool attempt_failed(const struct fh_attempt *a);
+bool attempt_passed(const struct fh_attempt *a);
+
 /* model.c: the host an attempt ran on (its source's meta host; "" when unknown). */
 const char *attempt_host(const struct fh_run *run, const struct fh_attempt *a);
 
