@@ -8,11 +8,10 @@
 #include "foot_rec.h"
 #include "jsonval.h"
 
-
 /* ---- building ---- */
 
 void foot_add_left(struct arena *A, struct fh_footprint *f, enum fh_key_kind kind,
-		     const char *key, const char *what, const char *value)
+		   const char *key, const char *what, const char *value)
 {
 	struct fh_foot_left *n;
 
@@ -40,7 +39,7 @@ static bool has_read(const struct fh_footprint *f, enum fh_key_kind kind, const 
 }
 
 void foot_add_read(struct arena *A, struct fh_footprint *f, size_t *cap, enum fh_key_kind kind,
-		     const char *key, const char *how, int found)
+		   const char *key, const char *how, int found)
 {
 	if (!key || has_read(f, kind, key))
 		return;
