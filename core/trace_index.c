@@ -61,8 +61,13 @@ static struct ix_thread *add_chunk(struct trace_index *ix, struct hmap *tids,
 	bool seen = c->tid && hmap_int_get(tids, key, &k); /* tid 0 is never one thread */
 	struct ix_thread *t;
 
-	/* A seq 0 chunk of a tid already seen is a new thread that reuses the tid. */
-	if (!seen || (c->seq == 0 && ix->t[k].nc)) {
+	/* A second seq 0 chunk of a tid is a new thread that reuses the tid. Not "a seq 0 chunk
+	 * after any chunk of it": a thread's chunks are in the file in the order they were
+	 * claimed except one, the fd-free reserve (preload/procfile.c), claimed early by whichever
+	 * thread and taken later as some thread's chunk k > 0. (A reserve taken by a thread that
+	 * reused the tid of one that ended after the reserve was made is counted as the earlier
+	 * thread's: both rare enough to leave.) */
+	if (!seen || (c->seq == 0 && ix->t[k].seq0)) {
 		GROW(ix->t, ix->tcap, ix->nt + 1);
 		memset(&ix->t[ix->nt], 0, sizeof(ix->t[0]));
 		ix->t[ix->nt].tid = c->tid;
@@ -72,6 +77,7 @@ static struct ix_thread *add_chunk(struct trace_index *ix, struct hmap *tids,
 	} else {
 		t = &ix->t[k];
 	}
+	t->seq0 |= c->seq == 0;
 	GROW(t->c, t->cap, t->nc + 1);
 	t->c[t->nc++] = (struct ix_chunk){ off, c->first, present };
 	t->dropped = c->dropped > UINT64_MAX - t->dropped ? UINT64_MAX : t->dropped + c->dropped;

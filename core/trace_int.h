@@ -31,6 +31,7 @@ struct ix_thread {
 	uint64_t dropped;
 	unsigned reason;          /* of its last chunk that dropped events */
 	bool full, truncated;
+	bool seq0;                /* its seq 0 chunk was seen */
 };
 
 struct trace_index {

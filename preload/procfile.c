@@ -44,6 +44,7 @@
 #define FH_RESIDENT_BYTES (2ULL << 20)      /* file tail kept mapped in (see release_old) */
 #define FH_RETRY_FIRST 256u                 /* drops before a stopped thread tries again ... */
 #define FH_RETRY_MAX 65536u                 /* ... doubling up to this */
+#define FH_RESERVE_BYTES (64ULL << 10)      /* the fd-free reserve chunk (see claim_reserve) */
 
 enum { PF_NONE, PF_CREATING, PF_READY, PF_FAILED };
 static int fh_pf_state;                     /* for this fork generation */
@@ -56,6 +57,9 @@ static uint64_t fh_early_drops[FHT_DROP_NREASONS];   /* events dropped before th
 static int fh_pf_errno;                     /* errno of the last failed creation */
 static bool fh_setup_quiet;                 /* fh_start's eager setup: no event to count */
 static bool fh_exiting;                     /* fh_fini: the fd headroom no longer matters */
+/* Offset of a claimed, fallocated and mapped range of FH_RESERVE_BYTES no chunk uses yet; 0
+ * when there is none, 1 while a thread is making one. */
+static uint64_t fh_spare_off;
 
 /* Counts one lost event of the process by reason: in the mapped header (exact, survives
  * SIGKILL), or in memory until the file exists. */
@@ -299,6 +303,59 @@ static void release_old(void)
 	}
 }
 
+/*
+ * The fd-free reserve. A claim needs an fd for fallocate (the library holds none), and none is
+ * opened while the program is within FH_FD_HEADROOM fds of its limit. That is the moment a
+ * program leaking sockets or files fails, and the moment its trace matters most: without a
+ * reserve the thread whose chunk filled up then lost every event up to the end of the attempt
+ * (the EMFILE included). So a claim that has its fd open also prepares, once, a range of
+ * FH_RESERVE_BYTES (claimed from next_off, fallocated and mapped); a claim that cannot open an
+ * fd for want of fds takes that range as its chunk instead. It is made by threads claiming
+ * their second or later chunk only (threads that write a lot), so that the many short-lived
+ * processes and threads of a suite do not each cost 64 KiB of disk. Until a chunk takes it the
+ * range is a hole of zeros, which readers step over as they do the holes at segment ends.
+ */
+static void refill_reserve(long fd)
+{
+	uint64_t zero = 0;
+	if (!__atomic_compare_exchange_n(&fh_spare_off, &zero, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return;    /* there is one, or another thread is making it */
+	uint64_t len = FH_RESERVE_BYTES, off, want;
+	off = __atomic_load_n(&fh_ph->next_off, __ATOMIC_RELAXED);
+	do {
+		want = off;
+		if (want / FH_SEG_BYTES != (want + len - 1) / FH_SEG_BYTES)
+			want = (want / FH_SEG_BYTES + 1) * FH_SEG_BYTES;
+		if (want / FH_SEG_BYTES >= FH_MAX_SEGS) {
+			__atomic_store_n(&fh_spare_off, 0, __ATOMIC_RELEASE);
+			return;
+		}
+	} while (!__atomic_compare_exchange_n(&fh_ph->next_off, &off, want + len, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	uint64_t got = 0;
+	if (!fh_may_grow(fd, NULL, want + len, len) &&
+	    !syscall(SYS_fallocate, fd, 0, (long)want, (long)len) &&
+	    map_segment(fd, (unsigned)(want / FH_SEG_BYTES)))
+		got = want;
+	else {
+		uint64_t mine = want + len;   /* give it back if nobody claimed after it */
+		__atomic_compare_exchange_n(&fh_ph->next_off, &mine, off, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&fh_spare_off, got, __ATOMIC_RELEASE);
+}
+
+/* Takes the reserve (its offset, or 0 when there is none to take). */
+static uint64_t take_reserve(void)
+{
+	uint64_t r = __atomic_load_n(&fh_spare_off, __ATOMIC_ACQUIRE);
+	while (r > 1 && !__atomic_compare_exchange_n(&fh_spare_off, &r, 0, true, __ATOMIC_ACQ_REL,
+						     __ATOMIC_ACQUIRE))
+		;
+	return r > 1 ? r : 0;
+}
+
 /* Claims a chunk of nslots records for stream indices from `first` and makes it the thread's
  * newest; 0, or the enum fht_drop_reason why not. Runs with t->growing set (nested handlers
  * drop instead of recursing). */
@@ -340,8 +397,11 @@ static unsigned claim_chunk(struct fh_thr *t, uint64_t first, uint64_t nslots)
 			else if (!map_segment(fd, (unsigned)(off / FH_SEG_BYTES)))
 				reason = FHT_DROP_NO_MEMORY;
 		}
-		if (!reason)
+		if (!reason) {
 			release_old();
+			if (bulk)
+				refill_reserve(fd);
+		}
 		syscall(SYS_close, fd);
 	}
 	if (reason) {
@@ -350,7 +410,15 @@ static unsigned claim_chunk(struct fh_thr *t, uint64_t first, uint64_t nslots)
 		uint64_t mine = off + len;
 		__atomic_compare_exchange_n(&fh_ph->next_off, &mine, before, false, __ATOMIC_RELAXED,
 					    __ATOMIC_RELAXED);
-		return reason;
+		if (reason != FHT_DROP_NO_FD || !(off = take_reserve()))
+			return reason;
+		/* The reserve instead: its pages fault in one at a time, as a first chunk's do. */
+		len = FH_RESERVE_BYTES;
+		if (fh_cap_recs - t->used >= len / FHT_REC_SIZE - 1)
+			nslots = len / FHT_REC_SIZE - 1;
+		else if (nslots < len / FHT_REC_SIZE - 1)
+			len = (nslots + 1) * FHT_REC_SIZE;   /* under the thread's cap: the rest a hole */
+		bulk = false;
 	}
 	char *p = fh_seg[off / FH_SEG_BYTES] + off % FH_SEG_BYTES;
 	/* Fault the chunk in now rather than one page at a time on the hot path. */
@@ -647,6 +715,7 @@ void fh_after_fork_child(void)
 	fh_pf_state = PF_NONE;
 	fh_pf_reason = 0;
 	fh_released = 0;
+	fh_spare_off = 0;
 	memset(fh_early_drops, 0, sizeof(fh_early_drops));   /* the parent's, counted there */
 	fh_hang_after_fork();
 	t->state = THR_NEW;
