@@ -31,8 +31,9 @@
  * after a row with the wrong shape reading resumes at the next physical line, so a stray quote
  * never swallows the rows after it.
  *
- * Appending: one write() of all of a test's rows on an O_APPEND descriptor (header first into an
- * empty file; a newline first when the file does not end with one). A file whose header is a
+ * Appending: one write() of all of a test's rows on an O_APPEND descriptor under a flock (header
+ * first into an empty file; a newline first when the file does not end with one); a new file
+ * is created whole, and a write the disk cut short is cut off again (histfile.h). A file whose header is a
  * strict prefix of the columns above (written before later columns were added) gets rows cut
  * to its own columns, so it stays readable; the cut columns read as missing.
  * RUN_DIR/history-appended is created after a complete append, and while it exists the run's

@@ -17,6 +17,7 @@
 
 #include "escape.h"
 #include "files.h"
+#include "histfile.h"
 #include "history_int.h"
 #include "numfmt.h"
 
@@ -241,43 +242,36 @@ static void rows_of(const struct fh_run *run, const struct fh_test *t, struct bu
 
 /* ---- the stage ---- */
 
-/* Appends rows to path, writing the header into a new or empty file. */
+/* Appends rows to path, writing the header into a new or empty file (histfile.h: created
+ * whole, appends under a lock). */
+struct rows_ctx {
+	const struct fh_run *run;
+	const struct fh_test *t;
+	size_t ncols;
+	const bool *skip_source;
+};
+
+static int fill_rows(void *arg, struct buf *rows, int fd, off_t size)
+{
+	const struct rows_ctx *c = arg;
+	size_t body;
+	char last = '\n';
+
+	if (size > 0 && pread(fd, &last, 1, size - 1) == 1 && last != '\n')
+		buf_putc(rows, '\n');
+	body = buf_len(rows);
+	rows_of(c->run, c->t, rows, size == 0, size == 0 ? 0 : c->ncols, c->skip_source);
+	if (buf_len(rows) == body)
+		buf_reset(rows); /* every source's rows are in the file already */
+	return 0;
+}
+
 int hist_append_rows(const struct fh_run *run, const struct fh_test *t, const char *path,
 		     struct buf *rows, size_t ncols, const bool *skip_source)
 {
-	struct stat st;
-	char last = '\n';
-	size_t body;
-	int fd, ret = 0;
+	struct rows_ctx c = { run, t, ncols, skip_source };
 
-	fd = open_stat(path, O_WRONLY | O_APPEND | O_CREAT, &st);
-	if (fd < 0)
-		return fd;
-	buf_reset(rows);
-	if (st.st_size > 0) {
-		int rfd = open(path, O_RDONLY | O_CLOEXEC);
-
-		if (rfd >= 0) {
-			if (pread(rfd, &last, 1, st.st_size - 1) != 1)
-				last = '\n';
-			close(rfd);
-		}
-		if (last != '\n')
-			buf_putc(rows, '\n');
-	}
-	body = buf_len(rows);
-	rows_of(run, t, rows, st.st_size == 0, st.st_size == 0 ? 0 : ncols, skip_source);
-	if (buf_len(rows) == body)
-		goto out; /* every source's rows are in the file already */
-	if (buf_failed(rows)) {
-		ret = -ENOBUFS;
-		goto out;
-	}
-	ret = write_all(fd, buf_str(rows), buf_len(rows));
-out:
-	if (close(fd) < 0 && !ret)
-		ret = -errno;
-	return ret;
+	return histfile_append(path, fill_rows, &c, rows);
 }
 
 void history_header(struct buf *b)
@@ -288,56 +282,57 @@ void history_header(struct buf *b)
 	}
 }
 
-int history_append_csv(const char *path, const char *rows, size_t len)
-{
-	struct buf out = BUF_INIT(FH_HISTORY_MAX_FILE);
-	struct stat st;
-	const char *p, *end = rows + len;
-	size_t ncols = 0;
-	int fd, ret = 0;
+struct csv_ctx {
+	const char *rows;
+	size_t len;
+};
 
-	fd = open_stat(path, O_RDWR | O_APPEND | O_CREAT, &st);
-	if (fd < 0)
-		return fd;
-	if (st.st_size == 0) {
-		history_header(&out);
+static int fill_csv(void *arg, struct buf *out, int fd, off_t size)
+{
+	const struct csv_ctx *c = arg;
+	const char *p, *end = c->rows + c->len;
+	size_t ncols = 0;
+
+	if (size == 0) {
+		history_header(out);
 	} else {
 		char head[65536], last = '\n';
 		ssize_t got = pread(fd, head, sizeof(head), 0);
 
 		if (got > 0)
 			ncols = history_header_prefix(head, (size_t)got);
-		if (pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
-			buf_putc(&out, '\n');
+		if (pread(fd, &last, 1, size - 1) == 1 && last != '\n')
+			buf_putc(out, '\n');
 	}
 	/* Row by row, so each can be cut to an older file's columns (a quoted cell may hold a
 	 * newline: rows are found with the CSV reader, not by lines). */
-	for (p = rows; p < end;) {
-		struct fh_csv c;
-		size_t start = buf_len(&out), rlen;
+	for (p = c->rows; p < end;) {
+		struct fh_csv csv;
+		size_t start = buf_len(out), rlen;
 
-		csv_init(&c, p, (size_t)(end - p));
-		if (csv_row(&c) != 1) {
-			csv_free(&c);
+		csv_init(&csv, p, (size_t)(end - p));
+		if (csv_row(&csv) != 1) {
+			csv_free(&csv);
 			break;
 		}
-		rlen = (size_t)(c.p - p);
-		csv_free(&c);
-		buf_add(&out, p, rlen);
+		rlen = (size_t)(csv.p - p);
+		csv_free(&csv);
+		buf_add(out, p, rlen);
 		if (rlen && p[rlen - 1] != '\n')
-			buf_putc(&out, '\n');
+			buf_putc(out, '\n');
 		if (ncols)
-			cut_row(&out, start, ncols);
+			cut_row(out, start, ncols);
 		p += rlen;
 	}
-	if (buf_failed(&out)) {
-		ret = -ENOBUFS;
-		goto out;
-	}
-	ret = write_all(fd, buf_str(&out), buf_len(&out));
-out:
-	if (close(fd) < 0 && !ret)
-		ret = -errno;
+	return 0;
+}
+
+int history_append_csv(const char *path, const char *rows, size_t len)
+{
+	struct buf out = BUF_INIT(FH_HISTORY_MAX_FILE);
+	struct csv_ctx c = { rows, len };
+	int ret = histfile_append(path, fill_csv, &c, &out);
+
 	buf_free(&out);
 	return ret;
 }

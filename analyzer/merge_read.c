@@ -28,7 +28,8 @@
 /* ---- reading a source ---- */
 
 /* The files of a run directory that make it up (what is hashed and copied): meta.json, the
- * attempt records, quarantine.json (with --fh-quarantine), and every regular file in trace/. Symbolic links and other files are left
+ * attempt records, quarantine.json (with --fh-quarantine), lost.json (records the plugin
+ * could not write), and every regular file in trace/. Symbolic links and other files are left
  * out: a source is data, never a pointer elsewhere. */
 static int list_files(const char *dir, char ***files, size_t *n)
 {
@@ -44,7 +45,7 @@ static int list_files(const char *dir, char ***files, size_t *n)
 		return -errno;
 	while ((de = readdir(d))) {
 		if ((strcmp(de->d_name, "meta.json") && strcmp(de->d_name, "quarantine.json") &&
-		     !merge_is_records_name(de->d_name)) || !merge_is_regular(dir, de->d_name, NULL))
+		     strcmp(de->d_name, "lost.json") && !merge_is_records_name(de->d_name)) || !merge_is_regular(dir, de->d_name, NULL))
 			continue;
 		GROW(*files, cap, *n + 1);
 		(*files)[(*n)++] = xstrdup(de->d_name);

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "escape.h"
 #include "prompt.h"
 #include "redact.h"
 
@@ -471,6 +472,15 @@ int prompt_build(const struct fh_run *run, const struct fh_test *t, struct buf *
 	if (t->hist)
 		put_history(out, t->hist);
 	buf_puts(out, "\nGive your root-cause hypothesis for this test, citing the evidence above.\n");
+	if (!buf_failed(out) && !utf8_valid(buf_str(out), buf_len(out))) {
+		/* names, messages and trace strings are bytes as recorded: the prompt is text */
+		struct buf t2 = BUF_INIT((size_t)1 << 30);
+
+		buf_text(&t2, buf_str(out), buf_len(out));
+		buf_reset(out);
+		buf_add(out, buf_str(&t2), buf_len(&t2));
+		buf_free(&t2);
+	}
 	return buf_failed(out) ? -ENOBUFS : 0;
 }
 

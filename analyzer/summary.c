@@ -545,8 +545,10 @@ static int render(const struct fh_run *run, struct buf *b, int fd)
 	kint(b, "malformed_records", run->malformed_records);
 	kint(b, "trace_events", (long long)run->trace_events);
 	kint(b, "trace_dropped", (long long)run->trace_dropped);
+	kint(b, "lost_records", run->lost_records);
 	close_with(b, '}');
 	buf_putc(b, ',');
+	kint(b, "lost_records", run->lost_records);
 	trace_losses(b, run);
 	key(b, "tests");
 	buf_putc(b, '[');

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "dump.h"
+#include "escape.h"
 #include "hang.h"
 #include "history_seed.h"
 #include "junit.h"
@@ -38,7 +39,7 @@ static const char usage_text[] =
 "                         [--no-history] [--ai] [--ai-model MODEL] [--ai-dotenv] [--quiet]\n"
 "                         [--junit XML] [--markdown MD] [--step-summary MD]\n"
 "                         [--annotations github] [--annotations-prefix DIR]\n"
-"                         [--report-link URL]\n"
+"                         [--report-link URL] [--lost-records N]\n"
 "       fh-analyze quarantine suggest RUN_DIR [--min-rate R] [--owner NAME] [--days N]\n"
 "       fh-analyze merge RUN_DIR... --out RUN_DIR [--strict] [--quiet]\n"
 "       fh-analyze history import DIR [--quiet]\n"
@@ -91,6 +92,8 @@ static const char help_text[] =
 "  --annotations github  print one GitHub Actions ::warning/::error per flaky/broken test\n"
 "  --annotations-prefix DIR  put DIR/ before the annotations' relative paths\n"
 "  --report-link URL     link the report as URL in the Markdown (e.g. the CI run)\n"
+"  --lost-records N      N records could not be written during the run (the plugin says\n"
+"                        so; default: RUN_DIR/lost.json's count, else 0)\n"
 "\n"
 "Options of quarantine suggest:\n"
 "  --min-rate R          only tests with a flake rate of at least R (0.2 or 20%; default 0)\n"
@@ -112,6 +115,8 @@ struct report_opts {
 	const char *run_dir, *out, *json, *history_dir;
 	const char *junit, *markdown, *step_summary, *annotations, *annotations_prefix;
 	const char *report_link;
+	const char *lost_records;    /* NULL: RUN_DIR/lost.json's count */
+	long long lost_n;
 	bool no_history, ai, quiet;
 	struct fh_ai_options ai_opt;
 };
@@ -148,10 +153,10 @@ static int parse_report(int argc, char **argv, struct report_opts *o)
 {
 	static const char *const names[] = { "--out", "--json", "--history-dir", "--ai-model",
 		"--junit", "--markdown", "--step-summary", "--annotations", "--annotations-prefix",
-		"--report-link" };
+		"--report-link", "--lost-records" };
 	const char **slots[] = { &o->out, &o->json, &o->history_dir, &o->ai_opt.model,
 		&o->junit, &o->markdown, &o->step_summary, &o->annotations,
-		&o->annotations_prefix, &o->report_link };
+		&o->annotations_prefix, &o->report_link, &o->lost_records };
 	int i, k, r;
 
 	for (i = 2; i < argc; i++) {
@@ -190,6 +195,16 @@ static int parse_report(int argc, char **argv, struct report_opts *o)
 		return usage_error("report needs RUN_DIR", NULL);
 	if (o->annotations && strcmp(o->annotations, "github"))
 		return usage_error("--annotations: only 'github' is known", o->annotations);
+	if (o->lost_records) {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(o->lost_records, &end, 10);
+		if (end == o->lost_records || *end || errno || v < 0 || v > 1000000000000LL)
+			return usage_error("--lost-records: a count of records", o->lost_records);
+		o->lost_n = v;
+	}
 	return 0;
 }
 
@@ -207,18 +222,31 @@ static char *json_beside(const char *html)
 	return buf_detach(&b);
 }
 
-/* Prints s with control characters escaped, so a hostile nodeid cannot forge terminal lines. */
+/* Prints s with control characters escaped, so a hostile nodeid cannot forge terminal lines;
+ * bytes that are not UTF-8 and bidi controls as in the report (the text policy). */
 static void print_safe(const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c == '\n')
+		if (c == '\n') {
 			fputs("\\n", stdout);
-		else if (c < 0x20 || c == 0x7f)
+		} else if (c < 0x20 || c == 0x7f) {
 			printf("\\x%02x", c);
-		else
+		} else if (c >= 0x80) {
+			uint32_t cp;
+			size_t k = utf8_next((const unsigned char *)s, 4, &cp); /* stops at the NUL */
+
+			if (k == 1)
+				printf("\\x%02X", c);
+			else if (utf8_is_bidi_control(cp))
+				printf("\\u%04X", (unsigned)cp);
+			else
+				fwrite(s, 1, k, stdout);
+			s += k - 1;
+		} else {
 			putchar(c);
+		}
 	}
 }
 
@@ -338,6 +366,8 @@ static int cmd_report(int argc, char **argv)
 		return 1;
 	}
 	stage_done("load");
+	if (o.lost_records)
+		run.lost_records = o.lost_n;
 	sources_quarantine(&run); /* a merged run: its shards' quarantine file */
 	redact_run(&run); /* no writer below sees a secret from a failure message */
 	run.history_enabled = !o.no_history;

@@ -7,6 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
+static const char HEX_UP[] = "0123456789ABCDEF";
+
+bool utf8_is_bidi_control(uint32_t cp)
+{
+	return cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
 /* JSON-escapes s; html also escapes what HTML's <script> content and old JavaScript parsers
  * need (& U+2028 U+2029). */
 static int json_str(struct buf *b, const char *s, bool html)
@@ -29,7 +37,22 @@ static int json_str(struct buf *b, const char *s, bool html)
 		case '\r': esc = "\\r"; break;
 		case '\t': esc = "\\t"; break;
 		default:
-			if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>' || (html && *p == '&')) {
+			if (*p >= 0x80 && !(html && p[0] == 0xe2 && p[1] == 0x80 &&
+					    (p[2] == 0xa8 || p[2] == 0xa9))) {
+				uint32_t cp;
+				/* 4 is safe: decoding stops at the first byte that is not a
+				 * continuation byte, the terminating NUL at the latest */
+				size_t k = utf8_next(p, 4, &cp);
+
+				if (k > 1) {
+					p += k - 1;
+					continue;
+				}
+				/* not UTF-8 (the text policy): the text \xNN, escaped for JSON */
+				u[0] = '\\'; u[1] = '\\'; u[2] = 'x';
+				u[3] = HEX_UP[*p >> 4]; u[4] = HEX_UP[*p & 15]; u[5] = '\0';
+				esc = u;
+			} else if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>' || (html && *p == '&')) {
 				/* < and > keep "</script>" inert wherever the JSON ends up. */
 				u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
 				u[4] = hex[*p >> 4]; u[5] = hex[*p & 15]; u[6] = '\0';
@@ -66,6 +89,8 @@ int buf_html_n(struct buf *b, const char *s, size_t n)
 
 	for (p = run = s; p < end; p++) {
 		const char *esc;
+		char u[8];
+		size_t k = 1;
 
 		switch (*p) {
 		case '&': esc = "&amp;"; break;
@@ -73,10 +98,32 @@ int buf_html_n(struct buf *b, const char *s, size_t n)
 		case '>': esc = "&gt;"; break;
 		case '"': esc = "&quot;"; break;
 		case '\'': esc = "&#39;"; break;
-		default: continue;
+		default: {
+			const unsigned char *q = (const unsigned char *)p;
+			uint32_t cp;
+
+			if (*q < 0x80)
+				continue;
+			k = utf8_next(q, (size_t)(end - p), &cp);
+			if (k == 1) {
+				/* not UTF-8 (the text policy): the text \xNN */
+				u[0] = '\\'; u[1] = 'x'; u[2] = HEX_UP[*q >> 4]; u[3] = HEX_UP[*q & 15];
+				u[4] = '\0';
+			} else if (utf8_is_bidi_control(cp)) {
+				/* shown, not obeyed: a name cannot reorder the text around it */
+				u[0] = '\\'; u[1] = 'u';
+				u[2] = HEX_UP[cp >> 12]; u[3] = HEX_UP[(cp >> 8) & 15];
+				u[4] = HEX_UP[(cp >> 4) & 15]; u[5] = HEX_UP[cp & 15]; u[6] = '\0';
+			} else {
+				p += k - 1;
+				continue;
+			}
+			esc = u;
+		}
 		}
 		buf_add(b, run, (size_t)(p - run));
 		buf_puts(b, esc);
+		p += k - 1;
 		run = p + 1;
 	}
 	return buf_add(b, run, (size_t)(p - run));
@@ -101,6 +148,15 @@ int buf_csv_cell(struct buf *b, const char *s)
 
 	if (!s)
 		return 0;
+	if (!utf8_valid(s, strlen(s))) {
+		struct buf t = BUF_INIT((size_t)1 << 30);
+		int r;
+
+		buf_text(&t, s, strlen(s));
+		r = buf_csv_cell(b, buf_str(&t));
+		buf_free(&t);
+		return r;
+	}
 	/* A leading apostrophe is escaped the same way, so a reader can strip exactly one
 	 * apostrophe from every quoted cell that starts with one and get the value back. */
 	lead = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
@@ -154,6 +210,50 @@ size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 bad:
 	*cp = 0xfffd;
 	return 1;
+}
+
+bool utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+
+	while (p < end) {
+		uint32_t cp;
+		size_t k;
+
+		if (*p < 0x80) {
+			if (!*p)
+				return false;
+			p++;
+			continue;
+		}
+		k = utf8_next(p, (size_t)(end - p), &cp);
+		if (k == 1)
+			return false;
+		p += k;
+	}
+	return true;
+}
+
+int buf_text(struct buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
+
+	while (p < end) {
+		uint32_t cp;
+		size_t k = 1;
+
+		if (*p && (*p < 0x80 || (k = utf8_next(p, (size_t)(end - p), &cp)) > 1)) {
+			p += k;
+			continue;
+		}
+		buf_add(b, run, (size_t)(p - run));
+		buf_putc(b, '\\');
+		buf_putc(b, 'x');
+		buf_putc(b, HEX_UP[*p >> 4]);
+		buf_putc(b, HEX_UP[*p & 15]);
+		run = ++p;
+	}
+	return buf_add(b, run, (size_t)(p - run));
 }
 
 int buf_utf8(struct buf *b, uint32_t cp)

@@ -4,6 +4,12 @@
  * written through the one for the context it lands in (JSON, HTML, CSV, XML, TOML, Markdown,
  * GitHub workflow commands), here, once. Each appends to a struct buf and reads NUL-terminated
  * bytes of any content. Then the UTF-8 helpers they share, and hex and base64.
+ *
+ * The text policy (docs/FORMATS.md, "Text"): JSON, HTML and CSV write valid UTF-8 whatever
+ * they are given: a byte that is not part of a valid UTF-8 sequence is written as the four
+ * characters \xNN (upper-case hex); HTML also shows the bidirectional controls (U+200E,
+ * U+200F, U+202A-U+202E, U+2066-U+2069) as the text \uNNNN instead of letting them reorder
+ * the page.
  */
 #ifndef FH_ESCAPE_H
 #define FH_ESCAPE_H
@@ -37,6 +43,12 @@ size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 size_t utf8_floor(const char *s, size_t n);
 /* Appends code point cp as UTF-8. */
 int buf_utf8(struct buf *b, uint32_t cp);
+/* Appends n bytes of s with every byte that is not part of valid UTF-8, and NUL, as \xNN. */
+int buf_text(struct buf *b, const char *s, size_t n);
+/* True when the n bytes at s are valid UTF-8 without NUL. */
+bool utf8_valid(const char *s, size_t n);
+/* U+200E, U+200F, U+202A-U+202E, U+2066-U+2069: the controls that reorder text. */
+bool utf8_is_bidi_control(uint32_t cp);
 
 /* XML 1.0 text content (attr false) or a double-quoted attribute value: & < > (and quotes,
  * tabs and line ends in attributes) as entities; characters XML 1.0 forbids (controls other

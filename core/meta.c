@@ -126,5 +126,20 @@ void meta_load_dir(struct fh_run *run, const char *dir, struct fh_run_meta *m)
 	} else if (r != -ENOENT) {
 		warning("%s: cannot read: %s; using defaults", buf_str(&path), strerror(-r));
 	}
+	/* lost.json: how many records the plugin could not write (written at the session's end,
+	 * when the disk let it; the plugin also passes the count with --lost-records). */
+	buf_reset(&path);
+	buf_printf(&path, "%s/lost.json", dir);
+	if (read_file(buf_str(&path), 1 << 16, &data, &len) == 0) {
+		cJSON *root = cJSON_ParseWithLength(data, len);
+		const cJSON *v = cJSON_IsObject(root) ? json_get(root, "lost_records") : NULL;
+
+		if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e9)
+			m->lost_records = (int)v->valuedouble;
+		else
+			warning("%s: no \"lost_records\" count; ignored", buf_str(&path));
+		cJSON_Delete(root);
+		free(data);
+	}
 	buf_free(&path);
 }

@@ -547,6 +547,7 @@ struct fh_run_meta {
 	const char *fail_on;         /* --fh-fail-on: "any", "broken", "flaky", "never" */
 	const char *order_mode;      /* --fh-order: "back-to-back" or "rounds" */
 	long long order_seed;        /* --fh-seed of a rounds run; -1 none */
+	int lost_records;            /* records the plugin could not write (its lost.json) */
 };
 
 /* Where attempts came from: the run directory of one pytest session. An unmerged run has one
@@ -580,6 +581,8 @@ struct fh_run {
 	int trace_maps_incomplete;
 	int trace_map_reasons[FH_DROP_REASONS];
 	int malformed_records;       /* records skipped with a warning */
+	long long lost_records;      /* records the plugin could not write (disk full, EIO...):
+	                                the sources' lost.json, or report --lost-records */
 	bool history_enabled;
 	bool ai_requested;
 	const char *quarantine_file; /* may be NULL (no quarantine) */

@@ -334,6 +334,75 @@ out:
 	return reason;
 }
 
+static int hex4(const char *s, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') :
+			     c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) :
+			     c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+
+		if (d > 15)
+			return 0;
+		*v = *v << 4 | d;
+	}
+	return 1;
+}
+
+/* The text policy on a record's JSON text, before cJSON sees it: the escape \u0000 (which
+ * would end the C string and cut an identifier: two tests could merge) becomes the text
+ * \x00; a lone surrogate escape (invalid Unicode, which cJSON refuses: the whole record was
+ * lost) becomes the text \xNN for U+DC80-U+DCFF (a byte Python's surrogateescape kept) and
+ * U+FFFD otherwise. Surrogate pairs and everything else are copied. 1 when out holds a
+ * rewritten line. */
+static int fix_json_text(const char *s, size_t n, struct buf *out)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	size_t i = 0, run = 0;
+	int changed = 0;
+
+	while (i < n) {
+		unsigned v, w;
+
+		if (s[i] != '\\' || i + 1 >= n) {
+			i++;
+			continue;
+		}
+		if (s[i + 1] != 'u' || i + 6 > n || !hex4(s + i + 2, &v)) {
+			i += 2;   /* any other escape pair, copied */
+			continue;
+		}
+		if (v >= 0xd800 && v <= 0xdbff && i + 12 <= n && s[i + 6] == '\\' &&
+		    s[i + 7] == 'u' && hex4(s + i + 8, &w) && w >= 0xdc00 && w <= 0xdfff) {
+			i += 12;
+			continue;
+		}
+		if (v != 0 && (v < 0xd800 || v > 0xdfff)) {
+			i += 6;
+			continue;
+		}
+		if (!changed)
+			buf_reset(out);
+		changed = 1;
+		buf_add(out, s + run, i - run);
+		if (v == 0) {
+			buf_puts(out, "\\\\x00");
+		} else if (v >= 0xdc80 && v <= 0xdcff) {
+			buf_puts(out, "\\\\x");
+			buf_putc(out, hexd[(v >> 4) & 15]);
+			buf_putc(out, hexd[v & 15]);
+		} else {
+			buf_puts(out, "\\ufffd");
+		}
+		i += 6;
+		run = i;
+	}
+	if (changed)
+		buf_add(out, s + run, n - run);
+	return changed && !buf_failed(out);
+}
+
 /* Parses the lines of data; line numbers start after line_base. Warnings are printed, or
  * collected in warn as "LINE\tREASON\n" when warn is not NULL (worker threads). */
 static int parse_lines(struct fh_records *rec, const char *name, const char *data, size_t len,
@@ -342,6 +411,7 @@ static int parse_lines(struct fh_records *rec, const char *name, const char *dat
 	const char *p = data, *end = data + len;
 	unsigned lineno = line_base;
 	int accepted = 0;
+	struct buf fixed = BUF_INIT((size_t)1 << 31);
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -358,6 +428,12 @@ static int parse_lines(struct fh_records *rec, const char *name, const char *dat
 			continue;
 		if (memchr(s, '\0', (size_t)(e - s))) {
 			reason = "NUL byte in record";
+		} else if (memmem(s, (size_t)(e - s), "\\u", 2) &&
+			   fix_json_text(s, (size_t)(e - s), &fixed)) {
+			reason = parse_record(rec, name, lineno, buf_str(&fixed), buf_len(&fixed));
+			scratch_reset();
+			if (reason && !nl)
+				reason = "truncated record (no newline at end of file)";
 		} else {
 			reason = parse_record(rec, name, lineno, s, (size_t)(e - s));
 			scratch_reset();
@@ -374,6 +450,7 @@ static int parse_lines(struct fh_records *rec, const char *name, const char *dat
 		else
 			warning("%s:%u: %s; line skipped", name, lineno, reason);
 	}
+	buf_free(&fixed);
 	scratch_release();
 	*nlines = lineno - line_base;
 	return accepted;

@@ -142,6 +142,7 @@ int run_load(const char *run_dir, struct fh_run *run)
 	src->id = "";
 	src->dir = run->run_dir;
 	src->meta = run->meta;
+	run->lost_records = run->meta.lost_records;
 	for (size_t i = 0; i < run->ntests; i++)
 		src->attempts += (int)run->tests[i].nattempts;
 	run->sources = src;
@@ -410,6 +411,7 @@ int sources_load(struct fh_run *run)
 		s->id = arena_strdup(&run->arena, names[i]);
 		s->dir = arena_strdup(&run->arena, buf_str(&dir));
 		meta_load_dir(run, s->dir, &s->meta);
+		run->lost_records += s->meta.lost_records;
 		nfiles = records_add_dir(rec, s->dir, (int)run->nsources);
 		if (nfiles < 0)
 			warning("%s: cannot read: %s; source skipped", s->dir, strerror(-nfiles));

@@ -148,6 +148,11 @@ static void header(struct rep *r)
 	if (run->malformed_records)
 		buf_printf(b, "<p class=\"note warn\">%d malformed attempt records were skipped.</p>",
 			   run->malformed_records);
+	if (run->lost_records)
+		buf_printf(b, "<p class=\"note warn\" id=\"lost-records\"><b>%lld record%s could not be "
+			   "written</b> during the run (disk full or another write error; the terminal "
+			   "said which): those attempts are missing from this report and its counts.</p>",
+			   run->lost_records, run->lost_records == 1 ? "" : "s");
 	buf_puts(b, "</header>");
 }
 

@@ -50,8 +50,10 @@ def github_args(rootdir, env=None):
     return out
 
 
-def command(exe, run_dir, opts, rootdir=None):
+def command(exe, run_dir, opts, rootdir=None, lost=0):
     cmd = [exe, "report", run_dir, "--out", opts["report"], "--json", opts["json"]]
+    if lost:
+        cmd += ["--lost-records", str(int(lost))]
     if opts.get("junit"):
         cmd += ["--junit", opts["junit"]]
     if opts.get("markdown"):
@@ -70,14 +72,15 @@ def command(exe, run_dir, opts, rootdir=None):
     return cmd
 
 
-def run(preload, run_dir, opts, cwd, rootdir=None):
-    """Run the analyzer; returns (lines for the terminal, ok). Never raises."""
+def run(preload, run_dir, opts, cwd, rootdir=None, lost=0):
+    """Run the analyzer; returns (lines for the terminal, ok). Never raises. lost: records the
+    session could not write (the report and JSON say so)."""
     later = f"re-render later with: fh-analyze report {run_dir}"
     exe = find(preload)
     if exe is None:
         return ([f"flakehunter: fh-analyze not found (set FH_ANALYZE or put it on PATH); "
                  f"attempts kept in {run_dir}; {later}"], False)
-    cmd = command(exe, run_dir, opts, rootdir)
+    cmd = command(exe, run_dir, opts, rootdir, lost)
     env = dict(os.environ)
     # The analyzer must not trace itself into the run it is reading.
     env.pop("LD_PRELOAD", None)

@@ -25,6 +25,7 @@ scoreboard behind it and the exit policy are board.py's; the quarantine file qua
 Each attempt ends with one JSON line in RUN_DIR/attempts-<pid>.jsonl (records.py). Only the
 controller creates the run directory (rundir.py) and runs `fh-analyze report` (analyzer.py).
 """
+import errno
 import json
 import os
 import sys
@@ -38,6 +39,7 @@ from . import (analyzer, board, compat, footprint, hang, order, plan, records, r
 from .fingerprint import fingerprint
 from .preload import OUTCOMES, PHASES, Preload
 from .redact import scrub
+from .text import safe_data
 
 PLUGIN_VERSION = "0.1.0"
 
@@ -341,6 +343,8 @@ class Hunter:
         self.exit_line = None
         self.items_started = 0
         self.collect_errors = 0  # failed collection reports: failures outside the hunted tests
+        self.lost_meta = None    # (errno, text) when meta.json could not be written
+        self.lost_workers = {}   # errno name -> records the xdist workers could not write
         workerinput = getattr(config, "workerinput", None)
         self.worker = workerinput["workerid"] if workerinput else None
         if workerinput is not None and workerinput.get("fh_seed") is not None:
@@ -390,8 +394,9 @@ class Hunter:
                                   order={"mode": opts["order"],
                                          "seed": self.seed if self.rounds else None})
             except OSError as e:
-                raise pytest.UsageError(f"flakehunter: cannot write {self.run_dir}/meta.json: "
-                                        f"{e.strerror or e}")
+                # The hunt goes on without it: the analyzer uses defaults for a missing
+                # meta.json, and the loss is counted and reported like a lost record.
+                self.lost_meta = (e.errno, e.strerror or str(e))
         trace_dir = os.path.join(self.run_dir, "trace")
         os.environ["FH_TRACE_DIR"] = trace_dir
         if opts["stack_ms"] is not None:
@@ -445,6 +450,8 @@ class Hunter:
                 self.undo.append(undo)
 
     def pytest_unconfigure(self, config):
+        if not self.worker:
+            rundir.release(self.run_dir)
         self.guard.uninstall()
         while self.undo:
             self.undo.pop()()
@@ -887,7 +894,8 @@ class Hunter:
             lines.append(f"flakehunter: run directory {self.run_dir} (--fh-no-report: no report)")
         elif _has_attempts(self.run_dir):
             out, _ = analyzer.run(self.preload, self.run_dir, self.opts,
-                                  str(self.config.invocation_params.dir), self.rootdir)
+                                  str(self.config.invocation_params.dir), self.rootdir,
+                                  lost=self.lost_total())
             lines += out
         text = "\n".join(["=" * 30 + " flakehunter " + "=" * 30] + lines) + "\n"
         try:
@@ -1001,8 +1009,11 @@ class Hunter:
         if self.writer is not None:
             self.writer.close()
         if self.worker:
+            out = getattr(self.config, "workeroutput", None)
+            if out is not None and self.writer is not None and self.writer.lost:
+                out["fh_lost"] = dict(self.writer.lost)
             return
-        notes = []
+        notes = self._lost_notes()
         q = self.quarantine
         if q is not None:
             q.match(self.board.tests)
@@ -1034,12 +1045,49 @@ class Hunter:
             notes += self._confirm_polluters()
             self.analysis, _ = analyzer.run(self.preload, self.run_dir, self.opts,
                                             str(self.config.invocation_params.dir),
-                                            self.rootdir)
+                                            self.rootdir, lost=self.lost_total())
         self.analysis = self.analysis + notes
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is None:
             for line in self.analysis + [self.exit_line]:
                 print(line)
+
+    def lost_counts(self):
+        """Records this session could not write, by errno name (this process, its xdist
+        workers, meta.json)."""
+        lost = dict(self.writer.lost) if self.writer is not None else {}
+        for k, v in self.lost_workers.items():
+            lost[k] = lost.get(k, 0) + v
+        if self.lost_meta is not None:
+            k = errno.errorcode.get(self.lost_meta[0], "OSError")
+            lost[k] = lost.get(k, 0) + 1
+        return lost
+
+    def lost_total(self):
+        return sum(self.lost_counts().values())
+
+    def _lost_notes(self):
+        """The terminal line about records that could not be written, and RUN_DIR/lost.json
+        (best effort: the disk may still be full) so a later `fh-analyze report` knows too."""
+        lost = self.lost_counts()
+        if not lost:
+            return []
+        total = sum(lost.values())
+        why = ", ".join(f"{n} {k} ({os.strerror(getattr(errno, k))})" if hasattr(errno, k)
+                        else f"{n} {k}" for k, n in sorted(lost.items(), key=lambda x: -x[1]))
+        line = (f"flakehunter: {total} record{'s' if total != 1 else ''} could not be written "
+                f"to {self.run_dir}: {why}; the report lacks them (lost_records)")
+        if self.lost_meta is not None:
+            line += "; meta.json is missing, the report uses defaults for the run's settings"
+        try:
+            tmp = os.path.join(self.run_dir, "lost.json.tmp")
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump({"lost_records": total, "reasons": lost}, f)
+                f.write("\n")
+            os.replace(tmp, os.path.join(self.run_dir, "lost.json"))
+        except OSError:
+            pass   # the count still reaches this session's report (--lost-records)
+        return [line]
 
     def _confirm_polluters(self):
         """Rounds mode: the analyzer names suspected polluters of the flaky tests, short fresh
@@ -1288,6 +1336,19 @@ class _WorkerTags:
             outcome = _summarize(st.reports, st)[0]
             report.fh_attempt = [st.number, outcome, st.planned]
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_report_to_serializable(self, config, report):
+        """What a worker sends the controller goes through execnet, which refuses lone
+        surrogates ("surrogates not allowed": the worker's session ended with an INTERNALERROR).
+        A failure message, a path or a captured output from os.fsdecode holds them: every
+        string of the serialized report is made safe (text.py: such a byte shows as \\xNN)."""
+        outcome = yield
+        data = outcome.get_result()
+        if data is not None:
+            safe = safe_data(data)
+            if safe is not data:
+                outcome.force_result(safe)
+
 
 class _XdistController:
     """Hands the controller's run directory to every xdist worker and records the attempt a
@@ -1300,6 +1361,14 @@ class _XdistController:
     def pytest_configure_node(self, node):
         node.workerinput["fh_run_dir"] = self.hunter.run_dir
         node.workerinput["fh_seed"] = self.hunter.seed
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        lost = getattr(node, "workeroutput", {}).get("fh_lost") or {}
+        acc = self.hunter.lost_workers
+        for k, v in lost.items():
+            if isinstance(k, str) and isinstance(v, int):
+                acc[k] = acc.get(k, 0) + v
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem, report, sched):

@@ -15,7 +15,8 @@ NUM = (int, float)
 NULL = type(None)
 
 # DESIGN.md "The JSON summary": every documented field and the types it may have.
-TOP_FIELDS = {"schema": str, "run_id": str, "runs_per_test": int, "tracing": bool, "tests": list}
+TOP_FIELDS = {"schema": str, "run_id": str, "runs_per_test": int, "tracing": bool, "tests": list,
+              "lost_records": int}
 TEST_FIELDS = {
     "nodeid": str, "attempts": int, "passed": int, "failed": int, "skipped": int,
     "flake_rate": NUM, "flake_rate_ci95": list, "verdict": str, "attempt_log": list,

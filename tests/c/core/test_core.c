@@ -180,8 +180,8 @@ START_TEST(test_escape_json)
 	ck_assert_str_eq(esc(buf_json_str_html, in, &b),
 			 "\"q\\\"b\\\\ n\\n r\\r t\\t \\u0001 \\u007f \\u003c/script\\u003e \\u0026 "
 			 "\\u2028 \\u2029 \xc3\xa9\"");
-	/* A cut sequence at the end is copied, never read past. */
-	ck_assert_str_eq(esc(buf_json_str_html, "a\xe2\x80", &b), "\"a\xe2\x80\"");
+	/* A cut sequence at the end is never read past, and is not UTF-8: its bytes as \xNN. */
+	ck_assert_str_eq(esc(buf_json_str_html, "a\xe2\x80", &b), "\"a\\\\xE2\\\\x80\"");
 	ck_assert_str_eq(esc(buf_json_str, NULL, &b), "null");
 	buf_free(&b);
 }
@@ -198,6 +198,34 @@ START_TEST(test_escape_html_csv)
 	ck_assert_str_eq(esc(buf_csv_cell, "=cmd()", &b), "\"'=cmd()\"");
 	ck_assert_str_eq(esc(buf_csv_cell, "-1.5", &b), "-1.5");
 	ck_assert_str_eq(esc(buf_csv_cell, "'quoted", &b), "\"''quoted\"");
+	buf_free(&b);
+}
+END_TEST
+
+/* The text policy: whatever bytes they get, the escapers write valid UTF-8 (a byte that is not
+ * part of a valid sequence as \xNN), and HTML shows bidi controls as \uNNNN. */
+START_TEST(test_text_policy_escapers)
+{
+	struct buf b = BUF_INIT(1024);
+
+	buf_json_str(&b, "caf\xe9 ok\xc3\xa9 cut\xe2\x80 \xff end\xe2");
+	ck_assert_str_eq(buf_str(&b), "\"caf\\\\xE9 ok\xc3\xa9 cut\\\\xE2\\\\x80 \\\\xFF end\\\\xE2\"");
+	buf_reset(&b);
+	buf_html(&b, "<a\xe9>\xe2\x80\xae" "evil\xe2\x81\xa6" "x\xe2\x81\xa9 \xe2\x80\x8f \xf0\x9f\x98\x80");
+	ck_assert_str_eq(buf_str(&b), "&lt;a\\xE9&gt;\\u202Eevil\\u2066x\\u2069 \\u200F \xf0\x9f\x98\x80");
+	buf_reset(&b);
+	/* a cut at n bytes: the sequence cut in half is not read past n */
+	buf_html_n(&b, "ab\xc3\xa9", 3);
+	ck_assert_str_eq(buf_str(&b), "ab\\xC3");
+	buf_reset(&b);
+	buf_csv_cell(&b, "x,\xe9");
+	ck_assert_str_eq(buf_str(&b), "\"x,\\xE9\"");
+	buf_reset(&b);
+	buf_text(&b, "a\0b\xc0\xaf", 5);
+	ck_assert_str_eq(buf_str(&b), "a\\x00b\\xC0\\xAF");
+	ck_assert(utf8_valid("caf\xc3\xa9", 5));
+	ck_assert(!utf8_valid("caf\xe9", 4));
+	ck_assert(!utf8_valid("\xed\xb3\xa9", 3)); /* an encoded surrogate */
 	buf_free(&b);
 }
 END_TEST
@@ -270,6 +298,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_sha256_encodings);
 	tcase_add_test(tc, test_escape_json);
 	tcase_add_test(tc, test_escape_html_csv);
+	tcase_add_test(tc, test_text_policy_escapers);
 	tcase_add_test(tc, test_numbers);
 	suite_add_tcase(s, tc);
 	return s;
