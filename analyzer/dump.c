@@ -214,6 +214,50 @@ static void put_sysstate(FILE *out, int64_t nr)
 		fprintf(out, "in %s", trace_syscall_name((int)nr));
 }
 
+/* One line per chaos record (fhtrace_format.h, FHT_REC_CHAOS), "~~~" style. */
+static void dump_chaos(FILE *out, const struct fh_event *e)
+{
+	static const char *const cls[] = { "net", "poll", "lock", "cond", "sleep", "proc", "file",
+		"pipe", "dns", "start" };
+	const char *cname = "?";
+	for (unsigned b = 0; b < sizeof(cls) / sizeof(cls[0]); b++)
+		if ((unsigned)e->err == 1u << b)
+			cname = cls[b];
+	switch (e->chaos) {
+	case FHT_CHAOS_PLAN:
+		fprintf(out, "~~~ chaos plan %d seed 0x%016llx ", (int)e->arg2,
+			(unsigned long long)e->arg);
+		put_escaped(out, e->target ? e->target : "");
+		fputs(" ~~~\n", out);
+		return;
+	case FHT_CHAOS_DELAY_BEFORE:
+	case FHT_CHAOS_DELAY_AFTER:
+		fprintf(out, "~~~ chaos delay %.6fs %s %s (%s", e->timeout_ns / 1e9,
+			e->chaos == FHT_CHAOS_DELAY_BEFORE ? "before" : "after",
+			e->call_name ? e->call_name : "unknown", cname);
+		if (e->result > 0)
+			fprintf(out, ", plan target %lld", (long long)e->result);
+		else
+			fputs(", spread", out);
+		fprintf(out, ", call #%lld)", (long long)e->arg2);
+		break;
+	case FHT_CHAOS_YIELD:
+		if (e->call_name)
+			fprintf(out, "~~~ chaos yield after %s", e->call_name);
+		else
+			fprintf(out, "~~~ chaos yield at lock release (0x%llx)",
+				(unsigned long long)e->arg2);
+		break;
+	default:
+		fprintf(out, "~~~ chaos record of unknown kind %d ~~~\n", e->chaos);
+		return;
+	}
+	if (e->done)
+		fprintf(out, " <%.6f> ~~~\n", ((double)e->end_ns - (double)e->start_ns) / 1e9);
+	else
+		fputs(" <unfinished ...> ~~~\n", out);
+}
+
 /* One line per snapshot record (fhtrace_format.h, FHT_REC_SNAP), strace's "---" style. */
 static void dump_snap(FILE *out, const struct fh_event *e)
 {
@@ -336,6 +380,9 @@ static void dump_thread(const char *path, const struct fh_trace_file *tf, FILE *
 			break;
 		case FH_EV_SNAP:
 			dump_snap(out, e);
+			break;
+		case FH_EV_CHAOS:
+			dump_chaos(out, e);
 			break;
 		default:
 			break;

@@ -182,6 +182,22 @@ static void decode(struct fh_event *e, const struct fht_rec *r, int pid, int tid
 		e->done = true;
 		e->end_ns = e->start_ns;
 		break;
+	case FHT_REC_CHAOS:
+		e->type = FH_EV_CHAOS;
+		e->chaos = r->fd;
+		e->call = r->call == 0xffff ? -1 : r->call;
+		e->call_name = fht_call(r->call) ? fht_calls[r->call].name : NULL;
+		e->fd = -1;
+		e->timeout_ns = r->timeout_ns;
+		e->arg = r->arg;
+		e->result = r->result;
+		e->err = r->err;
+		e->category = FH_CAT_OTHER;
+		e->raw_category = -1;
+		e->end_ns = e->done ? r->end_ns : 0;
+		if (e->end_ns && e->end_ns < e->start_ns)
+			e->end_ns = e->start_ns;
+		break;
 	}
 }
 
@@ -202,7 +218,7 @@ static void decode_stream(const char *base, uint32_t rec_size, uint64_t n,
 		slot_ev[i] = -1;
 		if (r->type == FHT_REC_CALL || r->type == FHT_REC_SIGNAL || r->type == FHT_REC_MARK ||
 		    r->type == FHT_REC_PROC || r->type == FHT_REC_SNAP ||
-		    r->type == FHT_REC_FOOT)
+		    r->type == FHT_REC_FOOT || r->type == FHT_REC_CHAOS)
 			slot_ev[i] = (int32_t)nev++;
 	}
 	out->events = xcalloc(nev ? nev : 1, sizeof(struct fh_event));

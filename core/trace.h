@@ -29,6 +29,12 @@ enum fh_ev_type {
 			    * the stack as the record's fields say */
 	FH_EV_FOOT,        /* state found at an attempt's end (FHT_REC_FOOT): `foot` is the enum
 			    * fht_foot_mark, fd and target (a listening socket), arg the attempt */
+	FH_EV_CHAOS,       /* a perturbation chaos mode injected, or the plan in force
+			    * (FHT_REC_CHAOS): chaos is the kind; call/call_name the call it held
+			    * up (-1 none), timeout_ns the delay drawn, arg the call's slot, arg2
+			    * the draw's index (a yield at a lock release: the lock), result the
+			    * plan target (0: the spread), err the call's class; a PLAN's target is
+			    * the plan text, arg its seed, arg2 its generation */
 	FH_EV_TYPE_COUNT
 };
 
@@ -78,6 +84,8 @@ struct fh_event {
 	uint32_t stack_ref;         /* slot of its stack's first record; 0: none */
 	/* FH_EV_SNAP */
 	int snap;                   /* enum fht_snap_kind */
+	/* FH_EV_CHAOS */
+	int chaos;                  /* enum fht_chaos_kind */
 	uint32_t slot;              /* its slot index in the thread's stream (LOCK records name
 				     * their waiter's THREAD record by it) */
 };

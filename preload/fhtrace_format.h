@@ -88,6 +88,8 @@ enum fht_rec_type {
 			       * older readers skip a type they do not know) */
 	FHT_REC_FOOT = 9,     /* state found at an attempt's end (enum fht_foot_mark); readers
 			       * that do not know it skip it */
+	FHT_REC_CHAOS = 10,   /* a perturbation chaos mode injected, or the plan in force (below;
+			       * appended, version unchanged) */
 };
 
 /* FHT_REC_FOOT records, written by fh_attempt_end() right after the end marker, in its
@@ -324,6 +326,42 @@ enum fht_holder_source {
 	FHT_HOLDER_ACQUIRE = 2,    /* the last acquire of a semaphore not yet released (the lock
 				    * table: CPython's threading.Lock) */
 };
+
+/*
+ * FHT_REC_CHAOS (writer preload/chaos.c): chaos mode (the plugin's --fh-chaos) perturbs the
+ * program the way a loaded machine could, and records each perturbation in the stream of the
+ * thread it held up, so the analyzer tells an injected delay from a natural one. All are struct
+ * fht_rec; `fd` is the kind (enum fht_chaos_kind), start_ns/end_ns the perturbation's own span
+ * (a wrapped call it came with keeps its natural duration: its record starts after a delay
+ * before it and is complete before a delay after it), FHT_F_DONE once it ended (a record
+ * without it: the process died during the delay). Fields by kind:
+ *   PLAN:     the plan in force from now on in this process (written by the thread that set
+ *             it, or before the first perturbation of a process that inherited it): arg = the
+ *             attempt seed, arg2 = the plan's generation (the plugin's attempt counter),
+ *             string = the plan text (docs/FORMATS.md, "Chaos plans"); end_ns = start_ns.
+ *   DELAY_BEFORE, DELAY_AFTER: a delay before / after the wrapped call `call` (calls.def id),
+ *             whose record is slot `arg` of this stream; timeout_ns = the delay drawn (ns);
+ *             end_ns - start_ns what it really took (a signal cuts it short); result = the plan
+ *             target it came from (1-based), 0 the plan's spread over all blocking calls; err =
+ *             the call's class (FHT_CHAOS_C_*); arg2 = the draw's index (the k-th call of that
+ *             id in this thread under this plan, counted from 1).
+ *   YIELD:    sched_yield at a lock release (call FH_NO_CALL, arg2 = the semaphore's address)
+ *             or after a thread start (call = pthread_create's id, arg = its record's slot);
+ *             timeout_ns 0.
+ */
+enum fht_chaos_kind { FHT_CHAOS_PLAN = 0, FHT_CHAOS_DELAY_BEFORE = 1, FHT_CHAOS_DELAY_AFTER = 2,
+	FHT_CHAOS_YIELD = 3 };
+/* Classes of perturbable calls (plan letters in parentheses; docs/FORMATS.md). */
+#define FHT_CHAOS_C_NET   0x001u  /* (n) connect, accept, send/recv family, read/write on a socket */
+#define FHT_CHAOS_C_POLL  0x002u  /* (p) poll, select, epoll */
+#define FHT_CHAOS_C_LOCK  0x004u  /* (l) semaphore, mutex and file lock waits, thread joins */
+#define FHT_CHAOS_C_COND  0x008u  /* (v) condition waits (CPython's GIL waits on one) */
+#define FHT_CHAOS_C_SLEEP 0x010u  /* (s) sleeps */
+#define FHT_CHAOS_C_PROC  0x020u  /* (w) child waits; fork, spawn, system and exec (before only) */
+#define FHT_CHAOS_C_FILE  0x040u  /* (f) opens that may create a file (O_CREAT), creat */
+#define FHT_CHAOS_C_PIPE  0x080u  /* (i) read/write on a pipe or other non-file, non-socket fd */
+#define FHT_CHAOS_C_DNS   0x100u  /* (d) name resolution */
+#define FHT_CHAOS_C_START 0x200u  /* (t) thread start (after pthread_create) */
 
 _Static_assert(sizeof(struct fht_rec) == FHT_REC_SIZE, "record size");
 _Static_assert(sizeof(struct fht_stack) == FHT_REC_SIZE, "stack record size");

@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "chaos.h"
 #include "fhtrace_int.h"
 #include "modmap.h"
 #include "pystack.h"
@@ -168,7 +169,10 @@ int sem_post(sem_t *s)
 	}
 	if (fh_on)
 		lock_released(s);
-	return f(s);
+	int r = f(s);
+	if (FH_UNLIKELY(fh_chaos_on))
+		fh_chaos_release(s);
+	return r;
 }
 
 /* ---- the thread registry ----

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "chaos.h"
 #include "fhtrace_int.h"
 
 #define REAL(name, type) \
@@ -52,6 +53,11 @@ static int do_open(unsigned id, open_fn real, int dirfd, openat_fn realat, const
 			fh_call_str(&c, p, fh_strnlen(p, FHT_STR_MAX + 1));
 		}
 	}
+	/* Only an open that may create a file is a chaos point (a check-then-act's "act"); the
+	 * delay comes before the existence check, so "created" stays true of the call itself. */
+	bool chaos = FH_UNLIKELY(fh_chaos_on) && (fl & O_CREAT);
+	if (chaos)
+		fh_chaos_before(&c, id, p);
 	c.rec->arg2 = fh_open_precheck(dirfd, p, fl);
 	if (realat)
 		ret = realat(dirfd, p, fl, mode);
@@ -66,6 +72,8 @@ static int do_open(unsigned id, open_fn real, int dirfd, openat_fn realat, const
 	if (ret >= 0 && ret < 65536)
 		fh_fdkind[ret] = FHT_FD_FILE;
 	fh_done(&c);
+	if (chaos)
+		fh_chaos_after(&c, id, p);
 	errno = saved;
 	return ret;
 }
@@ -124,7 +132,16 @@ static int do_fcntl(unsigned id, fcntl_fn real, int fd, int cmd, void *arg)
 		return real(fd, cmd, arg);
 	c.rec->timeout_ns = (cmd == F_SETLKW || cmd == F_OFD_SETLKW) ? -1 : 0;
 	c.rec->arg = cmd;
-	return fh_finish_errno(&c, real(fd, cmd, arg));
+	if (!FH_UNLIKELY(fh_chaos_on))
+		return fh_finish_errno(&c, real(fd, cmd, arg));
+	fh_chaos_before(&c, id, NULL);
+	int ret = real(fd, cmd, arg);
+	int saved = errno;
+	fh_end(&c, ret, FHT_CONV_ERRNO, saved);
+	fh_done(&c);
+	fh_chaos_after(&c, id, NULL);
+	errno = saved;
+	return ret;
 }
 
 #define FCNTL_WRAPPER(name)                                      \
@@ -159,6 +176,8 @@ pid_t fork(void)
 	if (!fh_begin(&c, FH_ID_fork, -1))
 		return real();
 	c.rec->timeout_ns = 0;
+	if (FH_UNLIKELY(fh_chaos_on))
+		fh_chaos_before(&c, FH_ID_fork, NULL);
 	pid_t ret = real();
 	if (ret == 0)
 		return 0;   /* child: the atfork handler gave it its own file */
@@ -182,6 +201,9 @@ static bool exec_begin(struct fh_call *c, unsigned id, const char *target, int f
 	c->rec->timeout_ns = 0;
 	if (target)
 		fh_call_str(c, target, fh_strnlen(target, FHT_STR_MAX + 1));
+	/* (chaos never acts in a vfork child: it checks the pid) */
+	if (FH_UNLIKELY(fh_chaos_on))
+		fh_chaos_before(c, id, target);
 	/* Complete it now: a successful exec never comes back. */
 	c->rec->end_ns = c->rec->start_ns;
 	c->rec->result = 0;

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <arpa/inet.h>
 
+#include "chaos.h"
 #include "fhtrace_int.h"
 
 /* glibc declares socket calls with transparent unions under _GNU_SOURCE. */
@@ -40,6 +41,11 @@
 #define FD_TGT_MAX 1024
 #define FD_TGT_LEN 64
 static char fd_tgt[FD_TGT_MAX][FD_TGT_LEN];
+
+const char *fh_fd_target(int fd)
+{
+	return fd >= 0 && fd < FD_TGT_MAX ? fd_tgt[fd] : "";
+}
 
 /* ---- timeouts (ns; -1 infinite) ---- */
 
@@ -132,9 +138,12 @@ static void fh_post_pair(int ret, const int *fds, int kind)
 {
 	if (ret != 0)
 		return;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		if (fds[i] >= 0 && fds[i] < 65536)
 			fh_fdkind[fds[i]] = (unsigned char)kind;
+		if (fds[i] >= 0 && fds[i] < FD_TGT_MAX)
+			fd_tgt[fds[i]][0] = 0;   /* not the peer of an earlier socket with that number */
+	}
 }
 
 static void fh_post_accept(struct fh_call *c, int ret, const struct sockaddr *a, const socklen_t *len)
@@ -371,12 +380,14 @@ static void fh_post_listen(struct fh_call *c, int ret, int fd)
 	fh_listening_add(fd, n ? buf : "");
 }
 
-/* ---- the expansion ---- */
+/* ---- the expansion ----
+ *
+ * Each call expands twice from one body: the exported wrapper, and its chaos variant (cold,
+ * out of line), which adds the chaos hooks (chaos.h) around the real call. The wrapper tests
+ * fh_chaos_on once and jumps to the variant only while a plan is in force, so chaos mode off
+ * costs one predictable branch per call and no code in the wrapper's path. */
 
-#define FH_CALL(name, ret_t, params, args, cat, conv, flags, printer, fdx, tmox, pre, post, fb) \
-	FH_EXPORT ret_t name params;                                                        \
-	ret_t name params                                                                   \
-	{                                                                                   \
+#define FH_WRAP_BODY(name, ret_t, params, args, conv, flags, fdx, tmox, pre, post, fb, CHAOS) \
 		typedef ret_t (*fh_fn_t) params;                                            \
 		fh_fn_t real = (fh_fn_t)fh_real[FH_ID_##name];                              \
 		if (FH_UNLIKELY(!real)) {                                                   \
@@ -384,11 +395,15 @@ static void fh_post_listen(struct fh_call *c, int ret, int fd)
 			if (!real)                                                          \
 				return (ret_t)(fb);                                         \
 		}                                                                           \
+		if (!(CHAOS) && FH_UNLIKELY(fh_chaos_on))                                   \
+			return fh_chaos_v_##name args;                                      \
 		struct fh_call c;                                                           \
 		if (!fh_begin(&c, FH_ID_##name, (fdx)))                                     \
 			return real args;                                                   \
 		c.rec->timeout_ns = (tmox);                                                 \
 		pre;                                                                        \
+		if (CHAOS)                                                                  \
+			fh_chaos_before(&c, FH_ID_##name, NULL);                            \
 		if (((flags) & FHF_IDLE) && FH_UNLIKELY(fh_stack_at_entry(c.rec->timeout_ns))) \
 			fh_stack_record(&c);                                                \
 		ret_t ret = real args;                                                      \
@@ -396,8 +411,21 @@ static void fh_post_listen(struct fh_call *c, int ret, int fd)
 		fh_end(&c, (int64_t)ret, FHT_CONV_##conv, fh_saved);                        \
 		post;                                                                       \
 		fh_done(&c);                                                                \
+		if (CHAOS)                                                                  \
+			fh_chaos_after(&c, FH_ID_##name, NULL);                             \
 		errno = fh_saved;                                                           \
-		return ret;                                                                 \
+		return ret;
+
+#define FH_CALL(name, ret_t, params, args, cat, conv, flags, printer, fdx, tmox, pre, post, fb) \
+	static __attribute__((noinline, cold)) ret_t fh_chaos_v_##name params;             \
+	static ret_t fh_chaos_v_##name params                                               \
+	{                                                                                   \
+		FH_WRAP_BODY(name, ret_t, params, args, conv, flags, fdx, tmox, pre, post, fb, 1) \
+	}                                                                                   \
+	FH_EXPORT ret_t name params;                                                        \
+	ret_t name params                                                                   \
+	{                                                                                   \
+		FH_WRAP_BODY(name, ret_t, params, args, conv, flags, fdx, tmox, pre, post, fb, 0) \
 	}
 #define FH_CUSTOM(name, ...)
 

@@ -85,6 +85,7 @@ def run(preload, run_dir, opts, cwd, rootdir=None, lost=0):
     # The analyzer must not trace itself into the run it is reading.
     env.pop("LD_PRELOAD", None)
     env.pop("FH_TRACE_DIR", None)
+    env.pop("FH_CHAOS", None)     # chaos mode never perturbs the analyzer
     try:
         r = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,

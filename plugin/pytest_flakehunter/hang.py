@@ -362,6 +362,8 @@ class HangGuard:
     def _snapshot(self, w, reason):
         if not self.preload.active:
             return False
+        # the limit fired: chaos mode injects nothing more in this attempt
+        self.preload.chaos_set(None)
         names = "".join(f"{t.native_id}\t{t.name}\n" for t in threading.enumerate()
                         if t.native_id is not None)
         limit_ns = int((w.limit or 0) * 1e9) if reason in ("fh-timeout", "pytest-timeout") \

@@ -34,7 +34,7 @@ import time
 
 import pytest
 
-from . import (analyzer, board, compat, footprint, hang, order, plan, records, replay,
+from . import (analyzer, board, chaos, compat, footprint, hang, order, plan, records, replay,
                rundir, termout)
 from .fingerprint import fingerprint
 from .preload import OUTCOMES, PHASES, Preload
@@ -102,6 +102,16 @@ OPTIONS = [
      f"up to N times each (default {replay.DEFAULT_CONFIRM})"),
     ("fh_no_confirm", "--fh-no-confirm", "fh_no_confirm", "bool", False,
      "rounds: do not replay suspected polluters"),
+    ("fh_chaos", "--fh-chaos", "fh_chaos", "chaos", None,
+     "chaos mode (needs the preload): perturb the tests as a loaded machine could, so rare "
+     "flakes show up in few attempts; MODE guided (default: where the evidence points) or "
+     "blind, optionally +cpu (busy processes on the test's CPUs) and +prio (batch "
+     "scheduling)"),
+    ("fh_chaos_seed", "--fh-chaos-seed", "fh_chaos_seed", "cseed", None,
+     "seed of chaos mode's draws (default: random, printed and recorded): the same seed, "
+     "test and attempt numbers give the same plans"),
+    ("fh_chaos_plan", "--fh-chaos-plan", "fh_chaos_plan", "plan", None,
+     "replay one attempt's chaos plan (as the report prints it) in every attempt"),
 ]
 
 HUNTER_KEY = pytest.StashKey()
@@ -113,11 +123,17 @@ def pytest_addoption(parser):
         if kind == "bool":
             group.addoption(flag, dest=dest, action="store_true", default=None, help=help_)
             parser.addini(ini, help_, type="bool", default=False)
+        elif kind == "chaos":
+            # --fh-chaos alone means guided; --fh-chaos=MODE picks one
+            group.addoption(flag, dest=dest, action="store", nargs="?", const="guided",
+                            default=None, metavar="MODE", help=help_)
+            parser.addini(ini, help_, type="string", default="")
         else:
             metavar = {"int": "N", "path": "PATH", "str": "MODEL", "runs": "N|auto",
                        "seconds": "SECONDS",
                        "duration": "DURATION", "choice": "{" + ",".join(board.POLICIES) + "}",
-                       "order": "{" + ",".join(order.MODES) + "}", "seed": "SEED"}[kind]
+                       "order": "{" + ",".join(order.MODES) + "}", "seed": "SEED",
+                       "cseed": "SEED", "plan": "PLAN"}[kind]
             if dest == "fh_stack_ms":
                 metavar = "MS"
             group.addoption(flag, dest=dest, action="store", default=None, metavar=metavar,
@@ -161,6 +177,18 @@ def _resolve(config):
             if not v > 0 or v == float("inf"):
                 raise pytest.UsageError(f"{flag} (ini {ini}): must be more than 0 seconds, "
                                         f"got {v!r}")
+        elif kind == "chaos":
+            try:
+                v = chaos.parse_mode(v)
+            except chaos.ChaosError as e:
+                raise pytest.UsageError(f"{flag} (ini {ini}): {e}")
+        elif kind == "cseed":
+            try:
+                v = chaos.parse_seed(v)
+            except chaos.ChaosError as e:
+                raise pytest.UsageError(f"{flag} (ini {ini}): {e}")
+        elif kind == "plan":
+            v = str(v).strip()
         elif kind == "runs" and str(v).strip().lower() == "auto":
             v = "auto"
         elif kind == "duration":
@@ -327,10 +355,13 @@ class Hunter:
             raise pytest.UsageError(f"flakehunter: pytest {pytest.__version__} has no "
                                     "_pytest.runner.runtestprotocol; --fh cannot re-run tests")
         self.undo = []  # what pytest_unconfigure restores
-        self.env_before = {k: os.environ.get(k) for k in ("FH_TRACE_DIR", "FH_STACK_MS")}
+        self.env_before = {k: os.environ.get(k) for k in ("FH_TRACE_DIR", "FH_STACK_MS",
+                                                         "FH_CHAOS")}
         self.env_start = dict(os.environ)   # the replays' environment: not what tests left
         self.rootdir = str(config.rootpath)
         self.preload = Preload()
+        workerinput = getattr(config, "workerinput", None)
+        self.chaos = self._chaos_of(opts, workerinput)
         self.cur = None
         self.seen = {}
         self.fps = {}
@@ -345,7 +376,6 @@ class Hunter:
         self.collect_errors = 0  # failed collection reports: failures outside the hunted tests
         self.lost_meta = None    # (errno, text) when meta.json could not be written
         self.lost_workers = {}   # errno name -> records the xdist workers could not write
-        workerinput = getattr(config, "workerinput", None)
         self.worker = workerinput["workerid"] if workerinput else None
         if workerinput is not None and workerinput.get("fh_seed") is not None:
             self.seed = int(workerinput["fh_seed"])
@@ -392,7 +422,8 @@ class Hunter:
                                   max_runs=self.planner.cap, budget_s=self.budget_s,
                                   fail_on=opts["fail_on"], quarantine=opts["quarantine"],
                                   order={"mode": opts["order"],
-                                         "seed": self.seed if self.rounds else None})
+                                         "seed": self.seed if self.rounds else None},
+                                  chaos=self.chaos.meta() if self.chaos else None)
             except OSError as e:
                 # The hunt goes on without it: the analyzer uses defaults for a missing
                 # meta.json, and the loss is counted and reported like a lost record.
@@ -402,6 +433,12 @@ class Hunter:
         if opts["stack_ms"] is not None:
             os.environ["FH_STACK_MS"] = str(opts["stack_ms"])
         self.start_error = self.preload.start(trace_dir)
+        if self.chaos is not None:
+            if self.start_error:
+                raise pytest.UsageError(
+                    f"--fh-chaos: chaos needs tracing (every perturbation is recorded), and "
+                    f"it could not start in {trace_dir}: {os.strerror(-self.start_error)}")
+            self._chaos_start()
         self.guard = hang.HangGuard(self, opts["timeout"], self.worker)
         self.guard.install()
         self.footprint.install()
@@ -410,6 +447,83 @@ class Hunter:
         undo = compat.memoize_statement_ranges()
         if undo:
             self.undo.append(undo)
+
+    # ---- chaos mode (chaos.py) ----
+    def _chaos_of(self, opts, workerinput):
+        """The chaos planner the options ask for, or None; usage errors before anything is
+        written."""
+        mode, replay, seed = opts["chaos"], opts["chaos_plan"], opts["chaos_seed"]
+        if mode is None and replay is None:
+            if seed is not None:
+                raise pytest.UsageError("--fh-chaos-seed: needs --fh-chaos (or "
+                                        "--fh-chaos-plan)")
+            return None
+        flag = "--fh-chaos-plan" if mode is None else "--fh-chaos"
+        if opts["order"] == "rounds":
+            # a plan belongs to one test's attempts one after the other; rounds interleave tests
+            raise pytest.UsageError(f"{flag}: works with --fh-order=back-to-back only")
+        if not self.preload.active:
+            raise pytest.UsageError(f"{flag}: chaos needs LD_PRELOAD=libfhtrace.so (the "
+                                    "preload injects the perturbations and records them)")
+        if not self.preload.has_chaos:
+            raise pytest.UsageError(f"{flag}: the preloaded libfhtrace.so has no chaos mode "
+                                    "(an older build); rebuild it")
+        if replay is not None:
+            if mode is not None and (mode[0] != "guided" or mode[1]):
+                raise pytest.UsageError("--fh-chaos-plan replays one plan as it is: leave "
+                                        "out --fh-chaos=MODE")
+            if self.preload.chaos_check(replay) != 0 or "\n" in replay:
+                raise pytest.UsageError(f"--fh-chaos-plan: not a chaos plan: {replay!r} "
+                                        "(copy it from the report or an attempt record)")
+            mode = ("guided", ())
+        if seed is None and workerinput is not None:
+            seed = workerinput.get("fh_chaos_seed")
+        if seed is None:
+            seed = int.from_bytes(os.urandom(8), "little")
+        return chaos.Chaos(mode[0], mode[1], seed, replay=replay)
+
+    def _chaos_start(self):
+        ch = self.chaos
+        try:
+            ch.table = chaos.SiteTable(os.path.join(self.run_dir,
+                                                    f"chaos-{os.getpid()}.tab"),
+                                       self.preload.call_name)
+        except OSError as e:
+            raise pytest.UsageError(f"--fh-chaos: cannot create the site table in "
+                                    f"{self.run_dir}: {e.strerror or e}")
+        if "cpu" in ch.mods:
+            ch.pressure = chaos.Pressure(sys.executable)
+
+    def _chaos_begin(self, nodeid, attempt, t0):
+        """The plan of the attempt about to start (before its begin marker): the table is
+        emptied, children the attempt starts inherit the plan through FH_CHAOS."""
+        ch = self.chaos
+        limit, _ = self.guard.limit_for_attempt()
+        plan = ch.plan_for(nodeid, attempt, limit)
+        ch.gen += 1
+        ch.table.reset(ch.gen)
+        ch.last_main = None
+        deadline = t0 + int(limit * 0.5e9) if limit else 0
+        runtime = plan.runtime(ch.gen, ch.table.path, deadline)
+        os.environ["FH_CHAOS"] = runtime
+        if plan.perturbed:
+            if ch.pressure is not None:
+                ch.pressure.resume()
+            if "prio" in ch.mods:
+                _batch_sched(True)
+        return plan, runtime
+
+    def _chaos_end(self, plan):
+        """Chaos off (after the attempt, before its end marker); the table's totals."""
+        ch = self.chaos
+        self.preload.chaos_set(None)
+        os.environ.pop("FH_CHAOS", None)
+        if plan.perturbed:
+            if ch.pressure is not None:
+                ch.pressure.pause()
+            if "prio" in ch.mods:
+                _batch_sched(False)
+        return ch.table.head(), ch.table.sites()
 
     # ---- reporting at the start ----
     def pytest_report_header(self, config):
@@ -438,6 +552,8 @@ class Hunter:
         if self.quarantine is not None:
             lines.append(f"flakehunter: quarantine {self.quarantine.path}: "
                          f"{len(self.quarantine.entries)} entries")
+        if self.chaos is not None:
+            lines.append("flakehunter: " + self.chaos.describe())
         return lines
 
     @pytest.hookimpl(trylast=True)
@@ -453,6 +569,11 @@ class Hunter:
         if not self.worker:
             rundir.release(self.run_dir)
         self.guard.uninstall()
+        if self.chaos is not None:
+            if self.chaos.pressure is not None:
+                self.chaos.pressure.close()
+            if self.chaos.table is not None:
+                self.chaos.table.close()
         while self.undo:
             self.undo.pop()()
         for k, v in self.env_before.items():
@@ -518,6 +639,7 @@ class Hunter:
         guard = self.guard
         watch = guard.active()
         fp = self.footprint
+        ch = self.chaos
         attempt = 0
         forced_last = False
         while True:
@@ -540,24 +662,39 @@ class Hunter:
                 nxt = _NextItem(lambda st=st, t0=t0: nextitem
                                 if self._predict(st, ps, t0 / 1e9) else between)
             guard.attempt_t0 = t0
+            atail = tail
+            if ch is not None:
+                cplan, cruntime = self._chaos_begin(nodeid, attempt, t0)
+                # what the watchdog or an interruption writes has the plan (no totals yet)
+                atail = ',"chaos":' + records.encode(ch.record_field(cplan, None)) + tail
             if watch:
-                guard.arm(nodeid, attempt, self._hung_writer(head, tail, attempt, t0, wall, ps))
+                guard.arm(nodeid, attempt, self._hung_writer(head, atail, attempt, t0, wall, ps))
             else:
-                guard.lazy = (nodeid, attempt, lambda a=attempt, t=t0, w=wall:
-                              self._hung_writer(head, tail, a, t, w, ps))
+                guard.lazy = (nodeid, attempt, lambda a=attempt, t=t0, w=wall, x=atail:
+                              self._hung_writer(head, x, a, t, w, ps))
             fp.begin()
             if pl:
                 pl.attempt_begin(nodeid_b, attempt)
+                if ch is not None:
+                    pl.chaos_set(cruntime)
             guard.in_attempt = True
             try:
                 reports = compat.runtestprotocol(item, log=True, nextitem=nxt)
             except KeyboardInterrupt as e:
                 guard.in_attempt = False
-                self._record_interrupted(head, tail, attempt, t0, wall, ps, e)
+                if ch is not None:
+                    self._chaos_end(cplan)
+                self._record_interrupted(head, atail, attempt, t0, wall, ps, e)
                 raise
             guard.in_attempt = False
             t1 = monotonic_ns()
             outcome, when, xfail, error, frames, phases, bad = _summarize(reports, st)
+            extra = ""
+            if ch is not None:
+                chead, csites = self._chaos_end(cplan)
+                ch.observe(nodeid, attempt, outcome, (t1 - t0) / 1e9, cplan, csites,
+                           ch.last_main)
+                extra = ',"chaos":' + records.encode(ch.record_field(cplan, chead))
             if pl:
                 pl.attempt_end(nodeid_b, attempt, OUTCOMES[outcome])
             hung = guard.disarm() if watch or guard.cur is not None else None
@@ -579,7 +716,7 @@ class Hunter:
                 error, frames = scrub(error, frames)
                 output = _output_of(reports)
             write(head, attempt, outcome, xfail, when, t0, t1, wall, phases, error, frames,
-                  planned, stop, output, hung + tail if hung else tail,
+                  planned, stop, output, (hung or "") + extra + tail,
                   extra=records.order_part(None, None, left) if left else records.NO_ORDER)
             if brd is not None:
                 brd.attempt(nodeid, outcome, planned)
@@ -910,6 +1047,8 @@ class Hunter:
         excinfo = call.excinfo
         if st is None or excinfo is None or st.item is not item:
             return None
+        if self.chaos is not None and call.when != "teardown" and self.chaos.last_main is None:
+            self.chaos.failure_point()
         exc = excinfo.value
         # unittest's SkipTest can only be raised once unittest was imported; importing it here
         # would cost every session 4 ms
@@ -1024,6 +1163,8 @@ class Hunter:
                 notes.append(f"flakehunter: cannot write {self.run_dir}/quarantine.json: "
                              f"{e.strerror or e}")
         notes += self._plan_notes()
+        if self.chaos is not None:
+            notes += self.chaos.notes(self.preload.library_path(), self.rootdir)
         status, why = board.decide(self.board, self.opts["fail_on"], session.exitstatus,
                                    self.collect_errors, q)
         if status != int(session.exitstatus):
@@ -1255,6 +1396,17 @@ def _output_of(reports):
     return {k: records.cut_output(v) for k, v in out.items()}
 
 
+def _batch_sched(on):
+    """+prio: the test thread (and the threads and processes it starts meanwhile) scheduled as
+    batch work during perturbed attempts: no wakeup preemption, longer slices, as on a
+    machine where it competes with other work. Unprivileged processes may switch between
+    SCHED_OTHER and SCHED_BATCH both ways."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_BATCH if on else os.SCHED_OTHER, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass
+
+
 def _has_attempts(run_dir):
     try:
         for name in os.listdir(run_dir):
@@ -1361,6 +1513,8 @@ class _XdistController:
     def pytest_configure_node(self, node):
         node.workerinput["fh_run_dir"] = self.hunter.run_dir
         node.workerinput["fh_seed"] = self.hunter.seed
+        if self.hunter.chaos is not None:
+            node.workerinput["fh_chaos_seed"] = self.hunter.chaos.seed
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error):

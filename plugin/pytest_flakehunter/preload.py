@@ -15,6 +15,8 @@ OUTCOMES = {"passed": 0, "failed": 1, "error": 2, "skipped": 3}
 class Preload:
     """The fh_* API of the preloaded library, or nothing (`active` false)."""
 
+    _chaos_set = _chaos_check = _call_name = None
+
     def __init__(self):
         self.active = False
         self.version = None
@@ -55,6 +57,16 @@ class Preload:
         if self._quiet is not None:
             self._quiet.restype = None
             self._quiet.argtypes = []
+        # Chaos mode (chaos.py); a library without it cannot run --fh-chaos.
+        self._chaos_set = getattr(lib, "fh_chaos_set", None)
+        self._chaos_check = getattr(lib, "fh_chaos_check", None)
+        self._call_name = getattr(lib, "fh_call_name", None)
+        for f, args, res in ((self._chaos_set, [ctypes.c_char_p], ctypes.c_int),
+                             (self._chaos_check, [ctypes.c_char_p], ctypes.c_int),
+                             (self._call_name, [ctypes.c_int], ctypes.c_char_p)):
+            if f is not None:
+                f.argtypes = args
+                f.restype = res
         self._sigcount = getattr(lib, "fh_signal_count", None)
         if self._sigcount is not None:
             self._sigcount.restype = ctypes.c_ulonglong
@@ -79,6 +91,27 @@ class Preload:
         if not self.active or self._sigcount is None:
             return 0
         return int(self._sigcount(sig))
+
+    @property
+    def has_chaos(self):
+        return self.active and None not in (self._chaos_set, self._chaos_check, self._call_name)
+
+    def chaos_set(self, plan):
+        """Put plan (text) in force in this process from now on, the calling thread being the
+        test's; None ends chaos mode. 0 or -errno."""
+        if not self.has_chaos:
+            return -38
+        return int(self._chaos_set(plan.encode("utf-8", "surrogateescape") if plan else None))
+
+    def chaos_check(self, plan):
+        """0 when plan parses, -EINVAL when not."""
+        if not self.has_chaos:
+            return -38
+        return int(self._chaos_check(plan.encode("utf-8", "surrogateescape")))
+
+    def call_name(self, call_id):
+        name = self._call_name(call_id) if self._call_name is not None else None
+        return name.decode("ascii", "replace") if name else f"call{call_id}"
 
     def start(self, trace_dir):
         """Start tracing this process into trace_dir; 0 or -errno (0 when not preloaded)."""

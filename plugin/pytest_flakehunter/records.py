@@ -94,6 +94,7 @@ def cut_output(text):
 
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
+encode = _encode
 
 
 def item_parts(nodeid, runs, worker, file, function, param_id, fixtures, isolate):

@@ -200,7 +200,7 @@ def _ram_bytes():
 
 def write_meta(path, run_id, *, runs, isolate, xdist, tracing, rootdir, args,
                pytest_version, plugin_version, runs_mode="fixed", max_runs=None, budget_s=None,
-               fail_on="any", quarantine=None, order=None):
+               fail_on="any", quarantine=None, order=None, chaos=None):
     u = os.uname()
     meta = {
         "schema": "flakehunter-run/1",
@@ -226,6 +226,7 @@ def write_meta(path, run_id, *, runs, isolate, xdist, tracing, rootdir, args,
         "fail_on": fail_on,
         "quarantine": quarantine,
         "order": order or {"mode": "back-to-back", "seed": None},
+        "chaos": chaos,
     }
     tmp = os.path.join(path, "meta.json.tmp")
     with open(tmp, "w", encoding="utf-8") as f:

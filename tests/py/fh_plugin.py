@@ -28,7 +28,7 @@ STOPS = {None, "planned", "stable", "flaky", "broken", "skipped", "budget", "int
 META_KEYS = {"schema", "run_id", "started_utc", "runs_per_test", "isolate", "xdist", "tracing",
              "host", "os", "python", "pytest", "plugin_version", "cpu_count", "ram_bytes",
              "git", "rootdir", "args", "runs_mode", "max_runs", "budget_s", "fail_on",
-             "quarantine", "order"}
+             "quarantine", "order", "chaos"}
 
 FAKE_ANALYZER = """#!{python}
 import json, os, sys
@@ -105,8 +105,8 @@ class Hunt:
 
 def check_record(rec):
     """Validate one attempt record against docs/FORMATS.md."""
-    hang_keys = {"hung", "hang", "interrupted"} & set(rec)
-    assert set(rec) - hang_keys == RECORD_KEYS, set(rec) ^ RECORD_KEYS
+    optional = {"hung", "hang", "interrupted", "chaos"} & set(rec)
+    assert set(rec) - optional == RECORD_KEYS, set(rec) ^ RECORD_KEYS
     assert rec["v"] == 1
     assert isinstance(rec["nodeid"], str) and "::" in rec["nodeid"]
     assert 1 <= rec["attempt"] <= rec["runs"]

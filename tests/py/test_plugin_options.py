@@ -233,9 +233,9 @@ def test_meta_git_fields(fh):
     assert set(meta) == {"schema", "run_id", "started_utc", "runs_per_test", "isolate", "xdist",
                          "tracing", "host", "os", "python", "pytest", "plugin_version",
                          "cpu_count", "ram_bytes", "git", "rootdir", "args", "runs_mode",
-                         "max_runs", "budget_s", "fail_on", "quarantine", "order"}
+                         "max_runs", "budget_s", "fail_on", "quarantine", "order", "chaos"}
     assert (meta["runs_mode"], meta["max_runs"], meta["budget_s"], meta["fail_on"],
-            meta["quarantine"]) == ("fixed", 1, None, "any", None)
+            meta["quarantine"], meta["chaos"]) == ("fixed", 1, None, "any", None, None)
 
 
 @pytest.mark.parametrize("arg", ["--help", "--co", "--markers", "--fixtures"])
