@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: MIT
+"""Chaos mode through the real path: the preload's seeded perturbations (FH_CHAOS, recorded in
+the trace), the plugin's --fh-chaos / --fh-chaos-seed / --fh-chaos-plan (usage errors, plans per
+attempt, replay), the analyzer's summary and report, on the rare-flake suite of bench/ and the
+demo's stable tests."""
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import FH_ANALYZE, FH_LIB, ROOT
+import fh_preload
+
+RARE = ROOT / "bench" / "rare_flakes"
+DEMO = ROOT / "demo" / "suite"
+PY = "/usr/bin/python3"
+SLEEPS = "import time\nfor _ in range(40): time.sleep(0.0005)\n"
+CHAOS_LINE = re.compile(r"~~~ chaos (?P<what>plan|delay|yield) (?P<rest>.*?)(?: <(?P<took>[\d.]+)>)? ~~~$")
+
+
+def chaos_lines(trace_dir):
+    """(what, text without the time it took) of every chaos record, and the full dump."""
+    files = fh_preload.trace_files(trace_dir)
+    p = subprocess.run([str(FH_ANALYZE), "dump", *map(str, files)], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    out = []
+    for line in p.stdout.splitlines():
+        m = CHAOS_LINE.search(line)
+        if m:
+            out.append((m.group("what"), m.group("rest"), float(m.group("took") or 0)))
+    return out, p.stdout
+
+
+def traced_sleeps(tmp_path, name, plan):
+    d = tmp_path / name
+    d.mkdir()
+    extra = {"FH_CHAOS": plan} if plan is not None else {}
+    fh_preload.run([PY, "-c", SLEEPS], d, env_extra=extra)
+    return chaos_lines(d)
+
+
+# ---- the preload ----
+
+def test_same_plan_same_perturbations(tmp_path):
+    plan = "fhchaos1;s=1;p=300;d=20-200;c=s"
+    a, _ = traced_sleeps(tmp_path, "a", plan)
+    b, _ = traced_sleeps(tmp_path, "b", plan)
+    c, _ = traced_sleeps(tmp_path, "c", "fhchaos1;s=2;p=300;d=20-200;c=s")
+    delays = lambda x: [r for w, r, _ in x if w == "delay"]   # noqa: E731
+    assert a[0][0] == "plan" and "seed 0x0000000000000001" in a[0][1]
+    assert 4 <= len(delays(a)) <= 36, a          # about 30% of 80 points (before and after)
+    assert all("clock_nanosleep" in r and "spread" in r for r in delays(a))
+    assert delays(a) == delays(b)                # what, where, how long: all drawn from the seed
+    assert delays(a) != delays(c)
+
+
+def test_no_plan_or_a_bad_plan_injects_nothing(tmp_path):
+    none, dump = traced_sleeps(tmp_path, "none", None)
+    assert none == [] and "clock_nanosleep" in dump
+    bad, dump = traced_sleeps(tmp_path, "bad", "fhchaos1;s=zz;p=300")
+    assert bad == [] and "clock_nanosleep" in dump
+    # a class the plan leaves out is never held up
+    other, _ = traced_sleeps(tmp_path, "other", "fhchaos1;s=1;p=1000;d=20-200;c=n")
+    assert [w for w, _, _ in other if w == "delay"] == []
+
+
+def test_injected_delay_is_not_the_calls_own_time(tmp_path):
+    d = tmp_path / "t"
+    d.mkdir()
+    code = "import time\nfor _ in range(3): time.sleep(0.001)\n"
+    fh_preload.run([PY, "-c", code], d,
+                   env_extra={"FH_CHAOS": "fhchaos1;s=5;p=1000;d=40000-40000;c=s;b=1000000"})
+    chaos, dump = chaos_lines(d)
+    delays = [(r, took) for w, r, took in chaos if w == "delay"]
+    assert len(delays) == 6, chaos              # before and after each of the 3 sleeps
+    assert all(r.startswith("0.040000s") and took >= 0.039 for r, took in delays)
+    sleeps = [float(m.group(1)) for m in
+              re.finditer(r"clock_nanosleep\(.*\) = 0 <([\d.]+)>", dump)]
+    assert len(sleeps) >= 3
+    # each sleep's record keeps its natural 1 ms, not the 80 ms chaos added around it
+    assert sorted(sleeps)[len(sleeps) // 2] < 0.02, sleeps
+
+
+# ---- the plugin ----
+
+def hunt(tmp_path, suite_files, *args, preload=True, runs=8, src=RARE, report=False):
+    """pytest --fh on a copy of the given files of src; (CompletedProcess, records)."""
+    suite = tmp_path / "suite"
+    if not suite.exists():
+        suite.mkdir()
+        for f in suite_files:
+            shutil.copy(src / f, suite / f)
+        ini = src / "pytest.ini"
+        if ini.exists():
+            shutil.copy(ini, suite / "pytest.ini")
+    env = fh_preload.env(None, preload=preload)
+    env.pop("FH_CHAOS", None)
+    env.update(FH_ANALYZE=str(FH_ANALYZE), PYTHONPATH=str(ROOT / "plugin"),
+               PYTHONDONTWRITEBYTECODE="1", HOME=str(tmp_path / "home"))
+    out = ["--fh-no-report"]
+    if report:
+        out = ["--fh-report", str(tmp_path / "report.html"), "--fh-no-history"]
+    cmd = [PY, "-m", "pytest", "-p", "pytest_flakehunter", "-p", "no:cacheprovider", "-q",
+           "--fh", "--fh-runs", str(runs), *out, *args]
+    p = subprocess.run(cmd, cwd=suite, env=env, capture_output=True, text=True, timeout=300)
+    recs = []
+    runs_dir = suite / ".flakehunter" / "runs"
+    if runs_dir.exists():
+        last = sorted(runs_dir.iterdir())[-1]
+        for f in sorted(last.glob("attempts-*.jsonl")):
+            recs += [json.loads(line) for line in f.read_text().splitlines()]
+        shutil.rmtree(runs_dir)
+    return p, recs
+
+
+@pytest.mark.parametrize("args,preload,message", [
+    (["--fh-chaos"], False, "--fh-chaos: chaos needs LD_PRELOAD=libfhtrace.so"),
+    (["--fh-chaos=wild"], True, "--fh-chaos (ini fh_chaos): unknown mode 'wild'"),
+    (["--fh-chaos", "--fh-chaos-seed", "12ab"], True, "--fh-chaos-seed (ini fh_chaos_seed): "
+     "not a seed: '12ab'"),
+    (["--fh-chaos", "--fh-chaos-seed", "-1"], True, "seed out of range"),
+    (["--fh-chaos-seed", "3"], True, "--fh-chaos-seed: needs --fh-chaos"),
+    (["--fh-chaos-plan", "fhchaos1;p=5000"], True, "--fh-chaos-plan: not a chaos plan"),
+    (["--fh-chaos", "--fh-order=rounds"], True, "works with --fh-order=back-to-back only"),
+])
+def test_usage_errors(tmp_path, args, preload, message):
+    p, recs = hunt(tmp_path, ["test_thread_race.py"], *args, preload=preload, runs=2)
+    assert p.returncode == 4, p.stdout + p.stderr
+    err = p.stderr.strip().splitlines()
+    assert any(message in line for line in err), err
+    assert recs == []          # nothing ran
+
+
+def plans(recs):
+    return [(r["attempt"], r["chaos"]["perturbed"], r["chaos"]["plan"]) for r in recs]
+
+
+def test_same_seed_same_plans_blind(tmp_path):
+    args = ["--fh-chaos=blind", "--fh-chaos-seed", "7", "-k", "thread_race"]
+    p1, r1 = hunt(tmp_path, ["test_thread_race.py"], *args, "-v")   # -q -v: the header shows
+    _, r2 = hunt(tmp_path, ["test_thread_race.py"], *args)
+    _, r3 = hunt(tmp_path, ["test_thread_race.py"], "--fh-chaos=blind", "--fh-chaos-seed",
+                 "0x8")
+    assert ("flakehunter: chaos blind, seed 0x0000000000000007 (this hunt again: "
+            "--fh-chaos=blind --fh-chaos-seed 0x0000000000000007)") in p1.stdout
+    assert len(r1) == 8 and plans(r1) == plans(r2)
+    assert plans(r1) != plans(r3)
+    # warm-up (1, 2) and control (every 4th) attempts run unperturbed: the natural side
+    assert [a for a, pert, _ in plans(r1) if not pert] == [1, 2, 4, 8]
+    assert all(r["chaos"]["seed"] == "0x0000000000000007" and r["chaos"]["mode"] == "blind"
+               for r in r1)
+    assert all(r["chaos"]["plan"].startswith("fhchaos1;s=") for r in r1 if r["chaos"]["perturbed"])
+    # a perturbed attempt injected something, and says how much
+    pert = [r["chaos"] for r in r1 if r["chaos"]["perturbed"]]
+    assert sum(c["injected"] for c in pert) > 0
+    assert all(c["injected"] == 0 for c in (r["chaos"] for r in r1) if not c["perturbed"])
+
+
+def test_replay_reproduces_a_failure(tmp_path):
+    """Guided chaos exposes the client timeout (its server held up 30 ms more), the terminal
+    gives the command, and replaying that plan fails the test again."""
+    p, recs = hunt(tmp_path, ["test_client_timeout.py"], "--fh-chaos", "--fh-chaos-seed", "11",
+                   runs=12)
+    failing = [r for r in recs if r["outcome"] == "failed"]
+    assert failing, p.stdout[-3000:]
+    assert all(r["chaos"]["perturbed"] for r in failing)      # never fails naturally
+    m = re.search(r"reproduce attempt (\d+): (.*)$", p.stdout, re.M)
+    assert m, p.stdout[-3000:]
+    assert "(only under chaos)" in p.stdout
+    plan = re.search(r"--fh-chaos-plan '([^']*)'", m.group(2)).group(1)
+    first = next(r for r in failing if r["attempt"] == int(m.group(1)))
+    assert plan == first["chaos"]["plan"]
+    rp, rrecs = hunt(tmp_path, ["test_client_timeout.py"], "--fh-chaos-plan", plan, runs=5)
+    assert all(r["chaos"]["plan"] == plan and r["chaos"]["mode"] == "replay" for r in rrecs)
+    fails = sum(r["outcome"] == "failed" for r in rrecs)
+    assert fails >= 1, rp.stdout[-3000:]
+    assert f"failed {fails}/5 attempts under the plan" in rp.stdout
+
+
+def test_demo_stable_tests_stay_stable_under_chaos(tmp_path):
+    files = ["test_stable.py", "test_perf.py", "conftest.py"]
+    p, recs = hunt(tmp_path, files, "--fh-chaos", "--fh-chaos-seed", "3", runs=50, src=DEMO)
+    assert len(recs) == 100, p.stdout[-2000:]
+    assert {r["outcome"] for r in recs} == {"passed"}, p.stdout[-3000:]
+    # and chaos did act on them
+    assert sum(r["chaos"]["injected"] for r in recs) > 0
