@@ -297,6 +297,7 @@ static void join_free(struct join *j)
 		free(c->infl_start);
 		free(c->infl_open);
 		foot_raw_free(c->foot);
+		chaos_raw_free(c->chaos);
 	}
 	for (size_t i = 0; i < j->nprocs; i++) {
 		free(j->procs[i].iv);

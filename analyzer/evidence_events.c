@@ -592,6 +592,7 @@ void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_fil
 			}
 			break;
 		case FH_EV_SIGNAL:
+		case FH_EV_CHAOS:
 			break;
 		default:
 			continue;
@@ -599,6 +600,13 @@ void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_fil
 		a = attempt_of(j, &cur, e);
 		if (a == NONE)
 			continue;
+		if (e->type == FH_EV_CHAOS) {
+			/* never a call: injected time stays out of every call's and category's */
+			struct acc *c = &j->acc[a];
+			chaos_trace_add(&c->chaos, e, c->begin, e->pid != c->pid ? FH_CHAOS_IN_PROCESS :
+					e->tid == c->tid ? FH_CHAOS_IN_TEST : FH_CHAOS_IN_THREAD);
+			continue;
+		}
 		j->acc[a].events++;
 		if (e->type == FH_EV_CALL) {
 			struct acc *c = &j->acc[a];

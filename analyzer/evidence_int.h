@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "chaos_stage.h"
 #include "evidence.h"
 #include "hmap.h"
 
@@ -120,6 +121,7 @@ struct acc {
 	int sleep_id;
 	struct fh_inflight *busy; size_t nbusy, cbusy;
 	struct fh_foot_raw *foot;  /* footprint events (footprint.c) */
+	struct fh_chaos_raw *chaos; /* perturbations chaos mode injected (chaos.c) */
 	int fds_end, threads_end;  /* counts at the end marker; -1 unknown */
 };
 

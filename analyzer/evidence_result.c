@@ -243,6 +243,8 @@ void ev_finish_attempt(struct join *j, size_t ai)
 	c->att->threads_end = c->threads_end;
 	footprint_finish(c->att, j->A, c->foot, c->fds, c->threads, c->fds_end, c->threads_end);
 	c->foot = NULL;
+	chaos_trace_finish(c->att, j->A, c->chaos);
+	c->chaos = NULL;
 	if (tr->last_block && tr->last_block->stack.nframes && !c->att->stack_fingerprint)
 		c->att->stack_fingerprint = stack_fingerprint(&tr->last_block->stack, j->A);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chaos_stage.h"
 #include "files.h"
 #include "footprint.h"
 #include "stages.h"
@@ -211,6 +212,8 @@ static void attempt_obj(struct buf *b, const struct fh_run *run, const struct fh
 	} else {
 		buf_puts(b, "null,\"position\":null,");
 	}
+	if (a->chaos)
+		chaos_attempt_json(b, a->chaos);
 	if (a->trace) {
 		summary_trace_obj(b, a->trace, &a->f, a->foot);
 	} else if (a->foot) {
@@ -416,6 +419,7 @@ static void test_obj(struct buf *b, const struct fh_run *run, const struct fh_te
 		buf_puts(b, "null,");
 	}
 
+	chaos_test_json(b, t->chaos);
 	key(b, "perf");
 	if (t->perf) {
 		buf_putc(b, '{');

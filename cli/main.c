@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chaos_stage.h"
 #include "dump.h"
 #include "escape.h"
 #include "hang.h"
@@ -392,6 +393,7 @@ static int cmd_report(int argc, char **argv)
 	order_run(&run); /* before diagnose: the `order` rule reads test->order */
 	stage_done("order");
 	diagnose_run(&run);
+	chaos_run(&run); /* after diagnose: adds its sentence to the diagnosis evidence */
 	stage_done("diagnose");
 	if (o.ai) {
 		ai_run(&run, &o.ai_opt);

@@ -415,6 +415,7 @@ struct fh_attempt {
 	 * order-dependent tests only): the report's "who ran before" strip. */
 	const struct fh_attempt **before; size_t nbefore;
 	const struct fh_test *test;  /* its test (order.c) */
+	struct fh_attempt_chaos *chaos; /* chaos mode (chaos_rec.h); NULL when the hunt had none */
 };
 
 struct fh_cluster {
@@ -527,6 +528,7 @@ struct fh_test {
 	const struct fh_quarantine *quarantine; /* the entry matching it; may be NULL */
 	struct fh_host_stat *hosts; size_t nhosts; /* per host, by name (sources.c) */
 	struct fh_order_test *order; /* order.c: NULL when no order evidence */
+	struct fh_test_chaos *chaos; /* analyzer/chaos.c: NULL when no attempt ran under chaos */
 };
 
 struct fh_run_meta {

@@ -6,6 +6,7 @@
  * hostile (see records.h for what is skipped and what is capped).
  */
 #include "records.h"
+#include "chaos_rec.h"
 #include "foot_rec.h"
 
 #include <dirent.h>
@@ -323,6 +324,7 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 	if (at->round < 0 || at->position < 0 || at->round > 10000000 || at->position > 100000000)
 		at->round = at->position = 0;
 	at->foot = footprint_from_record(a, json_cursor_get(&c, "footprint"));
+	at->chaos = chaos_from_record(a, json_cursor_get(&c, "chaos"));
 	at->fds_end = at->threads_end = -1;
 	at->record_file = name;
 	at->record_line = lineno;

@@ -279,6 +279,7 @@ void card_body(struct rep *r, const struct fh_test *t, size_t idx)
 	(void)idx;
 	box_polluter(r, t);
 	box_diagnosis(r, t);
+	box_chaos(r, t);
 	box_perf(r, t);
 	box_ai(r, t);
 	sect_hang(r, t);

@@ -70,6 +70,9 @@ void sect_timeline(struct rep *r, const struct fh_test *t);
 void sect_trace_evidence(struct rep *r, const struct fh_test *t);
 void render_stack(struct rep *r, const struct fh_stack *st, const char *label);
 
+/* chaos.c: chaos mode's box (nothing for a test that never ran under it). */
+void box_chaos(struct rep *r, const struct fh_test *t);
+
 /* hang.c: the hang view of a test with a hung attempt (nothing otherwise). */
 void sect_hang(struct rep *r, const struct fh_test *t);
 

@@ -188,3 +188,42 @@ def test_demo_stable_tests_stay_stable_under_chaos(tmp_path):
     assert {r["outcome"] for r in recs} == {"passed"}, p.stdout[-3000:]
     # and chaos did act on them
     assert sum(r["chaos"]["injected"] for r in recs) > 0
+
+
+def test_summary_and_report_tell_chaos_apart(tmp_path):
+    """The real analyzer: flake rates of perturbed and unperturbed attempts apart, "only under
+    chaos" with what the failing attempts had injected, the replay command, and each attempt's
+    injected delays (from the trace) in the JSON and the report."""
+    p, recs = hunt(tmp_path, ["test_client_timeout.py"], "--fh-chaos", "--fh-chaos-seed", "11",
+                   runs=12, report=True)
+    doc = json.loads((tmp_path / "report.json").read_text())
+    (t,) = doc["tests"]
+    c = t["chaos"]
+    pert = [a for a in t["attempt_log"] if a["chaos"]["perturbed"]]
+    unpert = [a for a in t["attempt_log"] if not a["chaos"]["perturbed"]]
+    # attempts 1, 2 (warm-up), 4, 8, 12 (control) unperturbed
+    assert c["perturbed"]["attempts"] == len(pert) == 7
+    assert c["unperturbed"]["attempts"] == len(unpert) == 5
+    pf = sum(a["outcome"] == "failed" for a in pert)
+    assert pf >= 1 and c["perturbed"]["failed"] == pf, p.stdout[-2000:]
+    assert c["perturbed"]["flake_rate"] == pytest.approx(pf / 7, abs=1e-6)
+    assert c["unperturbed"] == {"attempts": 5, "failed": 0, "flake_rate": 0}
+    assert c["only_under_chaos"] is True and c["mode"] == "guided"
+    assert c["seed"] == "0x000000000000000b"
+    assert c["summary"].startswith(f"fails only under chaos: {pf} of 7 perturbed attempts "
+                                   f"failed, 0 of 5 unperturbed")
+    assert c["injected_in_failing"] and all(s["failing"] >= 1 for s in c["injected_in_failing"])
+    first = min(a["attempt"] for a in pert if a["outcome"] == "failed")
+    plan = next(r["chaos"]["plan"] for r in recs if r["attempt"] == first)
+    assert c["reproduce_attempt"] == first
+    assert c["reproduce"].endswith(f"--fh-chaos-plan '{plan}'")
+    assert c["summary"] in t["diagnosis"]["evidence"]
+    # injected delays come from the trace, apart from the calls' own times
+    for a in unpert:
+        assert a["chaos"]["injections"] == [] and a["chaos"]["injected"] == 0
+    inj = [i for a in pert for i in a["chaos"]["injections"] if i["kind"] != "yield"]
+    assert inj and all(0 < i["delay_s"] <= 0.05 for i in inj)
+    assert {i["where"] for i in inj} <= {"test", "thread", "process"}
+    html = (tmp_path / "report.html").read_text()
+    assert "only under chaos" in html and "injected delay" in html
+    assert "--fh-chaos-plan" in html
