@@ -351,9 +351,11 @@ class Chaos:
         near = ev.near is not None and ev.near[0] * 1.2 <= MAX_DELAY_US and others
         if near:
             margin_us = ev.near[0]
+            # the margin is one attempt's; delays reach well past it (up to 20 ms at least),
+            # since a wait that ends by a timer (an event loop's) also looks close to its timeout
             for k in rng.sample(others, min(2, len(others))):
                 add(k, ev.sites[k][0], self._where(ev.sites[k][0], rng), 800, margin_us * 1.2,
-                    min(MAX_DELAY_US, margin_us * 2 + 1000))
+                    min(MAX_DELAY_US, max(margin_us * 2 + 1000, 20000)))
             because(f"a wait of the test thread ended {_dur(int(margin_us))} before its "
                     f"timeout: the other threads and processes held up by more")
         for k in ev.slow_sites[-2:]:
@@ -363,16 +365,20 @@ class Chaos:
         # A rotating focus on the sites seen: other threads and processes first (a race needs
         # one of them held up while the test thread goes on), one of the test thread's.
         focus = [k for k in others if k not in seen]
-        picks = rng.sample(focus, min(2, len(focus)))
+        picks = rng.sample(focus, min(3, len(focus)))
         if not near:
             rest = [k for k in mains if k not in seen]
-            picks += rng.sample(rest, min(3 - len(picks), len(rest)))
+            picks += rng.sample(rest, min(max(1, 4 - len(picks)), len(rest)))
         for k in picks:
             # Several threads often share a site (workers running the same code): holding up
             # about half of their calls delays one and not the other more often than holding
             # up most of them, and an interleaving changes only when they are delayed unevenly.
             pm = 500 if k[1] == 1 else 800
-            add(k, ev.sites[k][0], self._where(ev.sites[k][0], rng), pm, 100, 20000)
+            # other threads' and processes' calls held up by 1 ms or more: past a window of
+            # microseconds as well as a few milliseconds of lead (log-uniform from 100 us, most
+            # delays would be too short for the latter)
+            lo = 100 if k[1] == 0 else 1000
+            add(k, ev.sites[k][0], self._where(ev.sites[k][0], rng), pm, lo, 20000)
         if picks and not why:
             because("a focus on the calls seen so far")
         guide = "guided: " + "; ".join(why) if why else "guided: no evidence yet, spread"
@@ -472,7 +478,12 @@ class Pressure:
     are not the program under test), before any attempt (the hang watchdog's "children of the
     attempt" are those started after it began)."""
 
-    CODE = "import os,sys\nos.sched_setaffinity(0,{int(sys.argv[1])})\nwhile True: pass\n"
+    # PR_SET_PDEATHSIG (1) with SIGKILL (9): a session that dies without its cleanup (kill -9)
+    # leaves no busy process behind, even a stopped one; then the parent is checked once, for
+    # one that died before the prctl.
+    CODE = ("import ctypes,os,sys\nctypes.CDLL(None).prctl(1,9,0,0,0)\n"
+            "if os.getppid()!=int(sys.argv[2]): sys.exit(0)\n"
+            "os.sched_setaffinity(0,{int(sys.argv[1])})\nwhile True: pass\n")
 
     def __init__(self, python):
         import signal
@@ -486,7 +497,8 @@ class Pressure:
             cpus = list(range(os.cpu_count() or 1))
         self.procs = []
         for cpu in cpus:
-            p = subprocess.Popen([python, "-S", "-c", self.CODE, str(cpu)], env=env,
+            p = subprocess.Popen([python, "-S", "-c", self.CODE, str(cpu), str(os.getpid())],
+                                 env=env,
                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
             self.procs.append(p)

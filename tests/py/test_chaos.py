@@ -227,3 +227,30 @@ def test_summary_and_report_tell_chaos_apart(tmp_path):
     html = (tmp_path / "report.html").read_text()
     assert "only under chaos" in html and "injected delay" in html
     assert "--fh-chaos-plan" in html
+
+
+def test_cpu_pressure_is_recorded_and_cleaned_up(tmp_path):
+    """+cpu: busy processes during perturbed attempts; meta.json says so and none is left after
+    the session (found by a marker in their environment)."""
+    mark = f"fhchaos-{os.getpid()}-{tmp_path.name}"
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    shutil.copy(RARE / "test_thread_race.py", suite)
+    env = fh_preload.env(None)
+    env.update(FH_ANALYZE=str(FH_ANALYZE), PYTHONPATH=str(ROOT / "plugin"),
+               PYTHONDONTWRITEBYTECODE="1", HOME=str(tmp_path / "home"), CHAOS_TEST_MARK=mark)
+    p = subprocess.run([PY, "-m", "pytest", "-p", "pytest_flakehunter", "-p", "no:cacheprovider",
+                        "-q", "--fh", "--fh-runs", "4", "--fh-no-report", "--fh-chaos=blind+cpu"],
+                       cwd=suite, env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode in (0, 1), p.stdout + p.stderr
+    (run,) = (suite / ".flakehunter" / "runs").iterdir()
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["chaos"]["mode"] == "blind" and meta["chaos"]["modifiers"] == ["cpu"]
+    left = []
+    for proc in os.listdir("/proc"):
+        try:
+            if proc.isdigit() and mark.encode() in open(f"/proc/{proc}/environ", "rb").read():
+                left.append(proc)
+        except OSError:
+            pass
+    assert left == []
