@@ -17,6 +17,7 @@ _Static_assert((int)FH_CHAOS_K_BEFORE == (int)FHT_CHAOS_DELAY_BEFORE &&
 
 #define MAX_SIGS 64      /* kinds of perturbation compared per test */
 #define SHOWN_SIGS 3     /* of them in the sentence and the JSON */
+#define MAX_DELAY_NS (3600LL * 1000000000)
 
 struct fh_chaos_raw {
 	struct fh_chaos_inj *inj; size_t n, cap;
@@ -35,7 +36,9 @@ void chaos_trace_add(struct fh_chaos_raw **rawp, const struct fh_event *e, int64
 		*rawp = raw;
 	}
 	raw->total++;
-	if (e->chaos != FHT_CHAOS_YIELD && e->timeout_ns > 0 && e->timeout_ns < INT64_MAX / 4)
+	/* hostile traces: a delay counts up to an hour, the sum stays far from overflow */
+	if (e->chaos != FHT_CHAOS_YIELD && e->timeout_ns > 0 && e->timeout_ns <= MAX_DELAY_NS &&
+	    raw->total_ns < INT64_MAX / 2)
 		raw->total_ns += e->timeout_ns;
 	if (raw->n >= FH_CHAOS_MAX_INJ)
 		return;
@@ -43,8 +46,8 @@ void chaos_trace_add(struct fh_chaos_raw **rawp, const struct fh_event *e, int64
 	struct fh_chaos_inj *in = &raw->inj[raw->n++];
 	in->call = e->call_name ? e->call_name : e->chaos == FHT_CHAOS_YIELD ? "lock release" : "?";
 	in->kind = e->chaos;
-	in->delay_s = e->chaos == FHT_CHAOS_YIELD || e->timeout_ns < 0 ? 0 :
-		(double)e->timeout_ns / 1e9;
+	in->delay_s = e->chaos == FHT_CHAOS_YIELD || e->timeout_ns < 0 ||
+		e->timeout_ns > MAX_DELAY_NS ? 0 : (double)e->timeout_ns / 1e9;
 	in->at_s = begin_ns != INT64_MAX && e->start_ns > begin_ns ?
 		(double)(e->start_ns - begin_ns) / 1e9 : 0;
 	in->where = where;
