@@ -108,8 +108,9 @@ OPTIONS = [
      "blind, optionally +cpu (busy processes on the test's CPUs) and +prio (batch "
      "scheduling)"),
     ("fh_chaos_seed", "--fh-chaos-seed", "fh_chaos_seed", "cseed", None,
-     "seed of chaos mode's draws (default: random, printed and recorded): the same seed, "
-     "test and attempt numbers give the same plans"),
+     "seed of chaos mode's plans (default: random, printed and recorded): the same seed "
+     "gives the same blind plans per test and attempt (guided plans also follow what the "
+     "earlier attempts showed; --fh-chaos-plan replays one exactly)"),
     ("fh_chaos_plan", "--fh-chaos-plan", "fh_chaos_plan", "plan", None,
      "replay one attempt's chaos plan (as the report prints it) in every attempt"),
 ]
