@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Chaos mode in the analysis (chaos.h says what and why): the record's "chaos" object, the
+ * Chaos mode in the analysis (chaos_stage.h says what and why): the record's "chaos" object, the
  * trace's perturbations per attempt, and per test the two flake rates, the "only under chaos"
  * marking, what failing attempts had injected that passing ones had not, and the replay command.
  */
