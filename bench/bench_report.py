@@ -3,7 +3,10 @@
 """`make bench`: render time and size of the HTML report for a 1,000 tests x 100 attempts run
 with 5% failures (bench/gen_run.py -> fh-analyze report, the html stage timed by FH_TIMING),
 side by side with pytest-flakehunter 1.0.1's figures for the same run (2.2 s, 59 MB) and the
-goals (0.5 s, 10 MB). Also the renderer alone on the all-flaky worst case of the C fixture."""
+goals (0.5 s, 10 MB). Also the renderer alone on the all-flaky worst case of the C fixture, and
+the size policy on large runs: 10,000 and 100,000 tests x 1 attempt, HTML size and the
+analyzer's peak RSS (VmHWM, printed by FH_TIMING) side by side with the figures before the policy
+(100,000 tests: no HTML, "report larger than 256 MB", 796 MB peak RSS on the same machine)."""
 import os
 import pathlib
 import re
@@ -63,7 +66,31 @@ def main():
             if m:
                 print(f"  worst case (every test flaky, 2 clusters each, renderer alone): "
                       f"{float(m.group(1)):.3f} s, {int(m.group(2)) / 1e6:.2f} MB")
+        large(tmp)
     return 0
+
+
+BEFORE = {10000: (27.4, 88), 100000: (None, 796)}  # MB of HTML, MB peak RSS, before the policy
+
+
+def large(tmp):
+    print("size policy, N tests x 1 attempt, 5% failures (HTML size, analyzer peak RSS):")
+    for n in (10000, 100000):
+        d = tmp / f"large{n}"
+        subprocess.run([sys.executable, str(ROOT / "bench" / "gen_run.py"), str(d), "--tests", str(n),
+                        "--runs", "1", "--fail-rate", "0.05"], check=True, stdout=subprocess.DEVNULL)
+        out = tmp / f"large{n}.html"
+        r = subprocess.run([str(FH_ANALYZE), "report", str(d), "--out", str(out), "--no-history", "--quiet"],
+                           capture_output=True, text=True, env=dict(os.environ, FH_TIMING="1"))
+        rss = max((int(m) for m in re.findall(r"peak RSS (\d+) MB", r.stderr)), default=0)
+        size = out.stat().st_size / 1e6 if out.exists() else None
+        trimmed = re.search(r'id="report-trimmed">[^<]*', out.read_text()) if out.exists() else None
+        bsize, brss = BEFORE[n]
+        print(f"  {n:>6} tests: html {size if size is not None else float('nan'):6.1f} MB "
+              f"(before: {'none' if bsize is None else f'{bsize:.1f} MB'}), peak RSS {rss} MB "
+              f"(before: {brss} MB){'  [trimmed]' if trimmed else ''}")
+        if r.returncode:
+            print("   ", r.stderr.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

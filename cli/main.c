@@ -19,6 +19,7 @@
 #include "chaos_stage.h"
 #include "dump.h"
 #include "escape.h"
+#include "files.h"
 #include "hang.h"
 #include "history_seed.h"
 #include "junit.h"
@@ -311,12 +312,26 @@ static void terminal_summary(const struct fh_run *run, const char *html, const c
 static int64_t stage_t0;
 static bool timing;
 
+/* The process's peak resident set so far in kB (VmHWM), 0 when unknown. */
+static long peak_rss_kb(void)
+{
+	char *text = NULL, *p;
+	long kb = 0;
+
+	if (read_file("/proc/self/status", 1 << 16, &text, NULL) == 0 &&
+	    (p = strstr(text, "VmHWM:")))
+		kb = strtol(p + 6, NULL, 10);
+	free(text);
+	return kb;
+}
+
 static void stage_done(const char *name)
 {
 	int64_t t = now_ns();
 
 	if (timing)
-		fprintf(stderr, "fh-analyze: timing: %-8s %8.1f ms\n", name, (t - stage_t0) / 1e6);
+		fprintf(stderr, "fh-analyze: timing: %-8s %8.1f ms  peak RSS %ld MB\n", name,
+			(t - stage_t0) / 1e6, peak_rss_kb() >> 10);
 	stage_t0 = t;
 }
 
@@ -401,6 +416,7 @@ static int cmd_report(int argc, char **argv)
 	}
 	json_r = summary_write(&run, o.json);
 	stage_done("json");
+	run.json_path = json_r ? NULL : o.json;
 	html_r = report_write(&run, o.out);
 	stage_done("html");
 	if (json_r || html_r)

@@ -566,6 +566,8 @@ struct fh_source {
 struct fh_run {
 	struct arena arena;
 	const char *run_dir;
+	const char *json_path;       /* the JSON summary written beside the report (or NULL); a
+	                              * trimmed report names it as the place of the full data */
 	struct fh_run_meta meta;
 	struct fh_test *tests; size_t ntests; /* report order: flaky/broken first, worst first */
 	struct fh_source *sources; size_t nsources; /* at least one; by id */

@@ -267,6 +267,14 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 	t = find_test(rec, nodeid, &created);
 	if (created)
 		fill_test_proto(rec, t, &c);
+	if (!t->cap) {
+		/* Sized by the record's planned runs: grow_array()'s first 8 slots, for every test
+		 * of a run of 100,000 tests x 1 attempt, were 300 MB of mostly empty arrays. */
+		int runs = json_int(runs_v, 1);
+
+		t->cap = runs < 1 ? 1 : runs > 64 ? 64 : (size_t)runs;
+		t->att = xmalloc(t->cap * sizeof(*t->att));
+	}
 	GROW(t->att, t->cap, t->n + 1);
 	at = &t->att[t->n++];
 	memset(at, 0, sizeof(*at));
@@ -511,6 +519,10 @@ static void merge_chunk(struct fh_records *rec, struct chunk_job *job, unsigned 
 		dst = find_test(rec, src->nodeid, &created);
 		if (created)
 			dst->proto = src->proto;
+		if (!dst->cap && src->n) {
+			dst->cap = src->n; /* exact, as in parse_record */
+			dst->att = xmalloc(dst->cap * sizeof(*dst->att));
+		}
 		GROW(dst->att, dst->cap, dst->n + src->n);
 		for (k = 0; k < src->n; k++) {
 			struct fh_attempt *a = &dst->att[dst->n++];

@@ -30,6 +30,11 @@ struct rep {
 	 * (the JSON summary has every one), stable tests get compact history sections. Every view
 	 * is drawn here, whatever the size: the page script only filters and sorts. */
 	bool big;
+	/* The size policy (report.c): tests [0, ncards) have a card, the next nrows one row each
+	 * in the "without details" table, the last nleft are left out of the page. */
+	size_t ncards, nrows, nleft;
+	int nleft_flaky, nleft_broken;
+	const struct buf *cards, *rows; /* rendered before the page, copied in at their markers */
 };
 
 #define REP_BIG_ATTEMPTS 5000    /* total attempts of a run above which it is "big" */

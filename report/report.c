@@ -5,10 +5,20 @@
  * only that script (by hash) and inline styles, the header (run facts and totals) and one
  * <details> card per test in the model's order. The card's summary line is drawn here; its
  * expanded body by card.c.
+ *
+ * Size policy: a report must exist and open in a browser whatever the size of the run. Tests
+ * are drawn in report order (worst first): each gets a full card until the cards reach
+ * REPORT_DETAIL_BYTES; every later test gets one row of a plain table (verdict, rate, counts,
+ * durations, nodeid) until the page reaches REPORT_TARGET_BYTES; the rest are left out. A note
+ * in the header says how many tests went to rows and how many were left out (and how many of
+ * those were flaky or broken), and names the JSON summary, which always has every test.
+ * FH_REPORT_MAX_MB=N (1..200) sets the target (the cards get half of it), for a viewer that
+ * needs a smaller page or a run whose every card is wanted.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "assets.h"
@@ -18,6 +28,18 @@
 #include "sha256.h"
 
 #define REPORT_MAX_BYTES ((size_t)256 << 20)
+#define REPORT_TARGET_MB 48 /* rows stop once cards + rows reach this; cards at half */
+
+static size_t target_bytes(void)
+{
+	const char *e = getenv("FH_REPORT_MAX_MB");
+	char *end;
+	long mb = e ? strtol(e, &end, 10) : 0;
+
+	if (!e || end == e || *end || mb < 1 || mb > 200)
+		mb = REPORT_TARGET_MB;
+	return (size_t)mb << 20;
+}
 
 /* One plain line: how many trace events were lost and why, biggest reason first. */
 static void trace_losses(struct buf *b, const struct fh_run *run)
@@ -57,6 +79,32 @@ static void trace_losses(struct buf *b, const struct fh_run *run)
 		buf_puts(b, "): some native stack frames may have no name.");
 	}
 	buf_puts(b, "</p>");
+}
+
+/* Says what the size policy left out of the page and where the full data is. */
+static void trimmed_note(struct rep *r)
+{
+	struct buf *b = r->b;
+
+	buf_printf(b, "<p class=\"note warn\" id=\"report-trimmed\">This report is trimmed to stay "
+		   "under about %zu MB: the first %zu tests (worst first) have full details",
+		   target_bytes() >> 20, r->ncards);
+	if (r->nrows)
+		buf_printf(b, "; the next %zu are listed <a href=\"#rest\">one row each</a>, without "
+			   "details", r->nrows);
+	if (r->nleft) {
+		buf_printf(b, "; %zu are left out of this page", r->nleft);
+		if (r->nleft_flaky || r->nleft_broken)
+			buf_printf(b, " (%d flaky, %d broken among them)", r->nleft_flaky,
+				   r->nleft_broken);
+	}
+	buf_puts(b, ". Every test, with its attempts, is in the JSON summary");
+	if (r->run->json_path) {
+		buf_puts(b, " <code>");
+		buf_html(b, r->run->json_path);
+		buf_puts(b, "</code>");
+	}
+	buf_puts(b, ".</p>");
 }
 
 static void header(struct rep *r)
@@ -153,6 +201,8 @@ static void header(struct rep *r)
 			   "written</b> during the run (disk full or another write error; the terminal "
 			   "said which): those attempts are missing from this report and its counts.</p>",
 			   run->lost_records, run->lost_records == 1 ? "" : "s");
+	if (r->nrows || r->nleft)
+		trimmed_note(r);
 	buf_puts(b, "</header>");
 }
 
@@ -237,6 +287,59 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 	buf_puts(b, "</div></details>\n");
 }
 
+/* One table row of a test the size policy gives no card. */
+static void row(struct rep *r, const struct fh_test *t, size_t idx)
+{
+	struct buf *b = r->b;
+	const char *v = verdict_name(t->verdict);
+
+	buf_printf(b, "<tr class=\"v-%s\" id=\"t%zu\"><td>%s</td><td>", v, idx, v);
+	buf_pct(b, t->flake_rate);
+	buf_printf(b, "</td><td>%d/%zu</td><td>", t->failed, t->nattempts);
+	buf_secs(b, t->mean_s);
+	buf_puts(b, "</td><td>");
+	buf_secs(b, t->p95_s);
+	buf_puts(b, "</td><td><code>");
+	buf_html(b, t->nodeid);
+	buf_puts(b, "</code></td></tr>\n");
+}
+
+/* Draws the cards and the rows into their own buffers, by the size policy above, before the
+ * page: the header must know what was left out. */
+static void render_tests(struct rep *r, struct buf *cards, struct buf *rows)
+{
+	const struct fh_run *run = r->run;
+	size_t i = 0, target = target_bytes();
+
+	r->b = cards;
+	for (; i < run->ntests && buf_len(cards) < target / 2; i++)
+		card(r, &run->tests[i], i);
+	r->ncards = i;
+	r->b = rows;
+	for (; i < run->ntests && buf_len(cards) + buf_len(rows) < target; i++)
+		row(r, &run->tests[i], i);
+	r->nrows = i - r->ncards;
+	r->nleft = run->ntests - i;
+	for (; i < run->ntests; i++) {
+		r->nleft_flaky += run->tests[i].verdict == FH_FLAKY;
+		r->nleft_broken += run->tests[i].verdict == FH_BROKEN;
+	}
+}
+
+static void sect_rows(struct rep *r)
+{
+	struct buf *b = r->b;
+
+	if (!r->nrows)
+		return;
+	buf_printf(b, "<section class=\"rest\" id=\"rest\"><h2>%zu tests without details</h2>"
+		   "<table class=\"rows\"><thead><tr><th>Verdict</th><th>Flake rate</th>"
+		   "<th>Failed</th><th>Mean</th><th>p95</th><th>Test</th></tr></thead><tbody>\n",
+		   r->nrows);
+	buf_add(b, buf_str(r->rows), buf_len(r->rows));
+	buf_puts(b, "</tbody></table></section>");
+}
+
 static void footer(struct rep *r)
 {
 	const struct fh_run *run = r->run;
@@ -285,13 +388,13 @@ static void page(struct rep *r)
 		else if (n == 6 && !memcmp(m, "HEADER", 6))
 			header(r);
 		else if (n == 5 && !memcmp(m, "CARDS", 5)) {
-			size_t i;
-
 			if (!r->run->ntests)
 				buf_puts(b, "<p class=\"note\">No test attempts were recorded in this run.</p>");
-			for (i = 0; i < r->run->ntests; i++)
-				card(r, &r->run->tests[i], i);
-		} else if (n == 9 && !memcmp(m, "POLLUTERS", 9))
+			if (buf_len(r->cards))
+				buf_add(b, buf_str(r->cards), buf_len(r->cards));
+		} else if (n == 4 && !memcmp(m, "ROWS", 4))
+			sect_rows(r);
+		else if (n == 9 && !memcmp(m, "POLLUTERS", 9))
 			sect_polluters(r);
 		else if (n == 6 && !memcmp(m, "FOOTER", 6))
 			footer(r);
@@ -304,15 +407,26 @@ static void page(struct rep *r)
 int report_write(const struct fh_run *run, const char *html_path)
 {
 	struct buf b = BUF_INIT(REPORT_MAX_BYTES);
+	struct buf cards = BUF_INIT(REPORT_MAX_BYTES), rows = BUF_INIT(REPORT_MAX_BYTES);
 	struct rep r = { .run = run, .b = &b };
 	size_t i, total = 0;
 	int ret;
+	bool failed;
 
 	for (i = 0; i < run->ntests; i++)
 		total += run->tests[i].nattempts;
 	r.big = total > REP_BIG_ATTEMPTS;
-	page(&r);
-	if (buf_failed(&b)) {
+	render_tests(&r, &cards, &rows);
+	r.cards = &cards;
+	r.rows = &rows;
+	r.b = &b;
+	failed = buf_failed(&cards) || buf_failed(&rows);
+	if (!failed)
+		page(&r);
+	failed = failed || buf_failed(&b);
+	buf_free(&cards);
+	buf_free(&rows);
+	if (failed) {
 		buf_free(&b);
 		return error("cannot render '%s': report larger than %zu MB", html_path,
 			     REPORT_MAX_BYTES >> 20);
