@@ -55,6 +55,7 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 	struct buf seed = BUF_INIT(FH_HISTORY_MAX_FILE), seed_name = BUF_INIT(PATH_MAX);
 	char *data = NULL;
 	size_t len = 0, ncols = 0;
+	bool not_file;
 	int r;
 
 	job->acc = hist_acc_new(t->nodeid);
@@ -69,7 +70,10 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 	history_file_name(path, t->nodeid);
 	r = read_file(buf_str(path), FH_HISTORY_MAX_FILE, &data, &len);
 	if (r != 0 && r != -ENOENT)
-		hist_acc_warn(job->acc, "%s: cannot read history: %s", buf_str(path), strerror(-r));
+		hist_acc_warn(job->acc, "%s: cannot read history: %s", buf_str(path), fh_strerror(r));
+	/* Appending to a FIFO would block until a reader comes; to anything else that is not a
+	 * regular file, would write where no history is kept. */
+	not_file = r == -FH_ENOTREG || r == -EISDIR;
 	/* pytest-flakehunter's file of the test first: its rows are older than ours (runs stay in
 	 * time order); runs already imported into ours are left out of it. */
 	if (history_seed_read(ctx->dir, t->nodeid, data, len, &seed, &seed_name, &job->warn) > 0)
@@ -80,7 +84,7 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 		free(data);
 	}
 	hist_acc_add_run(job->acc, run, t);
-	if (ctx->append && !__atomic_load_n(&ctx->write_failed, __ATOMIC_RELAXED)) {
+	if (ctx->append && !not_file && !__atomic_load_n(&ctx->write_failed, __ATOMIC_RELAXED)) {
 		r = hist_append_rows(run, t, buf_str(path), rows, ncols, found);
 		if (r) {
 			hist_acc_warn(job->acc, "%s: cannot append history: %s", buf_str(path),

@@ -531,7 +531,7 @@ int history_seed_read(const char *dir, const char *nodeid, const char *ours, siz
 	if (r) {
 		if (r != -ENOENT && r != -ENAMETOOLONG)
 			seed_warn(warn, "%s: cannot read pytest-flakehunter history: %s",
-				  buf_str(name), strerror(-r));
+				  buf_str(name), fh_strerror(r));
 		return 0;
 	}
 	our_run_ids(ours, ours_len, &rc.ours);
@@ -650,7 +650,7 @@ int history_import(const char *dir)
 		buf_printf(&p, "%s/%s", dir, names[i]);
 		r = read_file(buf_str(&p), FH_HISTORY_MAX_FILE, &data, &len);
 		if (r) {
-			warning("%s: cannot read: %s; skipped", buf_str(&p), strerror(-r));
+			warning("%s: cannot read: %s; skipped", buf_str(&p), fh_strerror(r));
 		} else {
 			if (seed_convert(buf_str(&p), data, len, NULL, import_row, &ic, NULL) >= 0)
 				seed_files++;

@@ -83,6 +83,7 @@ static int hash_source(struct cand *c)
 	for (size_t i = 0; i < c->nfiles && !ret; i++) {
 		char *p = merge_path_join(c->path, c->files[i]), num[32];
 		uint64_t size = 0;
+		struct stat st;
 		int fd;
 
 		if (!p || !merge_is_regular(c->path, c->files[i], &size)) {
@@ -100,9 +101,9 @@ static int hash_source(struct cand *c)
 			free(p);
 			continue;
 		}
-		fd = open(p, O_RDONLY | O_CLOEXEC);
+		fd = open_read(p, &st);
 		if (fd < 0) {
-			ret = -errno;
+			ret = fd;
 		} else {
 			ssize_t r;
 
@@ -309,7 +310,7 @@ static void add_leaf(struct merge *m, const char *dir, const char *origin, bool 
 		nrec += merge_is_records_name(c.files[i]);
 	if (r || (state == 0 && !nrec)) {
 		if (r)
-			merge_bad(m, origin, "cannot read: %s", strerror(-r));
+			merge_bad(m, origin, "cannot read: %s", fh_strerror(r));
 		else
 			merge_bad(m, origin, "not a run directory (no meta.json, no attempts-*.jsonl)");
 		merge_cand_free(&c);
@@ -323,7 +324,7 @@ static void add_leaf(struct merge *m, const char *dir, const char *origin, bool 
 			origin);
 	r = hash_source(&c);
 	if (r) {
-		merge_bad(m, origin, "cannot read its files: %s", strerror(-r));
+		merge_bad(m, origin, "cannot read its files: %s", fh_strerror(r));
 		merge_cand_free(&c);
 		return;
 	}

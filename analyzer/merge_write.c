@@ -46,9 +46,11 @@ static int copy_file(const char *from, const char *to)
 	int in, out, ret = 0;
 	char *chunk = NULL;
 
-	in = open(from, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	in = open_read(from, &st);
 	if (in < 0)
-		return -errno;
+		return in;
 	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (out < 0) {
 		ret = -errno;
@@ -156,7 +158,7 @@ int merge_install_source(struct merge *m, const struct cand *c, const char *sdir
 out:
 	if (ret)
 		error("merge: %s: cannot write %s: %s; not merged", c->origin, buf_str(&where),
-		      strerror(-ret));
+		      fh_strerror(ret));
 	buf_free(&tmp);
 	buf_free(&dst);
 	buf_free(&where);

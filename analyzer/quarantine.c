@@ -110,7 +110,7 @@ int quarantine_load(struct fh_run *run)
 	if (r) {
 		ret = r;
 		warning("%s: cannot read: %s; quarantine marks not shown", buf_str(&path),
-			strerror(-r));
+			fh_strerror(r));
 		goto out;
 	}
 	root = cJSON_ParseWithLength(data, len);

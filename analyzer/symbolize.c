@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "files.h"
 #include "hmap.h"
 
 /* ---- libdw sessions, one per module file ---- */
@@ -88,7 +90,7 @@ static struct dw_entry *dw_get(struct fh_symbolizer *s, const struct fh_module *
 	struct dw_entry *e;
 	const unsigned char *bits;
 	GElf_Addr vaddr;
-	int nbits;
+	int nbits, fd;
 
 	for (size_t i = 0; i < s->n; i++)
 		if (!strcmp(s->e[i].path, m->path) && same(s->e[i].build_id, m->build_id))
@@ -100,12 +102,26 @@ static struct dw_entry *dw_get(struct fh_symbolizer *s, const struct fh_module *
 	e->build_id = m->build_id ? xstrdup(m->build_id) : NULL;
 	if (m->path[0] != '/')
 		return e;
-	e->dwfl = dwfl_begin(&dw_callbacks);
-	if (!e->dwfl)
+	/* Opened here, not by libdwfl: a FIFO listed as a module must not block the analyzer. */
+	{
+		struct stat st;
+
+		fd = open_read(m->path, &st);
+	}
+	if (fd < 0) {
+		if (fd == -FH_ENOTREG)
+			warning("module '%s': not a regular file; its frames are not symbolized", m->path);
 		return e;
-	e->mod = dwfl_report_elf(e->dwfl, base_name(m->path), m->path, -1, 0, false);
+	}
+	e->dwfl = dwfl_begin(&dw_callbacks);
+	if (!e->dwfl) {
+		close(fd);
+		return e;
+	}
+	e->mod = dwfl_report_elf(e->dwfl, base_name(m->path), m->path, fd, 0, false);
 	dwfl_report_end(e->dwfl, NULL, NULL);
 	if (!e->mod) {
+		close(fd); /* consumed only on success */
 		dwfl_end(e->dwfl);
 		e->dwfl = NULL;
 		return e;
@@ -293,8 +309,11 @@ static const struct fh_modmap *run_map(struct run_syms *rs, const struct fh_trac
 	buf_printf(&path, "%s/%d.maps", pm->dir, pid);
 	if (buf_failed(&path))
 		goto out;
-	if (modmap_load(buf_str(&path), &pm->map, &bad) < 0) {
-		warning("%s: no module map; native frames stay unsymbolized", buf_str(&path));
+	int lr = modmap_load(buf_str(&path), &pm->map, &bad);
+
+	if (lr < 0) {
+		warning("%s: %s; native frames stay unsymbolized", buf_str(&path),
+			lr == -FH_ENOTREG ? "not a regular file" : "no module map");
 		goto out;
 	}
 	if (bad)

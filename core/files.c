@@ -18,7 +18,26 @@
 
 int open_read(const char *path, struct stat *st)
 {
-	return open_stat(path, O_RDONLY, st);
+	int fd = open_stat(path, O_RDONLY | O_NONBLOCK | O_NOCTTY, st), fl;
+
+	if (fd < 0)
+		return fd;
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return S_ISDIR(st->st_mode) ? -EISDIR : -FH_ENOTREG;
+	}
+	/* Regular files ignore O_NONBLOCK today; cleared so that no reader ever sees EAGAIN. */
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
+}
+
+const char *fh_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	return err == FH_ENOTREG ? "not a regular file" : strerror(err);
 }
 
 int open_stat(const char *path, int flags, struct stat *st)
@@ -61,10 +80,6 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 	fd = open_read(path, &st);
 	if (fd < 0)
 		return fd;
-	if (S_ISDIR(st.st_mode)) {
-		ret = -EISDIR;
-		goto out;
-	}
 	cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
 	if (cap > max + 1)
 		cap = max + 1;

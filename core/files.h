@@ -13,12 +13,19 @@
 #include "buf.h"
 
 /* Opens path with flags (close-on-exec; mode 0644 for a new file) and fstat()s it into *st:
- * the fd, or -errno. open_read(): read-only. */
+ * the fd, or -errno. */
 int open_stat(const char *path, int flags, struct stat *st);
+/* Every input file is opened with open_read(): read-only and O_NONBLOCK, so that a FIFO or a
+ * device where a file is expected never blocks the open (a FIFO without a writer would block
+ * it forever), then fstat, and anything but a regular file is refused: -EISDIR for a
+ * directory, -FH_ENOTREG otherwise (fh_strerror() names it). The fd is blocking again. */
+#define FH_ENOTREG 4096
 int open_read(const char *path, struct stat *st);
+const char *fh_strerror(int err);  /* strerror(), plus "not a regular file" for FH_ENOTREG */
 /* read() retried on EINTR: the bytes read (0 at the end), or -errno. */
 ssize_t read_some(int fd, void *buf, size_t n);
-/* Reads a whole file into *out (caller frees, NUL-terminated), refusing files over max bytes. */
+/* Reads a whole file into *out (caller frees, NUL-terminated), refusing files over max bytes
+ * (-EFBIG) and what open_read() refuses. */
 int read_file(const char *path, size_t max, char **out, size_t *len);
 /* A path built like printf (caller frees); NULL when it would exceed PATH_MAX (no file could
  * have it), so a caller reports or skips it instead of using a cut path. */

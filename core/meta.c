@@ -124,7 +124,7 @@ void meta_load_dir(struct fh_run *run, const char *dir, struct fh_run_meta *m)
 		meta_parse_into(run, m, buf_str(&path), data, len);
 		free(data);
 	} else if (r != -ENOENT) {
-		warning("%s: cannot read: %s; using defaults", buf_str(&path), strerror(-r));
+		warning("%s: cannot read: %s; using defaults", buf_str(&path), fh_strerror(r));
 	}
 	/* lost.json: how many records the plugin could not write (written at the session's end,
 	 * when the disk let it; the plugin also passes the count with --lost-records). */

@@ -46,10 +46,6 @@ static int map_file(const char *path, const char **data, size_t *len)
 	fd = open_read(path, &st);
 	if (fd < 0)
 		return fd;
-	if (!S_ISREG(st.st_mode)) {
-		ret = -EINVAL;
-		goto out;
-	}
 	if ((uint64_t)st.st_size > FH_MAX_RECORD_FILE) {
 		ret = -EFBIG;
 		goto out;
@@ -101,7 +97,7 @@ int records_add_dir(struct fh_records *rec, const char *dir, int source)
 		buf_printf(&path, "%s/%s", dir, names[i]);
 		r = map_file(buf_str(&path), &map, &len);
 		if (r) {
-			warning("%s: cannot read: %s; file skipped", buf_str(&path), strerror(-r));
+			warning("%s: cannot read: %s; file skipped", buf_str(&path), fh_strerror(r));
 		} else if (map) {
 			records_add_buffer(rec, buf_str(&path), map, len);
 			munmap((void *)map, len);
@@ -186,7 +182,7 @@ static void merged_meta(struct fh_run *run, char ***ids, size_t *nids)
 	r = read_file(buf_str(&path), 16 << 20, &data, &len);
 	if (r) {
 		if (r != -ENOENT)
-			warning("%s: cannot read: %s", buf_str(&path), strerror(-r));
+			warning("%s: cannot read: %s", buf_str(&path), fh_strerror(r));
 		buf_free(&path);
 		return;
 	}

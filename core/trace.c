@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "fhtrace_format.h"
+#include "files.h"
 #include "trace_int.h"
 #include "trace_stacks.h"
 
@@ -319,17 +320,15 @@ int trace_v1_check(const char *path, const struct fht_header *h, size_t size)
 int trace_open(const char *path, size_t min, size_t *size)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_read(path, &st);
 
-	if (fd < 0) {
-		int e = errno;
-		error("cannot open trace '%s': %s", path, strerror(e));
-		return -e;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	if (fd == -FH_ENOTREG || fd == -EISDIR) {
 		error("trace '%s': not a regular file", path);
-		close(fd);
 		return -EINVAL;
+	}
+	if (fd < 0) {
+		error("cannot open trace '%s': %s", path, strerror(-fd));
+		return fd;
 	}
 	*size = (size_t)st.st_size;
 	if (*size < min) {

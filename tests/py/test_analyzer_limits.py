@@ -7,15 +7,15 @@ their bytes (ARCHITECTURE.md "Faults and limits")."""
 import json
 import os
 import re
+import subprocess
 
 import fh_report as R
 
 
 def analyze(run_dir, out_html, env_extra=None, history_dir=None, ok=True, timeout=120):
     env = dict(os.environ, **(env_extra or {}))
-    cmd = [str(R.FH_ANALYZE), "report", str(run_dir), "--out", str(out_html), "--quiet"]
+    cmd = [str(R.FH_ANALYZE), "report", str(run_dir), "--out", str(out_html)]
     cmd += ["--history-dir", str(history_dir)] if history_dir else ["--no-history"]
-    import subprocess
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if ok:
         assert r.returncode == 0, r.stderr
@@ -73,3 +73,94 @@ def test_report_under_its_target_is_whole(tmp_path):
     assert not [p for p in root.find_all("p") if p.attrs.get("id") == "report-trimmed"]
     assert not [s for s in root.find_all("section") if s.attrs.get("id") == "rest"]
     assert len([d for d in root.find_all("details") if "card" in d.cls()]) == 200
+
+
+# ---- things that are not regular files ----
+# Each FIFO has no writer: an open() without O_NONBLOCK would block forever. The timeouts only
+# guard the test run; the assertions are the message and the outcome.
+
+def test_fifo_records_file_and_meta_are_refused(tmp_path):
+    run = R.gen_run(tmp_path / "run", tests=20, runs=2, fail_rate=0.2, seed=5)
+    os.mkfifo(run / "attempts-999.jsonl")
+    os.replace(run / "meta.json", run / "meta.real")
+    os.mkfifo(run / "meta.json")
+    r = analyze(run, tmp_path / "r.html", timeout=60)
+    lines = r.stderr.splitlines()
+    assert f"fh-analyze: warning: {run}/attempts-999.jsonl: cannot read: not a regular file; " \
+           "file skipped" in lines, r.stderr
+    assert any(f"{run}/meta.json: cannot read: not a regular file" in x for x in lines), r.stderr
+    summary = json.loads((tmp_path / "r.json").read_text())
+    assert len(summary["tests"]) == 20
+
+
+def test_fifo_history_csv_is_refused_and_not_appended(tmp_path):
+    run = R.gen_run(tmp_path / "run", tests=5, runs=2, fail_rate=0.2, seed=6)
+    hist = tmp_path / "hist"
+    analyze(run, tmp_path / "a.html", history_dir=hist)
+    victim = sorted(hist.glob("*.csv"))[0]
+    victim.unlink()
+    os.mkfifo(victim)
+    run2 = R.gen_run(tmp_path / "run2", tests=5, runs=2, fail_rate=0.2, seed=7,
+                     extra=["--run-id", "20261124T120000Z-000002"])
+    r = analyze(run2, tmp_path / "b.html", history_dir=hist, timeout=60)
+    assert f"fh-analyze: warning: {victim}: cannot read history: not a regular file" in \
+        r.stderr.splitlines(), r.stderr
+    assert victim.is_fifo()
+    others = [p for p in sorted(hist.glob("*.csv")) if p != victim]
+    assert len(others) == 4 and all(p.read_text().count("20261124T120000Z-000002") == 2
+                                    for p in others)
+
+
+def test_fifo_trace_is_refused(tmp_path, fh_paths):
+    fifo = tmp_path / "123.fht"
+    os.mkfifo(fifo)
+    r = subprocess.run([str(fh_paths["analyze"]), "dump", str(fifo)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode != 0
+    assert f"fh-analyze: error: trace '{fifo}': not a regular file" in r.stderr.splitlines(), \
+        r.stderr
+    # And through the report: a run whose trace file is a FIFO is analysed without it.
+    run = R.gen_run(tmp_path / "run", tests=5, runs=2, fail_rate=0.2, seed=8)
+    meta = json.loads((run / "meta.json").read_text())
+    meta["tracing"] = True
+    (run / "meta.json").write_text(json.dumps(meta))
+    (run / "trace").mkdir()
+    os.mkfifo(run / "trace" / "4000.fht")
+    r = analyze(run, tmp_path / "r.html", timeout=60)
+    assert f"fh-analyze: error: trace '{run}/trace/4000.fht': not a regular file" in \
+        r.stderr.splitlines(), r.stderr
+
+
+def test_fifo_module_is_refused_by_the_symbolizer(tmp_path, fh_paths):
+    import fh_stacks as S
+    prog, _ = S.write_script(tmp_path, """
+        import socket, threading, time
+        a, b = socket.socketpair()
+        def later():
+            time.sleep(0.15)
+            b.send(b"hi")
+        threading.Thread(target=later).start()
+        print(a.recv(10))
+    """)
+    proc, trace = S.run([S.PY, prog], tmp_path, fh_paths["lib"])
+    assert proc.returncode == 0, proc.stderr
+    maps = sorted(trace.glob("*.maps"))
+    assert maps
+    fifo = tmp_path / "libc-fifo.so.6"
+    os.mkfifo(fifo)
+    n = 0
+    for m in maps:
+        lines = m.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("mod ") and line.endswith("/libc.so.6"):
+                lines[i] = " ".join(line.split(" ")[:5] + [str(fifo)])
+                n += 1
+        m.write_text("\n".join(lines) + "\n")
+    assert n
+    files = [str(f) for f in sorted(trace.glob("*.fht"))]
+    r = subprocess.run([str(fh_paths["analyze"]), "dump"] + files, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert f"fh-analyze: warning: module '{fifo}': not a regular file; its frames are not " \
+           "symbolized" in r.stderr.splitlines(), r.stderr
+    assert "recv(" in r.stdout
