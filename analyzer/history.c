@@ -9,6 +9,7 @@
  */
 #include "files.h"
 #include "history_int.h"
+#include "history_tail.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -54,7 +55,8 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 	struct skip_set sk = { NULL, run, found };
 	struct buf seed = BUF_INIT(FH_HISTORY_MAX_FILE), seed_name = BUF_INIT(PATH_MAX);
 	char *data = NULL;
-	size_t len = 0, ncols = 0;
+	size_t len = 0, ncols = 0, max = history_max_bytes();
+	long long left_out = 0;
 	bool not_file;
 	int r;
 
@@ -68,9 +70,17 @@ static void hist_one(struct hist_ctx *ctx, size_t i, struct buf *path, struct bu
 	buf_reset(path);
 	buf_printf(path, "%s/", ctx->dir);
 	history_file_name(path, t->nodeid);
-	r = read_file(buf_str(path), FH_HISTORY_MAX_FILE, &data, &len);
+	r = history_read_newest(buf_str(path), max, &data, &len, &left_out);
 	if (r != 0 && r != -ENOENT)
 		hist_acc_warn(job->acc, "%s: cannot read history: %s", buf_str(path), fh_strerror(r));
+	if (left_out) {
+		/* Trends from the newest rows: dropping them all (as reading nothing would) hides
+		 * exactly the history that matters most. */
+		hist_acc_warn(job->acc, "%s: history file over the %zu MB cap: trends from its newest "
+			      "%zu bytes of rows, %lld older rows left out", buf_str(path), max >> 20,
+			      len, left_out);
+		hist_acc_set_left_out(job->acc, left_out);
+	}
 	/* Appending to a FIFO would block until a reader comes; to anything else that is not a
 	 * regular file, would write where no history is kept. */
 	not_file = r == -FH_ENOTREG || r == -EISDIR;

@@ -29,5 +29,7 @@ int hist_add_buffer(struct fh_hist_acc *acc, const char *name, const char *data,
 void hist_fill_params(struct fh_run *run);
 /* Where acc's warnings go: lines appended to warn, or printed when warn is NULL. */
 void hist_acc_set_warn(struct fh_hist_acc *acc, struct buf *warn);
+/* Older rows of the test's file not read (a file over the in-memory cap): the trends say so. */
+void hist_acc_set_left_out(struct fh_hist_acc *acc, long long rows);
 
 #endif

@@ -81,6 +81,7 @@ struct fh_hist_acc {
 	struct hmap run_idx;    /* run id -> index into runs */
 	struct group_list host, branch, week, loc;
 	int total_attempts, total_failed, skipped_rows;
+	long long left_out_rows;
 };
 
 struct fh_hist_acc *hist_acc_new(const char *nodeid)
@@ -94,6 +95,11 @@ struct fh_hist_acc *hist_acc_new(const char *nodeid)
 void hist_acc_set_warn(struct fh_hist_acc *acc, struct buf *warn)
 {
 	acc->warn = warn;
+}
+
+void hist_acc_set_left_out(struct fh_hist_acc *acc, long long rows)
+{
+	acc->left_out_rows = rows;
 }
 
 void hist_acc_warn(struct fh_hist_acc *acc, const char *fmt, ...)
@@ -460,6 +466,7 @@ void hist_acc_finish(struct fh_hist_acc *acc, struct fh_run *run, struct fh_test
 	h->total_attempts = acc->total_attempts;
 	h->total_failed = acc->total_failed;
 	h->skipped_rows = acc->skipped_rows;
+	h->left_out_rows = acc->left_out_rows;
 	h->trend = trend(h);
 	t->hist = h;
 	free(acc->nodeid);

@@ -297,6 +297,7 @@ static void history_obj(struct buf *b, const struct fh_history *h)
 	kint(b, "total_failed", h->total_failed);
 	kstr(b, "trend", h->trend ? h->trend : "n/a");
 	kint(b, "skipped_rows", h->skipped_rows);
+	kint(b, "left_out_rows", h->left_out_rows);
 	key(b, "runs");
 	buf_putc(b, '[');
 	for (i = 0; i < h->nruns; i++) {

@@ -488,6 +488,7 @@ struct fh_history {
 	int total_attempts, total_failed;
 	const char *trend;           /* "rising", "falling", "flat" or "n/a" */
 	int skipped_rows;            /* corrupt rows skipped while reading */
+	long long left_out_rows;     /* older rows of a file over the in-memory cap, not read */
 };
 
 /* An entry of the quarantine file the run used (RUN_DIR/quarantine.json). */

@@ -201,8 +201,12 @@ static void history(struct rep *r, const struct fh_test *t)
 	if (h->total_failed == 0) {
 		/* Nothing ever failed: the trend charts and tables would only repeat zeros. */
 		buf_printf(b, "<section class=\"hist\"><h3>Historical trends</h3><p><b class=\"num\">%zu</b> runs "
-			   "\xc2\xb7 <b class=\"num\">%d</b> attempts \xc2\xb7 no failure in the history.</p></section>",
+			   "\xc2\xb7 <b class=\"num\">%d</b> attempts \xc2\xb7 no failure in the history.</p>",
 			   h->nruns, h->total_attempts);
+		if (h->left_out_rows)
+			buf_printf(b, "<p class=\"muted hist-left-out\">%lld older history rows were left out "
+				   "(the file is over the analyzer's in-memory cap).</p>", h->left_out_rows);
+		buf_puts(b, "</section>");
 		return;
 	}
 	buf_printf(b, "<section class=\"hist\"><h3>Historical trends</h3><div class=\"row\"><div><div>"
@@ -223,6 +227,10 @@ static void history(struct rep *r, const struct fh_test *t)
 	buf_puts(b, "</b></div>");
 	if (h->skipped_rows)
 		buf_printf(b, "<div class=\"muted\">%d corrupt history rows were skipped</div>", h->skipped_rows);
+	if (h->left_out_rows)
+		buf_printf(b, "<div class=\"muted hist-left-out\">%lld older history rows were left out (the "
+			   "file is over the analyzer's in-memory cap): these trends use its newest rows</div>",
+			   h->left_out_rows);
 	buf_puts(b, "</div><div>");
 	svg_sparkline(r, h);
 	buf_puts(b, "</div></div>");

@@ -164,3 +164,62 @@ def test_fifo_module_is_refused_by_the_symbolizer(tmp_path, fh_paths):
     assert f"fh-analyze: warning: module '{fifo}': not a regular file; its frames are not " \
            "symbolized" in r.stderr.splitlines(), r.stderr
     assert "recv(" in r.stdout
+
+
+# ---- a history file over the in-memory cap ----
+
+def test_history_over_the_cap_gives_trends_from_the_newest_rows(tmp_path):
+    hist = tmp_path / "hist"
+    first = R.gen_run(tmp_path / "a", tests=2, runs=2, fail_rate=0.0, seed=9,
+                      extra=["--run-id", "20261101T000000Z-000001"])
+    analyze(first, tmp_path / "a.html", history_dir=hist)
+    summary = json.loads((tmp_path / "a.json").read_text())
+    nodeid = summary["tests"][0]["nodeid"]
+    path = next(p for p in hist.glob("*.csv") if nodeid in p.read_text())
+    header, row = path.read_text().splitlines()[:2]
+    cols = header.split(",")
+    cells = next(__import__("csv").reader([row]))
+    # Equal-length rows whose error message is a quoted cell with commas, quotes and newlines:
+    # a reader that cut at any physical line would count and keep the wrong rows.
+    cells[cols.index("outcome")] = "failed"
+    cells[cols.index("error_type")] = "AssertionError"
+    cells[cols.index("attempt")] = "1"
+
+    def line(i):
+        c = list(cells)
+        c[cols.index("run_id")] = f"20250101T000000Z-{i:06d}"
+        c[cols.index("timestamp_utc")] = f"2025-01-01T00:00:00Z"
+        c[cols.index("error_message")] = f'"boom {i:06d},\nsecond line, ""quoted""\nthird"'
+        return ",".join(c) + "\n"
+
+    rows = [line(i) for i in range(8000)]
+    size_row = len(rows[0].encode())
+    assert all(len(r.encode()) == size_row for r in rows)
+    path.write_text(header + "\n" + "".join(rows))
+    size = path.stat().st_size
+    budget = 1 << 20
+    assert size > 2 * budget
+    kept = (budget - len(header) - 1) // size_row
+    run = R.gen_run(tmp_path / "b", tests=2, runs=2, fail_rate=0.0, seed=9,
+                    extra=["--run-id", "20261201T000000Z-000002", "--started",
+                           "2026-12-01T00:00:00Z"])
+    r = analyze(run, tmp_path / "b.html", {"FH_HISTORY_MAX_MB": "1"}, history_dir=hist)
+    assert f"fh-analyze: warning: {path}: history file over the 1 MB cap: trends from its " \
+           f"newest {len(header) + 1 + kept * size_row} bytes of rows, {8000 - kept} older " \
+           "rows left out" in r.stderr.splitlines(), r.stderr
+    t = next(t for t in json.loads((tmp_path / "b.json").read_text())["tests"]
+             if t["nodeid"] == nodeid)
+    h = t["history"]
+    assert h["left_out_rows"] == 8000 - kept
+    assert h["skipped_rows"] == 0
+    # The kept rows plus the run of a.html (2 attempts, in the file before the crafted rows
+    # replaced them: gone) plus this run's 2 attempts.
+    assert h["total_attempts"] == kept + 2
+    ids = [x["run_id"] for x in h["runs"]]
+    assert ids[-1] == "20261201T000000Z-000002"
+    # The newest runs are kept (the list holds the newest 200; the totals count every row read).
+    assert ids[:-1] == [f"20250101T000000Z-{i:06d}" for i in range(8000 - len(ids) + 1, 8000)]
+    page = (tmp_path / "b.html").read_text()
+    assert f"{8000 - kept} older history rows were left out" in page
+    # The rows were appended after the tail, not lost: the next run reads them back.
+    assert path.read_text().count("20261201T000000Z-000002") == 2
