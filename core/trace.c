@@ -281,6 +281,7 @@ static void decode_stream(const char *base, uint32_t rec_size, uint64_t n,
 	free(slen);
 	free(slot_ev);
 	out->nevents = nev;
+	out->nslots = n;
 	trace_stacks_decode(base, rec_size, n, out, &pv->stacks);
 }
 
@@ -300,7 +301,8 @@ int trace_check_header(const char *path, size_t size, const struct header_check 
 		return -EPROTO;
 	}
 	if (h->header_size < h->min_header || h->header_size > size ||
-	    h->header_size % h->header_align || h->rec_size < FHT_REC_SIZE || h->rec_size > 4096) {
+	    h->header_size % h->header_align || h->rec_size < FHT_REC_SIZE || h->rec_size > 4096 ||
+	    h->rec_size % 8) { /* records are read as aligned structs */
 		error("trace '%s': bad header or record size (%u, %u) at offset 16", path,
 		      h->header_size, h->rec_size);
 		return -EINVAL;
@@ -311,7 +313,7 @@ int trace_check_header(const char *path, size_t size, const struct header_check 
 int trace_v1_check(const char *path, const struct fht_header *h, size_t size)
 {
 	struct header_check c = { h->magic, FHT_MAGIC, sizeof(struct fht_header), h->version,
-				  h->min_version, 1, h->header_size, h->rec_size, 1 };
+				  h->min_version, 1, h->header_size, h->rec_size, 8 };
 
 	return trace_check_header(path, size, &c);
 }
@@ -492,7 +494,7 @@ int trace_index_load(const struct trace_index *ix, size_t ti, struct fh_trace_fi
 		ret = fd;
 		goto out;
 	}
-	/* n <= INT32_MAX and <= the slots the file holds + GAP_SLACK (bound_streams) */
+	/* n <= INT32_MAX and <= the slots the file holds + a bounded gap (bound_streams) */
 	buf = calloc(t->n ? t->n : 1, ix->rec_size);
 	if (!buf) {
 		ret = -ENOMEM;
@@ -503,6 +505,8 @@ int trace_index_load(const struct trace_index *ix, size_t ti, struct fh_trace_fi
 	for (size_t k = 0; k < t->nc; k++) {
 		const struct ix_chunk *c = &t->c[k];
 		size_t want = (size_t)c->nslots * ix->rec_size;
+		if (!want)
+			continue; /* an empty or ignored chunk: its first may be anything */
 		ssize_t r = trace_pread_full(fd, buf + c->first * ix->rec_size, want, c->off + ix->rec_size);
 		if (r < 0) {
 			ret = (int)r;

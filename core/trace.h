@@ -97,6 +97,7 @@ struct fh_trace_file {
 	int64_t mono_anchor_ns;     /* CLOCK_MONOTONIC at process start ... */
 	int64_t real_anchor_ns;     /* ... and CLOCK_REALTIME at the same moment */
 	struct fh_event *events; size_t nevents;
+	uint64_t nslots;            /* record slots decoded (gaps included): the reading's cost */
 	uint64_t dropped;           /* events of this thread the library could not write */
 	unsigned drop_reason;       /* enum fht_drop_reason of its latest drops (0: unknown) */
 	bool truncated;             /* the file ended early or a record was damaged */

@@ -87,17 +87,23 @@ static struct ix_thread *add_chunk(struct trace_index *ix, struct hmap *tids,
 	return t;
 }
 
-/* Bounds each thread's stream by the slots its chunks hold plus GAP_SLACK (INT32_MAX at most):
- * a chunk starting beyond is ignored, one reaching beyond is cut. */
+/* Bounds each thread's stream by the slots its chunks hold plus a gap (GAP_SLACK_BYTES of
+ * records at most, and what is left of the file's gap budget; INT32_MAX in all at most): a
+ * chunk starting beyond is ignored, one reaching beyond is cut. */
 static void bound_streams(struct trace_index *ix)
 {
+	uint64_t slack = GAP_SLACK_BYTES / ix->rec_size, budget = slack;
+
+	for (size_t i = 0; i < ix->nt; i++)
+		for (size_t k = 0; k < ix->t[i].nc; k++)
+			budget += ix->t[i].c[k].nslots; /* <= file size / rec_size: no overflow */
 	for (size_t i = 0; i < ix->nt; i++) {
 		struct ix_thread *t = &ix->t[i];
-		uint64_t total = 0, limit;
+		uint64_t total = 0, limit, gap = budget < slack ? budget : slack;
 
 		for (size_t k = 0; k < t->nc; k++)
-			total += t->c[k].nslots;   /* <= file size / rec_size: no overflow */
-		limit = total + GAP_SLACK > INT32_MAX ? INT32_MAX : total + GAP_SLACK;
+			total += t->c[k].nslots;
+		limit = total + gap > INT32_MAX ? INT32_MAX : total + gap;
 		t->n = 0;
 		for (size_t k = 0; k < t->nc; k++) {
 			struct ix_chunk *c = &t->c[k];
@@ -121,6 +127,8 @@ static void bound_streams(struct trace_index *ix)
 			if (c->first + c->nslots > t->n)
 				t->n = c->first + c->nslots;
 		}
+		if (t->n > total)
+			budget -= t->n - total < budget ? t->n - total : budget;
 	}
 }
 

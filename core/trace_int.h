@@ -15,7 +15,12 @@
 
 /* The per-file index (version 2: threads and their chunks). */
 
-#define GAP_SLACK 65536   /* stream slots allowed beyond those the chunks hold (gaps) */
+/* Stream slots allowed beyond those the chunks hold (gaps: chunks lost to damage), in bytes of
+ * records: per thread, and for the whole file on top of one per slot present. A gap is zeroed
+ * memory that is decoded like records, so without the file-wide bound a file of empty chunks,
+ * each a thread whose stream starts far ahead, cost 256 MB and a decode of 65,536 records per
+ * 4 KB chunk. */
+#define GAP_SLACK_BYTES ((uint64_t)4 << 20)
 
 
 struct ix_chunk {

@@ -5,7 +5,10 @@
  * trace_stacks_decode() once per file after its own passes; this file is the only reader of
  * stack records. The records are hostile input like the rest of the file: every slot index is
  * checked against the records present, every kind and count against its record, and a stack
- * is read at most STACK_SCAN slots past its first record.
+ * is read at most STACK_SCAN slots past its first record. All scans of a file together look at
+ * no more than SCAN_PER_SLOT slots per record present (plus SCAN_BASE): a file whose every
+ * record starts a stack that never ends would otherwise cost STACK_SCAN slots per record.
+ * Stacks past that budget are left undecoded, with one warning.
  */
 #include "trace_stacks.h"
 
@@ -17,6 +20,8 @@
 #include "hmap.h"
 
 #define STACK_SCAN 1024        /* slots looked at past a stack's first record */
+#define SCAN_PER_SLOT 8
+#define SCAN_BASE 65536
 #define MAX_NATIVE 256
 #define MAX_PY 256
 #define PYSTR_MAX 512
@@ -28,6 +33,7 @@ struct strcache {
 	struct hmap by_slot;    /* record slot -> index into e */
 	struct sc_ent { const char *func, *file; } *e;
 	size_t n, cap;
+	uint64_t scan_left;     /* slots the scans of this file may still look at */
 };
 
 static const void *slot(const char *base, uint32_t rs, uint64_t n, uint64_t i)
@@ -37,7 +43,7 @@ static const void *slot(const char *base, uint32_t rs, uint64_t n, uint64_t i)
 
 /* "function\0file" of the PYSTR record at slot s, from the FHT_REC_STR records it owns. */
 static void pystr_read(struct arena *a, const char *base, uint32_t rs, uint64_t n, uint64_t s,
-		       const char **func, const char **file)
+		       uint64_t *left, const char **func, const char **file)
 {
 	const struct fht_stack *st = slot(base, rs, n, s);
 	char text[PYSTR_MAX + 1];
@@ -46,7 +52,7 @@ static void pystr_read(struct arena *a, const char *base, uint32_t rs, uint64_t 
 	*func = *file = NULL;
 	if (!st || st->type != FHT_REC_STACK || st->kind != FHT_STK_PYSTR)
 		return;
-	for (uint64_t j = s + 1; j < n && j < s + STACK_SCAN; j++) {
+	for (uint64_t j = s + 1; j < n && j < s + STACK_SCAN && *left; j++, --*left) {
 		const struct fht_str *r = slot(base, rs, n, j);
 		size_t k;
 		if (r->type != FHT_REC_STR || r->owner != s)
@@ -80,7 +86,8 @@ static void pystr(struct strcache *sc, struct arena *a, const char *base, uint32
 	if (added) {
 		GROW(sc->e, sc->cap, sc->n + 1);
 		hs->val = sc->n++;
-		pystr_read(a, base, rs, n, s, &sc->e[hs->val].func, &sc->e[hs->val].file);
+		pystr_read(a, base, rs, n, s, &sc->scan_left, &sc->e[hs->val].func,
+			   &sc->e[hs->val].file);
 	}
 	k = hs->val;
 	*func = sc->e[k].func;
@@ -92,7 +99,7 @@ int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_tra
 {
 	struct shared *done = NULL; /* stacks decoded (events sharing a stack share them) ... */
 	struct hmap by_ref = HMAP_INIT; /* ... by stack_ref */
-	struct strcache sc = { HMAP_INIT, NULL, 0, 0 };
+	struct strcache sc = { HMAP_INIT, NULL, 0, 0, 0 };
 	size_t ndone = 0, cdone = 0, nref = 0;
 	int nstacks = 0;
 
@@ -100,6 +107,8 @@ int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_tra
 		nref += tf->events[e].stack_ref != 0;
 	if (!nref)
 		return 0;
+	sc.scan_left = n > (UINT64_MAX - SCAN_BASE) / SCAN_PER_SLOT ? UINT64_MAX :
+		n * SCAN_PER_SLOT + SCAN_BASE;
 	for (size_t e = 0; e < tf->nevents; e++) {
 		struct fh_event *ev = &tf->events[e];
 		const struct fht_stack *first;
@@ -111,6 +120,16 @@ int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_tra
 
 		if (!ev->stack_ref)
 			continue;
+		if (!sc.scan_left) {
+			size_t left = 0;
+
+			for (; e < tf->nevents; e++)
+				left += tf->events[e].stack_ref != 0;
+			warning("trace '%s': stack records cost more than %d slot reads per record; "
+				"%zu later stacks are not decoded", tf->path ? tf->path : "?",
+				SCAN_PER_SLOT, left);
+			break;
+		}
 		if (hmap_int_get(&by_ref, ev->stack_ref, &k)) {
 			ev->stack = done[k].pcs;
 			ev->nstack = done[k].npcs;
@@ -124,7 +143,8 @@ int trace_stacks_decode(const char *base, uint32_t rs, uint64_t n, struct fh_tra
 			continue;
 		owner = first->owner;
 		py = pybuf;
-		for (uint64_t j = ev->stack_ref; j < n && j < (uint64_t)ev->stack_ref + STACK_SCAN; j++) {
+		for (uint64_t j = ev->stack_ref;
+		     j < n && j < (uint64_t)ev->stack_ref + STACK_SCAN && sc.scan_left; j++, sc.scan_left--) {
 			const struct fht_stack *s = slot(base, rs, n, j);
 			int cnt;
 			if (s->type != FHT_REC_STACK || s->owner != owner || s->kind == FHT_STK_PYSTR)

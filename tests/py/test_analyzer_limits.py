@@ -223,3 +223,74 @@ def test_history_over_the_cap_gives_trends_from_the_newest_rows(tmp_path):
     assert f"{8000 - kept} older history rows were left out" in page
     # The rows were appended after the tail, not lost: the next run reads them back.
     assert path.read_text().count("20261201T000000Z-000002") == 2
+
+
+# ---- crafted traces: work bounded by the bytes present ----
+
+GEN_TRACE = R.ROOT / "bench" / "gen_trace.py"
+
+
+def gen_trace(path, kind, kb):
+    subprocess.run([R.PYTHON, str(GEN_TRACE), str(path), kind, str(kb)], check=True, timeout=120)
+    return path
+
+
+def dump(path):
+    r = subprocess.run([str(R.FH_ANALYZE), "dump", str(path)], capture_output=True, text=True,
+                       timeout=120)
+    return r, None
+
+
+def patch(path, offset, fmt, value):
+    import struct
+    data = bytearray(path.read_bytes())
+    struct.pack_into(fmt, data, offset, value)
+    path.write_bytes(bytes(data))
+
+
+def test_record_size_not_a_multiple_of_8_is_refused(tmp_path):
+    for kind, size in (("normal", 68), ("normal", 4100), ("v1", 100), ("v1", 12)):
+        f = gen_trace(tmp_path / f"{kind}{size}.fht", kind, 8)
+        patch(f, 20, "<I", size)
+        r, _ = dump(f)
+        assert r.returncode != 0
+        hsize = 4096
+        assert f"fh-analyze: error: trace '{f}': bad header or record size ({hsize}, {size}) " \
+               "at offset 16" in r.stderr.splitlines(), r.stderr
+    # 72 is a multiple of 8: read (records of 72 bytes, the extra 8 ignored), not refused.
+    f = gen_trace(tmp_path / "v1ok.fht", "v1", 8)
+    patch(f, 20, "<I", 72)
+    r, _ = dump(f)
+    assert r.returncode == 0, r.stderr
+
+
+def test_empty_chunks_far_ahead_read_as_empty_threads(tmp_path):
+    # 255 threads of one empty 4 KB chunk each, each stream starting at record 65,534 of 4 KB:
+    # the reader once gave each a zeroed stream of 256 MB and decoded it (22 s for this 1 MB
+    # file). The bound on the decoded slots is checked in tests/c/test_trace.c
+    # (test_v2_gaps_bounded_per_file); here, the threads are all still there, empty.
+    f = gen_trace(tmp_path / "gaps.fht", "gaps", 1024)
+    r = subprocess.run([str(R.FH_ANALYZE), "dump", str(f)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    heads = [x for x in r.stdout.splitlines() if x.startswith("# ")]
+    assert len(heads) == 255 and all(x.endswith("events 0 dropped 0") for x in heads)
+
+
+def test_stacks_that_never_end_cost_a_bounded_scan(tmp_path):
+    f = gen_trace(tmp_path / "stacks.fht", "stacks", 256)
+    r, _ = dump(f)
+    assert r.returncode == 0, r.stderr
+    events = [x for x in r.stdout.splitlines() if x.startswith("+")]
+    assert len(events) == 2048, "every event is kept"
+    m = re.search(rf"fh-analyze: warning: trace '{re.escape(str(f))}': stack records cost more "
+                  r"than 8 slot reads per record; (\d+) later stacks are not decoded", r.stderr)
+    assert m, r.stderr
+    decoded = r.stdout.count("    at native ? ? +0x401000")
+    assert decoded + int(m.group(1)) == 2048 and decoded > 50
+    # A normal file of the same size: every stack decoded, no warning.
+    f = gen_trace(tmp_path / "normal.fht", "normal", 256)
+    r, _ = dump(f)
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    calls = [x for x in r.stdout.splitlines() if x.startswith("+")]
+    assert len(calls) > 1000 and r.stdout.count("    at native ? ? +0x402006") == len(calls)

@@ -465,6 +465,46 @@ START_TEST(test_v2_two_threads)
 }
 END_TEST
 
+/* Empty chunks, each a thread whose stream starts far ahead: the gaps of all threads together
+ * stay within one bound for the file (the reader once gave each thread 60,000 zero records). */
+START_TEST(test_v2_gaps_bounded_per_file)
+{
+	struct trace_index *ix;
+	struct fh_trace_file tf;
+	struct fht_rec rec[2];
+	struct v2 f;
+	uint64_t total = 0;
+
+	memset(rec, 0, sizeof(rec));
+	rec[1].type = FHT_REC_CALL;
+	rec[1].flags = FHT_F_DONE;
+	rec[1].fd = 7;
+	v2_init(&f, 500, 1, 0);
+	for (int t = 0; t < 200; t++)
+		v2_chunk(&f, 1000 + t, 0, 60000, 0, 0, 0, NULL, 0);
+	/* A real thread after them keeps its records (a small gap before its chunk's start). */
+	v2_chunk(&f, 2000, 0, 0, 2, 0, 0, rec, 2);
+	char *p = write_tmp(f.b, f.len);
+	free(f.b);
+	ck_assert_int_eq(trace_index_open(p, &ix), 0);
+	ck_assert_int_eq(trace_index_nthreads(ix), 201);
+	for (size_t t = 0; t < 201; t++) {
+		ck_assert_int_eq(trace_index_load(ix, t, &tf), 0);
+		total += tf.nslots;
+		if (t == 200) {
+			ck_assert_int_eq(tf.nevents, 1);
+			ck_assert_int_eq(tf.events[0].fd, 7);
+		}
+		trace_free(&tf);
+	}
+	trace_index_close(ix);
+	/* 4 MiB of 64-byte records for the file, plus one per record present */
+	ck_assert_uint_le(total, 65536 + 2);
+	unlink(p);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_v2_header_full)
 {
 	struct fh_trace_file tf;
@@ -805,6 +845,7 @@ static Suite *trace_suite(void)
 	tcase_add_test(tc, test_v2_hostile_header);
 	tcase_add_test(tc, test_v2_dump_one_section_per_thread);
 	tcase_add_test(tc, test_v2_drop_reasons);
+	tcase_add_test(tc, test_v2_gaps_bounded_per_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
