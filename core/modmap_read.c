@@ -92,6 +92,94 @@ static int parse_mod(struct fh_modmap *m, const char *p, const char *end, size_t
 	return 0;
 }
 
+struct mod_edge {
+	uint64_t at;
+	size_t mod;
+	bool start;
+};
+
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct mod_edge *x = a, *y = b;
+
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static void heap_push(size_t *h, size_t *n, size_t v)
+{
+	size_t i = (*n)++;
+
+	for (; i && h[(i - 1) / 2] < v; i = (i - 1) / 2)
+		h[i] = h[(i - 1) / 2];
+	h[i] = v;
+}
+
+static void heap_pop(size_t *h, size_t *n)
+{
+	size_t v = h[--*n], i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= *n)
+			break;
+		if (c + 1 < *n && h[c + 1] > h[c])
+			c++;
+		if (h[c] <= v)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	if (*n)
+		h[i] = v;
+}
+
+/* Cuts the address space at every module's ends; each piece belongs to the highest-numbered
+ * (last written) module open over it: a sweep with a max-heap of open modules, O(n log n). */
+static void build_segments(struct fh_modmap *m)
+{
+	size_t n = m->nmods, ne = 2 * n, nheap = 0, cap = 0;
+	struct mod_edge *e;
+	size_t *heap;
+	bool *open;
+
+	if (!n)
+		return;
+	e = xmalloc(ne * sizeof(*e));
+	heap = xmalloc(n * sizeof(*heap));
+	open = xcalloc(n, sizeof(*open));
+	for (size_t i = 0; i < n; i++) {
+		e[2 * i] = (struct mod_edge){ m->mods[i].lo, i, true };
+		e[2 * i + 1] = (struct mod_edge){ m->mods[i].hi, i, false };
+	}
+	qsort(e, ne, sizeof(*e), cmp_edge);
+	for (size_t i = 0; i < ne;) {
+		uint64_t at = e[i].at;
+		size_t owner;
+
+		for (; i < ne && e[i].at == at; i++) {
+			open[e[i].mod] = e[i].start;
+			if (e[i].start)
+				heap_push(heap, &nheap, e[i].mod);
+		}
+		while (nheap && !open[heap[0]])
+			heap_pop(heap, &nheap);
+		owner = nheap ? heap[0] : SIZE_MAX;
+		if (m->nseg && m->seg_mod[m->nseg - 1] == owner)
+			continue;
+		if (m->nseg == cap) {
+			cap = cap ? 2 * cap : 16;
+			m->seg_lo = xrealloc(m->seg_lo, cap * sizeof(*m->seg_lo));
+			m->seg_mod = xrealloc(m->seg_mod, cap * sizeof(*m->seg_mod));
+		}
+		m->seg_lo[m->nseg] = at;
+		m->seg_mod[m->nseg++] = owner;
+	}
+	free(open);
+	free(heap);
+	free(e);
+}
+
 int modmap_parse(const char *text, size_t len, struct fh_modmap *out, int *bad)
 {
 	const char *p = text, *end = text + len;
@@ -126,6 +214,7 @@ int modmap_parse(const char *text, size_t len, struct fh_modmap *out, int *bad)
 		}
 		p = le + 1;
 	}
+	build_segments(out);
 	if (bad)
 		*bad = nbad;
 	return 0;
@@ -149,15 +238,27 @@ int modmap_load(const char *path, struct fh_modmap *out, int *bad)
 void modmap_free(struct fh_modmap *m)
 {
 	free(m->mods);
+	free(m->seg_lo);
+	free(m->seg_mod);
 	arena_free(&m->arena);
 	memset(m, 0, sizeof(*m));
 }
 
 const struct fh_module *modmap_find(const struct fh_modmap *m, uint64_t pc)
 {
-	for (size_t i = m->nmods; i-- > 0;)
-		if (pc >= m->mods[i].lo && pc < m->mods[i].hi)
-			return &m->mods[i];
-	return NULL;
+	size_t lo = 0, hi = m->nseg;
+
+	/* the last segment starting at or before pc */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->seg_lo[mid] <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || m->seg_mod[lo - 1] == SIZE_MAX)
+		return NULL;
+	return &m->mods[m->seg_mod[lo - 1]];
 }
 

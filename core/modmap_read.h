@@ -26,6 +26,10 @@ struct fh_modmap {
 	const char *stack_status;   /* "on", "off: ..."; may be NULL */
 	const char *pystack_status; /* "on 3.11.2", "off: ..."; may be NULL */
 	struct fh_module *mods; size_t nmods;
+	/* The address space cut into segments, each owned by the last module line holding it
+	 * (SIZE_MAX: none), sorted by start: modmap_find() is a binary search, so that a map of
+	 * many (overlapping) lines costs no more per looked-up address than a small one. */
+	uint64_t *seg_lo; size_t *seg_mod; size_t nseg;
 	struct arena arena;         /* owns every string above */
 };
 

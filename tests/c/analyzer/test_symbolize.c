@@ -222,6 +222,39 @@ START_TEST(test_modmap_hostile)
 }
 END_TEST
 
+/* Many overlapping lines: modmap_find() (a segment index) answers what a walk of every line
+ * from the last would; the walk was the cost of each address, times the lines of a map. */
+START_TEST(test_modmap_overlaps_match_the_last_line_rule)
+{
+	struct buf text = BUF_INIT(1 << 20);
+	struct fh_modmap m;
+	unsigned seed = 12345;
+
+	buf_puts(&text, "fhmaps 1\n");
+	for (int i = 0; i < 2000; i++) {
+		uint64_t lo = (uint64_t)(rand_r(&seed) % 100000) * 16, len = 16 + rand_r(&seed) % 4000;
+
+		buf_printf(&text, "mod %llx %llx %llx - /lib/m%d.so\n", (unsigned long long)lo,
+			   (unsigned long long)(lo + len), (unsigned long long)lo, i);
+	}
+	ck_assert_int_eq(modmap_parse(buf_str(&text), buf_len(&text), &m, NULL), 0);
+	ck_assert_int_eq(m.nmods, 2000);
+	for (int k = 0; k < 20000; k++) {
+		uint64_t pc = (uint64_t)(rand_r(&seed) % 1700000);
+		const struct fh_module *want = NULL;
+
+		if (k % 4 == 0) /* the edges too */
+			pc = k % 8 ? m.mods[k % 2000].lo : m.mods[k % 2000].hi;
+		for (size_t i = m.nmods; i-- > 0 && !want;)
+			if (pc >= m.mods[i].lo && pc < m.mods[i].hi)
+				want = &m.mods[i];
+		ck_assert_ptr_eq(modmap_find(&m, pc), want);
+	}
+	modmap_free(&m);
+	buf_free(&text);
+}
+END_TEST
+
 START_TEST(test_missing_file_and_format)
 {
 	const char *text = "fhmaps 1\nmod 1000 2000 1000 - /nonexistent/libgone.so\n";
@@ -359,6 +392,7 @@ static Suite *symbolize_suite(void)
 	tcase_add_test(tc, test_c_program_dwarf_lines);
 	tcase_add_test(tc, test_changed_binary_detected);
 	tcase_add_test(tc, test_modmap_hostile);
+	tcase_add_test(tc, test_modmap_overlaps_match_the_last_line_rule);
 	tcase_add_test(tc, test_missing_file_and_format);
 	tcase_add_test(tc, test_event_stack_under_preload);
 	suite_add_tcase(s, tc);
