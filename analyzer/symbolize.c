@@ -36,6 +36,7 @@ struct pc_ent {
 struct fh_symbolizer {
 	struct dw_entry *e;
 	size_t n, cap;
+	struct hmap e_index;          /* e by (path, build-id) */
 	struct pc_ent *pcs;           /* resolved frames ... */
 	size_t npcs, cpcs;
 	struct hmap pc_index;         /* ... by (map, pc) */
@@ -63,9 +64,15 @@ void symbolizer_free(struct fh_symbolizer *s)
 		free(s->e[i].build_id);
 	}
 	free(s->e);
+	hmap_free(&s->e_index);
 	free(s->pcs);
 	hmap_free(&s->pc_index);
 	free(s);
+}
+
+static uint64_t dw_hash(const char *path, const char *build_id)
+{
+	return hmap_str_hash(path) ^ hmap_int_hash(build_id ? hmap_str_hash(build_id) : 0);
 }
 
 static uint64_t pc_hash(const struct fh_modmap *m, uint64_t pc)
@@ -92,9 +99,15 @@ static struct dw_entry *dw_get(struct fh_symbolizer *s, const struct fh_module *
 	GElf_Addr vaddr;
 	int nbits, fd;
 
-	for (size_t i = 0; i < s->n; i++)
+	uint64_t h = dw_hash(m->path, m->build_id);
+	size_t pos;
+
+	/* A hash, not a walk of every session: a hostile map may name thousands of modules. */
+	for (size_t i = hmap_first(&s->e_index, h, &pos); i != HMAP_NONE;
+	     i = hmap_next(&s->e_index, h, &pos))
 		if (!strcmp(s->e[i].path, m->path) && same(s->e[i].build_id, m->build_id))
 			return &s->e[i];
+	hmap_add(&s->e_index, h, s->n);
 	GROW(s->e, s->cap, s->n + 1);
 	e = &s->e[s->n++];
 	memset(e, 0, sizeof(*e));
