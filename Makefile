@@ -32,12 +32,14 @@ CFLAGS  ?=
 BASEFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -fno-strict-aliasing
 SAN     ?=
 
-# Debian packages that provide what the build, the tests and the demo need (iniconfig and
-# packaging: pytest 9 needs them, for the test that runs the plugin under it).
+# Debian packages that provide what the build, the tests, the demo and `make fuzz` need
+# (iniconfig and packaging: pytest 9 needs them, for the test that runs the plugin under it;
+# clang: the fuzzers, with libFuzzer from libclang-rt, which apt installs as clang's
+# recommendation).
 DEB_PKGS := gcc make pkg-config libcjson-dev libcurl4-openssl-dev libunwind-dev libdw-dev \
 	libelf-dev check libsubunit-dev libxml2-utils python3 python3-pytest python3-pytest-xdist \
 	python3-pytest-timeout python3-pytest-repeat python3-setuptools python3-iniconfig \
-	python3-packaging chromium strace xxd
+	python3-packaging chromium strace xxd clang
 PKGS := libcjson libcurl libdw
 TEST_PKGS := check
 
@@ -222,7 +224,7 @@ $(BUILD)/tests/%: tests/c/preload/%.c
 
 $(BUILD)/tests/preload/%: tests/preload/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Ipreload $< -o $@ -lpthread -lrt
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -Ipreload $< -o $@ -lpthread -lrt
 
 # test_limits compiles preload/limits.c into itself
 $(BUILD)/tests/test_limits: preload/limits.c preload/fhtrace_int.h preload/fhtrace_format.h
@@ -234,7 +236,7 @@ $(BUILD)/tests/preload/stack_prog: preload/stacks.c preload/stacks.h preload/mod
 
 $(BUILD)/tests/preload/lib%.so: tests/preload/%.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) -O1 -g -fPIC -shared $< -o $@
+	$(CXX) -Wall -Wextra -Wshadow $(filter -Werror,$(WARN)) -O1 -g -fPIC -shared $< -o $@
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -275,15 +277,23 @@ demo: deps
 
 # New inputs libFuzzer finds go to $(BUILD)/fuzz/corpus (its first corpus directory); the
 # checked-in seeds in tests/fuzz/corpus are only read. The targets and the layers' archives are
-# built by clang with the fuzzer's instrumentation in $(BUILD)/fuzz (a make of its own).
-fuzz: check-deps
+# built by clang with the fuzzer's instrumentation in $(BUILD)/fuzz (a make of its own, after
+# `make deps`, which installs clang). Each target runs FUZZ_SECONDS (default 20), at most
+# FUZZ_RUNS executions when set; one line per target; a finding stops `make fuzz` with its log
+# and the input in $(BUILD)/fuzz/NAME-crash-*.
+fuzz: deps
+	@$(MAKE) --no-print-directory check-deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz CC=clang OPT="-g -O1" \
 		SAN="-fsanitize=fuzzer-no-link,address,undefined" fuzz-targets
 	@set -e; for f in $(FUZZ_SRC); do \
-		n=$$(basename $$f .c); \
+		n=$$(basename $$f .c); b=$(BUILD)/fuzz/$$n; \
 		mkdir -p $(BUILD)/fuzz/corpus/$$n; \
-		$(BUILD)/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} $(BUILD)/fuzz/corpus/$$n \
-			tests/fuzz/corpus/$$n 2>&1 | tail -2; \
+		if ! $$b -max_total_time=$${FUZZ_SECONDS:-20} $${FUZZ_RUNS:+-runs=$$FUZZ_RUNS} \
+			-print_final_stats=1 -artifact_prefix=$$b- $(BUILD)/fuzz/corpus/$$n \
+			tests/fuzz/corpus/$$n >$$b.log 2>&1; then \
+			tail -40 $$b.log; echo "fuzz: $$n failed"; exit 1; fi; \
+		echo "$$n: $$(sed -n 's/^stat::number_of_executed_units: *//p' $$b.log) executions," \
+			"$$(grep -cE '^#[0-9]+.*(NEW|REDUCE)' $$b.log) new or reduced inputs, no finding"; \
 	done
 
 fuzz-targets: $(FUZZ_TARGETS)

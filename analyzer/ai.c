@@ -312,32 +312,46 @@ static void cache_name(struct ai_ctx *c, struct job *j)
 /* A cached answer (hostile: someone may have edited it): {"model": str, "text": str}. */
 static bool cache_read(struct ai_ctx *c, struct job *j)
 {
-	char *data = NULL;
+	char *data = NULL, *text, *model;
 	size_t len;
-	cJSON *root;
-	const cJSON *text, *model;
 	bool ok = false;
 
 	if (!j->cache_path || read_file(j->cache_path, AI_MAX_RESPONSE, &data, &len))
 		return false;
-	root = cJSON_ParseWithLength(data, len);
-	text = cJSON_GetObjectItemCaseSensitive(root, "text");
-	model = cJSON_GetObjectItemCaseSensitive(root, "model");
+	if (ai_cache_parse(data, len, &text, &model) == 0) {
+		ai_succeed(c, j->test, text, model, true);
+		ok = true;
+		free(text);
+		free(model);
+	}
+	if (!ok)
+		warning("%s: not a usable cached answer; asking again", j->cache_path);
+	free(data);
+	return ok;
+}
+
+int ai_cache_parse(const char *data, size_t len, char **text_out, char **model_out)
+{
+	cJSON *root = cJSON_ParseWithLength(data, len);
+	const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+	int ret = -EBADMSG;
+
+	*text_out = *model_out = NULL;
 	if (cJSON_IsObject(root) && cJSON_IsString(text) && cJSON_IsString(model) &&
 	    text->valuestring[0] && ai_model_valid(model->valuestring)) {
 		char *t = ai_clean_text(text->valuestring, AI_MAX_TEXT);
 
 		if (*t) {
-			ai_succeed(c, j->test, t, model->valuestring, true);
-			ok = true;
+			*text_out = t;
+			*model_out = xstrdup(model->valuestring);
+			ret = 0;
+		} else {
+			free(t);
 		}
-		free(t);
 	}
-	if (!ok)
-		warning("%s: not a usable cached answer; asking again", j->cache_path);
 	cJSON_Delete(root);
-	free(data);
-	return ok;
+	return ret;
 }
 
 void ai_cache_write(struct ai_ctx *c, struct job *j, const char *text, const char *model)

@@ -37,49 +37,54 @@ static bool header_is(const char *p, size_t n, const char *name)
 }
 
 /* retry-after: seconds or an HTTP date; retry-after-ms: milliseconds. */
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
+long ai_retry_after(const char *p, size_t len, long cur, time_t now)
 {
-	struct job *j = ud;
-	size_t len = size * n;
 	char val[64];
 	size_t k, v;
 	bool ms = false;
 
-	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
-		j->retry_after_ms = -1;
-		return len;
-	}
+	if (len >= 5 && !strncmp(p, "HTTP/", 5))
+		return -1;
 	if (header_is(p, len, "retry-after-ms"))
 		k = 15, ms = true;
 	else if (header_is(p, len, "retry-after"))
 		k = 12;
 	else
-		return len;
+		return cur;
 	while (k < len && (p[k] == ' ' || p[k] == '\t'))
 		k++;
 	for (v = 0; k < len && v + 1 < sizeof(val) && p[k] != '\r' && p[k] != '\n'; k++)
 		val[v++] = p[k];
 	val[v] = '\0';
-	if (v) {
+	if (v && !memchr(val, '\0', v)) {
 		char *end;
 		double d;
 
 		errno = 0;
 		d = strtod(val, &end);
 		if (!errno && end != val && *end == '\0' && d >= 0 && d < 1e7) {
-			j->retry_after_ms = (long)(ms ? d : d * 1000);
+			cur = (long)(ms ? d : d * 1000);
 		} else {
 			time_t when = curl_getdate(val, NULL);
 
-			if (when > 0) {
-				time_t now = time(NULL);
-
-				j->retry_after_ms = when > now ? (long)(when - now) * 1000 : 0;
-			}
+			/* compared in seconds first: a date far ahead must not overflow the ms */
+			if (when > 0)
+				cur = when <= now ? 0 : when - now > AI_RETRY_AFTER_MAX_MS / 1000 ?
+					AI_RETRY_AFTER_MAX_MS : (long)(when - now) * 1000;
 		}
-		if (j->retry_after_ms > AI_RETRY_AFTER_MAX_MS)
-			j->retry_after_ms = AI_RETRY_AFTER_MAX_MS;
+		if (cur > AI_RETRY_AFTER_MAX_MS)
+			cur = AI_RETRY_AFTER_MAX_MS;
 	}
+	return cur;
+}
+
+/* retry-after: seconds or an HTTP date; retry-after-ms: milliseconds. */
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct job *j = ud;
+	size_t len = size * n;
+
+	j->retry_after_ms = ai_retry_after(p, len, j->retry_after_ms, time(NULL));
 	return len;
 }
 

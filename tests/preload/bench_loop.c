@@ -47,8 +47,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "getenvnew")) {
 		fresh = malloc(sizeof(*fresh) * (size_t)n);
 		for (long i = 0; fresh && i < n; i++) {
-			fresh[i] = malloc(24);
-			snprintf(fresh[i], 24, "FH_NEW_%ld", i);
+			fresh[i] = malloc(32); /* "FH_NEW_" and any long */
+			snprintf(fresh[i], 32, "FH_NEW_%ld", i);
 		}
 		if (!fresh)
 			return 1;
