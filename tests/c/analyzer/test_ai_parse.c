@@ -153,6 +153,51 @@ START_TEST(test_dotenv_cases)
 }
 END_TEST
 
+/* Header lines as the HTTP library hands them to the callback; now = 2026-01-01T00:00:00Z. */
+static const struct { const char *line; long cur, want; } hcases[] = {
+	{ "retry-after: 3\r\n", -1, 3000 },
+	{ "Retry-After:   0.5\r\n", -1, 500 },
+	{ "retry-after-ms: 1500\r\n", -1, 1500 },
+	{ "retry-after: 120\r\n", -1, 60000 },                       /* at most a minute */
+	{ "retry-after: Thu, 01 Jan 2026 00:00:07 GMT\r\n", -1, 7000 },
+	{ "retry-after: Wed, 31 Dec 2025 23:00:00 GMT\r\n", -1, 0 },  /* past: now */
+	{ "retry-after: Fri, 31 Dec 9999 23:59:59 GMT\r\n", -1, 60000 }, /* no overflow */
+	{ "retry-after: soon\r\n", 250, 250 },                      /* unparsable: kept */
+	{ "retry-after: -5\r\n", 250, 250 },
+	{ "retry-after:\r\n", 250, 250 },
+	{ "content-type: application/json\r\n", 250, 250 },
+	{ "HTTP/1.1 429 Too Many Requests\r\n", 250, -1 },            /* a new response */
+};
+
+START_TEST(test_retry_after_cases)
+{
+	const char *l = hcases[_i].line;
+
+	ck_assert_int_eq(ai_retry_after(l, strlen(l), hcases[_i].cur, (time_t)1767225600),
+			 hcases[_i].want);
+}
+END_TEST
+
+START_TEST(test_cache_parse)
+{
+	const char *good = "{\"model\":\"claude-sonnet-4-5\",\"text\":\"waits on a socket\"}";
+	const char *bad[] = { "", "{}", "[]", "{\"model\":\"a b\",\"text\":\"x\"}",
+			      "{\"model\":\"claude\",\"text\":\"\"}", "{\"model\":1,\"text\":\"x\"}" };
+	char *text, *model;
+
+	ck_assert_int_eq(ai_cache_parse(good, strlen(good), &text, &model), 0);
+	ck_assert_str_eq(text, "waits on a socket");
+	ck_assert_str_eq(model, "claude-sonnet-4-5");
+	free(text);
+	free(model);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		ck_assert_int_eq(ai_cache_parse(bad[i], strlen(bad[i]), &text, &model), -EBADMSG);
+		ck_assert_ptr_null(text);
+		ck_assert_ptr_null(model);
+	}
+}
+END_TEST
+
 static Suite *ai_parse_suite(void)
 {
 	Suite *s = suite_create("ai_parse");
@@ -162,6 +207,8 @@ static Suite *ai_parse_suite(void)
 	tcase_add_test(tc, test_response_length);
 	tcase_add_test(tc, test_response_huge);
 	tcase_add_loop_test(tc, test_dotenv_cases, 0, (int)ARRAY_SIZE(dcases));
+	tcase_add_loop_test(tc, test_retry_after_cases, 0, (int)ARRAY_SIZE(hcases));
+	tcase_add_test(tc, test_cache_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }
