@@ -169,10 +169,20 @@ int markdown_write(const struct fh_run *run, const struct markdown_opts *o, cons
 		r = write_file_atomic(path, buf_str(&b), buf_len(&b));
 		goto out;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	/* O_NONBLOCK: a FIFO without a reader fails at once (ENXIO) instead of blocking. */
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
 	if (fd < 0) {
 		r = -errno;
 		goto out;
+	}
+	{
+		struct stat st;
+
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			r = -FH_ENOTREG;
+			close(fd);
+			goto out;
+		}
 	}
 	r = write_all(fd, buf_str(&b), buf_len(&b));
 	if (close(fd) < 0 && !r)
@@ -180,7 +190,7 @@ int markdown_write(const struct fh_run *run, const struct markdown_opts *o, cons
 out:
 	buf_free(&b);
 	if (r)
-		return error("cannot write '%s': %s", path, strerror(-r));
+		return error("cannot write '%s': %s", path, fh_strerror(r));
 	return 0;
 }
 

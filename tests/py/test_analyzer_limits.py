@@ -294,3 +294,18 @@ def test_stacks_that_never_end_cost_a_bounded_scan(tmp_path):
     assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
     calls = [x for x in r.stdout.splitlines() if x.startswith("+")]
     assert len(calls) > 1000 and r.stdout.count("    at native ? ? +0x402006") == len(calls)
+
+
+def test_fifo_step_summary_is_not_waited_on(tmp_path):
+    # An output the analyzer appends to (GITHUB_STEP_SUMMARY): a FIFO without a reader fails at
+    # once; the report and the JSON are still written.
+    run = R.gen_run(tmp_path / "run", tests=5, runs=2, fail_rate=0.2, seed=10)
+    fifo = tmp_path / "summary.md"
+    os.mkfifo(fifo)
+    cmd = [str(R.FH_ANALYZE), "report", str(run), "--out", str(tmp_path / "r.html"),
+           "--no-history", "--quiet", "--step-summary", str(fifo)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert f"fh-analyze: error: cannot write '{fifo}': No such device or address" in \
+        r.stderr.splitlines(), r.stderr
+    assert (tmp_path / "r.html").exists() and (tmp_path / "r.json").exists()
