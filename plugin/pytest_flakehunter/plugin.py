@@ -254,10 +254,11 @@ def pytest_configure(config):
 class _Attempt:
     """What the hooks learn about the attempt in progress."""
 
-    __slots__ = ("item", "number", "exc", "skip", "reports", "planned")
+    __slots__ = ("item", "number", "exc", "skip", "reports", "planned", "paths")
 
-    def __init__(self, item, number):
+    def __init__(self, item, number, paths=None):
         self.item = item
+        self.paths = paths  # rootdir-relative file names, for a failure without exception
         self.number = number
         self.exc = {}  # when -> (error dict, frames)
         self.skip = False
@@ -645,7 +646,7 @@ class Hunter:
         forced_last = False
         while True:
             attempt += 1
-            st = _Attempt(item, attempt)
+            st = _Attempt(item, attempt, self.paths)
             if worker:
                 st.reports = []
                 st.planned = ps.planned
@@ -848,7 +849,7 @@ class Hunter:
         rt.attempt += 1
         attempt = rt.attempt
         ps = rt.ps
-        st = _Attempt(item, attempt)
+        st = _Attempt(item, attempt, self.paths)
         if self.worker:
             st.reports = []
             st.planned = ps.planned
@@ -1042,7 +1043,12 @@ class Hunter:
             pass
         hang.exit_now(int(pytest.ExitCode.INTERRUPTED))
 
-    @pytest.hookimpl(tryfirst=True)
+    # Neither tryfirst nor trylast: pytest's unittest plugin moves the exception a TestCase
+    # recorded into call.excinfo in its own tryfirst implementation, so this one must run
+    # after it (every tryfirst one runs first); and before pytest's runner builds the report
+    # (a plain implementation registered earlier, so called later), so that a repeated
+    # failure is never formatted in full at all.
+    @pytest.hookimpl
     def pytest_runtest_makereport(self, item, call):
         st = self.cur
         excinfo = call.excinfo
@@ -1057,16 +1063,13 @@ class Hunter:
         if isinstance(exc, pytest.skip.Exception) or (ut is not None and isinstance(exc, ut.SkipTest)):
             st.skip = True
             return None
-        error = records.error_of(exc)
-        frames = records.frames_of(excinfo.tb, self.paths)
+        error, frames = records.failure_of(excinfo, self.paths)
         st.exc[call.when] = (error, frames)
         key = (call.when, error["type"], tuple((f["path"], f["line"]) for f in frames[-3:]))
         first = self.seen.get(key)
         if first is None:
             self.seen[key] = st.number
             return None
-        if type(item).__name__ == "TestCaseFunction":
-            return None  # unittest items keep their exceptions elsewhere; let pytest report
         msg = error["message"].split("\n", 1)[0]
         if len(msg) > 160:
             msg = msg[:160] + "..."
@@ -1349,7 +1352,14 @@ def _failure_of(rep, st):
     text = str(rep.longrepr) if rep.longrepr is not None else ""
     if rep.when == "call" and "XPASS(strict)" in text:
         return {"type": "XPASS(strict)", "message": text}, []
-    return {"type": "Failed", "message": text[:records.MAX_MESSAGE]}, []
+    if st.paths is not None:
+        got = records.reported_failure(rep, st.paths)
+        if got is not None:
+            return got
+    # Only the text: its last line (pytest's own summary line of a failure), never the whole
+    # formatted traceback as a message.
+    lines = [x for x in text.strip().splitlines() if x.strip()]
+    return {"type": "Failed", "message": (lines[-1] if lines else "")[:records.MAX_MESSAGE]}, []
 
 
 def _summarize(reports, st):

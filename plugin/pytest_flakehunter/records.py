@@ -58,7 +58,10 @@ def frames_of(tb, paths):
     while tb is not None:
         code = tb.tb_frame.f_code
         fn = code.co_filename
-        if not fn.startswith(_SKIP_PREFIXES):
+        # unittest's own frames (assertEqual, fail) mark themselves with a `__unittest`
+        # global, which unittest and pytest both hide from tracebacks: the failure is where
+        # the test called the assertion, not where unittest raised it.
+        if not fn.startswith(_SKIP_PREFIXES) and "__unittest" not in tb.tb_frame.f_globals:
             raw.append((fn, tb.tb_lineno, code.co_name))
         tb = tb.tb_next
     if len(raw) > MAX_FRAMES:
@@ -81,6 +84,76 @@ def error_of(exc):
     if len(msg) > MAX_MESSAGE:
         msg = msg[:MAX_MESSAGE] + "..."
     return {"type": type(exc).__name__, "message": msg}
+
+
+def failure_of(excinfo, paths):
+    """(error, frames) of the exception pytest kept for a failing phase (call.excinfo once
+    its unittest plugin moved a TestCase's exception there). A doctest example fails with
+    doctest's own exceptions, which carry no message and a traceback inside doctest: the
+    failure is the example instead, at its line of the file, with what it expected and got,
+    or the exception it raised."""
+    exc = excinfo.value
+    tb = excinfo.tb
+    if type(exc).__name__ == "MultipleDoctestFailures" and getattr(exc, "failures", None):
+        exc = exc.failures[0]   # --doctest-continue-on-failure: the first failing example
+    doctest = _doctest_of(exc)
+    if doctest is None:
+        return error_of(exc), frames_of(tb, paths)
+    test, example = exc.test, exc.example
+    where = _example_frame(test, example, paths)
+    if isinstance(exc, doctest.UnexpectedException):
+        inner = exc.exc_info[1]
+        return error_of(inner), [where] + frames_of(exc.exc_info[2], paths)[1:]
+    src = example.source.strip().split("\n", 1)[0]
+    msg = f"{src}: expected {example.want.strip()!r}, got {exc.got.strip()!r}"
+    if len(msg) > MAX_MESSAGE:
+        msg = msg[:MAX_MESSAGE] + "..."
+    return {"type": type(exc).__name__, "message": msg}, [where]
+
+
+def _doctest_of(exc):
+    """The doctest module when exc is one of its failures (DocTestFailure,
+    UnexpectedException) carrying the test and example; else None."""
+    import sys
+    doctest = sys.modules.get("doctest")
+    if doctest is None or not isinstance(exc, (doctest.DocTestFailure,
+                                               doctest.UnexpectedException)):
+        return None
+    if getattr(exc, "test", None) is None or getattr(exc, "example", None) is None:
+        return None
+    return doctest
+
+
+def _example_frame(test, example, paths):
+    """The frame of a doctest example: its file and 1-based line (the docstring's line plus
+    the example's offset in it, as pytest's doctest report counts)."""
+    line = (test.lineno or 0) + (example.lineno or 0) + 1 if test.lineno is not None else 0
+    src = example.source.strip().split("\n", 1)[0][:MAX_SOURCE]
+    return {"path": paths.rel(test.filename or "<doctest>"), "line": line,
+            "function": test.name.rsplit(".", 1)[-1] if test.name else "<doctest>",
+            "source": src}
+
+
+def reported_failure(rep, paths):
+    """(error, frames) of a failing report with no exception kept (a plugin's own item type
+    that built its report itself): type, message and place from the report's crash line
+    (`reprcrash`), never from the formatted traceback. None when the report has none."""
+    crash = getattr(rep.longrepr, "reprcrash", None)
+    msg = getattr(crash, "message", None)
+    if not isinstance(msg, str) or not msg:
+        return None
+    head, sep, rest = msg.partition(": ")
+    name = head.rsplit(".", 1)[-1]
+    if sep and name.isidentifier() and "\n" not in head:
+        error = {"type": name, "message": rest[:MAX_MESSAGE]}
+    else:
+        error = {"type": "Failed", "message": msg[:MAX_MESSAGE]}
+    path, line = getattr(crash, "path", None), getattr(crash, "lineno", None)
+    frames = []
+    if isinstance(path, str) and isinstance(line, int):
+        frames.append({"path": paths.rel(path), "line": line, "function": "",
+                       "source": linecache.getline(path, line).strip()[:MAX_SOURCE]})
+    return error, frames
 
 
 def cut_output(text):
