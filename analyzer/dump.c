@@ -324,8 +324,11 @@ static void dump_thread(const char *path, const struct fh_trace_file *tf, FILE *
 		tf->full ? " full" : "", tf->truncated ? " truncated" : "");
 	if (tf->dropped && tf->drop_reason)
 		fprintf(out, " reason %s", trace_drop_reason_name(tf->drop_reason));
-	fputc('\n', out);
 	int64_t t0 = tf->proc_start_ns ? tf->proc_start_ns : tf->mono_anchor_ns;
+	if (tf->creator_tid)
+		fprintf(out, " created by %d at %+.6f", tf->creator_tid,
+			((double)tf->born_ns - (double)t0) / 1e9);
+	fputc('\n', out);
 	struct trace_stack_printer *sp = NULL;
 	for (size_t i = 0; i < tf->nevents; i++) {
 		const struct fh_event *e = &tf->events[i];

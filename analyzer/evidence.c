@@ -304,6 +304,7 @@ static void join_free(struct join *j)
 		free(j->procs[i].riv);
 		free(j->procs[i].tg);
 		hmap_free(&j->procs[i].fd2tg);
+		own_free(&j->procs[i].own);
 	}
 	free(j->acc);
 	free(j->procs);
@@ -415,6 +416,7 @@ static bool read_file_at(struct join *j, struct pass1 *p1, const struct fh_trace
 			return false;
 		}
 	}
+	own_put(&p->own, tf.tid, tf.creator_tid, tf.born_ns);
 	if (tf.exe && tf.exe[0] && (!p->exe || tf.main_file))
 		p->exe = ev_intern(j, tf.exe);
 	p->loaded = true;
@@ -469,9 +471,16 @@ int evidence_join(struct fh_run *run, const struct fh_trace_source *src)
 		ord[i].i = i;
 		ord[i].group = 2;
 		if (src->peek && src->peek(src->ctx, i, &pid, &tid) == 0) {
+			int creator = 0;
+			int64_t born = 0;
+
 			ord[i].pid = pid;
 			ord[i].tid = tid;
 			ord[i].group = imap_get(&test_tid, pid) == tid ? 0 : 1;
+			if (src->origin)
+				src->origin(src->ctx, i, &creator, &born);
+			if (creator > 0 && born > 0)
+				own_put(&j.procs[proc_get(&j, pid, 0)].own, tid, creator, born);
 		}
 	}
 	qsort(ord, src->nfiles, sizeof(*ord), cmp_order);
@@ -528,6 +537,13 @@ static int dir_peek(void *ctx, size_t i, int *pid, int *tid)
 	return 0;
 }
 
+static void dir_origin(void *ctx, size_t i, int *creator, int64_t *born_ns)
+{
+	struct dir_source *d = ctx;
+
+	trace_index_origin(d->ix[d->u[i].file], d->u[i].thread, creator, born_ns);
+}
+
 static void dir_release(void *ctx, size_t i, struct fh_trace_file *tf)
 {
 	(void)ctx;
@@ -539,7 +555,7 @@ int evidence_attach(struct fh_run *run)
 {
 	char *dir = arena_printf(&run->arena, "%s/trace", run->run_dir);
 	struct dir_source d = { NULL, 0, NULL };
-	struct fh_trace_source src = { 0, dir_load, dir_release, &d, dir_peek };
+	struct fh_trace_source src = { 0, dir_load, dir_release, &d, dir_peek, dir_origin };
 	char **paths = NULL;
 	size_t npaths = 0, cap = 0;
 	int ret;

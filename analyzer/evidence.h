@@ -17,7 +17,11 @@
  *  - any other process: to the attempt its parent (header ppid, earlier start) was in when it
  *    started, recursively; events after that attempt ended are not attributed;
  *  - events outside every attempt are not attributed but still feed state: fd -> target of a
- *    process (inherited by its children) used to name the targets of later calls.
+ *    process (inherited by its children) used to name the targets of later calls;
+ *  - ownership (ownership.h): the events of a thread of the attempt's process that does not
+ *    belong to the attempt (a fixture's or an earlier test's, and the attempt did not talk to
+ *    it) are background: shown in the timeline and summed in trace->background, but not
+ *    counted in the attempt's time by category, calls, errors, in-flight calls or kills.
  */
 #ifndef FH_EVIDENCE_H
 #define FH_EVIDENCE_H
@@ -45,6 +49,10 @@ struct fh_trace_source {
 	/* Optional (may be NULL): file i's pid and tid without loading it (0 or -errno), used
 	 * only to choose the reading order. */
 	int (*peek)(void *ctx, size_t i, int *pid, int *tid);
+	/* Optional (may be NULL): file i's thread's creator and creation time (0, 0 unknown)
+	 * without loading it, so that every thread's origin is known before any is read
+	 * (ownership.h); without it, origins come from the loaded files as they are read. */
+	void (*origin)(void *ctx, size_t i, int *creator, int64_t *born_ns);
 };
 
 /* Joins the files with the run's attempts and fills attempt->trace (allocated from

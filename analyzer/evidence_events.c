@@ -369,8 +369,54 @@ static void set_inflight(struct fh_inflight *f, const struct fh_event *e, const 
 	f->target = target;
 }
 
+/* Whether the thread of e belongs to attempt c (ownership.h), or the attempt talked to it. */
+static bool thread_mine(struct join *j, int pi, const struct acc *c, const struct fh_event *e)
+{
+	if (e->pid != c->pid || e->tid == c->tid)
+		return true;
+	for (int k = 0; k < c->ntalk; k++)
+		if (c->talk[k] == e->tid)
+			return true;
+	return own_belongs(&j->procs[pi].own, e->tid, c->tid, c->begin, c->end);
+}
+
+/* A background thread's call: whether the attempt talked to it (the same network address as
+ * one of its own threads' calls: it becomes the attempt's from then on), else summed apart. */
+static bool background_call(struct join *j, int pi, struct acc *c, const struct fh_event *e,
+			    const char *target, int cat, int64_t dur)
+{
+	bool seen = false;
+
+	if (target && target[0] && (cat == FH_CAT_NET || cat == FH_CAT_POLL))
+		for (int k = 0; k < c->nmine_tg; k++)
+			if (!strcmp(c->mine_tg[k], target)) {
+				if (c->ntalk < (int)(sizeof(c->talk) / sizeof(c->talk[0])))
+					c->talk[c->ntalk++] = e->tid;
+				return true;
+			}
+	for (int k = 0; k < c->nbg; k++)
+		seen |= c->bg[k] == e->tid;
+	if (!seen && c->nbg < (int)(sizeof(c->bg) / sizeof(c->bg[0]))) {
+		int64_t born = own_born(&j->procs[pi].own, e->tid);
+
+		c->bg[c->nbg++] = e->tid;
+		if (born && (!c->bg_born || born < c->bg_born))
+			c->bg_born = born;
+	}
+	if (is_blocking(e)) {
+		c->bg_ns += dur;
+		if (dur > c->bg_long_ns) {
+			c->bg_long_ns = dur;
+			c->bg_call = e->call_name ? e->call_name : "?";
+			c->bg_target = target;
+			c->bg_cat = cat;
+		}
+	}
+	return false;
+}
+
 static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
-		       const char **last_net)
+		       const char **last_net, bool mine)
 {
 	struct acc *c = &j->acc[a];
 	/* A call that never completed: its time is added at the end, up to the reference. */
@@ -392,6 +438,34 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 	 * just used, as Python's socket timeouts do. */
 	if (cat == FH_CAT_POLL && e->arg <= 1 && !TARGET())
 		via_net = (target = *last_net) != NULL;
+	if (!mine && !background_call(j, pi, c, e, TARGET(), cat, dur)) {
+		/* background: in the timeline only */
+		lane = lane_of(j, c, e->pid, e->tid);
+		if (lane != NONE && (is_blocking(e) || dur >= 1000000)) {
+			struct span s = { 0 };
+
+			s.lane = lane;
+			s.start = e->start_ns;
+			s.dur = dur;
+			s.cat = (enum fh_category)cat;
+			s.call = call;
+			s.target = TARGET();
+			s.result = e->result;
+			s.err_name = e->err_name;
+			s.end = how;
+			add_span(c, &s);
+		}
+		return;
+	}
+	if ((cat == FH_CAT_NET || cat == FH_CAT_POLL) && TARGET() && target[0] &&
+	    c->nmine_tg < (int)(sizeof(c->mine_tg) / sizeof(c->mine_tg[0]))) {
+		bool have = false;
+
+		for (int k = 0; k < c->nmine_tg && !have; k++)
+			have = !strcmp(c->mine_tg[k], target);
+		if (!have)
+			c->mine_tg[c->nmine_tg++] = ev_intern(j, target);
+	}
 	c->time_ns[cat] += (double)dur;
 	/* In flight at the failure (failing attempts) or at the end (the others). */
 	if (e->start_ns < ref && (!e->done || e->end_ns > ref) && c->ninfl < FH_EV_MAX_INFLIGHT) {
@@ -624,7 +698,7 @@ void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_fil
 				c->sleep_call = e->call_name;
 				c->sleep_id = e->call;
 			}
-			call_event(j, cur.pi, a, e, &last_net);
+			call_event(j, cur.pi, a, e, &last_net, thread_mine(j, pi, c, e));
 		} else {
 			signal_event(j, a, e);
 		}

@@ -14,6 +14,7 @@
 #include "chaos_stage.h"
 #include "evidence.h"
 #include "hmap.h"
+#include "ownership.h"
 
 #define NPHASE 3    /* setup, call, teardown */
 #define NONE (-1)   /* no index */
@@ -65,6 +66,7 @@ struct proc {
 	bool stopped;         /* a file of it stopped early (full, dropped events) */
 	int exit_status;      /* raw wait status; -1 unknown */
 	int64_t exit_ns;
+	struct own_table own; /* its threads' origins (ownership.h) */
 };
 
 struct span {
@@ -123,6 +125,14 @@ struct acc {
 	struct fh_foot_raw *foot;  /* footprint events (footprint.c) */
 	struct fh_chaos_raw *chaos; /* perturbations chaos mode injected (chaos.c) */
 	int fds_end, threads_end;  /* counts at the end marker; -1 unknown */
+	/* Ownership (ownership.h): network addresses the attempt's own threads used, threads
+	 * of others it talked to on one of them, and the background's summary. */
+	const char *mine_tg[16]; int nmine_tg;
+	int talk[8]; int ntalk;
+	int bg[8]; int nbg;
+	int64_t bg_ns, bg_long_ns, bg_born;
+	const char *bg_call, *bg_target;
+	int bg_cat;
 };
 
 struct join {

@@ -112,6 +112,38 @@ static struct fh_attempt *synthesize(struct join *j, struct acc *c)
 	return &arr[pos];
 }
 
+/* The attempt's background: how many threads, their blocking time, the longest call, and
+ * the attempt (and phase) during which the first of them was created. */
+static void background_finish(struct join *j, const struct acc *c, struct fh_attempt_trace *tr)
+{
+	struct fh_background *b = &tr->background;
+	int pi = imap_get(&j->pid2proc, c->pid);
+
+	b->threads = c->nbg;
+	if (!c->nbg)
+		return;
+	b->time_s = (double)c->bg_ns / 1e9;
+	b->call = c->bg_call;
+	b->category = c->bg_cat >= 0 && c->bg_cat < FH_CAT_COUNT ? (enum fh_category)c->bg_cat
+		: FH_CAT_OTHER;
+	b->target = c->bg_target;
+	if (pi == NONE || !c->bg_born)
+		return;
+	for (size_t k = 0; k < j->procs[pi].niv; k++) {
+		const struct interval *iv = &j->procs[pi].iv[k];
+		static const char *const names[NPHASE] = { "setup", "call", "teardown" };
+
+		if (c->bg_born < iv->begin || c->bg_born >= iv->end)
+			continue;
+		b->started_during = j->acc[iv->acc].test ? j->acc[iv->acc].test->nodeid : NULL;
+		for (int ph = 0; ph < NPHASE; ph++)
+			if (iv->phase_begin[ph] >= 0 && c->bg_born >= iv->phase_begin[ph] &&
+			    (iv->phase_end[ph] < 0 || c->bg_born < iv->phase_end[ph]))
+				b->started_phase = names[ph];
+		break;
+	}
+}
+
 void ev_finish_attempt(struct join *j, size_t ai)
 {
 	struct acc *c = &j->acc[ai];
@@ -238,6 +270,7 @@ void ev_finish_attempt(struct join *j, size_t ai)
 		tr->nbusy_after_sleep = c->nbusy;
 	}
 	tr->kills_sent = c->kills;
+	background_finish(j, c, tr);
 	c->att->trace = tr;
 	c->att->fds_end = c->fds_end;
 	c->att->threads_end = c->threads_end;

@@ -290,6 +290,23 @@ void summary_trace_obj(struct buf *b, const struct fh_attempt_trace *tr,
 		buf_puts(b, "null");
 	buf_puts(b, "},");
 	kint(b, "events", (long long)tr->events);
+	if (tr->background.threads) {
+		const struct fh_background *bg = &tr->background;
+
+		/* threads of the process that are not the attempt's (ownership.h): shown, never
+		 * counted in its time, calls or in-flight calls */
+		key(b, "background");
+		buf_putc(b, '{');
+		kint(b, "threads", bg->threads);
+		knum(b, "time_s", bg->time_s);
+		kstr(b, "call", bg->call);
+		kstr(b, "category", bg->call ? cat_name(bg->category) : NULL);
+		kstr(b, "target", bg->target);
+		kstr(b, "started_during", bg->started_during);
+		kstr(b, "started_phase", bg->started_phase);
+		close_with(b, '}');
+		buf_putc(b, ',');
+	}
 	if (tr->hang) {
 		key(b, "hang");
 		hang_obj(b, tr->hang);

@@ -261,6 +261,19 @@ struct fh_attempt_trace {
 	struct fh_block *last_sleep;
 	struct fh_inflight *busy_after_sleep; size_t nbusy_after_sleep;
 	struct fh_hang *hang;         /* the hang snapshot of a hung attempt (hang.c); may be NULL */
+	/* Threads of the process busy during the attempt that are not its own (ownership.h):
+	 * shown apart, never deciding a kind. threads 0: none. */
+	struct fh_background {
+		int threads;             /* how many (at most FH_EV_MAX_BACKGROUND counted) */
+		double time_s;           /* their time in blocking calls during the attempt */
+		const char *call;        /* the longest of those calls; may be NULL */
+		enum fh_category category;
+		const char *target;      /* its target; may be NULL */
+		const char *started_during; /* nodeid of the attempt during which the first of them
+					       was created; NULL: outside every attempt (session
+					       start, collection) */
+		const char *started_phase;  /* that attempt's phase then ("setup"...); may be NULL */
+	} background;
 };
 
 /*

@@ -485,6 +485,8 @@ int trace_index_load(const struct trace_index *ix, size_t ti, struct fh_trace_fi
 	}
 	const struct ix_thread *t = &ix->t[ti];
 	out->tid = t->tid;
+	out->creator_tid = t->creator;
+	out->born_ns = t->born_ns;
 	out->dropped = t->dropped;
 	out->drop_reason = t->reason;
 	out->full |= t->full;

@@ -93,6 +93,8 @@ struct fh_event {
 struct fh_trace_file {
 	const char *path;
 	int pid, ppid, tid;
+	int creator_tid;            /* the thread that created this one (pthread_create); 0 unknown */
+	int64_t born_ns;            /* ... and when (CLOCK_MONOTONIC); 0 unknown */
 	const char *exe;            /* may be NULL */
 	int64_t mono_anchor_ns;     /* CLOCK_MONOTONIC at process start ... */
 	int64_t real_anchor_ns;     /* ... and CLOCK_REALTIME at the same moment */
@@ -135,6 +137,8 @@ size_t trace_index_nthreads(const struct trace_index *ix);
 const char *trace_index_path(const struct trace_index *ix);
 /* Thread t's pid and tid (as its file records them). */
 void trace_index_thread(const struct trace_index *ix, size_t t, int *pid, int *tid);
+/* Thread t's creator and creation time from its chunk headers (0, 0: unknown). */
+void trace_index_origin(const struct trace_index *ix, size_t t, int *creator, int64_t *born_ns);
 /* Loads thread t (re-opening the file) like trace_load(); out->path is borrowed from ix, so
  * trace_free(out) before trace_index_close(ix). A version 2 file without any thread loads
  * as one header-only file (tid 0, no events) for t == 0. */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +30,12 @@ void trace_index_close(struct trace_index *ix)
 size_t trace_index_nthreads(const struct trace_index *ix)
 {
 	return ix->nt;
+}
+
+void trace_index_origin(const struct trace_index *ix, size_t t, int *creator, int64_t *born_ns)
+{
+	*creator = t < ix->nt ? ix->t[t].creator : 0;
+	*born_ns = t < ix->nt ? ix->t[t].born_ns : 0;
 }
 
 void trace_index_thread(const struct trace_index *ix, size_t t, int *pid, int *tid)
@@ -84,6 +91,11 @@ static struct ix_thread *add_chunk(struct trace_index *ix, struct hmap *tids,
 	if (c->dropped && c->reason)
 		t->reason = c->reason < FHT_DROP_NREASONS ? c->reason : FHT_DROP_NREASONS - 1;
 	t->full |= c->flags & FHT_C_FULL;
+	if (c->creator > 0 && c->creator <= INT_MAX && c->born_ns > 0 &&
+	    c->born_ns <= (uint64_t)INT64_MAX / 4 && !t->creator) {
+		t->creator = (int)c->creator;
+		t->born_ns = (int64_t)c->born_ns;
+	}
 	return t;
 }
 

@@ -37,6 +37,8 @@ struct ix_thread {
 	unsigned reason;          /* of its last chunk that dropped events */
 	bool full, truncated;
 	bool seq0;                /* its seq 0 chunk was seen */
+	int creator;              /* from its chunk headers: who created it, when; 0 unknown */
+	int64_t born_ns;
 };
 
 struct trace_index {

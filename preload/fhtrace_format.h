@@ -205,8 +205,9 @@ struct fht_chunk {
 	uint64_t nslots;          /* record slots after this header */
 	uint64_t dropped;         /* events the thread dropped while this was its last chunk */
 	uint32_t reason;          /* enum fht_drop_reason of the latest of them (0: older writer) */
-	uint32_t spare32;
-	uint64_t spare;
+	uint32_t creator;         /* tid of the thread that created this one with pthread_create;
+				     0 unknown (the main thread, older writers) */
+	uint64_t born_ns;         /* CLOCK_MONOTONIC when it was created (creator != 0) */
 };
 
 /*

@@ -84,6 +84,13 @@ struct fh_thr {
 	int ai;
 	unsigned gen;             /* fh_fork_gen when this state was set up */
 	int in_handler;           /* depth of program signal handlers run by the trampoline */
+	/* Who created this thread and when (pthread_create's wrapper, wrap_custom.c): written
+	 * into each of its chunk headers so that the analyzer can tell a test's own threads from
+	 * a fixture's or an earlier test's. creator 0: unknown (the main thread, a thread
+	 * created while every hand-over slot was taken, or before a fork: creator_gen differs). */
+	int creator;
+	unsigned creator_gen;
+	int64_t born_ns;
 	struct fh_chunkref chunks[FH_CHUNK_RING];
 };
 

@@ -431,6 +431,10 @@ static unsigned claim_chunk(struct fh_thr *t, uint64_t first, uint64_t nslots)
 	c->seq = t->nchunks;
 	c->first = first;
 	c->nslots = nslots;
+	if (t->creator > 0 && t->creator_gen == fh_fork_gen) {
+		c->creator = (uint32_t)t->creator;
+		c->born_ns = (uint64_t)t->born_ns;
+	}
 	__atomic_store_n(&c->type, FHT_REC_CHUNK, __ATOMIC_RELEASE);
 	struct fh_chunkref *d = &t->chunks[t->nchunks++ % FH_CHUNK_RING];
 	d->base = (uintptr_t)(p + FHT_REC_SIZE) - first * FHT_REC_SIZE;

@@ -9,6 +9,7 @@
  * clone is recorded on the caller's side only (see the wrapper).
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/types.h>
@@ -282,4 +283,94 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	c.rec->timeout_ns = 0;
 	c.rec->arg2 = (unsigned)flags;
 	return fh_finish_spawn(&c, real(fn, stack, flags, arg, ptid, tls, ctid));
+}
+
+/* ---- pthread_create ----
+ *
+ * Recorded on the creator's side like any call; besides, the new thread learns who created it
+ * and when, through a trampoline, and writes both into its chunk headers (the analyzer's
+ * ownership of threads: a thread created during an attempt belongs to it, one created by a
+ * fixture or an earlier test does not). The trampoline's arguments travel in a fixed table
+ * of hand-over slots claimed with a compare-and-swap, so the wrapper neither allocates nor
+ * locks; when every slot is taken (more than FH_SPAWN_SLOTS threads starting at once) the
+ * thread starts as it would without the library and its creator stays unknown. The
+ * trampoline returns what the start routine returns, so pthread_join and pthread_exit see no
+ * difference.
+ */
+
+#define FH_SPAWN_SLOTS 64
+
+struct fh_spawn {
+	int state;                /* 0 free, 1 taken until the new thread has read it */
+	int creator;
+	int64_t born_ns;
+	void *(*start)(void *);
+	void *data;
+};
+
+static struct fh_spawn fh_spawns[FH_SPAWN_SLOTS];
+
+static void *fh_spawn_start(void *p)
+{
+	struct fh_spawn *s = p;
+	void *(*start)(void *) = s->start;
+	void *data = s->data;
+
+	fh_thr.creator = s->creator;
+	fh_thr.born_ns = s->born_ns;
+	fh_thr.creator_gen = fh_fork_gen;
+	__atomic_store_n(&s->state, 0, __ATOMIC_RELEASE);
+	return start(data);
+}
+
+static struct fh_spawn *fh_spawn_claim(void *(*start)(void *), void *data)
+{
+	static unsigned next;
+	unsigned k0 = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+
+	for (unsigned i = 0; i < FH_SPAWN_SLOTS; i++) {
+		struct fh_spawn *s = &fh_spawns[(k0 + i) % FH_SPAWN_SLOTS];
+		int free_ = 0;
+
+		if (__atomic_compare_exchange_n(&s->state, &free_, 1, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED)) {
+			s->creator = (int)syscall(SYS_gettid);
+			s->born_ns = fh_now();
+			s->start = start;
+			s->data = data;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+FH_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *at, void *(*start)(void *),
+			     void *data);
+int pthread_create(pthread_t *th, const pthread_attr_t *at, void *(*start)(void *), void *data)
+{
+	REAL(pthread_create, pthread_create_fn);
+	struct fh_call c;
+	struct fh_spawn *s = NULL;
+	bool rec;
+	int ret, saved;
+
+	if (!real)
+		return ENOSYS;
+	if (fh_on)
+		s = fh_spawn_claim(start, data);
+	rec = fh_begin(&c, FH_ID_pthread_create, -1);
+	if (rec)
+		c.rec->timeout_ns = 0;
+	ret = s ? real(th, at, fh_spawn_start, s) : real(th, at, start, data);
+	saved = errno;
+	if (ret && s)
+		__atomic_store_n(&s->state, 0, __ATOMIC_RELEASE);   /* no thread will read it */
+	if (rec) {
+		fh_end(&c, ret, FHT_CONV_ERRNUM, saved);
+		fh_done(&c);
+	}
+	errno = saved;
+	return ret;
 }

@@ -204,7 +204,7 @@ static inline int join_files(struct fh_run *r, struct memfile *files, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (!files[i].keep_order)
 			mf_sort(&files[i]);
-	struct fh_trace_source src = { n, mf_load, mf_release, files, mf_peek };
+	struct fh_trace_source src = { n, mf_load, mf_release, files, mf_peek, NULL };
 
 	return evidence_join(r, &src);
 }
