@@ -173,6 +173,8 @@ static void header(struct rep *r)
 	buf_printf(b, "<div class=\"tile flaky\"><span>Flaky</span><b>%d</b></div>", run->nflaky);
 	buf_printf(b, "<div class=\"tile broken\"><span>Broken</span><b>%d</b></div>", run->nbroken);
 	buf_printf(b, "<div class=\"tile stable\"><span>Stable</span><b>%d</b></div>", run->nstable);
+	/* every analysed test is in one tile: flaky + broken + stable + skipped = analysed */
+	buf_printf(b, "<div class=\"tile skipped\"><span>Skipped</span><b>%d</b></div>", run->nskipped);
 	buf_puts(b, "<div class=\"tile\"><span>Avg flake rate</span><b>");
 	buf_pct(b, run->avg_flake_rate);
 	buf_puts(b, "</b></div><div class=\"tile worst\"><span>Worst offender</span><b>");

@@ -63,7 +63,8 @@ def test_header_and_cards_on_full_fixture(fixtures):
     header = root.find("header", "top")
     tiles = {t.find("span").text(): t.find("b").text() for t in header.find_all("div", "tile")}
     assert tiles["Tests analysed"] == "6" and tiles["Runs per test"] == "10"
-    assert (tiles["Flaky"], tiles["Broken"], tiles["Stable"]) == ("3", "1", "2")
+    assert (tiles["Flaky"], tiles["Broken"], tiles["Stable"], tiles["Skipped"]) == \
+        ("3", "1", "2", "0")
     assert tiles["Avg flake rate"].endswith("%")
     assert "test_fetch" in tiles["Worst offender"]
     meta = header.find("div", "meta").text()
@@ -192,6 +193,12 @@ def test_real_path_generated_run(tmp_path):
     # Flaky and broken first.
     first_stable = verdicts.index("stable") if "stable" in verdicts else len(verdicts)
     assert all(v in ("stable", "skipped") for v in verdicts[first_stable:])
+    # The header's tiles count every analysed test, the skipped ones too.
+    tiles = {t.find("span").text(): t.find("b").text()
+             for t in root.find("header", "top").find_all("div", "tile")}
+    assert int(tiles["Skipped"]) == verdicts.count("skipped")
+    assert sum(int(tiles[k]) for k in ("Flaky", "Broken", "Stable", "Skipped")) == \
+        int(tiles["Tests analysed"]) == len(cs)
     assert root.find_all("img") == []
     assert any(HOSTILE_NAME in c.attrs["data-name"] for c in cs)
     for c, t in zip(cs, summary["tests"]):

@@ -14,6 +14,7 @@
 #include "fh_check.h"
 #include "fh_evtest.h"
 #include "fh_tracefile.h"
+#include "ownership.h"
 
 
 static const char *const NODE = "tests/test_db.py::test_fetch";
@@ -292,6 +293,35 @@ START_TEST(test_record_intervals)
 END_TEST
 
 /* Signals: name, sender, interrupted call (named from the call table seen in the files). */
+/* A thread belongs to an attempt when it is its test thread or was created during it by one
+ * that belongs; one created before (a fixture's) or by a background thread does not; one of
+ * unknown origin does (traces without creators). */
+START_TEST(test_ownership_rules)
+{
+	struct own_table t = { 0 };
+
+	own_put(&t, 11, 1, 500);     /* created by the test thread 1 at 500 */
+	own_put(&t, 12, 11, 600);    /* ... by 11 at 600 */
+	own_put(&t, 13, 1, 50);      /* created at 50: before the attempt */
+	own_put(&t, 14, 13, 700);    /* created during it, by the background thread 13 */
+	own_put(&t, 15, 0, 700);     /* no creator: ignored, unknown */
+	ck_assert(own_belongs(&t, 1, 1, 100, 1000));
+	ck_assert(own_belongs(&t, 11, 1, 100, 1000));
+	ck_assert(own_belongs(&t, 12, 1, 100, 1000));
+	ck_assert(!own_belongs(&t, 13, 1, 100, 1000));
+	ck_assert(!own_belongs(&t, 14, 1, 100, 1000));
+	ck_assert(own_belongs(&t, 15, 1, 100, 1000));
+	ck_assert(!own_belongs(&t, 11, 1, 600, 1000));   /* a later attempt: 11 is background */
+	ck_assert_int_eq(own_born(&t, 13), 50);
+	ck_assert_int_eq(own_born(&t, 99), 0);
+	for (int k = 0; k < 200; k++)                     /* growth keeps every entry */
+		own_put(&t, 1000 + k, 1, 10 + k);
+	ck_assert_int_eq(own_born(&t, 13), 50);
+	ck_assert_int_eq(own_born(&t, 1199), 209);
+	own_free(&t);
+}
+END_TEST
+
 START_TEST(test_signals)
 {
 	struct fh_run *r = mkrun(1);
@@ -535,6 +565,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_killed_mid_attempt);
 	tcase_add_test(tc, test_record_intervals);
 	tcase_add_test(tc, test_signals);
+	tcase_add_test(tc, test_ownership_rules);
 	tcase_add_test(tc, test_spans_bounded_and_unordered);
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_sleep_sync_and_order);
