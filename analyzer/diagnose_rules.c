@@ -679,9 +679,13 @@ bool rule_cpu(struct dctx *c)
 	}
 	if (!fh_separates(fc, c->nf, pc, c->np))
 		return false;
-	diag_add_ev(c, arena_printf(c->A, "%d/%d failing attempts used over %s of CPU (median %s); %d/%d "
-			       "passing attempts did (median %s)", fc, c->nf, diag_secs(c->A, tf->cpu_mid_s),
-			       diag_secs(c->A, mf), pc, c->np, diag_secs(c->A, mp)));
+	diag_add_ev(c, arena_printf(c->A, "%d/%d failing attempts used over %s of CPU (median %s); "
+				    "%d/%d passing attempts did (median %s); CPU of the test's setup, "
+				    "call and teardown, without pytest's reporting (with it: medians "
+				    "%s and %s)", fc, c->nf, diag_secs(c->A, tf->cpu_mid_s),
+				    diag_secs(c->A, mf), pc, c->np, diag_secs(c->A, mp),
+				    diag_secs(c->A, tf->cpu_attempt_fail_s),
+				    diag_secs(c->A, tf->cpu_attempt_pass_s)));
 	diag_add_ev(c, arena_printf(c->A, "time in blocking calls: failing median %s, passing median %s: "
 			       "the extra time was spent computing, not waiting",
 			       diag_secs(c->A, tf->wait_fail_s), diag_secs(c->A, tf->wait_pass_s)));

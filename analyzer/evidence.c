@@ -167,6 +167,7 @@ void ev_mark_event(struct join *j, struct proc *p, const struct fh_event *e)
 		iv->tid = e->tid;
 		for (int k = 0; k < NPHASE; k++)
 			iv->phase_begin[k] = iv->phase_end[k] = -1;
+		iv->phase_cpu0 = -1;
 		p->marks = true;
 		c = &j->acc[a];
 		if (!c->have_iv) { /* the first interval of an attempt defines it */
@@ -199,12 +200,20 @@ void ev_mark_event(struct join *j, struct proc *p, const struct fh_event *e)
 		}
 		break;
 	case FH_MARK_PHASE_BEGIN:
-		if (iv && !iv->ended && ph >= 0 && ph < NPHASE)
+		if (iv && !iv->ended && ph >= 0 && ph < NPHASE) {
 			iv->phase_begin[ph] = e->start_ns;
+			iv->phase_cpu0 = e->tid == iv->tid ? e->cpu_ns : -1;
+		}
 		break;
 	case FH_MARK_PHASE_END:
 		if (iv && !iv->ended && ph >= 0 && ph < NPHASE) {
 			iv->phase_end[ph] = e->start_ns;
+			if (iv->phase_cpu0 >= 0 && e->tid == iv->tid && e->cpu_ns >= iv->phase_cpu0 &&
+			    c->pid == p->pid && c->begin == iv->begin) {
+				c->cpu_phases += e->cpu_ns - iv->phase_cpu0;
+				c->have_phase_cpu = true;
+			}
+			iv->phase_cpu0 = -1;
 			if (c->failing && ph == c->when && c->fail_ns == INT64_MAX &&
 			    c->pid == p->pid && c->begin == iv->begin)
 				c->fail_ns = e->start_ns;

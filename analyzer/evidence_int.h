@@ -43,6 +43,7 @@ struct interval {
 	int64_t cpu_begin, cpu_end;
 	int fds, threads;
 	int64_t phase_begin[NPHASE], phase_end[NPHASE];
+	int64_t phase_cpu0;   /* the test thread's CPU at the open phase's begin; -1 none */
 };
 
 struct tgt { /* fd -> target from time t on; chained newest first per fd */
@@ -96,6 +97,11 @@ struct acc {
 	bool failing;             /* the record says failed/error (or no record: the process died) */
 	int when;                 /* phase that decided the failure */
 	int64_t cpu_begin, cpu_end;
+	/* CPU of the test thread inside the phases (setup, call, teardown hooks): without what
+	 * pytest spends between them making and printing reports (the first failure of a test
+	 * re-parses its source file) and this plugin's records */
+	int64_t cpu_phases;
+	bool have_phase_cpu;
 	int fds, threads;
 	double time_ns[FH_CAT_COUNT];
 	struct errc *errs; size_t nerrs, cerrs;

@@ -184,8 +184,10 @@ void ev_finish_attempt(struct join *j, size_t ai)
 			c->sleep_end = 0;
 	}
 	tr = arena_alloc(j->A, sizeof(*tr));
-	tr->cpu_s = (c->cpu_begin >= 0 && c->cpu_end >= c->cpu_begin) ?
+	tr->cpu_attempt_s = (c->cpu_begin >= 0 && c->cpu_end >= c->cpu_begin) ?
 		(double)(c->cpu_end - c->cpu_begin) / 1e9 : 0;
+	tr->cpu_s = c->have_phase_cpu && c->cpu_end >= 0 ? (double)c->cpu_phases / 1e9
+		: tr->cpu_attempt_s;
 	for (int k = 0; k < FH_CAT_COUNT; k++)
 		tr->time_s[k] = c->time_ns[k] / 1e9;
 	tr->errors = arena_alloc(j->A, sizeof(*tr->errors) * (c->nerrs + 1));

@@ -208,6 +208,18 @@ static void cpu_medians(struct fh_test *t, double *buf)
 	tf->wait_fail_s = fh_median(wf, nf);
 	tf->wait_pass_s = fh_median(wp, np);
 	tf->cpu_mid_s = (tf->cpu_fail_s + tf->cpu_pass_s) / 2;
+	/* the same medians over whole attempts, reporting included, for the evidence line */
+	nf = np = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct fh_attempt *a = &t->attempts[i];
+
+		if (a->trace && attempt_failed(a))
+			cf[nf++] = a->trace->cpu_attempt_s;
+		else if (a->trace && attempt_passed(a))
+			cp[np++] = a->trace->cpu_attempt_s;
+	}
+	tf->cpu_attempt_fail_s = fh_median(cf, nf);
+	tf->cpu_attempt_pass_s = fh_median(cp, np);
 }
 
 /* log C(n, k) */

@@ -155,6 +155,7 @@ void summary_trace_obj(struct buf *b, const struct fh_attempt_trace *tr,
 	key(b, "trace");
 	buf_putc(b, '{');
 	knum(b, "cpu_s", tr->cpu_s);
+	knum(b, "cpu_attempt_s", tr->cpu_attempt_s);
 	key(b, "time_s");
 	buf_putc(b, '{');
 	for (c = 0; c < FH_CAT_COUNT; c++)

@@ -239,7 +239,10 @@ struct fh_hang {
 };
 
 struct fh_attempt_trace {
-	double cpu_s;
+	double cpu_s;                 /* the test thread's CPU in the attempt's phases (setup,
+					 call, teardown): what `cpu` and perf judge */
+	double cpu_attempt_s;         /* ... over the whole attempt, with pytest's reporting of
+					 it (formatting a failure) and this plugin's records */
 	double time_s[FH_CAT_COUNT];
 	struct fh_err_count *errors; size_t nerrors;
 	struct fh_signal_ev *signals; size_t nsignals;
@@ -312,7 +315,8 @@ struct fh_test_features {
 	double slow_cut_s;           /* passing attempts at least this long are slow */
 	double pass_median_s, pass_max_s; /* of passing durations (>= 3 needed, else 0) */
 	int cpu_nfail, cpu_npass;    /* traced failing and passing attempts */
-	double cpu_fail_s, cpu_pass_s;   /* their median CPU time */
+	double cpu_fail_s, cpu_pass_s;   /* their median CPU time (in the phases: cpu_s) */
+	double cpu_attempt_fail_s, cpu_attempt_pass_s; /* ... of whole attempts (cpu_attempt_s) */
 	double wait_fail_s, wait_pass_s; /* their median time in blocking calls */
 	double cpu_mid_s;            /* (cpu_fail_s + cpu_pass_s) / 2: cpu_high is above it */
 	/* Where failures concentrate (ARCHITECTURE.md "Features"): the host, index into

@@ -37,3 +37,25 @@ def test_slow_waiting_is_not_cpu(tmp_path):
     """})
     assert r.outcomes("::test_budget") == "fppfpp"
     assert r.diag("::test_budget")["kind"] != "cpu"
+
+
+def test_reporting_a_failure_is_not_the_tests_cpu(tmp_path):
+    """pytest formats a test's first failure inside the attempt, re-parsing its source file:
+    in a big module that is tens of ms of CPU the test never used. The attempt's CPU for
+    `cpu` is its phases' (setup, call, teardown), and the JSON keeps both figures."""
+    filler = "\n".join(f"def helper_{i}(x):\n    return x + {i}\n" for i in range(3000))
+    r = run_fh(tmp_path, {"test_big.py": filler + """
+import itertools
+runs = itertools.count(1)
+
+def test_flip():
+    assert next(runs) != 2
+"""})
+    assert r.outcomes("::test_flip") == "pfpppp"
+    bad = r.failing("::test_flip")[0]["trace"]
+    # formatting the failure cost CPU in the attempt, outside its phases
+    assert bad["cpu_attempt_s"] > bad["cpu_s"] + 0.005, bad
+    assert bad["cpu_s"] < 0.02, bad
+    assert r.diag("::test_flip")["kind"] != "cpu", r.diag("::test_flip")
+    for a in r.test("::test_flip")["attempt_log"]:
+        assert a["trace"]["cpu_attempt_s"] >= a["trace"]["cpu_s"]
