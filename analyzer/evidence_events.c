@@ -438,6 +438,11 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 	 * just used, as Python's socket timeouts do. */
 	if (cat == FH_CAT_POLL && e->arg <= 1 && !TARGET())
 		via_net = (target = *last_net) != NULL;
+	/* A wait is named by what it waited for: poll/select/epoll on sockets is a network wait
+	 * (time, calls, in-flight calls, spans), as a recv would be. */
+	if (cat == FH_CAT_POLL &&
+	    (e->fdkind == FHT_FD_SOCKET || (e->fdkind == FHT_FD_UNKNOWN && via_net)))
+		cat = FH_CAT_NET;
 	if (!mine && !background_call(j, pi, c, e, TARGET(), cat, dur)) {
 		/* background: in the timeline only */
 		lane = lane_of(j, c, e->pid, e->tid);

@@ -115,7 +115,18 @@ void diag_perf(struct fh_run *run, struct fh_test *t)
 				best = &mains[k];
 			}
 		}
-		if (best) {
+		double cpu_x = any_trace && nslow && nfast ?
+			cat_slow[FH_CAT_COUNT] / (double)nslow - cat_fast[FH_CAT_COUNT] / (double)nfast : 0;
+		double call_x = best ? best_extra : p->nby_call && p->by_call[0].value > 0 ?
+			p->by_call[0].value : 0;
+
+		if (cpu_x > 0.005 && cpu_x > call_x) {
+			/* the extra time was CPU: a call's smaller extra is named after it */
+			buf_printf(&b, "; slow attempts spent +%s on CPU", diag_secs(A, cpu_x));
+			if (call_x > 0)
+				buf_printf(&b, " (+%s in %s)", diag_secs(A, call_x),
+					   best ? best->name : p->by_call[0].name);
+		} else if (best) {
 			buf_printf(&b, "; slow attempts spent +%s in %s, fast ones %s",
 				   diag_secs(A, best_extra), best->name, diag_secs(A, best->fast / (double)nfast));
 		} else if (p->nby_call && p->by_call[0].value > 0) {

@@ -427,6 +427,30 @@ START_TEST(test_perf)
 }
 END_TEST
 
+/* Slow attempts whose extra time was CPU are attributed to CPU, not to the trivial call that
+ * also took a little longer. */
+START_TEST(test_perf_cpu_dominates)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, "t", "PPPPPPPP", 1);
+
+	trace_all(r, t);
+	for (size_t i = 0; i < t->nattempts; i++) {
+		bool slow = i == 2 || i == 5;
+
+		t->attempts[i].duration_s = slow ? 0.2 : 0.02;
+		t->attempts[i].trace->cpu_s = slow ? 0.17 : 0.01;
+		stat1(r, &t->attempts[i], "sem_wait", FH_CAT_LOCK, NULL, slow ? 0.0102 : 0.0101, 0);
+	}
+	analyze(r);
+	ck_assert(t->perf->unstable);
+	ck_assert_msg(strstr(t->perf->summary, "slow attempts spent +0.16 s on CPU"), "%s",
+		      t->perf->summary);
+	ck_assert_ptr_null(strstr(t->perf->summary, "in sem_wait, fast ones"));
+	freerun(r);
+}
+END_TEST
+
 /* A history for t: "I10/0" is a past run with --fh-isolate, 10 attempts, 0 failed; "N10/3" one
  * without; the current run (run id "now", as r->meta) comes last. */
 static void mkhist(struct fh_run *r, struct fh_test *t, const char *const *past, size_t npast)
@@ -668,6 +692,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_race);
 	tcase_add_test(tc, test_cpu);
 	tcase_add_test(tc, test_perf);
+	tcase_add_test(tc, test_perf_cpu_dominates);
 	tcase_add_test(tc, test_deterministic);
 	tcase_add_test(tc, test_hang_net);
 	tcase_add_test(tc, test_hang_variants);
