@@ -436,8 +436,9 @@ bool rule_timeout(struct dctx *c)
 			const struct fh_attempt *a = &c->t->attempts[i];
 			if (attempt_failed(a) && a->trace && a->trace->nsignals) {
 				const struct fh_signal_ev *s = &a->trace->signals[a->trace->nsignals - 1];
-				diag_add_ev(c, arena_printf(c->A, "attempt %d: %s from pid %d interrupted %s "
-						       "at %s", a->attempt, s->signal, s->sender_pid,
+				diag_add_ev(c, arena_printf(c->A, "attempt %d: %s from %s interrupted %s "
+						       "at %s", a->attempt, s->signal,
+						       s->from ? s->from : "an unknown sender",
 						       s->interrupted ? s->interrupted : "?",
 						       diag_secs(c->A, s->at_s)));
 				break;

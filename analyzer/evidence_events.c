@@ -541,6 +541,31 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 #undef TARGET
 }
 
+/* Who sent a signal (fh_signal_ev.from, .session). The plugin's time limit interrupts the
+ * test thread with SIGRTMAX-3 from its own watchdog thread (plugin/hang.py); an xdist worker is
+ * stopped by its controller, its parent, with SIGINT or SIGTERM. */
+static void signal_sender(struct join *j, const struct acc *c, const struct fh_event *e,
+			  struct fh_signal_ev *s)
+{
+	int pi = imap_get(&j->pid2proc, e->pid);
+	int ppid = pi != NONE ? j->procs[pi].ppid : 0;
+	bool worker = c->att && c->att->worker && strcmp(c->att->worker, "main") != 0;
+
+	if (e->sender_pid <= 0 || (e->si_code > 0 && e->signo != SIGCHLD)) {
+		s->from = "the kernel";
+	} else if (e->sender_pid == e->pid) {
+		s->from = "this process";
+		s->session = e->signo == SIGRTMAX - 3;
+		if (s->session)
+			s->from = "flakehunter's time limit (this process)";
+	} else if (ppid > 0 && e->sender_pid == ppid) {
+		s->session = worker && (e->signo == SIGINT || e->signo == SIGTERM);
+		s->from = s->session ? "xdist's controller (the parent process)" : "the parent process";
+	} else {
+		s->from = arena_printf(j->A, "pid %d", e->sender_pid);
+	}
+}
+
 static void signal_event(struct join *j, int a, const struct fh_event *e)
 {
 	struct acc *c = &j->acc[a];
@@ -554,6 +579,7 @@ static void signal_event(struct join *j, int a, const struct fh_event *e)
 	s->signal = ev_signame(j, e->signo);
 	s->at_s = (double)(e->start_ns - c->begin) / 1e9;
 	s->sender_pid = e->sender_pid;
+	signal_sender(j, c, e, s);
 	s->interrupted = call_name_of(e->interrupted_call);
 	s->stack = copy_stack(j, e);
 }

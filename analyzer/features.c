@@ -107,6 +107,19 @@ static enum fh_err_class error_class(const struct fh_err_count *e)
 	return FH_ERRC_OTHER;
 }
 
+/* The wait b was cut by a signal of the session's own machinery (xdist's controller, the time
+ * limit): the session stopped it, the wait did not run out. */
+static bool session_cut(const struct fh_attempt_trace *tr, const struct fh_block *b)
+{
+	for (size_t i = tr->nsignals; i-- > 0;) {
+		const struct fh_signal_ev *s = &tr->signals[i];
+
+		if (s->interrupted && streq(s->interrupted, b->call) && s->at_s >= b->start_s)
+			return s->session;
+	}
+	return false;
+}
+
 static void trace_features(struct fh_attempt *a)
 {
 	struct fh_features *f = &a->f;
@@ -123,7 +136,8 @@ static void trace_features(struct fh_attempt *a)
 	}
 	if (b)
 		f->blocked_on = block_class(b);
-	if (b && (b->ended == FH_END_TIMEOUT || b->ended == FH_END_SIGNAL)) {
+	if (b && (b->ended == FH_END_TIMEOUT ||
+		  (b->ended == FH_END_SIGNAL && !session_cut(tr, b)))) {
 		f->ran_out = f->blocked_on;
 	} else if (tr->kills_sent) {
 		for (size_t i = 0; i < tr->nchildren && !f->ran_out; i++)

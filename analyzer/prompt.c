@@ -121,7 +121,9 @@ static void put_trace(struct buf *b, const struct fh_attempt_trace *tr)
 		const struct fh_signal_ev *s = &tr->signals[k];
 
 		buf_printf(b, "  signal %s at %.3f s", s->signal ? s->signal : "?", s->at_s);
-		if (s->sender_pid)
+		if (s->from)
+			buf_printf(b, " from %s%s", s->from, s->session ? ", not the test" : "");
+		else if (s->sender_pid)
 			buf_printf(b, " from pid %d", s->sender_pid);
 		if (s->interrupted)
 			buf_printf(b, ", interrupted %s", s->interrupted);

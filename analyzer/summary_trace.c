@@ -193,6 +193,8 @@ void summary_trace_obj(struct buf *b, const struct fh_attempt_trace *tr,
 		else
 			buf_puts(b, "null");
 		buf_putc(b, ',');
+		kstr(b, "from", s->from);
+		kbool(b, "session", s->session);
 		kstr(b, "interrupted", s->interrupted);
 		if (s->stack.nframes) {
 			key(b, "stack");

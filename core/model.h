@@ -115,6 +115,12 @@ struct fh_signal_ev {
 	int sender_pid;          /* 0 when unknown */
 	const char *interrupted; /* call it interrupted; may be NULL */
 	struct fh_stack stack;
+	/* Who sent it, in words: "the kernel" (si_pid 0, or a kernel si_code), "this process",
+	 * "the parent process", "pid N"; and whether it came from the session's own machinery
+	 * (xdist's controller stopping a worker, flakehunter's time limit), which is never the
+	 * test's evidence. */
+	const char *from;
+	bool session;
 };
 
 enum fh_block_end { FH_END_RETURNED, FH_END_TIMEOUT, FH_END_SIGNAL, FH_END_ERROR, FH_END_IN_FLIGHT,

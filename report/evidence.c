@@ -266,8 +266,14 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		buf_puts(b, "</b> at <span class=\"num\">");
 		buf_secs(b, s->at_s);
 		buf_puts(b, "</span>");
-		if (s->sender_pid)
+		if (s->from) {
+			buf_puts(b, " from ");
+			buf_html(b, s->from);
+			if (s->session)
+				buf_puts(b, " <span class=\"muted\">(the session's, not the test's)</span>");
+		} else if (s->sender_pid) {
 			buf_printf(b, " from pid %d", s->sender_pid);
+		}
 		if (s->interrupted) {
 			buf_puts(b, ", interrupted <code>");
 			buf_html(b, s->interrupted);

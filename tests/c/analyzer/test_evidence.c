@@ -348,6 +348,50 @@ START_TEST(test_signals)
 	ck_assert(tr->signals[0].at_s > 0.2 && tr->signals[0].at_s < 0.22);
 	ck_assert_int_eq(tr->last_block->ended, FH_END_SIGNAL);
 	ck_assert_int_eq((int)tr->nerrors, 0); /* EINTR is not an error */
+	ck_assert_str_eq(tr->signals[0].from, "this process");
+	ck_assert(!tr->signals[0].session);
+	mf_free(&f);
+	freerun(r);
+}
+END_TEST
+
+/* Who sent a signal: the kernel (si_pid 0), the plugin's time limit (SIGRTMAX-3 from this
+ * process), xdist's controller (SIGINT from the parent of a worker): the last two are the
+ * session's, and a wait they cut did not run out. */
+START_TEST(test_signal_senders)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "FFF", 100);
+	struct memfile f;
+	struct fh_event *e;
+	static const int signo[3] = { SIGALRM, 0, SIGINT };
+	static const int sender[3] = { 0, 100, 7 };
+
+	for (int k = 0; k < 3; k++)
+		t->attempts[k].worker = "gw0";
+	mf_init(&f, 100, 7, 100, NULL);
+	for (int k = 0; k < 3; k++) {
+		int64_t t0 = T0 + k * SEC;
+
+		mf_attempt(&f, NODE, k + 1, t0, t0 + 300 * MS, 0, 0, 5);
+		mf_call(&f, "clock_nanosleep", FH_CAT_SLEEP, t0 + 10 * MS, 200 * MS, 4, "EINTR");
+		e = mf_add(&f, FH_EV_SIGNAL, t0 + 210 * MS);
+		e->signo = signo[k] ? signo[k] : SIGRTMAX - 3;
+		e->sender_pid = sender[k];
+		e->si_code = k == 0 ? 0x80 : -6;
+		e->interrupted_call = FH_ID_clock_nanosleep;
+	}
+	ck_assert_int_eq(join_files(r, &f, 1), 0);
+	features_run(r);
+	ck_assert_str_eq(t->attempts[0].trace->signals[0].from, "the kernel");
+	ck_assert(!t->attempts[0].trace->signals[0].session);
+	ck_assert_int_eq(t->attempts[0].f.ran_out, FH_ON_SLEEP);
+	ck_assert(t->attempts[1].trace->signals[0].session);
+	ck_assert_ptr_nonnull(strstr(t->attempts[1].trace->signals[0].from, "time limit"));
+	ck_assert_int_eq(t->attempts[1].f.ran_out, FH_ON_NONE);
+	ck_assert(t->attempts[2].trace->signals[0].session);
+	ck_assert_ptr_nonnull(strstr(t->attempts[2].trace->signals[0].from, "xdist"));
+	ck_assert_int_eq(t->attempts[2].f.ran_out, FH_ON_NONE);
 	mf_free(&f);
 	freerun(r);
 }
@@ -568,6 +612,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_record_intervals);
 	tcase_add_test(tc, test_signals);
 	tcase_add_test(tc, test_ownership_rules);
+	tcase_add_test(tc, test_signal_senders);
 	tcase_add_test(tc, test_spans_bounded_and_unordered);
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_sleep_sync_and_order);

@@ -166,7 +166,8 @@ static struct fh_attempt_trace *mktrace(struct arena *ar, const struct fh_attemp
 			.target = "127.0.0.1:5432", .count = 2, .call_id = FH_ID_connect };
 		tr->nsignals = 1;
 		tr->signals = arena_alloc(ar, sizeof(*tr->signals));
-		tr->signals[0] = (struct fh_signal_ev){ "SIGALRM", a->duration_s * 0.9, 100, "poll", mkstack(ar) };
+		tr->signals[0] = (struct fh_signal_ev){ "SIGALRM", a->duration_s * 0.9, 100, "poll", mkstack(ar),
+			"pid 100", false };
 		tr->nin_flight = 1;
 		tr->in_flight = arena_alloc(ar, sizeof(*tr->in_flight));
 		tr->in_flight[0] = (struct fh_inflight){ .pid = 100, .tid = 101, .call = "clock_nanosleep",
