@@ -92,6 +92,31 @@ static const struct rule {
 	{ FH_KIND_UNEXPLAINED, false, rule_unexplained },
 };
 
+/* A child's exit that the failing attempts never heard of: every passing attempt received a
+ * SIGCHLD and the failing ones did not (a wait for a child that had not ended, or whose end
+ * was missed). Evidence beside the kind, never the kind itself. */
+static bool note_missing_sigchld(struct dctx *c)
+{
+	int fc = 0, pc = 0;
+
+	for (size_t i = 0; i < c->t->nattempts; i++) {
+		const struct fh_attempt *a = &c->t->attempts[i];
+
+		if (!a->trace)
+			continue;
+		if (attempt_failed(a) && !a->f.got_sigchld)
+			fc++;
+		else if (attempt_passed(a) && a->f.got_sigchld)
+			pc++;
+	}
+	if (c->np < 2 || pc < c->np || !fh_separates(fc, c->nf, 0, c->np))
+		return false;
+	diag_add_ev(c, arena_printf(c->A, "%d/%d failing attempts received no SIGCHLD; %d/%d passing "
+			       "attempts did (a child's exit the failing ones never saw)", fc, c->nf,
+			       pc, c->np));
+	return true;
+}
+
 /* Rules that say where rather than what: each runs after the kind is decided and adds its
  * evidence (and a sentence to the summary) whatever the kind. */
 static const struct note {
@@ -99,6 +124,7 @@ static const struct note {
 	bool (*add)(struct dctx *c);
 } notes[] = {
 	{ false, note_host },
+	{ true, note_missing_sigchld },
 };
 
 static void diagnose_test(struct fh_run *run, struct fh_test *t)

@@ -160,6 +160,8 @@ static void trace_features(struct fh_attempt *a)
 		f->busy_after_sleep = &tr->busy_after_sleep[0];
 	for (int k = 0; k < FH_CAT_COUNT; k++)
 		f->wait_s += tr->time_s[k];
+	for (size_t i = 0; i < tr->nsignals && !f->got_sigchld; i++)
+		f->got_sigchld = streq(tr->signals[i].signal, "SIGCHLD");
 	if (tr->hang && tr->hang->nthreads && tr->hang->threads[0].main)
 		f->hang_on = hang_class(&tr->hang->threads[0]);
 }

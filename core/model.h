@@ -312,6 +312,7 @@ struct fh_features {
 					      stopped or ended) */
 	enum fh_blocked_on hang_on;        /* what the test thread waited for in the snapshot */
 	double wait_s;                     /* time in blocking calls, all categories */
+	bool got_sigchld;                  /* a SIGCHLD reached the process during the attempt */
 	int host;                          /* the host it ran on: index into test->hosts */
 };
 

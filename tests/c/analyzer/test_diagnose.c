@@ -427,6 +427,37 @@ START_TEST(test_perf)
 }
 END_TEST
 
+/* Every passing attempt received a SIGCHLD, the failing ones none: an evidence line beside the
+ * kind; one passing attempt without it and the line is gone. */
+START_TEST(test_missing_sigchld)
+{
+	struct fh_run *r = mkrun(2);
+	struct fh_test *t = mktest(r, 0, "t", "PPFPPFPP", 1);
+	struct fh_test *u = mktest(r, 1, "u", "PPFPPFPP", 1);
+
+	trace_all(r, t);
+	trace_all(r, u);
+	for (size_t i = 0; i < t->nattempts; i++) {
+		struct fh_signal_ev *s = arena_alloc(&r->arena, sizeof(*s));
+
+		s->signal = "SIGCHLD";
+		if (t->attempts[i].outcome == FH_PASSED) {
+			t->attempts[i].trace->signals = s;
+			t->attempts[i].trace->nsignals = 1;
+			if (i != 0) {
+				u->attempts[i].trace->signals = s;
+				u->attempts[i].trace->nsignals = 1;
+			}
+		}
+	}
+	analyze(r);
+	ck_assert(has_line(t->diag, "2/2 failing attempts received no SIGCHLD; 6/6 passing "
+			   "attempts did"));
+	ck_assert(!has_line(u->diag, "SIGCHLD"));
+	freerun(r);
+}
+END_TEST
+
 /* Slow attempts whose extra time was CPU are attributed to CPU, not to the trivial call that
  * also took a little longer. */
 START_TEST(test_perf_cpu_dominates)
@@ -693,6 +724,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_cpu);
 	tcase_add_test(tc, test_perf);
 	tcase_add_test(tc, test_perf_cpu_dominates);
+	tcase_add_test(tc, test_missing_sigchld);
 	tcase_add_test(tc, test_deterministic);
 	tcase_add_test(tc, test_hang_net);
 	tcase_add_test(tc, test_hang_variants);
