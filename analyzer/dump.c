@@ -258,6 +258,73 @@ static void dump_chaos(FILE *out, const struct fh_event *e)
 		fputs(" <unfinished ...> ~~~\n", out);
 }
 
+/* A resource figure: seconds for times, a count otherwise, "?" when unavailable. */
+static void put_res_val(FILE *out, const char *name, const struct fh_event *e, int i, bool ns)
+{
+	int64_t v = i < e->nresv ? e->resv[i] : -1;
+	if (v < 0)
+		fprintf(out, " %s=?", name);
+	else if (ns)
+		fprintf(out, " %s=%.6fs", name, v / 1e9);
+	else
+		fprintf(out, " %s=%lld", name, (long long)v);
+}
+
+/* One line per resource record (fhtrace_format.h, FHT_REC_RES). */
+static void dump_res(FILE *out, const struct fh_event *e)
+{
+	static const struct { const char *kind; const char *names[FHT_RES_NV]; unsigned ns; } k[] = {
+		[FHT_RES_THREAD] = { "thread", { "user", "sys", "on_cpu", "run_delay", "slices", "tid" },
+				     0x0f },
+		[FHT_RES_THREAD_CTX] = { "thread_ctx", { "voluntary", "involuntary", "minflt",
+						       "majflt", "tid", NULL }, 0 },
+		[FHT_RES_PROC] = { "process", { "user", "sys", "minflt", "majflt", "voluntary",
+					       "involuntary" }, 0x03 },
+		[FHT_RES_CHILDREN] = { "children", { "user", "sys", "minflt", "majflt", "voluntary",
+						    "involuntary" }, 0x03 },
+		[FHT_RES_MACHINE] = { "machine", { "steal", "total", "idle", "procs_running",
+						  "user_hz", "cpus" }, 0x07 },
+		[FHT_RES_PROC_SCHED] = { "process_sched", { "on_cpu", "run_delay", "threads", NULL,
+							   NULL, NULL }, 0x03 },
+	};
+	int kind = e->res_kind;
+	if (kind <= 0 || kind >= (int)(sizeof(k) / sizeof(k[0])) || !k[kind].kind) {
+		fprintf(out, "%%%%%% resources kind %d %%%%%%\n", kind);
+		return;
+	}
+	fprintf(out, "%%%%%% %s", k[kind].kind);
+	for (int i = 0; i < FHT_RES_NV && k[kind].names[i]; i++)
+		put_res_val(out, k[kind].names[i], e, i, (k[kind].ns >> i) & 1);
+	fputs(e->res_exit ? " (exit) %%%\n" : " %%%\n", out);
+}
+
+static void dump_sample(FILE *out, const struct fh_event *e)
+{
+	switch (e->sample) {
+	case FHT_SAMPLE_CPU:
+		fprintf(out, "*** cpu sample %.6fs", e->weight_ns / 1e9);
+		if (e->interrupted_call >= 0)
+			fprintf(out, " in %s", fht_calls[e->interrupted_call].name);
+		fprintf(out, " pc=0x%llx ***\n", (unsigned long long)e->result);
+		break;
+	case FHT_SAMPLE_ON:
+		fprintf(out, "*** profiler on every %.6fs of CPU, ", e->arg / 1e9);
+		put_sig(out, e->fd);
+		fprintf(out, ", %lld threads ***\n", (long long)e->result);
+		break;
+	case FHT_SAMPLE_OFF:
+		fputs("*** profiler off ***\n", out);
+		break;
+	case FHT_SAMPLE_LOST:
+		fputs("*** profiler off: the program took ", out);
+		put_sig(out, e->fd);
+		fputs(" ***\n", out);
+		break;
+	default:
+		fprintf(out, "*** profiler record %d ***\n", e->sample);
+		break;
+	}
+}
 /* One line per snapshot record (fhtrace_format.h, FHT_REC_SNAP), strace's "---" style. */
 static void dump_snap(FILE *out, const struct fh_event *e)
 {
@@ -386,6 +453,12 @@ static void dump_thread(const char *path, const struct fh_trace_file *tf, FILE *
 			break;
 		case FH_EV_CHAOS:
 			dump_chaos(out, e);
+			break;
+		case FH_EV_RES:
+			dump_res(out, e);
+			break;
+		case FH_EV_SAMPLE:
+			dump_sample(out, e);
 			break;
 		default:
 			break;

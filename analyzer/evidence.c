@@ -21,6 +21,7 @@
 #include "evidence_int.h"
 #include "fhtrace_format.h"
 #include "footprint.h"
+#include "perf_where.h"
 #include "stages.h"
 #include "symbolize.h"
 
@@ -307,6 +308,7 @@ static void join_free(struct join *j)
 		free(c->infl_open);
 		foot_raw_free(c->foot);
 		chaos_raw_free(c->chaos);
+		perf_raw_free(c->praw);
 	}
 	for (size_t i = 0; i < j->nprocs; i++) {
 		free(j->procs[i].iv);

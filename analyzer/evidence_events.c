@@ -16,6 +16,7 @@
 #include "evidence_int.h"
 #include "fhtrace_format.h"
 #include "footprint.h"
+#include "perf_where.h"
 #include "symbolize.h"
 
 /* ---- classification helpers: what a call means comes from its flags (fhtrace_calls.h) ---- */
@@ -634,6 +635,11 @@ void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_fil
 	struct cursor cur = { NONE, 0 };
 	const char *last_net = NULL;
 	struct proc *p = &j->procs[pi];
+	/* The attempt marker just read in this stream: resource figures that follow it name its
+	 * slot (FHT_REC_RES owner). */
+	int mark_acc = NONE;
+	uint32_t mark_slot = 0;
+	bool mark_begin = false;
 
 	for (size_t i = 0; i < tf->nevents; i++) {
 		const struct fh_event *e = &tf->events[i];
@@ -651,8 +657,32 @@ void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_fil
 			p->last = e->end_ns;
 		switch (e->type) {
 		case FH_EV_MARK:
-			if (e->pid == p->pid)
+			if (e->pid == p->pid) {
 				ev_mark_event(j, p, e);
+				if ((e->mark == FH_MARK_ATTEMPT_BEGIN || e->mark == FH_MARK_ATTEMPT_END) &&
+				    p->niv) {
+					mark_acc = p->iv[p->niv - 1].acc;
+					mark_slot = e->slot;
+					mark_begin = e->mark == FH_MARK_ATTEMPT_BEGIN;
+				}
+			}
+			continue;
+		case FH_EV_RES:
+			if (e->pid != p->pid)
+				continue;
+			if (!e->res_exit && e->owner && e->owner == mark_slot && mark_acc != NONE) {
+				perf_raw_mark_res(&j->acc[mark_acc].praw, e, mark_begin);
+			} else if (e->res_exit) {
+				a = attempt_of(j, &cur, e);
+				/* a background thread's (ownership.h) is never in the perf figures */
+				if (a != NONE && e->tid != j->acc[a].tid && thread_mine(j, pi, &j->acc[a], e))
+					perf_raw_thread_exit(&j->acc[a].praw, e);
+			}
+			continue;
+		case FH_EV_SAMPLE:
+			a = attempt_of(j, &cur, e);
+			if (a != NONE && thread_mine(j, pi, &j->acc[a], e))
+				perf_raw_sample(&j->acc[a].praw, j->A, e, j->run->meta.rootdir);
 			continue;
 		case FH_EV_TARGET:
 			if (e->fd >= 0 && e->target && e->pid == p->pid)

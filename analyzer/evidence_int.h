@@ -131,6 +131,7 @@ struct acc {
 	struct fh_foot_raw *foot;  /* footprint events (footprint.c) */
 	struct fh_chaos_raw *chaos; /* perturbations chaos mode injected (chaos.c) */
 	int fds_end, threads_end;  /* counts at the end marker; -1 unknown */
+	struct fh_perf_raw *praw;  /* resource figures and CPU samples (perf_where.c) */
 	/* Ownership (ownership.h): network addresses the attempt's own threads used, threads
 	 * of others it talked to on one of them, and the background's summary. */
 	const char *mine_tg[16]; int nmine_tg;

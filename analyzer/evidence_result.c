@@ -14,6 +14,7 @@
 #include "evidence_int.h"
 #include "fhtrace_format.h"
 #include "footprint.h"
+#include "perf_where.h"
 #include "stackfmt.h"
 #include "stages.h"
 
@@ -89,6 +90,7 @@ static struct fh_attempt *synthesize(struct join *j, struct acc *c)
 		a->pid = c->pid;
 		a->tid = c->tid;
 		a->worker = "?";
+		a->gc_s = -1;
 		if (!lost) {
 			a->error_type = "ProcessDied";
 			a->error_message = "the pytest process ended during this attempt without "
@@ -277,6 +279,7 @@ void ev_finish_attempt(struct join *j, size_t ai)
 	c->att->fds_end = c->fds_end;
 	c->att->threads_end = c->threads_end;
 	footprint_finish(c->att, j->A, c->foot, c->fds, c->threads, c->fds_end, c->threads_end);
+	perf_where_finish(c->att, j->A, c->praw);
 	c->foot = NULL;
 	chaos_trace_finish(c->att, j->A, c->chaos);
 	c->chaos = NULL;

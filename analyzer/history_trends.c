@@ -15,15 +15,17 @@
 
 #include "history_int.h"
 #include "hmap.h"
+#include "stages.h"
 #include "numfmt.h"
 #include "history_seed.h"
 
 /* Columns the reader needs. */
 enum { C_RUN, C_TS, C_HOST, C_BRANCH, C_NODEID, C_PARAM, C_ATTEMPT, C_OUTCOME, C_FFUNC, C_FFILE,
-	C_FLINE, C_ISOLATE, C_NEED };
+	C_FLINE, C_ISOLATE, C_DUR, C_COMMIT, C_NEED };
 static const char *const needed[C_NEED] = {
 	"run_id", "timestamp_utc", "hostname", "git_branch", "nodeid", "param_id", "attempt",
-	"outcome", "failure_function", "failure_file", "failure_line", "isolate",
+	"outcome", "failure_function", "failure_file", "failure_line", "isolate", "duration_s",
+	"git_commit",
 };
 
 #define MAX_LOCATIONS 10
@@ -71,7 +73,11 @@ struct acc_run {
 	char week[16];
 	int attempts, failed;
 	bool isolate;           /* any row of the run says --fh-isolate */
+	char *commit;           /* its first row's git commit ("" unknown) */
+	double *dur;            /* durations of passing attempts (the regression), bounded */
+	size_t ndur, cdur;
 };
+#define MAX_RUN_DURATIONS 1000
 
 struct fh_hist_acc {
 	char *nodeid;
@@ -149,7 +155,7 @@ static void group_count(struct group_list *l, const char *key, const char *run_i
 
 static void acc_row(struct fh_hist_acc *acc, const char *run_id, const char *ts, const char *host,
 		    const char *branch, bool isolate, enum fh_outcome outcome, const char *ffile,
-		    int fline, const char *ffunc)
+		    int fline, const char *ffunc, double dur, const char *commit)
 {
 	struct acc_run *r = acc->nruns ? &acc->runs[acc->nruns - 1] : NULL;
 	bool failed = outcome == FH_FAILED || outcome == FH_ERROR;
@@ -169,12 +175,17 @@ static void acc_row(struct fh_hist_acc *acc, const char *run_id, const char *ts,
 			r->timestamp = xstrdup(ts);
 			r->host = xstrdup(host);
 			r->branch = xstrdup(branch);
+			r->commit = xstrdup(commit ? commit : "");
 			iso_week(ts, r->week);
 		}
 	}
 	r->isolate |= isolate;
 	if (outcome == FH_SKIPPED)
 		return;
+	if (outcome == FH_PASSED && dur >= 0 && dur < 1e7 && r->ndur < MAX_RUN_DURATIONS) {
+		GROW(r->dur, r->cdur, r->ndur + 1);
+		r->dur[r->ndur++] = dur;
+	}
 	r->attempts++;
 	r->failed += failed;
 	acc->total_attempts++;
@@ -282,10 +293,19 @@ int hist_add_buffer(struct fh_hist_acc *acc, const char *name, const char *data,
 			continue;
 		if (parse_uint(csv_cell(&c, idx[C_FLINE]), &num))
 			fline = (int)num;
-		acc_row(acc, csv_cell(&c, idx[C_RUN]), csv_cell(&c, idx[C_TS]),
-			csv_cell(&c, idx[C_HOST]), csv_cell(&c, idx[C_BRANCH]),
-			!strcmp(csv_cell(&c, idx[C_ISOLATE]), "true"), outcome, csv_cell(&c, idx[C_FFILE]), fline,
-			csv_cell(&c, idx[C_FFUNC]));
+		{
+			const char *ds = csv_cell(&c, idx[C_DUR]);
+			char *end = NULL;
+			double dur = *ds ? strtod(ds, &end) : -1;
+
+			if (!end || *end || !(dur >= 0)) /* unknown or not a number: no duration */
+				dur = -1;
+			acc_row(acc, csv_cell(&c, idx[C_RUN]), csv_cell(&c, idx[C_TS]),
+				csv_cell(&c, idx[C_HOST]), csv_cell(&c, idx[C_BRANCH]),
+				!strcmp(csv_cell(&c, idx[C_ISOLATE]), "true"), outcome,
+				csv_cell(&c, idx[C_FFILE]), fline, csv_cell(&c, idx[C_FFUNC]), dur,
+				csv_cell(&c, idx[C_COMMIT]));
+		}
 		used++;
 	}
 out:
@@ -305,11 +325,11 @@ void hist_acc_add_run(struct fh_hist_acc *acc, const struct fh_run *run, const s
 		m = hist_meta_of(run, a);
 		acc_row(acc, m->run_id, m->started_utc ? m->started_utc : "", m->host ? m->host : "",
 			m->branch ? m->branch : "", m->isolate, a->outcome, f ? f->path : "", f ? f->line : 0,
-			f ? f->function : "");
+			f ? f->function : "", a->xfail ? -1 : a->duration_s, m->commit);
 	}
 	if (!t->nattempts)
 		acc_row(acc, m->run_id, m->started_utc ? m->started_utc : "", m->host ? m->host : "",
-			m->branch ? m->branch : "", m->isolate, FH_SKIPPED, "", 0, "");
+			m->branch ? m->branch : "", m->isolate, FH_SKIPPED, "", 0, "", -1, m->commit);
 }
 
 static int cmp_loc(const void *a, const void *b)
@@ -438,7 +458,22 @@ void hist_acc_finish(struct fh_hist_acc *acc, struct fh_run *run, struct fh_test
 			free(r->timestamp);
 			free(r->host);
 			free(r->branch);
+			free(r->commit);
+			free(r->dur);
 			continue;
+		}
+		{
+			struct fh_hist_run *hr = &h->runs[i - first];
+			double *d = arena_alloc(ar, sizeof(double) * (r->ndur + 1));
+
+			if (r->ndur)
+				memcpy(d, r->dur, sizeof(double) * r->ndur);
+			hr->durations = d;
+			hr->ndurations = r->ndur;
+			hr->median_s = r->ndur ? fh_median(r->dur, r->ndur) : -1;
+			hr->commit = *r->commit ? arena_strdup(ar, r->commit) : NULL;
+			free(r->commit);
+			free(r->dur);
 		}
 
 		h->runs[i - first].run_id = arena_strdup(ar, r->run_id);

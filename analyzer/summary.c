@@ -169,6 +169,75 @@ static void polluters_arr(struct buf *b, const struct fh_diagnosis *d)
 	buf_putc(b, ',');
 }
 
+/* A count or time that may be unknown (< 0): null then. */
+static void knum_or_null(struct buf *b, const char *k, double v)
+{
+	if (v < 0) {
+		key(b, k);
+		buf_puts(b, "null,");
+	} else {
+		knum(b, k, v);
+	}
+}
+
+static void kint_or_null(struct buf *b, const char *k, long long v)
+{
+	if (v < 0) {
+		key(b, k);
+		buf_puts(b, "null,");
+	} else {
+		kint(b, k, v);
+	}
+}
+
+/* "where": where the attempt's wall time went (docs/FORMATS.md). */
+static void where_obj(struct buf *b, const struct fh_where *w)
+{
+	key(b, "where");
+	buf_putc(b, '{');
+	kbool(b, "measured", w->res);
+	knum(b, "cpu_s", w->thread_cpu_s);
+	knum_or_null(b, "run_delay_s", w->run_delay_s);
+	knum(b, "wait_s", w->wait_s);
+	knum(b, "other_s", w->other_s);
+	knum_or_null(b, "gc_s", w->gc_s);
+	if (w->gc_s >= 0) {
+		kint(b, "gc_collections", w->gc_collections);
+		knum(b, "gc_max_s", w->gc_max_s);
+	}
+	knum_or_null(b, "process_user_s", w->user_s);
+	knum_or_null(b, "process_sys_s", w->sys_s);
+	knum_or_null(b, "children_cpu_s", w->children_cpu_s);
+	kint_or_null(b, "minor_faults", w->minflt);
+	kint_or_null(b, "major_faults", w->majflt);
+	kint_or_null(b, "voluntary_switches", w->vol_switches);
+	kint_or_null(b, "involuntary_switches", w->invol_switches);
+	knum_or_null(b, "steal_s", w->steal_s);
+	kbool(b, "profiled", w->profiled);
+	if (w->profiled) {
+		kint(b, "samples", w->samples);
+		knum(b, "sampled_s", w->sampled_s);
+		key(b, "lines");
+		buf_putc(b, '[');
+		for (size_t i = 0; i < w->nlines; i++) {
+			const struct fh_line_cpu *l = &w->lines[i];
+			buf_putc(b, '{');
+			kstr(b, "path", l->path);
+			kint(b, "line", l->line);
+			kstr(b, "function", l->function);
+			kstr(b, "caller", l->caller);
+			knum(b, "cpu_s", l->cpu_s);
+			kint(b, "samples", l->samples);
+			close_with(b, '}');
+			buf_putc(b, ',');
+		}
+		close_with(b, ']');
+		buf_putc(b, ',');
+	}
+	close_with(b, '}');
+	buf_putc(b, ',');
+}
+
 static void attempt_obj(struct buf *b, const struct fh_run *run, const struct fh_attempt *a)
 {
 	buf_putc(b, '{');
@@ -214,6 +283,14 @@ static void attempt_obj(struct buf *b, const struct fh_run *run, const struct fh
 	}
 	if (a->chaos)
 		chaos_attempt_json(b, a->chaos);
+	if (a->where)
+		where_obj(b, a->where);
+	else if (a->gc_s >= 0) {
+		key(b, "gc");
+		buf_printf(b, "{\"pause_s\":");
+		num(b, a->gc_s);
+		buf_printf(b, ",\"collections\":%d},", a->gc_collections);
+	}
 	if (a->trace) {
 		summary_trace_obj(b, a->trace, &a->f, a->foot);
 	} else if (a->foot) {
@@ -313,6 +390,8 @@ static void history_obj(struct buf *b, const struct fh_history *h)
 		kint(b, "failed", r->failed);
 		kbool(b, "isolate", r->isolate);
 		knum(b, "flake_rate", r->attempts ? (double)r->failed / r->attempts : 0);
+		knum_or_null(b, "median_s", r->median_s);
+		kstr(b, "commit", r->commit);
 		close_with(b, '}');
 		buf_putc(b, ',');
 	}
@@ -324,6 +403,92 @@ static void history_obj(struct buf *b, const struct fh_history *h)
 	groups(b, "by_params", h->by_params, h->nby_params);
 	groups(b, "locations", h->locations, h->nlocations);
 	close_with(b, '}');
+}
+
+/* perf_cause.c's fields of "perf" (docs/FORMATS.md). */
+static void perf_cause_obj(struct buf *b, const struct fh_perf *p)
+{
+	size_t i;
+
+	kstr(b, "shape", p->shape);
+	kbool(b, "flake", p->flake);
+	kstr(b, "cause", p->cause);
+	key(b, "cause_evidence");
+	buf_putc(b, '[');
+	for (i = 0; i < p->ncause_evidence; i++) {
+		buf_json_str(b, p->cause_evidence[i]);
+		buf_putc(b, ',');
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+	if (p->shape) {
+		knum(b, "median_s", p->median_s);
+		key(b, "median_ci95");
+		buf_putc(b, '[');
+		num(b, p->median_lo_s);
+		buf_putc(b, ',');
+		num(b, p->median_hi_s);
+		buf_puts(b, "],");
+		knum(b, "slow_median_s", p->slow_median_s);
+		knum(b, "fast_median_s", p->fast_median_s);
+		knum(b, "slow_share", p->slow_share);
+		knum(b, "min_effect_s", p->min_effect_s);
+	}
+	knum(b, "noise_floor", p->noise_floor);
+	key(b, "parts");
+	buf_putc(b, '{');
+	for (int k = 0; k < p->nparts; k++) {
+		key(b, p->parts[k].name);
+		buf_puts(b, "{\"slow_s\":");
+		num(b, p->parts[k].slow_s);
+		buf_puts(b, ",\"fast_s\":");
+		num(b, p->parts[k].fast_s);
+		buf_puts(b, "},");
+	}
+	close_with(b, '}');
+	buf_putc(b, ',');
+	key(b, "lines");
+	buf_putc(b, '[');
+	for (i = 0; i < p->nlines; i++) {
+		const struct fh_perf_line *l = &p->lines[i];
+		buf_putc(b, '{');
+		kstr(b, "path", l->path);
+		kint(b, "line", l->line);
+		kstr(b, "function", l->function);
+		kstr(b, "caller", l->caller);
+		knum(b, "slow_s", l->slow_s);
+		knum(b, "fast_s", l->fast_s);
+		close_with(b, '}');
+		buf_putc(b, ',');
+	}
+	close_with(b, ']');
+	buf_putc(b, ',');
+	kint(b, "profiled_slow", p->profiled_slow);
+	kint(b, "profiled_fast", p->profiled_fast);
+	key(b, "regression");
+	if (p->regression) {
+		const struct fh_regression *g = p->regression;
+		buf_putc(b, '{');
+		kint(b, "recent_runs", g->recent_runs);
+		kint(b, "earlier_runs", g->earlier_runs);
+		knum(b, "recent_median_s", g->recent_median_s);
+		knum(b, "earlier_median_s", g->earlier_median_s);
+		knum(b, "change_s", g->recent_median_s - g->earlier_median_s);
+		key(b, "change_ci95");
+		buf_putc(b, '[');
+		num(b, g->lo_s);
+		buf_putc(b, ',');
+		num(b, g->hi_s);
+		buf_puts(b, "],");
+		kbool(b, "flagged", g->flagged);
+		kstr(b, "first_run", g->first_run);
+		kstr(b, "commit_before", g->commit_before);
+		kstr(b, "commit_after", g->commit_after);
+		close_with(b, '}');
+		buf_putc(b, ',');
+	} else {
+		buf_puts(b, "null,");
+	}
 }
 
 static void test_obj(struct buf *b, const struct fh_run *run, const struct fh_test *t)
@@ -440,6 +605,7 @@ static void test_obj(struct buf *b, const struct fh_run *run, const struct fh_te
 		named_values(b, t->perf->by_call, t->perf->nby_call);
 		buf_putc(b, ',');
 		kstr(b, "summary", t->perf->summary);
+		perf_cause_obj(b, t->perf);
 		close_with(b, '}');
 		buf_putc(b, ',');
 	} else {

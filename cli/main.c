@@ -24,6 +24,7 @@
 #include "history_seed.h"
 #include "junit.h"
 #include "markdown.h"
+#include "perf_cause.h"
 #include "merge.h"
 #include "model.h"
 #include "order.h"
@@ -409,6 +410,7 @@ static int cmd_report(int argc, char **argv)
 	stage_done("order");
 	diagnose_run(&run);
 	chaos_run(&run); /* after diagnose: adds its sentence to the diagnosis evidence */
+	perf_cause_run(&run); /* after diagnose: the perf verdicts and perf.cause */
 	stage_done("diagnose");
 	if (o.ai) {
 		ai_run(&run, &o.ai_opt);

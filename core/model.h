@@ -390,6 +390,41 @@ struct fh_polluter {
 	const char *left;            /* what it left behind, one phrase ("created /tmp/x") */
 };
 
+/*
+ * ---- where an attempt's wall time went (perf_where.c) ----
+ * From the preload's resource figures at the attempt's markers (FHT_REC_RES), its CPU samples
+ * (FHT_REC_SAMPLE, while the profiler was on), the attempt's traced waits and the plugin's
+ * garbage-collection figures. Times in seconds; a negative time or count is unknown.
+ */
+struct fh_line_cpu {             /* CPU samples whose innermost Python frame is one line */
+	const char *path, *function; /* may be NULL */
+	int line;
+	const char *caller;          /* "path:line function" of the next frame out; may be NULL */
+	double cpu_s;                /* the samples' weight */
+	int samples;
+};
+
+struct fh_where {
+	bool res;                    /* resource figures were found at both markers */
+	double thread_cpu_s;         /* the test thread's CPU (user + system) */
+	double user_s, sys_s;        /* the test's process, every thread */
+	double run_delay_s;          /* runnable, waiting for a CPU: the test thread and threads
+					that ended during the attempt (schedstat); < 0 unavailable */
+	double children_cpu_s;       /* children reaped during the attempt */
+	long long vol_switches, invol_switches; /* the test's process */
+	long long minflt, majflt;    /* page faults of the test's process */
+	double steal_s;              /* the machine's CPU steal during it; < 0 not measured */
+	double wait_s;               /* the test thread's traced blocking calls */
+	double gc_s, gc_max_s;       /* Python garbage collection (plugin); gc_s < 0 unknown */
+	int gc_collections;
+	double other_s;              /* duration - (thread CPU + run delay + wait), >= 0 */
+	bool profiled;               /* the profiler was on (samples or the record says so) */
+	double sampled_s;            /* total weight of the attempt's CPU samples */
+	int samples;
+	struct fh_line_cpu *lines; size_t nlines; /* by cpu_s, biggest first, bounded */
+};
+#define FH_WHERE_LINES 12
+
 /* ---- attempts, clusters, tests ---- */
 
 struct fh_attempt {
@@ -433,6 +468,11 @@ struct fh_attempt {
 	 * a back-to-back run. */
 	int round, position;
 	struct fh_footprint *foot;   /* may be NULL (nothing known) */
+	/* Garbage collection during the attempt (the record's "gc"); gc_s < 0 unknown. */
+	double gc_s, gc_max_s;
+	int gc_collections;
+	bool profiled;               /* the record says the profiler was on ("profile") */
+	struct fh_where *where;      /* perf_where.c; NULL without a trace */
 	struct fh_foot_raw *foot_raw; /* the join's raw footprint events; NULL once summarized */
 	int fds_end, threads_end;    /* counts at its end marker; -1 unknown */
 	/* The attempts that ran just before it in its process, nearest first (order.c, for
@@ -472,12 +512,52 @@ struct fh_named_value {
 	double value;
 };
 
+/* One Python line's CPU, slow attempts against fast ones (perf_cause.c): mean per profiled
+ * attempt of each side. */
+struct fh_perf_line {
+	const char *path, *function; /* may be NULL */
+	int line;
+	const char *caller;          /* may be NULL */
+	double slow_s, fast_s;
+};
+
+/* A part of the wall time (perf_cause.c): mean per slow and per fast attempt. */
+struct fh_perf_part {
+	const char *name;            /* "cpu", "gc", "run_delay", "wait", "other" */
+	double slow_s, fast_s;
+};
+#define FH_PERF_PARTS 5
+
 struct fh_perf {
 	bool unstable;
 	int *slow_attempts; size_t nslow;
 	struct fh_named_value *by_category; size_t nby_category;
 	struct fh_named_value *by_call; size_t nby_call;
 	const char *summary;         /* may be NULL */
+	/* perf_cause.c: the verdict and what the extra time was. */
+	const char *shape;           /* "bimodal", "heavy-tail"; NULL when not unstable */
+	double slow_median_s, fast_median_s, slow_share;
+	double median_s, median_lo_s, median_hi_s; /* passing median and its bootstrap 95% */
+	double noise_floor;          /* the run's relative spread of stable tests (0.1 = 10%) */
+	double min_effect_s;         /* slow - fast medians needed to call it a perf flake */
+	bool flake;                  /* unstable and the effect passes min_effect_s */
+	const char *cause;           /* "cpu", "wait", "scheduling", "memory", "gc", "mixed"; NULL */
+	const char **cause_evidence; size_t ncause_evidence;
+	struct fh_perf_part parts[FH_PERF_PARTS]; int nparts; /* 0 without measured attempts */
+	struct fh_perf_line *lines; size_t nlines; /* by slow - fast, biggest first */
+	int profiled_slow, profiled_fast;
+	/* Across runs (perf_cause.c, from the history): the median duration of recent runs
+	 * against earlier ones. */
+	struct fh_regression *regression; /* may be NULL */
+};
+
+struct fh_regression {
+	int recent_runs, earlier_runs;
+	double recent_median_s, earlier_median_s;
+	double lo_s, hi_s;           /* 95% interval of recent - earlier (bootstrap) */
+	bool flagged;                /* grew beyond noise */
+	const char *first_run;       /* the first recent run's id; may be NULL */
+	const char *commit_before, *commit_after; /* git commits around it; may be NULL */
 };
 
 struct fh_ai {
@@ -495,6 +575,9 @@ struct fh_hist_run {
 	const char *host, *branch, *week; /* week: "2026-W47" */
 	int attempts, failed;
 	bool isolate;                /* ran with --fh-isolate (false when unknown: older rows) */
+	const double *durations; size_t ndurations; /* its passing attempts' durations (bounded) */
+	double median_s;             /* their median; < 0 none */
+	const char *commit;          /* git commit; may be NULL */
 };
 
 struct fh_hist_group {

@@ -333,6 +333,19 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 		at->round = at->position = 0;
 	at->foot = footprint_from_record(a, json_cursor_get(&c, "footprint"));
 	at->chaos = chaos_from_record(a, json_cursor_get(&c, "chaos"));
+	at->gc_s = -1;
+	v = json_cursor_get(&c, "gc");
+	if (cJSON_IsObject(v)) {
+		double gs = json_num(json_get(v, "pause_s"), -1);
+		double gm = json_num(json_get(v, "max_pause_s"), 0);
+		int gn = json_get_int(v, "collections", -1);
+		if (gs >= 0 && gs < 1e6 && gn >= 0 && gm >= 0 && gm <= gs + 1e-9) {
+			at->gc_s = gs;
+			at->gc_max_s = gm;
+			at->gc_collections = gn;
+		}
+	}
+	at->profiled = cJSON_IsObject(json_cursor_get(&c, "profile"));
 	at->fds_end = at->threads_end = -1;
 	at->record_file = name;
 	at->record_line = lineno;

@@ -199,7 +199,49 @@ static void decode(struct fh_event *e, const struct fht_rec *r, int pid, int tid
 		if (e->end_ns && e->end_ns < e->start_ns)
 			e->end_ns = e->start_ns;
 		break;
+	case FHT_REC_SAMPLE:
+		e->type = FH_EV_SAMPLE;
+		e->sample = r->call;
+		e->fd = r->fd;
+		e->arg = r->arg;
+		e->result = r->result;
+		e->interrupted_call = r->err >= 0 && fht_call((unsigned)r->err) ? r->err : -1;
+		e->category = FH_CAT_OTHER;
+		e->done = true;
+		e->end_ns = e->start_ns;
+		if (e->sample == FHT_SAMPLE_CPU && r->arg > 0 && r->arg <= 10000000000LL &&
+		    r->arg2 >= 0 && r->arg2 < 1000000)
+			e->weight_ns = r->arg * (1 + r->arg2);
+		break;
 	}
+}
+
+static void decode_res(struct fh_event *e, const struct fht_res *r, int pid, int tid,
+		       struct arena *a)
+{
+	int n = r->n > FHT_RES_NV ? FHT_RES_NV : r->n;
+	int64_t *v = arena_alloc(a, sizeof(*v) * FHT_RES_NV);
+
+	memset(e, 0, sizeof(*e));
+	e->type = FH_EV_RES;
+	e->pid = pid;
+	e->tid = tid;
+	e->start_ns = r->start_ns;
+	e->end_ns = r->start_ns;
+	e->done = true;
+	e->fd = -1;
+	e->call = -1;
+	e->interrupted_call = -1;
+	e->cpu_ns = -1;
+	e->fds = e->threads = -1;
+	e->category = FH_CAT_OTHER;
+	e->res_kind = r->kind;
+	e->res_exit = r->flags & FHT_RES_F_EXIT;
+	e->owner = r->owner;
+	for (int i = 0; i < FHT_RES_NV; i++)
+		v[i] = i < n && r->v[i] >= 0 ? r->v[i] : -1;
+	e->resv = v;
+	e->nresv = n;
 }
 
 /*
@@ -219,7 +261,8 @@ static void decode_stream(const char *base, uint32_t rec_size, uint64_t n,
 		slot_ev[i] = -1;
 		if (r->type == FHT_REC_CALL || r->type == FHT_REC_SIGNAL || r->type == FHT_REC_MARK ||
 		    r->type == FHT_REC_PROC || r->type == FHT_REC_SNAP ||
-		    r->type == FHT_REC_FOOT || r->type == FHT_REC_CHAOS)
+		    r->type == FHT_REC_FOOT || r->type == FHT_REC_CHAOS || r->type == FHT_REC_RES ||
+		    r->type == FHT_REC_SAMPLE)
 			slot_ev[i] = (int32_t)nev++;
 	}
 	out->events = xcalloc(nev ? nev : 1, sizeof(struct fh_event));
@@ -250,8 +293,12 @@ static void decode_stream(const char *base, uint32_t rec_size, uint64_t n,
 	for (uint64_t i = 0; i < n; i++) {
 		const struct fht_rec *r = (const void *)(base + i * rec_size);
 		if (slot_ev[i] >= 0) {
-			decode(&out->events[slot_ev[i]], r, out->pid, out->tid);
-			out->events[slot_ev[i]].slot = (uint32_t)i;
+			struct fh_event *ev = &out->events[slot_ev[i]];
+			if (r->type == FHT_REC_RES)
+				decode_res(ev, (const struct fht_res *)r, out->pid, out->tid, &pv->stacks);
+			else
+				decode(ev, r, out->pid, out->tid);
+			ev->slot = (uint32_t)i;
 			continue;
 		}
 		const struct fht_str *s = (const void *)r;

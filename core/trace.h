@@ -35,6 +35,13 @@ enum fh_ev_type {
 			    * the draw's index (a yield at a lock release: the lock), result the
 			    * plan target (0: the spread), err the call's class; a PLAN's target is
 			    * the plan text, arg its seed, arg2 its generation */
+	FH_EV_RES,         /* resource figures (FHT_REC_RES): res_kind, resv[0..nresv) (-1:
+			    * unavailable), owner (the slot of the marker they belong to, 0 none),
+			    * res_exit (read when the thread or process ended); start_ns = when read */
+	FH_EV_SAMPLE,      /* the CPU profiler (FHT_REC_SAMPLE): sample is the kind; a CPU sample
+			    * stands for weight_ns of the thread's CPU, interrupted_call is the
+			    * wrapped call it was in (-1 none), arg the interval, result the pc, the
+			    * stack its Python frames; ON: fd = signal, result = threads armed */
 	FH_EV_TYPE_COUNT
 };
 
@@ -86,6 +93,14 @@ struct fh_event {
 	int snap;                   /* enum fht_snap_kind */
 	/* FH_EV_CHAOS */
 	int chaos;                  /* enum fht_chaos_kind */
+	/* FH_EV_RES */
+	int res_kind;               /* enum fht_res_kind */
+	bool res_exit;
+	uint32_t owner;
+	const int64_t *resv; int nresv; /* borrowed from the file's storage */
+	/* FH_EV_SAMPLE */
+	int sample;                 /* enum fht_sample_kind */
+	int64_t weight_ns;          /* CPU sample: (1 + missed) * interval */
 	uint32_t slot;              /* its slot index in the thread's stream (LOCK records name
 				     * their waiter's THREAD record by it) */
 };

@@ -218,8 +218,12 @@ static int start_tracing(const char *dir, bool eager)
 	t->busy = 1;
 	fh_signals_init();
 	fh_stacks_start(fh_dir);
+	const char *prof = getenv("FH_PROFILE");
 	t->busy = busy;
 	t->busy_base = base;
+	/* After busy is restored: switching the profiler on writes its ON record in this thread. */
+	fh_res_init();
+	fh_profile_from_env(prof);
 	return 0;
 }
 
@@ -351,6 +355,8 @@ static void mark(int kind, const char *nodeid, int attempt, int phase, int resul
 	__atomic_store_n(&r->type, FHT_REC_MARK, __ATOMIC_RELEASE);
 	if (nodeid)
 		fh_put_str(t, r, idx, nodeid, fh_strnlen(nodeid, FHT_STR_MAX + 1));
+	if (kind == FHT_MARK_ATTEMPT_BEGIN || kind == FHT_MARK_ATTEMPT_END)
+		fh_res_mark(t, idx);
 	if (kind == FHT_MARK_ATTEMPT_BEGIN)
 		__atomic_add_fetch(&fh_attempt_gen, 1, __ATOMIC_RELAXED);
 	else if (kind == FHT_MARK_ATTEMPT_END)
@@ -377,4 +383,29 @@ void fh_phase_begin(int phase)
 void fh_phase_end(int phase, int failed)
 {
 	mark(FHT_MARK_PHASE_END, NULL, -1, phase, failed);
+}
+
+/* The CPU profiler (profile.c): on (1) with a sample every interval_us of each thread's CPU
+ * (<= 0: the default, 10 ms), or off (0). The threads armed, or -errno (-ENOTCONN when this
+ * process is not tracing, FH_TRACE=0 included; -ENOTSUP where it cannot run safely, -EAGAIN
+ * without a free signal). fh_profile_status(): one line saying which. */
+FH_EXPORT int fh_profile(int on, int interval_us);
+FH_EXPORT const char *fh_profile_status(void);
+
+int fh_profile(int on, int interval_us)
+{
+	int saved = errno, r;
+	if (!fh_on || fh_disabled)
+		r = -ENOTCONN;
+	else if (on)
+		r = fh_profile_start(interval_us > 0 ? (int64_t)interval_us * 1000 : 10000000);
+	else
+		r = fh_profile_stop();
+	errno = saved;
+	return r;
+}
+
+const char *fh_profile_status(void)
+{
+	return fh_profile_status_text();
 }

@@ -90,6 +90,8 @@ enum fht_rec_type {
 			       * that do not know it skip it */
 	FHT_REC_CHAOS = 10,   /* a perturbation chaos mode injected, or the plan in force (below;
 			       * appended, version unchanged) */
+	FHT_REC_RES = 11,     /* resource figures (struct fht_res, below; appended likewise) */
+	FHT_REC_SAMPLE = 12,  /* a CPU profile sample, or the profiler switched on/off (below) */
 };
 
 /* FHT_REC_FOOT records, written by fh_attempt_end() right after the end marker, in its
@@ -364,6 +366,80 @@ enum fht_chaos_kind { FHT_CHAOS_PLAN = 0, FHT_CHAOS_DELAY_BEFORE = 1, FHT_CHAOS_
 #define FHT_CHAOS_C_DNS   0x100u  /* (d) name resolution */
 #define FHT_CHAOS_C_START 0x200u  /* (t) thread start (after pthread_create) */
 
+/*
+ * FHT_REC_RES (writer preload/resources.c): what the kernel counted for a thread, the process,
+ * its reaped children or the machine, read at a moment. A reader subtracts two readings of the
+ * same kind to get what happened in between (an attempt: its begin and end markers). Written:
+ *   - after each attempt marker (FHT_MARK_ATTEMPT_BEGIN/END), in the marking thread's stream,
+ *     with owner = the marker's slot: THREAD, THREAD_CTX, PROC and CHILDREN always; MACHINE
+ *     only while perf detail is on (the profiler is on, or FH_PROFILE is set: /proc/stat costs
+ *     ~20 us to read);
+ *   - when a traced thread exits (pthread key destructor; not for the main thread, nor on
+ *     _exit or a fatal signal): THREAD and THREAD_CTX with FHT_RES_F_EXIT, owner 0: everything
+ *     the thread used in its life;
+ *   - when a traced process exits through exit() (not _exit, not a fatal signal) and its trace
+ *     file exists: PROC and PROC_SCHED with FHT_RES_F_EXIT, owner 0.
+ * start_ns is when the figures were read. A value of -1 is unavailable (the file could not be
+ * read, e.g. a kernel without CONFIG_SCHED_INFO has no schedstat). All times in ns. Kinds:
+ *   THREAD:     v[0] user CPU, v[1] system CPU (getrusage RUSAGE_THREAD; the kernel splits the
+ *               total by tick samples), v[2] on-CPU time and v[3] run-queue delay (time
+ *               runnable but waiting for a CPU) and v[4] timeslices run
+ *               (/proc/self/task/TID/schedstat), v[5] tid.
+ *   THREAD_CTX: v[0] voluntary and v[1] involuntary context switches, v[2] minor and v[3]
+ *               major page faults (RUSAGE_THREAD), v[4] tid.
+ *   PROC:       getrusage(RUSAGE_SELF), every thread of the process, living and dead: v[0] user,
+ *               v[1] system CPU, v[2] minor, v[3] major faults, v[4] voluntary, v[5] involuntary
+ *               context switches.
+ *   CHILDREN:   the same from getrusage(RUSAGE_CHILDREN): children (and their descendants) that
+ *               were waited for.
+ *   MACHINE:    /proc/stat's "cpu" line: v[0] steal (time the hypervisor ran something else on
+ *               this VM's CPUs), v[1] total (every field summed), v[2] idle (idle + iowait), all
+ *               summed over CPUs in ticks of 1/v[4] s converted to ns; v[3] procs_running now;
+ *               v[4] USER_HZ; v[5] CPUs online.
+ *   PROC_SCHED: v[0] on-CPU time and v[1] run-queue delay summed over the process's live
+ *               threads (each one's /proc/self/task/TID/schedstat), v[2] threads read.
+ */
+enum fht_res_kind {
+	FHT_RES_THREAD = 1, FHT_RES_THREAD_CTX = 2, FHT_RES_PROC = 3, FHT_RES_CHILDREN = 4,
+	FHT_RES_MACHINE = 5, FHT_RES_PROC_SCHED = 6,
+};
+#define FHT_RES_F_EXIT 0x80   /* fht_res.flags: read when the thread or process ended */
+#define FHT_RES_NV 6
+struct fht_res {
+	uint8_t type;             /* FHT_REC_RES */
+	uint8_t flags;            /* FHT_F_DONE; FHT_RES_F_EXIT */
+	uint8_t kind;             /* enum fht_res_kind */
+	uint8_t n;                /* values used */
+	uint32_t owner;           /* slot of the marker these figures belong to; 0 none */
+	int64_t start_ns;         /* when they were read (CLOCK_MONOTONIC) */
+	int64_t v[FHT_RES_NV];
+};
+
+/*
+ * FHT_REC_SAMPLE (writer preload/profile.c): the CPU profiler. While it is on, every traced
+ * thread of the process has a timer on its own CPU clock (timer_create on the thread's
+ * CLOCK_THREAD_CPUTIME_ID, SIGEV_THREAD_ID) that sends it a signal every `interval` ns of CPU
+ * it uses; the handler writes one CPU record into that thread's stream with the thread's Python
+ * frames (read through process_vm_readv: never a fault, whatever the interrupted code was
+ * doing). A thread that waits uses no CPU and gets no sample, so samples are where CPU went.
+ * struct fht_rec, call = enum fht_sample_kind, flags FHT_F_DONE. Fields by kind:
+ *   CPU:  start_ns = when; arg = interval ns, arg2 = expirations missed (si_overrun): the
+ *         sample stands for (1 + arg2) * arg ns of the thread's CPU; err = the wrapped call
+ *         (calls.def id) the thread was in, -1 none; result = the interrupted instruction
+ *         pointer; stack_ref = its Python frames (FHT_STK_PY records and their PYSTR strings,
+ *         as for calls; a sample whose frames equal the previous sample's of the thread names
+ *         that sample's stack); fd = 0.
+ *   ON:   the profiler was switched on (in the stream of the thread that did it): arg =
+ *         interval ns, fd = the signal it uses, result = threads armed.
+ *   OFF:  switched off (fh_profile(0)).
+ *   LOST: the program took the profiler's signal for itself (sigaction/signal): profiling
+ *         stopped in this process until it is switched on again (on another signal); fd = that
+ *         signal.
+ */
+enum fht_sample_kind { FHT_SAMPLE_CPU = 0, FHT_SAMPLE_ON = 1, FHT_SAMPLE_OFF = 2,
+	FHT_SAMPLE_LOST = 3 };
+
+_Static_assert(sizeof(struct fht_res) == FHT_REC_SIZE, "resource record size");
 _Static_assert(sizeof(struct fht_rec) == FHT_REC_SIZE, "record size");
 _Static_assert(sizeof(struct fht_stack) == FHT_REC_SIZE, "stack record size");
 _Static_assert(sizeof(struct fht_str) == FHT_REC_SIZE, "string record size");

@@ -83,6 +83,8 @@ struct fh_thr {
 	struct { uint64_t tsc; int64_t ns; } anchor[2];
 	int ai;
 	unsigned gen;             /* fh_fork_gen when this state was set up */
+	unsigned epoch;           /* bumped at every set-up: stream indices start again then, so
+				   * caches of slot indices (the profiler's) check it */
 	int in_handler;           /* depth of program signal handlers run by the trampoline */
 	/* Who created this thread and when (pthread_create's wrapper, wrap_custom.c): written
 	 * into each of its chunk headers so that the analyzer can tell a test's own threads from
@@ -351,6 +353,43 @@ extern uint64_t fh_sig_seen[65] FH_HIDDEN;
 /* A sem_t acquired (sem_trywait/sem_wait/... returned 0) or released (sem_post) by the calling
  * thread: the lock table keeps who holds which (hang.c). Hot path: no syscall, no lock. */
 void fh_lock_acquired(const void *sem) FH_HIDDEN;
+
+/* Resource figures (resources.c; FHT_REC_RES): after an attempt marker of slot mark_idx, the
+ * marking thread's, the process's and its reaped children's figures (and the machine's while
+ * fh_perf_detail is set); at set-up, a thread is given its exit hook; at exit, the process's
+ * own figures. */
+extern volatile int fh_perf_detail FH_HIDDEN;
+void fh_res_init(void) FH_HIDDEN;
+void fh_res_mark(struct fh_thr *t, uint64_t mark_idx) FH_HIDDEN;
+void fh_res_thread_setup(struct fh_thr *t) FH_HIDDEN;
+void fh_res_process_exit(void) FH_HIDDEN;
+
+/* The CPU profiler (profile.c; FHT_REC_SAMPLE). fh_prof_sig: the signal it uses (0 none);
+ * signals.c keeps the program's view of that signal SIG_DFL and calls fh_profile_lose() when
+ * the program sets a disposition for it; the trampoline drops signals whose sigev_value is
+ * fh_prof_cookie(). The rest are hooks at thread set-up and exit, fork, exec and sigwait. */
+extern int fh_prof_sig FH_HIDDEN;
+const void *fh_prof_cookie(void) FH_HIDDEN;
+int fh_profile_start(int64_t interval_ns) FH_HIDDEN;   /* threads armed, or -errno */
+int fh_profile_stop(void) FH_HIDDEN;
+bool fh_profile_on(void) FH_HIDDEN;
+const char *fh_profile_status_text(void) FH_HIDDEN;
+void fh_profile_lose(int sig) FH_HIDDEN;
+void fh_profile_thread_setup(struct fh_thr *t) FH_HIDDEN;
+void fh_profile_thread_exit(void) FH_HIDDEN;
+void fh_profile_quiet(void) FH_HIDDEN;
+void fh_profile_after_fork(void) FH_HIDDEN;
+void fh_profile_before_exec(void) FH_HIDDEN;
+void fh_profile_exec_failed(void) FH_HIDDEN;
+void fh_profile_from_env(const char *v) FH_HIDDEN;
+void fh_profile_new_thread(void) FH_HIDDEN;  /* pthread_create returned: arm the new thread */
+/* m, or a copy of it in buf without the profiler's signal (sigwait and friends never return
+ * it) */
+const sigset_t *fh_prof_waitset(const sigset_t *m, sigset_t *buf) FH_HIDDEN;
+/* signals.c: the kernel's sigaction, bypassing the trampoline; whether the program installed a
+ * handler for sig (through the wrappers). */
+int fh_kernel_sigaction(int sig, const struct sigaction *act, struct sigaction *old) FH_HIDDEN;
+bool fh_sig_program_owns(int sig) FH_HIDDEN;
 
 /* Process setup (fhtrace.c): the trace directory (absolute), the per-thread record cap, and
  * the process's identity as its file's header records it. */

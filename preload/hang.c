@@ -714,6 +714,7 @@ void fh_quiet_thread(void)
 		t->tid = (int)syscall(SYS_gettid);
 	}
 	t->state = THR_QUIET;
+	fh_profile_quiet();
 	errno = saved;
 }
 

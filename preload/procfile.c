@@ -529,6 +529,7 @@ bool fh_thr_setup(struct fh_thr *t)
 	t->full = 0;
 	t->growing = 0;
 	t->gen = fh_fork_gen;
+	t->epoch++;
 	t->tid = (int)syscall(SYS_gettid);
 	t->cur_call = FH_NO_CALL;
 	fh_thread_register(t);
@@ -553,6 +554,10 @@ out:
 	}
 	t->state = ok ? THR_ON : THR_OFF;
 	t->busy = 0;
+	if (ok && !retry) {
+		fh_res_thread_setup(t);
+		fh_profile_thread_setup(t);
+	}
 	errno = saved;
 	return ok;
 }
@@ -722,6 +727,7 @@ void fh_after_fork_child(void)
 	fh_spare_off = 0;
 	memset(fh_early_drops, 0, sizeof(fh_early_drops));   /* the parent's, counted there */
 	fh_hang_after_fork();
+	fh_profile_after_fork();
 	t->state = THR_NEW;
 	t->cur = NULL;
 	__atomic_add_fetch(&fh_fork_gen, 1, __ATOMIC_RELAXED);
@@ -734,9 +740,15 @@ void fh_after_fork_child(void)
 __attribute__((destructor)) static void fh_fini(void)
 {
 	bool created = false, any = false;
-	if (!fh_on || __atomic_load_n(&fh_pf_state, __ATOMIC_ACQUIRE) == PF_READY ||
-	    fh_raw_getpid() != fh_pid)
+	if (!fh_on || fh_raw_getpid() != fh_pid)
 		return;
+	if (__atomic_load_n(&fh_pf_state, __ATOMIC_ACQUIRE) == PF_READY) {
+		/* What the process used in its life, for the attempt that started it. */
+		int saved = errno;
+		fh_res_process_exit();
+		errno = saved;
+		return;
+	}
 	for (unsigned r = 0; r < FHT_DROP_NREASONS; r++)
 		any |= __atomic_load_n(&fh_early_drops[r], __ATOMIC_RELAXED) != 0;
 	if (!any)

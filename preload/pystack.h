@@ -70,6 +70,28 @@ int fh_pystack_capture_tid(int tid, struct fh_pyframe *out, int max);
  * thread runs no Python code. */
 bool fh_pystack_current_site(uintptr_t *code, uintptr_t *instr);
 
+/*
+ * The profiler's sample, in a signal handler: up to max frames of the calling thread,
+ * innermost first, as identities (code object, its name objects, the instruction), without
+ * decoding anything. Async-signal-safe: every read goes through process_vm_readv (the thread
+ * may have been interrupted anywhere, a frame half pushed or a code object just released:
+ * garbage reads as garbage or stops the walk, never faults), no static buffer, no lock, no
+ * allocation; two system calls per frame. 0 when off or the thread runs no Python code.
+ */
+struct fh_pyraw {
+	uintptr_t code;             /* the code object */
+	uintptr_t qualname, filename; /* its co_qualname and co_filename objects */
+	int32_t unit;               /* the code unit (instruction) the frame is at */
+	int32_t pad;
+};
+int fh_pystack_sample(struct fh_pyraw *out, int max);
+
+/* Decode a raw frame's names into f (line left 0), and its line, the same safe way; scratch is
+ * the caller's buffer (a few hundred bytes: longer names are cut to what it holds). */
+void fh_pystack_raw_names(const struct fh_pyraw *r, struct fh_pyframe *f, char *scratch,
+			  size_t cap);
+int fh_pystack_raw_line(const struct fh_pyraw *r, unsigned char *scratch, size_t cap);
+
 /* Decodes a site saved by fh_pystack_current_site() into one frame (function, file, line),
  * reading through process_vm_readv (the code object may be gone by now: then 0). Same rules as
  * fh_pystack_capture_tid(). Returns 1 when *out holds the frame. */

@@ -36,9 +36,23 @@ static int kernel_sigaction(int sig, const struct sigaction *act, struct sigacti
 	return -1;
 }
 
+int fh_kernel_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return kernel_sigaction(sig, act, old);
+}
+
+bool fh_sig_program_owns(int sig)
+{
+	return sig > 0 && sig < FH_NSIG && installed[sig];
+}
+
 static void fh_trampoline(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
+	/* A signal of the profiler's timers still on its way when the program took the signal
+	 * over (profile.c): the program's handler must not see it. */
+	if (si && si->si_code == SI_TIMER && si->si_value.sival_ptr == fh_prof_cookie())
+		return;
 	/* This delivery is lost when it interrupts the library's own work at the same depth
 	 * (fh_thread() counts only what the program's handlers do meanwhile). */
 	if (fh_on && fh_thr.busy && fh_thr.in_handler == fh_thr.busy_base)
@@ -84,7 +98,25 @@ static bool is_handler(const struct sigaction *a)
 		a->sa_sigaction != NULL;
 }
 
+static int sigaction_impl(int sig, const struct sigaction *act, struct sigaction *old);
+
+/* The profiler's signal (profile.c) looks untouched to the program: a query answers SIG_DFL,
+ * and the first disposition the program sets makes the profiler give the signal up. */
 int fh_sigaction_impl(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (FH_LIKELY(!fh_prof_sig || sig != fh_prof_sig) || fh_raw_getpid() != fh_pid)
+		return sigaction_impl(sig, act, old);
+	if (act)
+		fh_profile_lose(sig);
+	int r = act ? sigaction_impl(sig, act, NULL) : 0;
+	if (r == 0 && old) {
+		memset(old, 0, sizeof(*old));
+		old->sa_handler = SIG_DFL;
+	}
+	return r;
+}
+
+static int sigaction_impl(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction prev, k;
 	int have_prev = 0;
@@ -137,7 +169,7 @@ void fh_signals_init(void)
 {
 	for (int sig = 1; sig < FH_NSIG; sig++) {
 		struct sigaction a;
-		if (sig == SIGKILL || sig == SIGSTOP || installed[sig])
+		if (sig == SIGKILL || sig == SIGSTOP || installed[sig] || sig == fh_prof_sig)
 			continue;
 		if (kernel_sigaction(sig, NULL, &a) || !is_handler(&a) ||
 		    (a.sa_flags & SA_SIGINFO ? (void *)a.sa_sigaction : (void *)a.sa_handler) ==

@@ -191,6 +191,7 @@ static bool exec_begin(struct fh_call *c, unsigned id, const char *target, int f
 {
 	if (!fh_on)
 		return false;
+	fh_profile_before_exec();
 	int pid = fh_raw_getpid();
 	if (!fh_begin(c, id, fd))
 		return false;
@@ -216,6 +217,7 @@ static bool exec_begin(struct fh_call *c, unsigned id, const char *target, int f
 static void exec_failed(struct fh_call *c, int ret)
 {
 	int saved = errno;
+	fh_profile_exec_failed();
 	int64_t end = fh_now_t(c->t);
 	c->rec->end_ns = end > c->rec->start_ns ? end : c->rec->start_ns;
 	c->rec->err = saved;
@@ -367,6 +369,10 @@ int pthread_create(pthread_t *th, const pthread_attr_t *at, void *(*start)(void 
 	saved = errno;
 	if (ret && s)
 		__atomic_store_n(&s->state, 0, __ATOMIC_RELEASE);   /* no thread will read it */
+	/* created while the profiler is on: give it its timer now (a thread that runs Python
+	 * code without any traced call would otherwise never get one) */
+	if (rec && ret == 0 && FH_UNLIKELY(fh_profile_on()))
+		fh_profile_new_thread();
 	if (rec) {
 		fh_end(&c, ret, FHT_CONV_ERRNUM, saved);
 		fh_done(&c);

@@ -261,6 +261,9 @@ static void fh_post_waitid(struct fh_call *c, int ret, const siginfo_t *si)
 		c->rec->arg = ((si->si_status & 0xff) << 8) | 0x7f;   /* stopped/continued */
 }
 
+/* The profiler's signal is never the program's: waits for a set of signals do not include it. */
+#define FH_WAITSET(m) fh_prof_waitset((m), &(sigset_t){ { 0 } })
+
 static void fh_post_sigwait(struct fh_call *c, int ret, const int *sig)
 {
 	const int *volatile p = sig;   /* declared nonnull, but never trust a caller */

@@ -289,6 +289,7 @@ void card_body(struct rep *r, const struct fh_test *t, size_t idx)
 	box_diagnosis(r, t);
 	box_chaos(r, t);
 	box_perf(r, t);
+	box_regression(r, t);
 	box_ai(r, t);
 	sect_hang(r, t);
 	sect_hosts(r, t);

@@ -83,6 +83,7 @@ void box_perf(struct rep *r, const struct fh_test *t)
 		buf_html(b, p->summary);
 		buf_puts(b, "</p>");
 	}
+	box_perf_details(r, t);
 	if (p->nslow) {
 		buf_puts(b, "<p>Slow attempts: <span class=\"num\">");
 		for (i = 0; i < p->nslow && i < 50; i++)

@@ -70,6 +70,10 @@ void heat_history(struct rep *r, const struct fh_test *t);
 /* evidence.c */
 void box_diagnosis(struct rep *r, const struct fh_test *t);
 void box_perf(struct rep *r, const struct fh_test *t);
+/* perf.c: the cause, its evidence, parts and sampled lines (inside box_perf); the duration
+ * regression across runs with the medians' sparkline. */
+void box_perf_details(struct rep *r, const struct fh_test *t);
+void box_regression(struct rep *r, const struct fh_test *t);
 void box_ai(struct rep *r, const struct fh_test *t);
 void sect_timeline(struct rep *r, const struct fh_test *t);
 void sect_trace_evidence(struct rep *r, const struct fh_test *t);

@@ -296,33 +296,73 @@ bool test_has_traces(const struct fh_test *t)
 	return false;
 }
 
-#define NSEG (FH_CAT_COUNT + 2) /* categories, on-CPU, rest of the attempt */
+/* Segments: the categories of blocking calls, on-CPU, garbage collection, run-queue delay,
+ * the rest of the attempt. With the attempt's `where` (perf_where.c) every part is the test
+ * thread's own, so a bar is the attempt's duration; without it (older traces) the categories
+ * sum every thread's waits and can stack above the duration. */
+#define SEG_CPU FH_CAT_COUNT
+#define SEG_GC (FH_CAT_COUNT + 1)
+#define SEG_DELAY (FH_CAT_COUNT + 2)
+#define SEG_IDLE (FH_CAT_COUNT + 3)
+#define NSEG (FH_CAT_COUNT + 4)
 
 static const char *seg_class(int s)
 {
 	static const char *const names[NSEG] = {
 		[FH_CAT_NET] = "cat-net", [FH_CAT_DNS] = "cat-dns", [FH_CAT_SLEEP] = "cat-sleep",
 		[FH_CAT_LOCK] = "cat-lock", [FH_CAT_POLL] = "cat-poll", [FH_CAT_PROC] = "cat-proc",
-		[FH_CAT_FILE] = "cat-file", [FH_CAT_OTHER] = "cat-other", [FH_CAT_COUNT] = "cat-cpu",
-		[FH_CAT_COUNT + 1] = "cat-idle",
+		[FH_CAT_FILE] = "cat-file", [FH_CAT_OTHER] = "cat-other", [SEG_CPU] = "cat-cpu",
+		[SEG_GC] = "cat-gc", [SEG_DELAY] = "cat-delay", [SEG_IDLE] = "cat-idle",
 	};
 
 	return names[s];
 }
 
+static const char *seg_name(int s)
+{
+	if (s < FH_CAT_COUNT)
+		return fh_category_names[s];
+	return s == SEG_CPU ? "on CPU" : s == SEG_GC ? "garbage collection" :
+	       s == SEG_DELAY ? "waiting for a CPU (run-queue delay)" : "unaccounted";
+}
+
+static double pos(double v)
+{
+	return v > 0 && isfinite(v) ? v : 0;
+}
+
 static double seg_value(const struct fh_attempt *a, int s)
 {
 	const struct fh_attempt_trace *tr = a->trace;
+	const struct fh_where *w = a->where;
 	double sum = 0;
 	int c;
 
+	if (w) {
+		double gc = pos(w->gc_s);
+		if (s < FH_CAT_COUNT) {
+			for (size_t i = 0; i < tr->ncalls; i++)
+				if ((int)tr->calls[i].category == s)
+					sum += pos(tr->calls[i].main_s);
+			return sum;
+		}
+		if (s == SEG_CPU)
+			return pos(w->thread_cpu_s - gc);
+		if (s == SEG_GC)
+			return gc < w->thread_cpu_s ? gc : pos(w->thread_cpu_s);
+		if (s == SEG_DELAY)
+			return pos(w->run_delay_s);
+		return pos(w->other_s);
+	}
 	if (s < FH_CAT_COUNT)
-		return tr->time_s[s] > 0 ? tr->time_s[s] : 0;
-	if (s == FH_CAT_COUNT)
-		return tr->cpu_s > 0 ? tr->cpu_s : 0;
+		return pos(tr->time_s[s]);
+	if (s == SEG_CPU)
+		return pos(tr->cpu_s);
+	if (s != SEG_IDLE)
+		return 0;
 	for (c = 0; c < FH_CAT_COUNT; c++)
-		sum += tr->time_s[c] > 0 ? tr->time_s[c] : 0;
-	sum += tr->cpu_s > 0 ? tr->cpu_s : 0;
+		sum += pos(tr->time_s[c]);
+	sum += pos(tr->cpu_s);
 	return a->duration_s > sum ? a->duration_s - sum : 0;
 }
 
@@ -388,8 +428,7 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 	for (s = 0; s < NSEG; s++) {
 		if (buf_len(&segs[s]))
 			buf_printf(b, "<path class=\"%s\" d=\"%s\"><title>%s</title></path>", seg_class(s),
-				   buf_str(&segs[s]), s < FH_CAT_COUNT ? fh_category_names[s] :
-				   s == FH_CAT_COUNT ? "on CPU" : "unaccounted (not blocked, not on CPU)");
+				   buf_str(&segs[s]), seg_name(s));
 		buf_free(&segs[s]);
 	}
 	if (buf_len(&fx))
@@ -405,13 +444,19 @@ void svg_time_bars(struct rep *r, const struct fh_test *t)
 	buf_puts(b, "<div class=\"legend\">");
 	for (s = 0; s < NSEG; s++)
 		if (used[s])
-			buf_printf(b, "<span><i class=\"%s\"></i>%s</span>", seg_class(s),
-				   s < FH_CAT_COUNT ? fh_category_names[s] : s == FH_CAT_COUNT ? "on CPU" :
-				   "unaccounted");
+			buf_printf(b, "<span><i class=\"%s\"></i>%s</span>", seg_class(s), seg_name(s));
 	buf_puts(b, "<span class=\"lf\">\xe2\x9c\x95 under a bar: failed</span>");
 	if (t->perf && t->perf->unstable && t->perf->nslow)
 		buf_puts(b, "<span class=\"le\">\xe2\x96\xb2 under a bar: slow</span>");
-	buf_puts(b, "<span>threads that wait at the same time can stack above the attempt's duration</span>");
+	{
+		bool all_where = true;
+		for (i = 0; i < n; i++)
+			if (t->attempts[i].trace && !t->attempts[i].where)
+				all_where = false;
+		buf_puts(b, all_where ? "<span>the test thread's time: each bar is the attempt's "
+			    "duration</span>" : "<span>threads that wait at the same time can stack above "
+			    "the attempt's duration</span>");
+	}
 	if (t->nattempts > n)
 		buf_printf(b, "<span>showing the first %zu of %zu attempts</span>", n, t->nattempts);
 	buf_puts(b, "</div>");

@@ -34,8 +34,8 @@ import time
 
 import pytest
 
-from . import (analyzer, board, chaos, compat, footprint, hang, order, plan, records, replay,
-               rundir, termout)
+from . import (analyzer, board, chaos, compat, footprint, hang, order, perf, plan, records,
+               replay, rundir, termout)
 from .fingerprint import fingerprint
 from .preload import OUTCOMES, PHASES, Preload
 from .redact import scrub
@@ -89,6 +89,14 @@ OPTIONS = [
     ("fh_no_report", "--fh-no-report", "fh_no_report", "bool", False,
      "record only: no analyzer, report or history (a shard merged later with "
      "fh-analyze merge)"),
+    ("fh_profile", "--fh-profile", "fh_profile", "bool", False,
+     "sample where CPU time goes (Python lines) in every attempt and in the processes tests "
+     "start (preload; without it the profiler switches on by itself for tests whose "
+     "attempts vary)"),
+    ("fh_profile_ms", "--fh-profile-ms", "fh_profile_ms", "int", perf.DEFAULT_MS,
+     "the profiler's interval: a sample every MS milliseconds of a thread's CPU (default 10)"),
+    ("fh_no_auto_profile", "--fh-no-auto-profile", "fh_no_auto_profile", "bool", False,
+     "never switch the profiler on by itself (only --fh-profile does)"),
     ("fh_timeout", "--fh-timeout", "fh_timeout", "seconds", None,
      "time limit per attempt (setup + call + teardown), fractions allowed: a hung attempt "
      "gets a hang snapshot, is stopped, and the hunt goes on (default: none)"),
@@ -135,7 +143,7 @@ def pytest_addoption(parser):
                        "duration": "DURATION", "choice": "{" + ",".join(board.POLICIES) + "}",
                        "order": "{" + ",".join(order.MODES) + "}", "seed": "SEED",
                        "cseed": "SEED", "plan": "PLAN"}[kind]
-            if dest == "fh_stack_ms":
+            if dest in ("fh_stack_ms", "fh_profile_ms"):
                 metavar = "MS"
             group.addoption(flag, dest=dest, action="store", default=None, metavar=metavar,
                             help=help_)
@@ -441,6 +449,9 @@ class Hunter:
                     f"--fh-chaos: chaos needs tracing (every perturbation is recorded), and "
                     f"it could not start in {trace_dir}: {os.strerror(-self.start_error)}")
             self._chaos_start()
+        self.perf = perf.Perf(self.preload, opts["profile"], not opts["no_auto_profile"],
+                              opts["profile_ms"])
+        self.perf.install()
         self.guard = hang.HangGuard(self, opts["timeout"], self.worker)
         self.guard.install()
         self.footprint.install()
@@ -542,6 +553,9 @@ class Hunter:
             runs = f"runs per test: auto (at most {self.planner.cap})"
         else:
             runs = f"{self.runs} runs per test"
+        prof = self.perf.header()
+        if prof and not self.start_error:
+            tracing += f", {prof}"
         lines = [f"flakehunter: {runs}, {mode}; tracing {tracing}",
                  f"flakehunter: run directory {self.run_dir}"]
         if self.rounds:
@@ -571,6 +585,7 @@ class Hunter:
         if not self.worker:
             rundir.release(self.run_dir)
         self.guard.uninstall()
+        self.perf.uninstall()
         if self.chaos is not None:
             if self.chaos.pressure is not None:
                 self.chaos.pressure.close()
@@ -642,6 +657,8 @@ class Hunter:
         watch = guard.active()
         fp = self.footprint
         ch = self.chaos
+        prf = self.perf
+        prf.test_start()
         attempt = 0
         forced_last = False
         while True:
@@ -675,6 +692,7 @@ class Hunter:
                 guard.lazy = (nodeid, attempt, lambda a=attempt, t=t0, w=wall, x=atail:
                               self._hung_writer(head, x, a, t, w, ps))
             fp.begin()
+            prf.attempt_begin()
             if pl:
                 pl.attempt_begin(nodeid_b, attempt)
                 if ch is not None:
@@ -701,6 +719,7 @@ class Hunter:
                 pl.attempt_end(nodeid_b, attempt, OUTCOMES[outcome])
             hung = guard.disarm() if watch or guard.cur is not None else None
             left = fp.end()
+            extra += prf.attempt_end(outcome, (t1 - t0) / 1e9)
             ps.add(outcome, (t1 - t0) / 1e9)
             planned, stop = planner.decide(ps, t1 / 1e9)
             if forced_last:
@@ -728,6 +747,7 @@ class Hunter:
                     tick()
             if stop is not None:
                 break
+        prf.test_end()
         self.cur = None
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
@@ -875,6 +895,7 @@ class Hunter:
             guard.lazy = (rt.nodeid, attempt, lambda a=attempt, t=t0, w=wall:
                           self._hung_writer(head, tail, a, t, w, ps))
         fp.begin()
+        self.perf.attempt_begin()
         if pl:
             pl.attempt_begin(rt.nodeid_b, attempt)
         guard.in_attempt = True
@@ -891,6 +912,7 @@ class Hunter:
             pl.attempt_end(rt.nodeid_b, attempt, OUTCOMES[outcome])
         hung = guard.disarm() if watch or guard.cur is not None else None
         left = fp.end()
+        extra = self.perf.attempt_end(outcome, (t1 - t0) / 1e9, auto=False)
         ps.add(outcome, (t1 - t0) / 1e9)
         planned, stop = self.planner.decide(ps, t1 / 1e9)
         if isinstance(nxt, _NextItem) and nxt.chosen is not False:
@@ -914,7 +936,7 @@ class Hunter:
             output = _output_of(reports)
         self.writer.write_attempt(head, attempt, outcome, xfail, when, t0, t1, wall, phases,
                                   error, frames, planned, stop, output,
-                                  hung + tail if hung else tail,
+                                  (hung + extra if hung else extra) + tail,
                                   extra=records.order_part(rnd, pos, left))
         brd = None if self.worker else self.board
         if brd is not None:

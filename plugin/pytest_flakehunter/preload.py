@@ -67,6 +67,15 @@ class Preload:
             if f is not None:
                 f.argtypes = args
                 f.restype = res
+        # The CPU profiler (perf.py); a library without it still traces.
+        self._profile = getattr(lib, "fh_profile", None)
+        if self._profile is not None:
+            self._profile.restype = ctypes.c_int
+            self._profile.argtypes = [ctypes.c_int, ctypes.c_int]
+        self._profile_status = getattr(lib, "fh_profile_status", None)
+        if self._profile_status is not None:
+            self._profile_status.restype = ctypes.c_char_p
+            self._profile_status.argtypes = []
         self._sigcount = getattr(lib, "fh_signal_count", None)
         if self._sigcount is not None:
             self._sigcount.restype = ctypes.c_ulonglong
@@ -80,6 +89,20 @@ class Preload:
             return -38
         return int(self._snap(reason, limit_ns, since_ns,
                               names.encode("utf-8", "replace")))
+
+    def profile(self, on, interval_us):
+        """Switch the CPU profiler on (every interval_us of each thread's CPU) or off; the
+        threads armed, or a negative errno (-ENOSYS when the library has no profiler)."""
+        if not self.active or self._profile is None:
+            return -38
+        return int(self._profile(1 if on else 0, int(interval_us)))
+
+    def profile_status(self):
+        """The profiler's state in words ("on every 10 ms of CPU", "off: ..."), or None."""
+        if not self.active or self._profile_status is None:
+            return None
+        s = self._profile_status()
+        return s.decode("utf-8", "replace") if s else None
 
     def quiet_thread(self):
         """The calling thread is the tool's: the preload records none of its calls."""

@@ -34,9 +34,10 @@ class FhRun:
         return [a for a in self.test(name)["attempt_log"] if a["outcome"] == "passed"]
 
 
-def run_fh(tmp_path, files, *args, preload=True, runs=6, timeout=180, history=None):
+def run_fh(tmp_path, files, *args, preload=True, runs=6, timeout=180, history=None, pin=None):
     """Writes files ({name: source}) into tmp_path/suite and runs pytest --fh there; with
-    `history` (a directory) the CSV history is read and appended there, else it is off."""
+    `history` (a directory) the CSV history is read and appended there, else it is off; with
+    `pin` (a CPU number) pytest runs on that CPU only."""
     suite = tmp_path / "suite"
     suite.mkdir(exist_ok=True)
     for name, src in files.items():
@@ -53,10 +54,11 @@ def run_fh(tmp_path, files, *args, preload=True, runs=6, timeout=180, history=No
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["HOME"] = str(tmp_path / "home")
     cmd = ["/usr/bin/python3", "-m", "pytest", "-p", "pytest_flakehunter", "-p", "no:cacheprovider",
-           "-q", "--fh", "--fh-runs", str(runs), "--fh-report", str(html),
-           *(["--fh-history-dir", str(history)] if history else ["--fh-no-history"]), *args]
+           "-q", "--fh", "--fh-runs", str(runs), f"--fh-report={html}",
+           *([f"--fh-history-dir={history}"] if history else ["--fh-no-history"]), *args]
     proc = subprocess.run(cmd, cwd=suite, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout,
+                          preexec_fn=None if pin is None else lambda: os.sched_setaffinity(0, {pin}))
     jpath = html.with_suffix(".json")
     assert jpath.exists(), f"no JSON summary:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return FhRun(proc, json.loads(jpath.read_text()))

@@ -105,9 +105,13 @@ class Hunt:
 
 def check_record(rec):
     """Validate one attempt record against docs/FORMATS.md."""
-    optional = {"hung", "hang", "interrupted", "chaos"} & set(rec)
+    optional = {"hung", "hang", "interrupted", "chaos", "profile", "gc"} & set(rec)
     assert set(rec) - optional == RECORD_KEYS, set(rec) ^ RECORD_KEYS
     assert rec["v"] == 1
+    # attempts that ended by themselves carry their GC figures (records the watchdog, an
+    # interruption or the controller for a crashed worker writes do not)
+    if "gc" in rec:
+        assert set(rec["gc"]) == {"collections", "pause_s", "max_pause_s", "collected"}
     assert isinstance(rec["nodeid"], str) and "::" in rec["nodeid"]
     assert 1 <= rec["attempt"] <= rec["runs"]
     assert rec["outcome"] in ("passed", "failed", "error", "skipped")

@@ -48,7 +48,7 @@ HEAD = re.compile(r"^# (?P<path>.*): pid (?P<pid>\d+) ppid (?P<ppid>-?\d+) tid (
 CALL = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) (?P<name>\w+)\((?P<args>.*)\)"
                   r"(?: = (?P<result>-?\d+)(?: (?P<err>E\w+) \([^)]*\))?(?P<extra>.*?) <(?P<dur>\d+\.\d+)>"
                   r"| (?P<unfinished><unfinished \.\.\.>))$")
-SIG = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) --- (?P<sig>\S+) \{si_code=(?P<code>-?\d+), "
+SIG = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) --- (?P<sig>signal \d+|\S+) \{si_code=(?P<code>-?\d+), "
                  r"si_pid=(?P<sender>-?\d+)\}(?: interrupted (?P<intr>\w+))? --- <handler (?P<h>.*)>$")
 MARK = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) === (?P<mark>\w+)(?P<rest>.*) ===$")
 # after a file's thread sections, when the process lost anything (threads without a chunk too)
@@ -56,6 +56,11 @@ LOSS = re.compile(r"^# (?P<path>.*): process dropped (?P<dropped>\d+)(?: \((?P<r
                   r"(?: module map incomplete \((?P<map>\w+)\))?$")
 FOOT = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) \*\*\* (?P<what>[\w ]+?)"
                   r"(?: fd=(?P<fd>\d+))?(?: (?P<target>\".*\"))? attempt=(?P<attempt>-?\d+) \*\*\*$")
+# resource figures (FHT_REC_RES): "%%% thread user=0.1s ... tid=5 (exit) %%%"
+RES = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) %%% (?P<res>\w+)(?P<rest>.*?)"
+                 r"(?P<exit> \(exit\))? %%%$")
+# the CPU profiler (FHT_REC_SAMPLE): "*** cpu sample 0.010000s in read pc=0x1 ***", "*** profiler on ..."
+SAMPLE = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) \*\*\* (?P<what>.*) \*\*\*$")
 PROC = re.compile(r"^(?P<t>[+-]\d+\.\d+) (?P<pid>\d+)/(?P<tid>\d+) \+\+\+ process (?P<p>\d+) parent "
                   r"(?P<pp>-?\d+) exe (?P<exe>.*) \+\+\+$")
 
@@ -102,7 +107,7 @@ def dump(paths):
             files[-1]["events"][-1].setdefault("stack", []).append(line[len("    at "):])
             continue
         for kind, rx in (("call", CALL), ("signal", SIG), ("mark", MARK), ("proc", PROC),
-                         ("foot", FOOT)):
+                         ("foot", FOOT), ("res", RES), ("sample", SAMPLE)):
             m = rx.match(line)
             if m:
                 ev = {k: v for k, v in m.groupdict().items()}
@@ -111,6 +116,13 @@ def dump(paths):
                 for k in ("pid", "tid"):
                     ev[k] = int(ev[k])
                 ev["t"] = float(ev["t"])
+                if kind == "res":
+                    ev["exit"] = ev["exit"] is not None
+                    ev["v"] = res_values(ev["rest"])
+                if kind == "sample":
+                    w = re.match(r"cpu sample (\d+\.\d+)s", ev["what"])
+                    ev["cpu"] = w is not None
+                    ev["weight"] = float(w.group(1)) if w else 0.0
                 if kind == "call":
                     ev["done"] = ev["unfinished"] is None
                     ev["dur"] = float(ev["dur"]) if ev["done"] else None
@@ -120,6 +132,20 @@ def dump(paths):
         else:
             raise AssertionError(f"unparsed dump line: {line!r}")
     return files
+
+
+def res_values(rest):
+    """"user=0.1s majflt=3 run_delay=?" -> {"user": 0.1, "majflt": 3, "run_delay": None}"""
+    out = {}
+    for part in rest.split():
+        k, _, v = part.partition("=")
+        if v == "?":
+            out[k] = None
+        elif v.endswith("s"):
+            out[k] = float(v[:-1])
+        else:
+            out[k] = int(v)
+    return out
 
 
 def dump_dir(trace_dir):

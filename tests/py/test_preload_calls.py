@@ -95,7 +95,8 @@ def test_exports_match_table():
     exported = {l.split()[-1].split("@")[0] for l in out.splitlines() if l.strip()}
     api = {"fh_version", "fh_start", "fh_active", "fh_attempt_begin", "fh_attempt_end",
            "fh_phase_begin", "fh_phase_end", "fh_hang_snapshot", "fh_quiet_thread",
-           "fh_signal_count", "fh_chaos_set", "fh_chaos_check", "fh_call_name"}
+           "fh_signal_count", "fh_chaos_set", "fh_chaos_check", "fh_call_name",
+           "fh_profile", "fh_profile_status"}
     tracked = {"sem_trywait", "sem_post"}   # the lock table's (hang.c): tracked, not traced
     assert exported == set(table_names()) | api | tracked
 
