@@ -734,9 +734,10 @@ void fh_after_fork_child(void)
 	__atomic_add_fetch(&fh_attempt_gen, 1, __ATOMIC_RELAXED);   /* its own first reads */
 }
 
-/* A process that lost events before it could create its file (the fd table was full, a limit
- * or the disk floor was in the way all along) tries once more at exit, so that the loss is on
- * record; the fd headroom no longer matters then. Not reached on _exit or a fatal signal. */
+/* At exit (not reached on _exit or a fatal signal): a process with a trace file records what
+ * it used in its life (resources.c); one that lost events before it could create its file (the
+ * fd table was full, a limit or the disk floor was in the way all along) tries once more, so
+ * that the loss is on record; the fd headroom no longer matters then. */
 __attribute__((destructor)) static void fh_fini(void)
 {
 	bool created = false, any = false;
