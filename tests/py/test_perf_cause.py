@@ -55,7 +55,8 @@ def test_cpu_in_one_function_named_with_its_line(tmp_path):
     assert top["caller"].startswith("test_c.py:") and top["caller"].endswith(" test_cpu"), top
     assert top["slow_s"] > 0.02 and top["fast_s"] < top["slow_s"] / 5, top
     crunch = [x for x in p["lines"] if x["function"] == "crunch"]
-    assert sum(x["slow_s"] for x in crunch) > 0.08, crunch      # the loop's two lines
+    # the loop's two lines hold most of the slow attempts' CPU (the samples' weight)
+    assert sum(x["slow_s"] for x in crunch) > 0.5 * p["parts"]["cpu"]["slow_s"], (crunch, p)
     assert sum(x["fast_s"] for x in crunch) < 0.03, crunch
     text = "\n".join(p["cause_evidence"])
     assert f"test_c.py:{top['line']} crunch, called from test_c.py:" in text, text
