@@ -60,6 +60,54 @@ static double median_sorted(const double *d, size_t n)
 	return n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
 }
 
+/* The k-th smallest of v[0..n) (from 0), v reordered so that v[0..k) are not larger. Three-way
+ * partitions: a bootstrap resample repeats values, and equal values must not make it quadratic.
+ * The bootstrap takes a thousand medians per test, and with sorting those cost 1.6 ms a test
+ * (0.8 s for 500 tests with a history); selecting gives the same values in linear time. */
+static double kth(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n;   /* the answer is in v[lo..hi) */
+	while (hi - lo > 1) {
+		double a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+		double p = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		size_t lt = lo, i = lo, gt = hi;
+		while (i < gt) {
+			double t = v[i];
+			if (t < p) {
+				v[i++] = v[lt];
+				v[lt++] = t;
+			} else if (t > p) {
+				v[i] = v[--gt];
+				v[gt] = t;
+			} else {
+				i++;
+			}
+		}
+		if (k < lt)
+			hi = lt;
+		else if (k >= gt)
+			lo = gt;
+		else
+			return p;
+	}
+	return v[lo];
+}
+
+/* median_sorted()'s value without sorting; v is reordered. */
+static double median_select(double *v, size_t n)
+{
+	if (!n)
+		return 0;
+	double upper = kth(v, n, n / 2);
+	if (n % 2)
+		return upper;
+	double lower = v[0];
+	for (size_t i = 1; i < n / 2; i++)
+		if (v[i] > lower)
+			lower = v[i];
+	return (lower + upper) / 2;
+}
+
 /* The median of v[0..n) with a bootstrap 95% interval; v is not changed. */
 static void boot_median(const double *v, size_t n, double *med, double *lo, double *hi)
 {
@@ -77,8 +125,7 @@ static void boot_median(const double *v, size_t n, double *med, double *lo, doub
 			x ^= x << 17;
 			s[i] = v[x % n];
 		}
-		qsort(s, n, sizeof(double), cmp_d);
-		m[b] = median_sorted(s, n);
+		m[b] = median_select(s, n);
 	}
 	qsort(m, BOOT, sizeof(double), cmp_d);
 	*lo = n ? m[BOOT * 25 / 1000] : 0;
@@ -457,8 +504,7 @@ static size_t pool_add(double *pool, size_t np, const double *v, size_t n, size_
 
 static double med_of(double *v, size_t n)
 {
-	qsort(v, n, sizeof(double), cmp_d);
-	return median_sorted(v, n);
+	return median_select(v, n);
 }
 
 /*
@@ -506,8 +552,13 @@ static void regression(struct arena *A, struct fh_test *t)
 	memcpy(b, ear, sizeof(double) * ne);
 	g->recent_median_s = med_of(a, nr);
 	g->earlier_median_s = med_of(b, ne);
+	/* The interval decides the flag only where the medians already pass its other two
+	 * conditions; elsewhere it is shown, and a fifth of the resamples does for that. */
+	bool may_flag = g->recent_median_s >= 1.25 * g->earlier_median_s &&
+			g->recent_median_s - g->earlier_median_s >= 0.01;
+	int boot = may_flag ? BOOT : BOOT / 5;
 	uint64_t x = 0x2545f4914f6cdd1dULL;
-	for (int it = 0; it < BOOT; it++) {
+	for (int it = 0; it < boot; it++) {
 		for (size_t i = 0; i < nr; i++) {
 			x ^= x << 13;
 			x ^= x >> 7;
@@ -522,11 +573,10 @@ static void regression(struct arena *A, struct fh_test *t)
 		}
 		diff[it] = med_of(a, nr) - med_of(b, ne);
 	}
-	qsort(diff, BOOT, sizeof(double), cmp_d);
-	g->lo_s = diff[BOOT * 25 / 1000];
-	g->hi_s = diff[BOOT * 975 / 1000 - 1];
-	g->flagged = g->lo_s > 0 && g->recent_median_s >= 1.25 * g->earlier_median_s &&
-		     g->recent_median_s - g->earlier_median_s >= 0.01;
+	qsort(diff, (size_t)boot, sizeof(double), cmp_d);
+	g->lo_s = diff[boot * 25 / 1000];
+	g->hi_s = diff[boot * 975 / 1000 - 1];
+	g->flagged = may_flag && g->lo_s > 0;
 	g->first_run = first_recent ? first_recent->run_id : NULL;
 	g->commit_before = last_earlier ? last_earlier->commit : NULL;
 	g->commit_after = first_recent ? first_recent->commit : NULL;
