@@ -246,6 +246,17 @@ void fh_stacks_start(const char *dir) FH_HIDDEN;
 struct fh_pyframe;
 uint32_t fh_stack_write(struct fh_thr *t, uint32_t owner, const uint64_t *pcs, int npcs,
 			const struct fh_pyframe *py, int npy) FH_HIDDEN;
+/* The pieces of a stack record both writers of Python frames share (stackrec.c; the
+ * profiler's samples use them too): a record reserved with its header set and its payload
+ * zeroed, not yet published (NULL when the stream is full); and a PYSTR record for a frame's
+ * strings ("func\0file", "..." before the tail of a cut path), published, with the text's
+ * FNV-1a hash in *hash; its slot, 0 when the stream is full. */
+struct fht_stack *fh_stack_reserve(struct fh_thr *t, uint64_t *idx, int kind,
+				   uint32_t owner) FH_HIDDEN;
+uint32_t fh_pystr_put(struct fh_thr *t, const struct fh_pyframe *f, uint32_t owner,
+		      uint64_t *hash) FH_HIDDEN;
+/* The hash fh_pystr_put() gives the frame, without writing anything. */
+uint64_t fh_pystr_hash(const struct fh_pyframe *f) FH_HIDDEN;
 
 /* A call that only waits (FHF_IDLE: sleeps, child waits, signal waits) is captured at entry
  * when it will wait at least the threshold (or for ever, stacks on): it will be that slow

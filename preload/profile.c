@@ -103,29 +103,6 @@ static __thread struct {
 	unsigned epoch;
 } last __attribute__((tls_model("initial-exec")));
 
-static uint64_t fnv(const char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static struct fht_stack *reserve_stack(struct fh_thr *t, uint64_t *idx, int kind, uint32_t owner)
-{
-	struct fht_stack *s = (struct fht_stack *)fh_reserve(t, idx);
-	if (!s)
-		return NULL;
-	memset(&s->u, 0, sizeof(s->u));
-	s->flags = 0;
-	s->kind = (uint8_t)kind;
-	s->n = 0;
-	s->owner = owner;
-	return s;
-}
-
 /* The PYSTR slot and line of a raw frame, from the thread's cache or decoded now. */
 static uint32_t frame_ref(struct fh_thr *t, const struct fh_pyraw *r, uint32_t owner, int *line)
 {
@@ -147,29 +124,19 @@ static uint32_t frame_ref(struct fh_thr *t, const struct fh_pyraw *r, uint32_t o
 	}
 miss:;
 	struct fh_pyframe f;
-	char text[FH_PYFUNC_LEN + FH_PYFILE_LEN + 4];
+	uint64_t hash;
+	uint32_t slot;
 	fh_pystack_raw_names(r, &f, (char *)scratch, sizeof(scratch));
 	if (!f.func[0] && !f.file[0])
 		return 0;
-	size_t a = fh_strnlen(f.func, FH_PYFUNC_LEN - 1), b = fh_strnlen(f.file, FH_PYFILE_LEN - 1);
-	size_t cut = (f.flags & FH_PYF_FILE_CUT) ? 3 : 0;
-	memcpy(text, f.func, a);
-	text[a] = 0;
-	memcpy(text + a + 1, "...", cut);
-	memcpy(text + a + 1 + cut, f.file, b);
-	b += cut;
-	uint64_t hash = fnv(text, a + 1 + b), idx;
-	struct fht_stack *s = reserve_stack(t, &idx, FHT_STK_PYSTR, owner);
-	if (!s)
+	slot = fh_pystr_put(t, &f, owner, &hash);
+	if (!slot)
 		return 0;
-	s->u.hash = hash;
-	__atomic_store_n(&s->type, FHT_REC_STACK, __ATOMIC_RELEASE);
-	fh_put_str(t, (struct fht_rec *)s, idx, text, a + 1 + b);
 	e->code = r->code;
 	e->qn = r->qualname;
 	e->fn = r->filename;
 	e->hash = hash;
-	e->slot = (uint32_t)idx;
+	e->slot = slot;
 	e->epoch = t->epoch;
 	e->unit = r->unit;
 	e->line = fh_pystack_raw_line(r, scratch, sizeof(scratch));
@@ -201,7 +168,7 @@ static uint32_t write_frames(struct fh_thr *t, uint32_t owner, const struct fh_p
 		if (!s || s->n == FHT_STK_PCS) {
 			if (s)
 				__atomic_store_n(&s->type, FHT_REC_STACK, __ATOMIC_RELEASE);
-			s = reserve_stack(t, &idx, FHT_STK_PY, owner);
+			s = fh_stack_reserve(t, &idx, FHT_STK_PY, owner);
 			if (!s)
 				return 0;
 			if (!first)

@@ -49,6 +49,19 @@ void fh_stacks_start(const char *dir)
 	fh_stack_ns = ns < 0 ? INT64_MAX : ns;
 }
 
+/* The PYSTR text of a frame: "func\0file", with "..." before the tail of a cut path; its length. */
+static size_t pystr_text(const struct fh_pyframe *f, char *text)
+{
+	size_t a = fh_strnlen(f->func, FH_PYFUNC_LEN - 1), b = fh_strnlen(f->file, FH_PYFILE_LEN - 1);
+	size_t cut = (f->flags & FH_PYF_FILE_CUT) ? 3 : 0;
+
+	memcpy(text, f->func, a);
+	text[a] = 0;
+	memcpy(text + a + 1, "...", cut);
+	memcpy(text + a + 1 + cut, f->file, b);
+	return a + 1 + cut + b;
+}
+
 static uint64_t fnv(const char *p, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -60,7 +73,7 @@ static uint64_t fnv(const char *p, size_t n)
 	return h;
 }
 
-static struct fht_stack *reserve_stack(struct fh_thr *t, uint64_t *idx, int kind, uint32_t owner)
+struct fht_stack *fh_stack_reserve(struct fh_thr *t, uint64_t *idx, int kind, uint32_t owner)
 {
 	struct fht_stack *s = (struct fht_stack *)fh_reserve(t, idx);
 
@@ -79,37 +92,49 @@ static void publish(struct fht_stack *s)
 	__atomic_store_n(&s->type, FHT_REC_STACK, __ATOMIC_RELEASE);
 }
 
-/* Slot of the PYSTR record for this frame's strings; 0 when it could not be written. */
-static uint32_t intern(struct fh_thr *t, const struct fh_pyframe *f, uint32_t owner)
+uint64_t fh_pystr_hash(const struct fh_pyframe *f)
 {
 	char text[FH_PYFUNC_LEN + FH_PYFILE_LEN + 4];
-	size_t a = fh_strnlen(f->func, FH_PYFUNC_LEN - 1), b = fh_strnlen(f->file, FH_PYFILE_LEN - 1);
-	size_t cut = (f->flags & FH_PYF_FILE_CUT) ? 3 : 0;  /* "..." before a path's tail */
-	uint64_t h, idx;
-	struct pyc_ent *e;
+
+	return fnv(text, pystr_text(f, text));
+}
+
+uint32_t fh_pystr_put(struct fh_thr *t, const struct fh_pyframe *f, uint32_t owner, uint64_t *hash)
+{
+	char text[FH_PYFUNC_LEN + FH_PYFILE_LEN + 4];
+	size_t n = pystr_text(f, text);
+	uint64_t idx;
 	struct fht_stack *s;
 
-	memcpy(text, f->func, a);
-	text[a] = 0;
-	memcpy(text + a + 1, "...", cut);
-	memcpy(text + a + 1 + cut, f->file, b);
-	b += cut;
-	h = fnv(text, a + 1 + b);
-	e = &pyc[h % PYC_SIZE];
+	*hash = fnv(text, n);
+	s = fh_stack_reserve(t, &idx, FHT_STK_PYSTR, owner);
+	if (!s)
+		return 0;
+	s->u.hash = *hash;
+	publish(s);
+	fh_put_str(t, (struct fht_rec *)s, idx, text, n);
+	return (uint32_t)idx;
+}
+
+/* Slot of the PYSTR record for this frame's strings, from the thread's cache or written now;
+ * 0 when it could not be written. */
+static uint32_t intern(struct fh_thr *t, const struct fh_pyframe *f, uint32_t owner)
+{
+	uint64_t h = fh_pystr_hash(f);
+	struct pyc_ent *e = &pyc[h % PYC_SIZE];
+	uint32_t slot;
+
 	if (e->hash == h) {
 		const struct fht_stack *old = (const struct fht_stack *)fh_rec_at(t, e->slot);
 		if (old && old->type == FHT_REC_STACK && old->kind == FHT_STK_PYSTR && old->u.hash == h)
 			return e->slot;
 	}
-	s = reserve_stack(t, &idx, FHT_STK_PYSTR, owner);
-	if (!s)
-		return 0;
-	s->u.hash = h;
-	publish(s);
-	fh_put_str(t, (struct fht_rec *)s, idx, text, a + 1 + b);
-	e->hash = h;
-	e->slot = (uint32_t)idx;
-	return (uint32_t)idx;
+	slot = fh_pystr_put(t, f, owner, &h);
+	if (slot) {
+		e->hash = h;
+		e->slot = slot;
+	}
+	return slot;
 }
 
 /* Points every signal record written to this thread's file during the call (after the
@@ -194,7 +219,7 @@ uint32_t fh_stack_write(struct fh_thr *t, uint32_t owner, const uint64_t *pcs, i
 		if (!s || s->n == FHT_STK_PCS || s->kind != kind) {
 			if (s)
 				publish(s);
-			s = reserve_stack(t, &idx, kind, owner);
+			s = fh_stack_reserve(t, &idx, kind, owner);
 			if (!s)
 				return 0;
 			if (!have_first) {
