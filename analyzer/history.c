@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,6 +128,46 @@ static int hist_threads(size_t ntests)
 	return fh_thread_count(ntests < HIST_THREADS_MIN_TESTS, HIST_MAX_THREADS);
 }
 
+/*
+ * Two analyzers reporting the same run directory at once (a CI step and a developer, or a
+ * retried job) would both find no history-appended marker and both append the run. So the
+ * check, the appends and the marker are done under an exclusive flock on RUN_DIR/history.lock:
+ * the second analyzer waits for the first and then finds the marker. The wait is bounded
+ * (RUN_LOCK_WAIT_S): an analyzer that holds the lock for longer is stuck, and the waiting one
+ * goes on without the lock, as before this lock existed, rather than hang. A run directory
+ * where the lock cannot be created (read-only) is reported without it too. The lock file's fd
+ * or -1.
+ */
+#define RUN_LOCK_WAIT_S 120
+
+static int run_lock(const char *run_dir)
+{
+	struct buf path = BUF_INIT(PATH_MAX);
+	int fd;
+
+	if (!run_dir)
+		return -1;
+	buf_printf(&path, "%s/history.lock", run_dir);
+	fd = open(buf_str(&path), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+	if (fd >= 0) {
+		struct timespec pause = { 0, 50 * 1000 * 1000 };
+		int tries = RUN_LOCK_WAIT_S * 20;
+
+		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if ((errno != EWOULDBLOCK && errno != EINTR) || --tries <= 0) {
+				warning("%s: %s; appending this run's history without it",
+					buf_str(&path), errno == EWOULDBLOCK
+					? "another analyzer has held it for 2 minutes"
+					: strerror(errno));
+				break;
+			}
+			nanosleep(&pause, NULL);
+		}
+	}
+	buf_free(&path);
+	return fd;
+}
+
 int history_update(struct fh_run *run, const char *dir)
 {
 	struct buf marker = BUF_INIT(PATH_MAX);
@@ -134,10 +175,11 @@ int history_update(struct fh_run *run, const char *dir)
 	struct stat st;
 	pthread_t threads[HIST_MAX_THREADS];
 	bool started[HIST_MAX_THREADS] = { false };
-	int nthreads = hist_threads(run->ntests), k, r, ret = 0;
+	int nthreads = hist_threads(run->ntests), k, r, ret = 0, lock;
 	size_t i;
 
 	buf_printf(&marker, "%s/history-appended", run->run_dir ? run->run_dir : ".");
+	lock = run_lock(run->run_dir);
 	ctx.append = access(buf_str(&marker), F_OK) != 0;
 	r = mkdir_p(dir, 0755);
 	if (!r && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
@@ -178,5 +220,7 @@ int history_update(struct fh_run *run, const char *dir)
 			close(fd);
 	}
 	buf_free(&marker);
+	if (lock >= 0)
+		close(lock);   /* releases the flock */
 	return ret;
 }

@@ -75,6 +75,33 @@ def test_concurrent_analyzers_create_the_same_history_files(fh_paths, tmp_path):
     assert p.returncode == 0 and "corrupt" not in p.stderr and "header" not in p.stderr, p.stderr
 
 
+def test_analyzers_reporting_the_same_run_append_it_once(fh_paths, tmp_path):
+    # Several analyzers report the same run directory into one history directory, started
+    # together (a CI step and a retried job): the run's rows go in once. Before the run lock,
+    # each found no history-appended marker and appended the run again.
+    n, tests, runs, trials = 4, 60, 3, 4
+    rd = gen_run(tmp_path / "run", tests=tests, runs=runs, fail_rate=0.3, seed=7, run_id="R7",
+                 started="2026-11-07T10:00:00Z")
+    for trial in range(trials):
+        hist = tmp_path / f"history{trial}"
+        gate = str(time.time() + 0.3 + 0.02 * n)
+        procs = [subprocess.Popen([PYTHON, "-c", GATE, gate, str(fh_paths["analyze"]), "report",
+                                   str(rd), "--out", str(tmp_path / f"s{trial}-{i}.html"),
+                                   "--history-dir", str(hist), "--quiet"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for i in range(n)]
+        for p in procs:
+            _, err = p.communicate(timeout=300)
+            assert p.returncode == 0, err
+        files = sorted(hist.glob("*.csv"))
+        assert len(files) == tests
+        for f in files:
+            body = check_history_file(f, runs)
+            assert {r[0] for r in body} == {"R7"}
+        assert (rd / "history-appended").exists()
+        (rd / "history-appended").unlink()
+
+
 # ---- a session pruning while another one writes ----------------------------------------------
 
 SLOW = r'''
