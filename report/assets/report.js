@@ -14,15 +14,24 @@
 
   function num(el, k) { var v = parseFloat(el.getAttribute(k)); return isNaN(v) ? 0 : v; }
 
+  /* The tests the size policy gave no card are rows of #rest; the filter covers them too,
+   * by their node id (the last cell). */
+  var rest = d.querySelector("#rest tbody");
+  var rows = rest ? Array.prototype.slice.call(rest.rows) : [];
+
   function update() {
     var needle = (q.value || "").toLowerCase(), n = 0;
-    list.forEach(function (c) {
-      var name = (c.getAttribute("data-name") || "").toLowerCase();
-      var hide = needle !== "" && name.indexOf(needle) < 0;
-      c.hidden = hide;
-      if (!hide && !(hs.checked && c.classList.contains("v-stable"))) n++;
+    function apply(el, name) {
+      var hide = needle !== "" && name.toLowerCase().indexOf(needle) < 0;
+      el.hidden = hide;
+      if (!hide && !(hs.checked && el.classList.contains("v-stable"))) n++;
+    }
+    list.forEach(function (c) { apply(c, c.getAttribute("data-name") || ""); });
+    rows.forEach(function (r) {
+      var last = r.cells[r.cells.length - 1];
+      apply(r, last ? last.textContent : "");
     });
-    shown.textContent = n + " of " + list.length + " tests shown";
+    shown.textContent = n + " of " + (list.length + rows.length) + " tests shown";
   }
 
   function resort() {
@@ -61,9 +70,11 @@
   hs.addEventListener("change", update);
   sort.addEventListener("change", resort);
   /* A link to #t<N> opens (and shows) that card; #all opens every card; #open=t1,t4 opens
-   * those cards without scrolling (for screenshots). */
+   * those cards without scrolling (for screenshots); #q=TEXT fills the filter (a link to the
+   * tests of one file or parameter). */
   function openFromHash() {
     var id = decodeURIComponent(location.hash.slice(1));
+    if (id.indexOf("q=") === 0) { q.value = id.slice(2); update(); return; }
     if (id === "all") list.forEach(function (c) { c.open = true; });
     var ids = id.indexOf("open=") === 0 ? id.slice(5).split(",") : [id];
     ids.forEach(function (x) {

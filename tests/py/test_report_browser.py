@@ -4,6 +4,7 @@
 and dark screenshots are written under tmp_path, and the 1,000 x 100 report finishes loading
 with every view in place."""
 import json
+import os
 import re
 
 import pytest
@@ -113,3 +114,28 @@ def test_big_report_finishes_loading(tmp_path, chromium):
     assert sc is not None and "duration (s)" in sc.text()
     rows = card.find("table", "alog").find("tbody").find_all("tr")
     assert len(rows) == summary["tests"][idx]["failed"]
+
+
+def test_filter_covers_the_rows_without_details(tmp_path, chromium):
+    # A page over its size target lists its later tests one row each; the filter box (filled
+    # here from the #q= link) hides the rows that do not match, as it hides cards.
+    run = R.gen_run(tmp_path / "run", tests=3000, runs=2, fail_rate=0.2, seed=3)
+    html, summary = R.analyze(run, tmp_path / "r.html", env=dict(os.environ, FH_REPORT_MAX_MB="1"))
+    root = R.parse(html)
+    rest = next(s for s in root.find_all("section") if s.attrs.get("id") == "rest")
+    rows = rest.find("tbody").find_all("tr")
+    cards = [c for c in root.find_all("details") if "card" in c.cls()]
+    assert rows and cards
+    # a needle that matches one row's test and no card's
+    names = [c.attrs["data-name"] for c in cards]
+    target = next(r.find("code").text() for r in rows
+                  if not any(r.find("code").text() in n for n in names))
+    needle = target.rsplit("::", 1)[1]
+    matches = [n for n in [t["nodeid"] for t in summary["tests"]][:len(cards) + len(rows)]
+               if needle.lower() in n.lower()]
+    dom = R.parse(R.chromium(chromium, html.resolve().as_uri() + "#q=" + needle, "--dump-dom"))
+    assert f"{len(matches)} of {len(cards) + len(rows)} tests shown" in dom.text()
+    rest = next(s for s in dom.find_all("section") if s.attrs.get("id") == "rest")
+    shown = [r.find("code").text() for r in rest.find("tbody").find_all("tr")
+             if "hidden" not in r.attrs]
+    assert target in shown and all(needle.lower() in n.lower() for n in shown), shown[:5]
