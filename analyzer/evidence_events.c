@@ -370,31 +370,119 @@ static void set_inflight(struct fh_inflight *f, const struct fh_event *e, const 
 	f->target = target;
 }
 
-/* Whether the thread of e belongs to attempt c (ownership.h), or the attempt talked to it. */
-static bool thread_mine(struct join *j, int pi, const struct acc *c, const struct fh_event *e)
+/* How a thread stands to attempt c (ownership.h). */
+enum { TH_BACKGROUND, TH_OWN, TH_TALKED };
+
+/* Whether the attempt talked to thread tid by time t (its calls from the interaction on are
+ * the attempt's; what it did before was its own business). */
+static bool talked(const struct acc *c, int tid, int64_t t)
 {
-	if (e->pid != c->pid || e->tid == c->tid)
-		return true;
 	for (int k = 0; k < c->ntalk; k++)
-		if (c->talk[k] == e->tid)
-			return true;
-	return own_belongs(&j->procs[pi].own, e->tid, c->tid, c->begin, c->end);
+		if (c->talk[k] == tid)
+			return t >= c->talk_t[k];
+	return false;
 }
 
-/* A background thread's call: whether the attempt talked to it (the same network address as
- * one of its own threads' calls: it becomes the attempt's from then on), else summed apart. */
+static void talk_add(struct acc *c, int tid, int64_t t)
+{
+	for (int k = 0; k < c->ntalk; k++)
+		if (c->talk[k] == tid) {
+			if (t < c->talk_t[k])
+				c->talk_t[k] = t;
+			return;
+		}
+	if (c->ntalk < (int)(sizeof(c->talk) / sizeof(c->talk[0]))) {
+		c->talk_t[c->ntalk] = t;
+		c->talk[c->ntalk++] = tid;
+	}
+}
+
+/* Whether thread tid of c's process belongs to attempt c (ownership.h). */
+static bool tid_own(struct join *j, int pi, const struct acc *c, int tid)
+{
+	return tid == c->tid || own_belongs(&j->procs[pi].own, tid, c->tid, c->begin, c->end);
+}
+
+static int thread_rel(struct join *j, int pi, const struct acc *c, const struct fh_event *e)
+{
+	if (e->pid != c->pid || tid_own(j, pi, c, e->tid))
+		return TH_OWN;
+	return talked(c, e->tid, e->start_ns) ? TH_TALKED : TH_BACKGROUND;
+}
+
+/* Whether the thread of e belongs to attempt c, or the attempt talked to it. */
+static bool thread_mine(struct join *j, int pi, const struct acc *c, const struct fh_event *e)
+{
+	return thread_rel(j, pi, c, e) != TH_BACKGROUND;
+}
+
+/* A target two threads share only by talking: a network address, or a pipe or socketpair
+ * (FHF_PAIR's identity, which a slow call's lazy target spells the same way). Not a file: two
+ * threads reading one file (an import, a log) have not talked. */
+static bool channel_target(const char *target, int cat)
+{
+	if (!target || !target[0])
+		return false;
+	if (cat == FH_CAT_NET || cat == FH_CAT_POLL)
+		return true;
+	return !strncmp(target, "pipe:[", 6) || !strncmp(target, "socketpair:[", 12);
+}
+
+static bool mine_target(const struct acc *c, const char *target)
+{
+	for (int k = 0; k < c->nmine_tg; k++)
+		if (!strcmp(c->mine_tg[k], target))
+			return true;
+	return false;
+}
+
+/* The thread another one woke (sem_post of a lock it held, FHF_WAKE) or waited for (the lock's
+ * holder when its wait began, FHF_HOLDER); 0 none. */
+static int other_party(const struct fh_event *e)
+{
+	if (!(e->cflags & (FHF_WAKE | FHF_HOLDER)) || e->arg2 <= 0 || e->arg2 > INT_MAX ||
+	    e->arg2 == e->tid)
+		return 0;
+	return (int)e->arg2;
+}
+
+/* Whether background call e shows its thread talking to attempt c: on a channel one of the
+ * attempt's threads used, or waking or waiting for one of them. */
+static bool talks_to(struct join *j, int pi, const struct acc *c, const struct fh_event *e,
+		     const char *target, int cat)
+{
+	int other = other_party(e);
+
+	if (other && (tid_own(j, pi, c, other) || talked(c, other, e->start_ns)))
+		return true;
+	return channel_target(target, cat) && mine_target(c, target);
+}
+
+/* A call of a thread that is not c's that began before c and ended in it (a read blocked on
+ * a pipe since before the test, which the test's write woke): the thread talked to c. */
+static void spanning_call(struct join *j, int pi, struct acc *c, const struct fh_event *e)
+{
+	const char *target;
+	int cat = e->category >= 0 && e->category < FH_CAT_COUNT ? (int)e->category : FH_CAT_OTHER;
+
+	if (thread_mine(j, pi, c, e))
+		return;
+	target = e->target && e->target[0] ? e->target : fd_target(j, pi, e->fd, e->start_ns);
+	if (channel_target(target, cat) && mine_target(c, target))
+		talk_add(c, e->tid, e->end_ns);
+}
+
+/* A background thread's call: whether the attempt talked to it (talks_to: it becomes the
+ * attempt's from then on), else summed apart. */
 static bool background_call(struct join *j, int pi, struct acc *c, const struct fh_event *e,
 			    const char *target, int cat, int64_t dur)
 {
 	bool seen = false;
 
-	if (target && target[0] && (cat == FH_CAT_NET || cat == FH_CAT_POLL))
-		for (int k = 0; k < c->nmine_tg; k++)
-			if (!strcmp(c->mine_tg[k], target)) {
-				if (c->ntalk < (int)(sizeof(c->talk) / sizeof(c->talk[0])))
-					c->talk[c->ntalk++] = e->tid;
-				return true;
-			}
+	if (talks_to(j, pi, c, e, target, cat)) {
+		talk_add(c, e->tid, e->start_ns);
+		return true;
+	}
 	for (int k = 0; k < c->nbg; k++)
 		seen |= c->bg[k] == e->tid;
 	if (!seen && c->nbg < (int)(sizeof(c->bg) / sizeof(c->bg[0]))) {
@@ -417,7 +505,7 @@ static bool background_call(struct join *j, int pi, struct acc *c, const struct 
 }
 
 static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
-		       const char **last_net, bool mine)
+		       const char **last_net, int rel)
 {
 	struct acc *c = &j->acc[a];
 	/* A call that never completed: its time is added at the end, up to the reference. */
@@ -444,7 +532,9 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 	if (cat == FH_CAT_POLL &&
 	    (e->fdkind == FHT_FD_SOCKET || (e->fdkind == FHT_FD_UNKNOWN && via_net)))
 		cat = FH_CAT_NET;
-	if (!mine && !background_call(j, pi, c, e, TARGET(), cat, dur)) {
+	if (rel == TH_BACKGROUND && background_call(j, pi, c, e, TARGET(), cat, dur))
+		rel = TH_TALKED;
+	if (rel == TH_BACKGROUND) {
 		/* background: in the timeline only */
 		lane = lane_of(j, c, e->pid, e->tid);
 		if (lane != NONE && (is_blocking(e) || dur >= 1000000)) {
@@ -463,18 +553,22 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		}
 		return;
 	}
-	if ((cat == FH_CAT_NET || cat == FH_CAT_POLL) && TARGET() && target[0] &&
-	    c->nmine_tg < (int)(sizeof(c->mine_tg) / sizeof(c->mine_tg[0]))) {
-		bool have = false;
-
-		for (int k = 0; k < c->nmine_tg && !have; k++)
-			have = !strcmp(c->mine_tg[k], target);
-		if (!have)
-			c->mine_tg[c->nmine_tg++] = ev_intern(j, target);
-	}
+	if (rel == TH_OWN && channel_target(TARGET(), cat) && !mine_target(c, target) &&
+	    c->nmine_tg < (int)(sizeof(c->mine_tg) / sizeof(c->mine_tg[0])))
+		c->mine_tg[c->nmine_tg++] = ev_intern(j, target);
+	/* The attempt's own thread woke another or waited for it: that thread talked to it. */
+	if (rel == TH_OWN && e->pid == c->pid && other_party(e) &&
+	    !tid_own(j, pi, c, other_party(e)))
+		talk_add(c, other_party(e), e->start_ns);
+	/* A thread the attempt talked to but does not own, waiting for work again (a lock or
+	 * condition, a poll, the channel it talks on): idle, not still busy with the attempt's. */
+	bool idle = rel == TH_TALKED &&
+		(cat == FH_CAT_LOCK || (e->cflags & FHF_POLL) ||
+		 (channel_target(TARGET(), cat) && mine_target(c, target)));
 	c->time_ns[cat] += (double)dur;
 	/* In flight at the failure (failing attempts) or at the end (the others). */
-	if (e->start_ns < ref && (!e->done || e->end_ns > ref) && c->ninfl < FH_EV_MAX_INFLIGHT) {
+	if (!idle && e->start_ns < ref && (!e->done || e->end_ns > ref) &&
+	    c->ninfl < FH_EV_MAX_INFLIGHT) {
 		struct fh_inflight *f;
 
 		GROW(c->infl, c->cinfl, c->ninfl + 1);
@@ -486,7 +580,8 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		set_inflight(f, e, call, cat, TARGET());
 		f->stack = copy_stack(j, e);
 	}
-	if (c->sleep_end && (e->pid != c->pid || e->tid != c->tid) && e->start_ns < c->sleep_end &&
+	if (!idle && c->sleep_end && (e->pid != c->pid || e->tid != c->tid) &&
+	    e->start_ns < c->sleep_end &&
 	    (!e->done || e->end_ns > c->sleep_end) && c->nbusy < 8) {
 		struct fh_inflight *f;
 
@@ -632,7 +727,7 @@ static void commit_last_blocks(struct join *j)
  * state, calls and signals are attributed. */
 void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_file *tf, int pi)
 {
-	struct cursor cur = { NONE, 0 };
+	struct cursor cur = { NONE, 0 }, cur_end = { NONE, 0 };
 	const char *last_net = NULL;
 	struct proc *p = &j->procs[pi];
 	/* The attempt marker just read in this stream: resource figures that follow it name its
@@ -713,6 +808,15 @@ void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_fil
 				 * number may be reused, so forget what it named before. */
 				add_target(j, p, (int)e->result, e->start_ns, "");
 			}
+			/* a pipe or socketpair: both fds name the channel */
+			if ((cf & FHF_PAIR) && e->done && e->result == 0 && e->target &&
+			    e->target[0] && e->pid == p->pid)
+				for (int k = 0; k < 2; k++) {
+					int64_t fd = k ? e->arg2 : e->arg;
+
+					if (fd >= 0 && fd <= INT_MAX)
+						add_target(j, p, (int)fd, e->start_ns, e->target);
+				}
 			if ((cf & FHF_EXEC) && e->arg > 0 && e->arg <= INT_MAX && e->arg != e->pid &&
 			    e->target && e->target[0]) {
 				GROW(p1->x, p1->cx, p1->nx + 1);
@@ -733,6 +837,13 @@ void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_fil
 			continue;
 		}
 		a = attempt_of(j, &cur, e);
+		if (e->type == FH_EV_CALL && e->done && e->pid == p->pid && p->marks &&
+		    (a == NONE || e->end_ns >= j->acc[a].end)) {
+			int a2 = interval_at(p->iv, p->niv, &cur_end, e->end_ns);
+
+			if (a2 != NONE && a2 != a)
+				spanning_call(j, pi, &j->acc[a2], e);
+		}
 		if (a == NONE)
 			continue;
 		if (e->type == FH_EV_CHAOS) {
@@ -759,7 +870,7 @@ void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_fil
 				c->sleep_call = e->call_name;
 				c->sleep_id = e->call;
 			}
-			call_event(j, cur.pi, a, e, &last_net, thread_mine(j, pi, c, e));
+			call_event(j, cur.pi, a, e, &last_net, thread_rel(j, pi, c, e));
 		} else {
 			signal_event(j, a, e);
 		}

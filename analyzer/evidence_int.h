@@ -132,10 +132,12 @@ struct acc {
 	struct fh_chaos_raw *chaos; /* perturbations chaos mode injected (chaos.c) */
 	int fds_end, threads_end;  /* counts at the end marker; -1 unknown */
 	struct fh_perf_raw *praw;  /* resource figures and CPU samples (perf_where.c) */
-	/* Ownership (ownership.h): network addresses the attempt's own threads used, threads
-	 * of others it talked to on one of them, and the background's summary. */
+	/* Ownership (ownership.h): channels (network addresses, pipes, socketpairs) the
+	 * attempt's own threads used, threads of others it talked to (from talk_t on), and the
+	 * background's summary. */
 	const char *mine_tg[16]; int nmine_tg;
 	int talk[8]; int ntalk;
+	int64_t talk_t[8];
 	int bg[8]; int nbg;
 	int64_t bg_ns, bg_long_ns, bg_born;
 	const char *bg_call, *bg_target;

@@ -60,6 +60,13 @@ enum fht_conv {
 #define FHF_IDLE   0x0100u /* only waits (sleeps, child and signal waits): its stack is captured
 			    * at entry when it will wait at least FH_STACK_MS (or for ever) */
 #define FHF_SOERR  0x0200u /* reports a socket's pending error as its own (getsockopt SO_ERROR) */
+#define FHF_PAIR   0x0400u /* makes two connected fds (pipe, socketpair): arg and arg2 are they,
+			    * the target names the channel ("pipe:[inode]", "socketpair:[inode]") */
+#define FHF_WAKE   0x0800u /* released a lock another thread holds (sem_post of a semaphore that
+			    * thread acquired: a condition's waiter, an event): arg = the lock's
+			    * address, arg2 = that thread's tid, the thread it wakes */
+#define FHF_HOLDER 0x1000u /* a lock wait whose arg2 is the thread that held the lock when the
+			    * wait began (the lock table, preload/hang.c); 0 unknown */
 
 /*
  * What a call does to state that outlives it (an attempt's footprint: what a test leaves behind

@@ -364,6 +364,8 @@ extern uint64_t fh_sig_seen[65] FH_HIDDEN;
 /* A sem_t acquired (sem_trywait/sem_wait/... returned 0) or released (sem_post) by the calling
  * thread: the lock table keeps who holds which (hang.c). Hot path: no syscall, no lock. */
 void fh_lock_acquired(const void *sem) FH_HIDDEN;
+/* The thread that holds sem per the lock table, 0 unknown (a lock wait's arg2, FHF_HOLDER). */
+int fh_lock_holder(const void *sem) FH_HIDDEN;
 
 /* Resource figures (resources.c; FHT_REC_RES): after an attempt marker of slot mark_idx, the
  * marking thread's, the process's and its reaped children's figures (and the machine's while

@@ -102,11 +102,17 @@ void fh_lock_acquired(const void *sem)
 	__atomic_store_n(&e->seq, s + 2, __ATOMIC_RELEASE);
 }
 
-static inline void lock_released(const void *sem)
+/* Forgets sem's holder; returns it when it is another thread than the caller (the release
+ * hands the lock over: wakes a condition's waiter, sets an event), else 0. */
+static inline int lock_released(const void *sem)
 {
 	struct lt_ent *e = lt_slot(sem);
-	if (e->key == (uint64_t)(uintptr_t)sem && e->tid)
-		__atomic_store_n(&e->tid, 0, __ATOMIC_RELEASE);
+	int holder = e->tid;
+
+	if (e->key != (uint64_t)(uintptr_t)sem || !holder)
+		return 0;
+	__atomic_store_n(&e->tid, 0, __ATOMIC_RELEASE);
+	return holder != own_tid() ? holder : 0;
 }
 
 /* Holder of sem per the table: false when unknown or released. */
@@ -129,8 +135,18 @@ static bool lt_lookup(uint64_t sem, int *tid, uint64_t *tsc, uint64_t *code, uin
 	return false;
 }
 
-/* Not in calls.def: these two are tracked, not traced (no record per call: CPython takes and
- * releases locks far too often for that). Exported beside the table's calls (exports.map.in). */
+int fh_lock_holder(const void *sem)
+{
+	uint64_t tsc, code, instr;
+	int tid;
+
+	return lt_lookup((uint64_t)(uintptr_t)sem, &tid, &tsc, &code, &instr) ? tid : 0;
+}
+
+/* Tracked, not traced (no record per call: CPython takes and releases locks far too often for
+ * that): sem_trywait, exported beside the table's calls (exports.map.in), and sem_post, which
+ * writes a record (calls.def, FHF_WAKE) only when it releases a semaphore that another thread
+ * acquired: that thread is the one it wakes, the trace of who woke whom. */
 typedef int (*sem_fn)(sem_t *);
 static sem_fn real_trywait, real_post;
 
@@ -159,6 +175,25 @@ int sem_trywait(sem_t *s)
 	return r;
 }
 
+/* sem_post of a semaphore that thread `woken` holds: one record, arg = the semaphore, arg2 =
+ * that thread. */
+static __attribute__((noinline)) int post_traced(sem_fn f, sem_t *s, int woken)
+{
+	struct fh_call c;
+	bool on = fh_begin(&c, FH_ID_sem_post, -1);
+	if (on) {
+		c.rec->timeout_ns = 0;
+		c.rec->arg = (int64_t)(uintptr_t)s;
+		c.rec->arg2 = woken;
+	}
+	int r = f(s);
+	if (on)
+		fh_finish_errno(&c, r);
+	if (FH_UNLIKELY(fh_chaos_on))
+		fh_chaos_release(s);
+	return r;
+}
+
 FH_EXPORT int sem_post(sem_t *s);
 int sem_post(sem_t *s)
 {
@@ -167,8 +202,9 @@ int sem_post(sem_t *s)
 		errno = ENOSYS;
 		return -1;
 	}
-	if (fh_on)
-		lock_released(s);
+	int woken = fh_on ? lock_released(s) : 0;
+	if (FH_UNLIKELY(woken))
+		return post_traced(f, s, woken);
 	int r = f(s);
 	if (FH_UNLIKELY(fh_chaos_on))
 		fh_chaos_release(s);

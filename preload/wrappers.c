@@ -134,8 +134,16 @@ static void fh_post_newfd(struct fh_call *c, int ret, int kind)
 		fd_tgt[ret][0] = 0;
 }
 
-static void fh_post_pair(int ret, const int *fds, int kind)
+/* A pipe or socketpair (FHF_PAIR): both fds in arg and arg2, and the channel's identity as the
+ * target, "pipe:[inode]" (what /proc/self/fd shows for either end, so a slow call's lazy target
+ * agrees) or "socketpair:[inode of the first end]", so that the analyzer can tell two threads
+ * that use the same channel. One fstat per pipe made: not a hot call. */
+static void fh_post_pair(struct fh_call *c, int ret, const int *fds, int kind)
 {
+	struct stat st;
+	char buf[48];
+	size_t o;
+
 	if (ret != 0)
 		return;
 	for (int i = 0; i < 2; i++) {
@@ -144,6 +152,14 @@ static void fh_post_pair(int ret, const int *fds, int kind)
 		if (fds[i] >= 0 && fds[i] < FD_TGT_MAX)
 			fd_tgt[fds[i]][0] = 0;   /* not the peer of an earlier socket with that number */
 	}
+	c->rec->arg = fds[0];
+	c->rec->arg2 = fds[1];
+	if (FH_SYS(SYS_fstat, fds[0], &st) != 0)
+		return;
+	o = fh_cat(buf, sizeof(buf), 0, kind == FHT_FD_SOCKET ? "socketpair:[" : "pipe:[");
+	o += fh_fmt_long(buf + o, sizeof(buf) - o, (long)st.st_ino);
+	o = fh_cat(buf, sizeof(buf), o, "]");
+	fh_call_str(c, buf, o);
 }
 
 static void fh_post_accept(struct fh_call *c, int ret, const struct sockaddr *a, const socklen_t *len)

@@ -181,7 +181,7 @@ static void net(void)
 	expect_l("getsockopt", getsockopt(c, SOL_SOCKET, SO_ERROR, &e, &el), "-", NULL, 0);
 	expect_l("shutdown", shutdown(c, SHUT_WR), "-", NULL, 0);
 	int sv[2];
-	expect_l("socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "-", NULL, 0);
+	expect_l("socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "-", "socketpair:[", 0);
 	/* A read on a socketpair end is categorised as a socket read (fd kind). */
 	write(sv[0], "x", 1);
 	expect("write", "1", "-", NULL, 0);
@@ -243,6 +243,15 @@ static void sleeps(void)
 	expect_l("usleep", usleep(1000), "-", NULL, 1000);
 }
 
+static sem_t taken;
+
+static void *taker(void *arg)
+{
+	(void)arg;
+	sem_trywait(&taken);
+	return NULL;
+}
+
 static void locks(const char *dir)
 {
 	sem_t s;
@@ -259,6 +268,12 @@ static void locks(const char *dir)
 	r = sem_clockwait(&s, CLOCK_MONOTONIC, &ts);
 	expect_l("sem_clockwait", r, ename(errno), NULL, 500);
 	sem_destroy(&s);
+	/* a semaphore another thread took, released here: the record of a wake (FHF_WAKE) */
+	sem_init(&taken, 0, 1);
+	pthread_create(&th, NULL, taker, NULL);
+	pthread_join(th, NULL);
+	expect_l("sem_post", sem_post(&taken), "-", NULL, 0);
+	sem_destroy(&taken);
 
 	pthread_mutex_lock(&mu);
 	expect_l("pthread_create", pthread_create(&th, NULL, signaller, NULL), "-", NULL, 0);
@@ -328,7 +343,7 @@ static void polls(void)
 {
 	int p[2];
 	pipe(p);
-	expect("pipe", "0", "-", NULL, 0);
+	expect("pipe", "0", "-", "pipe:[", 0);
 	struct pollfd pf = { p[0], POLLIN, 0 };
 	expect_l("poll", poll(&pf, 1, 2), "-", NULL, 1000);
 	expect_l("__poll_chk", __poll_chk(&pf, 1, 0, sizeof(pf)), "-", NULL, 0);
