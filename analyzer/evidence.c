@@ -72,6 +72,7 @@ static int acc_new(struct join *j, struct fh_test *t, struct fh_attempt *a, int 
 	c->begin = INT64_MAX;
 	c->end = INT64_MAX;
 	c->fail_ns = INT64_MAX;
+	c->teardown_ns = INT64_MAX;
 	c->cpu_begin = c->cpu_end = -1;
 	c->fds = c->threads = -1;
 	c->fds_end = c->threads_end = -1;
@@ -177,6 +178,7 @@ void ev_mark_event(struct join *j, struct proc *p, const struct fh_event *e)
 			c->end = INT64_MAX;
 			c->ended = false;
 			c->fail_ns = INT64_MAX;
+			c->teardown_ns = INT64_MAX;
 			c->pid = p->pid;
 			c->tid = e->tid;
 			c->cpu_begin = e->cpu_ns;
@@ -204,6 +206,9 @@ void ev_mark_event(struct join *j, struct proc *p, const struct fh_event *e)
 		if (iv && !iv->ended && ph >= 0 && ph < NPHASE) {
 			iv->phase_begin[ph] = e->start_ns;
 			iv->phase_cpu0 = e->tid == iv->tid ? e->cpu_ns : -1;
+			if (ph == NPHASE - 1 && c->pid == p->pid && c->begin == iv->begin &&
+			    e->start_ns < c->teardown_ns)
+				c->teardown_ns = e->start_ns;
 		}
 		break;
 	case FH_MARK_PHASE_END:

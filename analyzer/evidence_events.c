@@ -385,6 +385,11 @@ static bool talked(const struct acc *c, int tid, int64_t t)
 
 static void talk_add(struct acc *c, int tid, int64_t t)
 {
+	/* pytest finalizes session and module fixtures in the teardown of the last test that
+	 * used them: a fixture joining or stopping its own thread there is not the test talking
+	 * to it */
+	if (t >= c->teardown_ns)
+		return;
 	for (int k = 0; k < c->ntalk; k++)
 		if (c->talk[k] == tid) {
 			if (t < c->talk_t[k])

@@ -92,6 +92,7 @@ struct acc {
 	int attempt_no;
 	int end_outcome;          /* the end marker's outcome (enum fh_outcome); -1 none */
 	int64_t begin, end, fail_ns;
+	int64_t teardown_ns;      /* its teardown phase began (INT64_MAX: not yet, or none) */
 	int pid, tid;
 	bool have_iv, ended;
 	bool failing;             /* the record says failed/error (or no record: the process died) */
