@@ -328,6 +328,7 @@ static void join_free(struct join *j)
 	free(j->test_first);
 	free(j->orphans);
 	hmap_free(&j->pid2proc);
+	hmap_free(&j->waited);
 	hmap_free(&j->tests);
 	hmap_free(&j->strings);
 }

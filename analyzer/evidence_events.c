@@ -203,6 +203,11 @@ static int attempt_of(struct join *j, struct cursor *cur, const struct fh_event 
 		return interval_at(p->riv, p->nriv, cur, e->start_ns);
 	if (p->owner != NONE && e->start_ns < j->acc[p->owner].end)
 		return p->owner;
+	/* a child of an earlier attempt (a fixture's) that this one waited for */
+	pi = imap_get(&j->waited, p->pid);
+	if (pi != NONE && j->acc[pi].pid == p->ppid && e->start_ns >= j->acc[pi].begin &&
+	    e->start_ns < j->acc[pi].end)
+		return pi;
 	return NONE;
 }
 
@@ -875,7 +880,17 @@ void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_fil
 				c->sleep_call = e->call_name;
 				c->sleep_id = e->call;
 			}
-			call_event(j, cur.pi, a, e, &last_net, thread_rel(j, pi, c, e));
+			int rel = thread_rel(j, pi, c, e);
+
+			/* a child the attempt's own thread waits for (its pid, or the one reaped) */
+			if ((e->cflags & FHF_WAIT) && rel == TH_OWN && e->pid == c->pid &&
+			    e->start_ns < c->teardown_ns) {
+				int64_t child = e->done && e->result > 0 ? e->result : e->arg2;
+
+				if (child > 0 && child <= INT_MAX)
+					imap_put(&j->waited, (int)child, a);
+			}
+			call_event(j, cur.pi, a, e, &last_net, rel);
 		} else {
 			signal_event(j, a, e);
 		}

@@ -151,6 +151,8 @@ struct join {
 	struct acc *acc; size_t nacc, cacc;
 	struct proc *procs; size_t nprocs, cprocs;
 	struct hmap pid2proc;     /* pid -> latest proc index with that pid */
+	struct hmap waited;       /* child pid -> the latest attempt whose own thread waited for it
+				   * (ownership.h: a child it waited on talked to it) */
 	struct hmap tests;        /* nodeid -> test index */
 	struct hmap strings;      /* interned strings (keys; values unused) */
 	int *touched; size_t ntouched, ctouched;

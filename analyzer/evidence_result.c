@@ -210,7 +210,9 @@ void ev_finish_attempt(struct join *j, size_t ai)
 		struct proc *p = &j->procs[i];
 		struct fh_child *ch;
 
-		if (p->owner != (int)ai || p->marks || p->nriv)
+		/* its own children, and a child it waited for (ownership.h) */
+		if ((p->owner != (int)ai && !(imap_get(&j->waited, p->pid) == (int)ai &&
+					      p->ppid == c->pid)) || p->marks || p->nriv)
 			continue;
 		ch = &tr->children[tr->nchildren++];
 		ch->pid = p->pid;
