@@ -21,7 +21,10 @@
  *  - ownership (ownership.h): the events of a thread of the attempt's process that does not
  *    belong to the attempt (a fixture's or an earlier test's, and the attempt did not talk to
  *    it) are background: shown in the timeline and summed in trace->background, but not
- *    counted in the attempt's time by category, calls, errors, in-flight calls or kills.
+ *    counted in the attempt's time by category, calls, errors, in-flight calls, kills,
+ *    resource figures or CPU samples;
+ *  - a process without markers whose owner attempt has ended goes to a later attempt whose
+ *    own thread waited for it (ownership.h), for that attempt's interval.
  */
 #ifndef FH_EVIDENCE_H
 #define FH_EVIDENCE_H
