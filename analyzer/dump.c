@@ -174,8 +174,18 @@ static void dump_call(FILE *out, const struct fh_event *e)
 		SEP();
 		fprintf(out, "pid=%lld", (long long)e->arg2);
 	}
-	if (e->timeout_ns > 0 || (e->timeout_ns == 0 && (e->category == FH_CAT_POLL ||
-	    e->category == FH_CAT_SLEEP || e->category == FH_CAT_LOCK))) {
+	/* who talked to whom (analyzer/ownership.h) */
+	if ((e->cflags & (FHF_WAKE | FHF_HOLDER)) && e->arg2 > 0) {
+		SEP();
+		fprintf(out, "%s=%lld", (e->cflags & FHF_WAKE) ? "woke" : "holder", (long long)e->arg2);
+	}
+	if ((e->cflags & FHF_PAIR) && e->done && e->result == 0) {
+		SEP();
+		fprintf(out, "fds=[%lld, %lld]", (long long)e->arg, (long long)e->arg2);
+	}
+	if (!(e->cflags & FHF_WAKE) &&
+	    (e->timeout_ns > 0 || (e->timeout_ns == 0 && (e->category == FH_CAT_POLL ||
+	    e->category == FH_CAT_SLEEP || e->category == FH_CAT_LOCK)))) {
 		SEP();
 		fprintf(out, "timeout=%.6fs", e->timeout_ns / 1e9);
 	}
