@@ -99,8 +99,8 @@ const char *ev_signame(struct join *j, int sig)
 	return ev_intern(j, tmp);
 }
 
-/* Resolves the target of fd in process p at time t (inherited from ancestors). */
-static const char *fd_target(struct join *j, int pi, int fd, int64_t t)
+/* The entry naming fd in process pi at time t (inherited from ancestors), NULL none. */
+static const struct tgt *fd_entry(struct join *j, int pi, int fd, int64_t t)
 {
 	for (int depth = 0; pi != NONE && depth < 8 && fd >= 0; depth++) {
 		struct proc *p = &j->procs[pi];
@@ -108,7 +108,7 @@ static const char *fd_target(struct join *j, int pi, int fd, int64_t t)
 
 		for (; k != NONE; k = p->tg[k].next)
 			if (p->tg[k].t <= t)
-				return p->tg[k].target[0] ? p->tg[k].target : NULL;
+				return &p->tg[k];
 		t = p->start;
 		pi = p->ppid > 0 ? imap_get(&j->pid2proc, p->ppid) : NONE;
 		if (pi != NONE && j->procs[pi].start > t)
@@ -117,14 +117,25 @@ static const char *fd_target(struct join *j, int pi, int fd, int64_t t)
 	return NULL;
 }
 
-static void add_target(struct join *j, struct proc *p, int fd, int64_t t, const char *target)
+/* The target of fd in process pi at time t, NULL none. */
+static const char *fd_target(struct join *j, int pi, int fd, int64_t t)
+{
+	const struct tgt *g = fd_entry(j, pi, fd, t);
+
+	return g && g->target[0] ? g->target : NULL;
+}
+
+/* fd names target (and the channel chan, or NULL) from time t on. */
+static void add_target(struct join *j, struct proc *p, int fd, int64_t t, const char *target,
+		       const char *chan)
 {
 	int head = imap_get(&p->fd2tg, fd), k, prev = NONE;
 
-	if (head != NONE && !strcmp(p->tg[head].target, target) && p->tg[head].t <= t)
+	if (head != NONE && !strcmp(p->tg[head].target, target) && p->tg[head].chan == chan &&
+	    p->tg[head].t <= t)
 		return;
 	GROW(p->tg, p->ctg, p->ntg + 1);
-	p->tg[p->ntg] = (struct tgt){ t, ev_intern(j, target), NONE };
+	p->tg[p->ntg] = (struct tgt){ t, ev_intern(j, target), chan, NONE };
 	/* keep the chain newest first (threads are read one file at a time) */
 	for (k = head; k != NONE && p->tg[k].t > t; k = p->tg[k].next)
 		prev = k;
@@ -426,22 +437,28 @@ static bool thread_mine(struct join *j, int pi, const struct acc *c, const struc
 	return thread_rel(j, pi, c, e) != TH_BACKGROUND;
 }
 
-/* A target two threads share only by talking: a network address, or a pipe or socketpair
- * (FHF_PAIR's identity, which a slow call's lazy target spells the same way). Not a file: two
- * threads reading one file (an import, a log) have not talked. */
-static bool channel_target(const char *target, int cat)
+/* What call e talked through, NULL nothing two threads share only by talking: the pipe or
+ * socketpair of its fd (their identity, FHF_PAIR; a slow call's lazy target on a pipe spells
+ * it the same way), else the network address of a net or poll call. Not a file: two threads
+ * reading one file (an import, a log) have not talked. */
+static const char *channel_of(struct join *j, int pi, const struct fh_event *e,
+			      const char *target, int cat)
 {
+	const struct tgt *g = e->fd >= 0 ? fd_entry(j, pi, e->fd, e->start_ns) : NULL;
+
+	if (g && g->chan)
+		return g->chan;
 	if (!target || !target[0])
-		return false;
-	if (cat == FH_CAT_NET || cat == FH_CAT_POLL)
-		return true;
-	return !strncmp(target, "pipe:[", 6) || !strncmp(target, "socketpair:[", 12);
+		return NULL;
+	if (cat == FH_CAT_NET || cat == FH_CAT_POLL || !strncmp(target, "pipe:[", 6))
+		return target;
+	return NULL;
 }
 
-static bool mine_target(const struct acc *c, const char *target)
+static bool mine_target(const struct acc *c, const char *chan)
 {
-	for (int k = 0; k < c->nmine_tg; k++)
-		if (!strcmp(c->mine_tg[k], target))
+	for (int k = 0; chan && k < c->nmine_tg; k++)
+		if (!strcmp(c->mine_tg[k], chan))
 			return true;
 	return false;
 }
@@ -465,7 +482,7 @@ static bool talks_to(struct join *j, int pi, const struct acc *c, const struct f
 
 	if (other && (tid_own(j, pi, c, other) || talked(c, other, e->start_ns)))
 		return true;
-	return channel_target(target, cat) && mine_target(c, target);
+	return mine_target(c, channel_of(j, pi, e, target, cat));
 }
 
 /* A call of a thread that is not c's that began before c and ended in it (a read blocked on
@@ -478,7 +495,7 @@ static void spanning_call(struct join *j, int pi, struct acc *c, const struct fh
 	if (thread_mine(j, pi, c, e))
 		return;
 	target = e->target && e->target[0] ? e->target : fd_target(j, pi, e->fd, e->start_ns);
-	if (channel_target(target, cat) && mine_target(c, target))
+	if (mine_target(c, channel_of(j, pi, e, target, cat)))
 		talk_add(c, e->tid, e->end_ns);
 }
 
@@ -563,9 +580,11 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		}
 		return;
 	}
-	if (rel == TH_OWN && channel_target(TARGET(), cat) && !mine_target(c, target) &&
+	const char *chan = channel_of(j, pi, e, TARGET(), cat);
+
+	if (rel == TH_OWN && chan && !mine_target(c, chan) &&
 	    c->nmine_tg < (int)(sizeof(c->mine_tg) / sizeof(c->mine_tg[0])))
-		c->mine_tg[c->nmine_tg++] = ev_intern(j, target);
+		c->mine_tg[c->nmine_tg++] = ev_intern(j, chan);
 	/* The attempt's own thread woke another or waited for it: that thread talked to it. */
 	if (rel == TH_OWN && e->pid == c->pid && other_party(e) &&
 	    !tid_own(j, pi, c, other_party(e)))
@@ -573,8 +592,7 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 	/* A thread the attempt talked to but does not own, waiting for work again (a lock or
 	 * condition, a poll, the channel it talks on): idle, not still busy with the attempt's. */
 	bool idle = rel == TH_TALKED &&
-		(cat == FH_CAT_LOCK || (e->cflags & FHF_POLL) ||
-		 (channel_target(TARGET(), cat) && mine_target(c, target)));
+		(cat == FH_CAT_LOCK || (e->cflags & FHF_POLL) || mine_target(c, chan));
 	c->time_ns[cat] += (double)dur;
 	/* In flight at the failure (failing attempts) or at the end (the others). */
 	if (!idle && e->start_ns < ref && (!e->done || e->end_ns > ref) &&
@@ -791,7 +809,7 @@ void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_fil
 			continue;
 		case FH_EV_TARGET:
 			if (e->fd >= 0 && e->target && e->pid == p->pid)
-				add_target(j, p, e->fd, e->start_ns, e->target);
+				add_target(j, p, e->fd, e->start_ns, e->target, NULL);
 			continue;
 		case FH_EV_PROC:
 			if (e->target && e->pid == p->pid)
@@ -811,22 +829,28 @@ void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_fil
 				int fd = (cf & FHF_RETFD) ? (int)e->result : e->fd;
 
 				if (fd >= 0 && (e->result >= 0 || e->fd >= 0))
-					add_target(j, p, fd, e->start_ns, e->target);
+					add_target(j, p, fd, e->start_ns, e->target, NULL);
 			} else if ((cf & FHF_RETFD) && e->done && e->pid == p->pid &&
 				   e->result >= 0 && e->result <= INT_MAX) {
 				/* A new fd without a target (socket() before bind/listen): the
 				 * number may be reused, so forget what it named before. */
-				add_target(j, p, (int)e->result, e->start_ns, "");
+				add_target(j, p, (int)e->result, e->start_ns, "", NULL);
 			}
-			/* a pipe or socketpair: both fds name the channel */
+			/* a pipe or socketpair: both fds are the channel; a pipe is named by it
+			 * (as a slow call's lazy target is), a socketpair by nothing (a slow
+			 * call's names its unnamed peer) */
 			if ((cf & FHF_PAIR) && e->done && e->result == 0 && e->target &&
-			    e->target[0] && e->pid == p->pid)
+			    e->target[0] && e->pid == p->pid) {
+				const char *chan = ev_intern(j, e->target);
+				const char *shown = !strncmp(chan, "pipe:[", 6) ? chan : "";
+
 				for (int k = 0; k < 2; k++) {
 					int64_t fd = k ? e->arg2 : e->arg;
 
 					if (fd >= 0 && fd <= INT_MAX)
-						add_target(j, p, (int)fd, e->start_ns, e->target);
+						add_target(j, p, (int)fd, e->start_ns, shown, chan);
 				}
+			}
 			if ((cf & FHF_EXEC) && e->arg > 0 && e->arg <= INT_MAX && e->arg != e->pid &&
 			    e->target && e->target[0]) {
 				GROW(p1->x, p1->cx, p1->nx + 1);

@@ -49,6 +49,8 @@ struct interval {
 struct tgt { /* fd -> target from time t on; chained newest first per fd */
 	int64_t t;
 	const char *target; /* interned */
+	const char *chan;   /* interned identity of a pipe or socketpair (FHF_PAIR), else NULL:
+			     * what tells two threads that use it (ownership.h) */
 	int next;           /* older entry of the same fd, NONE */
 };
 

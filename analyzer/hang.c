@@ -24,6 +24,7 @@
  * through trace.h only (hostile input: a snapshot cut short keeps what it has).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,19 @@ static void collect_targets(struct fdmap **m, size_t *n, size_t *cap, const stru
 		const struct fh_event *e = &tf->events[i];
 		if (e->type != FH_EV_CALL || !e->target || !e->target[0])
 			continue;
+		/* a pipe or socketpair: both fds are new, a pipe named by its identity (as the
+		 * evidence join names it), a socketpair by nothing */
+		if ((e->cflags & FHF_PAIR) && e->done && e->result == 0) {
+			const char *shown = !strncmp(e->target, "pipe:[", 6) ? e->target : NULL;
+			for (int k = 0; k < 2; k++) {
+				int64_t pfd = k ? e->arg2 : e->arg;
+				if (pfd < 0 || pfd > INT_MAX)
+					continue;
+				GROW(*m, *cap, *n + 1);
+				(*m)[(*n)++] = (struct fdmap){ (int)pfd, e->start_ns, shown };
+			}
+			continue;
+		}
 		int fd = (e->cflags & FHF_RETFD) ? (e->done ? (int)e->result : -1) : e->fd;
 		if (fd < 0)
 			continue;

@@ -27,7 +27,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -659,10 +658,6 @@ void fh_end_slow(struct fh_call *c)
 	if (syscall(SYS_getpeername, r->fd, &ss, &sl) == 0) {
 		kind = FHT_FD_SOCKET;
 		n = fh_fmt_sockaddr(buf, sizeof(buf), (struct sockaddr *)&ss, sl);
-		/* an unnamed unix peer (a socketpair's other end) says nothing: the fd's identity
-		 * from socketpair() does (FHF_PAIR) */
-		if (ss.ss_family == AF_UNIX && sl <= offsetof(struct sockaddr_un, sun_path))
-			n = 0;
 	} else if (errno == ENOTCONN) {
 		kind = FHT_FD_SOCKET;
 		sl = sizeof(ss);

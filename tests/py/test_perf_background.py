@@ -63,10 +63,11 @@ def test_background_thread_is_not_the_tests_slowness(tmp_path):
     p = t["perf"]
     assert p["flake"] is True and p["cause"] == "cpu", p
     assert set(p["slow_attempts"]) == {3, 6, 9}, p
-    # the background polled and slept through the slow attempts' extra time: none of it is
-    # the test's (the test thread itself waits for nothing)
+    # the background polled through the slow attempts' extra time (a third of a second in
+    # each): none of it is the test's, whose thread waits for nothing but the GIL (its own
+    # waits, in `lock`, longer when the background holds the GIL at times)
     extra = p["extra_s_by_category"]
-    assert all(abs(v) < 0.01 for k, v in extra.items() if k != "cpu"), extra
+    assert all(abs(v) < 0.01 for k, v in extra.items() if k not in ("cpu", "lock")), extra
     assert not any(c in p["extra_s_by_call"] for c in ("select", "poll")), p["extra_s_by_call"]
     # its CPU samples are not the test's: every sampled line is the test module's or pytest's
     assert p["lines"] and p["lines"][0]["function"] == "crunch", p["lines"]
