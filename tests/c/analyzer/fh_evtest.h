@@ -183,6 +183,15 @@ static inline int mf_peek(void *ctx, size_t i, int *pid, int *tid)
 	return 0;
 }
 
+/* Every thread's origin before any file is read, as evidence_attach gives it. */
+static inline void mf_origin(void *ctx, size_t i, int *creator, int64_t *born_ns)
+{
+	struct memfile *files = ctx;
+
+	*creator = files[i].tf.creator_tid;
+	*born_ns = files[i].tf.born_ns;
+}
+
 static inline void mf_sort(struct memfile *m)
 {
 	struct fh_event *ev = m->tf.events;
@@ -204,7 +213,7 @@ static inline int join_files(struct fh_run *r, struct memfile *files, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (!files[i].keep_order)
 			mf_sort(&files[i]);
-	struct fh_trace_source src = { n, mf_load, mf_release, files, mf_peek, NULL };
+	struct fh_trace_source src = { n, mf_load, mf_release, files, mf_peek, mf_origin };
 
 	return evidence_join(r, &src);
 }

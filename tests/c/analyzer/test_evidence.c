@@ -324,6 +324,73 @@ START_TEST(test_ownership_rules)
 }
 END_TEST
 
+/* Ownership by interaction in the join: two fixture threads created before the attempt; the
+ * test thread wakes one (sem_post of a semaphore it holds) and sends on a socketpair the other
+ * receives from (the pair's identity, which names no target), then sleeps a fixed time. Both are then the attempt's (busy after the sleep),
+ * each only from the interaction on; a third, never talked to, stays background; a talked-to
+ * thread back in a lock wait is idle, not busy. */
+START_TEST(test_ownership_by_interaction)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "F", 100);
+	struct memfile f[4];
+	struct fh_event *e;
+	const struct fh_attempt_trace *tr;
+	bool saw[4] = { false };
+
+	mf_init(&f[0], 100, 1, 100, NULL);   /* the test thread */
+	e = mf_call(&f[0], "socketpair", FH_CAT_NET, T0 - 5 * SEC, 0, 0, NULL);   /* a fixture's */
+	e->arg = 7;
+	e->arg2 = 8;
+	e->target = "socketpair:[42]";
+	mf_attempt(&f[0], NODE, 1, T0, T0 + 400 * MS, 0, 0, 5);
+	e = mf_call(&f[0], "sem_post", FH_CAT_LOCK, T0 + 10 * MS, 0, 0, NULL);
+	e->arg = 0x1000;
+	e->arg2 = 200;                        /* woke thread 200 */
+	e->timeout_ns = 0;
+	e = mf_call(&f[0], "send", FH_CAT_NET, T0 + 11 * MS, 0, 1, NULL);
+	e->fd = 8;
+	e->timeout_ns = -1;
+	mf_call(&f[0], "clock_nanosleep", FH_CAT_SLEEP, T0 + 12 * MS, 100 * MS, 0, NULL);
+	for (int k = 1; k < 4; k++) {
+		mf_init(&f[k], 100, 1, 100 * (k + 1), NULL);
+		f[k].tf.creator_tid = 100;
+		f[k].tf.born_ns = T0 - 10 * SEC;   /* a session fixture's thread */
+	}
+	/* 200: busy before the wake (its own business), then woken into a long sleep */
+	mf_call(&f[1], "clock_nanosleep", FH_CAT_SLEEP, T0 + 2 * MS, 5 * MS, 0, NULL);
+	mf_call(&f[1], "clock_nanosleep", FH_CAT_SLEEP, T0 + 20 * MS, 250 * MS, 0, NULL);
+	/* 300: blocked on the socketpair since before the attempt; the test's send woke it */
+	e = mf_call(&f[2], "recv", FH_CAT_NET, T0 - SEC, SEC + 11 * MS, 1, NULL);
+	e->fd = 7;
+	mf_call(&f[2], "clock_nanosleep", FH_CAT_SLEEP, T0 + 13 * MS, 250 * MS, 0, NULL);
+	/* 400: a lock wait then a sleep past the test's: never talked to, background */
+	mf_call(&f[3], "clock_nanosleep", FH_CAT_SLEEP, T0 + 14 * MS, 250 * MS, 0, NULL);
+	/* 200 again, after its work: waiting for more (idle) */
+	mf_call(&f[1], "sem_wait", FH_CAT_LOCK, T0 + 271 * MS, -1, 0, NULL);
+	ck_assert_int_eq(join_files(r, f, 4), 0);
+	tr = t->attempts[0].trace;
+	ck_assert_ptr_nonnull(tr->last_sleep);
+	for (size_t k = 0; k < tr->nbusy_after_sleep; k++) {
+		int tid = tr->busy_after_sleep[k].tid;
+
+		ck_assert_msg(tid == 200 || tid == 300, "busy after sleep: %d", tid);
+		saw[tid / 100 - 1] = true;
+		ck_assert_str_eq(tr->busy_after_sleep[k].call, "clock_nanosleep");
+	}
+	ck_assert_msg(saw[1] && saw[2], "busy: 200 %d, 300 %d", saw[1], saw[2]);
+	for (size_t k = 0; k < tr->nin_flight; k++)   /* 200's wait for more work is idle */
+		ck_assert_int_ne(tr->in_flight[k].tid, 200);
+	/* 400, and 200 before the wake */
+	ck_assert_int_eq(tr->background.threads, 2);
+	/* 200's sleep before the wake is not the attempt's: 0.1 + 0.25 + 0.25 s of sleep */
+	ck_assert(tr->time_s[FH_CAT_SLEEP] > 0.59 && tr->time_s[FH_CAT_SLEEP] < 0.61);
+	for (int k = 0; k < 4; k++)
+		mf_free(&f[k]);
+	freerun(r);
+}
+END_TEST
+
 START_TEST(test_signals)
 {
 	struct fh_run *r = mkrun(1);
@@ -612,6 +679,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_record_intervals);
 	tcase_add_test(tc, test_signals);
 	tcase_add_test(tc, test_ownership_rules);
+	tcase_add_test(tc, test_ownership_by_interaction);
 	tcase_add_test(tc, test_signal_senders);
 	tcase_add_test(tc, test_spans_bounded_and_unordered);
 	tcase_add_test(tc, test_hostile);
