@@ -319,6 +319,7 @@ static void join_free(struct join *j)
 		free(j->procs[i].iv);
 		free(j->procs[i].riv);
 		free(j->procs[i].tg);
+		free(j->procs[i].sp);
 		hmap_free(&j->procs[i].fd2tg);
 		own_free(&j->procs[i].own);
 	}

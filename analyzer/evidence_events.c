@@ -99,16 +99,20 @@ const char *ev_signame(struct join *j, int sig)
 	return ev_intern(j, tmp);
 }
 
-/* The entry naming fd in process pi at time t (inherited from ancestors), NULL none. */
-static const struct tgt *fd_entry(struct join *j, int pi, int fd, int64_t t)
+/* The entry naming fd in process pi at time t (inherited from ancestors), NULL none; *opi
+ * (when not NULL): the process whose entry it is. */
+static const struct tgt *fd_entry(struct join *j, int pi, int fd, int64_t t, int *opi)
 {
 	for (int depth = 0; pi != NONE && depth < 8 && fd >= 0; depth++) {
 		struct proc *p = &j->procs[pi];
 		int k = imap_get(&p->fd2tg, fd);
 
 		for (; k != NONE; k = p->tg[k].next)
-			if (p->tg[k].t <= t)
+			if (p->tg[k].t <= t) {
+				if (opi)
+					*opi = pi;
 				return &p->tg[k];
+			}
 		t = p->start;
 		pi = p->ppid > 0 ? imap_get(&j->pid2proc, p->ppid) : NONE;
 		if (pi != NONE && j->procs[pi].start > t)
@@ -120,22 +124,22 @@ static const struct tgt *fd_entry(struct join *j, int pi, int fd, int64_t t)
 /* The target of fd in process pi at time t, NULL none. */
 static const char *fd_target(struct join *j, int pi, int fd, int64_t t)
 {
-	const struct tgt *g = fd_entry(j, pi, fd, t);
+	const struct tgt *g = fd_entry(j, pi, fd, t, NULL);
 
 	return g && g->target[0] ? g->target : NULL;
 }
 
-/* fd names target (and the channel chan, or NULL) from time t on. */
-static void add_target(struct join *j, struct proc *p, int fd, int64_t t, const char *target,
-		       const char *chan)
+/* fd names target (and the channel chan, or NULL; made by origin) from time t on. */
+static void add_origin(struct join *j, struct proc *p, int fd, int64_t t, const char *target,
+		       const char *chan, enum fd_origin origin)
 {
 	int head = imap_get(&p->fd2tg, fd), k, prev = NONE;
 
 	if (head != NONE && !strcmp(p->tg[head].target, target) && p->tg[head].chan == chan &&
-	    p->tg[head].t <= t)
+	    p->tg[head].t <= t && p->tg[head].origin == origin)
 		return;
 	GROW(p->tg, p->ctg, p->ntg + 1);
-	p->tg[p->ntg] = (struct tgt){ t, ev_intern(j, target), chan, NONE };
+	p->tg[p->ntg] = (struct tgt){ t, ev_intern(j, target), chan, NONE, origin };
 	/* keep the chain newest first (threads are read one file at a time) */
 	for (k = head; k != NONE && p->tg[k].t > t; k = p->tg[k].next)
 		prev = k;
@@ -145,6 +149,74 @@ static void add_target(struct join *j, struct proc *p, int fd, int64_t t, const 
 	else
 		p->tg[prev].next = (int)p->ntg;
 	p->ntg++;
+}
+
+/* fd names target (and the channel chan, or NULL) from time t on. */
+static void add_target(struct join *j, struct proc *p, int fd, int64_t t, const char *target,
+		       const char *chan)
+{
+	add_origin(j, p, fd, t, target, chan, FDO_PLAIN);
+}
+
+/* The first process p started after t0 and by t1 (a pipe created at t0 and waited on at t1
+ * leads to it); NULL none. */
+static const struct spawn *spawn_after(const struct proc *p, int64_t t0, int64_t t1)
+{
+	const struct spawn *best = NULL;
+
+	for (size_t k = 0; k < p->nsp; k++)
+		if (p->sp[k].t >= t0 && p->sp[k].t <= t1 && (!best || p->sp[k].t < best->t))
+			best = &p->sp[k];
+	return best;
+}
+
+/*
+ * A wait is named by what it waited for. A wait on a set of fds (poll, select, epoll; the
+ * record's fd is the one that names the set, its arg how many it held) is net on sockets,
+ * with the peer as target; proc on a pipe created just before this process started a child,
+ * the child as target; sleep on a timerfd; other on an eventfd or anything else, named by what
+ * created it. A set of several fds reads "TARGET +N". A wait on one fd without a target (a
+ * trace written before poll records carried their fd) whose target is the socket the thread
+ * used last is net on it, as Python's socket timeouts poll before each recv.
+ */
+static int wait_of(struct join *j, int pi, const struct fh_event *e, const char *last_net,
+		   const char **target, const char **bare, bool *sock)
+{
+	int opi = NONE;
+	const struct tgt *g = e->fd >= 0 ? fd_entry(j, pi, e->fd, e->start_ns, &opi) : NULL;
+	const char *t = e->target && e->target[0] ? ev_intern(j, e->target) :
+		g && g->target[0] ? g->target : NULL;
+	int cat = FH_CAT_OTHER;
+
+	*sock = e->fdkind == FHT_FD_SOCKET;
+	if (*sock) {
+		cat = FH_CAT_NET;
+	} else if (g && g->origin == FDO_PIPE && e->fdkind != FHT_FD_FILE) {
+		const struct spawn *s = spawn_after(&j->procs[opi], g->t, e->start_ns);
+
+		if (s) {
+			int ci = imap_get(&j->pid2proc, s->pid);
+			const char *exe = ci != NONE && j->procs[ci].exe ? j->procs[ci].exe : s->exe;
+
+			cat = FH_CAT_PROC;
+			t = exe ? arena_printf(j->A, "child %d %s", s->pid, exe) :
+				arena_printf(j->A, "child %d", s->pid);
+		}
+	} else if (g && g->origin == FDO_TIMERFD) {
+		cat = FH_CAT_SLEEP;
+	}
+	if (!t && !g && e->arg <= 1 && last_net) {
+		t = last_net;
+		if (e->fdkind == FHT_FD_SOCKET || e->fdkind == FHT_FD_UNKNOWN) {
+			cat = FH_CAT_NET;
+			*sock = true;
+		}
+	}
+	*bare = t ? ev_intern(j, t) : NULL;   /* what two threads could share (channel_of) */
+	if (t && e->fd >= 0 && e->arg > 1 && e->arg <= INT_MAX)
+		t = arena_printf(j->A, "%s +%d", t, (int)e->arg - 1);
+	*target = t ? ev_intern(j, t) : NULL;
+	return cat;
 }
 
 static const char *ev_target(struct join *j, int pi, const struct fh_event *e)
@@ -444,13 +516,13 @@ static bool thread_mine(struct join *j, int pi, const struct acc *c, const struc
 static const char *channel_of(struct join *j, int pi, const struct fh_event *e,
 			      const char *target, int cat)
 {
-	const struct tgt *g = e->fd >= 0 ? fd_entry(j, pi, e->fd, e->start_ns) : NULL;
+	const struct tgt *g = e->fd >= 0 ? fd_entry(j, pi, e->fd, e->start_ns, NULL) : NULL;
 
 	if (g && g->chan)
 		return g->chan;
 	if (!target || !target[0])
 		return NULL;
-	if (cat == FH_CAT_NET || cat == FH_CAT_POLL || !strncmp(target, "pipe:[", 6))
+	if (cat == FH_CAT_NET || (e->cflags & FHF_POLL) || !strncmp(target, "pipe:[", 6))
 		return target;
 	return NULL;
 }
@@ -542,24 +614,20 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 	int64_t dur = clip > e->start_ns ? clip - e->start_ns : 0;
 	enum fh_block_end how = evidence_call_end(e);
 	const char *call = e->call_name ? e->call_name : "?";
-	const char *target = NULL;
-	bool resolved = false, via_net = false;
+	const char *target = NULL, *bare = NULL;
+	bool resolved = false, sock = e->fdkind == FHT_FD_SOCKET;
 	int lane;
 	int cat = e->category >= 0 && e->category < FH_CAT_COUNT ? (int)e->category : FH_CAT_OTHER;
 
 #define TARGET() (resolved ? target : (resolved = true, target = ev_target(j, pi, e)))
 	if (cat == FH_CAT_NET && e->fd >= 0 && TARGET())
 		*last_net = target;
-	/* A wait on one fd without a target (poll after send/connect): the socket the thread
-	 * just used, as Python's socket timeouts do. */
-	if (cat == FH_CAT_POLL && e->arg <= 1 && !TARGET())
-		via_net = (target = *last_net) != NULL;
-	/* A wait is named by what it waited for: poll/select/epoll on sockets is a network wait
-	 * (time, calls, in-flight calls, spans), as a recv would be. */
-	if (cat == FH_CAT_POLL &&
-	    (e->fdkind == FHT_FD_SOCKET || (e->fdkind == FHT_FD_UNKNOWN && via_net)))
-		cat = FH_CAT_NET;
-	if (rel == TH_BACKGROUND && background_call(j, pi, c, e, TARGET(), cat, dur))
+	/* time, calls, in-flight calls, spans and the last wait all see what it waited for */
+	if (e->cflags & FHF_POLL) {
+		cat = wait_of(j, pi, e, *last_net, &target, &bare, &sock);
+		resolved = true;
+	}
+	if (rel == TH_BACKGROUND && background_call(j, pi, c, e, bare ? bare : TARGET(), cat, dur))
 		rel = TH_TALKED;
 	if (rel == TH_BACKGROUND) {
 		/* background: in the timeline only */
@@ -580,7 +648,7 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		}
 		return;
 	}
-	const char *chan = channel_of(j, pi, e, TARGET(), cat);
+	const char *chan = channel_of(j, pi, e, bare ? bare : TARGET(), cat);
 
 	if (rel == TH_OWN && chan && !mine_target(c, chan) &&
 	    c->nmine_tg < (int)(sizeof(c->mine_tg) / sizeof(c->mine_tg[0])))
@@ -645,13 +713,13 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 	    (!c->lb_ev || c->lb_ev->start_ns <= e->start_ns)) {
 		c->lb_ev = e;
 		c->lb_target = TARGET();
-		/* Sockets by the record's fd kind; a wait without one (a trace written before poll
-		 * records carried it) whose target is the socket the thread used last. */
-		c->lb_socket = e->fdkind == FHT_FD_SOCKET || (e->fdkind == FHT_FD_UNKNOWN && via_net);
+		c->lb_socket = sock;
+		c->lb_cat = cat;
 		if (how != FH_END_RETURNED) {
 			c->lbx_ev = e;
 			c->lbx_target = c->lb_target;
 			c->lbx_socket = c->lb_socket;
+			c->lbx_cat = cat;
 		}
 		if (!c->lb_pending) {
 			c->lb_pending = true;
@@ -716,6 +784,7 @@ static void commit_last_blocks(struct join *j)
 		const struct fh_event *e = c->lb_ev;
 		const char *target = c->lb_target;
 		bool sock = c->lb_socket;
+		int cat = c->lb_cat;
 		struct fh_block *b;
 		int64_t end;
 
@@ -725,6 +794,7 @@ static void commit_last_blocks(struct join *j)
 			e = c->lbx_ev;
 			target = c->lbx_target;
 			sock = c->lbx_socket;
+			cat = c->lbx_cat;
 		}
 		c->lb_pending = false;
 		c->lb_ev = NULL;
@@ -735,7 +805,7 @@ static void commit_last_blocks(struct join *j)
 		end = e->done ? e->end_ns : (c->fail_ns < INT64_MAX ? c->fail_ns : c->end);
 		b->call = e->call_name ? e->call_name : "?";
 		b->call_id = e->call;
-		b->category = e->category < FH_CAT_COUNT ? e->category : FH_CAT_OTHER;
+		b->category = cat >= 0 && cat < FH_CAT_COUNT ? (enum fh_category)cat : FH_CAT_OTHER;
 		b->on_socket = sock;
 		b->target = target;
 		b->start_s = (double)(e->start_ns - c->begin) / 1e9;
@@ -748,6 +818,42 @@ static void commit_last_blocks(struct join *j)
 		c->lb = b;
 	}
 	j->ntouched = 0;
+}
+
+/* What a call says about fds and children for later waits (wait_of): the two ends of a pipe
+ * without its identity (the FHF_PAIR records with one are read in ev_process_file), the fd an
+ * eventfd or timerfd call returned (named by the thread that created it), a process started. */
+static void note_fds(struct join *j, struct proc *p, const struct fh_event *e)
+{
+	const struct fht_call_info *ci = e->call >= 0 ? fht_call((unsigned)e->call) : NULL;
+	int64_t child = 0;
+
+	if ((e->call == FH_ID_pipe || e->call == FH_ID_pipe2) && e->result == 0 &&
+	    !(e->target && e->target[0])) {
+		if (e->arg >= 0 && e->arg <= INT_MAX && e->arg2 >= 0 && e->arg2 <= INT_MAX &&
+		    e->arg != e->arg2) {
+			add_origin(j, p, (int)e->arg, e->start_ns, "", NULL, FDO_PIPE);
+			add_origin(j, p, (int)e->arg2, e->start_ns, "", NULL, FDO_PIPE);
+		}
+	} else if ((e->call == FH_ID_eventfd || e->call == FH_ID_timerfd_create) &&
+		   e->result >= 0 && e->result <= INT_MAX) {
+		bool timer = e->call == FH_ID_timerfd_create;
+		char buf[64];
+
+		snprintf(buf, sizeof(buf), "%s created by thread %d", timer ? "timerfd" : "eventfd",
+			 e->tid);
+		add_origin(j, p, (int)e->result, e->start_ns, buf, NULL,
+			   timer ? FDO_TIMERFD : FDO_EVENTFD);
+	}
+	if (ci && ci->printer == FHT_PR_CHILD && e->arg > 0 && e->arg <= INT_MAX)
+		child = e->arg;           /* fork, clone, posix_spawn: the child's pid */
+	else if ((e->cflags & FHF_EXEC) && e->arg > 0 && e->arg <= INT_MAX && e->arg != e->pid)
+		child = e->arg;           /* the exec of a vfork child, on its parent's thread */
+	if (child) {
+		GROW(p->sp, p->csp, p->nsp + 1);
+		p->sp[p->nsp++] = (struct spawn){ e->start_ns, (int)child,
+			e->target && e->target[0] ? ev_intern(j, e->target) : NULL };
+	}
 }
 
 /* Reads one file's events in order: markers define intervals as they come (the marker
@@ -842,15 +948,18 @@ void ev_process_file(struct join *j, struct pass1 *p1, const struct fh_trace_fil
 			if ((cf & FHF_PAIR) && e->done && e->result == 0 && e->target &&
 			    e->target[0] && e->pid == p->pid) {
 				const char *chan = ev_intern(j, e->target);
-				const char *shown = !strncmp(chan, "pipe:[", 6) ? chan : "";
+				bool pipe = !strncmp(chan, "pipe:[", 6);
 
 				for (int k = 0; k < 2; k++) {
 					int64_t fd = k ? e->arg2 : e->arg;
 
 					if (fd >= 0 && fd <= INT_MAX)
-						add_target(j, p, (int)fd, e->start_ns, shown, chan);
+						add_origin(j, p, (int)fd, e->start_ns, pipe ? chan : "", chan,
+							   pipe ? FDO_PIPE : FDO_PLAIN);
 				}
 			}
+			if (e->done && e->pid == p->pid)
+				note_fds(j, p, e);
 			if ((cf & FHF_EXEC) && e->arg > 0 && e->arg <= INT_MAX && e->arg != e->pid &&
 			    e->target && e->target[0]) {
 				GROW(p1->x, p1->cx, p1->nx + 1);

@@ -46,12 +46,24 @@ struct interval {
 	int64_t phase_cpu0;   /* the test thread's CPU at the open phase's begin; -1 none */
 };
 
+/* What made an fd, where it says more than its target: a wait on it is named by it. */
+enum fd_origin { FDO_PLAIN, FDO_PIPE, FDO_EVENTFD, FDO_TIMERFD };
+
 struct tgt { /* fd -> target from time t on; chained newest first per fd */
 	int64_t t;
 	const char *target; /* interned */
 	const char *chan;   /* interned identity of a pipe or socketpair (FHF_PAIR), else NULL:
 			     * what tells two threads that use it (ownership.h) */
 	int next;           /* older entry of the same fd, NONE */
+	enum fd_origin origin;
+};
+
+/* A process this one started (fork, clone, posix_spawn, the exec of a vfork child), from its
+ * own records: a pipe it created just before leads to that child. */
+struct spawn {
+	int64_t t;
+	int pid;
+	const char *exe;    /* interned; may be NULL */
 };
 
 struct proc {
@@ -62,6 +74,7 @@ struct proc {
 	struct interval *riv; size_t nriv, criv;    /* from attempt records */
 	struct tgt *tg; size_t ntg, ctg;
 	struct hmap fd2tg;    /* fd -> newest tg entry */
+	struct spawn *sp; size_t nsp, csp; /* in the order read */
 	bool marks;           /* has attempt markers */
 	int owner;            /* acc of a child process; NONE */
 	int resolving;        /* 0 new, 1 in progress, 2 done */
@@ -119,9 +132,11 @@ struct acc {
 	const struct fh_event *lb_ev; /* candidate in the current file */
 	const char *lb_target;
 	bool lb_socket;
+	int lb_cat;               /* its category: a wait on a set of fds named (wait_of) */
 	const struct fh_event *lbx_ev; /* ... the last one that did not simply return */
 	const char *lbx_target;
 	bool lbx_socket;
+	int lbx_cat;
 	bool lb_pending;
 	struct fh_block *lb;
 	int kills;

@@ -28,17 +28,17 @@ static const struct fht_call_info *call_info(int id)
 	return id >= 0 ? fht_call((unsigned)id) : NULL;
 }
 
-/* What a wait was for: the call's category; a wait on a set of fds is net on sockets. */
+/* What a wait was for: its category (the evidence join named a wait on a set of fds by what
+ * it waited for; a block built otherwise is net on sockets). */
 static enum fh_blocked_on block_class(const struct fh_block *b)
 {
-	switch (b->category) {
+	switch (fh_wait_category(b->category, b->on_socket)) {
 	case FH_CAT_NET: return FH_ON_NET;
 	case FH_CAT_DNS: return FH_ON_DNS;
 	case FH_CAT_SLEEP: return FH_ON_SLEEP;
 	case FH_CAT_LOCK: return FH_ON_LOCK;
 	case FH_CAT_PROC: return FH_ON_PROC;
 	case FH_CAT_FILE: return FH_ON_FILE;
-	case FH_CAT_POLL: return b->on_socket ? FH_ON_NET : FH_ON_OTHER;
 	default: return FH_ON_OTHER;
 	}
 }

@@ -303,8 +303,8 @@ static void fill_call(struct hctx *h, const struct fh_event *e, int64_t t, struc
 {
 	*call = e->call_name;
 	*call_id = e->call;
-	*cat = cat_of(e);
 	*on_socket = e->fdkind == FHT_FD_SOCKET;
+	*cat = fh_wait_category(cat_of(e), *on_socket);
 	*target = dup(h, e->target && e->target[0] ? e->target :
 		      e->fd >= 0 ? target_at(m, nm, e->fd, t) : NULL);
 	*waited = (t - e->start_ns) / 1e9;

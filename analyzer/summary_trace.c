@@ -48,7 +48,7 @@ static void hang_wait(struct buf *b, const char *call, const char *syscall, enum
 		      bool on_socket, const char *target, double waited)
 {
 	kstr(b, "call", call ? call : syscall);
-	kstr(b, "category", cat == FH_CAT_POLL && on_socket ? "net" : cat_name(cat));
+	kstr(b, "category", cat_name(fh_wait_category(cat, on_socket)));
 	kstr(b, "target", target);
 	key(b, "waited_s");
 	if (waited >= 0)

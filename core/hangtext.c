@@ -23,7 +23,7 @@ static const char *fmt_secs(struct arena *A, double s)
 
 static const char *cls_name(enum fh_category c, bool on_socket)
 {
-	return c == FH_CAT_POLL && on_socket ? "net" : fh_category_names[c < FH_CAT_COUNT ? c : FH_CAT_OTHER];
+	return fh_category_names[fh_wait_category(c, on_socket)];
 }
 
 /* The lock CPython's Thread.join() waits on is taken by the thread itself when it starts

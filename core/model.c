@@ -23,9 +23,16 @@ const char *const fh_verdict_names[FH_VERDICT_COUNT] = {
 
 const char *const fh_category_names[FH_CAT_COUNT] = {
 	[FH_CAT_NET] = "net", [FH_CAT_DNS] = "dns", [FH_CAT_SLEEP] = "sleep",
-	[FH_CAT_LOCK] = "lock", [FH_CAT_POLL] = "poll", [FH_CAT_PROC] = "proc",
+	[FH_CAT_LOCK] = "lock", [FH_CAT_PROC] = "proc",
 	[FH_CAT_FILE] = "file", [FH_CAT_OTHER] = "other",
 };
+
+enum fh_category fh_wait_category(enum fh_category c, bool on_socket)
+{
+	if (c == FH_CAT_POLL && on_socket)
+		return FH_CAT_NET;
+	return (unsigned)c < FH_CAT_COUNT ? c : FH_CAT_OTHER;
+}
 
 const char *const fh_block_end_names[FH_END_COUNT] = {
 	[FH_END_RETURNED] = "returned", [FH_END_TIMEOUT] = "timeout", [FH_END_SIGNAL] = "signal",

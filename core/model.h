@@ -48,12 +48,20 @@ bool fh_outcome_parse(const char *s, enum fh_outcome *out);
 enum fh_verdict { FH_STABLE, FH_FLAKY, FH_BROKEN, FH_SKIPPED_ALL, FH_VERDICT_COUNT };
 extern const char *const fh_verdict_names[FH_VERDICT_COUNT]; /* "stable", "flaky", "broken", "skipped" */
 
-/* Time categories of blocking calls (DESIGN.md `time_s` keys). */
+/* Time categories of blocking calls (DESIGN.md `time_s` keys): the only categories users
+ * see. FH_CAT_POLL is not one of them: a decoded trace event of a call that waits on a set of
+ * fds (poll, select, epoll) has it until the evidence join names what the wait was for (net on
+ * sockets, proc on a pipe from a child, sleep on a timerfd, other); nothing in the model holds
+ * it, and readers treat it as fh_wait_category() does. */
 enum fh_category {
-	FH_CAT_NET, FH_CAT_DNS, FH_CAT_SLEEP, FH_CAT_LOCK, FH_CAT_POLL, FH_CAT_PROC,
-	FH_CAT_FILE, FH_CAT_OTHER, FH_CAT_COUNT
+	FH_CAT_NET, FH_CAT_DNS, FH_CAT_SLEEP, FH_CAT_LOCK, FH_CAT_PROC,
+	FH_CAT_FILE, FH_CAT_OTHER, FH_CAT_COUNT,
+	FH_CAT_POLL = FH_CAT_COUNT
 };
 extern const char *const fh_category_names[FH_CAT_COUNT]; /* "net", "dns", ... */
+/* The category users see for c: a wait on a set of fds is net when they were sockets, other
+ * when nothing better is known; a value out of range is other. */
+enum fh_category fh_wait_category(enum fh_category c, bool on_socket);
 
 /* Diagnosis kinds (DESIGN.md); fh_kind_names holds their JSON strings (a contract). */
 enum fh_kind {

@@ -15,6 +15,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
@@ -23,6 +24,7 @@
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -286,13 +288,16 @@ static void fh_post_sigwait(struct fh_call *c, int ret, const int *sig)
 	c->rec->arg = (ret == 0 && p) ? *p : 0;
 }
 
-/* The fd kind all fds of a poll set share (fhtrace_format.h): read at exit, when the kernel
- * has accepted the array (a bad pointer must fail with EFAULT, not crash here); a set of more
- * than FH_POLL_SCAN fds, or one with an fd of unknown kind, stays unknown. */
+/* The fd kind all fds of a poll set share (fhtrace_format.h), and the fd that names the set
+ * (the record's fd: the first that was ready, else the first socket, else the first fd): read
+ * at exit, when the kernel has accepted the array (a bad pointer must fail with EFAULT, not
+ * crash here); a set of more than FH_POLL_SCAN fds is not read, one with an fd of unknown
+ * kind has kind unknown. */
 #define FH_POLL_SCAN 64
 static void fh_post_pollfds(struct fh_call *c, int ret, const struct pollfd *fds, nfds_t n)
 {
-	int kind = FHT_FD_UNKNOWN;
+	int kind = FHT_FD_UNKNOWN, name = -1, sock = -1, first = -1;
+	bool unknown = false;
 
 	if ((ret < 0 && errno == EFAULT) || !fds || !n || n > FH_POLL_SCAN)
 		return;
@@ -302,11 +307,17 @@ static void fh_post_pollfds(struct fh_call *c, int ret, const struct pollfd *fds
 		if (fd < 0)
 			continue;   /* ignored by poll */
 		k = fd < 65536 ? fh_fdkind[fd] : FHT_FD_UNKNOWN;
-		if (k == FHT_FD_UNKNOWN)
-			return;
+		if (first < 0)
+			first = fd;
+		if (sock < 0 && k == FHT_FD_SOCKET)
+			sock = fd;
+		if (name < 0 && ret > 0 && fds[i].revents)
+			name = fd;
+		unknown |= k == FHT_FD_UNKNOWN;
 		kind = kind == FHT_FD_UNKNOWN || kind == k ? k : FHT_FD_OTHER;
 	}
-	if (kind != FHT_FD_UNKNOWN)
+	__atomic_store_n(&c->rec->fd, name >= 0 ? name : sock >= 0 ? sock : first, __ATOMIC_RELAXED);
+	if (kind != FHT_FD_UNKNOWN && !unknown)
 		__atomic_or_fetch(&c->rec->flags, (uint8_t)(kind << FHT_F_FDKIND_SHIFT), __ATOMIC_RELAXED);
 }
 

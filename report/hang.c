@@ -54,9 +54,7 @@ static void lane_label(struct buf *b, const struct fh_hang_thread *t)
 
 static const char *cat_class(enum fh_category c, bool on_socket)
 {
-	if (c == FH_CAT_POLL && on_socket)
-		return "net";
-	return (unsigned)c < FH_CAT_COUNT ? fh_category_names[c] : "other";
+	return fh_category_names[fh_wait_category(c, on_socket)];
 }
 
 /* One lane's bar: from the call's start to the snapshot and off the edge (an open end). */

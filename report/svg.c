@@ -310,7 +310,7 @@ static const char *seg_class(int s)
 {
 	static const char *const names[NSEG] = {
 		[FH_CAT_NET] = "cat-net", [FH_CAT_DNS] = "cat-dns", [FH_CAT_SLEEP] = "cat-sleep",
-		[FH_CAT_LOCK] = "cat-lock", [FH_CAT_POLL] = "cat-poll", [FH_CAT_PROC] = "cat-proc",
+		[FH_CAT_LOCK] = "cat-lock", [FH_CAT_PROC] = "cat-proc",
 		[FH_CAT_FILE] = "cat-file", [FH_CAT_OTHER] = "cat-other", [SEG_CPU] = "cat-cpu",
 		[SEG_GC] = "cat-gc", [SEG_DELAY] = "cat-delay", [SEG_IDLE] = "cat-idle",
 	};

@@ -60,7 +60,7 @@ START_TEST(test_markers_targets_last_block)
 	ck_assert(tr->last_block->waited_s > 0.249 && tr->last_block->waited_s < 0.251);
 	/* a poll on the socket is a network wait */
 	ck_assert(tr->time_s[FH_CAT_NET] > 0.249);
-	ck_assert(tr->time_s[FH_CAT_POLL] < 0.001);
+	ck_assert(tr->time_s[FH_CAT_OTHER] < 0.001);
 	ck_assert(tr->cpu_s > 0.0199 && tr->cpu_s < 0.0201);
 	ck_assert_int_eq(tr->fds, 12);
 	ck_assert(tr->fail_at_s > 0.39 && tr->fail_at_s < 0.4);
@@ -126,6 +126,71 @@ START_TEST(test_poll_socket_by_fd_kind)
 		ck_assert_int_eq(a->f.ran_out, want[i]);
 	}
 	ck_assert_str_eq(t->attempts[1].trace->last_block->target, "127.0.0.1:5432");
+	mf_free(&f);
+	freerun(r);
+}
+END_TEST
+
+/* A wait on a set of fds is named by what it waited for (the record's fd names the set): a
+ * pipe created just before the process started a child is a wait for that child (proc); a set
+ * of sockets is net on the first one's peer, "+N" for the others; a timerfd is a timer (sleep);
+ * an eventfd is other, named by the thread that created it. The same in time_s, the calls and
+ * the last wait. */
+START_TEST(test_wait_named_by_what_it_waited_for)
+{
+	static const char *const want_target[4] = { "child 4242 /usr/bin/sleep", "10.0.0.1:80 +2",
+		"timerfd created by thread 100", "eventfd created by thread 100" };
+	static const enum fh_category want_cat[4] = { FH_CAT_PROC, FH_CAT_NET, FH_CAT_SLEEP,
+		FH_CAT_OTHER };
+	static const enum fh_blocked_on want_on[4] = { FH_ON_PROC, FH_ON_NET, FH_ON_SLEEP,
+		FH_ON_OTHER };
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "FFFF", 100);
+	struct memfile f;
+	struct fh_event *e;
+
+	mf_init(&f, 100, 1, 100, "/usr/bin/python3");
+	for (int i = 0; i < 4; i++) {
+		int64_t t0 = T0 + i * SEC;
+		int fd = 20 + i;
+
+		mf_attempt(&f, NODE, i + 1, t0, t0 + 400 * MS, 0, MS, 10);
+		if (i == 0) {
+			e = mf_call(&f, "pipe2", FH_CAT_FILE, t0 + MS, 1000, 0, NULL);
+			e->arg = fd;
+			e->arg2 = fd + 1;
+			e = mf_call(&f, "posix_spawn", FH_CAT_PROC, t0 + 2 * MS, 1000, 0, NULL);
+			e->arg = 4242;
+			e->target = "/usr/bin/sleep";
+		} else if (i == 1) {
+			e = mf_call(&f, "connect", FH_CAT_NET, t0 + MS, 1000, 0, NULL);
+			e->fd = fd;
+			e->target = "10.0.0.1:80";
+		} else {
+			e = mf_call(&f, i == 2 ? "timerfd_create" : "eventfd", FH_CAT_FILE, t0 + MS,
+				    1000, fd, NULL);
+		}
+		e = mf_call(&f, "poll", FH_CAT_POLL, t0 + 10 * MS, 200 * MS, 0, NULL);
+		e->arg = i == 1 ? 3 : 1;
+		e->fd = fd;
+		e->fdkind = i == 1 ? FHT_FD_SOCKET : FHT_FD_OTHER;
+		e->timeout_ns = 200 * MS;
+	}
+	ck_assert_int_eq(join_files(r, &f, 1), 0);
+	features_run(r);
+	for (int i = 0; i < 4; i++) {
+		const struct fh_attempt *a = &t->attempts[i];
+		const struct fh_attempt_trace *tr = a->trace;
+
+		ck_assert_ptr_nonnull(tr->last_block);
+		ck_assert_str_eq(tr->last_block->target, want_target[i]);
+		ck_assert_int_eq(tr->last_block->category, want_cat[i]);
+		ck_assert_msg(a->f.blocked_on == want_on[i], "attempt %d: %s", i + 1,
+			      fh_blocked_on_names[a->f.blocked_on]);
+		ck_assert(tr->time_s[want_cat[i]] > 0.199);
+		ck_assert_int_eq(tr->calls[0].category, want_cat[i]);
+		ck_assert_str_eq(tr->calls[0].target, want_target[i]);
+	}
 	mf_free(&f);
 	freerun(r);
 }
@@ -672,6 +737,7 @@ static Suite *suite(void)
 
 	tcase_add_test(tc, test_markers_targets_last_block);
 	tcase_add_test(tc, test_poll_socket_by_fd_kind);
+	tcase_add_test(tc, test_wait_named_by_what_it_waited_for);
 	tcase_add_test(tc, test_fd_reuse_forgets_target);
 	tcase_add_test(tc, test_children_and_threads);
 	tcase_add_test(tc, test_xdist_workers);
