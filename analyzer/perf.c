@@ -14,11 +14,25 @@
 
 /* ---- performance flakes ---- */
 
-struct named { int id; const char *name; double slow, fast, extra; };
+/* A call's time in slow and fast attempts; cat[] its slow time by the category of what it
+ * waited for (one poll may wait on a socket, another on a child). */
+struct named { int id; const char *name; double slow, fast, extra; double cat[FH_CAT_COUNT]; };
+
+/* The category a call's extra time is shown under (users see categories, the call in
+ * parentheses): where most of its slow time went. */
+static const char *named_what(struct arena *A, const struct named *n)
+{
+	int best = FH_CAT_OTHER;
+
+	for (int k = 0; k < FH_CAT_COUNT; k++)
+		if (n->cat[k] > n->cat[best])
+			best = k;
+	return arena_printf(A, "%s (%s)", fh_category_names[best], n->name);
+}
 
 /* Adds val to call id's slow or fast total. */
 static void add_named(struct named **v, size_t *n, size_t *cap, int id, const char *name,
-		      double val, bool slow)
+		      enum fh_category cat, double val, bool slow)
 {
 	size_t i;
 
@@ -26,9 +40,10 @@ static void add_named(struct named **v, size_t *n, size_t *cap, int id, const ch
 		;
 	if (i == *n) {
 		GROW(*v, *cap, *n + 1);
-		(*v)[i] = (struct named){ id, name, 0, 0, 0 };
+		(*v)[i] = (struct named){ id, name, 0, 0, 0, { 0 } };
 		(*n)++;
 	}
+	(*v)[i].cat[(unsigned)cat < FH_CAT_COUNT ? cat : FH_CAT_OTHER] += val;
 	if (slow)
 		(*v)[i].slow += val;
 	else
@@ -80,8 +95,10 @@ void diag_perf(struct fh_run *run, struct fh_test *t)
 		for (size_t k = 0; k < a->trace->ncalls; k++) {
 			const struct fh_call_stat *cs = &a->trace->calls[k];
 
-			add_named(&calls, &ncalls, &ccalls, cs->call_id, cs->call, cs->total_s, slow);
-			add_named(&mains, &nmains, &cmains, cs->call_id, cs->call, cs->main_s, slow);
+			add_named(&calls, &ncalls, &ccalls, cs->call_id, cs->call, cs->category,
+				  cs->total_s, slow);
+			add_named(&mains, &nmains, &cmains, cs->call_id, cs->call, cs->category,
+				  cs->main_s, slow);
 		}
 	}
 	if (any_trace && nslow && nfast) {
@@ -125,14 +142,15 @@ void diag_perf(struct fh_run *run, struct fh_test *t)
 			buf_printf(&b, "; slow attempts spent +%s on CPU", diag_secs(A, cpu_x));
 			if (call_x > 0)
 				buf_printf(&b, " (+%s in %s)", diag_secs(A, call_x),
-					   best ? best->name : p->by_call[0].name);
+					   named_what(A, best ? best : &calls[0]));
 		} else if (best) {
 			buf_printf(&b, "; slow attempts spent +%s in %s, fast ones %s",
-				   diag_secs(A, best_extra), best->name, diag_secs(A, best->fast / (double)nfast));
+				   diag_secs(A, best_extra), named_what(A, best),
+				   diag_secs(A, best->fast / (double)nfast));
 		} else if (p->nby_call && p->by_call[0].value > 0) {
 			/* calls[0] is by_call[0] (sorted above) */
 			buf_printf(&b, "; slow attempts spent +%s in %s, fast ones %s",
-				   diag_secs(A, p->by_call[0].value), p->by_call[0].name,
+				   diag_secs(A, p->by_call[0].value), named_what(A, &calls[0]),
 				   diag_secs(A, calls[0].fast / (double)nfast));
 		} else if (any_trace && nslow && nfast) {
 			double cpu = cat_slow[FH_CAT_COUNT] / (double)nslow -

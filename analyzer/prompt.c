@@ -89,8 +89,19 @@ static void put_stack(struct buf *b, const struct fh_stack *st, const char *inde
 		buf_printf(b, "%s  ... %zu more frames\n", indent, st->nframes - MAX_STACK);
 }
 
-static void put_trace(struct buf *b, const struct fh_attempt_trace *tr)
+/* What the attempt's last wait was for, as the diagnosis, the heatmap and the JSON say it
+ * (the attempt's features). */
+static const char *blocked_name(const struct fh_attempt *a)
 {
+	const char *n = (unsigned)a->f.blocked_on < FH_ON_COUNT ? fh_blocked_on_names[a->f.blocked_on] :
+		NULL;
+
+	return n ? n : "other";
+}
+
+static void put_trace(struct buf *b, const struct fh_attempt *a)
+{
+	const struct fh_attempt_trace *tr = a->trace;
 	size_t k;
 	int c;
 
@@ -104,12 +115,12 @@ static void put_trace(struct buf *b, const struct fh_attempt_trace *tr)
 	if (tr->last_block) {
 		const struct fh_block *lb = tr->last_block;
 
-		buf_printf(b, "  last blocking call of the test's thread: %s (%s)", lb->call ? lb->call : "?",
-			   fh_category_names[lb->category < FH_CAT_COUNT ? lb->category : FH_CAT_OTHER]);
+		buf_printf(b, "  last blocking call of the test's thread: %s", lb->call ? lb->call : "?");
 		if (lb->target) {
 			buf_puts(b, " on ");
 			put_str(b, lb->target, MAX_STR);
 		}
+		buf_printf(b, ", blocked on %s", blocked_name(a));
 		buf_printf(b, ", started at %.3f s, waited %.3f s, ended: %s", lb->start_s, lb->waited_s,
 			   fh_block_end_names[lb->ended < FH_END_COUNT ? lb->ended : FH_END_RETURNED]);
 		if (lb->errno_name)
@@ -190,7 +201,7 @@ static void put_attempt(struct buf *b, const struct fh_attempt *a)
 	}
 	buf_putc(b, '\n');
 	if (a->trace)
-		put_trace(b, a->trace);
+		put_trace(b, a);
 	else
 		buf_puts(b, "  (no trace for this attempt)\n");
 }
@@ -262,7 +273,7 @@ static void put_contrast(struct buf *b, const struct fh_test *t)
 				const struct fh_block *l = tr->last_block;
 
 				snprintf(key, sizeof(key), "%.40s (%s) %s", l->call ? l->call : "?",
-					 fh_category_names[l->category < FH_CAT_COUNT ? l->category : FH_CAT_OTHER],
+					 blocked_name(a),
 					 fh_block_end_names[l->ended < FH_END_COUNT ? l->ended : FH_END_RETURNED]);
 				tally_add(&lb, key);
 			}

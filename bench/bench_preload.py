@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Preload benchmarks (`make bench`), printed side by side; no assertions on time.
 
-1. ns per call for 1,000,000 write(1 byte) to /dev/null and 1,000,000 poll(NULL, 0, 0):
+1. ns per call for 1,000,000 write(1 byte) to /dev/null, 1,000,000 poll(NULL, 0, 0) and
+   1,000,000 poll of one pipe fd (zero timeout; the set's kinds and naming fd read at exit):
    plain, under the preload, and under `strace -f` (100,000 calls: strace is slow; wall
    time, since a traced process's cost is the time it is stopped), best of
    REPS runs, in thread CPU time; "added" is preload minus plain (goal: at most 50 ns).
@@ -188,7 +189,7 @@ def main():
         print(f"{'ns per call':<22}{'plain':>10}{'preload':>10}{'added':>10}{'added(shm)':>12}"
               f"{'strace -f':>12}{'strace/plain':>14}" + (f"{'before: added':>15}" if BEFORE else ""))
         rss = {"plain": [], "preload": [], "before": []}
-        for kind in ("write", "poll"):
+        for kind in ("write", "poll", "poll1"):
             plain = loop(kind, N, rss=rss["plain"] if kind == "write" else None)
             pre = loop(kind, N, trace, rss=rss["preload"] if kind == "write" else None)
             pre_shm = loop(kind, N, shm)

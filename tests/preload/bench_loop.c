@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Micro-benchmark loop for bench/bench_preload.py: `bench_loop write|poll N` makes N calls
- * (write of one byte to /dev/null, or poll with no fds and a zero timeout) and prints the
+ * Micro-benchmark loop for bench/bench_preload.py: `bench_loop write|poll|poll1 N` makes N
+ * calls (write of one byte to /dev/null, poll with no fds and a zero timeout, or poll of one
+ * pipe fd with a zero timeout: the set is read at exit) and prints the
  * nanoseconds of this thread's CPU time per call (CPU time, not wall time: the benchmark
  * machines are shared, and preemption would otherwise swamp a difference of tens of ns);
  * `bench_loop KIND N wall` measures wall time instead (for strace, whose cost is the time the
@@ -83,6 +84,14 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "write")) {
 		for (long i = 0; i < n; i++)
 			if (write(fd, "x", 1) != 1)
+				return 1;
+	} else if (!strcmp(argv[1], "poll1")) {
+		int p[2];
+		if (pipe(p))
+			return 1;
+		struct pollfd pf = { p[0], POLLIN, 0 };
+		for (long i = 0; i < n; i++)
+			if (poll(&pf, 1, 0) != 0)
 				return 1;
 	} else {
 		for (long i = 0; i < n; i++)

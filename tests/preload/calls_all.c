@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
@@ -34,6 +35,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -350,6 +352,13 @@ static void polls(void)
 	struct timespec ts = { 0, 1000000 };
 	expect_l("__ppoll_chk", __ppoll_chk(&pf, 1, &ts, NULL, sizeof(pf)), "-", NULL, 500);
 	expect_l("ppoll", ppoll(&pf, 1, &ts, NULL), "-", NULL, 500);
+	/* fds a wait is named by (what created them) */
+	int efd = eventfd(0, EFD_CLOEXEC);
+	expect_l("eventfd", efd, "-", NULL, 0);
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	expect_l("timerfd_create", tfd, "-", NULL, 0);
+	close(efd);
+	close(tfd);
 	fd_set rs;
 	FD_ZERO(&rs);
 	FD_SET(p[0], &rs);

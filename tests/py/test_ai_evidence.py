@@ -27,11 +27,13 @@ def test_prompt_carries_trace_evidence(tmp_path, monkeypatch):
     assert f"evidence: {d['evidence'][0]}" in p
     assert "system-call tracing on" in p
     assert "Failing attempts: 2, 2 with a trace" in p
-    assert "last blocking call, how it ended: poll (poll) timeout in 2/2" in p
+    # the category the diagnosis, the heatmap and the JSON give (poll is a call, not one)
+    assert "last blocking call, how it ended: poll (net) timeout in 2/2" in p
     assert "Passing attempts: 4, 4 with a trace" in p
     passing = p.split("Passing attempts: 4, 4 with a trace\n", 1)[1].split("\n", 1)[0]
     assert passing.startswith("  last blocking call, how it ended: ") and "returned in" in passing
     assert "timeout" not in passing
-    assert "last blocking call of the test's thread: poll (poll) on 127.0.0.1:" in p
+    assert "last blocking call of the test's thread: poll on 127.0.0.1:" in p
+    assert ", blocked on net, started at" in p
     assert "ended: timeout" in p and "ended: returned" in p
     assert "time by category (s): cpu" in p

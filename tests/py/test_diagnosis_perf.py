@@ -30,7 +30,9 @@ def test_perf_flake_names_the_wait(tmp_path):
     assert p["extra_s_by_call"]["poll"] > 0.3, p
     # the poll was on the socket to the server (Python's socket timeout): net, not "poll"
     assert p["extra_s_by_category"]["net"] > 0.3, p
-    assert p["extra_s_by_category"]["poll"] < 0.05, p
-    assert re.search(r"slow attempts spent \+0\.[3-6]\d* s in poll, fast ones", p["summary"]), \
-        p["summary"]
+    # categories are DESIGN's seven; a call is named after its category, never as one
+    assert set(p["extra_s_by_category"]) == {"net", "dns", "sleep", "lock", "proc", "file",
+                                             "other", "cpu"}, p
+    assert re.search(r"slow attempts spent \+0\.[3-6]\d* s in net \(poll\), fast ones",
+                     p["summary"]), p["summary"]
     assert r.test("::test_steady")["perf"]["unstable"] is False

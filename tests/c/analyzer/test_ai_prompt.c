@@ -75,6 +75,7 @@ static void build(struct fh_run *run, struct fh_test *t)
 	a[1].error_type = "TimeoutError";
 	a[1].error_message = "timed out; password=hunter2";
 	a[1].trace = tr;
+	a[1].f.blocked_on = FH_ON_NET;   /* what features_run() says of its last wait */
 	a[0].trace = tp;
 	tp->time_s[FH_CAT_NET] = 0.004;
 	tp->fds = 11;
@@ -171,7 +172,7 @@ static const char *const expected[] = {
 	"Diagnosis (deterministic, from the evidence): kind timeout, blocked on net",
 	"evidence: 3/3 failing attempts: poll on 127.0.0.1:5432 waited 0.25 s and timed out; "
 	"0/7 passing attempts waited over 0.01 s",
-	"last blocking call of the test's thread: poll (net) on 127.0.0.1:5432",
+	"last blocking call of the test's thread: poll on 127.0.0.1:5432, blocked on net",
 	"waited 0.250 s, ended: timeout",
 	"py fetch_rows at src/app/client.py:88",
 	"c  libc.so.6 __poll",
