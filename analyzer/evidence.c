@@ -320,6 +320,7 @@ static void join_free(struct join *j)
 		free(j->procs[i].riv);
 		free(j->procs[i].tg);
 		free(j->procs[i].sp);
+		free(j->procs[i].fx);
 		hmap_free(&j->procs[i].fd2tg);
 		own_free(&j->procs[i].own);
 	}

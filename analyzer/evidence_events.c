@@ -592,6 +592,9 @@ static bool background_call(struct join *j, int pi, struct acc *c, const struct 
 			c->bg_born = born;
 	}
 	if (is_blocking(e)) {
+		for (int k = 0; k < c->nbg; k++)
+			if (c->bg[k] == e->tid)
+				c->bg_tns[k] += dur;
 		c->bg_ns += dur;
 		if (dur > c->bg_long_ns) {
 			c->bg_long_ns = dur;

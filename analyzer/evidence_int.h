@@ -83,6 +83,9 @@ struct proc {
 	int exit_status;      /* raw wait status; -1 unknown */
 	int64_t exit_ns;
 	struct own_table own; /* its threads' origins (ownership.h) */
+	/* the fixture setups its attempt records name (background_finish), built on first use */
+	const struct fh_fixture_setup **fx; size_t nfx;
+	bool fx_built;
 };
 
 struct span {
@@ -157,6 +160,7 @@ struct acc {
 	int talk[8]; int ntalk;
 	int64_t talk_t[8];
 	int bg[8]; int nbg;
+	int64_t bg_tns[8];        /* each one's blocking time */
 	int64_t bg_ns, bg_long_ns, bg_born;
 	const char *bg_call, *bg_target;
 	int bg_cat;

@@ -114,12 +114,87 @@ static struct fh_attempt *synthesize(struct join *j, struct acc *c)
 	return &arr[pos];
 }
 
-/* The attempt's background: how many threads, their blocking time, the longest call, and
- * the attempt (and phase) during which the first of them was created. */
+/* Every fixture setup the attempt records of process p name (their times are the process's
+ * clock), built once. */
+static void proc_fixtures(struct join *j, struct proc *p)
+{
+	size_t n = 0, cap = 0;
+
+	if (p->fx_built)
+		return;
+	p->fx_built = true;
+	for (size_t i = 0; i < j->nacc; i++) {
+		const struct fh_attempt *a = j->acc[i].att;
+
+		if (!a || a->pid != p->pid)
+			continue;
+		for (size_t k = 0; k < a->nfixture_setups; k++) {
+			GROW(p->fx, cap, n + 1);
+			p->fx[n++] = &a->fixture_setups[k];
+		}
+	}
+	p->nfx = n;
+}
+
+/* The fixture whose setup was running in p at t: the innermost (latest begun) of those
+ * running; NULL none. */
+static const struct fh_fixture_setup *fixture_at(const struct proc *p, int64_t t)
+{
+	const struct fh_fixture_setup *best = NULL;
+
+	for (size_t k = 0; k < p->nfx; k++)
+		if (p->fx[k]->begin_ns <= t && t <= p->fx[k]->end_ns &&
+		    (!best || p->fx[k]->begin_ns > best->begin_ns))
+			best = p->fx[k];
+	return best;
+}
+
+/* The attempt (and phase) of p running at t. */
+static void attempt_at(const struct join *j, const struct proc *p, int64_t t,
+		       const char **nodeid, const char **phase)
+{
+	static const char *const names[NPHASE] = { "setup", "call", "teardown" };
+
+	*nodeid = *phase = NULL;
+	for (size_t k = 0; k < p->niv; k++) {
+		const struct interval *iv = &p->iv[k];
+
+		if (t < iv->begin || t >= iv->end)
+			continue;
+		*nodeid = j->acc[iv->acc].test ? j->acc[iv->acc].test->nodeid : NULL;
+		for (int ph = 0; ph < NPHASE; ph++)
+			if (iv->phase_begin[ph] >= 0 && t >= iv->phase_begin[ph] &&
+			    (iv->phase_end[ph] < 0 || t < iv->phase_end[ph]))
+				*phase = names[ph];
+		return;
+	}
+}
+
+/* Whether a thread started under fixture fx (or, with none, during attempt `during`, phase
+ * `phase`; born: its birth is known) has origin x. */
+static bool same_origin(const struct fh_bg_origin *x, const struct fh_fixture_setup *fx,
+			const char *during, const char *phase, bool born)
+{
+	if (fx)
+		return x->fixture && !strcmp(x->fixture, fx->name) && !strcmp(x->scope, fx->scope);
+	if (x->fixture || x->born != born)
+		return false;
+	if (!during || !x->started_during)
+		return !during && !x->started_during;
+	return !strcmp(x->started_during, during) && x->started_phase == phase;
+}
+
+/* The attempt's background: how many threads, their blocking time, the longest call, and who
+ * started them: the fixture whose setup was running when each was created (the attempt
+ * records' fixture_setups), else the attempt (and phase) during which it was. */
 static void background_finish(struct join *j, const struct acc *c, struct fh_attempt_trace *tr)
 {
 	struct fh_background *b = &tr->background;
 	int pi = imap_get(&j->pid2proc, c->pid);
+	struct proc *p;
+	struct buf text = BUF_INIT(1024);
+	int64_t born[8];
+	int order[8];
 
 	b->threads = c->nbg;
 	if (!c->nbg)
@@ -129,21 +204,81 @@ static void background_finish(struct join *j, const struct acc *c, struct fh_att
 	b->category = c->bg_cat >= 0 && c->bg_cat < FH_CAT_COUNT ? (enum fh_category)c->bg_cat
 		: FH_CAT_OTHER;
 	b->target = c->bg_target;
-	if (pi == NONE || !c->bg_born)
+	if (pi == NONE)
 		return;
-	for (size_t k = 0; k < j->procs[pi].niv; k++) {
-		const struct interval *iv = &j->procs[pi].iv[k];
-		static const char *const names[NPHASE] = { "setup", "call", "teardown" };
+	p = &j->procs[pi];
+	proc_fixtures(j, p);
+	if (c->bg_born) {
+		const struct fh_fixture_setup *fx = fixture_at(p, c->bg_born);
 
-		if (c->bg_born < iv->begin || c->bg_born >= iv->end)
-			continue;
-		b->started_during = j->acc[iv->acc].test ? j->acc[iv->acc].test->nodeid : NULL;
-		for (int ph = 0; ph < NPHASE; ph++)
-			if (iv->phase_begin[ph] >= 0 && c->bg_born >= iv->phase_begin[ph] &&
-			    (iv->phase_end[ph] < 0 || c->bg_born < iv->phase_end[ph]))
-				b->started_phase = names[ph];
-		break;
+		attempt_at(j, p, c->bg_born, &b->started_during, &b->started_phase);
+		b->fixture = fx ? fx->name : NULL;
+		b->fixture_scope = fx ? fx->scope : NULL;
 	}
+	/* first born first (unknown births last), then one entry per fixture or attempt */
+	for (int k = 0; k < c->nbg; k++) {
+		int m = k;
+
+		born[k] = own_born(&p->own, c->bg[k]);
+		while (m > 0 && (born[order[m - 1]] == 0 ||
+				 (born[k] && born[k] < born[order[m - 1]]))) {
+			order[m] = order[m - 1];
+			m--;
+		}
+		order[m] = k;
+	}
+	b->origins = arena_alloc(j->A, sizeof(*b->origins) * (size_t)c->nbg);
+	for (int m = 0; m < c->nbg; m++) {
+		int k = order[m];
+		const struct fh_fixture_setup *fx = born[k] ? fixture_at(p, born[k]) : NULL;
+		const char *during = NULL, *phase = NULL;
+		struct fh_bg_origin *o = NULL;
+
+		if (born[k])
+			attempt_at(j, p, born[k], &during, &phase);
+		for (size_t q = 0; q < b->norigins && !o; q++)
+			if (same_origin(&b->origins[q], fx, during, phase, born[k] != 0))
+				o = &b->origins[q];
+		if (!o) {
+			o = &b->origins[b->norigins++];
+			memset(o, 0, sizeof(*o));
+			o->fixture = fx ? fx->name : NULL;
+			o->scope = fx ? fx->scope : NULL;
+			o->started_during = during;
+			o->started_phase = phase;
+			o->born = born[k] != 0;
+		}
+		o->threads++;
+		o->time_s += (double)c->bg_tns[k] / 1e9;
+	}
+	for (size_t q = 0; q < b->norigins; q++) {
+		struct fh_bg_origin *o = &b->origins[q];
+		const char *who = o->threads == 1 ? "1 thread" :
+			arena_printf(j->A, "%d threads", o->threads);
+		bool same = o->started_during && c->test && !strcmp(o->started_during, c->test->nodeid);
+
+		if (o->fixture)
+			o->text = arena_printf(j->A, "%s started by %s fixture `%s`", who, o->scope,
+					       o->fixture);
+		else if (o->started_during)
+			o->text = arena_printf(j->A, "%s started before this %s, during %s%s%s%s", who,
+					       same ? "attempt" : "test", o->started_during,
+					       o->started_phase ? " (" : "",
+					       o->started_phase ? o->started_phase : "",
+					       o->started_phase ? ")" : "");
+		else if (o->born)
+			o->text = arena_printf(j->A, "%s started outside every test (session start, "
+					       "collection)", who);
+		else
+			o->text = arena_printf(j->A, "%s started where the trace does not say", who);
+		buf_printf(&text, "%s%s", q ? "; " : "", o->text);
+	}
+	buf_printf(&text, "; %.3g s in blocking calls", b->time_s);
+	if (b->call)
+		buf_printf(&text, ", the longest %s (%s)%s%s", b->call, fh_category_names[b->category],
+			   b->target ? " on " : "", b->target ? b->target : "");
+	b->text = arena_strdup(j->A, buf_str(&text));
+	buf_free(&text);
 }
 
 void ev_finish_attempt(struct join *j, size_t ai)

@@ -128,6 +128,12 @@ static void put_trace(struct buf *b, const struct fh_attempt *a)
 		buf_putc(b, '\n');
 		put_stack(b, &lb->stack, "    ");
 	}
+	if (tr->background.threads && tr->background.text) {
+		/* threads that are not the attempt's: never its cause, said so */
+		buf_puts(b, "  background (threads not the test's, not its evidence): ");
+		put_str(b, tr->background.text, 2 * MAX_STR);
+		buf_putc(b, '\n');
+	}
 	for (k = 0; k < tr->nsignals && k < MAX_LIST; k++) {
 		const struct fh_signal_ev *s = &tr->signals[k];
 

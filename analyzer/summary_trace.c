@@ -307,6 +307,27 @@ void summary_trace_obj(struct buf *b, const struct fh_attempt_trace *tr,
 		kstr(b, "target", bg->target);
 		kstr(b, "started_during", bg->started_during);
 		kstr(b, "started_phase", bg->started_phase);
+		kstr(b, "fixture", bg->fixture);
+		kstr(b, "fixture_scope", bg->fixture_scope);
+		key(b, "started_by");
+		buf_putc(b, '[');
+		for (size_t k = 0; k < bg->norigins; k++) {
+			const struct fh_bg_origin *o = &bg->origins[k];
+
+			buf_putc(b, '{');
+			kint(b, "threads", o->threads);
+			knum(b, "time_s", o->time_s);
+			kstr(b, "fixture", o->fixture);
+			kstr(b, "fixture_scope", o->scope);
+			kstr(b, "started_during", o->started_during);
+			kstr(b, "started_phase", o->started_phase);
+			kstr(b, "text", o->text);
+			close_with(b, '}');
+			buf_putc(b, ',');
+		}
+		close_with(b, ']');
+		buf_putc(b, ',');
+		kstr(b, "text", bg->text);
 		close_with(b, '}');
 		buf_putc(b, ',');
 	}

@@ -290,6 +290,22 @@ struct fh_attempt_trace {
 					       was created; NULL: outside every attempt (session
 					       start, collection) */
 		const char *started_phase;  /* that attempt's phase then ("setup"...); may be NULL */
+		/* the fixture whose setup was running when the first of them was created (the
+		 * attempt records' fixture_setups); NULL when none was */
+		const char *fixture, *fixture_scope;
+		/* who started them, one entry per fixture (or attempt) that did, first born first */
+		struct fh_bg_origin {
+			int threads;
+			double time_s;           /* their blocking time during the attempt */
+			const char *fixture, *scope; /* NULL when no fixture's setup was running */
+			const char *started_during, *started_phase; /* as above; NULL outside attempts */
+			bool born;               /* their creation time is known */
+			const char *text;        /* "2 threads started by module fixture `pool`",
+						    "1 thread started before this test, during
+						    t.py::test_a (setup)" */
+		} *origins;
+		size_t norigins;
+		const char *text;            /* the whole background in one line (report, prompt) */
 	} background;
 };
 
@@ -480,6 +496,15 @@ struct fh_attempt {
 	double gc_s, gc_max_s;
 	int gc_collections;
 	bool profiled;               /* the record says the profiler was on ("profile") */
+	/* Fixture setups that ran in its process since the previous record (the record's
+	 * "fixture_setups": its own setup phase's, and those before its first attempt, such as
+	 * collection's): which fixture started a background thread (evidence.c). */
+	struct fh_fixture_setup {
+		const char *name, *scope; /* scope: "session", "package", "module", "class",
+					     "function" (as pytest names it) */
+		int64_t begin_ns, end_ns; /* CLOCK_MONOTONIC */
+	} *fixture_setups;
+	size_t nfixture_setups;
 	struct fh_where *where;      /* perf_where.c; NULL without a trace */
 	struct fh_foot_raw *foot_raw; /* the join's raw footprint events; NULL once summarized */
 	int fds_end, threads_end;    /* counts at its end marker; -1 unknown */

@@ -141,6 +141,42 @@ static struct tbuild *find_test(struct fh_records *rec, const char *nodeid, bool
 	return t;
 }
 
+/* "fixture_setups": [[name, scope, begin_ns, end_ns], ...]; entries that are not that shape
+ * (or end before they begin) are skipped, at most FH_MAX_FIXTURE_SETUPS kept. */
+#define FH_MAX_FIXTURE_SETUPS 256
+static void parse_fixture_setups(struct arena *a, const cJSON *v, struct fh_attempt *at)
+{
+	const cJSON *e;
+	size_t n = 0;
+
+	if (!cJSON_IsArray(v))
+		return;
+	cJSON_ArrayForEach(e, v)
+		n++;
+	if (!n)
+		return;
+	if (n > FH_MAX_FIXTURE_SETUPS)
+		n = FH_MAX_FIXTURE_SETUPS;
+	at->fixture_setups = arena_alloc(a, n * sizeof(*at->fixture_setups));
+	cJSON_ArrayForEach(e, v) {
+		const char *name, *scope;
+		int64_t b, x;
+
+		if (at->nfixture_setups >= n)
+			break;
+		if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 4)
+			continue;
+		name = json_str(cJSON_GetArrayItem(e, 0));
+		scope = json_str(cJSON_GetArrayItem(e, 1));
+		b = json_i64(cJSON_GetArrayItem(e, 2));
+		x = json_i64(cJSON_GetArrayItem(e, 3));
+		if (!name || !name[0] || !scope || b <= 0 || x < b)
+			continue;
+		at->fixture_setups[at->nfixture_setups++] = (struct fh_fixture_setup){
+			arena_strdup_capped(a, name, 256), arena_strdup_capped(a, scope, 16), b, x };
+	}
+}
+
 static void parse_frames(struct arena *a, const cJSON *arr, struct fh_attempt *at)
 {
 	const cJSON *f;
@@ -346,6 +382,7 @@ static const char *parse_record(struct fh_records *rec, const char *name, unsign
 		}
 	}
 	at->profiled = cJSON_IsObject(json_cursor_get(&c, "profile"));
+	parse_fixture_setups(a, json_cursor_get(&c, "fixture_setups"), at);
 	at->fds_end = at->threads_end = -1;
 	at->record_file = name;
 	at->record_line = lineno;

@@ -165,9 +165,12 @@ void render_stack(struct rep *r, const struct fh_stack *st, const char *label)
 	buf_puts(b, "</div></details>");
 }
 
-static void block_line(struct rep *r, const struct fh_block *lb)
+static void block_line(struct rep *r, const struct fh_attempt *a, const struct fh_block *lb)
 {
 	struct buf *b = r->b;
+	/* what it waited for as the heatmap and the diagnosis say it (the attempt's features) */
+	const char *on = (unsigned)a->f.blocked_on < FH_ON_COUNT ?
+		fh_blocked_on_names[a->f.blocked_on] : NULL;
 
 	buf_puts(b, "<div><b>Last blocking call</b>: <code>");
 	buf_html(b, lb->call ? lb->call : "?");
@@ -177,8 +180,8 @@ static void block_line(struct rep *r, const struct fh_block *lb)
 		buf_html(b, lb->target);
 		buf_puts(b, "</code>");
 	}
-	buf_printf(b, " <span class=\"muted\">(%s)</span> waited <span class=\"num\">",
-		   (unsigned)lb->category < FH_CAT_COUNT ? fh_category_names[lb->category] : "?");
+	buf_printf(b, " <span class=\"muted\">(blocked on %s)</span> waited <span class=\"num\">",
+		   on ? on : fh_category_names[fh_wait_category(lb->category, lb->on_socket)]);
 	buf_secs(b, lb->waited_s);
 	buf_printf(b, "</span> and ended: <b>%s</b>",
 		   (unsigned)lb->ended < FH_END_COUNT ? fh_block_end_names[lb->ended] : "?");
@@ -244,7 +247,13 @@ static void attempt_evidence(struct rep *r, const struct fh_attempt *a)
 		buf_printf(b, "<div>The attempt sent %d terminating signal%s (kill).</div>", tr->kills_sent,
 			   tr->kills_sent == 1 ? "" : "s");
 	if (tr->last_block)
-		block_line(r, tr->last_block);
+		block_line(r, a, tr->last_block);
+	if (tr->background.threads && tr->background.text) {
+		/* threads that are not the attempt's (a fixture's, an earlier test's): apart */
+		buf_puts(b, "<div class=\"bg\"><b>Background, not the test's</b>: ");
+		buf_html(b, tr->background.text);
+		buf_puts(b, "</div>");
+	}
 	for (i = 0; i < tr->nerrors; i++) {
 		const struct fh_err_count *e = &tr->errors[i];
 

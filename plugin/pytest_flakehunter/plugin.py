@@ -34,8 +34,8 @@ import time
 
 import pytest
 
-from . import (analyzer, board, chaos, compat, footprint, hang, order, perf, plan, records,
-               replay, rundir, termout)
+from . import (analyzer, board, chaos, compat, fixtures, footprint, hang, order, perf, plan,
+               records, replay, rundir, termout)
 from .fingerprint import fingerprint
 from .preload import OUTCOMES, PHASES, Preload
 from .redact import scrub
@@ -248,6 +248,8 @@ def pytest_configure(config):
     pm.register(hunter, "flakehunter-hunter")
     if hunter.preload.active:
         pm.register(_PhaseMarks(hunter.preload), "flakehunter-phases")
+        hunter.fixture_setups = fixtures.FixtureSetups()
+        pm.register(hunter.fixture_setups, "flakehunter-fixture-setups")
     pm.register(_PhaseTrack(hunter.guard), "flakehunter-phase-track")
     if hunter.worker:
         pm.register(_WorkerTags(hunter), "flakehunter-worker-tags")
@@ -449,6 +451,7 @@ class Hunter:
                     f"--fh-chaos: chaos needs tracing (every perturbation is recorded), and "
                     f"it could not start in {trace_dir}: {os.strerror(-self.start_error)}")
             self._chaos_start()
+        self.fixture_setups = None   # fixtures.FixtureSetups while tracing
         self.perf = perf.Perf(self.preload, opts["profile"], not opts["no_auto_profile"],
                               opts["profile_ms"])
         self.perf.install()
@@ -720,6 +723,8 @@ class Hunter:
             hung = guard.disarm() if watch or guard.cur is not None else None
             left = fp.end()
             extra += prf.attempt_end(outcome, (t1 - t0) / 1e9)
+            if self.fixture_setups is not None:
+                extra += self.fixture_setups.take()
             ps.add(outcome, (t1 - t0) / 1e9)
             planned, stop = planner.decide(ps, t1 / 1e9)
             if forced_last:
@@ -913,6 +918,8 @@ class Hunter:
         hung = guard.disarm() if watch or guard.cur is not None else None
         left = fp.end()
         extra = self.perf.attempt_end(outcome, (t1 - t0) / 1e9, auto=False)
+        if self.fixture_setups is not None:
+            extra += self.fixture_setups.take()
         ps.add(outcome, (t1 - t0) / 1e9)
         planned, stop = self.planner.decide(ps, t1 / 1e9)
         if isinstance(nxt, _NextItem) and nxt.chosen is not False:
