@@ -105,7 +105,8 @@ class Hunt:
 
 def check_record(rec):
     """Validate one attempt record against docs/FORMATS.md."""
-    optional = {"hung", "hang", "interrupted", "chaos", "profile", "gc"} & set(rec)
+    optional = {"hung", "hang", "interrupted", "chaos", "profile", "gc", "fixture_setups",
+                "fixture_setups_dropped"} & set(rec)
     assert set(rec) - optional == RECORD_KEYS, set(rec) ^ RECORD_KEYS
     assert rec["v"] == 1
     # attempts that ended by themselves carry their GC figures (records the watchdog, an
@@ -131,6 +132,10 @@ def check_record(rec):
     assert isinstance(rec["function"], str) and rec["function"]
     assert rec["param_id"] is None or rec["nodeid"].endswith(f"[{rec['param_id']}]")
     assert isinstance(rec["fixtures"], list)
+    for fx in rec.get("fixture_setups", []):   # [name, scope, begin_ns, end_ns] (tracing)
+        name, scope, t0, t1 = fx
+        assert isinstance(name, str) and name and 0 < t0 <= t1
+        assert scope in ("session", "package", "module", "class", "function")
     if rec["outcome"] in ("failed", "error"):
         assert set(rec["error"]) == {"type", "message"}
         assert isinstance(rec["error"]["type"], str) and rec["error"]["type"]

@@ -3,7 +3,8 @@
 real preload: a session fixture's server thread polling `accept` for the whole session, a
 module fixture's thread pool busy between tests, an asyncio loop in a thread. Tests that fail
 for other reasons are each diagnosed by their own cause, and the background shows apart
-(trace.background) instead of in their in-flight calls and time; a test that really races
+(trace.background, naming the fixture that started each) instead of in their in-flight calls
+and time; a test that really races
 with its own thread is still `race`, and one whose own wait on the fixture's server ran out
 is `timeout` on that server's address."""
 from fh_diag import run_fh
@@ -58,15 +59,27 @@ CONFTEST = """
         lp = asyncio.new_event_loop()
         t = threading.Thread(target=lp.run_forever, daemon=True)
         t.start()
-        lp.call_soon_threadsafe(lambda: None)
+
+        def tick():             # a loop with timers: it waits and wakes all the time
+            lp.call_later(0.02, tick)
+
+        lp.call_soon_threadsafe(tick)
         yield lp
         lp.call_soon_threadsafe(lp.stop)
         t.join()
+
 """
 
 SUITE = """
     import itertools, socket, threading, time
     a, b, c, d, e = (itertools.count(1) for _ in range(5))
+
+    # a thread started at collection (the module's import), outside every test and fixture
+    def _ticker():
+        while True:
+            time.sleep(0.02)
+
+    threading.Thread(target=_ticker, daemon=True).start()
 
     def test_cpu(slow_server, pool, loop):
         # fails when it burns CPU past its budget; no wait of its own
@@ -121,11 +134,32 @@ def test_background_never_decides(tmp_path):
         tr = att["trace"]
         if att["outcome"] == "failed":   # long enough to see the background's calls start
             assert tr["background"]["threads"] >= 3, tr.get("background")
-            assert tr["background"]["started_during"].endswith("::test_cpu")
-            assert tr["background"]["started_phase"] == "setup"
+            fx = [o for o in tr["background"]["started_by"] if o["fixture"]]
+            assert fx and all(o["started_during"].endswith("::test_cpu") and
+                              o["started_phase"] == "setup" for o in fx), tr["background"]
         assert not tr["in_flight"], tr["in_flight"]
         assert tr["time_s"]["net"] == 0 and tr["time_s"]["sleep"] == 0, tr["time_s"]
-        print("BG", att["attempt"], tr.get("background"))
+        # time_s holds DESIGN's categories only: poll is a call, not one
+        assert set(tr["time_s"]) == {"net", "dns", "sleep", "lock", "proc", "file", "other"}
+    # Who started each background thread, by the fixture whose setup was running (the
+    # attempt records' fixture_setups): the server's thread, the pool's two workers, the
+    # loop's thread; the ticker started at collection, outside every test and fixture.
+    att = r.failing("::test_cpu")[-1]
+    bg = att["trace"]["background"]
+    by = {(o["fixture"], o["fixture_scope"]): o for o in bg["started_by"]}
+    assert ("slow_server", "session") in by and ("pool", "module") in by, bg
+    assert ("loop", "session") in by, bg
+    assert by[("pool", "module")]["threads"] == 2, bg
+    assert by[("slow_server", "session")]["text"] == \
+        "1 thread started by session fixture `slow_server`", bg
+    assert by[("pool", "module")]["text"] == "2 threads started by module fixture `pool`", bg
+    assert by[("loop", "session")]["started_during"].endswith("::test_cpu"), bg
+    assert by[(None, None)]["started_during"] is None, bg
+    assert "outside every test" in by[(None, None)]["text"], bg
+    assert "session fixture `slow_server`" in bg["text"] and "fixture `loop`" in bg["text"], bg
+    # the report shows it with the attempt's evidence
+    html = (tmp_path / "report.html").read_text()
+    assert "started by module fixture `pool`" in html.replace("&#96;", "`")
     # test_assert: a plain assertion; the background busy at its end is not a race
     d = r.diag("::test_assert")
     assert d["kind"] != "race", d
