@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: MIT
+"""A wait is named by what it waited for, and every output says the same: under the real
+preload and a real `pytest --fh --fh-ai`, a test that times out in a poll on the socket to a
+local server (Python's socket timeout) and one that times out in a poll on the pipe from its
+child (subprocess' communicate with a timeout). For each failing attempt the JSON's
+trace.blocked_on, the heatmap's "blocked on" cell, the diagnosis and the prompt the LLM gets
+name the same category: net for the socket, proc for the child's pipe (the child as target);
+`poll` is the call, never a category."""
+import re
+
+import fh_report as R
+from fh_ai import FakeMessagesAPI
+from fh_diag import SERVER, run_fh
+from test_report_features import heat_rows
+
+SUITE = {
+    "fhserver.py": SERVER,
+    "test_waits.py": """
+        import itertools, subprocess, sys
+        import pytest
+        from fhserver import Server, ask
+
+        a, b = itertools.count(1), itertools.count(1)
+
+        @pytest.fixture(scope="module")
+        def srv():
+            return Server(every=3, delay=0.8)
+
+        def test_sock(srv):
+            assert ask(srv.port, timeout=0.3) == b"ok\\n"
+
+        def test_child():
+            slow = next(b) % 3 == 0
+            p = subprocess.Popen([sys.executable, "-c",
+                                  "import time; time.sleep(%s); print('ok')" % (3 if slow else 0)],
+                                 stdout=subprocess.PIPE)
+            try:
+                out, _ = p.communicate(timeout=1.0)
+            finally:
+                p.kill()
+                p.wait()
+            assert out == b"ok\\n"
+    """,
+}
+
+
+def test_every_output_names_the_same_wait(tmp_path, monkeypatch):
+    for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-wait-test-0000000000")
+    monkeypatch.setenv("FH_AI_TIMEOUT_MS", "10000")
+    with FakeMessagesAPI() as api:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        r = run_fh(tmp_path, SUITE, "--fh-ai")
+    html = (tmp_path / "report.html").read_text()
+    cards = {c.attrs["data-name"]: c for c in R.parse(html).find_all("details") if "card" in c.cls()}
+    prompts = [q["body"]["messages"][0]["content"] for q in api.requests]
+    for name, want, target in (("::test_sock", "net", r"127\.0\.0\.1:\d+"),
+                               ("::test_child", "proc", r"child \d+ /usr/bin/python3")):
+        t = r.test(name)
+        assert r.outcomes(name) == "ppfppf", r.proc.stdout[-3000:]
+        d = t["diagnosis"]
+        assert (d["kind"], d["blocked_on"]) == ("timeout", want), d
+        rows = heat_rows(cards[t["nodeid"]], "blocked on")
+        for a in r.failing(name):
+            tr = a["trace"]
+            lb = tr["last_block"]
+            assert (lb["call"], lb["ended"]) == ("poll", "timeout"), lb
+            assert (tr["blocked_on"], lb["category"]) == (want, want), tr
+            assert re.fullmatch(target, lb["target"]), lb
+            assert tr["time_s"][want] >= 0.29 and "poll" not in tr["time_s"], tr["time_s"]
+            assert rows == {want: {x["attempt"] for x in r.failing(name)}}, rows
+        # the evidence line names the target, the prompt the same category as all the above
+        assert re.search(target, d["evidence"][0]), d
+        p = [x for x in prompts if f"Test: {t['nodeid']}" in x]
+        assert len(p) == 1, [x[:80] for x in prompts]
+        assert f"last blocking call, how it ended: poll ({want}) timeout in 2/2" in p[0]
+        assert re.search(rf"last blocking call of the test's thread: poll on {target}, "
+                         rf"blocked on {want}, ", p[0]), p[0]
+        assert f"kind timeout, blocked on {want}" in p[0]
