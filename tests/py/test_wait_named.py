@@ -78,3 +78,44 @@ def test_every_output_names_the_same_wait(tmp_path, monkeypatch):
         assert re.search(rf"last blocking call of the test's thread: poll on {target}, "
                          rf"blocked on {want}, ", p[0]), p[0]
         assert f"kind timeout, blocked on {want}" in p[0]
+
+
+def test_eventfd_and_timerfd_named_by_their_creator(tmp_path):
+    """A poll on an eventfd is named by the thread that created it (other); on a timerfd, a
+    timer: sleep. The fds come from the libc calls the preload wraps (os.eventfd, and
+    timerfd_create through ctypes on the process's own symbols)."""
+    r = run_fh(tmp_path, {"test_fds.py": """
+        import ctypes, itertools, os, select
+        a, b = itertools.count(1), itertools.count(1)
+
+        def test_eventfd():
+            fd = os.eventfd(0)
+            try:
+                slow = next(a) % 3 == 0
+                if not slow:
+                    os.eventfd_write(fd, 1)
+                p = select.poll()
+                p.register(fd, select.POLLIN)
+                assert p.poll(300), "nothing signalled the eventfd"
+            finally:
+                os.close(fd)
+
+        def test_timerfd():
+            fd = ctypes.CDLL(None).timerfd_create(1, 0)   # CLOCK_MONOTONIC, never armed
+            try:
+                p = select.poll()
+                p.register(fd, select.POLLIN)
+                assert next(b) % 3 != 0 or p.poll(300), "the timer did not fire"
+            finally:
+                os.close(fd)
+    """})
+    for name, want, target in (("::test_eventfd", "other", r"eventfd created by thread \d+"),
+                               ("::test_timerfd", "sleep", r"timerfd created by thread \d+")):
+        assert r.outcomes(name) == "ppfppf", r.proc.stdout[-3000:]
+        for a in r.failing(name):
+            tr = a["trace"]
+            lb = tr["last_block"]
+            assert (lb["call"], lb["ended"], tr["blocked_on"]) == ("poll", "timeout", want), tr
+            assert re.fullmatch(target, lb["target"]), lb
+        d = r.diag(name)
+        assert (d["kind"], d["blocked_on"]) == ("timeout", want), d
