@@ -295,7 +295,7 @@ static const char *where_of(struct arena *A, const struct fh_perf_line *l)
 static const char *top_wait(struct arena *A, const struct fh_test *t, int nslow, int nfast,
 			    double *extra, double *fast_s)
 {
-	struct wk { int id; const char *call, *target; double slow, fast; } *w = NULL;
+	struct wk { int id; const char *call, *target; enum fh_category cat; double slow, fast; } *w = NULL;
 	size_t n = 0, cap = 0;
 	for (size_t i = 0; i < t->nattempts; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
@@ -311,7 +311,8 @@ static const char *top_wait(struct arena *A, const struct fh_test *t, int nslow,
 					break;
 			if (j == n) {
 				GROW(w, cap, n + 1);
-				w[n++] = (struct wk){ c->call_id, c->call, c->target, 0, 0 };
+				w[n++] = (struct wk){ c->call_id, c->call, c->target,
+						      fh_wait_category(c->category, false), 0, 0 };
 			}
 			if (a->f.slow)
 				w[j].slow += c->main_s;
@@ -326,8 +327,11 @@ static const char *top_wait(struct arena *A, const struct fh_test *t, int nslow,
 		if (x > *extra) {
 			*extra = x;
 			*fast_s = mean(w[j].fast, nfast);
-			best = w[j].target ? arena_printf(A, "%s on %s", w[j].call, w[j].target) :
-					     w[j].call;
+			/* the category users see, the call and its target after it */
+			best = w[j].target ? arena_printf(A, "%s (%s on %s)",
+							  fh_category_names[w[j].cat], w[j].call,
+							  w[j].target) :
+				arena_printf(A, "%s (%s)", fh_category_names[w[j].cat], w[j].call);
 		}
 	}
 	free(w);
