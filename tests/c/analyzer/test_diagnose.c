@@ -131,9 +131,9 @@ START_TEST(test_timeout_net)
 		struct fh_attempt *a = &t->attempts[i];
 		bool f = a->outcome == FH_FAILED;
 
-		block(r, a, f ? "poll" : "recv", f ? FH_CAT_POLL : FH_CAT_NET, "127.0.0.1:5432",
+		block(r, a, f ? "poll" : "recv", f ? FH_CAT_NET : FH_CAT_NET, "127.0.0.1:5432",
 		      f ? 0.25 : 0.002, f ? FH_END_TIMEOUT : FH_END_RETURNED)->on_socket = true;
-		stat1(r, a, "poll", FH_CAT_POLL, "127.0.0.1:5432", f ? 0.25 : 0.002, f);
+		stat1(r, a, "poll", FH_CAT_NET, "127.0.0.1:5432", f ? 0.25 : 0.002, f);
 	}
 	analyze(r);
 	KIND(t, "timeout");
@@ -282,7 +282,7 @@ START_TEST(test_timeout_poll_not_on_socket)
 	for (size_t i = 0; i < t->nattempts; i++) {
 		bool f = t->attempts[i].outcome == FH_FAILED;
 
-		block(r, &t->attempts[i], "epoll_wait", FH_CAT_POLL, "anon_inode:[eventpoll]",
+		block(r, &t->attempts[i], "epoll_wait", FH_CAT_OTHER, "anon_inode:[eventpoll]",
 		      f ? 0.25 : 0.002, f ? FH_END_TIMEOUT : FH_END_RETURNED);
 	}
 	analyze(r);
@@ -312,7 +312,7 @@ START_TEST(test_crash)
 		t->attempts[i].trace->nchildren = 1;
 	}
 	k->attempts[2].trace->unfinished = true;
-	block(r, &k->attempts[2], "poll", FH_CAT_POLL, "127.0.0.1:8080", 3, FH_END_IN_FLIGHT);
+	block(r, &k->attempts[2], "poll", FH_CAT_NET, "127.0.0.1:8080", 3, FH_END_IN_FLIGHT);
 	analyze(r);
 	KIND(t, "crash");
 	ck_assert(has_line(t->diag, "2/2 failing attempts: child 52 (/usr/bin/python3) died by SIGSEGV"));
@@ -692,7 +692,7 @@ START_TEST(test_deterministic)
 		trace_all(r, t);
 		for (size_t i = 0; i < t->nattempts; i++) {
 			bool f = t->attempts[i].outcome == FH_FAILED;
-			block(r, &t->attempts[i], "poll", FH_CAT_POLL, "127.0.0.1:1", f ? 0.3 : 0.01,
+			block(r, &t->attempts[i], "poll", FH_CAT_NET, "127.0.0.1:1", f ? 0.3 : 0.01,
 			      f ? FH_END_TIMEOUT : FH_END_RETURNED)->on_socket = true;
 		}
 		analyze(r);

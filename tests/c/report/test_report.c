@@ -155,7 +155,7 @@ static struct fh_attempt_trace *mktrace(struct arena *ar, const struct fh_attemp
 	tr->fail_at_s = failed ? a->duration_s * 0.95 : -1;
 	tr->last_block = arena_alloc(ar, sizeof(*tr->last_block));
 	*tr->last_block = (struct fh_block){ .call = "poll", .call_id = FH_ID_poll,
-		.category = FH_CAT_POLL, .on_socket = true, .target = "127.0.0.1:5432",
+		.category = FH_CAT_NET, .on_socket = true, .target = "127.0.0.1:5432",
 		.start_s = a->duration_s * 0.1, .waited_s = failed ? 0.25 : 0.002,
 		.ended = failed ? FH_END_TIMEOUT : FH_END_RETURNED, .pid = 100, .tid = 100,
 		.stack = mkstack(ar) };
