@@ -12,6 +12,10 @@
  * plugin's quiet threads, in signal handlers, in a vfork child, and of threads that existed
  * before the first plan (the tool's: xdist's channel threads) are never perturbed.
  *
+ * A plan's targets name calls (and who makes them, and where) to hold up more often than the
+ * spread does; a one-shot target (#N) holds up only the N-th thread of the process to reach
+ * one, once at each: a thread preempted at a few points while its siblings go on.
+ *
  * Bounds (realism): one delay is at most FH_CHAOS_MAX_NS; all delays of a process under one
  * plan add up to at most the plan's budget (b=, default FH_CHAOS_BUDGET_NS); nothing is
  * injected after the plan's deadline (x=, the plugin sets it from the attempt's time limit).
@@ -53,6 +57,7 @@ struct chaos_target {
 	int role;
 	int where;
 	unsigned permille;
+	uint32_t nth;             /* 0: each call drawn; N: one-shot, the N-th thread's first call */
 	int64_t lo_ns, hi_ns;
 	uint32_t thash;
 	size_t tlen;              /* 0: any target */
@@ -77,6 +82,9 @@ struct chaos_plan {
 /* Plans are published by pointer; a thread reading the previous one for the duration of one
  * call still finds it intact (four slots: a plan is replaced once per attempt). */
 static struct chaos_plan plans[4];
+/* Per plan slot, the threads of this process that reached a one-shot target (t=...,#N,...):
+ * the N-th of them is the one the plan slows down. */
+static uint32_t shot_threads[4];
 static unsigned plan_next;
 static struct chaos_plan *volatile cur_plan;
 
@@ -102,6 +110,8 @@ struct chaos_thr {
 	uint32_t yields;
 	uint32_t krel;            /* lock releases seen */
 	uint32_t last_hash;       /* the last socket target this thread used (for polls) */
+	uint32_t shot_rank;       /* its rank among the threads at one-shot targets, 0 none yet */
+	uint32_t shot_fired;      /* the one-shot targets (bit i) that held it up */
 	char last_tgt[FHC_SITE_TGT];
 	uint32_t k[FH_NCALLS];    /* calls of each id made under the plan */
 };
@@ -136,7 +146,7 @@ struct fhc_site {
 	uint32_t ran_out;
 	uint32_t injected;
 	uint32_t cls;             /* FHT_CHAOS_C_* */
-	uint32_t spare;
+	uint32_t threads;         /* a bit per thread that called here (hashed to 32 bits) */
 	uint64_t wait_ns;
 	uint64_t max_ns;
 	int64_t max_tmo_ns;
@@ -412,6 +422,15 @@ static bool parse_target(const char *s, size_t n, struct chaos_target *t)
 	if (nf < 5)
 		return false;
 	memset(t, 0, sizeof(*t));
+	if (fl[3] > 1 && f[3][0] == '#') {
+		/* one-shot: the N-th call of the process at this point, so WHERE is one point */
+		if (!parse_u64(f[3] + 1, fl[3] - 1, 10, &pm) || pm < 1 || pm > 1000000 ||
+		    fl[2] != 1 || (f[2][0] != 'b' && f[2][0] != 'a'))
+			return false;
+		t->nth = (uint32_t)pm;
+		f[3] = "1000";
+		fl[3] = 4;
+	}
 	if ((t->call = call_by_name(f[0], fl[0])) == FH_NO_CALL)
 		return false;
 	if (fl[1] != 1 || fl[2] != 1)
@@ -551,6 +570,8 @@ static inline struct chaos_thr *thr_sync(const struct chaos_plan *p, const struc
 	h->fgen = fh_fork_gen;
 	h->yields = 0;
 	h->krel = 0;
+	h->shot_rank = 0;
+	h->shot_fired = 0;
 	h->last_tgt[0] = 0;
 	h->last_hash = 0;
 	h->foreign = pkey == 0 && is_foreign(t->tid);
@@ -734,7 +755,7 @@ static int64_t pick(int64_t lo, int64_t hi, uint64_t r)
 
 /* Whether to hold the call up at point `at`: the delay and where it came from (target index
  * + 1, or 0 for the spread). The first target that names this call decides. */
-static bool decide(const struct chaos_plan *p, const struct chaos_thr *h, unsigned id,
+static bool decide(const struct chaos_plan *p, struct chaos_thr *h, unsigned id,
 		   unsigned cls, int at, const char *tgt, size_t tlen, uint32_t thash, uint32_t k,
 		   int64_t *delay, int *src)
 {
@@ -751,8 +772,16 @@ static bool decide(const struct chaos_plan *p, const struct chaos_thr *h, unsign
 		if (t->tlen && (t->thash != thash || t->tlen != tlen || memcmp(t->tgt, tgt, tlen)))
 			continue;
 		uint64_t r = draw(p, h, id, k, (unsigned)(at << 8) | (unsigned)(i + 1));
-		if (r % 1000 >= t->permille)
+		if (t->nth) {
+			if (!h->shot_rank)
+				h->shot_rank = __atomic_add_fetch(&shot_threads[(p - plans) & 3], 1,
+								  __ATOMIC_RELAXED);
+			if (h->shot_rank != t->nth || (h->shot_fired & (1u << i)))
+				return false;
+			h->shot_fired |= 1u << i;
+		} else if (r % 1000 >= t->permille) {
 			return false;
+		}
 		*delay = pick(t->lo_ns, t->hi_ns, r / 1000);
 		*src = i + 1;
 		return true;
@@ -873,6 +902,7 @@ static void note_site(const struct chaos_plan *p, const struct chaos_thr *h, uns
 	bool ran_out = ((ci->flags & FHF_POLL) && r->result == 0 && r->timeout_ns > 0) ||
 		(r->err == ETIMEDOUT) || (r->err == EAGAIN && r->timeout_ns > 0);
 	__atomic_fetch_add(&s->count, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_or(&s->threads, 1u << (mix64(pkey ^ h->ordinal) & 31), __ATOMIC_RELAXED);
 	if (ran_out)
 		__atomic_fetch_add(&s->ran_out, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&s->wait_ns, (uint64_t)(took > 0 ? took : 0), __ATOMIC_RELAXED);
@@ -981,6 +1011,7 @@ out:
 static void publish(struct chaos_plan *p)
 {
 	if (p) {
+		__atomic_store_n(&shot_threads[(p - plans) & 3], 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&proc_inj_ns, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&next_ordinal, 0, __ATOMIC_RELAXED);
 	}
@@ -1065,6 +1096,7 @@ static void chaos_child(void)
 	__atomic_store_n(&proc_inj_ns, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&next_ordinal, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&plan_recorded, 0, __ATOMIC_RELAXED);
+	memset(shot_threads, 0, sizeof(shot_threads));
 }
 
 /* A process started under a plan (FH_CHAOS in its environment) is perturbed by it for its whole

@@ -19,8 +19,11 @@ attempt number and, in guided mode, what the earlier attempts of the test showed
   Later attempts hold up first what the evidence points at, in this order: what was injected in
   a failing attempt (again), the last wait of a failing attempt, the other threads' and
   processes' calls during a wait of the test thread that came close to its timeout (by at least
-  its margin), then a rotating focus on the sites seen, with a thin spread over every blocking
-  call behind.
+  its margin; a poll of the test thread that ran out in a passing attempt is a timer, an event
+  loop's, not such a wait), then a rotating focus on the sites seen, with a thin spread over
+  every blocking call behind. At a site several threads called (siblings running the same
+  code) the focus is a one-shot target: one of them, the same at every such site of the plan,
+  is held up once there, so the others overtake it.
 - Blind: the same schedule, every perturbed attempt spread over all blocking calls.
 - Replay (`--fh-chaos-plan PLAN`): every attempt runs that one plan.
 
@@ -128,17 +131,27 @@ def _nice_us(us, up=False):
 
 
 class Target:
-    __slots__ = ("call", "role", "where", "permille", "lo_us", "hi_us", "target")
+    """One t= field. nth > 0 makes it one-shot: only the process's nth call at the point
+    (WHERE b or a) is held up, whichever thread makes it."""
+    __slots__ = ("call", "role", "where", "permille", "lo_us", "hi_us", "target", "nth")
 
-    def __init__(self, call, role, where, permille, lo_us, hi_us, target=""):
+    def __init__(self, call, role, where, permille, lo_us, hi_us, target="", nth=0):
         self.call, self.role, self.where = call, role, where
+        self.nth = int(nth)
+        if self.nth and where not in ("b", "a"):
+            self.where = "b"
         self.permille = int(permille)
         self.lo_us = max(1, min(int(lo_us), MAX_DELAY_US))
         self.hi_us = max(self.lo_us, min(int(hi_us), MAX_DELAY_US))
         self.target = target or ""
 
+    @property
+    def key(self):
+        return (self.call, {"m": 0, "t": 1, "p": 2}.get(self.role, 3), self.target)
+
     def text(self):
-        t = f"t={self.call},{self.role},{self.where},{self.permille},{self.lo_us}-{self.hi_us}"
+        pm = f"#{self.nth}" if self.nth else self.permille
+        t = f"t={self.call},{self.role},{self.where},{pm},{self.lo_us}-{self.hi_us}"
         return t + ("," + _esc(self.target) if self.target else "")
 
     def human(self):
@@ -146,8 +159,13 @@ class Target:
                "a": "any thread"}[self.role]
         at = {"b": "before", "a": "after", "e": "before or after"}[self.where]
         on = f" on {self.target}" if self.target else ""
-        return (f"{self.call}{on} in {who}: {_dur(self.lo_us)}-{_dur(self.hi_us)} {at}, "
-                f"{self.permille / 10:g}% of calls")
+        share = (f"only the {_ordinal(self.nth)} such call" if self.nth else
+                 f"{self.permille / 10:g}% of calls")
+        return f"{self.call}{on} in {who}: {_dur(self.lo_us)}-{_dur(self.hi_us)} {at}, {share}"
+
+
+def _ordinal(n):
+    return {1: "first", 2: "second", 3: "third"}.get(n, f"{n}th")
 
 
 def _dur(us):
@@ -158,11 +176,12 @@ class Plan:
     """One attempt's plan: `text` (portable, recorded), `perturbed` (it may inject), `guide`
     (why these targets), `targets` (human-readable)."""
 
-    __slots__ = ("text", "perturbed", "guide", "targets", "mode")
+    __slots__ = ("text", "perturbed", "guide", "targets", "mode", "tobjs")
 
-    def __init__(self, text, perturbed, guide, targets, mode):
+    def __init__(self, text, perturbed, guide, targets, mode, tobjs=()):
         self.text, self.perturbed, self.guide = text, perturbed, guide
         self.targets, self.mode = targets, mode
+        self.tobjs = tuple(tobjs)
 
     def runtime(self, gen, tab, deadline_ns):
         out = self.text + f";g={gen}"
@@ -174,8 +193,8 @@ class Plan:
 
 
 class Site:
-    __slots__ = ("call", "role", "cls", "target", "count", "ran_out", "wait_ns", "max_ns",
-                 "max_tmo_ns", "last_seq", "injected", "injected_ns", "max_inj_ns")
+    __slots__ = ("call", "role", "cls", "target", "count", "threads", "ran_out", "wait_ns",
+                 "max_ns", "max_tmo_ns", "last_seq", "injected", "injected_ns", "max_inj_ns")
 
     @property
     def key(self):
@@ -216,7 +235,7 @@ class SiteTable:
 
     def sites(self):
         out = []
-        for (state, call, role, tlen, _th, count, ran_out, injected, cls, _sp, wait_ns, max_ns,
+        for (state, call, role, tlen, _th, count, ran_out, injected, cls, thr, wait_ns, max_ns,
              max_tmo, last_seq, inj_ns, max_inj, tgt) in SITE.iter_unpack(
                  self.map[HEAD.size:TAB_SIZE]):
             if state != 2:
@@ -227,6 +246,7 @@ class SiteTable:
             s.cls = cls
             s.target = tgt[:min(tlen, 47)].decode("utf-8", "replace")
             s.count, s.ran_out, s.injected = count, ran_out, injected
+            s.threads = bin(thr).count("1")
             s.wait_ns, s.max_ns, s.max_tmo_ns, s.last_seq = wait_ns, max_ns, max_tmo, last_seq
             s.injected_ns, s.max_inj_ns = inj_ns, max_inj
             out.append(s)
@@ -244,14 +264,17 @@ class SiteTable:
 
 
 class _TestEvidence:
-    __slots__ = ("sites", "fail_injected", "fail_last", "near", "slow_sites", "durations",
-                 "outcomes")
+    __slots__ = ("sites", "shared", "fail_injected", "fail_last", "near", "timers",
+                 "slow_sites", "durations", "outcomes")
 
     def __init__(self):
         self.sites = {}          # key -> (class, count of attempts it was seen in)
-        self.fail_injected = []  # (key, cls, largest delay in us) of failing perturbed attempts
+        self.shared = set()      # keys several threads or processes of one attempt called
+        self.fail_injected = []  # (key, cls, largest delay in us, nth, where) of failing
+                                 # perturbed attempts (nth, where: a one-shot target's)
         self.fail_last = []      # (key, cls, ran out) of failing unperturbed attempts
         self.near = None         # (margin in us, key) of the closest wait of the test thread
+        self.timers = set()      # keys of the test thread's polls that ran out in passing attempts
         self.slow_sites = []     # keys of other roles that waited longest in slow attempts
         self.durations = []
         self.outcomes = []       # (attempt, outcome, perturbed)
@@ -307,7 +330,7 @@ class Chaos:
         text = f"{head};{spread};c={SPREAD_CLASSES};y=20;b={budget}"
         for t in targets:
             text += ";" + t.text()
-        return Plan(text, True, guide, [t.human() for t in targets], self.mode)
+        return Plan(text, True, guide, [t.human() for t in targets], self.mode, targets)
 
     @staticmethod
     def _where(cls, rng):
@@ -320,14 +343,14 @@ class Chaos:
     def _guided_targets(self, ev, rng):
         targets, seen, why = [], set(), []
 
-        def add(key, cls, where, permille, lo, hi):
+        def add(key, cls, where, permille, lo, hi, nth=0):
             if key in seen or len(targets) >= MAX_TARGETS or cls & C_COND:
                 return False
             seen.add(key)
             call, role, target = key
             lo = min(_nice_us(lo, up=True), MAX_DELAY_US)
             targets.append(Target(call, ROLE_LETTERS.get(role, "a"), where, permille, lo,
-                                  max(lo, _nice_us(hi)), target))
+                                  max(lo, _nice_us(hi)), target, nth))
             return True
 
         def because(text):
@@ -336,8 +359,9 @@ class Chaos:
 
         others = sorted(k for k, (c, _) in ev.sites.items() if k[1] != 0 and not c & C_COND)
         mains = sorted(k for k, (c, _) in ev.sites.items() if k[1] == 0 and not c & C_COND)
-        for key, cls, delay_us in ev.fail_injected[-4:][::-1]:
-            if add(key, cls, "e", 900, max(20, delay_us // 2), min(MAX_DELAY_US, delay_us * 2)):
+        for key, cls, delay_us, nth, where in ev.fail_injected[-4:][::-1]:
+            if add(key, cls, where, 900, max(20, delay_us // 2), min(MAX_DELAY_US, delay_us * 2),
+                   nth):
                 because("again what a failing attempt had injected")
         for key, cls, ran_out in ev.fail_last[-2:][::-1]:
             if ran_out:
@@ -369,6 +393,9 @@ class Chaos:
         if not near:
             rest = [k for k in mains if k not in seen]
             picks += rng.sample(rest, min(max(1, 4 - len(picks)), len(rest)))
+        # The thread a plan slows down at the shared sites it names (below): the first to get
+        # there half the time (the one a later one overtakes), else one of the next three.
+        rank = 1 if rng.random() < 0.5 else rng.randint(2, 4)
         for k in picks:
             # Several threads often share a site (workers running the same code): holding up
             # about half of their calls delays one and not the other more often than holding
@@ -378,7 +405,23 @@ class Chaos:
             # microseconds as well as a few milliseconds of lead (log-uniform from 100 us, most
             # delays would be too short for the latter)
             lo = 100 if k[1] == 0 else 1000
-            add(k, ev.sites[k][0], self._where(ev.sites[k][0], rng), pm, lo, 20000)
+            hi = 20000
+            nth = 0
+            if k[1] == 1 and k in ev.shared:
+                # A site several threads called in one attempt: siblings running the same
+                # code (child processes rank their own threads: not here). Delaying each call
+                # by chance delays them alike as often as not; a one-shot target holds up one
+                # of them only (the same one at every such site of the plan: a thread
+                # preempted a few times), so the others overtake it, by 2 ms or more.
+                nth = rank
+                lo = 2000
+            elif k[1] == 0 and others:
+                # The test thread's own calls, with other threads about: a light touch. Held
+                # up long and often (an event loop's waits), it only starts what it starts
+                # later, compressing the gaps between them, the opposite of what exposes an
+                # ordering between the others.
+                pm, hi = 200, 5000
+            add(k, ev.sites[k][0], self._where(ev.sites[k][0], rng), pm, lo, hi, nth)
         if picks and not why:
             because("a focus on the calls seen so far")
         guide = "guided: " + "; ".join(why) if why else "guided: no evidence yet, spread"
@@ -398,18 +441,32 @@ class Chaos:
             by_key[s.key] = s
             cls, n = ev.sites.get(s.key, (s.cls, 0))
             ev.sites[s.key] = (cls, n + 1)
+            if not plan.perturbed and s.threads >= 2:
+                ev.shared.add(s.key)
         if failed and plan.perturbed:
             self.first_fail.setdefault(nodeid, (attempt, plan.text))
+            shots = {t.key: t for t in plan.tobjs if t.nth}
             for s in sites:
                 if s.injected:
-                    ev.fail_injected.append((s.key, s.cls, max(20, s.max_inj_ns // 1000)))
+                    t = shots.get(s.key)
+                    ev.fail_injected.append((s.key, s.cls, max(20, s.max_inj_ns // 1000),
+                                             t.nth if t else 0, t.where if t else "e"))
         elif failed and last_main is not None:
             ev.fail_last.append((last_main.key, last_main.cls, bool(last_main.ran_out)))
         if not failed and not plan.perturbed:
             ev.durations.append(duration_s)
             for s in sites:
+                # a poll of the test thread that ran out while the test passed waited for a
+                # timer (an event loop's), not for an answer that came close to being late
+                if s.role == 0 and s.cls & C_POLL and s.ran_out:
+                    ev.timers.add(s.key)
+                    if ev.near is not None and ev.near[1] == s.key:
+                        ev.near = None
+            for s in sites:
                 # a wait of the test thread that came close to its timeout (a sleep always
                 # takes its time: not a wait that could run out)
+                if s.key in ev.timers:
+                    continue
                 if (s.role == 0 and s.cls & (C_NET | C_POLL | C_LOCK | C_PROC) and
                         s.max_tmo_ns > 0 and s.max_tmo_ns // 2 <= s.max_ns < s.max_tmo_ns):
                     margin = (s.max_tmo_ns - s.max_ns) / 1000.0

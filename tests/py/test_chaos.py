@@ -85,6 +85,41 @@ def test_injected_delay_is_not_the_calls_own_time(tmp_path):
     assert sorted(sleeps)[len(sleeps) // 2] < 0.02, sleeps
 
 
+SIBLINGS = """
+import threading, time
+def work():
+    for _ in range(3):
+        time.sleep(0.0005)
+for _ in range(3):              # one after the other: the threads reach the sleeps in order
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+"""
+
+
+def test_one_shot_target_holds_up_one_thread_once(tmp_path):
+    """t=...,#N: only the N-th thread to reach the target is held up, once; per-call targets
+    hold up every call they draw."""
+    def delays(name, target):
+        d = tmp_path / name
+        d.mkdir()
+        fh_preload.run([PY, "-c", SIBLINGS], d,
+                       env_extra={"FH_CHAOS": "fhchaos1;s=3;p=0;y=0;" + target})
+        _, dump = chaos_lines(d)
+        sleeps = [ln.split()[1] for ln in dump.splitlines()
+                  if "clock_nanosleep(" in ln and "~~~" not in ln]
+        order = list(dict.fromkeys(sleeps))        # the threads (pid/tid) in order of arrival
+        held = [ln.split()[1] for ln in dump.splitlines() if "~~~ chaos delay" in ln]
+        return order, held
+    order, held = delays("second", "t=clock_nanosleep,a,b,#2,1000-1000")
+    assert len(order) == 3, order
+    assert held == [order[1]]                      # the second thread, at its first sleep
+    _, held = delays("fourth", "t=clock_nanosleep,a,a,#4,1000-1000")
+    assert held == []                              # no fourth thread
+    _, held = delays("each", "t=clock_nanosleep,a,b,1000,1000-1000")
+    assert len(held) == 9                          # per call: every one of them
+
+
 # ---- the plugin ----
 
 def hunt(tmp_path, suite_files, *args, preload=True, runs=8, src=RARE, report=False):
