@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chaos_rec.h"
 #include "escape.h"
 #include "files.h"
 #include "histfile.h"
@@ -191,6 +192,8 @@ static void rows_of(const struct fh_run *run, const struct fh_test *t, struct bu
 		if (skip_source && a->source >= 0 && (size_t)a->source < run->nsources &&
 		    skip_source[a->source])
 			continue;
+		if (a->chaos && a->chaos->perturbed)
+			continue;   /* history keeps the natural rate: no perturbed attempt */
 		buf_reset(&ts);
 		if (a->wall_start >= 0 && a->wall_start < 253402300800.0 && a->wall_start != 0)
 			put_utc(&ts, a->wall_start);

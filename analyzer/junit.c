@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chaos_rec.h"
 #include "escape.h"
 #include "files.h"
 
@@ -187,7 +188,8 @@ static void diagnosis_text(struct buf *b, const struct fh_test *t)
 static void test_line(struct buf *b, const struct fh_test *t)
 {
 	buf_printf(b, "flakehunter: %s, %d/%d attempts failed", fh_verdict_names[t->verdict],
-		   t->failed, t->passed + t->failed);
+		   t->rate_failed, t->rate_n);
+	chaos_rate_note(b, t);
 	if (t->skipped)
 		buf_printf(b, " (%d skipped)", t->skipped);
 	buf_printf(b, ", flake rate %.1f%% (95%% CI %.1f-%.1f%%), %zu of %d planned attempts",
@@ -261,6 +263,15 @@ static void properties(struct buf *b, const struct fh_run *run)
 		buf_reset(&v);
 		buf_printf(&v, "%zu/%d", t->nattempts, t->planned);
 		property(b, "flakehunter.attempts", t->nodeid, buf_str(&v));
+		if (t->chaos && t->chaos->pert_attempts) {
+			/* the perturbed side, apart: flake_rate above is the natural one */
+			buf_reset(&v);
+			buf_printf(&v, "%.6g", t->chaos->pert_rate);
+			property(b, "flakehunter.chaos_flake_rate", t->nodeid, buf_str(&v));
+			buf_reset(&v);
+			buf_printf(&v, "%d/%d", t->chaos->pert_failed, t->chaos->pert_attempts);
+			property(b, "flakehunter.chaos_failed", t->nodeid, buf_str(&v));
+		}
 		if (diagnosed(t)) {
 			buf_reset(&v);
 			diagnosis_text(&v, t);

@@ -19,7 +19,9 @@
  * <system-out> is one line: verdict, counts, rate and interval, diagnosis, quarantine.
  * Suite <properties> hold the run (flakehunter.run_id, ...) and, per test,
  * flakehunter.verdict[NODEID], .flake_rate[...], .flake_rate_ci95[...], .attempts[...]
- * ("actual/planned"), .diagnosis[...], .quarantine[...].
+ * ("actual/planned"), .diagnosis[...], .quarantine[...]. Under chaos the rate is the natural
+ * one (unperturbed attempts) and .chaos_flake_rate[...], .chaos_failed[...] ("3/7") give the
+ * perturbed side apart (docs/FORMATS.md, "Chaos mode").
  *
  * Text is escaped for XML 1.0: & < > (and quotes, tabs and line ends in attributes) as
  * entities; characters XML 1.0 forbids (controls other than tab, line feed and carriage

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chaos_rec.h"
 #include "escape.h"
 #include "files.h"
 
@@ -117,9 +118,10 @@ int markdown_render(const struct fh_run *run, const struct markdown_opts *o, str
 				buf_md_text(b, t->quarantine->expires, 16);
 				buf_putc(b, ')');
 			}
-			buf_printf(b, " | %d/%d | %.0f%% (%.0f-%.0f%%) | ", t->failed,
-				   t->passed + t->failed, 100 * t->flake_rate, 100 * t->ci_lo,
-				   100 * t->ci_hi);
+			buf_printf(b, " | %d/%d | %.0f%% (%.0f-%.0f%%)", t->rate_failed,
+				   t->rate_n, 100 * t->flake_rate, 100 * t->ci_lo, 100 * t->ci_hi);
+			chaos_rate_note(b, t);
+			buf_puts(b, " | ");
 			diag_cell(b, t);
 			buf_puts(b, " | ");
 			if (t->diag && t->diag->nevidence && t->diag->evidence[0])
@@ -253,10 +255,11 @@ int annotations_print(const struct fh_run *run, const char *prefix, FILE *out)
 		buf_puts(&b, quarantined(t) ? "quarantined " : "");
 		buf_puts(&b, t->verdict == FH_BROKEN ? "broken test" : "flaky test");
 		buf_printf(&b, " (%.0f%% of %d attempts failed)::", 100 * t->flake_rate,
-			   t->passed + t->failed);
+			   t->rate_n);
 		buf_gh_escape(&b, t->nodeid, false);
-		buf_printf(&b, " failed %d/%d attempts (95%% CI %.0f-%.0f%%)", t->failed,
-			   t->passed + t->failed, 100 * t->ci_lo, 100 * t->ci_hi);
+		buf_printf(&b, " failed %d/%d attempts (95%% CI %.0f-%.0f%%)", t->rate_failed,
+			   t->rate_n, 100 * t->ci_lo, 100 * t->ci_hi);
+		chaos_rate_note(&b, t);
 		if (kind_name(t)) {
 			buf_puts(&b, "; ");
 			buf_gh_escape(&b, kind_name(t), false);

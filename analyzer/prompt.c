@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "chaos_rec.h"
 #include "escape.h"
 #include "prompt.h"
 #include "redact.h"
@@ -446,8 +447,12 @@ int prompt_build(const struct fh_run *run, const struct fh_test *t, struct buf *
 	buf_printf(out, "\nVerdict: %s; %zu attempts: %d passed, %d failed, %d skipped\n",
 		   fh_verdict_names[t->verdict < FH_VERDICT_COUNT ? t->verdict : FH_FLAKY],
 		   t->nattempts, t->passed, t->failed, t->skipped);
-	buf_printf(out, "Flake rate: %.1f%% (95%% Wilson interval %.1f%%-%.1f%%)\n",
+	buf_printf(out, "Flake rate: %.1f%% (95%% Wilson interval %.1f%%-%.1f%%)",
 		   100 * t->flake_rate, 100 * t->ci_lo, 100 * t->ci_hi);
+	if (t->chaos && t->chaos->pert_attempts)
+		buf_printf(out, " over %d attempts without chaos", t->rate_n);
+	chaos_rate_note(out, t);
+	buf_putc(out, '\n');
 	buf_printf(out, "Duration (s): mean %.3f, median %.3f, p95 %.3f, max %.3f\n", t->mean_s,
 		   t->median_s, t->p95_s, t->max_s);
 	if (t->nfixtures) {

@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "chaos_rec.h"
 #include "escape.h"
 #include "files.h"
 #include "jsonval.h"
@@ -218,8 +219,9 @@ int quarantine_suggest(const struct fh_run *run, const struct quarantine_suggest
 		struct buf reason = BUF_INIT(4096);
 
 		buf_printf(&reason, "flaky: %d/%d attempts failed (%.0f%%, 95%% CI %.0f-%.0f%%) in "
-			   "run %s", t->failed, t->passed + t->failed, 100 * t->flake_rate,
+			   "run %s", t->rate_failed, t->rate_n, 100 * t->flake_rate,
 			   100 * t->ci_lo, 100 * t->ci_hi, run->meta.run_id);
+		chaos_rate_note(&reason, t);
 		if (t->diag && (unsigned)t->diag->kind < FH_KIND_COUNT) {
 			const char *on = (unsigned)t->diag->blocked_on < FH_ON_COUNT ?
 					 fh_blocked_on_names[t->diag->blocked_on] : NULL;

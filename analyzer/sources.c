@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "chaos_rec.h"
 #include "quarantine.h"
 #include "records.h"
 #include "stages.h"
@@ -208,8 +209,8 @@ static void test_hosts(struct fh_run *run, struct fh_test *t)
 			;
 		if (k == n) /* hosts come from sources: at most nsources of them */
 			h[n++].host = host;
-		if (a->outcome == FH_SKIPPED)
-			continue;
+		if (a->outcome == FH_SKIPPED || (a->chaos && a->chaos->perturbed))
+			continue;   /* per host too, the natural rate */
 		h[k].attempts++;
 		h[k].failed += a->outcome == FH_FAILED || a->outcome == FH_ERROR;
 	}

@@ -4,17 +4,20 @@
  * duration statistics, the run totals, and the report order of the tests.
  *
  * Definitions: failed = outcome failed or error; skipped = outcome skipped (xfail included);
- * the flake rate is failed / (passed + failed), skipped attempts excluded. Verdict: no
- * non-skipped attempt -> skipped; no failure -> stable; no pass -> broken; else flaky.
+ * the flake rate is failed / (passed + failed), skipped attempts excluded, and under chaos
+ * mode perturbed attempts too (the rate is the natural one: analyzer/chaos.c gives the
+ * perturbed side apart). Verdict, over every attempt: no non-skipped attempt -> skipped; no
+ * failure -> stable; no pass -> broken; else flaky.
  * Durations (mean, median, 95th percentile by nearest rank, max) are over the non-skipped
  * attempts, or over all attempts when every one was skipped. Order: flaky and broken tests
  * first, worst first (rate, then failures, then nodeid), then stable tests by nodeid, then
- * skipped ones by nodeid. avg_flake_rate is the mean rate over tests that are not skipped.
+ * skipped ones by nodeid. avg_flake_rate is the mean rate over tests with a natural rate.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chaos_rec.h"
 #include "stages.h"
 
 void wilson_interval(int failed, int n, double *lo, double *hi)
@@ -139,17 +142,29 @@ void run_compute(struct fh_run *run)
 		int n;
 
 		t->passed = t->failed = t->skipped = 0;
+		t->rate_failed = t->rate_n = 0;
 		for (j = 0; j < t->nattempts; j++) {
-			switch (t->attempts[j].outcome) {
-			case FH_PASSED: t->passed++; break;
+			const struct fh_attempt *a = &t->attempts[j];
+			/* a perturbed attempt (chaos mode) counts in the verdict, not in the rate */
+			bool natural = !a->chaos || !a->chaos->perturbed;
+
+			switch (a->outcome) {
+			case FH_PASSED:
+				t->passed++;
+				t->rate_n += natural;
+				break;
 			case FH_FAILED:
-			case FH_ERROR: t->failed++; break;
+			case FH_ERROR:
+				t->failed++;
+				t->rate_n += natural;
+				t->rate_failed += natural;
+				break;
 			default: t->skipped++; break;
 			}
 		}
 		n = t->passed + t->failed;
-		t->flake_rate = n ? (double)t->failed / n : 0;
-		wilson_interval(t->failed, n, &t->ci_lo, &t->ci_hi);
+		t->flake_rate = t->rate_n ? (double)t->rate_failed / t->rate_n : 0;
+		wilson_interval(t->rate_failed, t->rate_n, &t->ci_lo, &t->ci_hi);
 		if (!n) {
 			t->verdict = FH_SKIPPED_ALL;
 			run->nskipped++;
@@ -163,7 +178,7 @@ void run_compute(struct fh_run *run)
 			t->verdict = FH_FLAKY;
 			run->nflaky++;
 		}
-		if (n) {
+		if (t->rate_n) {
 			rates += t->flake_rate;
 			counted++;
 		}

@@ -282,7 +282,10 @@ static void terminal_summary(const struct fh_run *run, const char *html, const c
 			continue;
 		printf("  %-6s %5.1f%% [%4.1f-%5.1f%%] %d/%d failed  ",
 		       fh_verdict_names[t->verdict], 100 * t->flake_rate, 100 * t->ci_lo,
-		       100 * t->ci_hi, t->failed, t->passed + t->failed);
+		       100 * t->ci_hi, t->rate_failed, t->rate_n);
+		if (t->chaos && t->chaos->pert_attempts)
+			printf("(under chaos %d/%d)  ", t->chaos->pert_failed,
+			       t->chaos->pert_attempts);
 		print_safe(t->nodeid);
 		if (t->quarantine) {
 			fputs(quarantine_active(t) ? "  [quarantined: " : "  [quarantine expired: ",

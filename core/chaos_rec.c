@@ -41,3 +41,13 @@ struct fh_attempt_chaos *chaos_from_record(struct arena *A, const cJSON *v)
 		c->injected_s = n->valuedouble;
 	return c;
 }
+
+void chaos_rate_note(struct buf *b, const struct fh_test *t)
+{
+	const struct fh_test_chaos *c = t->chaos;
+
+	if (!c || !c->pert_attempts)
+		return;
+	buf_printf(b, "; under chaos %d/%d failed (%.0f%%)", c->pert_failed, c->pert_attempts,
+		   100 * c->pert_rate);
+}

@@ -56,6 +56,14 @@ struct fh_test_chaos {
 	const char *sentence;    /* one sentence for people; NULL when no attempt failed */
 };
 
+/*
+ * Under chaos a test's flake_rate is its natural one (struct fh_test: rate_failed of rate_n,
+ * the attempts chaos did not perturb); wherever a rate is shown, the perturbed attempts' rate
+ * is shown beside it, never added in. Appends "; under chaos 3/7 failed (43%)" to b when t ran
+ * perturbed attempts, nothing otherwise.
+ */
+void chaos_rate_note(struct buf *b, const struct fh_test *t);
+
 /* The record's "chaos" object (absent or null: NULL). */
 struct fh_attempt_chaos *chaos_from_record(struct arena *A, const cJSON *v);
 

@@ -655,6 +655,9 @@ struct fh_test {
 	const char **fixtures; size_t nfixtures;
 	struct fh_attempt *attempts; size_t nattempts; /* by attempt number */
 	int passed, failed, skipped; /* failed counts outcome failed + error */
+	/* The rate is the natural one: of the attempts chaos mode did not perturb (all of them
+	 * without chaos), rate_failed of rate_n; the verdict counts every attempt. */
+	int rate_failed, rate_n;
 	double flake_rate, ci_lo, ci_hi;
 	enum fh_verdict verdict;
 	double mean_s, median_s, p95_s, max_s;

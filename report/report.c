@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "assets.h"
+#include "chaos_rec.h"
 #include "files.h"
 #include "rep.h"
 #include "report.h"
@@ -234,7 +235,16 @@ static void card(struct rep *r, const struct fh_test *t, size_t idx)
 	buf_pct(b, t->ci_lo);
 	buf_puts(b, "\xe2\x80\x93");
 	buf_pct(b, t->ci_hi);
-	buf_puts(b, "</small></span><span class=\"nm\"><code>");
+	buf_puts(b, "</small>");
+	if (t->chaos && t->chaos->pert_attempts) {
+		/* the badge's rate is the natural one; the perturbed side apart */
+		buf_printf(b, "<small class=\"chaos-rate\" title=\"the rate above counts the %d "
+			   "attempts chaos did not perturb\">under chaos %d/%d (", t->rate_n,
+			   t->chaos->pert_failed, t->chaos->pert_attempts);
+		buf_pct(b, t->chaos->pert_rate);
+		buf_puts(b, ")</small>");
+	}
+	buf_puts(b, "</span><span class=\"nm\"><code>");
 	buf_html(b, t->nodeid);
 	buf_puts(b, "</code>");
 	if (t->diag || (t->perf && t->perf->unstable) || t->quarantine) {
@@ -297,7 +307,10 @@ static void row(struct rep *r, const struct fh_test *t, size_t idx)
 
 	buf_printf(b, "<tr class=\"v-%s\" id=\"t%zu\"><td>%s</td><td>", v, idx, v);
 	buf_pct(b, t->flake_rate);
-	buf_printf(b, "</td><td>%d/%zu</td><td>", t->failed, t->nattempts);
+	buf_printf(b, "</td><td>%d/%d", t->rate_failed, t->rate_n);
+	if (t->chaos && t->chaos->pert_attempts)
+		buf_printf(b, " (under chaos %d/%d)", t->chaos->pert_failed, t->chaos->pert_attempts);
+	buf_puts(b, "</td><td>");
 	buf_secs(b, t->mean_s);
 	buf_puts(b, "</td><td>");
 	buf_secs(b, t->p95_s);

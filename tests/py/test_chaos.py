@@ -122,7 +122,8 @@ def test_one_shot_target_holds_up_one_thread_once(tmp_path):
 
 # ---- the plugin ----
 
-def hunt(tmp_path, suite_files, *args, preload=True, runs=8, src=RARE, report=False):
+def hunt(tmp_path, suite_files, *args, preload=True, runs=8, src=RARE, report=False,
+         history=False):
     """pytest --fh on a copy of the given files of src; (CompletedProcess, records)."""
     suite = tmp_path / "suite"
     if not suite.exists():
@@ -139,6 +140,11 @@ def hunt(tmp_path, suite_files, *args, preload=True, runs=8, src=RARE, report=Fa
     out = ["--fh-no-report"]
     if report:
         out = ["--fh-report", str(tmp_path / "report.html"), "--fh-no-history"]
+        if history:
+            out = ["--fh-report", str(tmp_path / "report.html"),
+                   "--fh-history-dir", str(tmp_path / "history"),
+                   "--fh-junit", str(tmp_path / "junit.xml"),
+                   "--fh-markdown", str(tmp_path / "summary.md")]
     cmd = [PY, "-m", "pytest", "-p", "pytest_flakehunter", "-p", "no:cacheprovider", "-q",
            "--fh", "--fh-runs", str(runs), *out, *args]
     p = subprocess.run(cmd, cwd=suite, env=env, capture_output=True, text=True, timeout=300)
@@ -230,7 +236,7 @@ def test_summary_and_report_tell_chaos_apart(tmp_path):
     chaos" with what the failing attempts had injected, the replay command, and each attempt's
     injected delays (from the trace) in the JSON and the report."""
     p, recs = hunt(tmp_path, ["test_client_timeout.py"], "--fh-chaos", "--fh-chaos-seed", "11",
-                   runs=12, report=True)
+                   runs=12, report=True, history=True)
     doc = json.loads((tmp_path / "report.json").read_text())
     (t,) = doc["tests"]
     c = t["chaos"]
@@ -253,6 +259,23 @@ def test_summary_and_report_tell_chaos_apart(tmp_path):
     assert c["reproduce_attempt"] == first
     assert c["reproduce"].endswith(f"--fh-chaos-plan '{plan}'")
     assert c["summary"] in t["diagnosis"]["evidence"]
+    # Never one number: every rate shown is the natural one (the unperturbed attempts'), with
+    # the perturbed side beside it; the verdict counts every attempt.
+    assert t["verdict"] == "flaky" and t["failed"] == pf and t["attempts"] == 12
+    assert t["flake_rate"] == 0 and t["flake_rate_ci95"][0] == 0
+    assert 0.4 < t["flake_rate_ci95"][1] < 0.6          # Wilson's upper bound for 0 of 5
+    md = (tmp_path / "summary.md").read_text()
+    assert f"| 0/5 | 0% (0-{round(100 * t['flake_rate_ci95'][1])}%); under chaos {pf}/7 failed " \
+        f"({round(100 * pf / 7)}%) |" in md, md
+    junit = (tmp_path / "junit.xml").read_text()
+    assert re.search(r'name="flakehunter.flake_rate\[[^"]*\]" value="0"', junit), junit
+    assert re.search(r'name="flakehunter.chaos_flake_rate\[[^"]*\]" value="%.6g"' % (pf / 7),
+                     junit), junit
+    assert f"0/5 attempts failed; under chaos {pf}/7 failed" in junit
+    hist = list((tmp_path / "history").rglob("*.csv"))
+    assert hist, list((tmp_path / "history").rglob("*"))
+    rows = [line for f in hist for line in f.read_text().splitlines()[1:] if line]
+    assert len(rows) == 5                    # the unperturbed attempts only
     # injected delays come from the trace, apart from the calls' own times
     for a in unpert:
         assert a["chaos"]["injections"] == [] and a["chaos"]["injected"] == 0
@@ -261,6 +284,8 @@ def test_summary_and_report_tell_chaos_apart(tmp_path):
     assert {i["where"] for i in inj} <= {"test", "thread", "process"}
     html = (tmp_path / "report.html").read_text()
     assert "only under chaos" in html and "injected delay" in html
+    assert f'<span class="badge b-flaky">flaky</span><b>0%</b>' in html
+    assert f"under chaos {pf}/7 (" in html
     assert "--fh-chaos-plan" in html
 
 
