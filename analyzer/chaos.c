@@ -215,6 +215,12 @@ static void test_chaos(struct fh_run *run, struct fh_test *t)
 	if (first_fail) {
 		struct buf b = BUF_INIT(1 << 16);
 		tc->repro_attempt = first_fail->attempt;
+		/* from the rootdir: the nodeid is relative to it */
+		if (run->meta.rootdir && run->meta.rootdir[0]) {
+			buf_puts(&b, "cd ");
+			sh_quote(&b, run->meta.rootdir);
+			buf_puts(&b, " && ");
+		}
 		buf_puts(&b, "LD_PRELOAD=libfhtrace.so pytest ");
 		sh_quote(&b, t->nodeid);
 		buf_puts(&b, " --fh --fh-runs 20 --fh-chaos-plan ");

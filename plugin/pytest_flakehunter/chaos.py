@@ -285,7 +285,8 @@ class Chaos:
 
     def __init__(self, mode, mods, seed, replay=None):
         self.mode = "replay" if replay else mode
-        self.mods = mods
+        # a replay runs under the modifiers its plan was drawn with (its m= field)
+        self.mods = plan_modifiers(replay) if replay else mods
         self.seed = seed
         self.replay = portable(replay) if replay else None
         self.tests = {}
@@ -320,6 +321,8 @@ class Chaos:
         if attempt <= WARMUP or attempt % CONTROL_EVERY == 0:
             why = "warm-up" if attempt <= WARMUP else "control"
             return Plan(head + ";p=0;y=0", False, why, [], self.mode)
+        if self.mods:
+            head += ";m=" + "+".join(self.mods)
         rng = random.Random(aseed)
         if self.mode == "blind":
             text = f"{head};p=150;d=20-20000;c={SPREAD_CLASSES};y=50;b={budget}"
@@ -510,7 +513,7 @@ class Chaos:
             if nodeid in self.first_fail:
                 attempt, text = self.first_fail[nodeid]
                 out.append(f"  reproduce attempt {attempt}: "
-                           f"{reproduce_command(lib, nodeid, text)}")
+                           f"{reproduce_command(lib, nodeid, text, rootdir=rootdir)}")
         return out
 
     def failure_point(self):
@@ -522,10 +525,21 @@ class Chaos:
         self.last_main = max(main, key=lambda s: s.last_seq) if main else None
 
 
-def reproduce_command(lib, nodeid, plan_text, runs=20):
-    """The command that replays one attempt's plan `runs` times."""
+def plan_modifiers(plan_text):
+    """The modifiers (+cpu, +prio) a plan was drawn with: its m= field (the preload ignores
+    it; a replay applies it)."""
+    for f in plan_text.split(";"):
+        if f.startswith("m="):
+            return tuple(m for m in f[2:].split("+") if m in MODIFIERS)
+    return ()
+
+
+def reproduce_command(lib, nodeid, plan_text, runs=20, rootdir=None):
+    """The command that replays one attempt's plan `runs` times: from the rootdir (the nodeid
+    is relative to it), under the preload, the plan as it was (its modifiers in it)."""
     pre = f"LD_PRELOAD={shlex.quote(lib)} " if lib else "LD_PRELOAD=libfhtrace.so "
-    return (f"{pre}pytest {shlex.quote(nodeid)} --fh --fh-runs {runs} "
+    cd = f"cd {shlex.quote(str(rootdir))} && " if rootdir else ""
+    return (f"{cd}{pre}pytest {shlex.quote(nodeid)} --fh --fh-runs {runs} "
             f"--fh-chaos-plan {shlex.quote(plan_text)}")
 
 

@@ -201,9 +201,35 @@ def test_same_seed_same_plans_blind(tmp_path):
     assert all(c["injected"] == 0 for c in (r["chaos"] for r in r1) if not c["perturbed"])
 
 
+def run_printed(tmp_path, command):
+    """Runs a command as the terminal printed it, in a shell from elsewhere, with `pytest` on
+    PATH (this python's, the plugin loaded as an installed one would be); the new records."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    shim = bin_dir / "pytest"
+    shim.write_text(f"#!/bin/sh\nexec {PY} -m pytest -p no:cacheprovider \"$@\"\n")
+    shim.chmod(0o755)
+    env = fh_preload.env(None, preload=False)
+    for k in ("FH_CHAOS", "LD_PRELOAD"):
+        env.pop(k, None)
+    env.update(FH_ANALYZE=str(FH_ANALYZE), PYTHONPATH=str(ROOT / "plugin"),
+               PYTHONDONTWRITEBYTECODE="1", HOME=str(tmp_path / "home"),
+               PYTEST_PLUGINS="pytest_flakehunter", PATH=f"{bin_dir}:{os.environ['PATH']}")
+    p = subprocess.run(["sh", "-c", command + " --fh-no-report -q"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=300)
+    recs = []
+    runs_dir = tmp_path / "suite" / ".flakehunter" / "runs"
+    if runs_dir.exists():
+        for f in sorted(sorted(runs_dir.iterdir())[-1].glob("attempts-*.jsonl")):
+            recs += [json.loads(line) for line in f.read_text().splitlines()]
+        shutil.rmtree(runs_dir)
+    return p, recs
+
+
 def test_replay_reproduces_a_failure(tmp_path):
     """Guided chaos exposes the client timeout (its server held up 30 ms more), the terminal
-    gives the command, and replaying that plan fails the test again."""
+    gives the command, and that command, run as printed, replays the guided attempt's plan
+    exactly and fails the test again."""
     p, recs = hunt(tmp_path, ["test_client_timeout.py"], "--fh-chaos", "--fh-chaos-seed", "11",
                    runs=12)
     failing = [r for r in recs if r["outcome"] == "failed"]
@@ -215,11 +241,53 @@ def test_replay_reproduces_a_failure(tmp_path):
     plan = re.search(r"--fh-chaos-plan '([^']*)'", m.group(2)).group(1)
     first = next(r for r in failing if r["attempt"] == int(m.group(1)))
     assert plan == first["chaos"]["plan"]
-    rp, rrecs = hunt(tmp_path, ["test_client_timeout.py"], "--fh-chaos-plan", plan, runs=5)
-    assert all(r["chaos"]["plan"] == plan and r["chaos"]["mode"] == "replay" for r in rrecs)
+    # a guided plan: drawn from what the earlier attempts showed, not from the seed alone
+    assert first["chaos"]["guide"].startswith("guided: ") and ";t=" in plan
+    rp, rrecs = run_printed(tmp_path, m.group(2))
+    assert rp.returncode in (0, 1), rp.stdout[-3000:] + rp.stderr[-3000:]
+    assert len(rrecs) == 20, rp.stdout[-3000:]
+    assert all(r["chaos"]["plan"] == plan and r["chaos"]["mode"] == "replay" and
+               r["chaos"]["perturbed"] for r in rrecs)
     fails = sum(r["outcome"] == "failed" for r in rrecs)
     assert fails >= 1, rp.stdout[-3000:]
-    assert f"failed {fails}/5 attempts under the plan" in rp.stdout
+    assert f"failed {fails}/20 attempts under the plan" in rp.stdout
+
+
+PRIO_TEST = """
+import os, threading
+
+def test_policy():
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(os.sched_getscheduler(0)))
+    t.start()
+    t.join()
+    with open(LOG, "a") as f:
+        f.write(f"{os.sched_getscheduler(0)} {seen[0]}\\n")
+"""
+
+
+def test_prio_batch_scheduling_in_perturbed_attempts_only(tmp_path):
+    """+prio: the test thread, and a thread it starts, run as SCHED_BATCH in perturbed attempts
+    and as SCHED_OTHER in the others; the modifier is in the plan, so its replay has it too."""
+    src = tmp_path / "src"
+    src.mkdir()
+    log = tmp_path / "prio.log"
+    (src / "test_prio.py").write_text(f"LOG = {str(log)!r}\n" + PRIO_TEST)
+    p, recs = hunt(tmp_path, ["test_prio.py"], "--fh-chaos=blind+prio", "--fh-chaos-seed", "5",
+                   runs=5, src=src)
+    assert log.exists(), p.stdout[-3000:] + p.stderr[-2000:]
+    seen = [tuple(map(int, line.split())) for line in log.read_text().splitlines()]
+    assert len(recs) == 5 and len(seen) == 5, p.stdout[-3000:]
+    recs.sort(key=lambda r: r["attempt"])
+    assert [r["chaos"]["perturbed"] for r in recs] == [False, False, True, False, True]
+    assert seen == [(os.SCHED_BATCH,) * 2 if r["chaos"]["perturbed"] else (os.SCHED_OTHER,) * 2
+                    for r in recs]
+    plan = recs[2]["chaos"]["plan"]
+    assert ";m=prio" in plan
+    log.unlink()
+    _, rrecs = hunt(tmp_path, ["test_prio.py"], "--fh-chaos-plan", plan, runs=2, src=src)
+    assert len(rrecs) == 2
+    assert log.read_text().split() == [str(os.SCHED_BATCH)] * 4
 
 
 def test_demo_stable_tests_stay_stable_under_chaos(tmp_path):
