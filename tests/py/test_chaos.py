@@ -290,6 +290,37 @@ def test_prio_batch_scheduling_in_perturbed_attempts_only(tmp_path):
     assert log.read_text().split() == [str(os.SCHED_BATCH)] * 4
 
 
+WATCHDOG_TEST = """
+import time
+
+def test_slow():
+    for _ in range(400):        # far past the limit: the time limit stops it
+        time.sleep(0.001)
+"""
+
+
+def test_chaos_keeps_within_the_time_limit(tmp_path):
+    """With --fh-timeout, chaos injects at most a quarter of the limit per process and nothing
+    after half of it, even in an attempt that runs into the limit; the hunt ends on time."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "test_slow.py").write_text(WATCHDOG_TEST)
+    limit = 0.16
+    p, recs = hunt(tmp_path, ["test_slow.py"], "--fh-chaos=blind", "--fh-chaos-seed", "9",
+                   "--fh-timeout", str(limit), runs=3, src=src, report=True)
+    assert len(recs) == 3, p.stdout[-3000:]
+    doc = json.loads((tmp_path / "report.json").read_text())
+    (t,) = doc["tests"]
+    (pert,) = [a for a in t["attempt_log"] if a["chaos"]["perturbed"]]
+    assert pert["hung"] and pert["duration_s"] < limit + 1.5
+    inj = [i for i in pert["chaos"]["injections"] if i["kind"] != "yield"]
+    assert inj, pert["chaos"]
+    assert sum(i["delay_s"] for i in inj) <= limit / 4 + 1e-6
+    # nothing starts after the deadline (half the limit), though the test sleeps on
+    assert max(i["at_s"] for i in inj) < limit / 2, inj
+    assert ";b=40000;" in pert["chaos"]["plan"] + ";"     # a quarter of the limit, in us
+
+
 def test_demo_stable_tests_stay_stable_under_chaos(tmp_path):
     files = ["test_stable.py", "test_perf.py", "conftest.py"]
     p, recs = hunt(tmp_path, files, "--fh-chaos", "--fh-chaos-seed", "3", runs=50, src=DEMO)
