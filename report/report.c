@@ -307,9 +307,11 @@ static void row(struct rep *r, const struct fh_test *t, size_t idx)
 
 	buf_printf(b, "<tr class=\"v-%s\" id=\"t%zu\"><td>%s</td><td>", v, idx, v);
 	buf_pct(b, t->flake_rate);
-	buf_printf(b, "</td><td>%d/%d", t->rate_failed, t->rate_n);
 	if (t->chaos && t->chaos->pert_attempts)
-		buf_printf(b, " (under chaos %d/%d)", t->chaos->pert_failed, t->chaos->pert_attempts);
+		buf_printf(b, "</td><td>%d/%d (under chaos %d/%d)", t->rate_failed, t->rate_n,
+			   t->chaos->pert_failed, t->chaos->pert_attempts);
+	else
+		buf_printf(b, "</td><td>%d/%zu", t->failed, t->nattempts);
 	buf_puts(b, "</td><td>");
 	buf_secs(b, t->mean_s);
 	buf_puts(b, "</td><td>");

@@ -131,8 +131,8 @@ def _nice_us(us, up=False):
 
 
 class Target:
-    """One t= field. nth > 0 makes it one-shot: only the process's nth call at the point
-    (WHERE b or a) is held up, whichever thread makes it."""
+    """One t= field. nth > 0 makes it one-shot: of the threads of a process that reach the
+    plan's one-shot targets, only the nth is held up, once at each (WHERE b or a)."""
     __slots__ = ("call", "role", "where", "permille", "lo_us", "hi_us", "target", "nth")
 
     def __init__(self, call, role, where, permille, lo_us, hi_us, target="", nth=0):
@@ -155,11 +155,13 @@ class Target:
         return t + ("," + _esc(self.target) if self.target else "")
 
     def human(self):
+        """The target for people ("recv ... in another thread: 2 ms-20 ms before, only the
+        first such thread")."""
         who = {"m": "the test thread", "t": "another thread", "p": "a child process",
                "a": "any thread"}[self.role]
         at = {"b": "before", "a": "after", "e": "before or after"}[self.where]
         on = f" on {self.target}" if self.target else ""
-        share = (f"only the {_ordinal(self.nth)} such call" if self.nth else
+        share = (f"only the {_ordinal(self.nth)} thread to get there" if self.nth else
                  f"{self.permille / 10:g}% of calls")
         return f"{self.call}{on} in {who}: {_dur(self.lo_us)}-{_dur(self.hi_us)} {at}, {share}"
 
@@ -269,7 +271,7 @@ class _TestEvidence:
 
     def __init__(self):
         self.sites = {}          # key -> (class, count of attempts it was seen in)
-        self.shared = set()      # keys several threads or processes of one attempt called
+        self.shared = set()      # keys several threads of one process called in an attempt
         self.fail_injected = []  # (key, cls, largest delay in us, nth, where) of failing
                                  # perturbed attempts (nth, where: a one-shot target's)
         self.fail_last = []      # (key, cls, ran out) of failing unperturbed attempts
