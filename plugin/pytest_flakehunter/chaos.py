@@ -266,12 +266,13 @@ class SiteTable:
 
 
 class _TestEvidence:
-    __slots__ = ("sites", "shared", "fail_injected", "fail_last", "near", "timers",
+    __slots__ = ("sites", "shared", "siblings", "fail_injected", "fail_last", "near", "timers",
                  "slow_sites", "durations", "outcomes")
 
     def __init__(self):
         self.sites = {}          # key -> (class, count of attempts it was seen in)
         self.shared = set()      # keys several threads of one process called in an attempt
+        self.siblings = 0        # most threads seen at one such site
         self.fail_injected = []  # (key, cls, largest delay in us, nth, where) of failing
                                  # perturbed attempts (nth, where: a one-shot target's)
         self.fail_last = []      # (key, cls, ran out) of failing unperturbed attempts
@@ -398,9 +399,10 @@ class Chaos:
         if not near:
             rest = [k for k in mains if k not in seen]
             picks += rng.sample(rest, min(max(1, 4 - len(picks)), len(rest)))
-        # The thread a plan slows down at the shared sites it names (below): the first to get
-        # there half the time (the one a later one overtakes), else one of the next three.
-        rank = 1 if rng.random() < 0.5 else rng.randint(2, 4)
+        # The thread a plan slows down at the shared sites it names (below): mostly the first
+        # to get there (held up, any later one overtakes it), else another of the siblings.
+        rank = 1 if rng.random() < 0.75 else rng.randint(2, max(2, min(ev.siblings, 8)))
+        siblings = ev.siblings >= 2
         for k in picks:
             # Several threads often share a site (workers running the same code): holding up
             # about half of their calls delays one and not the other more often than holding
@@ -420,11 +422,12 @@ class Chaos:
                 # preempted a few times), so the others overtake it, by 2 ms or more.
                 nth = rank
                 lo = 2000
-            elif k[1] == 0 and others:
-                # The test thread's own calls, with other threads about: a light touch. Held
-                # up long and often (an event loop's waits), it only starts what it starts
-                # later, compressing the gaps between them, the opposite of what exposes an
-                # ordering between the others.
+            elif k[1] == 0 and siblings:
+                # The test thread's own calls, with sibling threads about: a light touch.
+                # Held up long and often (an event loop's waits), it only starts what it
+                # starts later, compressing the gaps between the siblings, the opposite of
+                # what exposes an ordering between them. (Without siblings its own calls
+                # may be one side of the race: a check-then-act against a child process.)
                 pm, hi = 200, 5000
             add(k, ev.sites[k][0], self._where(ev.sites[k][0], rng), pm, lo, hi, nth)
         if picks and not why:
@@ -448,6 +451,8 @@ class Chaos:
             ev.sites[s.key] = (cls, n + 1)
             if not plan.perturbed and s.threads >= 2:
                 ev.shared.add(s.key)
+                if s.role == 1:
+                    ev.siblings = max(ev.siblings, s.threads)
         if failed and plan.perturbed:
             self.first_fail.setdefault(nodeid, (attempt, plan.text))
             shots = {t.key: t for t in plan.tobjs if t.nth}
