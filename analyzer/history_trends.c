@@ -296,10 +296,13 @@ int hist_add_buffer(struct fh_hist_acc *acc, const char *name, const char *data,
 		{
 			const char *ds = csv_cell(&c, idx[C_DUR]);
 			char *end = NULL;
-			double dur = *ds ? strtod(ds, &end) : -1;
+			double dur = -1;
 
-			if (!end || *end || !(dur >= 0)) /* unknown or not a number: no duration */
-				dur = -1;
+			if (*ds && !parse_decimal_fast(ds, &dur)) {
+				dur = strtod(ds, &end);
+				if (!end || *end || !(dur >= 0)) /* not a number: no duration */
+					dur = -1;
+			}
 			acc_row(acc, csv_cell(&c, idx[C_RUN]), csv_cell(&c, idx[C_TS]),
 				csv_cell(&c, idx[C_HOST]), csv_cell(&c, idx[C_BRANCH]),
 				!strcmp(csv_cell(&c, idx[C_ISOLATE]), "true"), outcome,

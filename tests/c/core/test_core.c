@@ -286,6 +286,55 @@ START_TEST(test_numbers)
 }
 END_TEST
 
+/* The fast decimal reader gives strtod()'s double, bit for bit, wherever it answers, and leaves
+ * every other form to strtod. */
+START_TEST(test_decimal_fast_is_strtod)
+{
+	static const char *yes[] = { "0", "0.0", "3.", ".5", "00012", "0.000527", "1764719483.12345",
+				     "999999999999999", "0.0000000000000000000001", "0.1", "0.3" };
+	static const char *no[] = { "", ".", "9999999999999999", "1764719483.123456", "0.00000000000000000000001", "1e5",
+				    "-1", "+1", " 1", "1 ", "1..2", "0x10", "inf", "nan", "1,5" };
+	uint64_t x = 88172645463325252ULL;
+	char s[40];
+	double v;
+	long answered = 0;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
+		ck_assert_msg(parse_decimal_fast(yes[i], &v), "%s", yes[i]);
+		ck_assert_msg(v == strtod(yes[i], NULL), "%s", yes[i]);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++) {
+		v = -7;
+		ck_assert_msg(!parse_decimal_fast(no[i], &v) && v == -7, "%s", no[i]);
+	}
+	for (int t = 0; t < 200000; t++) {
+		int nd, pt, p = 0;
+		uint64_t y;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		nd = 1 + (int)(x % 17);
+		pt = (int)((x >> 8) % (uint64_t)(nd + 2)) - 1;
+		y = x >> 16;
+		for (int i = 0; i < nd; i++) {
+			if (i == pt)
+				s[p++] = '.';
+			s[p++] = (char)('0' + y % 10);
+			y = y / 10 ? y / 10 : x * 2654435761u + (uint64_t)t;
+		}
+		s[p] = 0;
+		if (parse_decimal_fast(s, &v)) {
+			char *end;
+			double w = strtod(s, &end);
+			answered++;
+			ck_assert_msg(!*end && memcmp(&v, &w, sizeof(v)) == 0, "%s: %.17g, strtod %.17g",
+				      s, v, w);
+		}
+	}
+	ck_assert_int_gt(answered, 100000);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -300,6 +349,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_escape_html_csv);
 	tcase_add_test(tc, test_text_policy_escapers);
 	tcase_add_test(tc, test_numbers);
+	tcase_add_test(tc, test_decimal_fast_is_strtod);
 	suite_add_tcase(s, tc);
 	return s;
 }
