@@ -31,8 +31,6 @@ Bounds: a delay is at most 50 ms and one process's delays under one plan add up 
 ms (what a loaded machine's scheduling does to a process); with a time limit per attempt the
 budget is at most a quarter of it and nothing is injected after half of it.
 """
-import hashlib
-import mmap
 import os
 import random
 import shlex
@@ -99,6 +97,8 @@ def format_seed(seed):
 
 def attempt_seed(seed, nodeid, attempt):
     """The seed of one attempt's draws: the session seed, the test, the attempt number."""
+    # imported here: hashlib loads OpenSSL (milliseconds of every session's start, chaos or not)
+    import hashlib
     h = hashlib.sha256(f"{seed:x}\0{nodeid}\0{attempt}".encode("utf-8", "surrogateescape"))
     return int.from_bytes(h.digest()[:8], "little")
 
@@ -210,6 +210,7 @@ class SiteTable:
     def __init__(self, path, call_name):
         self.path = path
         self.call_name = call_name
+        import mmap   # only chaos mode needs it
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
             os.ftruncate(fd, TAB_SIZE)

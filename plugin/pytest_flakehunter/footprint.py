@@ -88,7 +88,7 @@ class Footprint:
             self.cwd0 = os.getcwd()
         except OSError:
             self.cwd0 = None
-        self.threads0 = {t.ident for t in threading.enumerate()}
+        self.threads0 = threading.enumerate()
         self.nmod0 = len(sys.modules)
         _reads = set() if self.installed is not None else None
 
@@ -123,10 +123,14 @@ class Footprint:
         if cwd != self.cwd0:
             out["cwd"] = cwd
             out["cwd_before"] = self.cwd0
-        threads0 = self.threads0 or ()
-        new = [t for t in threading.enumerate() if t.ident not in threads0 and t.is_alive()]
-        if new:
-            out["threads"] = [_cut(t.name) for t in new[:MAX_ITEMS]]
+        threads = threading.enumerate()
+        # the same Thread objects in the same order (the usual case: one list comparison by
+        # identity) means no thread was started and left running
+        if threads != self.threads0:
+            before = {t.ident for t in self.threads0 or ()}
+            new = [t for t in threads if t.ident not in before and t.is_alive()]
+            if new:
+                out["threads"] = [_cut(t.name) for t in new[:MAX_ITEMS]]
         n = len(sys.modules)
         if n > self.nmod0:
             added = list(sys.modules)[self.nmod0:]
