@@ -9,9 +9,10 @@ working directory, Python threads started and still alive, and the variables the
 through `os.environ` (CPython's `os.environ` is a dict built at start-up: reading it never
 calls libc's getenv, so the preload cannot see those reads).
 
-Cost per attempt: a copy of the environment's dict (C-level, ~50 entries), two getcwd calls,
-two `threading.enumerate()`, one `len(sys.modules)`; reads of `os.environ` cost one Python call
-more while an attempt runs. Every list is capped (MAX_ITEMS) and values are cut (MAX_VALUE) and
+Cost per attempt: a copy of the environment's dict (C-level, ~50 entries) and two getcwd calls
+(one comparison and one getcwd for a test's next attempt when its last one changed neither), two
+`threading.enumerate()`, one `len(sys.modules)`; reads of `os.environ` cost one Python call more
+while an attempt runs. Every list is capped (MAX_ITEMS) and values are cut (MAX_VALUE) and
 redacted like the records' other free text.
 
 Reads of `os.environ` are seen by giving the `os.environ` object a subclass of its own class
@@ -46,6 +47,7 @@ class Footprint:
         self.installed = None
         self.env0 = self.cwd0 = self.threads0 = None
         self.nmod0 = 0
+        self.same = False   # the last end() found the environment and cwd as begin() had them
 
     def install(self):
         env = os.environ
@@ -80,14 +82,20 @@ class Footprint:
                 pass
             self.installed = None
 
-    def begin(self):
+    def begin(self, again=False):
+        """again: the attempt right after the last one of the same test, with only the re-run
+        loop's own code in between (no hook, no test code): when that attempt left the
+        environment and the working directory as they were, the snapshots still hold them
+        (a copy of the environment and a getcwd saved per attempt)."""
         global _reads
-        data = getattr(os.environ, "_data", None)
-        self.env0 = dict(data) if isinstance(data, dict) else None
-        try:
-            self.cwd0 = os.getcwd()
-        except OSError:
-            self.cwd0 = None
+        if not (again and self.same):
+            data = getattr(os.environ, "_data", None)
+            self.env0 = dict(data) if isinstance(data, dict) else None
+            try:
+                self.cwd0 = os.getcwd()
+            except OSError:
+                self.cwd0 = None
+        self.same = False
         self.threads0 = threading.enumerate()
         self.nmod0 = len(sys.modules)
         _reads = set() if self.installed is not None else None
@@ -98,7 +106,8 @@ class Footprint:
         reads, _reads = _reads, None
         data = getattr(os.environ, "_data", None)
         env0 = self.env0
-        if env0 is not None and isinstance(data, dict) and data != env0:
+        same_env = env0 is not None and isinstance(data, dict) and data == env0
+        if env0 is not None and isinstance(data, dict) and not same_env:
             dec = os.fsdecode
             set_, unset = {}, []
             for k, v in data.items():
@@ -123,6 +132,7 @@ class Footprint:
         if cwd != self.cwd0:
             out["cwd"] = cwd
             out["cwd_before"] = self.cwd0
+        self.same = same_env and cwd is not None and cwd == self.cwd0
         threads = threading.enumerate()
         # the same Thread objects in the same order (the usual case: one list comparison by
         # identity) means no thread was started and left running

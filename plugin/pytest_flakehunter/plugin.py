@@ -694,7 +694,7 @@ class Hunter:
             else:
                 guard.lazy = (nodeid, attempt, lambda a=attempt, t=t0, w=wall, x=atail:
                               self._hung_writer(head, x, a, t, w, ps))
-            fp.begin()
+            fp.begin(again=attempt > 1)
             prf.attempt_begin()
             if pl:
                 pl.attempt_begin(nodeid_b, attempt)
