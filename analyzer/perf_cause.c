@@ -121,6 +121,7 @@ struct resampler {
 	uint64_t mod[2];     /* fast_mod()'s constant for n: low, high 64 bits */
 	double *sorted;      /* v sorted */
 	uint32_t *rank;      /* rank[i]: v[i]'s position in sorted */
+	uint32_t *order;     /* order[k]: the index in v of sorted[k] (rank's inverse) */
 	uint32_t *count;     /* draws per rank, in the resample being built */
 };
 
@@ -172,6 +173,14 @@ static inline uint64_t fast_mod(uint64_t x, const uint64_t m[2], uint64_t n)
 }
 #endif
 
+static inline uint64_t xorshift(uint64_t x)
+{
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return x;
+}
+
 static void rs_init(struct resampler *r, const double *v, size_t n)
 {
 	size_t m = n ? n : 1;
@@ -180,6 +189,7 @@ static void rs_init(struct resampler *r, const double *v, size_t n)
 	fast_mod_init(r->mod, m);
 	r->sorted = xmalloc(sizeof(double) * m);
 	r->rank = xmalloc(sizeof(uint32_t) * m);
+	r->order = xmalloc(sizeof(uint32_t) * m);
 	r->count = xmalloc(sizeof(uint32_t) * m);
 	for (size_t i = 0; i < n; i++)
 		t[i] = (struct ranked){ v[i], (uint32_t)i };
@@ -187,6 +197,7 @@ static void rs_init(struct resampler *r, const double *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		r->sorted[i] = t[i].v;
 		r->rank[t[i].i] = (uint32_t)i;
+		r->order[i] = t[i].i;
 	}
 	free(t);
 }
@@ -195,6 +206,7 @@ static void rs_free(struct resampler *r)
 {
 	free(r->sorted);
 	free(r->rank);
+	free(r->order);
 	free(r->count);
 }
 
@@ -208,9 +220,7 @@ static double rs_median(struct resampler *r, uint64_t *xp)
 		return 0;
 	memset(r->count, 0, sizeof(uint32_t) * n);
 	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
+		x = xorshift(x);
 		r->count[r->rank[fast_mod(x, r->mod, n)]]++;
 	}
 	*xp = x;
@@ -228,17 +238,100 @@ static double rs_median(struct resampler *r, uint64_t *xp)
 	return even ? (lower + r->sorted[k]) / 2 : r->sorted[k];
 }
 
+/*
+ * A bootstrap's draws depend on the pools' sizes and the seed, never on the values: every test
+ * whose pools have the same sizes (in a hunt, most of them) draws the same indices. A draw
+ * table keeps, per resample, how many times each index was drawn, made once for those sizes;
+ * a test's resample median is then a scan of its values in sorted order, adding up their
+ * draws to the middle. The same medians as rs_median() on the same stream, without drawing.
+ */
+#define TABLE_MAX ((size_t)1 << 21)  /* counts in one table (4 MB); larger ones draw directly */
+#define TABLES 8
+
+struct draw_table {
+	uint64_t seed;
+	size_t n[2];      /* the pools' sizes, drawn in turn in each resample (n[1] may be 0) */
+	int boot;
+	uint16_t *cnt;    /* boot rows of n[0] + n[1] counts, by index into the pools */
+};
+
+struct draw_cache {
+	struct draw_table t[TABLES];
+	unsigned next;    /* the slot a new table takes (round robin) */
+};
+
+/* The table of `boot` resamples of pools of n0 and n1 values from seed, or NULL where a
+ * table would be too large (the caller then draws directly). */
+static const uint16_t *draw_table(struct draw_cache *dc, uint64_t seed, size_t n0, size_t n1,
+				  int boot)
+{
+	size_t w = n0 + n1;
+	if (!w || n0 > UINT16_MAX || n1 > UINT16_MAX || (size_t)boot > TABLE_MAX / w)
+		return NULL;
+	for (int i = 0; i < TABLES; i++) {
+		const struct draw_table *t = &dc->t[i];
+		if (t->cnt && t->seed == seed && t->n[0] == n0 && t->n[1] == n1 && t->boot == boot)
+			return t->cnt;
+	}
+	struct draw_table *t = &dc->t[dc->next++ % TABLES];
+	free(t->cnt);
+	*t = (struct draw_table){ seed, { n0, n1 }, boot, xcalloc((size_t)boot * w, 2) };
+	uint64_t m0[2], m1[2], x = seed;
+	fast_mod_init(m0, n0 ? n0 : 1);
+	fast_mod_init(m1, n1 ? n1 : 1);
+	for (int b = 0; b < boot; b++) {
+		uint16_t *row = t->cnt + (size_t)b * w;
+		for (size_t i = 0; i < n0; i++) {
+			x = xorshift(x);
+			row[fast_mod(x, m0, n0)]++;
+		}
+		for (size_t i = 0; i < n1; i++) {
+			x = xorshift(x);
+			row[n0 + fast_mod(x, m1, n1)]++;
+		}
+	}
+	return t->cnt;
+}
+
+static void draw_cache_free(struct draw_cache *dc)
+{
+	for (int i = 0; i < TABLES; i++)
+		free(dc->t[i].cnt);
+}
+
+/* rs_median() of the resample whose draws per index are cnt[0..r->n). */
+static double table_median(const struct resampler *r, const uint16_t *cnt)
+{
+	size_t n = r->n, want = n / 2, seen = 0, k = 0;
+	double lower = 0;
+	bool even = n % 2 == 0;
+	if (!n)
+		return 0;
+	for (;; k++) {
+		size_t c = cnt[r->order[k]];
+		seen += c;
+		if (even && seen > want - 1 && seen - c <= want - 1)
+			lower = r->sorted[k];
+		if (seen > want)
+			break;
+	}
+	return even ? (lower + r->sorted[k]) / 2 : r->sorted[k];
+}
+
 /* The median of v[0..n) with a bootstrap 95% interval; v is not changed. */
-static void boot_median(const double *v, size_t n, double *med, double *lo, double *hi)
+static void boot_median(struct draw_cache *dc, const double *v, size_t n, double *med,
+			double *lo, double *hi)
 {
 	double *m = xmalloc(sizeof(double) * BOOT);
-	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	const uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	uint64_t x = seed;
 	struct resampler r;
 
 	rs_init(&r, v, n);
 	*med = median_sorted(r.sorted, n);
+	const uint16_t *tab = draw_table(dc, seed, n, 0, BOOT);
 	for (int b = 0; b < BOOT && n; b++)
-		m[b] = rs_median(&r, &x);
+		m[b] = tab ? table_median(&r, tab + (size_t)b * n) : rs_median(&r, &x);
 	qsort(m, BOOT, sizeof(double), cmp_d);
 	*lo = n ? m[BOOT * 25 / 1000] : 0;
 	*hi = n ? m[BOOT * 975 / 1000 - 1] : 0;
@@ -450,7 +543,8 @@ static const char *top_wait(struct arena *A, const struct fh_test *t, int nslow,
 	return best;
 }
 
-static void cause_test(struct fh_run *run, struct fh_test *t, double nf, double *buf)
+static void cause_test(struct fh_run *run, struct draw_cache *dc, struct fh_test *t, double nf,
+		       double *buf)
 {
 	struct arena *A = &run->arena;
 	struct fh_perf *p = t->perf;
@@ -462,7 +556,7 @@ static void cause_test(struct fh_run *run, struct fh_test *t, double nf, double 
 	if (!p->unstable)
 		return;
 	p->shape = shape_of(t, buf, &np);
-	boot_median(buf, np, &p->median_s, &p->median_lo_s, &p->median_hi_s);
+	boot_median(dc, buf, np, &p->median_s, &p->median_lo_s, &p->median_hi_s);
 	for (size_t i = 0; i < t->nattempts; i++) {
 		const struct fh_attempt *a = &t->attempts[i];
 		if (!is_pass(a))
@@ -630,7 +724,7 @@ static double med_of(double *v, size_t n)
  * the interval is above 0, the recent median is >= 1.25x the earlier one and >= 10 ms more.
  * Needs >= 3 runs with durations.
  */
-static void regression(struct arena *A, struct fh_test *t)
+static void regression(struct arena *A, struct draw_cache *dc, struct fh_test *t)
 {
 	const struct fh_history *h = t->hist;
 	size_t n = 0, k;
@@ -673,11 +767,18 @@ static void regression(struct arena *A, struct fh_test *t)
 	bool may_flag = g->recent_median_s >= 1.25 * g->earlier_median_s &&
 			g->recent_median_s - g->earlier_median_s >= 0.01;
 	int boot = may_flag ? BOOT : BOOT / 5;
-	uint64_t x = 0x2545f4914f6cdd1dULL;
+	const uint64_t seed = 0x2545f4914f6cdd1dULL;
+	uint64_t x = seed;
 	struct resampler rr, re;
 	rs_init(&rr, rec, nr);
 	rs_init(&re, ear, ne);
+	const uint16_t *tab = draw_table(dc, seed, nr, ne, boot);
 	for (int it = 0; it < boot; it++) {
+		if (tab) {
+			const uint16_t *row = tab + (size_t)it * (nr + ne);
+			diff[it] = table_median(&rr, row) - table_median(&re, row + nr);
+			continue;
+		}
 		double mr = rs_median(&rr, &x);
 		diff[it] = mr - rs_median(&re, &x);
 	}
@@ -706,10 +807,12 @@ void perf_cause_run(struct fh_run *run)
 			most = run->tests[i].nattempts;
 	double *buf = xmalloc(sizeof(double) * most);
 	double nf = noise_floor(run);
+	struct draw_cache dc = { 0 };
 	for (size_t i = 0; i < run->ntests; i++)
 		if (run->tests[i].perf) {
-			cause_test(run, &run->tests[i], nf, buf);
-			regression(&run->arena, &run->tests[i]);
+			cause_test(run, &dc, &run->tests[i], nf, buf);
+			regression(&run->arena, &dc, &run->tests[i]);
 		}
+	draw_cache_free(&dc);
 	free(buf);
 }
