@@ -206,8 +206,10 @@ int trace_index_open(const char *path, struct trace_index **out)
 	int ret = 0;
 
 	*out = NULL;
-	int fd = trace_open(path, sizeof(struct fht_header) < sizeof(struct fht_proc_header) ?
-			    sizeof(struct fht_header) : sizeof(struct fht_proc_header), &size);
+	const size_t min = sizeof(struct fht_header) < sizeof(struct fht_proc_header) ?
+		sizeof(struct fht_header) : sizeof(struct fht_proc_header);
+	static const char unset[8];
+	int fd = trace_open(path, 0, &size);
 	if (fd < 0)
 		return fd;
 	memset(&h, 0, sizeof(h));
@@ -215,6 +217,27 @@ int trace_index_open(const char *path, struct trace_index **out)
 	if (r < 0) {
 		ret = (int)r;
 		error("cannot read trace '%s': %s", path, strerror(-ret));
+		goto out;
+	}
+	/*
+	 * The preload creates the file, sizes it to one header, fills the header and writes the
+	 * magic last. A file of at most a header without its magic is a process that ended (killed,
+	 * or a fork child's _exit) while it set the file up: no chunk, so nothing recorded is in
+	 * it. Said as what it is, not as a corrupt file.
+	 */
+	if (size <= FHT_HEADER_SIZE && !memcmp(h.v2.magic, unset, 8)) {
+		if (size >= min && h.v2.pid > 0)
+			warning("trace '%s': process %d ended while it set this file up; no events in it",
+				path, h.v2.pid);
+		else
+			warning("trace '%s': its process ended while it set this file up (%zu bytes); "
+				"no events in it", path, size);
+		ret = -ENODATA;
+		goto out;
+	}
+	if (size < min) {
+		error("trace '%s': %zu bytes, shorter than a header", path, size);
+		ret = -EINVAL;
 		goto out;
 	}
 	ix = xcalloc(1, sizeof(*ix));

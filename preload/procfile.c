@@ -176,6 +176,9 @@ static unsigned create_process_file(void)
 		syscall(SYS_unlinkat, AT_FDCWD, fh_pf_path, 0);
 		return reason;
 	}
+	/* What takes a system call comes before the header is filled: a process killed in between
+	 * leaves a file without its magic, which the reader reports as set up and empty. */
+	uint64_t min_free = fh_disk_floor_of(fh_dir);
 	struct fht_proc_header *h = (struct fht_proc_header *)fh_seg[0];
 	h->version = FHT_VERSION;
 	h->min_version = FHT_MIN_VERSION;
@@ -194,7 +197,7 @@ static unsigned create_process_file(void)
 	h->mono_anchor_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->real_anchor_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	h->min_free = fh_disk_floor_of(fh_dir);
+	h->min_free = min_free;
 	memcpy(h->magic, FHT_MAGIC2, 8);
 	fh_released = FHT_HEADER_SIZE;
 	__atomic_store_n(&fh_ph, h, __ATOMIC_RELEASE);

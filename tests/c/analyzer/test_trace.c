@@ -668,6 +668,34 @@ START_TEST(test_v2_hostile_chunks)
 }
 END_TEST
 
+/* A process ended while it set its file up: the header without its magic, or nothing yet.
+ * Nothing recorded can be in it (no chunk): reported as such (-ENODATA), not as damage; a file
+ * without a magic that holds more than a header is still a bad file. */
+START_TEST(test_v2_setup_cut_short)
+{
+	struct v2 f;
+	struct fh_trace_file tf;
+	char *p;
+
+	v2_init(&f, 300, 299, 0);
+	memset(((struct fht_proc_header *)f.b)->magic, 0, 8);
+	p = write_tmp(f.b, f.len);
+	ck_assert_int_eq(trace_load(p, &tf), -ENODATA);
+	unlink(p); free(p);
+	p = write_tmp(f.b, 0);
+	ck_assert_int_eq(trace_load(p, &tf), -ENODATA);
+	unlink(p); free(p);
+	p = write_tmp(f.b, 100);
+	ck_assert_int_eq(trace_load(p, &tf), -ENODATA);
+	unlink(p); free(p);
+	v2_grow(&f, FHT_CHUNK_ALIGN);
+	p = write_tmp(f.b, f.len);
+	ck_assert_int_eq(trace_load(p, &tf), -EINVAL);
+	unlink(p); free(p);
+	free(f.b);
+}
+END_TEST
+
 START_TEST(test_v2_hostile_header)
 {
 	struct v2 f;
@@ -843,6 +871,7 @@ static Suite *trace_suite(void)
 	tcase_add_test(tc, test_v2_last_chunk_cut);
 	tcase_add_test(tc, test_v2_hostile_chunks);
 	tcase_add_test(tc, test_v2_hostile_header);
+	tcase_add_test(tc, test_v2_setup_cut_short);
 	tcase_add_test(tc, test_v2_dump_one_section_per_thread);
 	tcase_add_test(tc, test_v2_drop_reasons);
 	tcase_add_test(tc, test_v2_gaps_bounded_per_file);
