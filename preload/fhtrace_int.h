@@ -102,6 +102,9 @@ extern unsigned fh_fork_gen FH_HIDDEN;    /* bumped in every fork child */
 extern int fh_pid FH_HIDDEN;              /* this process's pid (stale in a vfork child) */
 extern int64_t fh_slow_ns FH_HIDDEN;      /* calls at least this slow get their target resolved */
 extern unsigned char fh_fdkind[65536] FH_HIDDEN; /* fd -> enum fht_fdkind */
+/* What epoll set ep holds (epollset.c, kept from epoll_ctl): the kind its fds share (unknown
+ * when one is), the fd that names it and how many it holds; -1 when it is not known. */
+int fh_epset_name(int ep, int *name, int64_t *count) FH_HIDDEN;
 
 struct fh_call {
 	struct fht_rec *rec;

@@ -321,6 +321,27 @@ static void fh_post_pollfds(struct fh_call *c, int ret, const struct pollfd *fds
 		__atomic_or_fetch(&c->rec->flags, (uint8_t)(kind << FHT_F_FDKIND_SHIFT), __ATOMIC_RELAXED);
 }
 
+/* An epoll_wait's set, as epoll_ctl built it (epollset.c), recorded as a poll's is: the kind
+ * its fds share replaces the epoll fd's own, the fd that names it replaces the epoll fd, arg is
+ * its size. Known before the call (the set is ours to read, not the caller's memory), so a
+ * wait in flight carries it too and a slow one's target is the named fd's (its peer). A set
+ * not known (too large, or made before the library was loaded) stays as it was: the epoll fd,
+ * kind other. */
+static void fh_pre_epoll(struct fh_call *c, int ep)
+{
+	int name = -1;
+	int64_t n = 0;
+	int kind = fh_epset_name(ep, &name, &n);
+
+	if (kind < 0)
+		return;
+	c->rec->arg = n;
+	__atomic_store_n(&c->rec->fd, name, __ATOMIC_RELAXED);
+	uint8_t f = __atomic_load_n(&c->rec->flags, __ATOMIC_RELAXED);
+	f = (uint8_t)((f & ~FHT_F_FDKIND_MASK) | (kind << FHT_F_FDKIND_SHIFT));
+	__atomic_store_n(&c->rec->flags, f, __ATOMIC_RELAXED);
+}
+
 static inline int fh_sys_errnum(long r)
 {
 	return r == -1 ? errno : 0;

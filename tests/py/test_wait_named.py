@@ -119,3 +119,47 @@ def test_eventfd_and_timerfd_named_by_their_creator(tmp_path):
             assert re.fullmatch(target, lb["target"]), lb
         d = r.diag(name)
         assert (d["kind"], d["blocked_on"]) == ("timeout", want), d
+
+
+LOOP_SUITE = {
+    "fhserver.py": SERVER,
+    "test_loop.py": """
+        import asyncio
+        import pytest
+        from fhserver import Server
+
+        @pytest.fixture(scope="module")
+        def srv():
+            return Server(every=3, delay=0.8)
+
+        async def ask(port):
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                w.write(b"get\\n")
+                await w.drain()
+                return await asyncio.wait_for(r.read(100), 0.3)
+            finally:
+                w.close()
+
+        def test_loop(srv):
+            assert asyncio.run(ask(srv.port)) == b"ok\\n"
+    """,
+}
+
+
+def test_an_event_loop_wait_is_named_by_its_socket(tmp_path):
+    # asyncio waits in epoll_wait, whose set is in the kernel: the preload keeps it from
+    # epoll_ctl, so the wait is net on the peer (+1: the loop's wake-up socket), like a poll
+    r = run_fh(tmp_path, LOOP_SUITE)
+    name = "::test_loop"
+    assert r.outcomes(name) == "ppfppf", r.proc.stdout[-3000:]
+    d = r.test(name)["diagnosis"]
+    assert (d["kind"], d["blocked_on"]) == ("timeout", "net"), d
+    for a in r.failing(name):
+        tr = a["trace"]
+        lb = tr["last_block"]
+        assert (lb["call"], lb["ended"]) == ("epoll_wait", "timeout"), lb
+        assert (tr["blocked_on"], lb["category"]) == ("net", "net"), tr
+        assert re.fullmatch(r"127\.0\.0\.1:\d+ \+1", lb["target"]), lb
+        assert tr["time_s"]["net"] >= 0.29, tr["time_s"]
+    assert re.search(r"127\.0\.0\.1:\d+", d["evidence"][0]), d
