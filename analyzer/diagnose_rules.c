@@ -600,11 +600,48 @@ bool rule_network(struct dctx *c)
 
 /* ---- race ---- */
 
+/* The test read a child's /proc entry too early (features: empty_proc_read): a race with
+ * the child it had just started. */
+static bool race_with_child(struct dctx *c)
+{
+	int fc = 0, pc = 0;
+	const struct fh_attempt *fa = NULL;
+
+	for (size_t i = 0; i < c->t->nattempts; i++) {
+		const struct fh_attempt *a = &c->t->attempts[i];
+
+		if (!a->f.empty_proc_read)
+			continue;
+		if (attempt_failed(a)) {
+			fc++;
+			if (!fa)
+				fa = a;
+		} else if (attempt_passed(a)) {
+			pc++;
+		}
+	}
+	if (!fa || !fh_separates(fc, c->nf, pc, c->np))
+		return false;
+	const struct fh_proc_read *r = &fa->trace->empty_proc;
+	diag_add_ev(c, arena_printf(c->A, "%d/%d failing attempts: read nothing from %s, %s after "
+				    "starting child %d (its exec had not set up the new program yet, "
+				    "or it had already ended); %d/%d passing attempts read such an "
+				    "entry empty", fc, c->nf, r->path, diag_secs(c->A, r->after_s),
+				    r->pid, pc, c->np));
+	diag_decide(c, FH_ON_NONE, arena_printf(c->A, "A race with a child process: the failing "
+					   "attempts read %s before the child it names was ready.",
+					   r->path));
+	return true;
+}
+
 bool rule_race(struct dctx *c)
 {
 	int fc = 0, pc = 0, sleeps = 0;
 	const struct fh_inflight *first = NULL;
 	const struct fh_attempt *fa = NULL, *sa = NULL;
+
+	if (race_with_child(c))
+		return true;
 
 	for (size_t i = 0; i < c->t->nattempts; i++) {
 		const struct fh_attempt *a = &c->t->attempts[i];

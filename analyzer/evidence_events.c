@@ -606,6 +606,56 @@ static bool background_call(struct join *j, int pi, struct acc *c, const struct 
 	return false;
 }
 
+/* The child started by process p with that pid, between t0 and t1; NULL when none. */
+static const struct spawn *spawn_of(const struct proc *p, int pid, int64_t t0, int64_t t1)
+{
+	for (size_t k = p->nsp; k-- > 0;)
+		if (p->sp[k].pid == pid && p->sp[k].t >= t0 && p->sp[k].t <= t1)
+			return &p->sp[k];
+	return NULL;
+}
+
+/*
+ * A read of a child's /proc entry that gave nothing, soon after the attempt started the
+ * child. The kernel lets a vfork parent go on at the exec before the new program's arguments
+ * are in place, so /proc/PID/cmdline of a child just started can read empty; so does the
+ * entry of a child that has ended. The open names the child (its /proc path), the first read
+ * of that fd by the same thread says whether it was empty.
+ */
+static void proc_read(struct join *j, int pi, struct acc *c, const struct fh_event *e)
+{
+	const struct fht_call_info *ci = e->call >= 0 ? fht_call((unsigned)e->call) : NULL;
+	const char *t = e->target;
+
+	if (!ci || !e->done)
+		return;
+	if ((ci->flags & FHF_RETFD) && e->result >= 0 && e->result <= INT_MAX && t &&
+	    !strncmp(t, "/proc/", 6) && t[6] >= '1' && t[6] <= '9') {
+		char *end;
+		long pid = strtol(t + 6, &end, 10);
+		const struct spawn *s = *end == '/' && pid <= INT_MAX ?
+			spawn_of(&j->procs[pi], (int)pid, c->begin, e->start_ns) : NULL;
+
+		if (s) {
+			c->pr_path = ev_intern(j, t);
+			c->pr_fd = (int)e->result;
+			c->pr_tid = e->tid;
+			c->pr_pid = (int)pid;
+			c->pr_after = e->start_ns - s->t;
+		}
+		return;
+	}
+	if (!c->pr_path || e->fd != c->pr_fd || e->tid != c->pr_tid ||
+	    (e->call != FH_ID_read && e->call != FH_ID___read_chk))
+		return;
+	if (e->result == 0 && !c->ep_path) {
+		c->ep_path = c->pr_path;
+		c->ep_pid = c->pr_pid;
+		c->ep_after = c->pr_after;
+	}
+	c->pr_path = NULL;
+}
+
 static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		       const char **last_net, int rel)
 {
@@ -652,6 +702,9 @@ static void call_event(struct join *j, int pi, int a, const struct fh_event *e,
 		return;
 	}
 	const char *chan = channel_of(j, pi, e, bare ? bare : TARGET(), cat);
+
+	if (rel == TH_OWN && e->pid == c->pid)
+		proc_read(j, pi, c, e);
 
 	if (rel == TH_OWN && chan && !mine_target(c, chan) &&
 	    c->nmine_tg < (int)(sizeof(c->mine_tg) / sizeof(c->mine_tg[0])))

@@ -164,6 +164,11 @@ struct acc {
 	int64_t bg_ns, bg_long_ns, bg_born;
 	const char *bg_call, *bg_target;
 	int bg_cat;
+	/* proc_read(): the last /proc/PID/... of a child this attempt started, opened by one of
+	 * its threads (pr_path NULL: none armed), until its fd's first read; ep_*: the first such
+	 * read that gave nothing */
+	const char *pr_path; int pr_fd, pr_tid, pr_pid; int64_t pr_after;
+	const char *ep_path; int ep_pid; int64_t ep_after;
 };
 
 struct join {

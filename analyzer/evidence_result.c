@@ -411,6 +411,9 @@ void ev_finish_attempt(struct join *j, size_t ai)
 		tr->nbusy_after_sleep = c->nbusy;
 	}
 	tr->kills_sent = c->kills;
+	if (c->ep_path)
+		tr->empty_proc = (struct fh_proc_read){ c->ep_path, c->ep_pid,
+			(double)c->ep_after / 1e9 };
 	background_finish(j, c, tr);
 	c->att->trace = tr;
 	c->att->fds_end = c->fds_end;

@@ -162,6 +162,7 @@ static void trace_features(struct fh_attempt *a)
 		f->wait_s += tr->time_s[k];
 	for (size_t i = 0; i < tr->nsignals && !f->got_sigchld; i++)
 		f->got_sigchld = streq(tr->signals[i].signal, "SIGCHLD");
+	f->empty_proc_read = tr->empty_proc.path != NULL;
 	if (tr->hang && tr->hang->nthreads && tr->hang->threads[0].main)
 		f->hang_on = hang_class(&tr->hang->threads[0]);
 }

@@ -278,6 +278,19 @@ void summary_trace_obj(struct buf *b, const struct fh_attempt_trace *tr,
 	close_with(b, ']');
 	buf_putc(b, ',');
 
+	/* a child's /proc entry read empty right after starting it (race evidence) */
+	key(b, "empty_proc_read");
+	if (tr->empty_proc.path) {
+		buf_putc(b, '{');
+		kstr(b, "path", tr->empty_proc.path);
+		kint(b, "pid", tr->empty_proc.pid);
+		knum(b, "after_s", tr->empty_proc.after_s);
+		close_with(b, '}');
+	} else {
+		buf_puts(b, "null");
+	}
+	buf_putc(b, ',');
+
 	key(b, "resources");
 	buf_putc(b, '{');
 	key(b, "fds");

@@ -277,6 +277,15 @@ struct fh_attempt_trace {
 	 * a sleep used as synchronization (race evidence). last_sleep may be NULL. */
 	struct fh_block *last_sleep;
 	struct fh_inflight *busy_after_sleep; size_t nbusy_after_sleep;
+	/* A read of a child's /proc entry (/proc/PID/cmdline...) that gave nothing, by one of
+	 * the attempt's threads soon after the attempt started that child: its exec had not set up
+	 * the new program yet, or it had already ended (evidence_events.c, proc_read). path NULL:
+	 * none. */
+	struct fh_proc_read {
+		const char *path;
+		int pid;
+		double after_s;          /* from the child's start to the open */
+	} empty_proc;
 	struct fh_hang *hang;         /* the hang snapshot of a hung attempt (hang.c); may be NULL */
 	/* Threads of the process busy during the attempt that are not its own (ownership.h):
 	 * shown apart, never deciding a kind. threads 0: none. */
@@ -337,6 +346,7 @@ struct fh_features {
 	enum fh_blocked_on hang_on;        /* what the test thread waited for in the snapshot */
 	double wait_s;                     /* time in blocking calls, all categories */
 	bool got_sigchld;                  /* a SIGCHLD reached the process during the attempt */
+	bool empty_proc_read;              /* trace->empty_proc: read nothing of a child it started */
 	int host;                          /* the host it ran on: index into test->hosts */
 };
 
