@@ -81,8 +81,9 @@ static void set_note(int ep, int op, int fd)
 
 int fh_epset_name(int ep, int *name, int64_t *count)
 {
-	int kind = FHT_FD_UNKNOWN, sock = -1, first = -1, n, last;
-	bool unknown = false, has_last = false;
+	struct fh_fdset s = FH_FDSET_INIT;
+	bool has_last = false;
+	int n, last;
 
 	if (ep < 0 || ep >= FH_EPSETS)
 		return -1;
@@ -92,19 +93,13 @@ int fh_epset_name(int ep, int *name, int64_t *count)
 		return -1;
 	for (int i = 0; i < n; i++) {
 		int fd = __atomic_load_n(&sets[ep].fd[i], __ATOMIC_RELAXED);
-		int k = fd < 65536 ? fh_fdkind[fd] : FHT_FD_UNKNOWN;
 
-		if (first < 0)
-			first = fd;
-		if (sock < 0 && k == FHT_FD_SOCKET)
-			sock = fd;
+		fh_fdset_add(&s, fd);
 		has_last |= fd == last;
-		unknown |= k == FHT_FD_UNKNOWN;
-		kind = kind == FHT_FD_UNKNOWN || kind == k ? k : FHT_FD_OTHER;
 	}
-	*name = has_last ? last : sock >= 0 ? sock : first;
+	*name = has_last ? last : s.sock >= 0 ? s.sock : s.first;
 	*count = n;
-	return unknown ? FHT_FD_UNKNOWN : kind;
+	return fh_fdset_kind(&s);
 }
 
 typedef int (*ctl_fn)(int, int, int, struct epoll_event *);

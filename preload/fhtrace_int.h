@@ -102,6 +102,28 @@ extern unsigned fh_fork_gen FH_HIDDEN;    /* bumped in every fork child */
 extern int fh_pid FH_HIDDEN;              /* this process's pid (stale in a vfork child) */
 extern int64_t fh_slow_ns FH_HIDDEN;      /* calls at least this slow get their target resolved */
 extern unsigned char fh_fdkind[65536] FH_HIDDEN; /* fd -> enum fht_fdkind */
+/* What a set of fds a call waits on shares (a poll's array, an epoll set), fed fd by fd: the
+ * first fd, the first socket, and the kind they all have (other when they differ). */
+struct fh_fdset {
+	int kind, first, sock;
+	bool unknown;            /* one of them has kind unknown */
+};
+#define FH_FDSET_INIT { FHT_FD_UNKNOWN, -1, -1, false }
+static inline void fh_fdset_add(struct fh_fdset *s, int fd)
+{
+	int k = fd < 65536 ? fh_fdkind[fd] : FHT_FD_UNKNOWN;
+	if (s->first < 0)
+		s->first = fd;
+	if (s->sock < 0 && k == FHT_FD_SOCKET)
+		s->sock = fd;
+	s->unknown |= k == FHT_FD_UNKNOWN;
+	s->kind = s->kind == FHT_FD_UNKNOWN || s->kind == k ? k : FHT_FD_OTHER;
+}
+/* The kind the whole set shares: unknown when any fd's kind is. */
+static inline int fh_fdset_kind(const struct fh_fdset *s)
+{
+	return s->unknown ? FHT_FD_UNKNOWN : s->kind;
+}
 /* What epoll set ep holds (epollset.c, kept from epoll_ctl): the kind its fds share (unknown
  * when one is), the fd that names it and how many it holds; -1 when it is not known. */
 int fh_epset_name(int ep, int *name, int64_t *count) FH_HIDDEN;

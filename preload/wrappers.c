@@ -296,28 +296,24 @@ static void fh_post_sigwait(struct fh_call *c, int ret, const int *sig)
 #define FH_POLL_SCAN 64
 static void fh_post_pollfds(struct fh_call *c, int ret, const struct pollfd *fds, nfds_t n)
 {
-	int kind = FHT_FD_UNKNOWN, name = -1, sock = -1, first = -1;
-	bool unknown = false;
+	struct fh_fdset s = FH_FDSET_INIT;
+	int name = -1, kind;
 
 	if ((ret < 0 && errno == EFAULT) || !fds || !n || n > FH_POLL_SCAN)
 		return;
 	for (nfds_t i = 0; i < n; i++) {
-		int fd = fds[i].fd, k;
+		int fd = fds[i].fd;
 
 		if (fd < 0)
 			continue;   /* ignored by poll */
-		k = fd < 65536 ? fh_fdkind[fd] : FHT_FD_UNKNOWN;
-		if (first < 0)
-			first = fd;
-		if (sock < 0 && k == FHT_FD_SOCKET)
-			sock = fd;
+		fh_fdset_add(&s, fd);
 		if (name < 0 && ret > 0 && fds[i].revents)
 			name = fd;
-		unknown |= k == FHT_FD_UNKNOWN;
-		kind = kind == FHT_FD_UNKNOWN || kind == k ? k : FHT_FD_OTHER;
 	}
-	__atomic_store_n(&c->rec->fd, name >= 0 ? name : sock >= 0 ? sock : first, __ATOMIC_RELAXED);
-	if (kind != FHT_FD_UNKNOWN && !unknown)
+	__atomic_store_n(&c->rec->fd, name >= 0 ? name : s.sock >= 0 ? s.sock : s.first,
+			 __ATOMIC_RELAXED);
+	kind = fh_fdset_kind(&s);
+	if (kind != FHT_FD_UNKNOWN)
 		__atomic_or_fetch(&c->rec->flags, (uint8_t)(kind << FHT_F_FDKIND_SHIFT), __ATOMIC_RELAXED);
 }
 
