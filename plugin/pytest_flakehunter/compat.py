@@ -5,11 +5,12 @@ Everything else in the package uses pytest's public API (`pytest.TestReport`,
 `pytest.skip.Exception`, hooks, `config.stash`). What is here has no public equivalent; each
 piece says why it is needed, what breaks without it, and how it degrades when a pytest version
 does not have what it expects (checked on pytest 7.2 and 9.1.1: tests/py/test_plugin_pytest9.py
-runs the plugin's tests under pytest 9). The two patches of pytest's code are applied only while
+runs the plugin's tests under pytest 9). The three patches of pytest's code are applied only while
 `--fh` is on (by the Hunter, at configure and session start) and undone at unconfigure, so a
 process that runs pytest again without `--fh` (pytester, an IDE) gets pytest unchanged.
 """
 import inspect
+import sys
 
 import pytest
 
@@ -180,6 +181,101 @@ def memoize_statement_ranges():
                 mod.getstatementrange_ast = orig
         files.clear()
     return undo
+
+
+# ---- the hook proxy of a test file ----
+# `item.ihook` is `session.gethookproxy(item.path)`, and pytest asks for it six to eight times
+# per attempt (each phase's hook, report and log). Every answer costs a stat() (is the path a
+# file?), a conftest lookup and a set difference: about a tenth of a trivial test's attempt. The
+# answer depends only on the path and on which conftest modules are registered, and those only
+# change while tests are collected. So while the tests run, the session answers from a memo
+# keyed by the path object (an item's path is its module's, the same object every time),
+# emptied whenever the number of registered conftest modules changes. It is an instance
+# attribute shadowing the method, installed at the start of the run-test loop and removed at
+# unconfigure; not installed when the session's class or the session itself has a gethookproxy
+# of its own, or when pytest keeps no `_conftest_plugins` set. Without it: the same answers,
+# slower.
+
+def memoize_hook_proxies(session):
+    """Give `session` a memoized gethookproxy; returns an undo function, or None."""
+    try:
+        from _pytest.main import Session
+    except ImportError:
+        return None
+    orig = getattr(Session, "gethookproxy", None)
+    pm = session.config.pluginmanager
+    conftests = getattr(pm, "_conftest_plugins", None)
+    if (orig is None or getattr(type(session), "gethookproxy", None) is not orig
+            or "gethookproxy" in vars(session) or not isinstance(conftests, set)):
+        return None
+    memo = {}
+    stamp = [len(conftests)]
+
+    def gethookproxy(fspath):
+        if len(conftests) != stamp[0]:
+            memo.clear()
+            stamp[0] = len(conftests)
+        hit = memo.get(id(fspath))
+        if hit is not None and hit[0] is fspath:
+            return hit[1]
+        proxy = orig(session, fspath)
+        if len(memo) >= MAX_FILES * 8:
+            memo.clear()
+        memo[id(fspath)] = (fspath, proxy)   # the path is kept: its id stays its own
+        return proxy
+
+    session.gethookproxy = gethookproxy
+
+    def undo():
+        if vars(session).get("gethookproxy") is gethookproxy:
+            del session.gethookproxy
+        memo.clear()
+    return undo
+
+
+# ---- the phase an attempt is in ----
+# A record written while an attempt is stuck (the hang watchdog, from its own thread) or was
+# interrupted (KeyboardInterrupt) needs the phase: it decides "failed" (call) or "error". Rather
+# than three hook implementations per attempt noting it, the phase is read off the stack when
+# it is needed: pytest runs each phase in runner.call_and_report(item, when, ...) and
+# call_runtest_hook(item, when, ...). When pytest renames them, the phase is unknown (None) and
+# the record says "call".
+
+_RUNNER_FUNCS = frozenset({"call_runtest_hook", "call_and_report"})
+_PHASE_NAMES = frozenset({"setup", "call", "teardown"})
+
+
+def _phase_in(frame):
+    code = frame.f_code
+    if code.co_name in _RUNNER_FUNCS and code.co_filename.endswith("runner.py"):
+        when = frame.f_locals.get("when")
+        if when in _PHASE_NAMES:
+            return when
+    return None
+
+
+def phase_of_thread(ident):
+    """The phase the thread `ident` (threading.get_ident()) is running now, or None."""
+    frame = sys._current_frames().get(ident)
+    while frame is not None:
+        when = _phase_in(frame)
+        if when is not None:
+            return when
+        frame = frame.f_back
+    return None
+
+
+def phase_of_traceback(tb):
+    """The phase an exception was raised in, from its traceback, or None."""
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        when = _phase_in(frame)
+        if when is not None:
+            return when
+    return None
 
 
 # ---- pytest-xdist: the item a worker is running ----

@@ -119,7 +119,6 @@ class HangGuard:
         self.lazy = None
         self.in_attempt = False        # the test thread is inside the attempt's protocol
         self.sigint_handled = 0
-        self.phase = None              # the attempt's phase (plugin._PhaseTrack)
         self.attempt_t0 = 0            # monotonic ns when the attempt in progress began
         self.sig_snapshot = False      # SIGINT/SIGTERM took a snapshot in this attempt
 

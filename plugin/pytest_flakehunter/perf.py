@@ -30,6 +30,10 @@ AUTO_MIN_S = 0.020    # ... and at least this far apart: the test varies
 DEFAULT_MS = 10
 
 
+# the gc field of an attempt without a collection (most of them)
+_NO_GC = ',"gc":{"collections":0,"pause_s":0.0,"max_pause_s":0.0,"collected":0}'
+
+
 class Perf:
     """One per pytest process (the Hunter's). Not thread-safe beyond what gc.callbacks needs:
     attempts run one at a time."""
@@ -121,8 +125,9 @@ class Perf:
         starts with a comma), then the automatic switch for the next attempts (auto=False:
         none; in rounds a test's attempts are not consecutive, so only --fh-profile profiles
         them)."""
-        parts = [f',"gc":{{"collections":{self._gc_n},"pause_s":{self._gc_total!r},'
-                 f'"max_pause_s":{self._gc_max!r},"collected":{self._gc_collected}}}']
+        parts = [_NO_GC if not self._gc_n else
+                 f',"gc":{{"collections":{self._gc_n},"pause_s":{self._gc_total:.9f},'
+                 f'"max_pause_s":{self._gc_max:.9f},"collected":{self._gc_collected}}}']
         if self.on:
             parts.append(f',"profile":{{"by":"{self.by}","interval_ms":{self.interval_ms}}}')
         if outcome != "skipped":

@@ -250,7 +250,6 @@ def pytest_configure(config):
         pm.register(_PhaseMarks(hunter.preload), "flakehunter-phases")
         hunter.fixture_setups = fixtures.FixtureSetups()
         pm.register(hunter.fixture_setups, "flakehunter-fixture-setups")
-    pm.register(_PhaseTrack(hunter.guard), "flakehunter-phase-track")
     if hunter.worker:
         pm.register(_WorkerTags(hunter), "flakehunter-worker-tags")
     else:
@@ -583,6 +582,13 @@ class Hunter:
             undo = compat.index_teardown_reports(tr)
             if undo:
                 self.undo.append(undo)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        # collection is over: the hook proxy of a test file is memoized while tests run
+        undo = compat.memoize_hook_proxies(session)
+        if undo:
+            self.undo.append(undo)
 
     def pytest_unconfigure(self, config):
         if not self.worker:
@@ -1013,9 +1019,10 @@ class Hunter:
         """Writes the record of this attempt when the watchdog has to end the process in the
         middle of it (hang.py); the phase it hung in decides failed (call) or error."""
         tid = threading.get_native_id()   # the test's thread; the watchdog writes
+        ident = threading.get_ident()
 
         def write(error, fields):
-            phase = self.guard.phase or "call"
+            phase = compat.phase_of_thread(ident) or "call"
             outcome = "failed" if phase == "call" else "error"
             self.writer.write_attempt(head, attempt, outcome, False, phase, t0,
                                       time.monotonic_ns(), wall, {}, error, [],
@@ -1031,7 +1038,7 @@ class Hunter:
         fields = guard.disarm() if w is not None else None
         snap = guard.sig_snapshot or (w is not None and bool(w.snapshot))
         by = "SIGTERM" if str(exc) == "SIGTERM" else "SIGINT"
-        phase = guard.phase or "call"
+        phase = compat.phase_of_traceback(exc.__traceback__) or "call"
         extra = hang.hang_fields(by, 0.0, False, snap, interrupted=True)
         if fields and '"hung":true' in fields:   # stopped by its limit, then interrupted
             extra = fields + ',"interrupted":true'
@@ -1456,26 +1463,6 @@ def _has_attempts(run_dir):
     except OSError:
         pass
     return False
-
-
-class _PhaseTrack:
-    """Which phase the attempt in progress is in, for a record written when it hung
-    (hang.py)."""
-
-    def __init__(self, guard):
-        self.guard = guard
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item):
-        self.guard.phase = "setup"
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_call(self, item):
-        self.guard.phase = "call"
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_teardown(self, item, nextitem):
-        self.guard.phase = "teardown"
 
 
 class _PhaseMarks:

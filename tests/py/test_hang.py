@@ -412,6 +412,22 @@ def test_never_reached():
     pass
 """
 
+# the same hang in a fixture's setup: the record written for it says setup (read off the stack)
+STUCK_IN_SETUP = """
+import ctypes, subprocess, pytest
+LIB = {lib!r}
+@pytest.fixture
+def stuck_fixture():
+    subprocess.Popen(["sleep", "{sleep}"])
+    ctypes.CDLL(LIB).wait_for_ever()
+def test_before():
+    pass
+def test_stuck(stuck_fixture):
+    pass
+def test_never_reached():
+    pass
+"""
+
 
 def build_eintr_lib(tmp_path):
     c = tmp_path / "eintr.c"
@@ -421,10 +437,12 @@ def build_eintr_lib(tmp_path):
     return so
 
 
-def test_uninterruptible_hang_ends_the_session_with_a_report(tmp_path):
-    sleep = "93.%d" % (os.getpid() % 1000)
+@pytest.mark.parametrize("phase", ["call", "setup"])
+def test_uninterruptible_hang_ends_the_session_with_a_report(tmp_path, phase):
+    sleep = "93.%d%d" % (os.getpid() % 1000, phase == "setup")
     so = build_eintr_lib(tmp_path)
-    suite = write_suite(tmp_path, STUCK, lib=str(so), sleep=sleep)
+    suite = write_suite(tmp_path, STUCK if phase == "call" else STUCK_IN_SETUP, lib=str(so),
+                        sleep=sleep)
     p = run_pytest(suite, "--fh-timeout", "1", "-p", "no:randomly", timeout=120)
     assert p.returncode == 2, p.stdout[-3000:] + p.stderr[-3000:]
     assert "the hunt stopped at test_hangs.py::test_stuck attempt 1" in p.stdout
@@ -433,7 +451,8 @@ def test_uninterruptible_hang_ends_the_session_with_a_report(tmp_path):
     assert [r["outcome"] for r in recs["test_before"]] == ["passed", "passed"]
     stuck = recs["test_stuck"]
     assert len(stuck) == 1 and stuck[0]["hung"] and stuck[0]["hang"]["ended"] == "session"
-    assert stuck[0]["outcome"] == "failed" and stuck[0]["when"] == "call"
+    assert (stuck[0]["outcome"], stuck[0]["when"]) == (
+        ("failed", "call") if phase == "call" else ("error", "setup"))
     assert "test_never_reached" not in recs
     summary = json.loads((suite / "report.json").read_text())
     assert {t["nodeid"].split("::")[-1] for t in summary["tests"]} == {"test_before", "test_stuck"}
@@ -442,7 +461,8 @@ def test_uninterruptible_hang_ends_the_session_with_a_report(tmp_path):
     main = next(x for x in snaps[0]["lines"] if '"MainThread"' in x["line"])
     assert "in nanosleep" in main["line"] or "in clock_nanosleep" in main["line"], main
     assert any("wait_for_ever" in f for f in main["stack"]), main["stack"]
-    assert any("in test_stuck" in f for f in main["stack"])
+    assert any(("in test_stuck" if phase == "call" else "in stuck_fixture") in f
+               for f in main["stack"])
     assert not leftover("sleep " + sleep)
     d = next(t for t in summary["tests"] if t["nodeid"].endswith("test_stuck"))["diagnosis"]
     assert d["kind"] == "hang" and d["blocked_on"] == "sleep", d
@@ -478,11 +498,30 @@ def test_never():
     pass
 """
 
+# the same wait in a fixture's teardown: the interrupted record says teardown
+INTERRUPTED_IN_TEARDOWN = """
+import socket, time, pytest
+@pytest.fixture
+def waits_at_the_end():
+    yield
+    a, b = socket.socketpair()
+    open({flag!r}, "w").close()
+    a.recv(10)
+def test_first():
+    pass
+def test_waits(waits_at_the_end):
+    pass
+def test_never():
+    pass
+"""
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_sigint_sigterm_stop_the_hunt_with_a_report(tmp_path, sig):
+
+@pytest.mark.parametrize("sig, phase", [(signal.SIGINT, "call"), (signal.SIGTERM, "call"),
+                                        (signal.SIGINT, "teardown")])
+def test_sigint_sigterm_stop_the_hunt_with_a_report(tmp_path, sig, phase):
     flag = tmp_path / "started"
-    suite = write_suite(tmp_path, INTERRUPTED, flag=str(flag))
+    suite = write_suite(tmp_path, INTERRUPTED if phase == "call" else INTERRUPTED_IN_TEARDOWN,
+                        flag=str(flag))
     env = dict(os.environ)
     for k in ("FH_TRACE_DIR", "PYTEST_ADDOPTS"):
         env.pop(k, None)
@@ -510,6 +549,9 @@ def test_sigint_sigterm_stop_the_hunt_with_a_report(tmp_path, sig):
     w = recs["test_waits"]
     assert len(w) == 1 and w[0]["interrupted"] is True and w[0]["hung"] is False
     assert w[0]["error"]["type"] == "KeyboardInterrupt"
+    assert (w[0]["outcome"], w[0]["when"]) == (
+        ("failed", "call") if phase == "call" else ("error", "teardown"))
+    assert f"during {phase}" in w[0]["error"]["message"]
     name = signal.Signals(sig).name
     assert w[0]["hang"]["by"] == name and w[0]["hang"]["snapshot"] is True
     assert (suite / "report.json").exists() and (suite / "report.html").exists()

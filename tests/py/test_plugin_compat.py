@@ -106,6 +106,82 @@ def test_teardown_sections_of_every_failure(fh):
         assert f"teardown-of-attempt-{n}" not in out, out
 
 
+# Counts the calls that reach pytest's Session.gethookproxy while tests run (after
+# collection), and whether the session has the
+# memo (an instance attribute) in a test and after unconfigure. The subdirectory's conftest has
+# a hook only its own tests may see.
+PROXY_PROBE = """
+import json, os
+import pytest
+from _pytest.main import Session
+
+ORIG = Session.gethookproxy
+CALLS = [0]
+RUNNING = [False]
+SESSION = []
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "proxy.json")
+
+def counting(self, fspath):
+    CALLS[0] += RUNNING[0]
+    return ORIG(self, fspath)
+
+Session.gethookproxy = counting
+
+def pytest_sessionstart(session):
+    SESSION.append(session)
+
+def pytest_runtestloop(session):
+    RUNNING[0] = True
+
+@pytest.fixture
+def memo_seen(request):
+    return "gethookproxy" in vars(request.session)
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    with open(OUT, "w") as f:
+        json.dump({"calls": CALLS[0],
+                   "memo_after": "gethookproxy" in vars(SESSION[0])}, f)
+"""
+
+SUB_CONFTEST = """
+import os
+def pytest_runtest_setup(item):
+    with open(os.path.join(os.path.dirname(__file__), "..", "setups.txt"), "a") as f:
+        f.write(item.nodeid + "\\n")
+"""
+
+
+def test_hook_proxies_memoized_per_file(fh):
+    """While tests run, session.gethookproxy answers from a memo: pytest's lookup is reached a
+    few times, not six or more per attempt, and a conftest's hooks still reach only the tests
+    of its directory; the memo is gone after unconfigure."""
+    fh.pytester.makeconftest(PROXY_PROBE)
+    sub = fh.path / "sub"
+    sub.mkdir()
+    (sub / "conftest.py").write_text(SUB_CONFTEST)
+    body = "".join(f"def test_{i}(memo_seen):\n    assert memo_seen\n" for i in range(3))
+    (sub / "test_in_sub.py").write_text(body)
+    (fh.path / "test_top.py").write_text(body)
+    calls = {}
+    for runs in (1, 5):
+        r = fh.run("--fh", "--fh-runs", str(runs))
+        r.assert_outcomes(passed=6 * runs)
+        probe = json.loads((fh.path / "proxy.json").read_text())
+        calls[runs] = probe["calls"]
+        assert probe["memo_after"] is False
+    # without the memo each attempt asks pytest at least 6 times (36 and 180); with it, once
+    # per test file
+    assert calls == {1: 2, 5: 2}, calls
+    setups = (fh.path / "setups.txt").read_text().split()
+    assert sorted(set(setups)) == [f"sub/test_in_sub.py::test_{i}" for i in range(3)]
+    assert len(setups) == 3 + 15
+    # without --fh pytest is unchanged: the memo is not there
+    (fh.path / "setups.txt").unlink()
+    r = fh.run("-p", "no:flakehunter")
+    r.assert_outcomes(failed=6)
+
+
 def _private_uses(path):
     """(imports of _pytest, attributes named _x that the package does not define itself)."""
     tree = ast.parse(path.read_text(), str(path))
