@@ -208,3 +208,44 @@ def test_lost_records_from_lost_json_and_the_option(tmp_path, fh_env):
     bad = subprocess.run([fh_env["FH_ANALYZE"], "report", str(d / "run"), "--lost-records",
                           "x"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--lost-records" in bad.stderr
+
+
+# A test that forks, and the child goes on inside pytest (it records the attempt, then leaves
+# at the next test): the child's record goes to a file of its own with its own pid and thread
+# id; the parent's file holds only the parent's records.
+FORKS = r'''
+import os
+
+def test_forks():
+    pid = os.fork()
+    if pid == 0:
+        os.environ["FH_FORKED_CHILD"] = "1"
+        return
+    _, st = os.waitpid(pid, 0)
+    assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 7
+
+def test_next():
+    if os.environ.get("FH_FORKED_CHILD"):
+        os._exit(7)
+'''
+
+
+def test_a_test_that_forks_back_into_pytest(tmp_path, fh_env):
+    d = tmp_path / "p"
+    d.mkdir()
+    (d / "test_forks.py").write_text(FORKS)
+    r = subprocess.run([PYTHON, "-m", "pytest", "-p", "pytest_flakehunter", "-p",
+                        "no:cacheprovider", "--fh", "--fh-runs", "1", "--fh-no-report",
+                        "--fh-run-dir", str(d / "run"), "-q"], cwd=d, env=fh_env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    files = {}
+    for f in (d / "run").glob("attempts-*.jsonl"):
+        files[int(f.name[len("attempts-"):-len(".jsonl")])] = whole_lines(f.read_text(), f)
+    assert len(files) == 2, files
+    child = next(pid for pid, recs in files.items() if len(recs) == 1)
+    parent = next(pid for pid in files if pid != child)
+    assert [(x["function"], x["outcome"], x["pid"], x["tid"]) for x in files[child]] == [
+        ("test_forks", "passed", child, child)]
+    assert [(x["function"], x["outcome"], x["pid"], x["tid"]) for x in files[parent]] == [
+        ("test_forks", "passed", parent, parent), ("test_next", "passed", parent, parent)]
