@@ -265,7 +265,20 @@ static void prepare_records(struct join *j)
 		qsort(j->procs[i].riv, j->procs[i].nriv, sizeof(struct interval), cmp_iv);
 }
 
-/* Owner attempt of a process without intervals: its parent's attempt at its start. */
+/* When process p was started, as its parent q recorded it (the fork, clone, posix_spawn or
+ * the exec of a vfork child naming p's pid, the last one at or before p's own first record),
+ * else p's own start. A child slow to come up (an interpreter on a busy machine) writes its
+ * first record well after its parent started it: by then the attempt that started it may
+ * have ended and the next one begun, which the child's own start would wrongly give it. */
+static int64_t started_at(const struct proc *q, const struct proc *p)
+{
+	for (size_t k = q->nsp; k-- > 0;)
+		if (q->sp[k].pid == p->pid && q->sp[k].t <= p->start)
+			return q->sp[k].t;
+	return p->start;
+}
+
+/* Owner attempt of a process without intervals: its parent's attempt when it was started. */
 static int resolve_owner(struct join *j, int pi)
 {
 	struct proc *p = &j->procs[pi];
@@ -281,14 +294,15 @@ static int resolve_owner(struct join *j, int pi)
 		struct proc *q = &j->procs[qi];
 		const struct interval *ivs = q->marks ? q->iv : q->riv;
 		size_t n = q->marks ? q->niv : q->nriv;
+		int64_t start = started_at(q, p);
 
 		if (n) {
 			for (size_t k = 0; k < n; k++)
-				if (ivs[k].begin <= p->start && p->start < ivs[k].end)
+				if (ivs[k].begin <= start && start < ivs[k].end)
 					owner = ivs[k].acc;
 		} else {
 			owner = resolve_owner(j, qi);
-			if (owner != NONE && p->start >= j->acc[owner].end)
+			if (owner != NONE && start >= j->acc[owner].end)
 				owner = NONE;
 		}
 	}

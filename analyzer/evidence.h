@@ -15,7 +15,8 @@
  *    (the process died) runs to the next begin or to the process's last event;
  *  - a process without markers whose pid has attempt records: intervals from the records;
  *  - any other process: to the attempt its parent (header ppid, earlier start) was in when it
- *    started, recursively; events after that attempt ended are not attributed;
+ *    started it (the parent's record of starting that pid, else the child's own start),
+ *    recursively; events after that attempt ended are not attributed;
  *  - events outside every attempt are not attributed but still feed state: fd -> target of a
  *    process (inherited by its children) used to name the targets of later calls;
  *  - ownership (ownership.h): the events of a thread of the attempt's process that does not

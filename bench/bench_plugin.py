@@ -6,6 +6,8 @@
    included) against pytest-repeat's `--count=10` (Debian's python3-pytest-repeat), each loaded
    alone (PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 -p ...), interleaved, median of REPS runs each, and
    the ratio (goal: at most 0.72x; the seed pytest-flakehunter 1.0.1 measured 0.77x here).
+   Beside them, the floor of any re-run protocol (fh_bench_floor.py: pytest's runtestprotocol
+   N times per test and nothing else), so the figure reads against what pytest itself costs.
 2. The hunt of 1,000 tests x 100 runs with 5% failures, end to end (pytest, records, terminal
    summary, fh-analyze): wall time (goal: under 45 s; the seed took 885 s) and the size of
    what it printed (goal: under 100 KiB).
@@ -35,7 +37,7 @@ def env(autoload=True):
     e = dict(os.environ)
     if not autoload:
         e["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    e["PYTHONPATH"] = str(ROOT / "plugin")
+    e["PYTHONPATH"] = str(ROOT / "plugin") + os.pathsep + str(ROOT / "bench")
     # Byte code cached outside the source tree: an installed plugin has its .pyc files, as
     # Debian's pytest-repeat has; compiling plugin/ afresh in every run would not be fair.
     e.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -76,10 +78,11 @@ def bench_vs_repeat(tmp):
     write_suite(suite, 10, 50, "pass")
     fh_args = ["-p", "pytest_flakehunter", "--fh", "--fh-runs=10"]
     rep_args = ["-p", "pytest_repeat", "--count=10"]
-    res = {"fh": ([], []), "repeat": ([], [])}
+    floor_args = ["-p", "fh_bench_floor", "--floor-count=10"]
+    res = {"fh": ([], []), "repeat": ([], []), "floor": ([], [])}
     timed(fh_args, suite, autoload=False)  # warm the page cache and the run directory
     for _ in range(REPS):
-        for name, args in (("fh", fh_args), ("repeat", rep_args)):
+        for name, args in (("fh", fh_args), ("repeat", rep_args), ("floor", floor_args)):
             dt, cpu, rc, out = timed(args, suite, autoload=False)
             if rc != 0:
                 print(f"{name} run failed (exit {rc}):\n{out[-2000:]}")
@@ -93,7 +96,8 @@ def bench_vs_repeat(tmp):
     print(f"  {'':32} {'wall s':>8} {'CPU s':>8}")
     print(f"  {'plain pytest, 1 run each':32} {plain:8.2f} {plain_cpu:8.2f}")
     for label, k in (("pytest-repeat --count=10", "repeat"),
-                     ("flakehunter --fh --fh-runs=10", "fh")):
+                     ("flakehunter --fh --fh-runs=10", "fh"),
+                     ("floor: runtestprotocol x 10", "floor")):
         w, c = med[k]
         runs = " ".join(f"{x:.2f}" for x in res[k][0])
         print(f"  {label:32} {w:8.2f} {c:8.2f}   (wall runs: {runs})")
@@ -105,6 +109,12 @@ def bench_vs_repeat(tmp):
     pairs = sorted(f / r for f, r in zip(res["fh"][0], res["repeat"][0]))
     print(f"  pair by pair (wall): median {statistics.median(pairs):.2f}x, "
           f"min {pairs[0]:.2f}x, max {pairs[-1]:.2f}x over {len(pairs)} pairs")
+    floor = sorted(f / r for f, r in zip(res["floor"][0], res["repeat"][0]))
+    over = sorted(f - r for f, r in zip(res["fh"][1], res["floor"][1]))
+    print(f"  the floor / pytest-repeat, pair by pair (wall): median "
+          f"{statistics.median(floor):.2f}x, min {floor[0]:.2f}x, max {floor[-1]:.2f}x; "
+          f"flakehunter's own cost above the floor (CPU, records and analyzer included): "
+          f"median {statistics.median(over):.2f} s")
 
 
 def bench_hunt(tmp):

@@ -631,6 +631,35 @@ START_TEST(test_sleep_sync_and_order)
 }
 END_TEST
 
+/* A child started at the very end of attempt 1 whose first record comes only in attempt 2 (an
+ * interpreter slow to start): it is attempt 1's, by its parent's record of starting it, so its
+ * read blocked since then is not in flight in attempt 2 (a fixture's pool of children waiting
+ * for work made a passing attempt look like it left a call running). */
+START_TEST(test_slow_child_belongs_to_the_attempt_that_started_it)
+{
+	struct fh_run *r = mkrun(1);
+	struct fh_test *t = mktest(r, 0, NODE, "PP", 100);
+	struct memfile f[2];
+	struct fh_event *e;
+
+	mf_init(&f[0], 100, 1, 100, "/usr/bin/python3");
+	mf_attempt(&f[0], NODE, 1, T0, T0 + 100 * MS, 0, MS, 10);
+	e = mf_call(&f[0], "posix_spawn", FH_CAT_PROC, T0 + 98 * MS, 1000, 0, NULL);
+	e->arg = 200;
+	e->target = "/usr/bin/python3";
+	mf_attempt(&f[0], NODE, 2, T0 + 101 * MS, T0 + 300 * MS, 0, MS, 10);
+	mf_init(&f[1], 200, 100, 200, "/usr/bin/python3");
+	mf_call(&f[1], "read", FH_CAT_FILE, T0 + 150 * MS, -1, 0, NULL)->fd = 0;
+
+	ck_assert_int_eq(join_files(r, f, 2), 0);
+	ck_assert_int_eq((int)t->attempts[1].trace->nin_flight, 0);
+	ck_assert_int_eq((int)t->attempts[1].trace->nchildren, 0);
+	mf_free(&f[0]);
+	mf_free(&f[1]);
+	freerun(r);
+}
+END_TEST
+
 /* A child never traced (static binary) known only from the parent's wait; a grandchild whose
  * file comes before its parent's (pids wrapped) still joins the attempt. */
 START_TEST(test_untraced_child_and_deferred_grandchild)
@@ -751,6 +780,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_sleep_sync_and_order);
 	tcase_add_test(tc, test_untraced_child_and_deferred_grandchild);
+	tcase_add_test(tc, test_slow_child_belongs_to_the_attempt_that_started_it);
 	tcase_add_test(tc, test_attach_v2_process_file);
 	suite_add_tcase(s, tc);
 	return s;
