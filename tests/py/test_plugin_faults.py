@@ -18,12 +18,16 @@ ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a priva
 XDIST = pytest.param(True, id="xdist", marks=needs_autoload("pytest-xdist"))
 
 # The suite: test_c fills the run directory's filesystem on its first attempt (when FILL is set),
-# test_e frees it again on its first attempt, test_d fails every time (exit status 1 either way)
-# with a long message so its records are big.
+# test_e frees it again on its last attempt once it has been full for half a second, test_d
+# fails every time (exit status 1 either way) with a long message so its records are big. (Under
+# xdist the other worker could otherwise free it within milliseconds of the fill, while the
+# records written meanwhile still fit in the files' last pages, and nothing would be refused.
+# test_c's own later attempts come right after its fill: their records are refused.)
 SUITE = r'''
-import os
+import itertools, os, time
 
 FILL = os.environ.get("FILL")
+E_ATTEMPTS = itertools.count(1)
 
 def test_a():
     pass
@@ -47,7 +51,8 @@ def test_d():
     assert False, "d fails " + "y" * 3000
 
 def test_e():
-    if FILL and os.path.exists(FILL) and os.path.getsize(FILL) > 0:
+    if next(E_ATTEMPTS) == 10 and FILL and os.path.exists(FILL) and os.path.getsize(FILL) > 0:
+        time.sleep(max(0.0, os.path.getmtime(FILL) + 0.5 - time.time()))
         os.truncate(FILL, 0)
 
 def test_f():
