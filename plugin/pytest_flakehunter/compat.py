@@ -5,9 +5,10 @@ Everything else in the package uses pytest's public API (`pytest.TestReport`,
 `pytest.skip.Exception`, hooks, `config.stash`). What is here has no public equivalent; each
 piece says why it is needed, what breaks without it, and how it degrades when a pytest version
 does not have what it expects (checked on pytest 7.2 and 9.1.1: tests/py/test_plugin_pytest9.py
-runs the plugin's tests under pytest 9). The three patches of pytest's code are applied only while
-`--fh` is on (by the Hunter, at configure and session start) and undone at unconfigure, so a
-process that runs pytest again without `--fh` (pytester, an IDE) gets pytest unchanged.
+runs the plugin's tests under pytest 9). The three patches of pytest's code are applied only
+while `--fh` is on (by the Hunter, at configure, session start and the start of the run-test
+loop) and undone at unconfigure, so a process that runs pytest again without `--fh` (pytester,
+an IDE) gets pytest unchanged.
 """
 import inspect
 import sys
@@ -186,15 +187,15 @@ def memoize_statement_ranges():
 # ---- the hook proxy of a test file ----
 # `item.ihook` is `session.gethookproxy(item.path)`, and pytest asks for it six to eight times
 # per attempt (each phase's hook, report and log). Every answer costs a stat() (is the path a
-# file?), a conftest lookup and a set difference: about a tenth of a trivial test's attempt. The
-# answer depends only on the path and on which conftest modules are registered, and those only
-# change while tests are collected. So while the tests run, the session answers from a memo
-# keyed by the path object (an item's path is its module's, the same object every time),
-# emptied whenever the number of registered conftest modules changes. It is an instance
-# attribute shadowing the method, installed at the start of the run-test loop and removed at
-# unconfigure; not installed when the session's class or the session itself has a gethookproxy
-# of its own, or when pytest keeps no `_conftest_plugins` set. Without it: the same answers,
-# slower.
+# file?), a conftest lookup and a set difference: about 5% of a trivial test's attempt (~20 us
+# of ~360 us, measured A/B in one process). The answer depends only on the path and on which
+# conftest modules are registered, and those only change while tests are collected. So while
+# the tests run, the session answers from a memo keyed by the path object (an item's path is
+# its module's, the same object every time), emptied whenever the number of registered conftest
+# modules changes. It is an instance attribute shadowing the method, installed at the start of
+# the run-test loop and removed at unconfigure; not installed when the session's class or the
+# session itself has a gethookproxy of its own, or when pytest keeps no `_conftest_plugins`
+# set. Without it: the same answers, slower.
 
 def memoize_hook_proxies(session):
     """Give `session` a memoized gethookproxy; returns an undo function, or None."""
