@@ -26,9 +26,10 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-BUILD = pathlib.Path(os.environ.get("FH_BUILD", ROOT / "build"))
-LIB = pathlib.Path(os.environ.get("FH_LIB", BUILD / "libfhtrace.so"))
-ANALYZE = pathlib.Path(os.environ.get("FH_ANALYZE", BUILD / "fh-analyze"))
+# absolute: the suites run in directories of their own, and LD_PRELOAD must name the library
+BUILD = pathlib.Path(os.environ.get("FH_BUILD", ROOT / "build")).resolve()
+LIB = pathlib.Path(os.environ.get("FH_LIB", BUILD / "libfhtrace.so")).resolve()
+ANALYZE = pathlib.Path(os.environ.get("FH_ANALYZE", BUILD / "fh-analyze")).resolve()
 PYTHON = "/usr/bin/python3"
 RUNS = int(os.environ.get("FH_SUITE_RUNS", "3"))
 
