@@ -268,15 +268,11 @@ def phase_of_thread(ident):
 
 def phase_of_traceback(tb):
     """The phase an exception was raised in, from its traceback, or None."""
-    frames = []
-    while tb is not None:
-        frames.append(tb.tb_frame)
+    when = None
+    while tb is not None:   # outermost first: the innermost phase frame wins
+        when = _phase_in(tb.tb_frame) or when
         tb = tb.tb_next
-    for frame in reversed(frames):
-        when = _phase_in(frame)
-        if when is not None:
-            return when
-    return None
+    return when
 
 
 # ---- pytest-xdist: the item a worker is running ----

@@ -197,31 +197,26 @@ NO_ORDER = order_part(None, None, None)
 
 def attempt_line(head, attempt, outcome, xfail, when, start_ns, stop_ns, wall, phases,
                  error, frames, planned, stop, output, tail, pid, tid, extra=NO_ORDER):
-    """One attempt record (docs/FORMATS.md) as a JSON line. Numbers are formatted directly
-    (repr of a finite float is valid JSON); strings go through the JSON encoder. error and
-    frames are redacted here (scrub is memoized and returns its input when there is nothing
-    to redact, so passing redacted ones costs little); output must come from cut_output.
-    A passing attempt (no error, frames, stop or output: most of a hunt) takes a shorter way."""
+    """One attempt record (docs/FORMATS.md) as a JSON line. Numbers are formatted directly:
+    durations to the nanosecond and the wall clock to the microsecond in fixed notation (three
+    times cheaper than the shortest repr; every digit dropped is below the clocks' resolution);
+    strings go through the JSON encoder. error and frames are redacted here (scrub is memoized
+    and returns its input when there is nothing to redact, so passing redacted ones costs
+    little); output must come from cut_output. A passing attempt (no error, frames, stop or
+    output: most of a hunt) takes a shorter way."""
+    ph = ",".join([f'"{k}":{float(v):.9f}' for k, v in phases.items()])
     if error is None and not frames and stop is None and output is None:
-        # Durations to the nanosecond and the wall clock to the microsecond in fixed notation:
-        # three times cheaper than the shortest repr, and every digit dropped is below the
-        # clocks' own resolution (pytest's phase durations come from perf_counter).
-        p = phases
-        ph = (f'"setup":{p["setup"]:.9f},"call":{p["call"]:.9f},"teardown":{p["teardown"]:.9f}'
-              if len(p) == 3 and "call" in p and "setup" in p and "teardown" in p else
-              ",".join([f'"{k}":{float(v):.9f}' for k, v in p.items()]))
         return (f'{head},"runs":{planned},"attempt":{attempt},"outcome":"{outcome}",'
                 f'"xfail":{"true" if xfail else "false"},"when":{_WHEN.get(when) or _encode(when)},'
                 f'"start_ns":{start_ns},"stop_ns":{stop_ns},"wall":{wall:.6f},'
                 f'"duration_s":{(stop_ns - start_ns) / 1e9:.9f},"phases":{{{ph}}},'
                 f'"pid":{pid},"tid":{tid},"error":null,"frames":[],"stop":null,'
                 f'"output":null{extra}{tail}\n')
-    ph = ",".join([f'"{k}":{float(v)!r}' for k, v in phases.items()])
     error, frames = scrub(error, frames)
     return (f'{head},"runs":{int(planned)},"attempt":{int(attempt)},"outcome":"{outcome}",'
             f'"xfail":{"true" if xfail else "false"},"when":{_WHEN.get(when) or _encode(when)},'
-            f'"start_ns":{int(start_ns)},"stop_ns":{int(stop_ns)},"wall":{float(wall)!r},'
-            f'"duration_s":{(stop_ns - start_ns) / 1e9!r},"phases":{{{ph}}},'
+            f'"start_ns":{int(start_ns)},"stop_ns":{int(stop_ns)},"wall":{float(wall):.6f},'
+            f'"duration_s":{(stop_ns - start_ns) / 1e9:.9f},"phases":{{{ph}}},'
             f'"pid":{int(pid)},"tid":{int(tid)},"error":{_encode(error)},'
             f'"frames":{_encode(frames) if frames else "[]"},'
             f'"stop":{_STOP.get(stop) or _encode(stop)},'
@@ -239,8 +234,7 @@ def _count_fork():
     _forks[0] += 1
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_count_fork)
+os.register_at_fork(after_in_child=_count_fork)
 
 
 class Writer:
