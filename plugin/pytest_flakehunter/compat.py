@@ -5,12 +5,14 @@ Everything else in the package uses pytest's public API (`pytest.TestReport`,
 `pytest.skip.Exception`, hooks, `config.stash`). What is here has no public equivalent; each
 piece says why it is needed, what breaks without it, and how it degrades when a pytest version
 does not have what it expects (checked on pytest 7.2 and 9.1.1: tests/py/test_plugin_pytest9.py
-runs the plugin's tests under pytest 9). The three patches of pytest's code are applied only
+runs the plugin's tests under pytest 9). The patches of pytest's code are applied only
 while `--fh` is on (by the Hunter, at configure, session start and the start of the run-test
 loop) and undone at unconfigure, so a process that runs pytest again without `--fh` (pytester,
 an IDE) gets pytest unchanged.
 """
 import inspect
+import io
+import os
 import sys
 
 import pytest
@@ -121,6 +123,29 @@ def index_teardown_reports(tr):
     return undo
 
 
+# ---- the reports the terminal reporter keeps ----
+# The terminal reporter keeps every report of the session in `stats` for its summary: a hunt of
+# 100,000 attempts leaves 300,000 TestReports (1.2 million objects with their lists and dicts)
+# alive until the interpreter exits, and its exit-time garbage collections walk them several
+# times: 4.6 s after the last hook, here. Once every pytest_unconfigure implementation has run
+# (this is a hook wrapper: it goes on after all of them), nothing of pytest reads them again:
+# the summary, the counts line and the exit status are long done, and pytester's results come
+# from its own hook recorder. So the lists are emptied then, and the reports are freed by their
+# reference counts in 0.1 s.
+
+class ReleaseReports:
+    """Registered with --fh in the process that prints; a plugin of its own so that its
+    wrapper is independent of the Hunter's unconfigure."""
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_unconfigure(self, config):
+        yield
+        tr = config.pluginmanager.get_plugin("terminalreporter")
+        stats = getattr(tr, "stats", None)
+        if isinstance(stats, dict):
+            stats.clear()
+
+
 # ---- statement ranges of failure formatting ----
 # pytest's traceback formatting calls `_pytest._code.source.getstatementrange_ast` for every
 # entry of every failure it formats, and that parses the whole source file (`ast.parse`) and
@@ -182,6 +207,59 @@ def memoize_statement_ranges():
                 mod.getstatementrange_ast = orig
         files.clear()
     return undo
+
+
+# ---- the captured output of a phase that wrote nothing ----
+# pytest's fd capture reads its temporary files after every phase: for stdout and for stderr,
+# FDCapture.snap() seeks to 0, reads, seeks to 0 again and truncates, through a TextIOWrapper
+# (6 us per call here, six calls per attempt: ~35 us, 9% of a trivial test's attempt). When
+# the file is empty that work returns "" and leaves the file empty at offset 0. One lseek to its
+# end answers the same question (offset 0 there means empty) and leaves the same state, so snap
+# returns at once then; anything written (by print, by a C extension's write(1, ...), by a
+# child process sharing the descriptor) makes the file non-empty and pytest's own snap runs.
+# The file must be written straight through (pytest opens it unbuffered with write_through);
+# when it is not, or the method is not the one of pytest 7.2 to 9.1.1, pytest's runs.
+
+_SNAP_NAMES = {"FDCapture": {"_assert_state", "tmpfile", "seek", "read", "truncate"},
+               "FDCaptureBinary": {"_assert_state", "tmpfile", "seek", "buffer", "read",
+                                   "truncate"}}
+
+
+def skip_empty_snaps():
+    """Patch pytest's FDCapture.snap and FDCaptureBinary.snap with the fast path for an empty
+    file; returns an undo function, or None when nothing was patched."""
+    try:
+        from _pytest import capture
+    except ImportError:
+        return None
+    patched = []
+    for name, names in _SNAP_NAMES.items():
+        cls = getattr(capture, name, None)
+        orig = vars(cls).get("snap") if isinstance(cls, type) else None
+        code = getattr(orig, "__code__", None)
+        if code is None or set(code.co_names) != names or code.co_argcount != 1:
+            continue
+
+        def snap(self, orig=orig, lseek=os.lseek, end=os.SEEK_END):
+            tmp = self.tmpfile
+            if getattr(tmp, "write_through", False) and type(tmp.buffer) is io.FileIO:
+                self._assert_state("snap", ("started", "suspended"))
+                try:
+                    if lseek(tmp.buffer.fileno(), 0, end) == 0:
+                        return self.EMPTY_BUFFER
+                except (OSError, ValueError):
+                    pass
+            return orig(self)
+
+        snap._fh_orig = orig
+        cls.snap = snap
+        patched.append((cls, snap, orig))
+
+    def undo():
+        for cls, snap, orig in patched:
+            if vars(cls).get("snap") is snap:
+                cls.snap = orig
+    return undo if patched else None
 
 
 # ---- the hook proxy of a test file ----

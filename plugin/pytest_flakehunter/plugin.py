@@ -254,6 +254,7 @@ def pytest_configure(config):
         pm.register(_WorkerTags(hunter), "flakehunter-worker-tags")
     else:
         hunter.term = termout.register(config, hunter.board, hunter)
+        pm.register(compat.ReleaseReports(), "flakehunter-release-reports")
         if pm.hasplugin("xdist"):
             pm.register(_XdistController(hunter), "flakehunter-xdist")
             if (config.getoption("dist", "no") or "no") != "no":
@@ -585,10 +586,11 @@ class Hunter:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
-        # collection is over: the hook proxy of a test file is memoized while tests run
-        undo = compat.memoize_hook_proxies(session)
-        if undo:
-            self.undo.append(undo)
+        # collection is over: the hook proxy of a test file is memoized while tests run, and
+        # a phase that wrote nothing has its empty output read with one lseek
+        for undo in (compat.memoize_hook_proxies(session), compat.skip_empty_snaps()):
+            if undo:
+                self.undo.append(undo)
 
     def pytest_unconfigure(self, config):
         if not self.worker:

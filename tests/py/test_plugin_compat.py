@@ -11,11 +11,13 @@ from fh_plugin import PLUGIN, fh  # noqa: F401
 # A conftest that writes what it sees of pytest's patchable state during a test, after the
 # terminal summary, and after every other plugin's unconfigure (trylast).
 PROBE = """
-import json, os
+import atexit, json, os
 import pytest
+from _pytest import capture
 from _pytest._code import code as code_mod, source as source_mod
 
 ORIG = source_mod.getstatementrange_ast
+ORIG_SNAP = capture.FDCapture.snap
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe.jsonl")
 
 def _state(config, where):
@@ -24,7 +26,15 @@ def _state(config, where):
             "source_patched": source_mod.getstatementrange_ast is not ORIG,
             "code_patched": code_mod.getstatementrange_ast is not ORIG,
             "teardown_patched": "_get_teardown_reports" in vars(tr),
+            "snap_patched": capture.FDCapture.snap is not ORIG_SNAP,
+            "reports_kept": sum(len(v) for v in tr.stats.values()),
             "trace_dir": os.environ.get("FH_TRACE_DIR")}
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session):
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    atexit.register(lambda: _write({"where": "exit",
+                                    "reports_kept": sum(len(v) for v in tr.stats.values())}))
 
 def _write(state):
     with open(OUT, "a") as f:
@@ -64,17 +74,25 @@ def test_patches_only_while_fh_is_on(fh):
     fh.pytester.makepyfile(test_p=SUITE)
     r = fh.run("--fh", "--fh-runs", "2")
     r.assert_outcomes(passed=2)
-    on = {"source_patched": True, "code_patched": True, "teardown_patched": True}
+    on = {"source_patched": True, "code_patched": True, "teardown_patched": True,
+          "snap_patched": True}
     states = _probe(fh)
     for s in states["test"] + states["summary"]:
         assert {k: s[k] for k in on} == on, states
         assert s["trace_dir"] and s["trace_dir"].startswith(str(fh.path / ".flakehunter"))
     off = {"source_patched": False, "code_patched": False, "teardown_patched": False,
-           "trace_dir": None}
-    assert states["unconfigured"] == [off], states
+           "snap_patched": False, "trace_dir": None}
+    # every other plugin's unconfigure still sees the reports of both attempts (3 each); the
+    # terminal reporter holds none once the interpreter exits (released by the hunt's own
+    # unconfigure, the last)
+    assert states["unconfigured"] == [dict(off, reports_kept=6)], states
+    assert states["exit"] == [{"reports_kept": 0}], states
     r = fh.run()
     r.assert_outcomes(passed=1)
-    assert _probe(fh) == {"test": [off], "summary": [off], "unconfigured": [off]}
+    states = _probe(fh)
+    for s in states["test"] + states["summary"] + states["unconfigured"]:
+        assert {k: s[k] for k in off} == off, states
+    assert states["exit"] == [{"reports_kept": 3}], states
 
 
 def test_teardown_sections_of_every_failure(fh):
@@ -227,3 +245,104 @@ def test_private_pytest_only_in_compat():
         if imports or foreign:
             bad[path.name] = (imports, foreign)
     assert not bad, f"pytest internals outside compat.py: {bad}"
+
+
+# Every report's captured sections, as the terminal and every plugin get them.
+SECTIONS_PROBE = """
+import json, os
+import pytest
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sections.jsonl")
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logreport(report):
+    if report.when != "collect":
+        with open(OUT, "a") as f:
+            f.write(json.dumps([report.nodeid, report.when, report.outcome,
+                                report.sections]) + "\\n")
+"""
+
+# Output from every way a test writes it, in every phase, and phases that write nothing.
+OUTPUT_SUITE = '''
+import os, subprocess, sys
+import pytest
+
+@pytest.fixture
+def noisy():
+    print("setup out")
+    sys.stderr.write("setup err\\n")
+    yield
+    os.write(1, b"teardown fd\\n")
+
+def test_quiet():
+    pass
+
+def test_print():
+    print("h\\u00e9llo \\u2713")
+
+def test_fd_and_err():
+    os.write(1, b"raw fd\\n")
+    os.write(2, b"raw err\\n")
+
+def test_child():
+    subprocess.run([sys.executable, "-c", "print('from a child')"], check=True)
+
+def test_fixture_phases(noisy):
+    pass
+
+def test_split_utf8():
+    os.write(1, "\\u00e9".encode()[:1])
+    print(" after")
+
+def test_capfd(capfd):
+    print("x")
+    assert capfd.readouterr().out == "x\\n"
+    assert capfd.readouterr().out == ""
+    os.write(1, b"y")
+    assert capfd.readouterr() == ("y", "")
+
+def test_capfdbinary(capfdbinary):
+    os.write(1, b"\\xff")
+    assert capfdbinary.readouterr().out == b"\\xff"
+    assert capfdbinary.readouterr().out == b""
+
+def test_fails():
+    print("before the failure")
+    assert 0
+'''
+
+
+def _sections(fh):
+    out = {}
+    for line in (fh.path / "sections.jsonl").read_text().splitlines():
+        nodeid, when, outcome, sections = json.loads(line)
+        out.setdefault((nodeid, when), []).append([outcome, sections])
+    (fh.path / "sections.jsonl").unlink()
+    return out
+
+
+def test_captured_output_as_pytest_gives_it(fh):
+    """The hunt reads an empty capture file with one lseek (compat.skip_empty_snaps): every
+    report of every attempt carries exactly the sections pytest gives without the plugin, for
+    output written by print, by write(2) on the descriptors, by a child process, by fixtures
+    in setup and teardown, split in the middle of a UTF-8 character, and through capfd; the
+    failing attempts' records carry it too."""
+    fh.pytester.makeconftest(SECTIONS_PROBE)
+    fh.pytester.makepyfile(test_out=OUTPUT_SUITE)
+    r = fh.run("-p", "no:flakehunter")
+    r.assert_outcomes(passed=8, failed=1)
+    plain = _sections(fh)
+    assert len(plain) == 27
+    assert ["passed", [["Captured stdout call", "from a child\n"]]] in \
+        plain[("test_out.py::test_child", "call")]
+    assert plain[("test_out.py::test_fixture_phases", "teardown")] == [["passed", [
+        ["Captured stdout setup", "setup out\n"], ["Captured stderr setup", "setup err\n"],
+        ["Captured stdout teardown", "teardown fd\n"]]]]
+    r = fh.run("--fh", "--fh-runs", "3")
+    r.assert_outcomes(passed=24, failed=3)
+    hunted = _sections(fh)
+    assert hunted.keys() == plain.keys()
+    for key, reports in plain.items():
+        assert hunted[key] == reports * 3, key
+    fails = [rec for rec in fh.records() if rec["outcome"] == "failed"]
+    assert [rec["output"]["stdout"] for rec in fails] == ["before the failure\n"] * 3
