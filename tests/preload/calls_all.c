@@ -246,10 +246,12 @@ static void sleeps(void)
 }
 
 static sem_t taken;
+static pid_t taker_tid;
 
 static void *taker(void *arg)
 {
 	(void)arg;
+	taker_tid = gettid();
 	sem_trywait(&taken);
 	return NULL;
 }
@@ -269,11 +271,23 @@ static void locks(const char *dir)
 	abs_in(CLOCK_MONOTONIC, &ts, 1000000);
 	r = sem_clockwait(&s, CLOCK_MONOTONIC, &ts);
 	expect_l("sem_clockwait", r, ename(errno), NULL, 500);
+	/* destroyed while held, and a new semaphore at the same address: the lock table forgot the
+	 * old one's holder, so this wait names none (test_preload_calls.py checks) */
 	sem_destroy(&s);
-	/* a semaphore another thread took, released here: the record of a wake (FHF_WAKE) */
+	sem_init(&s, 0, 0);
+	abs_in(CLOCK_REALTIME, &ts, 1000000);
+	r = sem_timedwait(&s, &ts);
+	expect_l("sem_timedwait", r, ename(errno), NULL, 500);
+	sem_destroy(&s);
+	/* a semaphore another thread took (sem_trywait): a wait names it as the holder; released
+	 * here: the record of a wake (FHF_WAKE) */
 	sem_init(&taken, 0, 1);
 	pthread_create(&th, NULL, taker, NULL);
 	pthread_join(th, NULL);
+	snprintf(path, sizeof(path), "holder=%d", (int)taker_tid);
+	abs_in(CLOCK_REALTIME, &ts, 1000000);
+	r = sem_timedwait(&taken, &ts);
+	expect_l("sem_timedwait", r, ename(errno), path, 500);
 	expect_l("sem_post", sem_post(&taken), "-", NULL, 0);
 	sem_destroy(&taken);
 
@@ -529,19 +543,29 @@ static void signals(void)
 	signal(SIGALRM, on_sig);
 	expect("signal", "*", "-", NULL, 0);
 	expect_l("alarm", alarm(0), "-", NULL, 0);
-	struct itimerval it = { { 0, 0 }, { 0, 2000 } };
+	/* pause() cannot unblock a signal as it starts waiting, so the timer repeats every 2 ms
+	 * until it returns: a one-shot timer that fired before the call began (a loaded machine,
+	 * once in a few hundred runs) left it waiting for ever */
+	struct itimerval it = { { 0, 2000 }, { 0, 2000 } }, off = { { 0, 0 }, { 0, 0 } };
 	expect_l("setitimer", setitimer(ITIMER_REAL, &it, NULL), "-", NULL, 0);
 	int r = pause();
+	setitimer(ITIMER_REAL, &off, NULL);
 	expect_l("pause", r, ename(errno), NULL, 0);
 	printf("SIGNAL SIGALRM|pause\n");
 	timer_t t;
 	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGALRM };
 	timer_create(CLOCK_MONOTONIC, &sev, &t);
 	struct itimerspec its = { { 0, 0 }, { 0, 2000000 } };
-	expect_l("timer_settime", timer_settime(t, 0, &its, NULL), "-", NULL, 0);
-	sigset_t empty;
+	/* SIGALRM blocked until sigsuspend unblocks it as it starts waiting: the timer cannot fire
+	 * before the wait */
+	sigset_t empty, alrm, prev;
 	sigemptyset(&empty);
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, &prev);
+	expect_l("timer_settime", timer_settime(t, 0, &its, NULL), "-", NULL, 0);
 	r = sigsuspend(&empty);
+	pthread_sigmask(SIG_SETMASK, &prev, NULL);
 	expect_l("sigsuspend", r, ename(errno), NULL, 0);
 	printf("SIGNAL SIGALRM|sigsuspend\n");
 	timer_delete(t);
