@@ -229,6 +229,9 @@ $(BUILD)/tests/preload/%: tests/preload/%.c
 # test_limits compiles preload/limits.c into itself
 $(BUILD)/tests/test_limits: preload/limits.c preload/fhtrace_int.h preload/fhtrace_format.h
 
+# test_locktab compiles preload/locktab.c into itself
+$(BUILD)/tests/test_locktab: preload/locktab.c preload/locktab.h preload/fhtrace_int.h
+
 # stack_prog compiles preload/stacks.c, modmap.c, limits.c and fmt.c into itself, to test stack
 # capture without the rest of the preload
 $(BUILD)/tests/preload/stack_prog: preload/stacks.c preload/stacks.h preload/modmap.c preload/modmap.h \

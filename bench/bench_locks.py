@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: MIT
 """Cost of the preload's lock tracking (`make bench`), printed side by side; no assertions.
 
-The hang snapshot names who holds a CPython lock from the lock table (preload/hang.c): every
-successful sem_trywait (an uncontended threading.Lock acquire) and sem_post (its release) writes
-or clears one slot, and the acquire reads the Python frame it was made from. This measures
+The hang snapshot names who holds a CPython lock from the lock table (preload/locktab.h): every
+successful sem_trywait (an uncontended threading.Lock acquire) claims and writes one entry
+(a compare-and-swap) and sem_post (its release) clears it, and the acquire reads the Python frame it was made from. This measures
 1,000,000 acquire/release pairs of one threading.Lock in a Python loop (`lock.acquire();
 lock.release()`, and `with lock:`), in thread CPU time, best of REPS interleaved runs: plain,
 under the preload (tracing on), and with FH_BENCH_LIB_BEFORE (an older libfhtrace.so) when set.

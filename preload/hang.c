@@ -23,13 +23,14 @@
  * Who holds a lock: for a pthread mutex, the mutex's owner field (glibc: the int at offset 8),
  * read when the waiter is in FUTEX_WAIT on a mutex word that says "locked, with waiters" and the
  * owner is a live thread of the process. For a POSIX semaphore (CPython's threading.Lock is one)
- * there is no owner, so the library keeps one: the lock table, a direct-mapped table keyed by the
+ * there is no owner, so the library keeps one: the lock table (locktab.h), keyed by the
  * semaphore's address, written on every successful acquire (sem_trywait, the fast path, and the
  * waits of calls.def) with the acquiring thread, the time (TSC) and the Python code position
- * (two words: code object and instruction, decoded only in a snapshot), and cleared by sem_post.
- * No syscall, no lock: ~10 ns per acquire or release (bench/bench_locks.py). Two semaphores that
- * share a slot evict each other (the later acquire wins): the holder is then unknown, never
- * wrong. A counting semaphore acquired by several threads names the last of them.
+ * (two words: code object and instruction, decoded only in a snapshot), and cleared by sem_post
+ * and sem_destroy. No syscall, no lock: ~20 ns per acquire and release (bench/bench_locks.py).
+ * A held entry is never pushed out by another semaphore's acquire (locktab.h says why and what
+ * it costs); the holder is known or unknown, never wrong. A counting semaphore acquired by
+ * several threads names one of them.
  *
  * Everything here that the hot path touches (fh_lock_acquired, the sem wrappers) is
  * async-signal-safe; the snapshot itself runs in a normal thread (the plugin's watchdog), never
@@ -45,29 +46,14 @@
 
 #include "chaos.h"
 #include "fhtrace_int.h"
+#include "locktab.h"
 #include "modmap.h"
 #include "pystack.h"
 #include "stacks.h"
 
 uint64_t fh_sig_seen[65];
 
-/* ---- the lock table ---- */
-
-#define LT_BITS 12
-struct lt_ent {
-	uint64_t key;             /* the sem_t's address */
-	uint64_t tsc;             /* when it was acquired (raw TSC, or CLOCK_MONOTONIC ns) */
-	uint64_t code, instr;     /* the acquiring thread's innermost Python frame, undecoded */
-	int32_t tid;              /* holder; 0 when released (or never held) */
-	uint32_t seq;             /* bumped around each write: readers retry on a change */
-};
-static struct lt_ent lt[1u << LT_BITS];
-
-static inline struct lt_ent *lt_slot(const void *p)
-{
-	uint64_t h = ((uint64_t)(uintptr_t)p >> 3) * 0x9e3779b97f4a7c15ull;
-	return &lt[h >> (64 - LT_BITS)];
-}
+/* ---- the lock table's feed (locktab.h) ---- */
 
 static inline uint64_t lt_now(void)
 {
@@ -88,84 +74,57 @@ static inline int own_tid(void)
 
 void fh_lock_acquired(const void *sem)
 {
-	struct lt_ent *e = lt_slot(sem);
 	uintptr_t code = 0, instr = 0;
 	fh_pystack_current_site(&code, &instr);
-	uint32_t s = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->seq, s + 1, __ATOMIC_RELAXED);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	e->key = (uint64_t)(uintptr_t)sem;
-	e->tsc = lt_now();
-	e->code = code;
-	e->instr = instr;
-	e->tid = own_tid();
-	__atomic_store_n(&e->seq, s + 2, __ATOMIC_RELEASE);
+	fh_lt_acquired((uint64_t)(uintptr_t)sem, own_tid(), lt_now(), code, instr);
 }
 
 /* Forgets sem's holder; returns it when it is another thread than the caller (the release
  * hands the lock over: wakes a condition's waiter, sets an event), else 0. */
 static inline int lock_released(const void *sem)
 {
-	struct lt_ent *e = lt_slot(sem);
-	int holder = e->tid;
-
-	if (e->key != (uint64_t)(uintptr_t)sem || !holder)
-		return 0;
-	__atomic_store_n(&e->tid, 0, __ATOMIC_RELEASE);
-	return holder != own_tid() ? holder : 0;
-}
-
-/* Holder of sem per the table: false when unknown or released. */
-static bool lt_lookup(uint64_t sem, int *tid, uint64_t *tsc, uint64_t *code, uint64_t *instr)
-{
-	struct lt_ent *e = lt_slot((const void *)(uintptr_t)sem);
-	for (int tries = 0; tries < 8; tries++) {
-		uint32_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
-		if (s1 & 1)
-			continue;
-		uint64_t k = e->key;
-		*tid = e->tid;
-		*tsc = e->tsc;
-		*code = e->code;
-		*instr = e->instr;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&e->seq, __ATOMIC_RELAXED) == s1)
-			return k == sem && *tid > 0;
-	}
-	return false;
+	return fh_lt_released((uint64_t)(uintptr_t)sem, own_tid());
 }
 
 int fh_lock_holder(const void *sem)
 {
-	uint64_t tsc, code, instr;
-	int tid;
+	struct fh_lt_hold h;
 
-	return lt_lookup((uint64_t)(uintptr_t)sem, &tid, &tsc, &code, &instr) ? tid : 0;
+	return fh_lt_lookup((uint64_t)(uintptr_t)sem, &h) ? h.tid : 0;
 }
 
 /* Tracked, not traced (no record per call: CPython takes and releases locks far too often for
- * that): sem_trywait, exported beside the table's calls (exports.map.in), and sem_post, which
- * writes a record (calls.def, FHF_WAKE) only when it releases a semaphore that another thread
- * acquired: that thread is the one it wakes, the trace of who woke whom. */
+ * that): sem_trywait and sem_destroy, exported beside the table's calls (exports.map.in), and
+ * sem_post, which writes a record (calls.def, FHF_WAKE) only when it releases a semaphore that
+ * another thread acquired: that thread is the one it wakes, the trace of who woke whom.
+ * sem_destroy forgets the holder: CPython frees a lock that is still held (a condition's waiter
+ * after a timed-out wait), and the next semaphore malloc puts at that address is a new one. */
 typedef int (*sem_fn)(sem_t *);
-static sem_fn real_trywait, real_post;
+static sem_fn real_trywait, real_post, real_destroy;
 
-static sem_fn resolve_sem(const char *name, sem_fn *slot)
+static __attribute__((noinline)) sem_fn resolve_sem(const char *name, sem_fn *slot)
 {
 	sem_fn f = (sem_fn)dlsym(RTLD_NEXT, name);
 	if (f)
 		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
+	else
+		errno = ENOSYS;
 	return f;
+}
+
+/* The real function in *slot, resolved on first use; NULL (errno ENOSYS) when there is none. */
+static inline sem_fn real_sem(sem_fn *slot, const char *name)
+{
+	sem_fn f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	return FH_LIKELY(f) ? f : resolve_sem(name, slot);
 }
 
 FH_EXPORT int sem_trywait(sem_t *s);
 int sem_trywait(sem_t *s)
 {
-	sem_fn f = __atomic_load_n(&real_trywait, __ATOMIC_ACQUIRE);
-	if (FH_UNLIKELY(!f) && !(f = resolve_sem("sem_trywait", &real_trywait))) {
-		errno = ENOSYS;
+	sem_fn f = real_sem(&real_trywait, "sem_trywait");
+	if (FH_UNLIKELY(!f))
 		return -1;
-	}
 	int r = f(s);
 	if (r == 0 && fh_on) {
 		int saved = errno;
@@ -173,6 +132,17 @@ int sem_trywait(sem_t *s)
 		errno = saved;
 	}
 	return r;
+}
+
+FH_EXPORT int sem_destroy(sem_t *s);
+int sem_destroy(sem_t *s)
+{
+	sem_fn f = real_sem(&real_destroy, "sem_destroy");
+	if (FH_UNLIKELY(!f))
+		return -1;
+	if (fh_on)
+		fh_lt_forget((uint64_t)(uintptr_t)s);
+	return f(s);
 }
 
 /* sem_post of a semaphore that thread `woken` holds: one record, arg = the semaphore, arg2 =
@@ -197,11 +167,9 @@ static __attribute__((noinline)) int post_traced(sem_fn f, sem_t *s, int woken)
 FH_EXPORT int sem_post(sem_t *s);
 int sem_post(sem_t *s)
 {
-	sem_fn f = __atomic_load_n(&real_post, __ATOMIC_ACQUIRE);
-	if (FH_UNLIKELY(!f) && !(f = resolve_sem("sem_post", &real_post))) {
-		errno = ENOSYS;
+	sem_fn f = real_sem(&real_post, "sem_post");
+	if (FH_UNLIKELY(!f))
 		return -1;
-	}
 	int woken = fh_on ? lock_released(s) : 0;
 	if (FH_UNLIKELY(woken))
 		return post_traced(f, s, woken);
@@ -545,11 +513,12 @@ static void snap_holder(struct fh_thr *t, int tid, uint64_t waiter_idx, unsigned
 	uint64_t addr = st->args[0];
 	int op = (int)(st->args[1] & FUTEX_CMD_MASK);
 	int holder = 0, source = 0;
-	uint64_t tsc = 0, code = 0, instr = 0;
+	struct fh_lt_hold h = { 0 };
 	int64_t since = 0;
-	if (lt_lookup(addr, &holder, &tsc, &code, &instr)) {
+	if (fh_lt_lookup(addr, &h)) {
+		holder = h.tid;
 		source = FHT_HOLDER_ACQUIRE;
-		since = tsc_to_ns(tsc);
+		since = tsc_to_ns(h.tsc);
 	} else if ((op == FUTEX_WAIT || call == FH_ID_pthread_mutex_timedlock) &&
 		   (call == FH_NO_CALL || call == FH_ID_pthread_mutex_timedlock)) {
 		int word[3];
@@ -571,9 +540,9 @@ static void snap_holder(struct fh_thr *t, int tid, uint64_t waiter_idx, unsigned
 	r->arg2 = (int64_t)waiter_idx;
 	r->err = source;
 	r->timeout_ns = since;
-	if (code) {
+	if (h.code) {
 		struct fh_pyframe site;
-		if (fh_pystack_code_site((uintptr_t)code, (uintptr_t)instr, &site))
+		if (fh_pystack_code_site((uintptr_t)h.code, (uintptr_t)h.instr, &site))
 			r->stack_ref = fh_stack_write(t, (uint32_t)idx, NULL, 0, &site, 1);
 	}
 	snap_publish(r);

@@ -229,7 +229,7 @@ def test_fh_timeout_stops_every_kind_of_hang(tmp_path):
     tid2 = two["line"].split()[1].split("/")[1]
     locks = [x for x in dead["lines"] if x["line"].startswith("lock ")]
     held = {(x["line"].split()[4], x["line"].split()[7]): x["stack"] for x in locks}
-    assert (tid1, tid2) in held and (tid2, tid1) in held, locks
+    assert (tid1, tid2) in held and (tid2, tid1) in held, dead
     src = (suite / "test_hangs.py").read_text().splitlines()
     one_a = next(i for i, x in enumerate(src, 1) if x.strip() == "with a:")
     two_b = next(i for i, x in enumerate(src, 1) if x.strip() == "with b:" and i > one_a + 3)
@@ -297,6 +297,68 @@ def test_fh_timeout_stops_every_kind_of_hang(tmp_path):
     html = (suite / "report.html").read_text()
     assert html.count('<section class="hang">') == 6
     assert sentence in html and 'class="waitfor cycle"' in html
+
+
+STORM = """
+import threading, time
+
+def test_deadlock_in_a_storm():
+    a = threading.Lock()
+    b = threading.Lock()
+    many = [threading.Lock() for _ in range(20000)]
+    def one():
+        with a:
+            time.sleep(0.05)
+            with b:
+                pass
+    def two():
+        with b:
+            time.sleep(0.05)
+            with a:
+                pass
+    def storm():
+        time.sleep(0.3)   # the two are deadlocked by now
+        for lock in many:
+            with lock:
+                pass
+    t1 = threading.Thread(target=one, name="worker-one", daemon=True)
+    t2 = threading.Thread(target=two, name="worker-two", daemon=True)
+    t3 = threading.Thread(target=storm, name="storm")
+    t1.start(); t2.start(); t3.start()
+    t3.join()
+    t1.join()
+"""
+
+
+def test_deadlock_named_amid_a_lock_storm(tmp_path):
+    # 20,000 other locks taken and released after the deadlock's two (each address meets the
+    # deadlock's in the lock table's sets many times over): both holders still named, with
+    # where they took their lock, and the cycle found
+    suite = write_suite(tmp_path, STORM)
+    p = run_pytest(suite, "--fh-timeout", "2", runs=1)
+    assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-3000:]
+    run_dir, recs = records(suite)
+    assert recs["test_deadlock_in_a_storm"][0]["hung"] is True
+    snaps = snapshots(run_dir)
+    assert len(snaps) == 1, [s["head"] for s in snaps]
+    tids = {}
+    for x in snaps[0]["lines"]:
+        m = re.match(r'thread \d+/(\d+) "(worker-one|worker-two)"', x["line"])
+        if m:
+            tids[m.group(2)] = m.group(1)
+    held = {(x["line"].split()[4], x["line"].split()[7]): x["stack"]
+            for x in snaps[0]["lines"] if x["line"].startswith("lock ")}
+    one, two = tids["worker-one"], tids["worker-two"]
+    assert (one, two) in held and (two, one) in held, snaps[0]
+    L = lambda text, after=0: next(i for i, x in enumerate(  # noqa: E731
+        (suite / "test_hangs.py").read_text().splitlines(), 1) if x.strip() == text and i > after)
+    one_a = L("with a:")
+    two_b = L("with b:", one_a + 3)
+    assert any(f"test_hangs.py:{one_a} in " in f for f in held[(two, one)]), held
+    assert any(f"test_hangs.py:{two_b} in " in f for f in held[(one, two)]), held
+    summary = json.loads((suite / "report.json").read_text())
+    diag = summary["tests"][0]["diagnosis"]
+    assert diag["kind"] == "hang" and diag["deadlock"] is True, diag
 
 
 @needs_autoload("pytest-xdist")

@@ -70,6 +70,12 @@ def test_every_call_is_recorded(tmp_path):
         assert any(d["sig"] == sig for d in delivered), (sig, delivered)
         if intr in ("pause", "sigsuspend"):
             assert any(d["sig"] == sig and d["intr"] == intr for d in delivered), (sig, intr)
+    # the semaphore waits name the holder from the lock table: the caller itself, then none for a
+    # new semaphore at the address of one destroyed while held, then the thread that took it
+    waits = sorted((ev for ev in calls if ev["name"] == "sem_timedwait"), key=lambda ev: ev["t"])
+    held = [re.findall(r"holder=(\d+)", ev["args"]) for ev in waits]
+    assert len(waits) == 3 and held[0] == [str(waits[0]["tid"])] and held[1] == [] and \
+        len(held[2]) == 1 and held[2] != held[0], [ev["line"] for ev in waits]
     # forked children wrote their own files
     pids = {f["pid"] for f in files}
     assert len(pids) > 1
@@ -99,7 +105,7 @@ def test_exports_match_table():
            "fh_profile", "fh_profile_status"}
     # the lock table's (hang.c): tracked, not traced; sem_post is in the table (a record only
     # when it releases a lock another thread holds); epollset.c's: what each epoll set holds
-    tracked = {"sem_trywait", "epoll_ctl", "epoll_create", "epoll_create1"}
+    tracked = {"sem_trywait", "sem_destroy", "epoll_ctl", "epoll_create", "epoll_create1"}
     assert exported == set(table_names()) | api | tracked
 
 
