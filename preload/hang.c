@@ -97,8 +97,8 @@ int fh_lock_holder(const void *sem)
  * that): sem_trywait and sem_destroy, exported beside the table's calls (exports.map.in), and
  * sem_post, which writes a record (calls.def, FHF_WAKE) only when it releases a semaphore that
  * another thread acquired: that thread is the one it wakes, the trace of who woke whom.
- * sem_destroy forgets the holder: CPython frees a lock that is still held (a condition's waiter
- * after a timed-out wait), and the next semaphore malloc puts at that address is a new one. */
+ * sem_destroy forgets the holder: CPython releases a held lock before it frees it, but C code
+ * may destroy a semaphore held, and the next semaphore at that address must start with none. */
 typedef int (*sem_fn)(sem_t *);
 static sem_fn real_trywait, real_post, real_destroy;
 

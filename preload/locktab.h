@@ -9,11 +9,13 @@
  * entry that already has its semaphore, else one whose holder released it, else none: a held
  * entry is never overwritten by another semaphore, so the lock a hang waits on, taken before
  * the hang began, cannot be pushed out by the locks taken while it lasts (a direct-mapped table
- * lost it whenever any later lock shared its slot). Only a third lock held at once in the same
- * set goes unrecorded. Whatever the races, an answer is the holder or unknown, never another
- * thread: a writer claims an entry by making its sequence number odd (compare-and-swap; a
- * writer that loses gives up), readers retry when the number moved; a release or destroy only
- * clears the holder. The claim is what the table costs over the direct-mapped one: ~8 ns per
+ * lost it whenever any later lock shared its slot). Unrecorded, so unknown: a third lock held
+ * at once in the same set, and an acquire that meets another thread's write of its entry.
+ * Whatever the races, an answer is the holder or unknown, never another thread: a writer
+ * claims an entry by making its sequence number odd (compare-and-swap; a writer that loses
+ * gives up), readers retry when the number moved; a release or destroy clears the holder
+ * whatever the number says (skipping a claimed entry would leave a released lock's holder
+ * named), and names the thread it hands over to only from a whole read. The claim is what the table costs over the direct-mapped one: ~8 ns per
  * acquire. The code is here, inline: it runs on every uncontended threading.Lock acquire and
  * release; locktab.c holds the storage.
  */
@@ -83,6 +85,9 @@ static inline void fh_lt_acquired(uint64_t key, int tid, uint64_t tsc, uint64_t 
 	if ((s & 1) || !__atomic_compare_exchange_n(&e->seq, &s, s + 1, false, __ATOMIC_ACQUIRE,
 						    __ATOMIC_RELAXED))
 		return;         /* another thread is writing it: this holder stays unknown */
+	/* the odd number visible before any field (an acquire CAS alone does not order the stores
+	 * after it on aarch64; free on x86) */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	if (LT_LD(e->key) == key || !LT_LD(e->tid)) {   /* still ours to take once claimed */
 		LT_ST(e->key, key);
 		LT_ST(e->tsc, tsc);
@@ -104,12 +109,17 @@ static inline int fh_lt_released(uint64_t key, int self)
 		if (LT_LD(e->key) != key)
 			continue;
 		int t = LT_LD(e->tid);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		/* mid-write, or rewritten since: the entry is (becoming) another acquire's */
-		if (!t || (s & 1) || LT_LD(e->seq) != s)
+		if (!t)
 			continue;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		bool whole = !(s & 1) && LT_LD(e->seq) == s;
+		/* Cleared even while a writer holds the entry (skipping would leave this holder
+		 * named after its release): that writer is another acquire of this semaphore (a
+		 * counting one), or one of another semaphore, which finds the entry held and backs
+		 * out, or had found it free and is writing: then its holder may be cleared, unknown
+		 * and not wrong. Only a whole read names the thread handed over to. */
 		__atomic_store_n(&e->tid, 0, __ATOMIC_RELEASE);
-		if (!holder)
+		if (!holder && whole)
 			holder = t;
 	}
 	return holder != self ? holder : 0;
