@@ -8,6 +8,7 @@ Area-specific helpers live in their own modules (tests/py/fh_*.py), not here.
 import os
 import pathlib
 import shutil
+import signal
 
 import pytest
 
@@ -19,6 +20,13 @@ FH_ANALYZE = pathlib.Path(os.environ.get("FH_ANALYZE", BUILD / "fh-analyze")).re
 FH_LIB = pathlib.Path(os.environ.get("FH_LIB", BUILD / "libfhtrace.so")).resolve()
 # Child processes read these from the environment: make them absolute for tests that chdir.
 os.environ["FH_BUILD"], os.environ["FH_ANALYZE"], os.environ["FH_LIB"] = map(str, (BUILD, FH_ANALYZE, FH_LIB))
+# A shell that starts a job in the background without job control (`(make test &)`, some CI
+# runners) starts it with SIGINT ignored, and an ignored signal stays ignored across exec: the
+# pytest runs the tests start would then ignore the SIGINT that tests send them (a 60 s timeout
+# each). A handled signal goes back to its default at exec, so handling it here gives them back
+# Python's KeyboardInterrupt.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

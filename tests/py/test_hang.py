@@ -140,6 +140,19 @@ def snapshots(run_dir):
     return snaps
 
 
+def hang_once(tmp_path, src, limit, name):
+    """Runs a suite whose one test `name` hangs, once, under --fh-timeout limit; returns the
+    suite's directory and the hung attempt's snapshot."""
+    suite = write_suite(tmp_path, src)
+    p = run_pytest(suite, "--fh-timeout", str(limit), runs=1)
+    assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-3000:]
+    run_dir, recs = records(suite)
+    assert recs[name][0]["hung"] is True
+    snaps = snapshots(run_dir)
+    assert len(snaps) == 1, [s["head"] for s in snaps]
+    return suite, snaps[0]
+
+
 def leftover(marker):
     """Processes whose command line holds marker (children a hung attempt left behind)."""
     out = []
@@ -334,22 +347,16 @@ def test_deadlock_named_amid_a_lock_storm(tmp_path):
     # 20,000 other locks taken and released after the deadlock's two (each address meets the
     # deadlock's in the lock table's sets many times over): both holders still named, with
     # where they took their lock, and the cycle found
-    suite = write_suite(tmp_path, STORM)
-    p = run_pytest(suite, "--fh-timeout", "2", runs=1)
-    assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-3000:]
-    run_dir, recs = records(suite)
-    assert recs["test_deadlock_in_a_storm"][0]["hung"] is True
-    snaps = snapshots(run_dir)
-    assert len(snaps) == 1, [s["head"] for s in snaps]
+    suite, snap = hang_once(tmp_path, STORM, 2, "test_deadlock_in_a_storm")
     tids = {}
-    for x in snaps[0]["lines"]:
+    for x in snap["lines"]:
         m = re.match(r'thread \d+/(\d+) "(worker-one|worker-two)"', x["line"])
         if m:
             tids[m.group(2)] = m.group(1)
     held = {(x["line"].split()[4], x["line"].split()[7]): x["stack"]
-            for x in snaps[0]["lines"] if x["line"].startswith("lock ")}
+            for x in snap["lines"] if x["line"].startswith("lock ")}
     one, two = tids["worker-one"], tids["worker-two"]
-    assert (one, two) in held and (two, one) in held, snaps[0]
+    assert (one, two) in held and (two, one) in held, snap
     L = lambda text, after=0: next(i for i, x in enumerate(  # noqa: E731
         (suite / "test_hangs.py").read_text().splitlines(), 1) if x.strip() == text and i > after)
     one_a = L("with a:")
@@ -683,20 +690,15 @@ def test_waits_on_a_c_mutex():
 def test_mutex_holder_from_the_owner_field(tmp_path):
     # a thread blocked in pthread_mutex_lock (C, no wrapped call): the holder comes from the
     # mutex's owner field
-    suite = write_suite(tmp_path, MUTEX)
-    p = run_pytest(suite, "--fh-timeout", "1", runs=1)
-    assert p.returncode == 1, p.stdout[-2000:] + p.stderr[-2000:]
-    run_dir, recs = records(suite)
-    assert recs["test_waits_on_a_c_mutex"][0]["hung"]
-    snaps = snapshots(run_dir)
-    waiter = next(x for x in snaps[0]["lines"] if '"mutex-waiter"' in x["line"])
-    holder = next(x for x in snaps[0]["lines"] if '"mutex-holder"' in x["line"])
+    suite, snap = hang_once(tmp_path, MUTEX, 1, "test_waits_on_a_c_mutex")
+    waiter = next(x for x in snap["lines"] if '"mutex-waiter"' in x["line"])
+    holder = next(x for x in snap["lines"] if '"mutex-holder"' in x["line"])
     assert "in futex" in waiter["line"] and " call " not in waiter["line"], waiter
     htid = holder["line"].split()[1].split("/")[1]
     wtid = waiter["line"].split()[1].split("/")[1]
-    lock = [x["line"] for x in snaps[0]["lines"] if x["line"].startswith(f"lock ") and
+    lock = [x["line"] for x in snap["lines"] if x["line"].startswith(f"lock ") and
             f" wanted by {wtid} " in x["line"]]
-    assert len(lock) == 1 and f"held by {htid} (mutex owner)" in lock[0], snaps[0]["lines"]
+    assert len(lock) == 1 and f"held by {htid} (mutex owner)" in lock[0], snap["lines"]
     summary = json.loads((suite / "report.json").read_text())
     h = summary["tests"][0]["attempt_log"][0]["trace"]["hang"]
     w = next(t for t in h["threads"] if t["name"] == "mutex-waiter")
