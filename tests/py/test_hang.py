@@ -169,10 +169,11 @@ def leftover(marker):
     return out
 
 
-def line_of(suite, text, name="test_hangs.py"):
-    """The line number of the first line of the suite file that contains text."""
+def line_of(suite, text, name="test_hangs.py", after=0):
+    """The line number of the first line of the suite file after line `after` that contains
+    text."""
     for i, line in enumerate((suite / name).read_text().splitlines(), 1):
-        if text in line:
+        if i > after and text in line:
             return i
     raise AssertionError(text)
 
@@ -357,10 +358,8 @@ def test_deadlock_named_amid_a_lock_storm(tmp_path):
             for x in snap["lines"] if x["line"].startswith("lock ")}
     one, two = tids["worker-one"], tids["worker-two"]
     assert (one, two) in held and (two, one) in held, snap
-    L = lambda text, after=0: next(i for i, x in enumerate(  # noqa: E731
-        (suite / "test_hangs.py").read_text().splitlines(), 1) if x.strip() == text and i > after)
-    one_a = L("with a:")
-    two_b = L("with b:", one_a + 3)
+    one_a = line_of(suite, "with a:")
+    two_b = line_of(suite, "with b:", after=one_a + 3)
     assert any(f"test_hangs.py:{one_a} in " in f for f in held[(two, one)]), held
     assert any(f"test_hangs.py:{two_b} in " in f for f in held[(one, two)]), held
     summary = json.loads((suite / "report.json").read_text())
